@@ -1,0 +1,278 @@
+"""The ``tiered`` kind: full reduction ("spend 300 get 30 off") and "every X off Y".
+
+Modes:
+
+- ``ladder``: the highest tier reached applies ("300 off 30, 500 off 60").
+- ``every``: the reward repeats, ``floor(base / threshold) * off``, up to an optional
+  ``cap`` ("every 300 off 50").
+
+A tier is reached by amount (``threshold = "300.00"``) or by number of items
+(``quantity = 3``); its reward is an amount (``off``) or a share of the base
+(``percent``; ladder only). ``scope = "store"`` measures each merchant's lines
+separately; ``"cross-store"`` pools every line in scope (the default in the platform
+lane; ``"store"`` elsewhere). The discount of a pool is spread over its lines in
+proportion to their amounts, exactly.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+
+import attrs
+
+from promorules import hookimpl
+from promorules.diagnostics import Problem
+from promorules.kind import (
+    Bound,
+    CompileEnv,
+    Evaluator,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+    Upsell,
+)
+from promorules.money import allocate, apply_rate, format_amount, format_percent
+from promorules.ruleset import Amount, Promotion, Rate
+
+
+class Mode(str, enum.Enum):
+    LADDER = "ladder"
+    EVERY = "every"
+
+
+class Scope(str, enum.Enum):
+    STORE = "store"
+    CROSS_STORE = "cross-store"
+
+
+@attrs.frozen
+class Tier:
+    """One step: reached at ``threshold`` (amount) or ``quantity`` (items)."""
+
+    threshold: Amount | None = None
+    quantity: int | None = None
+    off: Amount | None = None
+    percent: Rate | None = None
+
+
+@attrs.frozen
+class TieredConfig:
+    mode: Mode = Mode.LADDER
+    scope: Scope | None = None
+    tiers: tuple[Tier, ...] = ()
+    threshold: Amount | None = None
+    """Shorthand for a single tier (and the step of ``every`` mode)."""
+    quantity: int | None = None
+    off: Amount | None = None
+    percent: Rate | None = None
+    cap: Amount | None = None
+    """Most the promotion gives per pool (per store, or per order when cross-store)."""
+
+    def steps(self) -> tuple[Tier, ...]:
+        if self.tiers:
+            return self.tiers
+        return (Tier(self.threshold, self.quantity, self.off, self.percent),)
+
+
+class Tiered(Kind):
+    name = "tiered"
+    config_type = TieredConfig
+    lanes = (Lane.STORE, Lane.PLATFORM, Lane.ITEM)
+    summary = "full reduction: ladder tiers or every-X-off-Y, by amount or quantity"
+
+    def check(self, promotion: Promotion) -> Iterable[Problem]:
+        config: TieredConfig = promotion.config
+        shorthand = any(
+            v is not None for v in (config.threshold, config.quantity, config.off, config.percent)
+        )
+        if config.tiers and shorthand:
+            yield Problem("PR203", "give tiers, or threshold/quantity with off/percent, not both",
+                          ("tiers",))
+            return
+        if config.mode is Mode.EVERY and config.tiers:
+            yield Problem("PR203", "every mode takes one threshold (or quantity) and off, "
+                          "not tiers", ("tiers",))
+            return
+        steps = config.steps()
+        by_quantity = None
+        previous: Tier | None = None
+        for index, tier in enumerate(steps):
+            path: tuple[str | int, ...] = ("tiers", index) if config.tiers else ()
+            if (tier.threshold is None) == (tier.quantity is None):
+                yield Problem("PR203", "give exactly one of threshold (amount) or quantity "
+                              "(items)", path)
+                continue
+            if (tier.off is None) == (tier.percent is None):
+                yield Problem("PR203", "give exactly one reward: off (amount) or percent", path)
+                continue
+            tier_by_quantity = tier.quantity is not None
+            if by_quantity is not None and tier_by_quantity != by_quantity:
+                yield Problem("PR203", "all tiers must count the same way (amount or quantity)",
+                              path)
+            by_quantity = tier_by_quantity
+            step = tier.quantity if tier.quantity is not None else tier.threshold
+            if step is None or step <= 0:
+                yield Problem("PR203", "a threshold must be positive",
+                              (*path, "quantity" if tier_by_quantity else "threshold"))
+            if tier.off is not None and tier.off <= 0:
+                yield Problem("PR203", "off must be positive", (*path, "off"))
+            if tier.percent is not None and not (0 < tier.percent <= 1):
+                yield Problem("PR203", "percent must lie in (0%, 100%]", (*path, "percent"))
+            if tier.percent is not None and config.mode is Mode.EVERY:
+                yield Problem("PR203", "every mode repeats an amount: use off, not percent",
+                              (*path, "percent"))
+            if previous is not None and previous.quantity == tier.quantity and (
+                _measure(previous) >= _measure(tier)
+            ):
+                yield Problem("PR203", "must exceed the previous tier's threshold",
+                              (*path, "quantity" if tier_by_quantity else "threshold"))
+            previous = tier
+        if config.cap is not None and config.cap <= 0:
+            yield Problem("PR203", "cap must be positive", ("cap",))
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        config: TieredConfig = promotion.config
+        lane = promotion.effective_lane(self)
+        scope = config.scope or (Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE)
+        per_store = scope is Scope.STORE
+        steps = config.steps()
+        by_quantity = steps[0].quantity is not None
+        every = config.mode is Mode.EVERY
+        cap = config.cap
+        rounding = env.rounding
+        currency = env.currency
+        within = env.ruleset.stacking.upsell_within
+        # ladder tiers as (measure, off, (num, den) or None), highest first
+        ladder = sorted(
+            ((_measure(t), t.off, _ratio(t.percent)) for t in steps),
+            key=lambda t: t[0], reverse=True,
+        )
+        step_measure, step_off = _measure(steps[0]), steps[0].off or 0
+
+        def money(minor: int) -> str:
+            return format_amount(minor, currency)
+
+        def reward_text(off: int | None, ratio: tuple[int, int] | None) -> str:
+            if ratio is not None:
+                return f"{format_percent(Fraction(*ratio))} off"
+            return f"{money(off or 0)} off"
+
+        def reached_text(measure: int) -> str:
+            return f"{measure} items" if by_quantity else money(measure)
+
+        def pool(amounts: list[int], measure: int, base: int) -> tuple[int, str, Upsell | None]:
+            """Discount for one pool, a note, and the upsell towards the next step."""
+            if every:
+                times = measure // step_measure
+                off = times * step_off
+                capped = cap is not None and off > cap
+                if capped and cap is not None:
+                    off = cap
+                shortfall = (times + 1) * step_measure - measure
+                hint = None
+                if not capped and shortfall <= within * step_measure:
+                    hint = Upsell(shortfall, f"{money((times + 1) * step_off)} off", by_quantity)
+                note = f"{times} x {reward_text(step_off, None)} per {reached_text(step_measure)}"
+                return off, note + (" (capped)" if capped else ""), hint
+            off, note, hint = 0, "", None
+            for position, (threshold, tier_off, ratio) in enumerate(ladder):
+                if measure >= threshold:
+                    off = tier_off if tier_off is not None else apply_rate(base, *ratio, rounding) \
+                        if ratio is not None else 0
+                    note = f"tier {reached_text(threshold)}: {reward_text(tier_off, ratio)}"
+                    if position > 0:
+                        higher = ladder[position - 1]
+                        hint = _hint(higher, measure, within, by_quantity, reward_text)
+                    break
+            else:
+                hint = _hint(ladder[-1], measure, within, by_quantity, reward_text)
+            if cap is not None and off > cap:
+                off, note = cap, note + " (capped)"
+            return off, note, hint
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            amounts = state.amounts
+            if per_store:
+                pools: dict[str, list[int]] = {}
+                for i in lines:
+                    pools.setdefault(state.lines[i].merchant, []).append(i)
+                groups: Iterable[list[int]] = pools.values()
+            else:
+                groups = (list(lines),)
+            out_lines: list[int] = []
+            out_amounts: list[int] = []
+            total_base = 0
+            notes: list[str] = []
+            best_hint: Upsell | None = None
+            for group in groups:
+                weights = [amounts[i] for i in group]
+                base = sum(weights)
+                total_base += base
+                measure = sum(state.qty[i] for i in group) if by_quantity else base
+                off, note, hint = pool(weights, measure, base)
+                if hint is not None and (best_hint is None or hint.shortfall < best_hint.shortfall):
+                    best_hint = hint
+                off = min(off, base)
+                if off <= 0:
+                    continue
+                notes.append(note)
+                out_lines.extend(group)
+                out_amounts.extend(allocate(off, weights))
+            if not out_lines:
+                need = ladder[-1][0] if not every else step_measure
+                return NotApplied(
+                    Reason.BELOW_THRESHOLD,
+                    f"below the first threshold ({reached_text(need)})",
+                    best_hint,
+                )
+            return Offer(out_lines, out_amounts, base=total_base, detail="; ".join(notes),
+                         hint=best_hint)
+
+        return evaluate
+
+    def bound(self, promotion: Promotion) -> Bound:
+        config: TieredConfig = promotion.config
+        rates: list[Fraction] = []
+        for tier in config.steps():
+            if tier.percent is not None:
+                rates.append(Fraction(tier.percent))
+            elif tier.threshold is not None and tier.off is not None:
+                rates.append(Fraction(tier.off, tier.threshold))
+            else:  # a fixed amount per number of items: cheap items can be discounted fully
+                rates.append(Fraction(1))
+        rate = min(max(rates), Fraction(1))
+        return Bound(rate=rate, cap=config.cap, note=f"at most {format_percent(rate)} of its base")
+
+
+def _measure(tier: Tier) -> int:
+    return tier.quantity if tier.quantity is not None else (tier.threshold or 0)
+
+
+def _ratio(rate: Rate | None) -> tuple[int, int] | None:
+    return None if rate is None else (rate.numerator, rate.denominator)
+
+
+def _hint(
+    tier: tuple[int, Amount | None, tuple[int, int] | None],
+    measure: int,
+    within: Fraction,
+    by_quantity: bool,
+    reward_text: object,
+) -> Upsell | None:
+    threshold, off, ratio = tier
+    shortfall = threshold - measure
+    if shortfall <= 0 or shortfall > within * threshold:
+        return None
+    assert callable(reward_text)
+    return Upsell(shortfall, reward_text(off, ratio), by_quantity)
+
+
+@hookimpl
+def promorules_register_kinds(register: object) -> None:
+    assert callable(register)
+    register(Tiered())

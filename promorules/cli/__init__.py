@@ -1,0 +1,65 @@
+"""The ``promorules`` command line: one module per subcommand.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets
+``run`` (a function of the parsed arguments returning the exit code). Heavy imports
+happen inside ``run`` so ``promorules price`` starts fast.
+
+Exit codes: 0 ok, 1 findings (a guardrail breach under ``warn``, a failed validation),
+2 bad input or usage. Bad input never produces a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMANDS = ("price", "plugins")
+"""Subcommand modules under promorules.cli, in the order ``--help`` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promorules",
+        description="Price carts under promotion rulesets that can never break the margin floor.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"promorules.cli.{name}").register(subparsers)
+    return parser
+
+
+def _version() -> str:
+    from promorules import __version__
+
+    return f"promorules {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "run", None)
+    if run is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from promorules.diagnostics import PromorulesError, RulesetError
+
+    try:
+        return int(run(args))
+    except RulesetError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+    except PromorulesError as exc:
+        print(f"promorules: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("promorules: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Diagnostics: problems found in a ruleset or cart, reported all at once.
+
+Every problem is a :class:`Diagnostic` with a location (``file:line:col``), a stable
+code, the key path it concerns (``promotion[2].tiers[1]``) and a sentence. Loading
+collects all of them and raises one :class:`RulesetError`; the CLI prints them in the
+``ruff``/``mypy`` style and exits 2.
+
+Codes (stable, documented in docs/diagnostics.md):
+
+- ``PR001`` file cannot be read; ``PR002`` TOML/JSON syntax error
+- ``PR101`` unknown key; ``PR102`` missing key; ``PR103`` wrong type or value
+- ``PR104`` bad amount; ``PR105`` bad rate/percent; ``PR106`` bad date/time or time zone
+- ``PR201`` unknown promotion kind; ``PR202`` duplicate promotion id;
+  ``PR203`` kind-specific rule broken; ``PR204`` reference to an unknown phase,
+  promotion or lane; ``PR205`` funding split does not add up to 100%
+- ``PR301`` cart problem; ``PR302`` catalogue problem
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+Path = tuple["str | int", ...]
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+def format_path(path: Path) -> str:
+    """``("promotion", 2, "tiers", 1)`` -> ``"promotion[2].tiers[1]"``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@attrs.frozen
+class Diagnostic:
+    """One problem, located in its source file."""
+
+    code: str
+    message: str
+    path: Path = ()
+    file: str = "<ruleset>"
+    line: int = 1
+    column: int = 1
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        where = format_path(self.path)
+        prefix = f"{where}: " if where else ""
+        return f"{self.file}:{self.line}:{self.column}: {self.code} {prefix}{self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "code": self.code,
+            "severity": self.severity.value,
+            "path": format_path(self.path),
+            "message": self.message,
+        }
+
+
+class PromorulesError(Exception):
+    """Base of the errors promorules raises for bad input."""
+
+
+class RulesetError(PromorulesError):
+    """A ruleset (or cart, or catalogue) that cannot be used, with every problem found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        first = str(self.diagnostics[0]) if self.diagnostics else "invalid input"
+        more = len(self.diagnostics) - 1
+        super().__init__(first + (f" (and {more} more)" if more > 0 else ""))
+
+    def render(self) -> str:
+        return "\n".join(str(d) for d in self.diagnostics)
+
+    def to_json(self) -> str:
+        return json.dumps([d.to_dict() for d in self.diagnostics], indent=2)
+
+
+@attrs.define
+class Problem:
+    """A problem before it is located: a path into the document, a code and a message."""
+
+    code: str
+    message: str
+    path: Path = ()
+    severity: Severity = Severity.ERROR
+
+
+class Collector:
+    """Gathers problems while a document is read, then locates them all at once."""
+
+    def __init__(self, file: str, positions: dict[Path, tuple[int, int]] | None = None) -> None:
+        self.file = file
+        self.positions = positions or {}
+        self.problems: list[Problem] = []
+
+    def add(self, code: str, message: str, path: Path = (), *, warning: bool = False) -> None:
+        severity = Severity.WARNING if warning else Severity.ERROR
+        self.problems.append(Problem(code, message, tuple(path), severity))
+
+    def extend(self, problems: Iterable[Problem], prefix: Path = ()) -> None:
+        for problem in problems:
+            self.problems.append(
+                Problem(problem.code, problem.message, prefix + problem.path, problem.severity)
+            )
+
+    @property
+    def has_errors(self) -> bool:
+        return any(p.severity is Severity.ERROR for p in self.problems)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        return [self.locate(p) for p in self.problems]
+
+    def locate(self, problem: Problem) -> Diagnostic:
+        line, column = self.position(problem.path)
+        return Diagnostic(
+            problem.code, problem.message, problem.path, self.file, line, column, problem.severity
+        )
+
+    def position(self, path: Path) -> tuple[int, int]:
+        """The position of ``path`` or of its nearest located ancestor."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(path[:end])
+            if found is not None:
+                return found
+        return (1, 1)
+
+    def raise_if_errors(self) -> None:
+        if self.has_errors:
+            raise RulesetError(self.diagnostics())

@@ -1,0 +1,605 @@
+"""The pricing engine: a ruleset compiled once, then carts priced fast and purely.
+
+:meth:`Engine.price` never mutates its inputs, keeps no per-call state on the engine
+(the only shared structure is an activation-plan cache whose entries are immutable
+once built, so concurrent threads at worst build the same plan twice) and gives the
+same quote for the same cart, context and availability.
+
+Stacking, in order:
+
+1. Lanes apply in the ruleset's order (``price -> item -> store -> platform``). A lane
+   measures on the line amounts left by the lanes before it; within a lane every
+   promotion measures on that same base (parallel), not one after another.
+2. In the price lane, offers are unit prices: each unit pays the lowest price offered
+   for it (offers may be limited to a number of units; the rest pay the next price).
+3. In the other lanes, an exclusive ``group`` (and a ``not_with`` pair in one lane)
+   keeps the combination worth most to the customer; the offers kept then apply in
+   priority order (higher first, then declaration order), each line capped at what is
+   left of it, so nothing goes below zero and excess is never moved to another line.
+4. A ``not_with`` promotion applied in an earlier lane takes its lines out of scope.
+5. Budgets trim or refuse (per promotion policy), then the guardrail checks margins
+   and clamps, rejects or warns (see :mod:`promorules.guardrail`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from promorules.cart import Cart, Context, Line
+from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
+from promorules.guardrail import Floors, Work, breaches, clamp, report
+from promorules.kind import CompileEnv, Evaluator, Gift, Kind, Lane, NotApplied, Offer, Reason
+from promorules.money import allocate
+from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
+from promorules.ruleset import (
+    BudgetPolicy,
+    Funder,
+    OnBreach,
+    Promotion,
+    Ruleset,
+    build_ruleset,
+    load_ruleset,
+    parse_ruleset,
+)
+
+_PLAN_CACHE_LIMIT = 4096
+_SCOPE_CACHE_LIMIT = 65536
+_FOREVER = (-(2**62), 2**62)
+
+
+class _Compiled:
+    """One promotion ready for pricing: its evaluator and everything the engine needs."""
+
+    __slots__ = (
+        "budget",
+        "budget_key",
+        "channels",
+        "evaluate",
+        "exclude_segments",
+        "group",
+        "index",
+        "kind",
+        "lane",
+        "lane_position",
+        "line_filter",
+        "not_with",
+        "priority",
+        "promotion",
+        "refuse_over_budget",
+        "segments",
+        "spans",
+    )
+
+    def __init__(self, index: int, promotion: Promotion, kind: Kind, lane: Lane,
+                 lane_position: int, evaluate: Evaluator, spans: list[tuple[int, int]]) -> None:
+        self.index = index
+        self.promotion = promotion
+        self.kind = kind
+        self.lane = lane
+        self.lane_position = lane_position
+        self.evaluate = evaluate
+        self.spans = spans
+        self.priority = promotion.priority
+        self.group = promotion.group
+        self.not_with: frozenset[int] = frozenset()
+        self.segments = frozenset(promotion.segments)
+        self.exclude_segments = frozenset(promotion.exclude_segments)
+        self.channels = frozenset(promotion.channels)
+        self.budget = promotion.budget
+        self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
+        self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE
+        self.line_filter = _line_filter(promotion)
+
+
+def _line_filter(p: Promotion) -> Any:
+    """A predicate on a line's (sku, category, brand, merchant, tags), or None for all."""
+    include = [
+        (0, frozenset(p.skus)), (1, frozenset(p.categories)), (2, frozenset(p.brands)),
+        (3, frozenset(p.merchants)),
+    ]
+    include = [(k, s) for k, s in include if s]
+    exclude = [
+        (0, frozenset(p.exclude_skus)), (1, frozenset(p.exclude_categories)),
+        (2, frozenset(p.exclude_brands)), (3, frozenset(p.exclude_merchants)),
+    ]
+    exclude = [(k, s) for k, s in exclude if s]
+    tags, exclude_tags = frozenset(p.tags), frozenset(p.exclude_tags)
+    if not (include or exclude or tags or exclude_tags):
+        return None
+
+    def matches(key: tuple[str, str, str, str, tuple[str, ...]]) -> bool:
+        for position, wanted in include:
+            if key[position] not in wanted:
+                return False
+        for position, unwanted in exclude:
+            if key[position] in unwanted:
+                return False
+        if tags and tags.isdisjoint(key[4]):
+            return False
+        return not (exclude_tags and not exclude_tags.isdisjoint(key[4]))
+
+    return matches
+
+
+class _Plan:
+    """The promotions live at one moment for one kind of customer, by lane, with a cache
+    of which of them each distinct line falls under."""
+
+    __slots__ = ("inactive", "lanes", "scope_cache")
+
+    def __init__(self, lanes: list[list[_Compiled]], inactive: list[tuple[int, Reason]]) -> None:
+        self.lanes = lanes
+        self.inactive = inactive
+        self.scope_cache: dict[tuple[str, str, str, str, tuple[str, ...]],
+                               tuple[tuple[int, ...], ...]] = {}
+
+    def scope(self, line: Line) -> tuple[tuple[int, ...], ...]:
+        key = (line.sku, line.category, line.brand, line.merchant, line.tags)
+        found = self.scope_cache.get(key)
+        if found is None:
+            found = tuple(
+                tuple(k for k, c in enumerate(lane) if c.line_filter is None or c.line_filter(key))
+                for lane in self.lanes
+            )
+            if len(self.scope_cache) >= _SCOPE_CACHE_LIMIT:
+                self.scope_cache.clear()
+            self.scope_cache[key] = found
+        return found
+
+
+class Engine:
+    """A compiled ruleset. Build it once (``Engine.from_toml``), price many carts."""
+
+    def __init__(self, ruleset: Ruleset, kinds: Mapping[str, Kind]) -> None:
+        self.ruleset = ruleset
+        self.kinds = kinds
+        campaign = ruleset.campaign
+        self.currency = campaign.currency
+        self.rounding = campaign.rounding
+        self.lanes: tuple[Lane, ...] = ruleset.stacking.lanes
+        self.floors = Floors.from_guardrails(ruleset.guardrails)
+        self.on_breach = ruleset.guardrails.on_breach
+        env = CompileEnv(ruleset, campaign.rounding, campaign.currency)
+        lane_position = {lane: i for i, lane in enumerate(self.lanes)}
+        self._compiled: list[_Compiled] = []
+        ids = {p.id: i for i, p in enumerate(ruleset.promotions)}
+        for index, promotion in enumerate(ruleset.promotions):
+            kind = kinds[promotion.kind]
+            lane = promotion.effective_lane(kind)
+            spans = [
+                (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
+                for w in ruleset.windows(promotion)
+            ] or [_FOREVER]
+            compiled = _Compiled(index, promotion, kind, lane, lane_position[lane],
+                                 kind.compile(promotion, env), spans)
+            self._compiled.append(compiled)
+        for compiled in self._compiled:
+            # symmetric: "A not_with B" keeps them apart whichever of them declares it
+            partners = {ids[other] for other in compiled.promotion.not_with}
+            partners |= {
+                c.index for c in self._compiled if compiled.promotion.id in c.promotion.not_with
+            }
+            compiled.not_with = frozenset(partners)
+        self._meta = [
+            (c.promotion.id, c.promotion.kind, c.lane, self._weights(c)) for c in self._compiled
+        ]
+        # trim order: lowest priority first, then the lane applied last, then declared last
+        self._trim_order = [
+            c.index for c in sorted(
+                self._compiled, key=lambda c: (c.priority, -c.lane_position, -c.index)
+            )
+        ]
+        self._apply_order = {
+            c.index: (-c.priority, c.index) for c in self._compiled
+        }
+        breakpoints = sorted({edge for c in self._compiled for span in c.spans for edge in span})
+        self._breakpoints = breakpoints
+        self._slots: list[list[_Compiled]] = []
+        for slot in range(len(breakpoints) + 1):
+            moment = breakpoints[slot - 1] if slot > 0 else _FOREVER[0]
+            self._slots.append(
+                [c for c in self._compiled if any(a <= moment < b for a, b in c.spans)]
+            )
+        self._plans: dict[tuple[int, frozenset[str], str | None], _Plan] = {}
+        self.counters: tuple[CounterSpec, ...] = self._counter_specs()
+
+    # -- construction ------------------------------------------------------------------
+    @staticmethod
+    def _kinds(plugins: Iterable[object] | None) -> Mapping[str, Kind]:
+        from promorules.plugins import PluginHost
+
+        host = PluginHost.default() if plugins is None else PluginHost(plugins)
+        return host.kinds
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, plugins: Iterable[object] | None = None) -> Engine:
+        """Load, check and compile the TOML ruleset at ``path``.
+
+        ``plugins``: the plugin objects to use; by default every installed plugin of the
+        ``promorules`` entry-point group.
+        """
+        kinds = cls._kinds(plugins)
+        return cls(load_ruleset(path, kinds), kinds)
+
+    @classmethod
+    def from_string(cls, text: str, *, plugins: Iterable[object] | None = None,
+                    source: str = "<string>") -> Engine:
+        kinds = cls._kinds(plugins)
+        return cls(parse_ruleset(text, kinds, source=source), kinds)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, plugins: Iterable[object] | None = None,
+                  source: str = "<dict>") -> Engine:
+        kinds = cls._kinds(plugins)
+        return cls(build_ruleset(data, kinds, source=source), kinds)
+
+    def _weights(self, compiled: _Compiled) -> list[tuple[Funder, int]]:
+        funding = compiled.promotion.funding(compiled.lane)
+        denominator = 1
+        for share in funding.values():
+            denominator = denominator * share.denominator // _gcd(denominator, share.denominator)
+        return [(funder, int(share * denominator)) for funder, share in funding.items()]
+
+    def _counter_specs(self) -> tuple[CounterSpec, ...]:
+        specs: list[CounterSpec] = []
+        for compiled in self._compiled:
+            specs.extend(compiled.kind.counters(compiled.promotion))
+            if compiled.budget is not None:
+                specs.append(CounterSpec(compiled.budget_key, compiled.budget))
+        for funder, amount in self.ruleset.budgets.items():
+            specs.append(CounterSpec(CounterKey(CounterKind.FUNDER_BUDGET, funder.value), amount))
+        return tuple(specs)
+
+    # -- activation plans --------------------------------------------------------------
+    def _plan(self, ts: int, segments: frozenset[str], channel: str | None) -> _Plan:
+        slot = bisect.bisect_right(self._breakpoints, ts)
+        key = (slot, segments, channel)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        live = {c.index for c in self._slots[slot]}
+        lanes: list[list[_Compiled]] = [[] for _ in self.lanes]
+        inactive: list[tuple[int, Reason]] = []
+        for c in self._compiled:
+            if c.index not in live:
+                inactive.append((c.index, Reason.OUT_OF_WINDOW))
+            elif (c.segments and c.segments.isdisjoint(segments)) or (
+                c.exclude_segments and not c.exclude_segments.isdisjoint(segments)
+            ):
+                inactive.append((c.index, Reason.SEGMENT))
+            elif c.channels and channel not in c.channels:
+                inactive.append((c.index, Reason.CHANNEL))
+            else:
+                lanes[c.lane_position].append(c)
+        for lane in lanes:
+            lane.sort(key=lambda c: self._apply_order[c.index])
+        plan = _Plan(lanes, inactive)
+        if len(self._plans) >= _PLAN_CACHE_LIMIT:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    # -- pricing -----------------------------------------------------------------------
+    def price(self, cart: Cart, context: Context) -> Quote:
+        """Price ``cart`` in ``context``. Pure: same inputs, same quote; inputs untouched."""
+        if cart.currency != self.currency:
+            from promorules.diagnostics import PromorulesError
+
+            raise PromorulesError(
+                f"cart is in {cart.currency} but the ruleset prices in {self.currency}"
+            )
+        quote, work = self._price(cart, context, frozenset())
+        return quote if work is None else self._guard(cart, context, quote, work)
+
+    def _price(
+        self, cart: Cart, context: Context, excluded: frozenset[int]
+    ) -> tuple[Quote, Work | None]:
+        from promorules.kind import PricingState
+
+        lines = cart.lines
+        customer = cart.customer
+        state = PricingState(
+            lines, customer, context.at, context.channel, _normalise_codes(context.coupons),
+            context.availability, self.rounding, cart.shipping,
+        )
+        availability = context.availability
+        plan = self._plan(state.ts, customer.segments, context.channel)
+        amounts = state.amounts
+        records: dict[int, list[Any]] = {}
+        for index, reason in plan.inactive:
+            records[index] = [Status.NOT_APPLIED, 0, 0, reason, "", None]
+        adjustments: list[list[Any]] = []
+        touched: list[set[int]] = [set() for _ in lines]
+        gifts: list[tuple[int, Gift]] = []
+        consumes: list[tuple[CounterKey, int]] = []
+        scopes = [plan.scope(line) for line in lines]
+        shipping = cart.shipping
+        for position, lane_promotions in enumerate(plan.lanes):
+            if not lane_promotions:
+                continue
+            scoped: list[list[int]] = [[] for _ in lane_promotions]
+            for i, scope in enumerate(scopes):
+                for k in scope[position]:
+                    scoped[k].append(i)
+            state.shipping = shipping
+            offers: list[tuple[_Compiled, Offer]] = []
+            for k, compiled in enumerate(lane_promotions):
+                index = compiled.index
+                if index in excluded:
+                    records[index] = [Status.NOT_APPLIED, 0, 0, Reason.GUARDRAIL_REJECTED,
+                                      "dropped by the guardrail (on_breach = reject)", None]
+                    continue
+                if availability is not UNLIMITED and availability.paused(compiled.promotion.id):
+                    records[index] = [Status.NOT_APPLIED, 0, 0, Reason.PAUSED,
+                                      "paused by the planners", None]
+                    continue
+                in_scope = scoped[k]
+                if compiled.not_with and in_scope:
+                    in_scope = [i for i in in_scope if compiled.not_with.isdisjoint(touched[i])]
+                    if not in_scope:
+                        records[index] = [Status.NOT_APPLIED, 0, 0, Reason.EXCLUDED_BY,
+                                          "its lines already carry a promotion it does not "
+                                          "stack with", None]
+                        continue
+                if not in_scope and not compiled.kind.without_lines:
+                    records[index] = [Status.NOT_APPLIED, 0, 0, Reason.NO_ELIGIBLE_LINES,
+                                      "no line in the cart is in its scope", None]
+                    continue
+                result = compiled.evaluate(state, in_scope)
+                if isinstance(result, NotApplied):
+                    records[index] = [Status.NOT_APPLIED, 0, 0, result.reason, result.detail,
+                                      result.hint]
+                    continue
+                offers.append((compiled, result))
+            if not offers:
+                continue
+            offers = self._resolve(offers, records)
+            if lane_promotions[0].lane is Lane.PRICE:
+                self._apply_prices(offers, state, adjustments, touched, records)
+            else:
+                for compiled, offer in offers:
+                    applied = 0
+                    for i, amount in zip(offer.lines, offer.amounts, strict=True):
+                        left = amounts[i]
+                        if amount > left:
+                            amount = left
+                        if amount > 0:
+                            amounts[i] = left - amount
+                            adjustments.append([compiled.index, i, amount])
+                            touched[i].add(compiled.index)
+                            applied += amount
+                    off = min(offer.shipping_off, shipping)
+                    if off > 0:
+                        shipping -= off
+                        adjustments.append([compiled.index, -1, off])
+                        applied += off
+                    status = Status.APPLIED
+                    reason: Any = None
+                    if applied == 0 and not offer.gifts:
+                        status, reason = Status.NOT_APPLIED, Reason.NOTHING_LEFT
+                    records[compiled.index] = [status, applied, offer.base, reason,
+                                               offer.detail if applied or offer.gifts else
+                                               "earlier promotions left nothing to discount",
+                                               offer.hint]
+            for compiled, offer in offers:
+                if offer.gifts:
+                    self._add_gifts(compiled, offer.gifts, gifts, records)
+                if offer.consumes:
+                    consumes.extend(offer.consumes)
+            self._apply_budgets(offers, adjustments, amounts, availability, records)
+        work = None
+        extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
+        if self.floors.any:
+            work = Work(amounts, [line.unit_cost * line.quantity for line in lines],
+                        [line.category for line in lines], adjustments, extra_cost)
+        quote = self._quote(cart, amounts, adjustments, records, gifts, shipping, consumes)
+        return quote, work
+
+    def _resolve(
+        self, offers: list[tuple[_Compiled, Offer]], records: dict[int, list[Any]]
+    ) -> list[tuple[_Compiled, Offer]]:
+        """Keep the most valuable combination where groups or not_with pairs conflict."""
+        conflicted = [
+            (c, o) for c, o in offers
+            if c.group is not None or any(p.index in c.not_with for p, _ in offers)
+        ]
+        if not conflicted:
+            return offers
+
+        def clash(a: _Compiled, b: _Compiled) -> bool:
+            return (a.group is not None and a.group == b.group) or b.index in a.not_with
+
+        best: tuple[int, int] = (-1, 0)
+        best_set: tuple[int, ...] = ()
+        count = len(conflicted)
+        values = [o.total + o.shipping_off for _, o in conflicted]
+        if count <= 12:
+            for size in range(count, 0, -1):
+                for combo in itertools.combinations(range(count), size):
+                    if any(clash(conflicted[a][0], conflicted[b][0])
+                           for a, b in itertools.combinations(combo, 2)):
+                        continue
+                    value = sum(values[i] for i in combo)
+                    # ties: the higher-priority, earlier-declared promotions win
+                    tiebreak = -sum(self._apply_order[conflicted[i][0].index][1] for i in combo)
+                    if (value, tiebreak) > best:
+                        best, best_set = (value, tiebreak), combo
+        else:  # too many to enumerate: greedy by value
+            chosen: list[int] = []
+            for i in sorted(range(count), key=lambda i: -values[i]):
+                if all(not clash(conflicted[i][0], conflicted[j][0]) for j in chosen):
+                    chosen.append(i)
+            best_set = tuple(chosen)
+        keep = {conflicted[i][0].index for i in best_set}
+        winners = ", ".join(conflicted[i][0].promotion.id for i in best_set)
+        out = []
+        for compiled, offer in offers:
+            if compiled in (c for c, _ in conflicted) and compiled.index not in keep:
+                records[compiled.index] = [
+                    Status.NOT_APPLIED, 0, offer.base, Reason.LOST_TO_GROUP,
+                    f"a better offer for the customer applies instead ({winners})", None,
+                ]
+            else:
+                out.append((compiled, offer))
+        return out
+
+    def _apply_prices(
+        self, offers: list[tuple[_Compiled, Offer]], state: Any,
+        adjustments: list[list[Any]], touched: list[set[int]], records: dict[int, list[Any]],
+    ) -> None:
+        """Each unit pays the lowest unit price offered for it."""
+        per_line: dict[int, list[tuple[int, int, int, int]]] = {}
+        for rank, (compiled, offer) in enumerate(offers):
+            for line, price, units in offer.unit_prices or ():
+                per_line.setdefault(line, []).append((price, rank, units, compiled.index))
+        applied: dict[int, int] = {}
+        amounts = state.amounts
+        for line, candidates in per_line.items():
+            list_unit = state.list_unit[line]
+            left = state.qty[line]
+            candidates.sort()
+            for price, _rank, units, index in candidates:
+                if left <= 0 or price >= list_unit:
+                    break
+                take = min(units, left)
+                amount = (list_unit - price) * take
+                amount = min(amount, amounts[line])
+                if amount > 0:
+                    amounts[line] -= amount
+                    adjustments.append([index, line, amount])
+                    touched[line].add(index)
+                    applied[index] = applied.get(index, 0) + amount
+                left -= take
+        for compiled, offer in offers:
+            amount = applied.get(compiled.index, 0)
+            if amount:
+                records[compiled.index] = [Status.APPLIED, amount, offer.base, None,
+                                           offer.detail, offer.hint]
+            else:
+                records[compiled.index] = [Status.NOT_APPLIED, 0, offer.base, Reason.LOST_TO_GROUP,
+                                           "a lower price applies to these units", offer.hint]
+
+    def _add_gifts(self, compiled: _Compiled, offered: list[Gift],
+                   gifts: list[tuple[int, Gift]], records: dict[int, list[Any]]) -> None:
+        for gift in offered:
+            duplicate = any(g.sku == gift.sku and not (g.stackable and gift.stackable)
+                            for _, g in gifts)
+            if not duplicate:
+                gifts.append((compiled.index, gift))
+
+    def _apply_budgets(
+        self, offers: list[tuple[_Compiled, Offer]], adjustments: list[list[Any]],
+        amounts: list[int], availability: Any, records: dict[int, list[Any]],
+    ) -> None:
+        for compiled, _offer in offers:
+            if compiled.budget is None:
+                continue
+            left = availability.remaining(compiled.budget_key)
+            if left is None:
+                left = compiled.budget
+            mine = [a for a in adjustments if a[0] == compiled.index and a[2] > 0]
+            given = sum(a[2] for a in mine)
+            if given <= left:
+                continue
+            keep = 0 if compiled.refuse_over_budget else max(left, 0)
+            parts = allocate(keep, [a[2] for a in mine])
+            for adjustment, part in zip(mine, parts, strict=True):
+                back = adjustment[2] - part
+                adjustment[2] = part
+                if adjustment[1] >= 0:
+                    amounts[adjustment[1]] += back
+            record = records[compiled.index]
+            if keep == 0:
+                records[compiled.index] = [Status.NOT_APPLIED, 0, record[2],
+                                           Reason.BUDGET_EXHAUSTED,
+                                           "its budget cannot cover this discount", None]
+            else:
+                record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+
+    def _quote(self, cart: Cart, amounts: list[int], adjustments: list[list[Any]],
+               records: dict[int, list[Any]], gifts: list[tuple[int, Gift]], shipping: int,
+               consumes: list[tuple[CounterKey, int]],
+               guardrail: GuardrailReport | None = None) -> Quote:
+        return Quote(
+            currency=self.currency,
+            lines=cart.lines,
+            amounts=amounts,
+            adjustments=adjustments,
+            promotions=self._meta,
+            records=records,
+            gifts=gifts,
+            shipping=(cart.shipping, shipping),
+            guardrail=guardrail or _NO_GUARDRAIL,
+            consumption=tuple(consumes),
+        )
+
+    # -- guardrail ---------------------------------------------------------------------
+    def _guard(self, cart: Cart, context: Context, quote: Quote, work: Work) -> Quote:
+        found = breaches(work, self.floors)
+        if not found:
+            status = GuardrailStatus.OK
+            return self._finish(quote, work, status, {}, {}, ())
+        if self.on_breach is OnBreach.WARN:
+            return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
+        if self.on_breach is OnBreach.CLAMP:
+            taken, per_floor = clamp(work, self.floors, self._trim_order)
+            for index, amount in taken.items():
+                record = quote._records[index]
+                record[0], record[1] = Status.TRIMMED, record[1] - amount
+                record[3] = Reason.GUARDRAIL_CLAMPED
+            still = breaches(work, self.floors)
+            status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
+            trims = {self._meta[i][0]: v for i, v in taken.items() if v}
+            return self._finish(quote, work, status, trims, per_floor, ())
+        # reject: drop the promotions behind a breach, lowest in trim order first
+        excluded: set[int] = set()
+        while found:
+            lines = {i for breach in found for i in breach.lines}
+            culprits = {a[0] for a in work.adjustments if a[1] in lines and a[2] > 0}
+            culprit = next((i for i in self._trim_order if i in culprits), None)
+            if culprit is None:
+                break
+            excluded.add(culprit)
+            quote, maybe_work = self._price(cart, context, frozenset(excluded))
+            assert maybe_work is not None
+            work = maybe_work
+            found = breaches(work, self.floors)
+        status = GuardrailStatus.BREACHED if found else GuardrailStatus.REJECTED
+        rejected = tuple(self._meta[i][0] for i in sorted(excluded))
+        return self._finish(quote, work, status, {}, {}, rejected)
+
+    def _finish(self, quote: Quote, work: Work, status: GuardrailStatus, trims: dict[str, int],
+                per_floor: dict[str, int], rejected: tuple[str, ...]) -> Quote:
+        quote.guardrail = GuardrailReport(
+            status, report(work, self.floors, per_floor), trims, rejected
+        )
+        return quote
+
+
+_NO_GUARDRAIL = GuardrailReport(GuardrailStatus.OK, (), {}, ())
+
+
+def _gcd(a: int, b: int) -> int:
+    import math
+
+    return math.gcd(a, b)
+
+
+def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
+    """Codes compare case-insensitively, ignoring spaces and dashes typed around them."""
+    out = []
+    for code in codes:
+        text = "".join(ch for ch in code.upper() if ch.isalnum() and ch.isascii())
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def price_at(engine: Engine, cart: Cart, at: datetime, coupons: Sequence[str] = ()) -> Quote:
+    """Convenience for scripts and tests: price ``cart`` at ``at`` with ``coupons``."""
+    return engine.price(cart, Context(at=at, coupons=tuple(coupons)))

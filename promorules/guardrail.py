@@ -1,0 +1,187 @@
+"""The runtime margin guardrail: floors checked after stacking, and the clamp.
+
+A floor ``m`` on revenue ``R`` and cost ``C`` holds when ``(R - C) / R >= m``, that is
+``R >= C / (1 - m)``: the smallest revenue that holds it is computed in integers and
+rounded up, so a held floor is never held by rounding. Revenue is what the customer
+pays for the goods (shipping excluded); cost includes gifts.
+
+Clamp order (documented for planners): discounts are taken back from the promotion
+with the lowest ``priority`` first; among equal priorities, from the lane applied last
+(platform before store before item before price); among those, from the promotion
+declared last. Line floors are restored first, then category floors, then the order
+floor; taking a discount back only raises revenue, so a floor once held stays held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from promorules.money import allocate
+from promorules.quote import Floor
+from promorules.ruleset import Guardrails
+
+ORDER = "order"
+
+
+def minimum_revenue(cost: int, floor: Fraction) -> int:
+    """The least revenue (minor units) whose margin over ``cost`` is at least ``floor``."""
+    num, den = floor.numerator, floor.denominator
+    return -((-cost * den) // (den - num))
+
+
+@attrs.frozen
+class Floors:
+    line: Fraction | None
+    order: Fraction | None
+    categories: dict[str, Fraction]
+
+    @classmethod
+    def from_guardrails(cls, guardrails: Guardrails) -> Floors:
+        return cls(guardrails.min_line_margin, guardrails.min_order_margin,
+                   dict(guardrails.categories))
+
+    @property
+    def any(self) -> bool:
+        return self.line is not None or self.order is not None or bool(self.categories)
+
+
+@attrs.define
+class Breach:
+    name: str
+    lines: list[int]
+    minimum: Fraction
+    need: int
+    """Revenue missing to hold the floor."""
+
+
+class Work:
+    """The mutable working figures of one pricing call that the guardrail reads and trims."""
+
+    __slots__ = ("adjustments", "amounts", "by_line", "categories", "costs", "extra_cost")
+
+    def __init__(
+        self,
+        amounts: list[int],
+        costs: list[int],
+        categories: Sequence[str],
+        adjustments: list[list[Any]],
+        extra_cost: int,
+    ) -> None:
+        self.amounts = amounts
+        self.costs = costs
+        self.categories = categories
+        self.adjustments = adjustments
+        self.extra_cost = extra_cost
+        self.by_line: list[list[list[Any]]] = [[] for _ in amounts]
+        for adjustment in adjustments:
+            if adjustment[1] >= 0:
+                self.by_line[adjustment[1]].append(adjustment)
+
+
+def breaches(work: Work, floors: Floors) -> list[Breach]:
+    """Every floor the working figures break, line floors first."""
+    found: list[Breach] = []
+    amounts, costs = work.amounts, work.costs
+    if floors.line is not None:
+        for i, cost in enumerate(costs):
+            need = minimum_revenue(cost, floors.line) - amounts[i]
+            if need > 0:
+                found.append(Breach(f"line[{i}]", [i], floors.line, need))
+    for category, floor in floors.categories.items():
+        lines = [i for i, c in enumerate(work.categories) if c == category]
+        if lines:
+            cost = sum(costs[i] for i in lines)
+            need = minimum_revenue(cost, floor) - sum(amounts[i] for i in lines)
+            if need > 0:
+                found.append(Breach(f"category:{category}", lines, floor, need))
+    if floors.order is not None and amounts:
+        need = minimum_revenue(sum(costs) + work.extra_cost, floors.order) - sum(amounts)
+        if need > 0:
+            found.append(Breach(ORDER, list(range(len(amounts))), floors.order, need))
+    return found
+
+
+def clamp(work: Work, floors: Floors, trim_order: Sequence[int]) -> tuple[dict[int, int],
+                                                                          dict[str, int]]:
+    """Take discounts back, in ``trim_order`` (promotion indexes), until floors hold.
+
+    Returns what was taken per promotion index and per floor name. Floors that cannot
+    be held even with every discount taken back stay broken (the caller reports them).
+    """
+    rank = {index: position for position, index in enumerate(trim_order)}
+    taken: dict[int, int] = {}
+    per_floor: dict[str, int] = {}
+    for _ in range(3):  # line, category, order floors; each pass re-reads the figures
+        pending = breaches(work, floors)
+        if not pending:
+            break
+        for breach in pending:
+            # recompute: an earlier breach in this pass may already have raised revenue
+            current = _need(work, breach)
+            if current > 0:
+                got = _take(work, breach.lines, current, rank, taken)
+                per_floor[breach.name] = per_floor.get(breach.name, 0) + got
+    return taken, per_floor
+
+
+def _need(work: Work, breach: Breach) -> int:
+    lines = breach.lines
+    cost = sum(work.costs[i] for i in lines)
+    if breach.name == ORDER:
+        cost += work.extra_cost
+    return minimum_revenue(cost, breach.minimum) - sum(work.amounts[i] for i in lines)
+
+
+def _take(
+    work: Work, lines: list[int], need: int, rank: dict[int, int], taken: dict[int, int]
+) -> int:
+    """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
+    first; a promotion's share is taken from its lines in proportion (largest remainder)."""
+    by_promotion: dict[int, list[list[Any]]] = {}
+    for i in lines:
+        for adjustment in work.by_line[i]:
+            if adjustment[2] > 0:
+                by_promotion.setdefault(adjustment[0], []).append(adjustment)
+    got = 0
+    for index in sorted(by_promotion, key=lambda p: rank.get(p, -1)):
+        if got >= need:
+            break
+        adjustments = by_promotion[index]
+        available = sum(a[2] for a in adjustments)
+        take = min(need - got, available)
+        parts = allocate(take, [a[2] for a in adjustments])
+        for adjustment, part in zip(adjustments, parts, strict=True):
+            adjustment[2] -= part
+            work.amounts[adjustment[1]] += part
+        taken[index] = taken.get(index, 0) + take
+        got += take
+    return got
+
+
+def report(work: Work, floors: Floors, trimmed: dict[str, int]) -> tuple[Floor, ...]:
+    """The floors as they stand on the final figures."""
+    out: list[Floor] = []
+    broken = {b.name for b in breaches(work, floors)}
+
+    def add(name: str, minimum: Fraction, revenue: int, cost: int) -> None:
+        margin = Fraction(revenue - cost, revenue) if revenue > 0 else None
+        out.append(Floor(name, minimum, margin, name not in broken, trimmed.get(name, 0)))
+
+    amounts, costs = work.amounts, work.costs
+    if floors.order is not None and amounts:
+        add(ORDER, floors.order, sum(amounts), sum(costs) + work.extra_cost)
+    for category, floor in floors.categories.items():
+        lines = [i for i, c in enumerate(work.categories) if c == category]
+        if lines:
+            add(f"category:{category}", floor, sum(amounts[i] for i in lines),
+                sum(costs[i] for i in lines))
+    if floors.line is not None:
+        for i in range(len(amounts)):
+            name = f"line[{i}]"
+            if name in broken or name in trimmed:
+                add(name, floors.line, amounts[i], costs[i])
+    return tuple(out)

@@ -1,0 +1,277 @@
+"""What a promotion kind is: the contract between the engine and a plugin's kind.
+
+A plugin registers :class:`Kind` instances (see :mod:`promorules.hookspecs`). A kind
+owns the fields of its promotions beyond the common ones (an attrs class,
+:attr:`Kind.config_type`, that the loader structures from TOML with unknown keys
+refused), checks them (:meth:`Kind.check`), and compiles each promotion once, when the
+engine is built, into an :data:`Evaluator`: a plain function the engine calls while
+pricing a cart.
+
+Pricing protocol
+----------------
+The engine applies lanes in order (``price -> item -> store -> platform`` by default).
+Within a lane every promotion measures on the same base: the line amounts left by the
+lanes before it. For each active promotion the engine gathers the indexes of the cart
+lines in its scope (targeting and exclusions are resolved by the engine, through
+indexes) and calls ``evaluator(state, lines)``. The evaluator returns either
+
+- an :class:`Offer`: the discount per line it would give on that base, or, in the
+  price lane, unit prices it offers (the engine keeps the lowest price per unit); or
+- a :class:`NotApplied`: a reason code and the figures for an explanation, with an
+  optional :class:`Upsell` hint.
+
+An evaluator must be pure: it reads ``state`` and never changes it or anything else.
+The engine then resolves exclusive groups, caps each line at what is left (nothing
+goes below zero, excess is never moved to other lines), applies budgets and the
+guardrail, and records every adjustment with its funding split.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from promorules.counters import UNLIMITED, Availability, CounterKey, CounterSpec
+from promorules.money import Rounding
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from promorules.cart import Customer, Line
+    from promorules.diagnostics import Problem
+    from promorules.ruleset import Promotion, Ruleset
+
+
+class Lane(str, enum.Enum):
+    """Where a promotion stacks. Lanes apply in the ruleset's declared order."""
+
+    PRICE = "price"
+    ITEM = "item"
+    STORE = "store"
+    PLATFORM = "platform"
+
+
+DEFAULT_LANES: tuple[Lane, ...] = (Lane.PRICE, Lane.ITEM, Lane.STORE, Lane.PLATFORM)
+
+
+class Reason(str, enum.Enum):
+    """Why a promotion gave nothing (or less than it could). Stable codes for scripts."""
+
+    OUT_OF_WINDOW = "out-of-window"
+    SEGMENT = "segment-not-targeted"
+    CHANNEL = "channel-not-targeted"
+    NO_ELIGIBLE_LINES = "no-eligible-lines"
+    BELOW_THRESHOLD = "below-threshold"
+    LOST_TO_GROUP = "lost-to-exclusive-group"
+    EXCLUDED_BY = "excluded-by-promotion"
+    NOTHING_LEFT = "nothing-left-to-discount"
+    PAUSED = "paused"
+    BUDGET_EXHAUSTED = "budget-exhausted"
+    BUDGET_TRIMMED = "budget-trimmed"
+    GUARDRAIL_CLAMPED = "guardrail-clamped"
+    GUARDRAIL_REJECTED = "guardrail-rejected"
+    NOT_PRESENTED = "code-not-presented"
+    OTHER = "other"
+
+
+@attrs.frozen
+class Upsell:
+    """How close a cart is to a (better) reward: "spend 32.00 more to get 50.00 off"."""
+
+    shortfall: int
+    """Amount in minor units, or number of items when ``by_quantity``."""
+    reward: str
+    """The reward reached, already worded ("50.00 off", "20% off")."""
+    by_quantity: bool = False
+
+
+class NotApplied:
+    """An evaluator's answer when it gives nothing: a reason and what to say."""
+
+    __slots__ = ("detail", "hint", "reason")
+
+    def __init__(self, reason: Reason | str, detail: str = "", hint: Upsell | None = None):
+        self.reason = reason
+        self.detail = detail
+        self.hint = hint
+
+
+class Offer:
+    """What one promotion would give on the current base.
+
+    ``lines``/``amounts`` are parallel lists: the discount (minor units, >= 0) on each
+    line index. In the price lane an evaluator fills ``unit_prices`` instead: one
+    ``(line, unit_price, max_units)`` triple per line it reprices. ``base`` is the amount
+    the promotion measured on (for the explanation), ``detail`` a short account of how
+    ("tier 500 off 60 reached"), ``hint`` an upsell towards the next tier.
+    ``gifts`` are lines the promotion adds at price 0; ``shipping_off`` reduces the
+    shipping fee; ``consumes`` lists the counters a quote with this offer would take
+    (coupon use, stock), to which the engine adds budgets.
+    """
+
+    __slots__ = (
+        "amounts",
+        "base",
+        "consumes",
+        "detail",
+        "gifts",
+        "hint",
+        "lines",
+        "shipping_off",
+        "unit_prices",
+    )
+
+    def __init__(
+        self,
+        lines: list[int] | None = None,
+        amounts: list[int] | None = None,
+        *,
+        base: int = 0,
+        detail: str = "",
+        hint: Upsell | None = None,
+        unit_prices: list[tuple[int, int, int]] | None = None,
+        gifts: list[Gift] | None = None,
+        shipping_off: int = 0,
+        consumes: list[tuple[CounterKey, int]] | None = None,
+    ) -> None:
+        self.lines = lines if lines is not None else []
+        self.amounts = amounts if amounts is not None else []
+        self.base = base
+        self.detail = detail
+        self.hint = hint
+        self.unit_prices = unit_prices
+        self.gifts = gifts
+        self.shipping_off = shipping_off
+        self.consumes = consumes
+
+    @property
+    def total(self) -> int:
+        return sum(self.amounts)
+
+
+@attrs.frozen
+class Gift:
+    """A line a promotion adds at price 0; its cost counts against the order's margin."""
+
+    sku: str
+    unit_cost: int
+    quantity: int = 1
+    title: str = ""
+    stackable: bool = False
+    """True when another promotion may add the same gift sku to the same order."""
+
+
+@attrs.frozen
+class Bound:
+    """The most a promotion can discount, for the validator to compose.
+
+    ``rate``: the largest discount as a share of the amount it measures on (``1`` when
+    nothing better is known: a discount never exceeds its base). ``cap``: an absolute
+    cap per order in minor units, when one exists. ``extra_cost``: cost a promotion adds
+    without a discount (a gift's cost), per order.
+    """
+
+    rate: Fraction = Fraction(1)
+    cap: int | None = None
+    extra_cost: int = 0
+    note: str = ""
+
+
+class PricingState:
+    """What an evaluator may read while a cart is priced (filled in by the engine).
+
+    ``amounts[i]`` is line ``i``'s amount at the start of the current lane (the base
+    every promotion of the lane measures on); ``qty``, ``list_unit`` and ``cost_unit``
+    are per line as well. Read-only for evaluators.
+    """
+
+    __slots__ = (
+        "amounts",
+        "at",
+        "availability",
+        "channel",
+        "cost_unit",
+        "coupons",
+        "customer",
+        "lines",
+        "list_unit",
+        "qty",
+        "rounding",
+        "shipping",
+        "ts",
+    )
+
+    def __init__(
+        self,
+        lines: Sequence[Line],
+        customer: Customer,
+        at: datetime,
+        channel: str | None = None,
+        coupons: tuple[str, ...] = (),
+        availability: Availability = UNLIMITED,
+        rounding: Rounding = Rounding.DOWN,
+        shipping: int = 0,
+    ) -> None:
+        self.lines = lines
+        self.qty = [line.quantity for line in lines]
+        self.list_unit = [line.unit_price for line in lines]
+        self.cost_unit = [line.unit_cost for line in lines]
+        self.amounts = [line.unit_price * line.quantity for line in lines]
+        self.customer = customer
+        self.at = at
+        self.ts = int(at.timestamp())
+        self.channel = channel
+        self.coupons = coupons
+        self.availability = availability
+        self.rounding = rounding
+        self.shipping = shipping
+
+
+Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]
+
+
+@attrs.frozen
+class CompileEnv:
+    """What a kind may use while compiling a promotion."""
+
+    ruleset: Ruleset
+    rounding: Rounding
+    currency: str
+
+
+class Kind:
+    """Base class of a promotion kind. Subclass it in a plugin and register an instance.
+
+    Class attributes to set: :attr:`name` (the ``kind = "..."`` of the TOML),
+    :attr:`config_type` (an attrs class holding the kind's own fields; its types drive
+    both parsing and the JSON schema), :attr:`lanes` (the lanes it may sit in, the
+    first being the default) and :attr:`summary` (one line for ``promorules plugins``).
+    """
+
+    name: ClassVar[str]
+    config_type: ClassVar[type[Any]]
+    lanes: ClassVar[tuple[Lane, ...]]
+    summary: ClassVar[str] = ""
+    without_lines: ClassVar[bool] = False
+    """True for kinds that may apply with no line in scope (free shipping on the fee)."""
+
+    def check(self, promotion: Promotion) -> Iterable[Problem]:
+        """Problems with the promotion's own fields beyond their types (paths relative
+        to the promotion table, e.g. ``("tiers", 1, "threshold")``)."""
+        return ()
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        """Build the evaluator the engine calls for this promotion on every cart."""
+        raise NotImplementedError
+
+    def bound(self, promotion: Promotion) -> Bound:
+        """The most this promotion can discount (conservative); see :class:`Bound`."""
+        return Bound(note="no bound declared: assumed up to the whole base")
+
+    def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
+        """The ledger counters quotes of this promotion consume (coupon uses, stock)."""
+        return ()

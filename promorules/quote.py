@@ -1,0 +1,385 @@
+"""The quote: what a cart costs under a ruleset, and why.
+
+The engine fills a :class:`Quote` with plain lists while pricing (fast); the attrs
+views (:class:`QuoteLine`, :class:`Adjustment`, :class:`Explanation`, ...) are built
+when first asked for, so checkout code that only reads ``quote.payable`` pays for
+nothing else. Every amount is integer minor units of ``quote.currency``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from fractions import Fraction
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from promorules.counters import Consumption
+from promorules.kind import Gift, Lane, Reason, Upsell
+from promorules.money import allocate, format_amount, format_percent
+
+if TYPE_CHECKING:
+    from promorules.cart import Line
+    from promorules.ruleset import Funder
+
+
+class Status(str, enum.Enum):
+    APPLIED = "applied"
+    TRIMMED = "trimmed"
+    """Applied, but the guardrail or a budget took part of it back."""
+    NOT_APPLIED = "not-applied"
+
+
+class GuardrailStatus(str, enum.Enum):
+    OK = "ok"
+    CLAMPED = "clamped"
+    REJECTED = "rejected"
+    BREACHED = "breached"
+    """A floor is broken in the final quote: under ``warn``, or not fixable by trimming."""
+
+
+@attrs.frozen
+class Adjustment:
+    promotion: str
+    lane: Lane
+    amount: int
+    funding: dict[Funder, int]
+
+
+@attrs.frozen
+class QuoteLine:
+    sku: str
+    quantity: int
+    unit_price: int
+    unit_cost: int
+    list_amount: int
+    adjustments: tuple[Adjustment, ...]
+    payable: int
+    cost: int
+    margin: Fraction | None
+    """(payable - cost) / payable; None when nothing is paid."""
+    gift: bool = False
+
+    @property
+    def discount(self) -> int:
+        return self.list_amount - self.payable
+
+
+@attrs.frozen
+class Explanation:
+    promotion: str
+    kind: str
+    lane: Lane
+    status: Status
+    amount: int
+    base: int
+    reason: str | None
+    message: str
+    hint: Upsell | None = None
+
+
+@attrs.frozen
+class Floor:
+    """One guardrail floor as checked on the final quote."""
+
+    name: str
+    """"order", "line[3]" or "category:beauty"."""
+    minimum: Fraction
+    margin: Fraction | None
+    held: bool
+    trimmed: int
+    """Minor units of discount the clamp took back to hold this floor."""
+
+
+@attrs.frozen
+class GuardrailReport:
+    status: GuardrailStatus
+    floors: tuple[Floor, ...]
+    trims: dict[str, int]
+    """Per promotion id, how much the clamp took back."""
+    rejected: tuple[str, ...]
+    """Promotions dropped under ``reject``."""
+
+    @property
+    def breached(self) -> bool:
+        return self.status is GuardrailStatus.BREACHED
+
+
+def margin_of(revenue: int, cost: int) -> Fraction | None:
+    return Fraction(revenue - cost, revenue) if revenue > 0 else None
+
+
+class Quote:
+    """The priced cart. Built by the engine; read it, never construct it yourself."""
+
+    def __init__(
+        self,
+        *,
+        currency: str,
+        lines: Sequence[Line],
+        amounts: list[int],
+        adjustments: list[list[Any]],
+        promotions: Sequence[tuple[str, str, Lane, list[tuple[Funder, int]]]],
+        records: dict[int, list[Any]],
+        gifts: list[tuple[int, Gift]],
+        shipping: tuple[int, int],
+        guardrail: GuardrailReport,
+        consumption: Consumption,
+    ) -> None:
+        self.currency = currency
+        self._lines = lines
+        self._amounts = amounts
+        # [promotion index, line index, amount]; line index -1 is shipping
+        self._adjustments = adjustments
+        self._promotions = promotions
+        self._records = records
+        self._gifts = gifts
+        self._shipping = shipping
+        self.guardrail = guardrail
+        self.consumption = consumption
+
+    # -- totals (cheap) ---------------------------------------------------------------
+    @cached_property
+    def list_total(self) -> int:
+        """Sum of list amounts of the cart lines (shipping excluded)."""
+        return sum(line.unit_price * line.quantity for line in self._lines)
+
+    @cached_property
+    def goods_payable(self) -> int:
+        return sum(self._amounts)
+
+    @property
+    def shipping_fee(self) -> int:
+        return self._shipping[0]
+
+    @property
+    def shipping_payable(self) -> int:
+        return self._shipping[1]
+
+    @cached_property
+    def payable(self) -> int:
+        """What the customer pays now: goods after discounts, plus shipping."""
+        return self.goods_payable + self.shipping_payable
+
+    @cached_property
+    def discount_total(self) -> int:
+        return self.list_total - self.goods_payable + self.shipping_fee - self.shipping_payable
+
+    @cached_property
+    def cost_total(self) -> int:
+        """Cost of goods sold, gifts included."""
+        goods = sum(line.unit_cost * line.quantity for line in self._lines)
+        return goods + sum(gift.unit_cost * gift.quantity for _, gift in self._gifts)
+
+    @cached_property
+    def margin(self) -> Fraction | None:
+        """Order gross margin on the goods: (goods payable - cost incl. gifts) / payable."""
+        return margin_of(self.goods_payable, self.cost_total)
+
+    # -- views (built on access) ------------------------------------------------------
+    @cached_property
+    def discounts_by_promotion(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for index, _line, amount in self._adjustments:
+            if amount:
+                pid = self._promotions[index][0]
+                out[pid] = out.get(pid, 0) + amount
+        return out
+
+    def _split(self, index: int, amount: int) -> dict[Funder, int]:
+        shares = self._promotions[index][3]
+        parts = allocate(amount, [weight for _, weight in shares])
+        return {funder: part for (funder, _), part in zip(shares, parts, strict=True)}
+
+    @cached_property
+    def discounts_by_funder(self) -> dict[Funder, int]:
+        out: dict[Funder, int] = {}
+        for index, _line, amount in self._adjustments:
+            if amount:
+                for funder, part in self._split(index, amount).items():
+                    out[funder] = out.get(funder, 0) + part
+        return out
+
+    @cached_property
+    def lines(self) -> tuple[QuoteLine, ...]:
+        per_line: list[list[Adjustment]] = [[] for _ in self._lines]
+        for index, line_index, amount in self._adjustments:
+            if amount and line_index >= 0:
+                pid, _kind, lane, _ = self._promotions[index]
+                per_line[line_index].append(
+                    Adjustment(pid, lane, amount, self._split(index, amount))
+                )
+        out = []
+        for i, line in enumerate(self._lines):
+            cost = line.unit_cost * line.quantity
+            payable = self._amounts[i]
+            out.append(
+                QuoteLine(
+                    line.sku, line.quantity, line.unit_price, line.unit_cost,
+                    line.unit_price * line.quantity, tuple(per_line[i]), payable, cost,
+                    margin_of(payable, cost),
+                )
+            )
+        for _index, gift in self._gifts:
+            cost = gift.unit_cost * gift.quantity
+            out.append(
+                QuoteLine(gift.sku, gift.quantity, 0, gift.unit_cost, 0, (), 0, cost, None, True)
+            )
+        return tuple(out)
+
+    @cached_property
+    def explanations(self) -> tuple[Explanation, ...]:
+        out = []
+        for index, (pid, kind, lane, _) in enumerate(self._promotions):
+            record = self._records.get(index)
+            if record is None:
+                continue
+            status, amount, base, reason, detail, hint = record
+            out.append(
+                Explanation(
+                    pid, kind, lane, status, amount, base,
+                    reason.value if isinstance(reason, enum.Enum) else reason,
+                    self._sentence(status, amount, base, reason, detail, hint), hint,
+                )
+            )
+        return tuple(out)
+
+    def explanation(self, promotion: str) -> Explanation:
+        for explanation in self.explanations:
+            if explanation.promotion == promotion:
+                return explanation
+        raise KeyError(promotion)
+
+    def _sentence(
+        self, status: Status, amount: int, base: int, reason: Any, detail: str,
+        hint: Upsell | None,
+    ) -> str:
+        money = self.money
+        if status is Status.NOT_APPLIED:
+            text = detail or _SENTENCES.get(reason) or str(
+                reason.value if isinstance(reason, enum.Enum) else reason
+            )
+        else:
+            text = f"{money(amount)} off"
+            if base:
+                text += f" on {money(base)}"
+            if detail:
+                text += f" ({detail})"
+            if status is Status.TRIMMED and reason is not None:
+                label = reason.value if isinstance(reason, enum.Enum) else reason
+                text += f"; trimmed: {label}"
+        if hint is not None:
+            more = f"add {hint.shortfall} more item" + ("s" if hint.shortfall != 1 else "") \
+                if hint.by_quantity else f"spend {money(hint.shortfall)} more"
+            text += f"; {more} to get {hint.reward}"
+        return text
+
+    def money(self, minor: int) -> str:
+        return format_amount(minor, self.currency)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything in the quote as JSON-ready data (amounts as decimal strings)."""
+        money = self.money
+
+        def pct(rate: Fraction | None) -> str | None:
+            return None if rate is None else format_percent(_round_rate(rate))
+
+        return {
+            "currency": self.currency,
+            "lines": [
+                {
+                    "sku": ql.sku,
+                    "quantity": ql.quantity,
+                    "unit_price": money(ql.unit_price),
+                    "list_amount": money(ql.list_amount),
+                    "payable": money(ql.payable),
+                    "cost": money(ql.cost),
+                    "margin": pct(ql.margin),
+                    "gift": ql.gift,
+                    "adjustments": [
+                        {
+                            "promotion": a.promotion,
+                            "lane": a.lane.value,
+                            "amount": money(a.amount),
+                            "funding": {f.value: money(v) for f, v in a.funding.items()},
+                        }
+                        for a in ql.adjustments
+                    ],
+                }
+                for ql in self.lines
+            ],
+            "totals": {
+                "list": money(self.list_total),
+                "discount": money(self.discount_total),
+                "shipping": money(self.shipping_payable),
+                "payable": money(self.payable),
+                "cost": money(self.cost_total),
+                "margin": pct(self.margin),
+                "by_promotion": {k: money(v) for k, v in self.discounts_by_promotion.items()},
+                "by_funder": {k.value: money(v) for k, v in self.discounts_by_funder.items()},
+            },
+            "guardrail": {
+                "status": self.guardrail.status.value,
+                "floors": [
+                    {
+                        "name": f.name,
+                        "minimum": pct(f.minimum),
+                        "margin": pct(f.margin),
+                        "held": f.held,
+                        "trimmed": money(f.trimmed),
+                    }
+                    for f in self.guardrail.floors
+                ],
+                "trims": {k: money(v) for k, v in self.guardrail.trims.items()},
+                "rejected": list(self.guardrail.rejected),
+            },
+            "explanations": [
+                {
+                    "promotion": e.promotion,
+                    "kind": e.kind,
+                    "lane": e.lane.value,
+                    "status": e.status.value,
+                    "amount": money(e.amount),
+                    "reason": e.reason,
+                    "message": e.message,
+                    "hint": None
+                    if e.hint is None
+                    else {
+                        "shortfall": e.hint.shortfall
+                        if e.hint.by_quantity
+                        else money(e.hint.shortfall),
+                        "by_quantity": e.hint.by_quantity,
+                        "reward": e.hint.reward,
+                    },
+                }
+                for e in self.explanations
+            ],
+            "consumption": [[str(key), amount] for key, amount in self.consumption],
+        }
+
+
+_SENTENCES: dict[Any, str] = {
+    Reason.OUT_OF_WINDOW: "not live at this time",
+    Reason.SEGMENT: "not offered to this customer's segments",
+    Reason.CHANNEL: "not offered on this channel",
+}
+
+
+def _round_rate(rate: Fraction) -> Fraction:
+    """A margin shown to 0.1%: exact enough to read, never mistaken for exact maths."""
+    return Fraction(round(rate * 1000), 1000)
+
+
+__all__ = [
+    "Adjustment",
+    "Explanation",
+    "Floor",
+    "GuardrailReport",
+    "GuardrailStatus",
+    "Quote",
+    "QuoteLine",
+    "Reason",
+    "Status",
+]

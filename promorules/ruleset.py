@@ -1,0 +1,680 @@
+"""The ruleset: a campaign, its guardrails and its promotions, read from TOML.
+
+Reading happens at the edge: :func:`load_ruleset` parses TOML, structures it into the
+attrs classes below with cattrs (unknown keys refused, every error collected with its
+key path), lets each promotion's kind check its own fields, and raises one
+:class:`~promorules.diagnostics.RulesetError` with every problem located as
+``file:line:col``. :func:`dump_ruleset` writes a ruleset back to TOML that loads into
+an equal ruleset.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+import sys
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta, tzinfo
+from fractions import Fraction
+from pathlib import Path as FilePath
+from typing import Any, NewType
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn
+from cattrs.errors import (
+    AttributeValidationNote,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+
+from promorules.diagnostics import Collector, Path, Problem, RulesetError
+from promorules.kind import DEFAULT_LANES, Kind, Lane
+from promorules.money import (
+    MoneyError,
+    Rounding,
+    format_amount,
+    format_percent,
+    minor_units,
+    parse_amount,
+    parse_percent,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+Amount = NewType("Amount", int)
+"""Money in a ruleset: written "299.00" or 299, held as minor units of its currency."""
+Rate = NewType("Rate", Fraction)
+"""A share written "12.5%", held exactly."""
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+MAX_RULESET_BYTES = 8 * 1024 * 1024
+
+
+class Grade(str, enum.Enum):
+    S = "S"
+    A = "A"
+    B = "B"
+
+
+class OnBreach(str, enum.Enum):
+    """What the runtime guardrail does when stacked discounts break a margin floor."""
+
+    CLAMP = "clamp"
+    REJECT = "reject"
+    WARN = "warn"
+
+
+class BudgetPolicy(str, enum.Enum):
+    """When a discount would exceed the budget left: give what is left, or nothing."""
+
+    TRIM = "trim"
+    REFUSE = "refuse"
+
+
+class Funder(str, enum.Enum):
+    PLATFORM = "platform"
+    MERCHANT = "merchant"
+
+
+@attrs.frozen
+class Window:
+    """A span of time, inclusive at one-second resolution: [start, end]."""
+
+    start: datetime
+    end: datetime
+
+    def contains(self, at: datetime) -> bool:
+        return self.start <= at.replace(microsecond=0) <= self.end
+
+
+@attrs.frozen
+class Campaign:
+    name: str
+    currency: str
+    timezone: str
+    grade: Grade = Grade.B
+    phases: dict[str, Window] = attrs.field(factory=dict)
+    rounding: Rounding = Rounding.DOWN
+    """How percent discounts land on a minor unit; down never gives more than declared."""
+
+
+@attrs.frozen
+class Guardrails:
+    """Margin floors no stack of promotions may break, and what to do when one would."""
+
+    min_order_margin: Rate | None = None
+    min_line_margin: Rate | None = None
+    categories: dict[str, Rate] = attrs.field(factory=dict)
+    """Per-category floors on the margin of a category's lines within an order."""
+    on_breach: OnBreach = OnBreach.CLAMP
+
+
+@attrs.frozen
+class Stacking:
+    lanes: tuple[Lane, ...] = DEFAULT_LANES
+    upsell_within: Rate = Rate(Fraction(3, 10))
+    """Hint at the next tier when the cart is this close to it (share of its threshold)."""
+
+
+def _default_funding() -> dict[Funder, Rate]:
+    return {}
+
+
+@attrs.frozen
+class Promotion:
+    """One promotion: the fields every kind shares, and its kind's own ``config``."""
+
+    id: str
+    kind: str
+    title: str = ""
+    lane: Lane | None = None
+    """None: the kind's default lane (the first it declares)."""
+    priority: int = 0
+    """Higher wins ties and is trimmed last by the guardrail."""
+    phases: tuple[str, ...] = ()
+    window: Window | None = None
+    skus: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    brands: tuple[str, ...] = ()
+    merchants: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    exclude_skus: tuple[str, ...] = ()
+    exclude_categories: tuple[str, ...] = ()
+    exclude_brands: tuple[str, ...] = ()
+    exclude_merchants: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    exclude_segments: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    group: str | None = None
+    """Exclusive group: of the promotions sharing it, only the best for the customer applies."""
+    not_with: tuple[str, ...] = ()
+    """Promotions this one never stacks with on the same line."""
+    funded_by: dict[Funder, Rate] = attrs.field(factory=_default_funding)
+    budget: Amount | None = None
+    budget_policy: BudgetPolicy = BudgetPolicy.TRIM
+    config: Any = None
+
+    def effective_lane(self, kind: Kind) -> Lane:
+        return self.lane if self.lane is not None else kind.lanes[0]
+
+    def funding(self, lane: Lane) -> dict[Funder, Rate]:
+        """The funding split, defaulting by lane: the platform funds its own lane."""
+        if self.funded_by:
+            return dict(self.funded_by)
+        funder = Funder.PLATFORM if lane is Lane.PLATFORM else Funder.MERCHANT
+        return {funder: Rate(Fraction(1))}
+
+
+COMMON_KEYS = frozenset(f.name for f in attrs.fields(Promotion) if f.name != "config")
+
+
+@attrs.frozen
+class Ruleset:
+    campaign: Campaign
+    guardrails: Guardrails = Guardrails()
+    stacking: Stacking = Stacking()
+    promotions: tuple[Promotion, ...] = ()
+    budgets: dict[Funder, Amount] = attrs.field(factory=dict)
+    """Money budgets per funder across all promotions."""
+    source: str = attrs.field(default="<ruleset>", eq=False)
+    positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.campaign.timezone)
+
+    def promotion(self, promotion_id: str) -> Promotion:
+        for promotion in self.promotions:
+            if promotion.id == promotion_id:
+                return promotion
+        raise KeyError(promotion_id)
+
+    def windows(self, promotion: Promotion) -> tuple[Window, ...]:
+        """When a promotion is live: its window, its phases, or always (empty tuple)."""
+        if promotion.window is not None:
+            return (promotion.window,)
+        return tuple(self.campaign.phases[p] for p in promotion.phases)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def resolve_types(cls: type[Any]) -> None:
+    """Resolve string annotations of an attrs class and of the attrs classes it holds."""
+    seen: set[type[Any]] = set()
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and attrs.has(tp):
+            if tp in seen:
+                return
+            seen.add(tp)
+            attrs.resolve_types(tp)
+            for field in attrs.fields(tp):
+                visit(field.type)
+        for arg in getattr(tp, "__args__", ()) or ():
+            visit(arg)
+
+    visit(cls)
+
+
+class _ValueProblem(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
+    """A converter bound to the ruleset's currency and time zone, strict about types."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+
+    def amount(value: object, _: object) -> Amount:
+        try:
+            return Amount(parse_amount(value, currency))
+        except MoneyError as exc:
+            raise _ValueProblem("PR104", str(exc)) from None
+
+    def rate(value: object, _: object) -> Rate:
+        try:
+            return Rate(parse_percent(value))
+        except MoneyError as exc:
+            raise _ValueProblem("PR105", str(exc)) from None
+
+    def moment(value: object, _: object) -> datetime:
+        if isinstance(value, datetime):
+            return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+        if isinstance(value, date):
+            return datetime.combine(value, time(), tzinfo=tz)
+        raise _ValueProblem(
+            "PR106", f"expected a date-time like 2026-11-11T00:00:00, not {_show(value)}"
+        )
+
+    def string(value: object, _: object) -> str:
+        if not isinstance(value, str):
+            raise _ValueProblem("PR103", f"expected a string, not {_show(value)}")
+        if len(value) > 1000:
+            raise _ValueProblem("PR103", f"string too long ({len(value)} characters, at most 1000)")
+        return value
+
+    def integer(value: object, _: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _ValueProblem("PR103", f"expected an integer, not {_show(value)}")
+        return value
+
+    def boolean(value: object, _: object) -> bool:
+        if not isinstance(value, bool):
+            raise _ValueProblem("PR103", f"expected true or false, not {_show(value)}")
+        return value
+
+    def enum_hook(value: object, cls: type[enum.Enum]) -> enum.Enum:
+        try:
+            return cls(value)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in cls)
+            raise _ValueProblem(
+                "PR103", f"expected one of {allowed}, not {_show(value)}"
+            ) from None
+
+    def sequence_guard(value: object, cls: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            raise _ValueProblem("PR103", f"expected a list, not {_show(value)}")
+        return structure_tuple(value, cls)
+
+    def table_factory(cls: Any) -> Any:
+        resolve_types(cls)
+        structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
+
+        def table_guard(value: object, target: Any) -> Any:
+            if not isinstance(value, dict):
+                raise _ValueProblem("PR103", f"expected a table, not {_show(value)}")
+            return structure(value, target)
+
+        return table_guard
+
+    conv.register_structure_hook(Amount, amount)
+    conv.register_structure_hook(Rate, rate)
+    conv.register_structure_hook(datetime, moment)
+    # predicates, not classes: a str/int subclass (an Enum) must reach the enum hook
+    conv.register_structure_hook_func(lambda t: t is str, string)
+    conv.register_structure_hook_func(lambda t: t is int, integer)
+    conv.register_structure_hook_func(lambda t: t is bool, boolean)
+    conv.register_structure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), enum_hook
+    )
+    structure_tuple = conv.get_structure_hook(tuple[str, ...])
+    conv.register_structure_hook_func(
+        lambda t: getattr(t, "__origin__", None) is tuple, sequence_guard
+    )
+    conv.register_structure_hook_factory(attrs.has, table_factory)
+
+    conv.register_unstructure_hook(Amount, lambda v: format_amount(v, currency))
+    conv.register_unstructure_hook(Rate, format_percent)
+    conv.register_unstructure_hook(
+        datetime, lambda v: v.astimezone(tz).replace(tzinfo=None)
+    )
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda v: v.value
+    )
+    return conv
+
+
+def _structure(
+    conv: cattrs.Converter, data: object, cls: type[Any], path: Path, out: Collector
+) -> Any:
+    try:
+        return conv.structure(data, cls)
+    except Exception as exc:  # every structuring failure becomes located problems
+        _explain(exc, path, out, cls)
+        return None
+
+
+def _explain(exc: BaseException, path: Path, out: Collector, cls: Any) -> None:
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        for sub in exc.exceptions:
+            sub_path = path
+            for note in getattr(sub, "__notes__", ()):
+                if isinstance(note, AttributeValidationNote):
+                    sub_path = (*path, note.name)
+                elif isinstance(note, IterableValidationNote):
+                    index = note.index
+                    sub_path = (*path, index if isinstance(index, int | str) else str(index))
+            _explain(sub, sub_path, out, None)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        known = [f.name for f in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        for key in sorted(exc.extra_fields):
+            out.add("PR101", _unknown_key(key, known), (*path, key))
+    elif isinstance(exc, KeyError):
+        out.add("PR102", "required key is missing", path)
+    elif isinstance(exc, _ValueProblem):
+        out.add(exc.code, str(exc), path)
+    else:
+        out.add("PR103", str(exc) or type(exc).__name__, path)
+
+
+def _unknown_key(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {_show(key)}{hint}"
+
+
+def _show(value: object) -> str:
+    """Untrusted input rendered safely and briefly for a message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_TOP_KEYS = ("campaign", "guardrails", "stacking", "promotion", "budgets")
+
+
+def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[int, int]]]:
+    """Parse TOML text; a syntax error becomes a located PR002 diagnostic."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
+        line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
+        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
+        collector = Collector(source, {(): (line, col)})
+        collector.add("PR002", f"TOML syntax error: {message}")
+        raise RulesetError(collector.diagnostics()) from None
+    from promorules.tomlpos import key_positions
+
+    return data, key_positions(text)
+
+
+def load_ruleset(
+    path: str | FilePath, kinds: Mapping[str, Kind]
+) -> Ruleset:
+    """Read and check the TOML ruleset at ``path`` (see :func:`parse_ruleset`)."""
+    source = str(path)
+    try:
+        size = FilePath(path).stat().st_size
+        if size > MAX_RULESET_BYTES:
+            raise OSError(f"file is {size} bytes; a ruleset is at most {MAX_RULESET_BYTES}")
+        text = FilePath(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        collector = Collector(source)
+        collector.add("PR001", f"cannot read ruleset: {exc}")
+        raise RulesetError(collector.diagnostics()) from None
+    return parse_ruleset(text, kinds, source=source)
+
+
+def parse_ruleset(text: str, kinds: Mapping[str, Kind], *, source: str = "<ruleset>") -> Ruleset:
+    """Parse a ruleset from TOML text; raises RulesetError with every problem located."""
+    data, positions = read_toml(text, source)
+    return build_ruleset(data, kinds, source=source, positions=positions)
+
+
+def build_ruleset(
+    data: Mapping[str, Any],
+    kinds: Mapping[str, Kind],
+    *,
+    source: str = "<ruleset>",
+    positions: Mapping[Path, tuple[int, int]] | None = None,
+) -> Ruleset:
+    """Structure and check a ruleset from already-parsed data (a TOML document's dict)."""
+    out = Collector(source, dict(positions or {}))
+    for key in data:
+        if key not in _TOP_KEYS:
+            out.add("PR101", _unknown_key(key, list(_TOP_KEYS)), (key,))
+
+    raw_campaign = data.get("campaign")
+    if not isinstance(raw_campaign, dict):
+        out.add("PR102", "a ruleset needs a [campaign] table", ("campaign",))
+        out.raise_if_errors()
+    assert isinstance(raw_campaign, dict)
+    currency, tz = _currency_and_zone(raw_campaign, out)
+    conv = _converter(currency, tz)
+
+    campaign = _structure(conv, raw_campaign, Campaign, ("campaign",), out)
+    guardrails = _structure(conv, data.get("guardrails", {}), Guardrails, ("guardrails",), out)
+    stacking = _structure(conv, data.get("stacking", {}), Stacking, ("stacking",), out)
+    budgets = _structure(conv, data.get("budgets", {}), dict[Funder, Amount], ("budgets",), out)
+
+    raw_promotions = data.get("promotion", [])
+    if not isinstance(raw_promotions, list):
+        out.add("PR103", "write promotions as [[promotion]] tables", ("promotion",))
+        raw_promotions = []
+    promotions = []
+    for index, raw in enumerate(raw_promotions):
+        promotion = _promotion(conv, raw, ("promotion", index), kinds, out)
+        if promotion is not None:
+            promotions.append(promotion)
+
+    if campaign is not None:
+        _check_campaign(campaign, out)
+    if guardrails is not None:
+        _check_guardrails(guardrails, out)
+    if stacking is not None:
+        _check_stacking(stacking, out)
+    if campaign is not None:
+        _check_promotions(promotions, campaign, kinds, out)
+    out.raise_if_errors()
+    return Ruleset(
+        campaign=campaign,
+        guardrails=guardrails,
+        stacking=stacking,
+        promotions=tuple(promotions),
+        budgets=budgets,
+        source=source,
+        positions=out.positions,
+    )
+
+
+def _currency_and_zone(raw: Mapping[str, Any], out: Collector) -> tuple[str, tzinfo]:
+    currency = raw.get("currency", "CNY")
+    try:
+        minor_units(currency if isinstance(currency, str) else "")
+    except MoneyError as exc:
+        out.add("PR103", str(exc), ("campaign", "currency"))
+        currency = "CNY"
+    zone = raw.get("timezone", "UTC")
+    try:
+        tz: tzinfo = ZoneInfo(zone) if isinstance(zone, str) and zone else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        out.add("PR106", f"unknown time zone {_show(zone)}", ("campaign", "timezone"))
+        tz = ZoneInfo("UTC")
+    return currency, tz
+
+
+def _promotion(
+    conv: cattrs.Converter, raw: object, path: Path, kinds: Mapping[str, Kind], out: Collector
+) -> Promotion | None:
+    if not isinstance(raw, dict):
+        out.add("PR103", "a promotion is a table", path)
+        return None
+    kind_name = raw.get("kind")
+    kind = kinds.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        if kind_name is None:
+            out.add("PR102", "every promotion needs a kind", (*path, "kind"))
+        else:
+            close = difflib.get_close_matches(str(kind_name), list(kinds), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(sorted(kinds)) or "none installed"
+            out.add(
+                "PR201",
+                f"unknown promotion kind {_show(kind_name)}{hint}; installed kinds: {known}",
+                (*path, "kind"),
+            )
+        return None
+    config_fields = {f.name for f in attrs.fields(kind.config_type)}
+    common = {k: v for k, v in raw.items() if k in COMMON_KEYS}
+    own = {k: v for k, v in raw.items() if k in config_fields and k not in COMMON_KEYS}
+    for key in raw:
+        if key not in COMMON_KEYS and key not in config_fields:
+            out.add(
+                "PR101",
+                _unknown_key(key, sorted(COMMON_KEYS | config_fields))
+                + f" for a {kind.name} promotion",
+                (*path, key),
+            )
+    before = len(out.problems)
+    base = _structure(conv, common, Promotion, path, out)
+    config = _structure(conv, own, kind.config_type, path, out)
+    if base is None or config is None or len(out.problems) > before:
+        return None
+    promotion: Promotion = attrs.evolve(base, config=config)
+    out.extend(kind.check(promotion), path)
+    return promotion
+
+
+def _check_window(window: Window, path: Path, out: Collector) -> None:
+    if window.end < window.start:
+        out.add("PR106", "window ends before it starts", path)
+
+
+def _check_campaign(campaign: Campaign, out: Collector) -> None:
+    for name, window in campaign.phases.items():
+        _check_window(window, ("campaign", "phases", name), out)
+
+
+def _check_guardrails(guardrails: Guardrails, out: Collector) -> None:
+    floors: list[tuple[Path, Rate | None]] = [
+        (("guardrails", "min_order_margin"), guardrails.min_order_margin),
+        (("guardrails", "min_line_margin"), guardrails.min_line_margin),
+    ]
+    floors += [(("guardrails", "categories", c), r) for c, r in guardrails.categories.items()]
+    for path, rate in floors:
+        if rate is not None and not (-1 < rate < 1):
+            out.add("PR105", "a margin floor must lie between -100% and 100% (exclusive)", path)
+
+
+def _check_stacking(stacking: Stacking, out: Collector) -> None:
+    lanes = stacking.lanes
+    if sorted(lanes) != sorted(DEFAULT_LANES) or len(set(lanes)) != len(lanes):
+        names = ", ".join(lane.value for lane in DEFAULT_LANES)
+        out.add("PR204", f"lanes must list each of {names} exactly once", ("stacking", "lanes"))
+    elif lanes[0] is not Lane.PRICE:
+        out.add("PR204", "the price lane must come first", ("stacking", "lanes"))
+    if not (0 <= stacking.upsell_within <= 1):
+        out.add("PR105", "must lie between 0% and 100%", ("stacking", "upsell_within"))
+
+
+def _check_promotions(
+    promotions: list[Promotion], campaign: Campaign, kinds: Mapping[str, Kind], out: Collector
+) -> None:
+    seen: dict[str, int] = {}
+    ids = {p.id for p in promotions}
+    group_lanes: dict[str, Lane] = {}
+    for index, promotion in enumerate(promotions):
+        path: Path = ("promotion", index)
+        kind = kinds[promotion.kind]
+        if not _ID.match(promotion.id):
+            out.add(
+                "PR103",
+                "an id is 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter "
+                "or digit",
+                (*path, "id"),
+            )
+        if promotion.id in seen:
+            out.add(
+                "PR202",
+                f"duplicate id {promotion.id!r} (first used by promotion[{seen[promotion.id]}])",
+                (*path, "id"),
+            )
+        seen.setdefault(promotion.id, index)
+        lane = promotion.effective_lane(kind)
+        if lane not in kind.lanes:
+            allowed = ", ".join(la.value for la in kind.lanes)
+            out.add(
+                "PR204",
+                f"a {kind.name} promotion may sit in lane {allowed}, not {lane.value}",
+                (*path, "lane"),
+            )
+        for phase in promotion.phases:
+            if phase not in campaign.phases:
+                known = ", ".join(campaign.phases) or "none declared"
+                out.add(
+                    "PR204",
+                    f"unknown phase {phase!r} (campaign phases: {known})",
+                    (*path, "phases"),
+                )
+        if promotion.phases and promotion.window is not None:
+            out.add("PR203", "give phases or a window, not both", (*path, "window"))
+        if promotion.window is not None:
+            _check_window(promotion.window, (*path, "window"), out)
+        for other in promotion.not_with:
+            if other not in ids:
+                out.add("PR204", f"not_with names unknown promotion {other!r}", (*path, "not_with"))
+        if promotion.funded_by and sum(promotion.funded_by.values()) != 1:
+            total = format_percent(Fraction(sum(promotion.funded_by.values())))
+            out.add("PR205", f"funding shares add up to {total}, not 100%", (*path, "funded_by"))
+        if promotion.group is not None:
+            first = group_lanes.setdefault(promotion.group, lane)
+            if first is not lane:
+                out.add(
+                    "PR203",
+                    f"exclusive group {promotion.group!r} spans lanes {first.value} and "
+                    f"{lane.value}; members of a group must share a lane",
+                    (*path, "group"),
+                )
+        if promotion.budget is not None and promotion.budget <= 0:
+            out.add("PR104", "a budget must be positive", (*path, "budget"))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
+    """The ruleset as a TOML-ready dict that :func:`build_ruleset` reads back equal."""
+    campaign = ruleset.campaign
+    conv = _converter(campaign.currency, ruleset.tz)
+    data: dict[str, Any] = {"campaign": _plain(conv.unstructure(campaign))}
+    data["guardrails"] = _plain(conv.unstructure(ruleset.guardrails))
+    data["stacking"] = conv.unstructure(ruleset.stacking)
+    if ruleset.budgets:
+        data["budgets"] = _plain(conv.unstructure(ruleset.budgets, dict[Funder, Amount]))
+    promotions = []
+    for promotion in ruleset.promotions:
+        table = _drop_defaults(conv, promotion, Promotion)
+        table.pop("config", None)
+        table.update(_drop_defaults(conv, promotion.config, type(promotion.config)))
+        promotions.append(_plain(table))
+    if promotions:
+        data["promotion"] = promotions
+    return data
+
+
+def dump_ruleset(ruleset: Ruleset) -> str:
+    import tomli_w
+
+    return tomli_w.dumps(ruleset_to_data(ruleset))
+
+
+def _drop_defaults(conv: cattrs.Converter, obj: Any, cls: type[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in attrs.fields(cls):
+        value = getattr(obj, field.name)
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()  # type: ignore[call-arg]
+        if default is not attrs.NOTHING and value == default:
+            continue
+        if value is None:
+            continue
+        out[field.name] = conv.unstructure(value, field.type if field.type else type(value))
+    return out
+
+
+def _plain(data: Any) -> Any:
+    """Enum keys and values as their text; empty tables and None left out (TOML has no null)."""
+    if isinstance(data, enum.Enum):
+        return data.value
+    if isinstance(data, dict):
+        return {
+            _plain(k): _plain(v) for k, v in data.items() if v is not None and v != {}
+        }
+    if isinstance(data, list | tuple):
+        return [_plain(v) for v in data]
+    return data
+
