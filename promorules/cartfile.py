@@ -39,8 +39,18 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINES = 10_000
 
 _CART_KEYS = ("at", "channel", "coupons", "shipping", "customer", "lines", "currency")
-_LINE_KEYS = ("sku", "quantity", "unit_price", "unit_cost", "category", "brand", "merchant",
-              "tags", "title", "deposit_paid")
+_LINE_KEYS = (
+    "sku",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "category",
+    "brand",
+    "merchant",
+    "tags",
+    "title",
+    "deposit_paid",
+)
 _CUSTOMER_KEYS = ("id", "segments", "tags")
 _CATALOG_KEYS = ("sku", "price", "cost", "category", "brand", "merchant", "tags", "title")
 
@@ -94,21 +104,23 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
     return read_toml(text, source)
 
 
-def load_catalog(path: str | FilePath, currency: str) -> dict[str, CatalogItem]:
+def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
     """Read a catalogue: CSV with a header row, or TOML with ``[[item]]`` tables."""
-    text, source = _read(path, "catalogue", "PR001")
+    text, source = _read(file, "catalogue", "PR001")
     out = Collector(source)
     rows: list[tuple[Path, Mapping[str, Any]]] = []
     if source.endswith(".csv"):
         reader = csv.DictReader(text.splitlines())
         for field in reader.fieldnames or []:
             if field not in _CATALOG_KEYS:
-                out.add("PR302", f"unknown column {field[:40]!r}; known: "
-                        f"{', '.join(_CATALOG_KEYS)}")
-        for number, row in enumerate(reader, start=2):
+                out.add(
+                    "PR302", f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}"
+                )
+        for number, record in enumerate(reader, start=2):
             out.positions[("item", number - 2)] = (number, 1)
-            rows.append((("item", number - 2), {k: v for k, v in row.items() if v not in ("",
-                                                                                        None)}))
+            rows.append(
+                (("item", number - 2), {k: v for k, v in record.items() if v not in ("", None)})
+            )
     else:
         data, positions = _parse(text, source)
         out.positions.update(positions)
@@ -118,34 +130,44 @@ def load_catalog(path: str | FilePath, currency: str) -> dict[str, CatalogItem]:
             items = []
         rows = [(("item", i), row) for i, row in enumerate(items)]
     catalog: dict[str, CatalogItem] = {}
-    for path, row in rows:
+    for where, row in rows:
         if not isinstance(row, Mapping):
-            out.add("PR302", "an item is a table", path)
+            out.add("PR302", "an item is a table", where)
             continue
         for key in row:
             if key not in _CATALOG_KEYS:
-                out.add("PR302", f"unknown key {str(key)[:40]!r}", (*path, key))
+                out.add("PR302", f"unknown key {str(key)[:40]!r}", (*where, key))
         sku = row.get("sku")
         if not isinstance(sku, str) or not sku:
-            out.add("PR302", "every item needs a sku", (*path, "sku"))
+            out.add("PR302", "every item needs a sku", (*where, "sku"))
             continue
         if sku in catalog:
-            out.add("PR302", f"sku {sku[:40]!r} listed twice", (*path, "sku"))
-        price = _money(row.get("price"), currency, (*path, "price"), out, "PR302")
-        cost = _money(row.get("cost"), currency, (*path, "cost"), out, "PR302")
-        tags = row.get("tags", ())
-        if isinstance(tags, str):
-            tags = tuple(t for t in tags.split("|") if t)
+            out.add("PR302", f"sku {sku[:40]!r} listed twice", (*where, "sku"))
+        price = _money(row.get("price"), currency, (*where, "price"), out, "PR302")
+        cost = _money(row.get("cost"), currency, (*where, "cost"), out, "PR302")
+        raw_tags = row.get("tags", ())
+        tags = (
+            tuple(t for t in raw_tags.split("|") if t)
+            if isinstance(raw_tags, str)
+            else tuple(str(t) for t in raw_tags)
+        )
         catalog[sku] = CatalogItem(
-            sku, price, cost, str(row.get("category", "")), str(row.get("brand", "")),
-            str(row.get("merchant", "")), tuple(tags), str(row.get("title", "")),
+            sku,
+            price,
+            cost,
+            str(row.get("category", "")),
+            str(row.get("brand", "")),
+            str(row.get("merchant", "")),
+            tags,
+            str(row.get("title", "")),
         )
     out.raise_if_errors()
     return catalog
 
 
-def _money(value: Any, currency: str, path: Path, out: Collector, code: str = "PR301"
-           ) -> int | None:
+def _money(
+    value: Any, currency: str, path: Path, out: Collector, code: str = "PR301"
+) -> int | None:
     if value is None:
         return None
     try:
@@ -195,12 +217,16 @@ def build_cart(
         out.raise_if_errors()
     for key in data:
         if key not in _CART_KEYS:
-            out.add("PR301", f"unknown key {str(key)[:40]!r}; known: {', '.join(_CART_KEYS)}",
-                    (key,))
+            out.add(
+                "PR301", f"unknown key {str(key)[:40]!r}; known: {', '.join(_CART_KEYS)}", (key,)
+            )
     declared = data.get("currency", currency)
     if declared != currency:
-        out.add("PR301", f"cart is in {str(declared)[:8]!r} but the ruleset prices in "
-                f"{currency}", ("currency",))
+        out.add(
+            "PR301",
+            f"cart is in {str(declared)[:8]!r} but the ruleset prices in {currency}",
+            ("currency",),
+        )
     at = _moment(data.get("at"), tz, out)
     channel = data.get("channel")
     if channel is not None and not isinstance(channel, str):
@@ -211,8 +237,11 @@ def build_cart(
         out.add("PR301", f"at most {MAX_CODES} coupon codes", ("coupons",))
     for i, code in enumerate(coupons):
         if len(code) > MAX_CODE_LENGTH:
-            out.add("PR301", f"coupon code too long ({len(code)} characters, at most "
-                    f"{MAX_CODE_LENGTH})", ("coupons", i))
+            out.add(
+                "PR301",
+                f"coupon code too long ({len(code)} characters, at most {MAX_CODE_LENGTH})",
+                ("coupons", i),
+            )
     shipping = _money(data.get("shipping", 0), currency, ("shipping",), out) or 0
     customer = _customer(data.get("customer", {}), out)
     raw_lines = data.get("lines")
@@ -254,8 +283,9 @@ def _customer(raw: Any, out: Collector) -> Customer:
             out.add("PR301", f"unknown key {str(key)[:40]!r}", ("customer", key))
     ident = raw.get("id", "")
     if not isinstance(ident, str) or len(ident) > 128:
-        out.add("PR301", "customer id must be a string of at most 128 characters",
-                ("customer", "id"))
+        out.add(
+            "PR301", "customer id must be a string of at most 128 characters", ("customer", "id")
+        )
         ident = ""
     return Customer(
         ident,
@@ -265,7 +295,10 @@ def _customer(raw: Any, out: Collector) -> Customer:
 
 
 def _line(
-    raw: Any, path: Path, currency: str, catalog: Mapping[str, CatalogItem] | None,
+    raw: Any,
+    path: Path,
+    currency: str,
+    catalog: Mapping[str, CatalogItem] | None,
     out: Collector,
 ) -> Line | None:
     if not isinstance(raw, dict):
@@ -273,17 +306,24 @@ def _line(
         return None
     for key in raw:
         if key not in _LINE_KEYS:
-            out.add("PR301", f"unknown key {str(key)[:40]!r}; known: {', '.join(_LINE_KEYS)}",
-                    (*path, key))
+            out.add(
+                "PR301",
+                f"unknown key {str(key)[:40]!r}; known: {', '.join(_LINE_KEYS)}",
+                (*path, key),
+            )
     sku = raw.get("sku")
     if not isinstance(sku, str) or not sku or len(sku) > 128:
-        out.add("PR301", "every line needs a sku (a string of at most 128 characters)",
-                (*path, "sku"))
+        out.add(
+            "PR301", "every line needs a sku (a string of at most 128 characters)", (*path, "sku")
+        )
         return None
     item = catalog.get(sku) if catalog is not None else None
     if catalog is not None and item is None and "unit_price" not in raw:
-        out.add("PR301", f"sku {sku!r} is not in the catalogue and the line gives no unit_price",
-                (*path, "sku"))
+        out.add(
+            "PR301",
+            f"sku {sku!r} is not in the catalogue and the line gives no unit_price",
+            (*path, "sku"),
+        )
         return None
     quantity = raw.get("quantity", 1)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 10**6:
@@ -298,8 +338,9 @@ def _line(
         cost = item.cost
     if price is None:
         if "unit_price" not in raw:
-            out.add("PR301", "unit_price is missing (and no catalogue gives it)",
-                    (*path, "unit_price"))
+            out.add(
+                "PR301", "unit_price is missing (and no catalogue gives it)", (*path, "unit_price")
+            )
         return None
 
     def text(key: str, fallback: str) -> str:
@@ -309,13 +350,20 @@ def _line(
             return fallback
         return value
 
-    tags = _strings(raw["tags"], (*path, "tags"), out) if "tags" in raw else (
-        item.tags if item is not None else ()
+    tags = (
+        _strings(raw["tags"], (*path, "tags"), out)
+        if "tags" in raw
+        else (item.tags if item is not None else ())
     )
     return Line(
-        sku, quantity, price, cost or 0,
+        sku,
+        quantity,
+        price,
+        cost or 0,
         text("category", item.category if item else ""),
         text("brand", item.brand if item else ""),
         text("merchant", item.merchant if item else ""),
-        tags, text("title", item.title if item else ""), deposit,
+        tags,
+        text("title", item.title if item else ""),
+        deposit,
     )

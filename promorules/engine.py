@@ -75,8 +75,16 @@ class _Compiled:
         "spans",
     )
 
-    def __init__(self, index: int, promotion: Promotion, kind: Kind, lane: Lane,
-                 lane_position: int, evaluate: Evaluator, spans: list[tuple[int, int]]) -> None:
+    def __init__(
+        self,
+        index: int,
+        promotion: Promotion,
+        kind: Kind,
+        lane: Lane,
+        lane_position: int,
+        evaluate: Evaluator,
+        spans: list[tuple[int, int]],
+    ) -> None:
         self.index = index
         self.promotion = promotion
         self.kind = kind
@@ -99,13 +107,17 @@ class _Compiled:
 def _line_filter(p: Promotion) -> Any:
     """A predicate on a line's (sku, category, brand, merchant, tags), or None for all."""
     include = [
-        (0, frozenset(p.skus)), (1, frozenset(p.categories)), (2, frozenset(p.brands)),
+        (0, frozenset(p.skus)),
+        (1, frozenset(p.categories)),
+        (2, frozenset(p.brands)),
         (3, frozenset(p.merchants)),
     ]
     include = [(k, s) for k, s in include if s]
     exclude = [
-        (0, frozenset(p.exclude_skus)), (1, frozenset(p.exclude_categories)),
-        (2, frozenset(p.exclude_brands)), (3, frozenset(p.exclude_merchants)),
+        (0, frozenset(p.exclude_skus)),
+        (1, frozenset(p.exclude_categories)),
+        (2, frozenset(p.exclude_brands)),
+        (3, frozenset(p.exclude_merchants)),
     ]
     exclude = [(k, s) for k, s in exclude if s]
     tags, exclude_tags = frozenset(p.tags), frozenset(p.exclude_tags)
@@ -135,8 +147,9 @@ class _Plan:
     def __init__(self, lanes: list[list[_Compiled]], inactive: list[tuple[int, Reason]]) -> None:
         self.lanes = lanes
         self.inactive = inactive
-        self.scope_cache: dict[tuple[str, str, str, str, tuple[str, ...]],
-                               tuple[tuple[int, ...], ...]] = {}
+        self.scope_cache: dict[
+            tuple[str, str, str, str, tuple[str, ...]], tuple[tuple[int, ...], ...]
+        ] = {}
 
     def scope(self, line: Line) -> tuple[tuple[int, ...], ...]:
         key = (line.sku, line.category, line.brand, line.merchant, line.tags)
@@ -175,8 +188,15 @@ class Engine:
                 (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
                 for w in ruleset.windows(promotion)
             ] or [_FOREVER]
-            compiled = _Compiled(index, promotion, kind, lane, lane_position[lane],
-                                 kind.compile(promotion, env), spans)
+            compiled = _Compiled(
+                index,
+                promotion,
+                kind,
+                lane,
+                lane_position[lane],
+                kind.compile(promotion, env),
+                spans,
+            )
             self._compiled.append(compiled)
         for compiled in self._compiled:
             # symmetric: "A not_with B" keeps them apart whichever of them declares it
@@ -190,13 +210,10 @@ class Engine:
         ]
         # trim order: lowest priority first, then the lane applied last, then declared last
         self._trim_order = [
-            c.index for c in sorted(
-                self._compiled, key=lambda c: (c.priority, -c.lane_position, -c.index)
-            )
+            c.index
+            for c in sorted(self._compiled, key=lambda c: (c.priority, -c.lane_position, -c.index))
         ]
-        self._apply_order = {
-            c.index: (-c.priority, c.index) for c in self._compiled
-        }
+        self._apply_order = {c.index: (-c.priority, c.index) for c in self._compiled}
         breakpoints = sorted({edge for c in self._compiled for span in c.spans for edge in span})
         self._breakpoints = breakpoints
         self._slots: list[list[_Compiled]] = []
@@ -227,14 +244,20 @@ class Engine:
         return cls(load_ruleset(path, kinds), kinds)
 
     @classmethod
-    def from_string(cls, text: str, *, plugins: Iterable[object] | None = None,
-                    source: str = "<string>") -> Engine:
+    def from_string(
+        cls, text: str, *, plugins: Iterable[object] | None = None, source: str = "<string>"
+    ) -> Engine:
         kinds = cls._kinds(plugins)
         return cls(parse_ruleset(text, kinds, source=source), kinds)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, plugins: Iterable[object] | None = None,
-                  source: str = "<dict>") -> Engine:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        plugins: Iterable[object] | None = None,
+        source: str = "<dict>",
+    ) -> Engine:
         kinds = cls._kinds(plugins)
         return cls(build_ruleset(data, kinds, source=source), kinds)
 
@@ -304,8 +327,14 @@ class Engine:
         lines = cart.lines
         customer = cart.customer
         state = PricingState(
-            lines, customer, context.at, context.channel, _normalise_codes(context.coupons),
-            context.availability, self.rounding, cart.shipping,
+            lines,
+            customer,
+            context.at,
+            context.channel,
+            _normalise_codes(context.coupons),
+            context.availability,
+            self.rounding,
+            cart.shipping,
         )
         availability = context.availability
         plan = self._plan(state.ts, customer.segments, context.channel)
@@ -331,29 +360,58 @@ class Engine:
             for k, compiled in enumerate(lane_promotions):
                 index = compiled.index
                 if index in excluded:
-                    records[index] = [Status.NOT_APPLIED, 0, 0, Reason.GUARDRAIL_REJECTED,
-                                      "dropped by the guardrail (on_breach = reject)", None]
+                    records[index] = [
+                        Status.NOT_APPLIED,
+                        0,
+                        0,
+                        Reason.GUARDRAIL_REJECTED,
+                        "dropped by the guardrail (on_breach = reject)",
+                        None,
+                    ]
                     continue
                 if availability is not UNLIMITED and availability.paused(compiled.promotion.id):
-                    records[index] = [Status.NOT_APPLIED, 0, 0, Reason.PAUSED,
-                                      "paused by the planners", None]
+                    records[index] = [
+                        Status.NOT_APPLIED,
+                        0,
+                        0,
+                        Reason.PAUSED,
+                        "paused by the planners",
+                        None,
+                    ]
                     continue
                 in_scope = scoped[k]
                 if compiled.not_with and in_scope:
                     in_scope = [i for i in in_scope if compiled.not_with.isdisjoint(touched[i])]
                     if not in_scope:
-                        records[index] = [Status.NOT_APPLIED, 0, 0, Reason.EXCLUDED_BY,
-                                          "its lines already carry a promotion it does not "
-                                          "stack with", None]
+                        records[index] = [
+                            Status.NOT_APPLIED,
+                            0,
+                            0,
+                            Reason.EXCLUDED_BY,
+                            "its lines already carry a promotion it does not stack with",
+                            None,
+                        ]
                         continue
                 if not in_scope and not compiled.kind.without_lines:
-                    records[index] = [Status.NOT_APPLIED, 0, 0, Reason.NO_ELIGIBLE_LINES,
-                                      "no line in the cart is in its scope", None]
+                    records[index] = [
+                        Status.NOT_APPLIED,
+                        0,
+                        0,
+                        Reason.NO_ELIGIBLE_LINES,
+                        "no line in the cart is in its scope",
+                        None,
+                    ]
                     continue
                 result = compiled.evaluate(state, in_scope)
                 if isinstance(result, NotApplied):
-                    records[index] = [Status.NOT_APPLIED, 0, 0, result.reason, result.detail,
-                                      result.hint]
+                    records[index] = [
+                        Status.NOT_APPLIED,
+                        0,
+                        0,
+                        result.reason,
+                        result.detail,
+                        result.hint,
+                    ]
                     continue
                 offers.append((compiled, result))
             if not offers:
@@ -379,13 +437,19 @@ class Engine:
                         adjustments.append([compiled.index, -1, off])
                         applied += off
                     status = Status.APPLIED
-                    reason: Any = None
+                    why: Reason | None = None
                     if applied == 0 and not offer.gifts:
-                        status, reason = Status.NOT_APPLIED, Reason.NOTHING_LEFT
-                    records[compiled.index] = [status, applied, offer.base, reason,
-                                               offer.detail if applied or offer.gifts else
-                                               "earlier promotions left nothing to discount",
-                                               offer.hint]
+                        status, why = Status.NOT_APPLIED, Reason.NOTHING_LEFT
+                    records[compiled.index] = [
+                        status,
+                        applied,
+                        offer.base,
+                        why,
+                        offer.detail
+                        if applied or offer.gifts
+                        else "earlier promotions left nothing to discount",
+                        offer.hint,
+                    ]
             for compiled, offer in offers:
                 if offer.gifts:
                     self._add_gifts(compiled, offer.gifts, gifts, records)
@@ -395,8 +459,13 @@ class Engine:
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
-            work = Work(amounts, [line.unit_cost * line.quantity for line in lines],
-                        [line.category for line in lines], adjustments, extra_cost)
+            work = Work(
+                amounts,
+                [line.unit_cost * line.quantity for line in lines],
+                [line.category for line in lines],
+                adjustments,
+                extra_cost,
+            )
         quote = self._quote(cart, amounts, adjustments, records, gifts, shipping, consumes)
         return quote, work
 
@@ -405,7 +474,8 @@ class Engine:
     ) -> list[tuple[_Compiled, Offer]]:
         """Keep the most valuable combination where groups or not_with pairs conflict."""
         conflicted = [
-            (c, o) for c, o in offers
+            (c, o)
+            for c, o in offers
             if c.group is not None or any(p.index in c.not_with for p, _ in offers)
         ]
         if not conflicted:
@@ -421,8 +491,10 @@ class Engine:
         if count <= 12:
             for size in range(count, 0, -1):
                 for combo in itertools.combinations(range(count), size):
-                    if any(clash(conflicted[a][0], conflicted[b][0])
-                           for a, b in itertools.combinations(combo, 2)):
+                    if any(
+                        clash(conflicted[a][0], conflicted[b][0])
+                        for a, b in itertools.combinations(combo, 2)
+                    ):
                         continue
                     value = sum(values[i] for i in combo)
                     # ties: the higher-priority, earlier-declared promotions win
@@ -441,16 +513,24 @@ class Engine:
         for compiled, offer in offers:
             if compiled in (c for c, _ in conflicted) and compiled.index not in keep:
                 records[compiled.index] = [
-                    Status.NOT_APPLIED, 0, offer.base, Reason.LOST_TO_GROUP,
-                    f"a better offer for the customer applies instead ({winners})", None,
+                    Status.NOT_APPLIED,
+                    0,
+                    offer.base,
+                    Reason.LOST_TO_GROUP,
+                    f"a better offer for the customer applies instead ({winners})",
+                    None,
                 ]
             else:
                 out.append((compiled, offer))
         return out
 
     def _apply_prices(
-        self, offers: list[tuple[_Compiled, Offer]], state: Any,
-        adjustments: list[list[Any]], touched: list[set[int]], records: dict[int, list[Any]],
+        self,
+        offers: list[tuple[_Compiled, Offer]],
+        state: Any,
+        adjustments: list[list[Any]],
+        touched: list[set[int]],
+        records: dict[int, list[Any]],
     ) -> None:
         """Each unit pays the lowest unit price offered for it."""
         per_line: dict[int, list[tuple[int, int, int, int]]] = {}
@@ -478,23 +558,45 @@ class Engine:
         for compiled, offer in offers:
             amount = applied.get(compiled.index, 0)
             if amount:
-                records[compiled.index] = [Status.APPLIED, amount, offer.base, None,
-                                           offer.detail, offer.hint]
+                records[compiled.index] = [
+                    Status.APPLIED,
+                    amount,
+                    offer.base,
+                    None,
+                    offer.detail,
+                    offer.hint,
+                ]
             else:
-                records[compiled.index] = [Status.NOT_APPLIED, 0, offer.base, Reason.LOST_TO_GROUP,
-                                           "a lower price applies to these units", offer.hint]
+                records[compiled.index] = [
+                    Status.NOT_APPLIED,
+                    0,
+                    offer.base,
+                    Reason.LOST_TO_GROUP,
+                    "a lower price applies to these units",
+                    offer.hint,
+                ]
 
-    def _add_gifts(self, compiled: _Compiled, offered: list[Gift],
-                   gifts: list[tuple[int, Gift]], records: dict[int, list[Any]]) -> None:
+    def _add_gifts(
+        self,
+        compiled: _Compiled,
+        offered: list[Gift],
+        gifts: list[tuple[int, Gift]],
+        records: dict[int, list[Any]],
+    ) -> None:
         for gift in offered:
-            duplicate = any(g.sku == gift.sku and not (g.stackable and gift.stackable)
-                            for _, g in gifts)
+            duplicate = any(
+                g.sku == gift.sku and not (g.stackable and gift.stackable) for _, g in gifts
+            )
             if not duplicate:
                 gifts.append((compiled.index, gift))
 
     def _apply_budgets(
-        self, offers: list[tuple[_Compiled, Offer]], adjustments: list[list[Any]],
-        amounts: list[int], availability: Any, records: dict[int, list[Any]],
+        self,
+        offers: list[tuple[_Compiled, Offer]],
+        adjustments: list[list[Any]],
+        amounts: list[int],
+        availability: Any,
+        records: dict[int, list[Any]],
     ) -> None:
         for compiled, _offer in offers:
             if compiled.budget is None:
@@ -515,16 +617,28 @@ class Engine:
                     amounts[adjustment[1]] += back
             record = records[compiled.index]
             if keep == 0:
-                records[compiled.index] = [Status.NOT_APPLIED, 0, record[2],
-                                           Reason.BUDGET_EXHAUSTED,
-                                           "its budget cannot cover this discount", None]
+                records[compiled.index] = [
+                    Status.NOT_APPLIED,
+                    0,
+                    record[2],
+                    Reason.BUDGET_EXHAUSTED,
+                    "its budget cannot cover this discount",
+                    None,
+                ]
             else:
                 record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
 
-    def _quote(self, cart: Cart, amounts: list[int], adjustments: list[list[Any]],
-               records: dict[int, list[Any]], gifts: list[tuple[int, Gift]], shipping: int,
-               consumes: list[tuple[CounterKey, int]],
-               guardrail: GuardrailReport | None = None) -> Quote:
+    def _quote(
+        self,
+        cart: Cart,
+        amounts: list[int],
+        adjustments: list[list[Any]],
+        records: dict[int, list[Any]],
+        gifts: list[tuple[int, Gift]],
+        shipping: int,
+        consumes: list[tuple[CounterKey, int]],
+        guardrail: GuardrailReport | None = None,
+    ) -> Quote:
         return Quote(
             currency=self.currency,
             lines=cart.lines,
@@ -573,8 +687,15 @@ class Engine:
         rejected = tuple(self._meta[i][0] for i in sorted(excluded))
         return self._finish(quote, work, status, {}, {}, rejected)
 
-    def _finish(self, quote: Quote, work: Work, status: GuardrailStatus, trims: dict[str, int],
-                per_floor: dict[str, int], rejected: tuple[str, ...]) -> Quote:
+    def _finish(
+        self,
+        quote: Quote,
+        work: Work,
+        status: GuardrailStatus,
+        trims: dict[str, int],
+        per_floor: dict[str, int],
+        rejected: tuple[str, ...],
+    ) -> Quote:
         quote.guardrail = GuardrailReport(
             status, report(work, self.floors, per_floor), trims, rejected
         )

@@ -41,8 +41,9 @@ class Floors:
 
     @classmethod
     def from_guardrails(cls, guardrails: Guardrails) -> Floors:
-        return cls(guardrails.min_line_margin, guardrails.min_order_margin,
-                   dict(guardrails.categories))
+        return cls(
+            guardrails.min_line_margin, guardrails.min_order_margin, dict(guardrails.categories)
+        )
 
     @property
     def any(self) -> bool:
@@ -105,8 +106,9 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
     return found
 
 
-def clamp(work: Work, floors: Floors, trim_order: Sequence[int]) -> tuple[dict[int, int],
-                                                                          dict[str, int]]:
+def clamp(
+    work: Work, floors: Floors, trim_order: Sequence[int]
+) -> tuple[dict[int, int], dict[str, int]]:
     """Take discounts back, in ``trim_order`` (promotion indexes), until floors hold.
 
     Returns what was taken per promotion index and per floor name. Floors that cannot
@@ -177,8 +179,12 @@ def report(work: Work, floors: Floors, trimmed: dict[str, int]) -> tuple[Floor, 
     for category, floor in floors.categories.items():
         lines = [i for i, c in enumerate(work.categories) if c == category]
         if lines:
-            add(f"category:{category}", floor, sum(amounts[i] for i in lines),
-                sum(costs[i] for i in lines))
+            add(
+                f"category:{category}",
+                floor,
+                sum(amounts[i] for i in lines),
+                sum(costs[i] for i in lines),
+            )
     if floors.line is not None:
         for i in range(len(amounts)):
             name = f"line[{i}]"

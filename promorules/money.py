@@ -20,11 +20,42 @@ import attrs
 # ISO 4217 minor units for the currencies a promotion engine meets in practice; a
 # currency missing here is an error at load time rather than a silent guess.
 MINOR_UNITS: dict[str, int] = {
-    "CNY": 2, "USD": 2, "EUR": 2, "GBP": 2, "HKD": 2, "TWD": 2, "SGD": 2, "AUD": 2,
-    "CAD": 2, "CHF": 2, "MYR": 2, "THB": 2, "PHP": 2, "INR": 2, "IDR": 2, "VND": 0,
-    "JPY": 0, "KRW": 0, "CLP": 0, "KWD": 3, "BHD": 3, "JOD": 3, "NZD": 2, "SEK": 2,
-    "NOK": 2, "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "MXN": 2, "BRL": 2, "AED": 2,
-    "SAR": 2, "RUB": 2, "TRY": 2, "ZAR": 2,
+    "CNY": 2,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "TWD": 2,
+    "SGD": 2,
+    "AUD": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "MYR": 2,
+    "THB": 2,
+    "PHP": 2,
+    "INR": 2,
+    "IDR": 2,
+    "VND": 0,
+    "JPY": 0,
+    "KRW": 0,
+    "CLP": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "JOD": 3,
+    "NZD": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "HUF": 2,
+    "MXN": 2,
+    "BRL": 2,
+    "AED": 2,
+    "SAR": 2,
+    "RUB": 2,
+    "TRY": 2,
+    "ZAR": 2,
 }
 
 _AMOUNT_RE = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")
@@ -58,27 +89,26 @@ def parse_amount(value: object, currency: str) -> int:
     decimal places than the currency has, and anything that is not a plain number.
     """
     digits = minor_units(currency)
-    if isinstance(value, bool) or isinstance(value, float):
-        raise MoneyError(
-            f"amount must be a string or an integer, not a {type(value).__name__} "
-            f"(write \"{value}\" in quotes)"
-            if isinstance(value, float)
-            else "amount must be a string or an integer, not a boolean"
-        )
+    if isinstance(value, float):
+        raise MoneyError(f'amount must be a string or an integer, not a float (write "{value}")')
+    if isinstance(value, bool):
+        raise MoneyError("amount must be a string or an integer, not a boolean")
     if isinstance(value, int):
-        return value * 10**digits
+        whole: int = value * 10**digits
+        return whole
     if not isinstance(value, str):
         raise MoneyError(f"amount must be a string or an integer, not {type(value).__name__}")
     text = value.strip() if len(value) <= 64 else ""
     match = _AMOUNT_RE.match(text)
     if not match:
-        raise MoneyError(f"not an amount: {_short(value)} (expected digits like \"299.00\")")
+        raise MoneyError(f'not an amount: {_short(value)} (expected digits like "299.00")')
     fraction = match.group(2) or ""
     if len(fraction.rstrip("0")) > digits:
         raise MoneyError(
             f"{_short(value)} is more precise than {currency} allows ({digits} decimal places)"
         )
-    return int(Decimal(text).scaleb(digits))
+    minor: int = int(Decimal(text).scaleb(digits))
+    return minor
 
 
 def format_amount(minor: int, currency: str) -> str:
@@ -94,10 +124,10 @@ def format_amount(minor: int, currency: str) -> str:
 def parse_percent(value: object) -> Fraction:
     """Read a rate written as "12.5%" into an exact Fraction (0.125)."""
     if not isinstance(value, str):
-        raise MoneyError(f"a rate is written as a percent string like \"5%\", not {value!r}"[:120])
+        raise MoneyError(f'a rate is written as a percent string like "5%", not {value!r}'[:120])
     match = _PERCENT_RE.match(value.strip()) if len(value) <= 32 else None
     if not match:
-        raise MoneyError(f"not a percent: {_short(value)} (expected e.g. \"5%\" or \"12.5%\")")
+        raise MoneyError(f'not a percent: {_short(value)} (expected e.g. "5%" or "12.5%")')
     try:
         return Fraction(Decimal(match.group(1))) / 100
     except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals

@@ -217,8 +217,14 @@ class Quote:
             payable = self._amounts[i]
             out.append(
                 QuoteLine(
-                    line.sku, line.quantity, line.unit_price, line.unit_cost,
-                    line.unit_price * line.quantity, tuple(per_line[i]), payable, cost,
+                    line.sku,
+                    line.quantity,
+                    line.unit_price,
+                    line.unit_cost,
+                    line.unit_price * line.quantity,
+                    tuple(per_line[i]),
+                    payable,
+                    cost,
                     margin_of(payable, cost),
                 )
             )
@@ -239,9 +245,15 @@ class Quote:
             status, amount, base, reason, detail, hint = record
             out.append(
                 Explanation(
-                    pid, kind, lane, status, amount, base,
+                    pid,
+                    kind,
+                    lane,
+                    status,
+                    amount,
+                    base,
                     reason.value if isinstance(reason, enum.Enum) else reason,
-                    self._sentence(status, amount, base, reason, detail, hint), hint,
+                    self._sentence(status, amount, base, reason, detail, hint),
+                    hint,
                 )
             )
         return tuple(out)
@@ -253,13 +265,20 @@ class Quote:
         raise KeyError(promotion)
 
     def _sentence(
-        self, status: Status, amount: int, base: int, reason: Any, detail: str,
+        self,
+        status: Status,
+        amount: int,
+        base: int,
+        reason: Any,
+        detail: str,
         hint: Upsell | None,
     ) -> str:
         money = self.money
         if status is Status.NOT_APPLIED:
-            text = detail or _SENTENCES.get(reason) or str(
-                reason.value if isinstance(reason, enum.Enum) else reason
+            text = (
+                detail
+                or _SENTENCES.get(reason)
+                or str(reason.value if isinstance(reason, enum.Enum) else reason)
             )
         else:
             text = f"{money(amount)} off"
@@ -271,8 +290,11 @@ class Quote:
                 label = reason.value if isinstance(reason, enum.Enum) else reason
                 text += f"; trimmed: {label}"
         if hint is not None:
-            more = f"add {hint.shortfall} more item" + ("s" if hint.shortfall != 1 else "") \
-                if hint.by_quantity else f"spend {money(hint.shortfall)} more"
+            more = (
+                f"add {hint.shortfall} more item" + ("s" if hint.shortfall != 1 else "")
+                if hint.by_quantity
+                else f"spend {money(hint.shortfall)} more"
+            )
             text += f"; {more} to get {hint.reward}"
         return text
 

@@ -14,8 +14,8 @@ import difflib
 import enum
 import re
 import sys
-from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from collections.abc import Mapping
+from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 from pathlib import Path as FilePath
 from typing import Any, NewType
@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 import cattrs
-from cattrs.gen import make_dict_structure_fn
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
@@ -31,8 +30,9 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.gen import make_dict_structure_fn
 
-from promorules.diagnostics import Collector, Path, Problem, RulesetError
+from promorules.diagnostics import Collector, Path, RulesetError
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
     MoneyError,
@@ -120,7 +120,7 @@ class Guardrails:
 @attrs.frozen
 class Stacking:
     lanes: tuple[Lane, ...] = DEFAULT_LANES
-    upsell_within: Rate = Rate(Fraction(3, 10))
+    upsell_within: Rate = attrs.field(factory=lambda: Rate(Fraction(3, 10)))
     """Hint at the next tier when the cart is this close to it (share of its threshold)."""
 
 
@@ -279,9 +279,7 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
             return cls(value)
         except ValueError:
             allowed = ", ".join(repr(m.value) for m in cls)
-            raise _ValueProblem(
-                "PR103", f"expected one of {allowed}, not {_show(value)}"
-            ) from None
+            raise _ValueProblem("PR103", f"expected one of {allowed}, not {_show(value)}") from None
 
     def sequence_guard(value: object, cls: Any) -> Any:
         if not isinstance(value, list | tuple):
@@ -317,9 +315,7 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
 
     conv.register_unstructure_hook(Amount, lambda v: format_amount(v, currency))
     conv.register_unstructure_hook(Rate, format_percent)
-    conv.register_unstructure_hook(
-        datetime, lambda v: v.astimezone(tz).replace(tzinfo=None)
-    )
+    conv.register_unstructure_hook(datetime, lambda v: v.astimezone(tz).replace(tzinfo=None))
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda v: v.value
     )
@@ -391,9 +387,7 @@ def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[
     return data, key_positions(text)
 
 
-def load_ruleset(
-    path: str | FilePath, kinds: Mapping[str, Kind]
-) -> Ruleset:
+def load_ruleset(path: str | FilePath, kinds: Mapping[str, Kind]) -> Ruleset:
     """Read and check the TOML ruleset at ``path`` (see :func:`parse_ruleset`)."""
     source = str(path)
     try:
@@ -657,7 +651,7 @@ def _drop_defaults(conv: cattrs.Converter, obj: Any, cls: type[Any]) -> dict[str
         value = getattr(obj, field.name)
         default = field.default
         if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            default = default.factory()  # type: ignore[call-arg]
+            default = default.factory()
         if default is not attrs.NOTHING and value == default:
             continue
         if value is None:
@@ -671,10 +665,7 @@ def _plain(data: Any) -> Any:
     if isinstance(data, enum.Enum):
         return data.value
     if isinstance(data, dict):
-        return {
-            _plain(k): _plain(v) for k, v in data.items() if v is not None and v != {}
-        }
+        return {_plain(k): _plain(v) for k, v in data.items() if v is not None and v != {}}
     if isinstance(data, list | tuple):
         return [_plain(v) for v in data]
     return data
-

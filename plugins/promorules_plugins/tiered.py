@@ -91,12 +91,16 @@ class Tiered(Kind):
             v is not None for v in (config.threshold, config.quantity, config.off, config.percent)
         )
         if config.tiers and shorthand:
-            yield Problem("PR203", "give tiers, or threshold/quantity with off/percent, not both",
-                          ("tiers",))
+            yield Problem(
+                "PR203", "give tiers, or threshold/quantity with off/percent, not both", ("tiers",)
+            )
             return
         if config.mode is Mode.EVERY and config.tiers:
-            yield Problem("PR203", "every mode takes one threshold (or quantity) and off, "
-                          "not tiers", ("tiers",))
+            yield Problem(
+                "PR203",
+                "every mode takes one threshold (or quantity) and off, not tiers",
+                ("tiers",),
+            )
             return
         steps = config.steps()
         by_quantity = None
@@ -104,33 +108,46 @@ class Tiered(Kind):
         for index, tier in enumerate(steps):
             path: tuple[str | int, ...] = ("tiers", index) if config.tiers else ()
             if (tier.threshold is None) == (tier.quantity is None):
-                yield Problem("PR203", "give exactly one of threshold (amount) or quantity "
-                              "(items)", path)
+                yield Problem(
+                    "PR203", "give exactly one of threshold (amount) or quantity (items)", path
+                )
                 continue
             if (tier.off is None) == (tier.percent is None):
                 yield Problem("PR203", "give exactly one reward: off (amount) or percent", path)
                 continue
             tier_by_quantity = tier.quantity is not None
             if by_quantity is not None and tier_by_quantity != by_quantity:
-                yield Problem("PR203", "all tiers must count the same way (amount or quantity)",
-                              path)
+                yield Problem(
+                    "PR203", "all tiers must count the same way (amount or quantity)", path
+                )
             by_quantity = tier_by_quantity
             step = tier.quantity if tier.quantity is not None else tier.threshold
             if step is None or step <= 0:
-                yield Problem("PR203", "a threshold must be positive",
-                              (*path, "quantity" if tier_by_quantity else "threshold"))
+                yield Problem(
+                    "PR203",
+                    "a threshold must be positive",
+                    (*path, "quantity" if tier_by_quantity else "threshold"),
+                )
             if tier.off is not None and tier.off <= 0:
                 yield Problem("PR203", "off must be positive", (*path, "off"))
             if tier.percent is not None and not (0 < tier.percent <= 1):
                 yield Problem("PR203", "percent must lie in (0%, 100%]", (*path, "percent"))
             if tier.percent is not None and config.mode is Mode.EVERY:
-                yield Problem("PR203", "every mode repeats an amount: use off, not percent",
-                              (*path, "percent"))
-            if previous is not None and previous.quantity == tier.quantity and (
-                _measure(previous) >= _measure(tier)
+                yield Problem(
+                    "PR203",
+                    "every mode repeats an amount: use off, not percent",
+                    (*path, "percent"),
+                )
+            if (
+                previous is not None
+                and previous.quantity == tier.quantity
+                and (_measure(previous) >= _measure(tier))
             ):
-                yield Problem("PR203", "must exceed the previous tier's threshold",
-                              (*path, "quantity" if tier_by_quantity else "threshold"))
+                yield Problem(
+                    "PR203",
+                    "must exceed the previous tier's threshold",
+                    (*path, "quantity" if tier_by_quantity else "threshold"),
+                )
             previous = tier
         if config.cap is not None and config.cap <= 0:
             yield Problem("PR203", "cap must be positive", ("cap",))
@@ -150,7 +167,8 @@ class Tiered(Kind):
         # ladder tiers as (measure, off, (num, den) or None), highest first
         ladder = sorted(
             ((_measure(t), t.off, _ratio(t.percent)) for t in steps),
-            key=lambda t: t[0], reverse=True,
+            key=lambda t: t[0],
+            reverse=True,
         )
         step_measure, step_off = _measure(steps[0]), steps[0].off or 0
 
@@ -182,8 +200,13 @@ class Tiered(Kind):
             off, note, hint = 0, "", None
             for position, (threshold, tier_off, ratio) in enumerate(ladder):
                 if measure >= threshold:
-                    off = tier_off if tier_off is not None else apply_rate(base, *ratio, rounding) \
-                        if ratio is not None else 0
+                    off = (
+                        tier_off
+                        if tier_off is not None
+                        else apply_rate(base, *ratio, rounding)
+                        if ratio is not None
+                        else 0
+                    )
                     note = f"tier {reached_text(threshold)}: {reward_text(tier_off, ratio)}"
                     if position > 0:
                         higher = ladder[position - 1]
@@ -230,8 +253,9 @@ class Tiered(Kind):
                     f"below the first threshold ({reached_text(need)})",
                     best_hint,
                 )
-            return Offer(out_lines, out_amounts, base=total_base, detail="; ".join(notes),
-                         hint=best_hint)
+            return Offer(
+                out_lines, out_amounts, base=total_base, detail="; ".join(notes), hint=best_hint
+            )
 
         return evaluate
 

@@ -24,11 +24,16 @@ def run(args: argparse.Namespace) -> int:
     for name in kinds:
         info = kinds.info(name)
         lanes = ", ".join(lane.value for lane in info.kind.lanes)
-        rows.append({"kind": name, "lanes": lanes, "summary": info.kind.summary,
-                     "source": info.source})
+        rows.append(
+            {"kind": name, "lanes": lanes, "summary": info.kind.summary, "source": info.source}
+        )
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
-        print(table(([r["kind"], r["lanes"], r["summary"], r["source"]] for r in rows),
-                    ("kind", "lanes", "summary", "from")))
+        print(
+            table(
+                ([r["kind"], r["lanes"], r["summary"], r["source"]] for r in rows),
+                ("kind", "lanes", "summary", "from"),
+            )
+        )
     return 0

@@ -19,11 +19,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("ruleset", help="the ruleset (TOML)")
     parser.add_argument("carts", nargs="+", metavar="CART", help="cart files (JSON or TOML)")
-    parser.add_argument("--at", metavar="TIME",
-                        help="pricing time, ISO 8601 (local times are in the campaign's zone); "
-                        "default: the cart's 'at', else now")
-    parser.add_argument("--coupon", action="append", default=[], metavar="CODE",
-                        help="a coupon code the customer presents (repeatable)")
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="pricing time, ISO 8601 (local times are in the campaign's zone); "
+        "default: the cart's 'at', else now",
+    )
+    parser.add_argument(
+        "--coupon",
+        action="append",
+        default=[],
+        metavar="CODE",
+        help="a coupon code the customer presents (repeatable)",
+    )
     parser.add_argument("--channel", help="sales channel (overrides the cart's)")
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of sku facts")
     parser.add_argument("--format", choices=("table", "json"), default="table")
@@ -53,11 +61,15 @@ def run(args: argparse.Namespace) -> int:
             raise PromorulesError(f"{path}: {exc}") from None
         results.append((path, moment, engine.price(cart_file.cart, context)))
     if args.format == "json":
-        print(json.dumps(
-            [{"cart": path, "at": moment.isoformat(), **quote.to_dict()}
-             for path, moment, quote in results],
-            indent=2,
-        ))
+        print(
+            json.dumps(
+                [
+                    {"cart": path, "at": moment.isoformat(), **quote.to_dict()}
+                    for path, moment, quote in results
+                ],
+                indent=2,
+            )
+        )
     else:
         print("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
     breached = any(q.guardrail.status is GuardrailStatus.BREACHED for _, _, q in results)
@@ -88,13 +100,19 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     rows = []
     for line in quote.lines:
         adjustments = "\n".join(
-            f"-{money(a.amount)} {safe(a.promotion, 40)} ({a.lane.value})"
-            for a in line.adjustments
+            f"-{money(a.amount)} {safe(a.promotion, 40)} ({a.lane.value})" for a in line.adjustments
         ) or ("gift" if line.gift else "")
-        rows.append([
-            safe(line.sku, 32), line.quantity, money(line.unit_price), money(line.list_amount),
-            adjustments, money(line.payable), _pct(line.margin),
-        ])
+        rows.append(
+            [
+                safe(line.sku, 32),
+                line.quantity,
+                money(line.unit_price),
+                money(line.list_amount),
+                adjustments,
+                money(line.payable),
+                _pct(line.margin),
+            ]
+        )
     out = [f"cart {safe(path, 120)} at {moment.isoformat()}  ({quote.currency})", ""]
     out.append(table(rows, ("sku", "qty", "unit", "list", "adjustments", "payable", "margin")))
     totals = [
@@ -113,13 +131,26 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     out += ["", table(totals, ("total", "amount"))]
     guardrail = quote.guardrail
     if guardrail.floors:
-        floors = [[f.name, _pct(f.minimum), _pct(f.margin), "held" if f.held else "BROKEN",
-                   money(f.trimmed) if f.trimmed else ""] for f in guardrail.floors]
-        out += ["", f"guardrail: {guardrail.status.value}",
-                table(floors, ("floor", "minimum", "margin", "status", "clamped"))]
+        floors = [
+            [
+                f.name,
+                _pct(f.minimum),
+                _pct(f.margin),
+                "held" if f.held else "BROKEN",
+                money(f.trimmed) if f.trimmed else "",
+            ]
+            for f in guardrail.floors
+        ]
+        out += [
+            "",
+            f"guardrail: {guardrail.status.value}",
+            table(floors, ("floor", "minimum", "margin", "status", "clamped")),
+        ]
         if guardrail.rejected:
             out.append("rejected: " + ", ".join(safe(p, 40) for p in guardrail.rejected))
-    explanations = [[safe(e.promotion, 40), e.lane.value, e.status.value,
-                     safe(e.message, 100)] for e in quote.explanations]
+    explanations = [
+        [safe(e.promotion, 40), e.lane.value, e.status.value, safe(e.message, 100)]
+        for e in quote.explanations
+    ]
     out += ["", table(explanations, ("promotion", "lane", "status", "explanation"))]
     return "\n".join(out)

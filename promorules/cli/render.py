@@ -19,4 +19,7 @@ def safe(text: object, limit: int = 80) -> str:
 def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     from tabulate import tabulate
 
-    return tabulate(list(rows), headers=list(headers), tablefmt="simple", disable_numparse=True)
+    text: str = tabulate(
+        list(rows), headers=list(headers), tablefmt="simple", disable_numparse=True
+    )
+    return text
