@@ -193,7 +193,7 @@ class Tiered(Kind):
                     off = cap
                 shortfall = (times + 1) * step_measure - measure
                 hint = None
-                if not capped and shortfall <= within * step_measure:
+                if not capped and _close(shortfall, step_measure, within, by_quantity):
                     hint = Upsell(shortfall, f"{money((times + 1) * step_off)} off", by_quantity)
                 note = f"{times} x {reward_text(step_off, None)} per {reached_text(step_measure)}"
                 return off, note + (" (capped)" if capped else ""), hint
@@ -277,6 +277,11 @@ def _measure(tier: Tier) -> int:
     return tier.quantity if tier.quantity is not None else (tier.threshold or 0)
 
 
+def _close(shortfall: int, threshold: int, within: Fraction, by_quantity: bool) -> bool:
+    """Worth a hint: within the ruleset's share of the threshold (one item always is)."""
+    return shortfall <= within * threshold or (by_quantity and shortfall == 1)
+
+
 def _ratio(rate: Rate | None) -> tuple[int, int] | None:
     return None if rate is None else (rate.numerator, rate.denominator)
 
@@ -290,7 +295,7 @@ def _hint(
 ) -> Upsell | None:
     threshold, off, ratio = tier
     shortfall = threshold - measure
-    if shortfall <= 0 or shortfall > within * threshold:
+    if shortfall <= 0 or not _close(shortfall, threshold, within, by_quantity):
         return None
     assert callable(reward_text)
     return Upsell(shortfall, reward_text(off, ratio), by_quantity)

@@ -1,0 +1,241 @@
+"""Stacking, scope, activation and purity of the engine, with hand-computed figures."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from datetime import datetime
+
+import pytest
+
+from promorules.cart import Context
+from promorules.counters import CounterKey, CounterKind, Snapshot
+from promorules.kind import Lane, Reason
+from promorules.quote import Status
+from tests.helpers import SHANGHAI, cart, ctx, engine, line, yuan
+
+
+def promo(pid: str, lane: str, threshold: str, off: str, extra: str = "") -> str:
+    return (
+        f'[[promotion]]\nid = "{pid}"\nkind = "tiered"\nlane = "{lane}"\n'
+        f'threshold = "{threshold}"\noff = "{off}"\n{extra}\n'
+    )
+
+
+def test_lanes_measure_on_what_earlier_lanes_left() -> None:
+    # item: 100 off above 500 -> 520 becomes 420; store: 300 off 30 on 420 -> 390;
+    # platform: every 300 off 50 on 390 -> 340. Measured on the list price (520) the
+    # platform promotion would also have given 50, but the store ladder's 500 tier would not
+    # have been reached either way; the bases in the explanations prove the order.
+    body = (
+        promo("item", "item", "500", "100")
+        + promo("store", "store", "300", "30")
+        + promo("platform", "platform", "300", "50", 'mode = "every"')
+    )
+    quote = engine(body).price(cart(line("a", 1, "520", merchant="m")), ctx())
+    assert quote.explanation("item").base == yuan("520")
+    assert quote.explanation("store").base == yuan("420")
+    assert quote.explanation("platform").base == yuan("390")
+    assert quote.payable == yuan("340")
+
+
+def test_promotions_in_one_lane_measure_on_the_same_base() -> None:
+    # both store promotions see 320: sequential measuring would leave 290 for the second
+    body = promo("s1", "store", "300", "30") + promo("s2", "store", "300", "20")
+    quote = engine(body).price(cart(line("a", 1, "320", merchant="m")), ctx())
+    assert quote.explanation("s1").base == quote.explanation("s2").base == yuan("320")
+    assert quote.discount_total == yuan("50")
+
+
+def test_lane_order_is_a_ruleset_setting() -> None:
+    header_lanes = (
+        '[campaign]\nname = "T"\ncurrency = "CNY"\ntimezone = "Asia/Shanghai"\n'
+        '[stacking]\nlanes = ["price", "item", "platform", "store"]\n'
+    )
+    body = promo("store", "store", "300", "30") + promo("plat", "platform", "300", "50")
+    quote = engine(body, header=header_lanes).price(cart(line("a", 1, "320", merchant="m")), ctx())
+    # platform first on 320 (50 off) leaves 270: below the store's 300 threshold
+    assert quote.explanation("plat").amount == yuan("50")
+    assert quote.explanation("store").status is Status.NOT_APPLIED
+
+
+def test_parallel_discounts_are_capped_per_line_in_priority_order() -> None:
+    # both give 80 on a 100 line: the higher priority takes 80, the other only 20
+    body = promo("low", "item", "1", "80") + promo("high", "item", "1", "80", "priority = 5")
+    quote = engine(body).price(cart(line("a", 1, "100")), ctx())
+    assert quote.payable == 0
+    assert quote.discounts_by_promotion == {"high": yuan("80"), "low": yuan("20")}
+
+
+def test_exclusive_group_keeps_the_best_offer() -> None:
+    body = promo("a", "store", "100", "10", 'group = "g"') + promo(
+        "b", "store", "100", "15", 'group = "g"'
+    )
+    quote = engine(body).price(cart(line("x", 1, "150", merchant="m")), ctx())
+    assert quote.discounts_by_promotion == {"b": yuan("15")}
+    lost = quote.explanation("a")
+    assert lost.reason == Reason.LOST_TO_GROUP.value and "b" in lost.message
+
+
+def test_not_with_in_an_earlier_lane_takes_its_lines_out_of_scope() -> None:
+    body = promo("item", "item", "1", "10", 'skus = ["a"]') + promo(
+        "plat", "platform", "100", "20", 'not_with = ["item"]\nmode = "every"'
+    )
+    # line a (200) carries "item": the platform promotion only measures line b (150)
+    quote = engine(body).price(cart(line("a", 1, "200"), line("b", 1, "150")), ctx())
+    assert quote.explanation("plat").base == yuan("150")
+    assert quote.explanation("plat").amount == yuan("20")
+    assert [ql.discount for ql in quote.lines] == [yuan("10"), yuan("20")]
+
+
+def test_targeting_and_exclusions() -> None:
+    body = promo(
+        "p",
+        "item",
+        "1",
+        "5",
+        'categories = ["beauty", "home"]\nexclude_skus = ["b2"]\nexclude_tags = ["no-promo"]',
+    )
+    quote = engine(body).price(
+        cart(
+            line("b1", 1, "50", category="beauty"),
+            line("b2", 1, "50", category="beauty"),
+            line("h1", 1, "50", category="home", tags=("no-promo",)),
+            line("d1", 1, "50", category="digital"),
+        ),
+        ctx(),
+    )
+    assert [ql.discount for ql in quote.lines] == [yuan("5"), 0, 0, 0]
+
+
+def test_segments_channels_and_windows() -> None:
+    body = promo(
+        "p", "item", "1", "5", 'segments = ["member"]\nchannels = ["app"]\nphases = ["explosion"]'
+    )
+    e = engine(body)
+    member = cart(line("a", 1, "50"), segments=("member",))
+    assert e.price(member, ctx(channel="app")).discount_total == yuan("5")
+    assert e.price(cart(line("a", 1, "50")), ctx(channel="app")).explanation("p").reason == (
+        Reason.SEGMENT.value
+    )
+    assert e.price(member, ctx(channel="web")).explanation("p").reason == Reason.CHANNEL.value
+    before = datetime(2026, 11, 10, 23, 59, 59, tzinfo=SHANGHAI)
+    last = datetime(2026, 11, 11, 23, 59, 59, 999999, tzinfo=SHANGHAI)
+    after = datetime(2026, 11, 12, 0, 0, 0, tzinfo=SHANGHAI)
+    assert e.price(member, ctx(before, channel="app")).explanation("p").reason == (
+        Reason.OUT_OF_WINDOW.value
+    )
+    assert e.price(member, ctx(last, channel="app")).discount_total == yuan("5")
+    assert e.price(member, ctx(after, channel="app")).discount_total == 0
+
+
+def test_funding_split_is_exact_per_adjustment_and_in_total() -> None:
+    body = promo(
+        "p",
+        "platform",
+        "300",
+        "50",
+        'mode = "every"\nfunded_by = { platform = "60%", merchant = "40%" }',
+    )
+    quote = engine(body).price(cart(line("a", 2, "200"), line("b", 1, "268")), ctx())
+    assert quote.discount_total == yuan("100")
+    by_funder = {f.value: v for f, v in quote.discounts_by_funder.items()}
+    assert by_funder == {"platform": yuan("60"), "merchant": yuan("40")}
+    for ql in quote.lines:
+        for adjustment in ql.adjustments:
+            assert sum(adjustment.funding.values()) == adjustment.amount
+            assert adjustment.lane is Lane.PLATFORM
+
+
+def test_default_funding_follows_the_lane() -> None:
+    body = promo("s", "store", "100", "10") + promo("p", "platform", "100", "10")
+    quote = engine(body).price(cart(line("a", 1, "200", merchant="m")), ctx())
+    assert {f.value: v for f, v in quote.discounts_by_funder.items()} == {
+        "merchant": yuan("10"),
+        "platform": yuan("10"),
+    }
+
+
+def test_budget_trims_to_what_is_left_or_refuses() -> None:
+    key = CounterKey(CounterKind.BUDGET, "p")
+    trim = engine(promo("p", "store", "100", "30", 'budget = "1000"'))
+    refuse = engine(promo("p", "store", "100", "30", 'budget = "1000"\nbudget_policy = "refuse"'))
+    low = Context(at=ctx().at, availability=Snapshot({key: yuan("12.50")}))
+    trimmed = trim.price(cart(line("a", 1, "200")), low)
+    assert trimmed.discount_total == yuan("12.50")
+    assert trimmed.explanation("p").status is Status.TRIMMED
+    assert trimmed.explanation("p").reason == Reason.BUDGET_TRIMMED.value
+    refused = refuse.price(cart(line("a", 1, "200")), low)
+    assert refused.discount_total == 0
+    assert refused.explanation("p").reason == Reason.BUDGET_EXHAUSTED.value
+    assert trim.counters[0].key == key and trim.counters[0].initial == yuan("1000")
+
+
+def test_paused_promotion_is_explained() -> None:
+    e = engine(promo("p", "store", "100", "30"))
+    paused = Context(at=ctx().at, availability=Snapshot({}, {"p"}))
+    quote = e.price(cart(line("a", 1, "200")), paused)
+    assert quote.discount_total == 0
+    assert quote.explanation("p").reason == Reason.PAUSED.value
+
+
+def test_every_promotion_is_explained() -> None:
+    body = promo("a", "store", "100", "10") + promo("b", "platform", "1000", "10")
+    quote = engine(body).price(cart(line("x", 1, "150")), ctx())
+    assert [e.promotion for e in quote.explanations] == ["a", "b"]
+    assert quote.explanation("b").reason == Reason.BELOW_THRESHOLD.value
+
+
+def test_pricing_is_pure_and_deterministic() -> None:
+    e = engine(promo("p", "platform", "300", "50", 'mode = "every"'))
+    c = cart(line("a", 2, "200"), line("b", 1, "268"))
+    context = ctx()
+    snapshot = copy.deepcopy((c, context.at, context.coupons))
+    first = e.price(c, context).to_dict()
+    second = e.price(c, context).to_dict()
+    assert first == second
+    assert (c, context.at, context.coupons) == snapshot
+
+
+def test_concurrent_pricing_gives_the_same_quotes() -> None:
+    e = engine(
+        promo("p", "platform", "300", "50", 'mode = "every"')
+        + promo("s", "store", "100", "10", 'segments = ["member"]')
+    )
+    carts = [
+        cart(
+            line(f"s{i}", i % 4 + 1, f"{100 + i}.{i % 100:02d}"),
+            segments=("member",) if i % 2 else (),
+        )
+        for i in range(200)
+    ]
+    expected = [e.price(c, ctx()).to_dict() for c in carts]
+    fresh = engine(
+        promo("p", "platform", "300", "50", 'mode = "every"')
+        + promo("s", "store", "100", "10", 'segments = ["member"]')
+    )
+    results: list[list[dict[str, object]]] = [[] for _ in range(4)]
+
+    def work(slot: int) -> None:
+        results[slot] = [fresh.price(c, ctx()).to_dict() for c in carts]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r == expected for r in results)
+
+
+def test_cart_in_another_currency_is_refused() -> None:
+    from promorules.cart import Cart
+    from promorules.diagnostics import PromorulesError
+
+    e = engine(promo("p", "store", "100", "10"))
+    with pytest.raises(PromorulesError, match="USD"):
+        e.price(Cart((line("a", 1, "1"),), currency="USD"), ctx())
+
+
+def test_naive_instant_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Context(datetime(2026, 11, 11))
