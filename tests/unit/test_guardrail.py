@@ -96,7 +96,7 @@ def test_category_floor() -> None:
         ctx(),
     )
     # 1100 -> 11 x 100 off = 1100 off: everything. Digital needs 900 / 0.95 = 947.37
-    digital = [f for f in quote.guardrail.floors if f.name == "category:digital"][0]
+    digital = next(f for f in quote.guardrail.floors if f.name == "category:digital")
     assert digital.held and digital.margin is not None and digital.margin >= Fraction(5, 100)
     assert quote.lines[0].payable == yuan("947.37")
     assert quote.lines[1].payable == 0
