@@ -1,0 +1,125 @@
+"""Properties every quote must have, over random rulesets, carts and moments."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from promorules.cart import Cart, Context
+from promorules.engine import Engine
+from promorules.kind import Lane
+from promorules.quote import GuardrailStatus, Quote, Status
+from promorules.ruleset import dump_ruleset, parse_ruleset
+from tests.helpers import PLUGINS
+from tests.property.strategies import carts, contexts, rulesets
+
+
+def build(data: dict[str, Any]) -> Engine:
+    return Engine.from_dict(data, plugins=PLUGINS)
+
+
+def check_books(quote: Quote) -> None:
+    """Every amount adds up exactly and nothing is negative."""
+    assert quote.payable >= 0
+    by_promotion = 0
+    for ql in quote.lines:
+        assert ql.payable >= 0
+        assert ql.list_amount - sum(a.amount for a in ql.adjustments) == ql.payable
+        for adjustment in ql.adjustments:
+            assert adjustment.amount > 0
+            assert sum(adjustment.funding.values()) == adjustment.amount
+        by_promotion += sum(a.amount for a in ql.adjustments)
+    assert sum(quote.discounts_by_promotion.values()) == quote.discount_total == by_promotion
+    assert sum(quote.discounts_by_funder.values()) == quote.discount_total
+    for explanation in quote.explanations:
+        given_ = quote.discounts_by_promotion.get(explanation.promotion, 0)
+        if explanation.status is Status.NOT_APPLIED:
+            assert given_ == 0
+        else:
+            assert given_ == explanation.amount
+
+
+@given(rulesets(), carts(), contexts())
+def test_books_balance_and_nothing_goes_negative(
+    data: dict[str, Any], cart: Cart, context: Context
+) -> None:
+    check_books(build(data).price(cart, context))
+
+
+@given(rulesets(), carts(), contexts())
+def test_pricing_is_deterministic_and_pure(
+    data: dict[str, Any], cart: Cart, context: Context
+) -> None:
+    engine = build(data)
+    before = copy.deepcopy(cart)
+    first = engine.price(cart, context).to_dict()
+    assert cart == before
+    assert engine.price(cart, context).to_dict() == first
+    # a fresh engine over the same ruleset (no warm caches) agrees too
+    assert build(data).price(cart, context).to_dict() == first
+
+
+@given(rulesets(), carts(), contexts())
+def test_a_ruleset_written_back_prices_identically(
+    data: dict[str, Any], cart: Cart, context: Context
+) -> None:
+    engine = build(data)
+    text = dump_ruleset(engine.ruleset)
+    again = Engine(parse_ruleset(text, engine.kinds), engine.kinds)
+    assert again.ruleset == engine.ruleset
+    assert again.price(cart, context).to_dict() == engine.price(cart, context).to_dict()
+
+
+@given(
+    st.sampled_from(["clamp", "reject"]).flatmap(
+        lambda mode: st.tuples(rulesets(on_breach=mode, guarded=True), carts(), contexts())
+    )
+)
+def test_clamp_and_reject_never_leave_a_discount_on_a_broken_floor(
+    case: tuple[dict[str, Any], Cart, Context],
+) -> None:
+    data, cart, context = case
+    quote = build(data).price(cart, context)
+    check_books(quote)
+    report = quote.guardrail
+    assert report.status is not GuardrailStatus.OK or all(f.held for f in report.floors)
+    for floor in report.floors:
+        if floor.held:
+            assert floor.margin is None or floor.margin >= floor.minimum
+            continue
+        # a floor may stay broken only where the list price itself breaks it: then no
+        # discount at all is left on the lines it covers
+        if floor.name == "order":
+            covered = range(len(cart.lines))
+        elif floor.name.startswith("line["):
+            covered = [int(floor.name[5:-1])]
+        else:
+            category = floor.name.split(":", 1)[1]
+            covered = [i for i, ln in enumerate(cart.lines) if ln.category == category]
+        assert all(not quote.lines[i].adjustments for i in covered), floor
+
+
+@given(rulesets(guarded=False), carts(), contexts())
+def test_each_lane_measures_on_what_the_lanes_before_it_left(
+    data: dict[str, Any], cart: Cart, context: Context
+) -> None:
+    # the base a pooled, untargeted promotion reports is the cart after earlier lanes
+    engine = build(data)
+    quote = engine.price(cart, context)
+    order = list(engine.lanes)
+    for explanation in quote.explanations:
+        promotion = engine.ruleset.promotion(explanation.promotion)
+        pooled = (
+            promotion.config.scope is not None and promotion.config.scope.value == ("cross-store")
+        ) or (promotion.config.scope is None and explanation.lane is Lane.PLATFORM)
+        untargeted = not (promotion.categories or promotion.segments)
+        if explanation.status is Status.NOT_APPLIED or not (pooled and untargeted):
+            continue
+        position = order.index(explanation.lane)
+        earlier = sum(
+            a.amount for ql in quote.lines for a in ql.adjustments if order.index(a.lane) < position
+        )
+        assert explanation.base == quote.list_total - earlier
