@@ -696,8 +696,9 @@ class Engine:
         per_floor: dict[str, int],
         rejected: tuple[str, ...],
     ) -> Quote:
+        floors = self.floors
         quote.guardrail = GuardrailReport(
-            status, report(work, self.floors, per_floor), trims, rejected
+            status, lambda: report(work, floors, per_floor), trims, rejected
         )
         return quote
 

@@ -87,11 +87,14 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
     """Every floor the working figures break, line floors first."""
     found: list[Breach] = []
     amounts, costs = work.amounts, work.costs
-    if floors.line is not None:
+    line_floor = floors.line
+    if line_floor is not None:
+        num, den = line_floor.numerator, line_floor.denominator
+        gap = den - num
         for i, cost in enumerate(costs):
-            need = minimum_revenue(cost, floors.line) - amounts[i]
+            need = -((-cost * den) // gap) - amounts[i]
             if need > 0:
-                found.append(Breach(f"line[{i}]", [i], floors.line, need))
+                found.append(Breach(f"line[{i}]", [i], line_floor, need))
     for category, floor in floors.categories.items():
         lines = [i for i, c in enumerate(work.categories) if c == category]
         if lines:

@@ -9,7 +9,7 @@ nothing else. Every amount is integer minor units of ``quote.currency``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -93,18 +93,35 @@ class Floor:
     """Minor units of discount the clamp took back to hold this floor."""
 
 
-@attrs.frozen
 class GuardrailReport:
-    status: GuardrailStatus
-    floors: tuple[Floor, ...]
-    trims: dict[str, int]
-    """Per promotion id, how much the clamp took back."""
-    rejected: tuple[str, ...]
-    """Promotions dropped under ``reject``."""
+    """The guardrail's verdict on a quote. ``floors`` is worked out when first read."""
+
+    __slots__ = ("__dict__", "_floors", "rejected", "status", "trims")
+
+    def __init__(
+        self,
+        status: GuardrailStatus,
+        floors: Callable[[], tuple[Floor, ...]] | tuple[Floor, ...],
+        trims: dict[str, int],
+        rejected: tuple[str, ...],
+    ) -> None:
+        self.status = status
+        self._floors = floors
+        self.trims = trims
+        """Per promotion id, how much the clamp took back."""
+        self.rejected = rejected
+        """Promotions dropped under ``reject``."""
+
+    @cached_property
+    def floors(self) -> tuple[Floor, ...]:
+        return self._floors() if callable(self._floors) else self._floors
 
     @property
     def breached(self) -> bool:
         return self.status is GuardrailStatus.BREACHED
+
+    def __repr__(self) -> str:
+        return f"GuardrailReport({self.status.value}, trims={self.trims}, rejected={self.rejected})"
 
 
 def margin_of(revenue: int, cost: int) -> Fraction | None:

@@ -183,6 +183,10 @@ class Tiered(Kind):
         def reached_text(measure: int) -> str:
             return f"{measure} items" if by_quantity else money(measure)
 
+        # explanation texts worked out once, not on every cart
+        every_note = f" x {reward_text(step_off, None)} per {reached_text(step_measure)}"
+        tier_notes = [f"tier {reached_text(t)}: {reward_text(o, r)}" for t, o, r in ladder]
+
         def pool(amounts: list[int], measure: int, base: int) -> tuple[int, str, Upsell | None]:
             """Discount for one pool, a note, and the upsell towards the next step."""
             if every:
@@ -195,7 +199,7 @@ class Tiered(Kind):
                 hint = None
                 if not capped and _close(shortfall, step_measure, within, by_quantity):
                     hint = Upsell(shortfall, f"{money((times + 1) * step_off)} off", by_quantity)
-                note = f"{times} x {reward_text(step_off, None)} per {reached_text(step_measure)}"
+                note = f"{times}{every_note}"
                 return off, note + (" (capped)" if capped else ""), hint
             off, note, hint = 0, "", None
             for position, (threshold, tier_off, ratio) in enumerate(ladder):
@@ -207,7 +211,7 @@ class Tiered(Kind):
                         if ratio is not None
                         else 0
                     )
-                    note = f"tier {reached_text(threshold)}: {reward_text(tier_off, ratio)}"
+                    note = tier_notes[position]
                     if position > 0:
                         higher = ladder[position - 1]
                         hint = _hint(higher, measure, within, by_quantity, reward_text)
