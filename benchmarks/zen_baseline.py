@@ -37,25 +37,33 @@ The graph, node by node (``request`` is the input node; every node passes the co
    coupon ``min([floor(base * 10 / 100), 10000, base - everyOff])``, the gift test, and the
    per-line ``afterItem`` amounts and per-merchant store discounts for the glue.
 
-What zen-engine (JDM) could NOT express, so Python does it (``_glue`` below):
+What the graph does not do, and Python does (``_glue`` below), in the default set-up:
 
-- **Allocation.** Spreading a store or platform discount over lines in proportion to their
-  current amounts by largest remainder. The floors and remainders are expressible with
-  ``map``, but handing the leftover minor units to the lines with the largest remainders
-  (ties to the lower index) needs a rank of each line against the others, which the
-  expression language cannot write: a closure's ``#`` cannot reach the enclosing item, and
-  there is no sort-by-key or index in ``map``. Without the allocation, per-line payables do
-  not exist in the graph, and so neither does anything that depends on them:
+- **Allocation.** Spreading each store and platform discount over its lines in proportion to
+  their current amounts by largest remainder (7 allocations a cart: 4 store-lane, 2
+  platform-lane, 1 guardrail). JDM has no allocation primitive: its expression language has
+  ``map``/``filter``/``sum``/``count`` but no sort, no ``let`` and no index inside ``map``, and a
+  nested closure's ``#`` hides the outer item, so one expression cannot rank a line's
+  remainder against its siblings'.
 - **The guardrail clamp.** Raising lines to their cost floor and withdrawing an order-margin
-  shortfall in proportion to each line's discount depends on the allocated per-line amounts
-  (above) and on a second largest-remainder allocation. Python does both.
+  shortfall needs the allocated per-line amounts (above) and one more allocation.
 - **Catalogue facts.** List price, category, merchant and cost per sku come from a Python
-  dict; a 1,000-row decision table per line would be the JDM way and is far slower.
-- **Time.** The flash window is compared on epoch seconds the glue passes as ``now``; JDM's
-  date functions would parse a string per cart for the same answer.
-- **Money.** zen computes in decimals and returns floats; the glue turns them back into int
-  minor units (every value here is an integer below 2**53, so nothing is lost).
+  dict; the JDM way, a 1,000-row decision table looked up per line, would be far slower.
+- **Time.** The glue passes the instant as epoch seconds (``now``) and the table compares
+  numbers; JDM's date functions would parse a string per cart for the same answer.
+- **Money.** zen computes in decimals and hands back Python ints or floats; the glue turns
+  them into int minor units (every value here is an integer below 2**53: nothing is lost).
 - **Gift line.** The graph says whether the gift is granted; the glue appends the line.
+
+Allocation and the clamp *can* be forced into JDM, and ``allocate_in_graph=True`` does it
+to measure the cost: a loop-mode expression node sees its siblings through
+``$nodes.<node>.lines``, so a line's rank is
+``count($nodes.S.lines, #.rem > rem or (#.rem == rem and #.i < i))``, with the line index
+``i`` passed in by the glue. Each allocation takes five nodes (weights, totals, shares and
+remainders, leftover, parts) and is O(n^2) in the lines; the whole graph grows from 9 to 48
+nodes. It agrees with the reference on every cart, at several times the cost of the Python
+glue at 10 lines and about 25 times at 100 (see ``benchmarks/README.md``), which is why the
+fastest set-up leaves allocation to Python.
 
 Everything else -- the flash lookup, the category and buy-X-get-Y lookups, the item-lane caps
 and priority order, the merchant bases, the ladder tier selection, both coupons, the capped
@@ -204,6 +212,37 @@ class _GraphBuilder:
         }
         self._add(name, "decisionTableNode", content)
 
+    def allocate(self, tag: str, amount: str, weight: str, sign: int) -> None:
+        """Largest-remainder allocation of ``amount`` over ``lines`` by ``weight``, in JDM.
+
+        ``amount`` is an expression on the whole context, ``weight`` one on a line. Each line's
+        ``cur`` moves by its part (``sign`` -1 takes a discount off, +1 gives back). A line's
+        rank among the remainders is counted against every other line through
+        ``$nodes``, the one way a loop node can see its siblings: O(n^2) per allocation.
+        """
+        self.expression(f"{tag}W", [("w", weight)], loop_over="lines")
+        self.expression(
+            f"{tag}T",
+            [("total", "sum(map(lines, #.w))"), ("amt", f"min([{amount}, $.total])")],
+        )
+        t = f"$nodes.{tag}T"
+        self.expression(
+            f"{tag}S",
+            [
+                ("share", f"{t}.total > 0 ? floor({t}.amt * w / {t}.total) : 0"),
+                ("rem", f"{t}.total > 0 ? {t}.amt * w % {t}.total : 0"),
+            ],
+            loop_over="lines",
+        )
+        self.expression(f"{tag}L", [("left", f"{t}.amt - sum(map(lines, #.share))")])
+        rank = f"count($nodes.{tag}S.lines, #.rem > rem or (#.rem == rem and #.i < i))"
+        op = "-" if sign < 0 else "+"
+        self.expression(
+            f"{tag}P",
+            [("cur", f"cur {op} (share + ({rank} < $nodes.{tag}L.left ? 1 : 0))")],
+            loop_over="lines",
+        )
+
     def graph(self) -> dict[str, Any]:
         return {
             "contentType": "application/vnd.gorules.decision",
@@ -212,8 +251,12 @@ class _GraphBuilder:
         }
 
 
-def build_graph(workload: Workload) -> dict[str, Any]:
-    """The workload's ruleset as one JDM decision graph (see the module docstring)."""
+def build_graph(workload: Workload, allocate_in_graph: bool = False) -> dict[str, Any]:
+    """The workload's ruleset as one JDM decision graph (see the module docstring).
+
+    With ``allocate_in_graph`` the graph also allocates and clamps, and returns per-line
+    payables; without it, it returns the lane amounts for the Python glue to allocate.
+    """
     rs = workload.ruleset
     g = _GraphBuilder()
 
@@ -288,7 +331,7 @@ def build_graph(workload: Workload) -> dict[str, Any]:
     ]
     g.expression("storeCoupon", [("couponOff", "".join(coupon_terms) + "0")], loop_over="stores")
 
-    # 4. Platform lane, and the graph's result.
+    # 4. Platform lane.
     every_step = next(p for p in rs.platform if isinstance(p, EveryXOffY))
     step, off, cap = every_step.step, every_step.off, every_step.cap
     plat = next(p for p in rs.platform if isinstance(p, PlatformPercentCoupon))
@@ -296,14 +339,11 @@ def build_graph(workload: Workload) -> dict[str, Any]:
     g.expression(
         "platform",
         [
-            ("lines", "map(lines, #.afterItem)"),
+            ("amounts", "map(lines, #.afterItem)"),
             ("ladderOff", "map(stores, #.ladderOff)"),
             ("couponOff", "map(stores, #.couponOff)"),
-            ("base", "sum($.lines) - sum($.ladderOff) - sum($.couponOff)"),
-            (
-                "everyOff",
-                f"min([floor($.base / {step}) * {off}, {cap}, $.base])",
-            ),
+            ("base", "sum($.amounts) - sum($.ladderOff) - sum($.couponOff)"),
+            ("everyOff", f"min([floor($.base / {step}) * {off}, {cap}, $.base])"),
             (
                 "platformCouponOff",
                 f"{_q(plat.code)} in codes ? "
@@ -311,23 +351,69 @@ def build_graph(workload: Workload) -> dict[str, Any]:
             ),
             ("gift", f"$.base >= {rs.gift.threshold}"),
         ],
-        pass_through=False,
+        pass_through=allocate_in_graph,
     )
+    if not allocate_in_graph:
+        return g.graph()
+
+    # 5. Allocation and the guardrail, in the graph (see "in_graph" in the module docstring).
+    g.expression("cur", [("cur", "afterItem")], loop_over="lines")
+    for merchant, key, k in _store_steps(workload):
+        g.allocate(f"{key}{k}", f"{key}[{k}]", f"merchant == {_q(merchant)} ? cur : 0", -1)
+    g.allocate("every", "everyOff", "cur", -1)
+    g.allocate("platformCoupon", "platformCouponOff", "cur", -1)
+    guard = rs.guardrail
+    g.expression(
+        "lineFloor",
+        [("cur", f"max([cur, ceil(cost * qty * 100 / {100 - guard.min_line_margin_pct})])")],
+        loop_over="lines",
+    )
+    g.expression(
+        "orderFloor",
+        [
+            (
+                "costTotal",
+                f"sum(map(lines, #.cost * #.qty)) + (gift ? {rs.gift.gift_cost} : 0)",
+            ),
+            ("floor", f"ceil($.costTotal * 100 / {100 - guard.min_order_margin_pct})"),
+            ("short", "max([$.floor - sum(map(lines, #.cur)), 0])"),
+        ],
+    )
+    g.allocate("clamp", "short", "price * qty - cur", 1)
+    g.expression("result", [("amounts", "map(lines, #.cur)"), ("gift", "gift")], pass_through=False)
     return g.graph()
 
 
+def _store_steps(workload: Workload) -> list[tuple[str, str, int]]:
+    """Store-lane steps in priority order: (merchant, graph output, index in ``stores``)."""
+    store = workload.ruleset.store
+    merchants = sorted({p.merchant for p in store})
+    return [
+        (
+            p.merchant,
+            "ladderOff" if isinstance(p, LadderTiers) else "couponOff",
+            merchants.index(p.merchant),
+        )
+        for p in sorted(store, key=lambda p: p.priority)
+    ]
+
+
 def build_zen_pricer(
-    workload: Workload, mode: str = "engine", context: str = "dict"
+    workload: Workload,
+    mode: str = "engine",
+    context: str = "dict",
+    allocate_in_graph: bool = False,
 ) -> Callable[[Cart], ZenResult]:
     """A function pricing one cart through zen-engine plus the Python glue.
 
     ``mode`` is ``"engine"`` (``ZenEngine`` with a static loader, ``engine.evaluate(key, ...)``)
     or ``"decision"`` (``engine.create_decision(json).evaluate(...)``). ``context`` is
     ``"dict"`` (a Python dict, converted by the binding) or ``"json"`` (JSON text).
+    ``allocate_in_graph`` moves allocation and the guardrail from Python into the graph.
     """
     if zen is None:
         raise RuntimeError(ZEN_MISSING)
-    graph = build_graph(workload)
+    graph = build_graph(workload, allocate_in_graph)
     evaluate: Callable[[Any], dict[str, Any]]
     if mode == "engine":
         engine = zen.ZenEngine({"loader": {"type": "static", "content": {DECISION_KEY: graph}}})
@@ -346,27 +432,62 @@ def build_zen_pricer(
     if context not in ("dict", "json"):
         raise ValueError(f"context must be 'dict' or 'json', not {context!r}")
     as_json = context == "json"
+    if allocate_in_graph:
+        return _thin_glue(workload, evaluate, as_json)
     return _glue(workload, evaluate, as_json)
+
+
+def _thin_glue(
+    workload: Workload, evaluate: Callable[[Any], dict[str, Any]], as_json: bool
+) -> Callable[[Cart], ZenResult]:
+    """Wrap a graph that allocates and clamps itself: catalogue in, gift line out."""
+    sku_info = {
+        s.sku: (s.price, s.cost, s.category, s.merchant) for s in workload.catalogue.values()
+    }
+    dumps = json.dumps
+
+    def price(cart: Cart) -> ZenResult:
+        lines = []
+        list_total = 0
+        for i, (sku, qty) in enumerate(cart.lines):
+            list_price, cost, category, merchant = sku_info[sku]
+            lines.append(
+                {
+                    "i": i,
+                    "sku": sku,
+                    "qty": qty,
+                    "price": list_price,
+                    "cost": cost,
+                    "category": category,
+                    "merchant": merchant,
+                }
+            )
+            list_total += list_price * qty
+        ctx = {"now": int(cart.at.timestamp()), "codes": list(cart.codes), "lines": lines}
+        out = evaluate(dumps(ctx) if as_json else ctx)
+        amounts = [int(a) for a in out["amounts"]]
+        gift = bool(out["gift"])
+        payable = sum(amounts)
+        return ZenResult(
+            list_total,
+            list_total - payable,
+            payable,
+            (*amounts, 0) if gift else tuple(amounts),
+            gift,
+        )
+
+    return price
 
 
 def _glue(
     workload: Workload, evaluate: Callable[[Any], dict[str, Any]], as_json: bool
 ) -> Callable[[Cart], ZenResult]:
-    """Wrap ``evaluate`` in what JDM cannot do: catalogue, allocation, guardrail, gift line."""
+    """Wrap ``evaluate`` in the catalogue lookups, allocation, guardrail and gift line."""
     rs = workload.ruleset
     sku_info = {
         s.sku: (s.price, s.cost, s.category, s.merchant) for s in workload.catalogue.values()
     }
-    merchants = sorted({p.merchant for p in rs.store})
-    # Store-lane steps in priority order: (merchant, which output, index into the stores list).
-    store_steps = [
-        (
-            p.merchant,
-            "ladderOff" if isinstance(p, LadderTiers) else "couponOff",
-            merchants.index(p.merchant),
-        )
-        for p in sorted(rs.store, key=lambda p: p.priority)
-    ]
+    store_steps = _store_steps(workload)
     gift_cost = rs.gift.gift_cost
     line_margin = rs.guardrail.min_line_margin_pct
     order_margin = rs.guardrail.min_order_margin_pct
@@ -397,7 +518,7 @@ def _glue(
         ctx = {"now": int(cart.at.timestamp()), "codes": list(cart.codes), "lines": lines}
         out = evaluate(dumps(ctx) if as_json else ctx)
 
-        amounts = [int(a) for a in out["lines"]]
+        amounts = [int(a) for a in out["amounts"]]
         n = len(amounts)
         for merchant, key, k in store_steps:
             disc = int(out[key][k])

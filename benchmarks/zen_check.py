@@ -6,7 +6,9 @@ Run from the repository root::
     python -m benchmarks.zen_check --quick    # a few hundred carts, 3 repeats (CI)
 
 For each cart size (1, 10 and 100 lines) it prices every cart with the hand-written reference
-(:mod:`benchmarks.reference`) and with zen-engine both ways (:mod:`benchmarks.zen_baseline`),
+(:mod:`benchmarks.reference`) and with zen-engine three ways (:mod:`benchmarks.zen_baseline`:
+``ZenEngine`` with a static loader, ``ZenDecision.evaluate``, and the static loader with
+allocation and the guardrail moved into the graph),
 reports any cart where the totals or per-line payables differ, then prints the median
 microseconds per cart (over the repeats; each repeat prices all the carts once), carts per
 second, and the ratio of each zen path to the reference. Without zen-engine installed it says
@@ -30,6 +32,12 @@ from benchmarks.zen_baseline import ZEN_MISSING, build_zen_pricer, zen_available
 SIZES = (1, 10, 100)
 FULL_COUNTS = {1: 2000, 10: 1000, 100: 200}
 QUICK_COUNTS = {1: 200, 10: 100, 100: 20}
+# (mode, allocate_in_graph, label): the fastest set-up, the common path, and everything in JDM.
+ZEN_VARIANTS = (
+    ("engine", False, "zen ZenEngine+static"),
+    ("decision", False, "zen ZenDecision"),
+    ("engine", True, "zen ZenEngine, all in JDM"),
+)
 
 
 def median_us_per_cart(price: Callable[[Cart], Any], batch: Sequence[Cart], repeats: int) -> float:
@@ -76,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     workload = build_workload(args.seed)
     pricers: dict[str, Callable[[Cart], Any]] = {"reference": make_reference_pricer(workload)}
     if zen_available():
-        for mode, label in (("engine", "zen ZenEngine+static"), ("decision", "zen ZenDecision")):
+        for mode, in_graph, label in ZEN_VARIANTS:
             start = time.perf_counter_ns()
-            pricers[label] = build_zen_pricer(workload, mode=mode)
+            pricers[label] = build_zen_pricer(workload, mode=mode, allocate_in_graph=in_graph)
             setup_ms = (time.perf_counter_ns() - start) / 1e6
             print(f"{label}: graph built and loaded in {setup_ms:.1f} ms")
         print(f"zen-engine {zen_version()}")
