@@ -42,9 +42,9 @@ What the graph does not do, and Python does (``_glue`` below), in the default se
 - **Allocation.** Spreading each store and platform discount over its lines in proportion to
   their current amounts by largest remainder (7 allocations a cart: 4 store-lane, 2
   platform-lane, 1 guardrail). JDM has no allocation primitive: its expression language has
-  ``map``/``filter``/``sum``/``count`` but no sort, no ``let`` and no index inside ``map``, and a
-  nested closure's ``#`` hides the outer item, so one expression cannot rank a line's
-  remainder against its siblings'.
+  ``map``/``filter``/``sum``/``count`` but no sort and no ``let``, and a nested closure's ``#``
+  hides the outer item (``map(keys(xs), ...)`` reaches indices, but the outer index is hidden
+  the same way), so one expression cannot rank a line's remainder against its siblings'.
 - **The guardrail clamp.** Raising lines to their cost floor and withdrawing an order-margin
   shortfall needs the allocated per-line amounts (above) and one more allocation.
 - **Catalogue facts.** List price, category, merchant and cost per sku come from a Python
