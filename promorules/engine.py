@@ -360,7 +360,7 @@ class Engine:
                 continue
             offers = self._resolve(offers, records)
             if lane_promotions[0].lane is Lane.PRICE:
-                self._apply_prices(offers, state, adjustments, touched, records)
+                self._apply_prices(offers, state, adjustments, touched, records, consumes)
             else:
                 for compiled, offer in offers:
                     applied = 0
@@ -379,7 +379,7 @@ class Engine:
                         adjustments.append([compiled.index, -1, off])
                         applied += off
                     status = Status.APPLIED
-                    reason: Any = None
+                    reason: Any = offer.reason
                     if applied == 0 and not offer.gifts:
                         status, reason = Status.NOT_APPLIED, Reason.NOTHING_LEFT
                     records[compiled.index] = [status, applied, offer.base, reason,
@@ -451,22 +451,31 @@ class Engine:
     def _apply_prices(
         self, offers: list[tuple[_Compiled, Offer]], state: Any,
         adjustments: list[list[Any]], touched: list[set[int]], records: dict[int, list[Any]],
+        consumes: list[tuple[CounterKey, int]],
     ) -> None:
-        """Each unit pays the lowest unit price offered for it."""
-        per_line: dict[int, list[tuple[int, int, int, int]]] = {}
-        for rank, (compiled, offer) in enumerate(offers):
-            for line, price, units in offer.unit_prices or ():
-                per_line.setdefault(line, []).append((price, rank, units, compiled.index))
+        """Each unit pays the lowest unit price offered for it; then credits apply.
+
+        Counters named per unit (``Offer.unit_counters``) are consumed for the units
+        each offer actually won, never for units that paid another price.
+        """
+        per_line: dict[int, list[tuple[int, int, int, int, int]]] = {}
+        for rank, (_compiled, offer) in enumerate(offers):
+            for position, (line, price, units) in enumerate(offer.unit_prices or ()):
+                per_line.setdefault(line, []).append((price, rank, position, units, line))
         applied: dict[int, int] = {}
+        won: dict[tuple[int, int], int] = {}
         amounts = state.amounts
         for line, candidates in per_line.items():
             list_unit = state.list_unit[line]
             left = state.qty[line]
             candidates.sort()
-            for price, _rank, units, index in candidates:
+            for price, rank, position, units, _ in candidates:
                 if left <= 0 or price >= list_unit:
                     break
                 take = min(units, left)
+                if take <= 0:
+                    continue
+                index = offers[rank][0].index
                 amount = (list_unit - price) * take
                 amount = min(amount, amounts[line])
                 if amount > 0:
@@ -474,11 +483,28 @@ class Engine:
                     adjustments.append([index, line, amount])
                     touched[line].add(index)
                     applied[index] = applied.get(index, 0) + amount
+                    won[rank, position] = take
                 left -= take
+        for rank, (compiled, offer) in enumerate(offers):
+            index = compiled.index
+            for line, amount in zip(offer.lines, offer.amounts, strict=True):
+                amount = min(amount, amounts[line])
+                if amount > 0:
+                    amounts[line] -= amount
+                    adjustments.append([index, line, amount])
+                    touched[line].add(index)
+                    applied[index] = applied.get(index, 0) + amount
+            if offer.unit_counters:
+                taken: dict[CounterKey, int] = {}
+                for position, keys in enumerate(offer.unit_counters):
+                    units = won.get((rank, position), 0)
+                    for key in keys if units else ():
+                        taken[key] = taken.get(key, 0) + units
+                consumes.extend(taken.items())
         for compiled, offer in offers:
             amount = applied.get(compiled.index, 0)
             if amount:
-                records[compiled.index] = [Status.APPLIED, amount, offer.base, None,
+                records[compiled.index] = [Status.APPLIED, amount, offer.base, offer.reason,
                                            offer.detail, offer.hint]
             else:
                 records[compiled.index] = [Status.NOT_APPLIED, 0, offer.base, Reason.LOST_TO_GROUP,

@@ -75,6 +75,10 @@ class Reason(str, enum.Enum):
     GUARDRAIL_CLAMPED = "guardrail-clamped"
     GUARDRAIL_REJECTED = "guardrail-rejected"
     NOT_PRESENTED = "code-not-presented"
+    LIMIT_REACHED = "limit-reached"
+    """A per-customer limit left fewer units (or none) for the offer."""
+    SOLD_OUT = "sold-out"
+    """The promotion's own stock left fewer units (or none) for the offer."""
     OTHER = "other"
 
 
@@ -104,13 +108,23 @@ class Offer:
     """What one promotion would give on the current base.
 
     ``lines``/``amounts`` are parallel lists: the discount (minor units, >= 0) on each
-    line index. In the price lane an evaluator fills ``unit_prices`` instead: one
-    ``(line, unit_price, max_units)`` triple per line it reprices. ``base`` is the amount
-    the promotion measured on (for the explanation), ``detail`` a short account of how
-    ("tier 500 off 60 reached"), ``hint`` an upsell towards the next tier.
+    line index. In the price lane an evaluator fills ``unit_prices``: one
+    ``(line, unit_price, max_units)`` triple per line it reprices; each unit pays the
+    lowest price offered for it (see :class:`~promorules.ruleset.PriceChoice`). A
+    price-lane offer may also carry ``lines``/``amounts``: credits that do not compete
+    for units (a deposit bonus), applied after the unit prices are settled, each capped
+    at what is left of its line.
+
+    ``base`` is the amount the promotion measured on (for the explanation), ``detail``
+    a short account of how ("tier 500 off 60 reached"), ``hint`` an upsell towards the
+    next tier, ``reason`` why it gives less than it could although it applies (a stock
+    or per-customer limit; shown with the explanation of an applied promotion).
     ``gifts`` are lines the promotion adds at price 0; ``shipping_off`` reduces the
     shipping fee; ``consumes`` lists the counters a quote with this offer would take
-    (coupon use, stock), to which the engine adds budgets.
+    (coupon use, stock), to which the engine adds budgets. ``unit_counters``, parallel
+    to ``unit_prices``, names counters that each unit *won* at that price consumes
+    (flash stock, per-customer units): the engine adds ``(key, units won)`` for them,
+    so units that paid another price take nothing.
     """
 
     __slots__ = (
@@ -121,7 +135,9 @@ class Offer:
         "gifts",
         "hint",
         "lines",
+        "reason",
         "shipping_off",
+        "unit_counters",
         "unit_prices",
     )
 
@@ -137,6 +153,8 @@ class Offer:
         gifts: list[Gift] | None = None,
         shipping_off: int = 0,
         consumes: list[tuple[CounterKey, int]] | None = None,
+        unit_counters: list[tuple[CounterKey, ...]] | None = None,
+        reason: Reason | str | None = None,
     ) -> None:
         self.lines = lines if lines is not None else []
         self.amounts = amounts if amounts is not None else []
@@ -147,6 +165,8 @@ class Offer:
         self.gifts = gifts
         self.shipping_off = shipping_off
         self.consumes = consumes
+        self.unit_counters = unit_counters
+        self.reason = reason
 
     @property
     def total(self) -> int:
