@@ -11,7 +11,8 @@ Stacking, in order:
    measures on the line amounts left by the lanes before it; within a lane every
    promotion measures on that same base (parallel), not one after another.
 2. In the price lane, offers are unit prices: each unit pays the lowest price offered
-   for it (offers may be limited to a number of units; the rest pay the next price).
+   for it (offers may be limited to a number of units; the rest pay the next price),
+   or, with ``[stacking] price = "priority"``, the price of the highest-priority offer.
 3. In the other lanes, an exclusive ``group`` (and a ``not_with`` pair in one lane)
    keeps the combination worth most to the customer; the offers kept then apply in
    priority order (higher first, then declaration order), each line capped at what is
@@ -40,6 +41,7 @@ from promorules.ruleset import (
     BudgetPolicy,
     Funder,
     OnBreach,
+    PriceChoice,
     Promotion,
     Ruleset,
     build_ruleset,
@@ -458,10 +460,12 @@ class Engine:
         Counters named per unit (``Offer.unit_counters``) are consumed for the units
         each offer actually won, never for units that paid another price.
         """
+        by_priority = self.ruleset.stacking.price is PriceChoice.PRIORITY
         per_line: dict[int, list[tuple[int, int, int, int, int]]] = {}
-        for rank, (_compiled, offer) in enumerate(offers):
+        for rank, (compiled, offer) in enumerate(offers):
+            order = -compiled.priority if by_priority else 0
             for position, (line, price, units) in enumerate(offer.unit_prices or ()):
-                per_line.setdefault(line, []).append((price, rank, position, units, line))
+                per_line.setdefault(line, []).append((order, price, rank, position, units))
         applied: dict[int, int] = {}
         won: dict[tuple[int, int], int] = {}
         amounts = state.amounts
@@ -469,9 +473,11 @@ class Engine:
             list_unit = state.list_unit[line]
             left = state.qty[line]
             candidates.sort()
-            for price, rank, position, units, _ in candidates:
-                if left <= 0 or price >= list_unit:
+            for _order, price, rank, position, units in candidates:
+                if left <= 0:
                     break
+                if price >= list_unit:  # never above list; by priority a later one may be lower
+                    continue
                 take = min(units, left)
                 if take <= 0:
                     continue
