@@ -190,15 +190,48 @@ class Bound:
     """The most a promotion can discount, for the validator to compose.
 
     ``rate``: the largest discount as a share of the amount it measures on (``1`` when
-    nothing better is known: a discount never exceeds its base). ``cap``: an absolute
-    cap per order in minor units, when one exists. ``extra_cost``: cost a promotion adds
-    without a discount (a gift's cost), per order.
+    nothing better is known: a discount never exceeds its base). ``rate`` is always a
+    safe bound on its own, without a catalogue. ``cap``: an absolute cap per order in
+    minor units, when one exists. ``extra_cost``: cost a promotion adds without a
+    discount (a gift's cost), per order.
+
+    Per-unit refinements, for a validator that knows list prices (a catalogue). When
+    any is set (``refined``), a unit of a sku in scope is discounted at most its price
+    part plus ``unit_off``, capped at its list price:
+
+    ``unit_prices``: the lowest unit price the promotion can charge, by sku (``"*"``:
+    any sku in scope); the price part of a listed sku is ``max(list - price, 0)``.
+    ``other_rate``: the price part, as a share of list, for skus in scope that
+    ``unit_prices`` does not cover (``None``: nothing). ``unit_off``: an absolute
+    discount per unit on top of any price (a deposit bonus), in minor units.
+    :meth:`unit_depth` computes it.
     """
 
     rate: Fraction = Fraction(1)
     cap: int | None = None
     extra_cost: int = 0
     note: str = ""
+    unit_prices: dict[str, int] = attrs.field(factory=dict)
+    other_rate: Fraction | None = None
+    unit_off: int = 0
+
+    @property
+    def refined(self) -> bool:
+        return bool(self.unit_prices) or self.other_rate is not None or self.unit_off > 0
+
+    def unit_depth(self, sku: str, list_price: int) -> Fraction:
+        """The largest discount on one unit of ``sku`` (in scope) listed at
+        ``list_price``, as a share of that price; ``rate`` when nothing is refined."""
+        if not self.refined:
+            return self.rate
+        if list_price <= 0:
+            return Fraction(0)
+        price = self.unit_prices.get(sku, self.unit_prices.get("*"))
+        if price is not None:
+            part = Fraction(max(list_price - price, 0))
+        else:
+            part = (self.other_rate or Fraction(0)) * list_price
+        return min((part + self.unit_off) / list_price, Fraction(1))
 
 
 class PricingState:
