@@ -319,6 +319,7 @@ class Engine:
         touched: list[set[int]] = [set() for _ in lines]
         gifts: list[tuple[int, Gift]] = []
         consumes: list[tuple[CounterKey, int]] = []
+        schedule: list[tuple[list[tuple[int, int]], Any]] = []
         scopes = [plan.scope(line) for line in lines]
         shipping = cart.shipping
         for position, lane_promotions in enumerate(plan.lanes):
@@ -389,6 +390,11 @@ class Engine:
                                                "earlier promotions left nothing to discount",
                                                offer.hint]
             for compiled, offer in offers:
+                if offer.deposits:
+                    for i, deposit in offer.deposits:
+                        state.deposits[i] = deposit
+                        state.deferred[i] = True
+                    schedule.append((list(offer.deposits), offer.balance_window))
                 if offer.gifts:
                     self._add_gifts(compiled, offer.gifts, gifts, records)
                 if offer.consumes:
@@ -399,7 +405,8 @@ class Engine:
         if self.floors.any:
             work = Work(amounts, [line.unit_cost * line.quantity for line in lines],
                         [line.category for line in lines], adjustments, extra_cost)
-        quote = self._quote(cart, amounts, adjustments, records, gifts, shipping, consumes)
+        quote = self._quote(cart, amounts, adjustments, records, gifts, shipping, consumes,
+                            schedule=schedule)
         return quote, work
 
     def _resolve(
@@ -556,7 +563,8 @@ class Engine:
     def _quote(self, cart: Cart, amounts: list[int], adjustments: list[list[Any]],
                records: dict[int, list[Any]], gifts: list[tuple[int, Gift]], shipping: int,
                consumes: list[tuple[CounterKey, int]],
-               guardrail: GuardrailReport | None = None) -> Quote:
+               guardrail: GuardrailReport | None = None,
+               schedule: Sequence[tuple[list[tuple[int, int]], Any]] = ()) -> Quote:
         return Quote(
             currency=self.currency,
             lines=cart.lines,
@@ -568,6 +576,7 @@ class Engine:
             shipping=(cart.shipping, shipping),
             guardrail=guardrail or _NO_GUARDRAIL,
             consumption=tuple(consumes),
+            schedule=schedule,
         )
 
     # -- guardrail ---------------------------------------------------------------------

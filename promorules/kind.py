@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from promorules.cart import Customer, Line
     from promorules.diagnostics import Problem
-    from promorules.ruleset import Promotion, Ruleset
+    from promorules.ruleset import Promotion, Ruleset, Window
 
 
 class Lane(str, enum.Enum):
@@ -125,12 +125,19 @@ class Offer:
     to ``unit_prices``, names counters that each unit *won* at that price consumes
     (flash stock, per-customer units): the engine adds ``(key, units won)`` for them,
     so units that paid another price take nothing.
+
+    ``deposits`` schedules a payment in instalments (a deposit pre-sale priced in its
+    deposit window): ``(line, deposit)`` pairs, the deposit being due now and the rest
+    of the line's payable amount due in ``balance_window``. The engine records the
+    schedule on the quote (``Quote.payments``) and on the state for later lanes.
     """
 
     __slots__ = (
         "amounts",
+        "balance_window",
         "base",
         "consumes",
+        "deposits",
         "detail",
         "gifts",
         "hint",
@@ -155,6 +162,8 @@ class Offer:
         consumes: list[tuple[CounterKey, int]] | None = None,
         unit_counters: list[tuple[CounterKey, ...]] | None = None,
         reason: Reason | str | None = None,
+        deposits: list[tuple[int, int]] | None = None,
+        balance_window: Window | None = None,
     ) -> None:
         self.lines = lines if lines is not None else []
         self.amounts = amounts if amounts is not None else []
@@ -167,6 +176,8 @@ class Offer:
         self.consumes = consumes
         self.unit_counters = unit_counters
         self.reason = reason
+        self.deposits = deposits
+        self.balance_window = balance_window
 
     @property
     def total(self) -> int:
@@ -240,6 +251,14 @@ class PricingState:
     ``amounts[i]`` is line ``i``'s amount at the start of the current lane (the base
     every promotion of the lane measures on); ``qty``, ``list_unit`` and ``cost_unit``
     are per line as well. Read-only for evaluators.
+
+    Deposits (pre-sale): ``deposits[i]`` is the deposit credited to line ``i``: what
+    the cart says was already paid (``Line.deposit_paid``, final-payment window), or
+    the deposit an earlier lane scheduled now (deposit window), in which case
+    ``deferred[i]`` is True: the balance is paid later, so nothing that applies only
+    at the final payment (a coupon) should use the line now. What the customer still
+    pays for a line is ``amounts[i] - deposits[i]``: a kind with a face value (a
+    coupon) must keep that balance above its face value.
     """
 
     __slots__ = (
@@ -250,6 +269,8 @@ class PricingState:
         "cost_unit",
         "coupons",
         "customer",
+        "deferred",
+        "deposits",
         "lines",
         "list_unit",
         "qty",
@@ -274,6 +295,8 @@ class PricingState:
         self.list_unit = [line.unit_price for line in lines]
         self.cost_unit = [line.unit_cost for line in lines]
         self.amounts = [line.unit_price * line.quantity for line in lines]
+        self.deposits = [line.deposit_paid for line in lines]
+        self.deferred = [False] * len(lines)
         self.customer = customer
         self.at = at
         self.ts = int(at.timestamp())
