@@ -197,3 +197,21 @@ def test_bound() -> None:
         ).ruleset.promotions[0]
     )
     assert (only.rate, only.refined) == (Fraction(3, 10), False)
+
+
+def test_equal_prices_go_to_the_promotion_declared_first() -> None:
+    body = (
+        FLASH
+        + """
+[[promotion]]
+id = "member"
+kind = "member_price"
+segments = ["vip"]
+prices = { "SERUM" = "199.00" }
+"""
+    )
+    vip = Customer("c-1", frozenset({"vip"}))
+    quote = price(engine(body), [line("SERUM", 1, "329.00")], customer=vip)
+    assert quote.payable == 19900
+    assert quote.explanation("flash").status is Status.APPLIED
+    assert dict(quote.consumption) == {STOCK: 1, MINE: 1}
