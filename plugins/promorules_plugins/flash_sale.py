@@ -172,7 +172,7 @@ class FlashSale(Kind):
                 base=base,
                 unit_prices=offered,
                 unit_counters=counters,
-                detail="flash " + "; ".join(notes + limited),
+                detail="; ".join([*limited, "flash " + ", ".join(notes)]),
                 reason=reason if limited else None,
             )
 

@@ -63,12 +63,12 @@ class MemberPrice(Kind):
                     continue
                 offered.append((i, price, state.qty[i]))
                 base += state.amounts[i]
-                notes.append(f"{state.lines[i].sku} {money(price)} (list {money(list_unit)})")
+                notes.append(f"{state.lines[i].sku} {money(price)}")
             if not offered:
                 return NotApplied(
                     Reason.NO_ELIGIBLE_LINES, "no member price below list for the skus in the cart"
                 )
-            return Offer(base=base, unit_prices=offered, detail="member price " + "; ".join(notes))
+            return Offer(base=base, unit_prices=offered, detail="member price " + ", ".join(notes))
 
         return evaluate
 
