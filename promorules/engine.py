@@ -11,7 +11,8 @@ Stacking, in order:
    measures on the line amounts left by the lanes before it; within a lane every
    promotion measures on that same base (parallel), not one after another.
 2. In the price lane, offers are unit prices: each unit pays the lowest price offered
-   for it (offers may be limited to a number of units; the rest pay the next price).
+   for it (offers may be limited to a number of units; the rest pay the next price),
+   or, with ``[stacking] price = "priority"``, the price of the highest-priority offer.
 3. In the other lanes, an exclusive ``group`` (and a ``not_with`` pair in one lane)
    keeps the combination worth most to the customer; the offers kept then apply in
    priority order (higher first, then declaration order), each line capped at what is
@@ -40,6 +41,7 @@ from promorules.ruleset import (
     BudgetPolicy,
     Funder,
     OnBreach,
+    PriceChoice,
     Promotion,
     Ruleset,
     build_ruleset,
@@ -346,6 +348,7 @@ class Engine:
         touched: list[set[int]] = [set() for _ in lines]
         gifts: list[tuple[int, Gift]] = []
         consumes: list[tuple[CounterKey, int]] = []
+        schedule: list[tuple[list[tuple[int, int]], Any]] = []
         scopes = [plan.scope(line) for line in lines]
         shipping = cart.shipping
         for position, lane_promotions in enumerate(plan.lanes):
@@ -418,7 +421,7 @@ class Engine:
                 continue
             offers = self._resolve(offers, records)
             if lane_promotions[0].lane is Lane.PRICE:
-                self._apply_prices(offers, state, adjustments, touched, records)
+                self._apply_prices(offers, state, adjustments, touched, records, consumes)
             else:
                 for compiled, offer in offers:
                     applied = 0
@@ -437,7 +440,7 @@ class Engine:
                         adjustments.append([compiled.index, -1, off])
                         applied += off
                     status = Status.APPLIED
-                    why: Reason | None = None
+                    why: Any = offer.reason
                     if applied == 0 and not offer.gifts:
                         status, why = Status.NOT_APPLIED, Reason.NOTHING_LEFT
                     records[compiled.index] = [
@@ -451,6 +454,11 @@ class Engine:
                         offer.hint,
                     ]
             for compiled, offer in offers:
+                if offer.deposits:
+                    for i, deposit in offer.deposits:
+                        state.deposits[i] = deposit
+                        state.deferred[i] = True
+                    schedule.append((list(offer.deposits), offer.balance_window))
                 if offer.gifts:
                     self._add_gifts(compiled, offer.gifts, gifts, records)
                 if offer.consumes:
@@ -466,7 +474,9 @@ class Engine:
                 adjustments,
                 extra_cost,
             )
-        quote = self._quote(cart, amounts, adjustments, records, gifts, shipping, consumes)
+        quote = self._quote(
+            cart, amounts, adjustments, records, gifts, shipping, consumes, schedule=schedule
+        )
         return quote, work
 
     def _resolve(
@@ -531,22 +541,35 @@ class Engine:
         adjustments: list[list[Any]],
         touched: list[set[int]],
         records: dict[int, list[Any]],
+        consumes: list[tuple[CounterKey, int]],
     ) -> None:
-        """Each unit pays the lowest unit price offered for it."""
-        per_line: dict[int, list[tuple[int, int, int, int]]] = {}
+        """Each unit pays the lowest unit price offered for it; then credits apply.
+
+        Counters named per unit (``Offer.unit_counters``) are consumed for the units
+        each offer actually won, never for units that paid another price.
+        """
+        by_priority = self.ruleset.stacking.price is PriceChoice.PRIORITY
+        per_line: dict[int, list[tuple[int, int, int, int, int]]] = {}
         for rank, (compiled, offer) in enumerate(offers):
-            for line, price, units in offer.unit_prices or ():
-                per_line.setdefault(line, []).append((price, rank, units, compiled.index))
+            order = -compiled.priority if by_priority else 0
+            for position, (line, price, units) in enumerate(offer.unit_prices or ()):
+                per_line.setdefault(line, []).append((order, price, rank, position, units))
         applied: dict[int, int] = {}
+        won: dict[tuple[int, int], int] = {}
         amounts = state.amounts
         for line, candidates in per_line.items():
             list_unit = state.list_unit[line]
             left = state.qty[line]
             candidates.sort()
-            for price, _rank, units, index in candidates:
-                if left <= 0 or price >= list_unit:
+            for _order, price, rank, position, units in candidates:
+                if left <= 0:
                     break
+                if price >= list_unit:  # never above list; by priority a later one may be lower
+                    continue
                 take = min(units, left)
+                if take <= 0:
+                    continue
+                index = offers[rank][0].index
                 amount = (list_unit - price) * take
                 amount = min(amount, amounts[line])
                 if amount > 0:
@@ -554,7 +577,24 @@ class Engine:
                     adjustments.append([index, line, amount])
                     touched[line].add(index)
                     applied[index] = applied.get(index, 0) + amount
+                    won[rank, position] = take
                 left -= take
+        for rank, (compiled, offer) in enumerate(offers):
+            index = compiled.index
+            for line, amount in zip(offer.lines, offer.amounts, strict=True):
+                amount = min(amount, amounts[line])
+                if amount > 0:
+                    amounts[line] -= amount
+                    adjustments.append([index, line, amount])
+                    touched[line].add(index)
+                    applied[index] = applied.get(index, 0) + amount
+            if offer.unit_counters:
+                taken: dict[CounterKey, int] = {}
+                for position, keys in enumerate(offer.unit_counters):
+                    units = won.get((rank, position), 0)
+                    for key in keys if units else ():
+                        taken[key] = taken.get(key, 0) + units
+                consumes.extend(taken.items())
         for compiled, offer in offers:
             amount = applied.get(compiled.index, 0)
             if amount:
@@ -562,7 +602,7 @@ class Engine:
                     Status.APPLIED,
                     amount,
                     offer.base,
-                    None,
+                    offer.reason,
                     offer.detail,
                     offer.hint,
                 ]
@@ -638,6 +678,7 @@ class Engine:
         shipping: int,
         consumes: list[tuple[CounterKey, int]],
         guardrail: GuardrailReport | None = None,
+        schedule: Sequence[tuple[list[tuple[int, int]], Any]] = (),
     ) -> Quote:
         return Quote(
             currency=self.currency,
@@ -650,6 +691,7 @@ class Engine:
             shipping=(cart.shipping, shipping),
             guardrail=guardrail or _NO_GUARDRAIL,
             consumption=tuple(consumes),
+            schedule=schedule,
         )
 
     # -- guardrail ---------------------------------------------------------------------

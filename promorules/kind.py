@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from promorules.cart import Customer, Line
     from promorules.diagnostics import Problem
-    from promorules.ruleset import Promotion, Ruleset
+    from promorules.ruleset import Promotion, Ruleset, Window
 
 
 class Lane(str, enum.Enum):
@@ -75,6 +75,10 @@ class Reason(str, enum.Enum):
     GUARDRAIL_CLAMPED = "guardrail-clamped"
     GUARDRAIL_REJECTED = "guardrail-rejected"
     NOT_PRESENTED = "code-not-presented"
+    LIMIT_REACHED = "limit-reached"
+    """A per-customer limit left fewer units (or none) for the offer."""
+    SOLD_OUT = "sold-out"
+    """The promotion's own stock left fewer units (or none) for the offer."""
     OTHER = "other"
 
 
@@ -104,24 +108,43 @@ class Offer:
     """What one promotion would give on the current base.
 
     ``lines``/``amounts`` are parallel lists: the discount (minor units, >= 0) on each
-    line index. In the price lane an evaluator fills ``unit_prices`` instead: one
-    ``(line, unit_price, max_units)`` triple per line it reprices. ``base`` is the amount
-    the promotion measured on (for the explanation), ``detail`` a short account of how
-    ("tier 500 off 60 reached"), ``hint`` an upsell towards the next tier.
+    line index. In the price lane an evaluator fills ``unit_prices``: one
+    ``(line, unit_price, max_units)`` triple per line it reprices; each unit pays the
+    lowest price offered for it (see :class:`~promorules.ruleset.PriceChoice`). A
+    price-lane offer may also carry ``lines``/``amounts``: credits that do not compete
+    for units (a deposit bonus), applied after the unit prices are settled, each capped
+    at what is left of its line.
+
+    ``base`` is the amount the promotion measured on (for the explanation), ``detail``
+    a short account of how ("tier 500 off 60 reached"), ``hint`` an upsell towards the
+    next tier, ``reason`` why it gives less than it could although it applies (a stock
+    or per-customer limit; shown with the explanation of an applied promotion).
     ``gifts`` are lines the promotion adds at price 0; ``shipping_off`` reduces the
     shipping fee; ``consumes`` lists the counters a quote with this offer would take
-    (coupon use, stock), to which the engine adds budgets.
+    (coupon use, stock), to which the engine adds budgets. ``unit_counters``, parallel
+    to ``unit_prices``, names counters that each unit *won* at that price consumes
+    (flash stock, per-customer units): the engine adds ``(key, units won)`` for them,
+    so units that paid another price take nothing.
+
+    ``deposits`` schedules a payment in instalments (a deposit pre-sale priced in its
+    deposit window): ``(line, deposit)`` pairs, the deposit being due now and the rest
+    of the line's payable amount due in ``balance_window``. The engine records the
+    schedule on the quote (``Quote.payments``) and on the state for later lanes.
     """
 
     __slots__ = (
         "amounts",
+        "balance_window",
         "base",
         "consumes",
+        "deposits",
         "detail",
         "gifts",
         "hint",
         "lines",
+        "reason",
         "shipping_off",
+        "unit_counters",
         "unit_prices",
     )
 
@@ -137,6 +160,10 @@ class Offer:
         gifts: list[Gift] | None = None,
         shipping_off: int = 0,
         consumes: list[tuple[CounterKey, int]] | None = None,
+        unit_counters: list[tuple[CounterKey, ...]] | None = None,
+        reason: Reason | str | None = None,
+        deposits: list[tuple[int, int]] | None = None,
+        balance_window: Window | None = None,
     ) -> None:
         self.lines = lines if lines is not None else []
         self.amounts = amounts if amounts is not None else []
@@ -147,6 +174,10 @@ class Offer:
         self.gifts = gifts
         self.shipping_off = shipping_off
         self.consumes = consumes
+        self.unit_counters = unit_counters
+        self.reason = reason
+        self.deposits = deposits
+        self.balance_window = balance_window
 
     @property
     def total(self) -> int:
@@ -170,15 +201,48 @@ class Bound:
     """The most a promotion can discount, for the validator to compose.
 
     ``rate``: the largest discount as a share of the amount it measures on (``1`` when
-    nothing better is known: a discount never exceeds its base). ``cap``: an absolute
-    cap per order in minor units, when one exists. ``extra_cost``: cost a promotion adds
-    without a discount (a gift's cost), per order.
+    nothing better is known: a discount never exceeds its base). ``rate`` is always a
+    safe bound on its own, without a catalogue. ``cap``: an absolute cap per order in
+    minor units, when one exists. ``extra_cost``: cost a promotion adds without a
+    discount (a gift's cost), per order.
+
+    Per-unit refinements, for a validator that knows list prices (a catalogue). When
+    any is set (``refined``), a unit of a sku in scope is discounted at most its price
+    part plus ``unit_off``, capped at its list price:
+
+    ``unit_prices``: the lowest unit price the promotion can charge, by sku (``"*"``:
+    any sku in scope); the price part of a listed sku is ``max(list - price, 0)``.
+    ``other_rate``: the price part, as a share of list, for skus in scope that
+    ``unit_prices`` does not cover (``None``: nothing). ``unit_off``: an absolute
+    discount per unit on top of any price (a deposit bonus), in minor units.
+    :meth:`unit_depth` computes it.
     """
 
     rate: Fraction = Fraction(1)
     cap: int | None = None
     extra_cost: int = 0
     note: str = ""
+    unit_prices: dict[str, int] = attrs.field(factory=dict)
+    other_rate: Fraction | None = None
+    unit_off: int = 0
+
+    @property
+    def refined(self) -> bool:
+        return bool(self.unit_prices) or self.other_rate is not None or self.unit_off > 0
+
+    def unit_depth(self, sku: str, list_price: int) -> Fraction:
+        """The largest discount on one unit of ``sku`` (in scope) listed at
+        ``list_price``, as a share of that price; ``rate`` when nothing is refined."""
+        if not self.refined:
+            return self.rate
+        if list_price <= 0:
+            return Fraction(0)
+        price = self.unit_prices.get(sku, self.unit_prices.get("*"))
+        if price is not None:
+            part = Fraction(max(list_price - price, 0))
+        else:
+            part = (self.other_rate or Fraction(0)) * list_price
+        return min((part + self.unit_off) / list_price, Fraction(1))
 
 
 class PricingState:
@@ -187,6 +251,14 @@ class PricingState:
     ``amounts[i]`` is line ``i``'s amount at the start of the current lane (the base
     every promotion of the lane measures on); ``qty``, ``list_unit`` and ``cost_unit``
     are per line as well. Read-only for evaluators.
+
+    Deposits (pre-sale): ``deposits[i]`` is the deposit credited to line ``i``: what
+    the cart says was already paid (``Line.deposit_paid``, final-payment window), or
+    the deposit an earlier lane scheduled now (deposit window), in which case
+    ``deferred[i]`` is True: the balance is paid later, so nothing that applies only
+    at the final payment (a coupon) should use the line now. What the customer still
+    pays for a line is ``amounts[i] - deposits[i]``: a kind with a face value (a
+    coupon) must keep that balance above its face value.
     """
 
     __slots__ = (
@@ -197,6 +269,8 @@ class PricingState:
         "cost_unit",
         "coupons",
         "customer",
+        "deferred",
+        "deposits",
         "lines",
         "list_unit",
         "qty",
@@ -221,6 +295,8 @@ class PricingState:
         self.list_unit = [line.unit_price for line in lines]
         self.cost_unit = [line.unit_cost for line in lines]
         self.amounts = [line.unit_price * line.quantity for line in lines]
+        self.deposits = [line.deposit_paid for line in lines]
+        self.deferred = [False] * len(lines)
         self.customer = customer
         self.at = at
         self.ts = int(at.timestamp())

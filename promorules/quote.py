@@ -22,7 +22,7 @@ from promorules.money import allocate, format_amount, format_percent
 
 if TYPE_CHECKING:
     from promorules.cart import Line
-    from promorules.ruleset import Funder
+    from promorules.ruleset import Funder, Window
 
 
 class Status(str, enum.Enum):
@@ -38,6 +38,25 @@ class GuardrailStatus(str, enum.Enum):
     REJECTED = "rejected"
     BREACHED = "breached"
     """A floor is broken in the final quote: under ``warn``, or not fixable by trimming."""
+
+
+class PaymentStatus(str, enum.Enum):
+    PAID = "paid"
+    """Paid before this quote (a deposit); part of the order total, not due again."""
+    DUE_NOW = "due-now"
+    DUE_LATER = "due-later"
+
+
+@attrs.frozen
+class Payment:
+    """One instalment of an order paid in parts (deposit pre-sale)."""
+
+    label: str
+    """"deposit", "deposit paid", "balance" or "due now"."""
+    amount: int
+    status: PaymentStatus
+    window: Window | None = None
+    """When a later payment is due (the final-payment window)."""
 
 
 @attrs.frozen
@@ -144,6 +163,7 @@ class Quote:
         shipping: tuple[int, int],
         guardrail: GuardrailReport,
         consumption: Consumption,
+        schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
     ) -> None:
         self.currency = currency
         self._lines = lines
@@ -156,6 +176,8 @@ class Quote:
         self._shipping = shipping
         self.guardrail = guardrail
         self.consumption = consumption
+        # [((line, deposit due now), ...), window of the balance] per deposit schedule
+        self._schedule = schedule
 
     # -- totals (cheap) ---------------------------------------------------------------
     @cached_property
@@ -194,6 +216,47 @@ class Quote:
     def margin(self) -> Fraction | None:
         """Order gross margin on the goods: (goods payable - cost incl. gifts) / payable."""
         return margin_of(self.goods_payable, self.cost_total)
+
+    @cached_property
+    def payments(self) -> tuple[Payment, ...]:
+        """The order total split into instalments; empty when it is all due now.
+
+        Deposits already paid (``Line.deposit_paid``) come first, then deposits due
+        now, then balances due in a later window, then whatever is due now (the balance
+        after a paid deposit, other lines, shipping). The parts add up to
+        :attr:`payable`, unless a paid deposit exceeds what its line now costs (a
+        deposit is not refunded).
+        """
+        paid = sum(line.deposit_paid for line in self._lines)
+        if not paid and not self._schedule:
+            return ()
+        out: list[Payment] = []
+        if paid:
+            out.append(Payment("deposit paid", paid, PaymentStatus.PAID))
+        now = sum(
+            min(deposit, self._amounts[i])
+            for entries, _ in self._schedule
+            for i, deposit in entries
+        )
+        if now:
+            out.append(Payment("deposit", now, PaymentStatus.DUE_NOW))
+        later = 0
+        for entries, window in self._schedule:
+            balance = sum(max(self._amounts[i] - deposit, 0) for i, deposit in entries)
+            later += balance
+            out.append(Payment("balance", balance, PaymentStatus.DUE_LATER, window))
+        rest = max(self.payable - paid - now - later, 0)
+        if rest or paid:
+            out.append(Payment("balance" if paid else "due now", rest, PaymentStatus.DUE_NOW))
+        return tuple(out)
+
+    @cached_property
+    def due_now(self) -> int:
+        """What the customer pays at this checkout: :attr:`payable` less deposits already
+        paid and balances due later."""
+        if not self.payments:
+            return self.payable
+        return sum(p.amount for p in self.payments if p.status is PaymentStatus.DUE_NOW)
 
     # -- views (built on access) ------------------------------------------------------
     @cached_property
@@ -396,6 +459,17 @@ class Quote:
                 for e in self.explanations
             ],
             "consumption": [[str(key), amount] for key, amount in self.consumption],
+            "payments": [
+                {
+                    "label": p.label,
+                    "amount": money(p.amount),
+                    "status": p.status.value,
+                    "from": None if p.window is None else p.window.start.isoformat(),
+                    "until": None if p.window is None else p.window.end.isoformat(),
+                }
+                for p in self.payments
+            ],
+            "due_now": money(self.due_now),
         }
 
 
@@ -417,6 +491,8 @@ __all__ = [
     "Floor",
     "GuardrailReport",
     "GuardrailStatus",
+    "Payment",
+    "PaymentStatus",
     "Quote",
     "QuoteLine",
     "Reason",

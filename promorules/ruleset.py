@@ -117,9 +117,25 @@ class Guardrails:
     on_breach: OnBreach = OnBreach.CLAMP
 
 
+class PriceChoice(str, enum.Enum):
+    """Which offer a unit takes in the price lane when several promotions reprice it.
+
+    ``lowest`` (the default): the lowest price offered (flash, member, presale...).
+    ``priority``: the offer of the promotion with the highest ``priority`` (ties: the
+    lower price, then declaration order), even when another is cheaper; a unit still
+    never pays more than its list price, and units beyond an offer's limit fall to the
+    next offer in the same order.
+    """
+
+    LOWEST = "lowest"
+    PRIORITY = "priority"
+
+
 @attrs.frozen
 class Stacking:
     lanes: tuple[Lane, ...] = DEFAULT_LANES
+    price: PriceChoice = PriceChoice.LOWEST
+    """How the price lane picks one price per unit (see :class:`PriceChoice`)."""
     upsell_within: Rate = attrs.field(factory=lambda: Rate(Fraction(3, 10)))
     """Hint at the next tier when the cart is this close to it (share of its threshold)."""
 

@@ -129,6 +129,19 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     for funder, amount in quote.discounts_by_funder.items():
         totals.append([f"funded by {funder.value}", money(amount)])
     out += ["", table(totals, ("total", "amount"))]
+    if quote.payments:
+        payments = [
+            [
+                p.label,
+                money(p.amount),
+                p.status.value,
+                ""
+                if p.window is None
+                else f"{p.window.start.isoformat()} .. {p.window.end.isoformat()}",
+            ]
+            for p in quote.payments
+        ]
+        out += ["", table(payments, ("payment", "amount", "status", "due"))]
     guardrail = quote.guardrail
     if guardrail.floors:
         floors = [

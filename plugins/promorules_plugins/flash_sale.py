@@ -1,0 +1,205 @@
+"""The ``flash_sale`` kind: a flash price for a window, with a stock cap and a per-customer limit.
+
+Config::
+
+    kind = "flash_sale"
+    phases = ["explosion"]             # or window = { start = ..., end = ... } (required)
+    prices = { "LUMI-SERUM" = "199.00" }   # per sku, and/or
+    percent = "30%"                    # off list for every other sku in scope
+    stock = 500                        # flash units per sku (optional)
+    total_stock = 2000                 # flash units across all skus (optional)
+    per_customer = 2                   # flash units per customer and sku (optional)
+
+Units beyond the stock left or the customer's remaining quantity pay the normal price
+(or the next price the price lane offers); the explanation says how many and why
+(reason ``sold-out`` or ``limit-reached``). What is left comes from the ledger
+snapshot (``FLASH_STOCK`` per sku, subject ``""`` for the total, and
+``FLASH_CUSTOMER_UNITS`` per ``"<customer>/<sku>"``); with no ledger attached, the
+declared caps. Only units that win the flash price consume those counters. A
+customer without an id is held to ``per_customer`` within the cart only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from promorules import hookimpl
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
+from promorules.diagnostics import Problem
+from promorules.kind import (
+    Bound,
+    CompileEnv,
+    Evaluator,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+)
+from promorules.ruleset import Amount, Promotion, Rate
+from promorules_plugins.unitprice import PriceTable, check_prices, price_bound
+
+
+@attrs.frozen
+class FlashSaleConfig:
+    prices: dict[str, Amount] = attrs.field(factory=dict)
+    percent: Rate | None = None
+    stock: int | None = None
+    """Flash units per sku."""
+    total_stock: int | None = None
+    """Flash units across every sku of the promotion."""
+    per_customer: int | None = None
+    """Flash units one customer may buy, per sku."""
+
+
+class FlashSale(Kind):
+    name = "flash_sale"
+    config_type = FlashSaleConfig
+    lanes = (Lane.PRICE,)
+    summary = "flash sale: a flash price per sku in a window, with stock and per-customer caps"
+
+    def check(self, promotion: Promotion) -> Iterable[Problem]:
+        config: FlashSaleConfig = promotion.config
+        yield from check_prices(config.prices, config.percent)
+        if promotion.window is None and not promotion.phases:
+            yield Problem("PR203", "a flash sale needs a window or phases", ("window",))
+        for field in ("stock", "total_stock", "per_customer"):
+            value = getattr(config, field)
+            if value is not None and value < 1:
+                yield Problem("PR203", f"{field} must be at least 1", (field,))
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        config: FlashSaleConfig = promotion.config
+        pid = promotion.id
+        table = PriceTable(config.prices, config.percent, env.rounding, env.currency)
+        money = table.money
+        stock, total_stock, per_customer = config.stock, config.total_stock, config.per_customer
+        total_key = CounterKey(CounterKind.FLASH_STOCK, pid, "")
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            availability = state.availability
+            customer = state.customer.id
+            # what is left, shared by every line of the cart (two lines may hold one sku)
+            stock_left: dict[str, int] = {}
+            customer_left: dict[str, int] = {}
+            total_left: int | None = None
+            if total_stock is not None:
+                found = availability.remaining(total_key)
+                total_left = total_stock if found is None else max(found, 0)
+            offered: list[tuple[int, int, int]] = []
+            counters: list[tuple[CounterKey, ...]] = []
+            notes: list[str] = []
+            limited: list[str] = []
+            reason: Reason | None = None
+            base = 0
+            for i in lines:
+                sku = state.lines[i].sku
+                list_unit, qty = state.list_unit[i], state.qty[i]
+                price = table.price(sku, list_unit)
+                if price is None:
+                    continue
+                if price >= list_unit:
+                    notes.append(
+                        f"{sku}: flash {money(price)} is not below list {money(list_unit)}"
+                    )
+                    continue
+                keys: list[CounterKey] = []
+                caps: list[tuple[int, Reason, str]] = []
+                if stock is not None:
+                    key = CounterKey(CounterKind.FLASH_STOCK, pid, sku)
+                    if sku not in stock_left:
+                        found = availability.remaining(key)
+                        stock_left[sku] = stock if found is None else max(found, 0)
+                    keys.append(key)
+                    caps.append(
+                        (stock_left[sku], Reason.SOLD_OUT, f"flash stock left {stock_left[sku]}")
+                    )
+                if total_left is not None:
+                    keys.append(total_key)
+                    caps.append((total_left, Reason.SOLD_OUT, f"flash stock left {total_left}"))
+                if per_customer is not None:
+                    found = None
+                    if customer:
+                        key = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, pid, f"{customer}/{sku}")
+                        keys.append(key)
+                        found = availability.remaining(key)
+                    if sku not in customer_left:
+                        customer_left[sku] = per_customer if found is None else max(found, 0)
+                    caps.append(
+                        (
+                            customer_left[sku],
+                            Reason.LIMIT_REACHED,
+                            f"{customer_left[sku]} left of the limit of {per_customer} "
+                            "per customer",
+                        )
+                    )
+                units = qty
+                why = ""
+                for cap, cap_reason, text in caps:
+                    if cap < units:
+                        units, why, reason = cap, text, cap_reason
+                if stock is not None:
+                    stock_left[sku] -= units
+                if total_left is not None:
+                    total_left -= units
+                if per_customer is not None:
+                    customer_left[sku] -= units
+                if units < qty:
+                    normal = qty - units
+                    limited.append(
+                        f"{sku}: {normal} unit{'s' if normal != 1 else ''} at the "
+                        f"normal price ({why})"
+                    )
+                if units > 0:
+                    offered.append((i, price, units))
+                    counters.append(tuple(keys))
+                    base += list_unit * units
+                    notes.append(f"{sku} {money(price)} x {units}")
+            if not offered:
+                if limited:
+                    return NotApplied(
+                        reason or Reason.SOLD_OUT,
+                        "flash price not available: " + "; ".join(limited),
+                    )
+                return NotApplied(
+                    Reason.NO_ELIGIBLE_LINES,
+                    "; ".join(notes) or "no flash price for the skus in the cart",
+                )
+            return Offer(
+                base=base,
+                unit_prices=offered,
+                unit_counters=counters,
+                detail="; ".join([*limited, "flash " + ", ".join(notes)]),
+                reason=reason if limited else None,
+            )
+
+        return evaluate
+
+    def bound(self, promotion: Promotion) -> Bound:
+        config: FlashSaleConfig = promotion.config
+        return price_bound(config.prices, config.percent, "flash price")
+
+    def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
+        config: FlashSaleConfig = promotion.config
+        pid = promotion.id
+        if config.stock is not None:
+            skus = sorted(set(config.prices) | set(promotion.skus))
+            if config.percent is not None and not promotion.skus:
+                skus.append(ANY_SUBJECT)  # any sku in scope: one counter each, on first use
+            for sku in skus:
+                yield CounterSpec(CounterKey(CounterKind.FLASH_STOCK, pid, sku), config.stock)
+        if config.total_stock is not None:
+            yield CounterSpec(CounterKey(CounterKind.FLASH_STOCK, pid, ""), config.total_stock)
+        if config.per_customer is not None:
+            yield CounterSpec(
+                CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, pid, ANY_SUBJECT), config.per_customer
+            )
+
+
+@hookimpl
+def promorules_register_kinds(register: object) -> None:
+    assert callable(register)
+    register(FlashSale())
