@@ -286,8 +286,22 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
             raise _ValueProblem("PR103", f"expected a list, not {_show(value)}")
         return structure_tuple(value, cls)
 
+    def register_enums(tp: Any) -> None:
+        """Give each enum met in ``tp`` the strict enum hook, by exact class.
+
+        cattrs dispatches classes before predicates, so a predicate hook alone never
+        reaches a ``str``/``int`` subclass such as an Enum; registering the class itself
+        does.
+        """
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            conv.register_structure_hook(tp, enum_hook)
+        for arg in getattr(tp, "__args__", ()) or ():
+            register_enums(arg)
+
     def table_factory(cls: Any) -> Any:
         resolve_types(cls)
+        for field in attrs.fields(cls):
+            register_enums(field.type)
         structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
 
         def table_guard(value: object, target: Any) -> Any:
@@ -300,13 +314,14 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
     conv.register_structure_hook(Amount, amount)
     conv.register_structure_hook(Rate, rate)
     conv.register_structure_hook(datetime, moment)
-    # predicates, not classes: a str/int subclass (an Enum) must reach the enum hook
-    conv.register_structure_hook_func(lambda t: t is str, string)
-    conv.register_structure_hook_func(lambda t: t is int, integer)
-    conv.register_structure_hook_func(lambda t: t is bool, boolean)
-    conv.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), enum_hook
-    )
+    # By class: cattrs' own hooks for these are class-dispatched and would otherwise win
+    # (str(5) -> "5", int("5") -> 5, bool("false") -> True). Enums are registered by
+    # exact class as they are met (register_enums), so they never fall back to str.
+    conv.register_structure_hook(str, string)
+    conv.register_structure_hook(int, integer)
+    conv.register_structure_hook(bool, boolean)
+    for known in (Grade, OnBreach, BudgetPolicy, Funder, Rounding, Lane):
+        register_enums(known)
     structure_tuple = conv.get_structure_hook(tuple[str, ...])
     conv.register_structure_hook_func(
         lambda t: getattr(t, "__origin__", None) is tuple, sequence_guard
