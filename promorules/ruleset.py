@@ -519,6 +519,9 @@ def _promotion(
     config_fields = {f.name for f in attrs.fields(kind.config_type)}
     common = {k: v for k, v in raw.items() if k in COMMON_KEYS}
     own = {k: v for k, v in raw.items() if k in config_fields and k not in COMMON_KEYS}
+    # counted before the unknown keys: a misspelt key must not also trigger the kind's
+    # own checks ("thresold" would otherwise add "give a threshold" for the same typo)
+    before = len(out.problems)
     for key in raw:
         if key not in COMMON_KEYS and key not in config_fields:
             out.add(
@@ -527,7 +530,6 @@ def _promotion(
                 + f" for a {kind.name} promotion",
                 (*path, key),
             )
-    before = len(out.problems)
     base = _structure(conv, common, Promotion, path, out)
     config = _structure(conv, own, kind.config_type, path, out)
     if base is None or config is None or len(out.problems) > before:
