@@ -602,21 +602,25 @@ def _check_promotions(
                 f"a {kind.name} promotion may sit in lane {allowed}, not {lane.value}",
                 (*path, "lane"),
             )
-        for phase in promotion.phases:
+        for item, phase in enumerate(promotion.phases):
             if phase not in campaign.phases:
                 known = ", ".join(campaign.phases) or "none declared"
                 out.add(
                     "PR204",
                     f"unknown phase {phase!r} (campaign phases: {known})",
-                    (*path, "phases"),
+                    (*path, "phases", item),
                 )
         if promotion.phases and promotion.window is not None:
             out.add("PR203", "give phases or a window, not both", (*path, "window"))
         if promotion.window is not None:
             _check_window(promotion.window, (*path, "window"), out)
-        for other in promotion.not_with:
+        for item, other in enumerate(promotion.not_with):
             if other not in ids:
-                out.add("PR204", f"not_with names unknown promotion {other!r}", (*path, "not_with"))
+                out.add(
+                    "PR204",
+                    f"not_with names unknown promotion {other!r}",
+                    (*path, "not_with", item),
+                )
         if promotion.funded_by and sum(promotion.funded_by.values()) != 1:
             total = format_percent(Fraction(sum(promotion.funded_by.values())))
             out.add("PR205", f"funding shares add up to {total}, not 100%", (*path, "funded_by"))
