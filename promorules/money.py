@@ -218,5 +218,6 @@ class Money:
 
 def _short(value: object) -> str:
     """A safe, bounded rendering of untrusted input for an error message."""
-    text = repr(value)
+    # cut before repr: a 10 MB string must not be copied whole to shorten it
+    text = repr(value[:41] if isinstance(value, str) else value)
     return text if len(text) <= 40 else text[:37] + "..."
