@@ -214,8 +214,8 @@ def test_importing_promorules_loads_no_plugin() -> None:
 
 
 def test_the_engine_is_built_from_an_explicit_plugin_list() -> None:
+    from promorules.diagnostics import RulesetError
     from promorules.engine import Engine
-    from promorules.ruleset import RulesetError
 
     text = '[campaign]\nname = "x"\ncurrency = "CNY"\ntimezone = "UTC"\n'
     text += '[[promotion]]\nid = "p"\nkind = "tiered"\nthreshold = "300"\noff = "30"\n'
