@@ -116,10 +116,19 @@ def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
                 out.add(
                     "PR302", f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}"
                 )
-        for number, record in enumerate(reader, start=2):
-            out.positions[("item", number - 2)] = (number, 1)
+        for index, record in enumerate(reader):
+            where: Path = ("item", index)
+            # the physical line: a quoted field may span lines
+            out.positions[where] = (reader.line_num, 1)
+            extra = record.pop(None, None)
+            if extra:
+                out.add("PR302", f"row has {len(extra)} more field(s) than the header", where)
+            # unknown columns were reported once, on the header, not again on every row
             rows.append(
-                (("item", number - 2), {k: v for k, v in record.items() if v not in ("", None)})
+                (
+                    where,
+                    {k: v for k, v in record.items() if k in _CATALOG_KEYS and v not in ("", None)},
+                )
             )
     else:
         data, positions = _parse(text, source)

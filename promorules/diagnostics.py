@@ -125,7 +125,9 @@ class Collector:
         return any(p.severity is Severity.ERROR for p in self.problems)
 
     def diagnostics(self) -> list[Diagnostic]:
-        return [self.locate(p) for p in self.problems]
+        """Every problem located, in file order (as compilers and linters report)."""
+        located = [self.locate(p) for p in self.problems]
+        return sorted(located, key=lambda d: (d.line, d.column))
 
     def locate(self, problem: Problem) -> Diagnostic:
         line, column = self.position(problem.path)

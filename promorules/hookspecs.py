@@ -2,7 +2,8 @@
 
 A plugin is a module (or object) with functions marked ``@promorules.hookimpl``. It is
 found through the ``promorules`` entry-point group (built-in and third-party plugins
-alike) or handed to :meth:`promorules.plugins.PluginHost.load` explicitly. Hooks are
+alike) or handed to :class:`promorules.plugins.PluginHost` explicitly
+(``PluginHost(plugins=[module])``). Hooks are
 called only while an engine is being built, never while a cart is priced: pricing runs
 on the compiled form of each promotion (see :mod:`promorules.kind`).
 

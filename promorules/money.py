@@ -58,8 +58,10 @@ MINOR_UNITS: dict[str, int] = {
     "ZAR": 2,
 }
 
-_AMOUNT_RE = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")
-_PERCENT_RE = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*%$")
+# ASCII digits only: Python's \d also matches Arabic-Indic or full-width digits, which
+# would read a ruleset's text differently from what a planner sees in it.
+_AMOUNT_RE = re.compile(r"^[+-]?([0-9]+)(?:\.([0-9]+))?$")
+_PERCENT_RE = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]+)?)\s*%$")
 
 
 class MoneyError(ValueError):
@@ -216,5 +218,6 @@ class Money:
 
 def _short(value: object) -> str:
     """A safe, bounded rendering of untrusted input for an error message."""
-    text = repr(value)
+    # cut before repr: a 10 MB string must not be copied whole to shorten it
+    text = repr(value[:41] if isinstance(value, str) else value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -100,6 +100,18 @@ class PluginHost:
         except (pluggy.PluginValidationError, ValueError) as exc:
             raise PluginError(f"plugin {source}: {exc}") from None
         self._sources[id(plugin)] = source
+        # pluggy silently skips an unmarked function, so a forgotten @hookimpl would
+        # drop a plugin's kinds without a word
+        for name in dir(plugin):
+            if not name.startswith(f"{hookspecs.PROJECT}_"):
+                continue
+            if callable(getattr(plugin, name, None)) and (
+                self._pm.parse_hookimpl_opts(plugin, name) is None
+            ):
+                raise PluginError(
+                    f"plugin {source}: {name} looks like a hook but is not marked "
+                    "@promorules.hookimpl"
+                )
 
     @property
     def kinds(self) -> KindRegistry:
@@ -123,7 +135,15 @@ class PluginHost:
                     )
                 infos[kind.name] = KindInfo(kind, _source)
 
-            impl.function(register=register)
+            try:
+                impl.function(register=register)
+            except PluginError:
+                raise
+            except Exception as exc:  # a failing third-party hook must say who it is
+                raise PluginError(
+                    f"plugin {source}: promorules_register_kinds failed: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
         return KindRegistry(dict(sorted(infos.items())))
 
 

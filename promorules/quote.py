@@ -275,11 +275,20 @@ class Quote:
 
     @cached_property
     def discounts_by_funder(self) -> dict[Funder, int]:
-        out: dict[Funder, int] = {}
+        """Each promotion's total split once by its funding shares, then summed.
+
+        Splitting line by line and adding up drifts by a unit per line (60% of 150.00
+        over four lines gave the platform 89.99); splitting the promotion's total keeps
+        every funder's figure exact.
+        """
+        totals: dict[int, int] = {}
         for index, _line, amount in self._adjustments:
             if amount:
-                for funder, part in self._split(index, amount).items():
-                    out[funder] = out.get(funder, 0) + part
+                totals[index] = totals.get(index, 0) + amount
+        out: dict[Funder, int] = {}
+        for index, total in totals.items():
+            for funder, part in self._split(index, total).items():
+                out[funder] = out.get(funder, 0) + part
         return out
 
     @cached_property

@@ -302,8 +302,22 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
             raise _ValueProblem("PR103", f"expected a list, not {_show(value)}")
         return structure_tuple(value, cls)
 
+    def register_enums(tp: Any) -> None:
+        """Give each enum met in ``tp`` the strict enum hook, by exact class.
+
+        cattrs dispatches classes before predicates, so a predicate hook alone never
+        reaches a ``str``/``int`` subclass such as an Enum; registering the class itself
+        does.
+        """
+        if isinstance(tp, type) and issubclass(tp, enum.Enum):
+            conv.register_structure_hook(tp, enum_hook)
+        for arg in getattr(tp, "__args__", ()) or ():
+            register_enums(arg)
+
     def table_factory(cls: Any) -> Any:
         resolve_types(cls)
+        for field in attrs.fields(cls):
+            register_enums(field.type)
         structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
 
         def table_guard(value: object, target: Any) -> Any:
@@ -316,13 +330,14 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
     conv.register_structure_hook(Amount, amount)
     conv.register_structure_hook(Rate, rate)
     conv.register_structure_hook(datetime, moment)
-    # predicates, not classes: a str/int subclass (an Enum) must reach the enum hook
-    conv.register_structure_hook_func(lambda t: t is str, string)
-    conv.register_structure_hook_func(lambda t: t is int, integer)
-    conv.register_structure_hook_func(lambda t: t is bool, boolean)
-    conv.register_structure_hook_func(
-        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), enum_hook
-    )
+    # By class: cattrs' own hooks for these are class-dispatched and would otherwise win
+    # (str(5) -> "5", int("5") -> 5, bool("false") -> True). Enums are registered by
+    # exact class as they are met (register_enums), so they never fall back to str.
+    conv.register_structure_hook(str, string)
+    conv.register_structure_hook(int, integer)
+    conv.register_structure_hook(bool, boolean)
+    for known in (Grade, OnBreach, BudgetPolicy, Funder, Rounding, Lane):
+        register_enums(known)
     structure_tuple = conv.get_structure_hook(tuple[str, ...])
     conv.register_structure_hook_func(
         lambda t: getattr(t, "__origin__", None) is tuple, sequence_guard
@@ -520,6 +535,9 @@ def _promotion(
     config_fields = {f.name for f in attrs.fields(kind.config_type)}
     common = {k: v for k, v in raw.items() if k in COMMON_KEYS}
     own = {k: v for k, v in raw.items() if k in config_fields and k not in COMMON_KEYS}
+    # counted before the unknown keys: a misspelt key must not also trigger the kind's
+    # own checks ("thresold" would otherwise add "give a threshold" for the same typo)
+    before = len(out.problems)
     for key in raw:
         if key not in COMMON_KEYS and key not in config_fields:
             out.add(
@@ -528,7 +546,6 @@ def _promotion(
                 + f" for a {kind.name} promotion",
                 (*path, key),
             )
-    before = len(out.problems)
     base = _structure(conv, common, Promotion, path, out)
     config = _structure(conv, own, kind.config_type, path, out)
     if base is None or config is None or len(out.problems) > before:
@@ -601,21 +618,25 @@ def _check_promotions(
                 f"a {kind.name} promotion may sit in lane {allowed}, not {lane.value}",
                 (*path, "lane"),
             )
-        for phase in promotion.phases:
+        for item, phase in enumerate(promotion.phases):
             if phase not in campaign.phases:
                 known = ", ".join(campaign.phases) or "none declared"
                 out.add(
                     "PR204",
                     f"unknown phase {phase!r} (campaign phases: {known})",
-                    (*path, "phases"),
+                    (*path, "phases", item),
                 )
         if promotion.phases and promotion.window is not None:
             out.add("PR203", "give phases or a window, not both", (*path, "window"))
         if promotion.window is not None:
             _check_window(promotion.window, (*path, "window"), out)
-        for other in promotion.not_with:
+        for item, other in enumerate(promotion.not_with):
             if other not in ids:
-                out.add("PR204", f"not_with names unknown promotion {other!r}", (*path, "not_with"))
+                out.add(
+                    "PR204",
+                    f"not_with names unknown promotion {other!r}",
+                    (*path, "not_with", item),
+                )
         if promotion.funded_by and sum(promotion.funded_by.values()) != 1:
             total = format_percent(Fraction(sum(promotion.funded_by.values())))
             out.add("PR205", f"funding shares add up to {total}, not 100%", (*path, "funded_by"))

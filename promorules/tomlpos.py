@@ -69,11 +69,13 @@ class _Scanner:
         self.advance(len(delim))
         return "".join(out)
 
-    def key(self) -> tuple[list[str], Position]:
+    def key(self) -> tuple[list[str], list[Position]]:
+        """A (dotted) key: its parts, and where each part starts."""
         parts: list[str] = []
-        start = (self.line, self.col)
+        starts: list[Position] = []
         while True:
             self.skip_blank(False)
+            starts.append((self.line, self.col))
             if self.peek() in ('"', "'"):
                 parts.append(self.string())
             else:
@@ -85,7 +87,7 @@ class _Scanner:
             if self.peek() == ".":
                 self.advance()
                 continue
-            return parts, start
+            return parts, starts
 
     def resolve(self, raw: list[str]) -> Path:
         """Map a header's raw keys to a path, entering the last element of arrays."""
@@ -131,9 +133,11 @@ class _Scanner:
                 self.advance()
 
     def assignment(self, base: Path) -> None:
-        raw, start = self.key()
+        raw, starts = self.key()
         path: Path = (*base, *raw)
-        for end in range(len(base) + 1, len(path) + 1):
+        # each part of a dotted key at its own column: in "a.thresold = 1" a problem
+        # with "thresold" points at it, not at "a"
+        for end, start in zip(range(len(base) + 1, len(path) + 1), starts, strict=True):
             self.positions.setdefault(path[:end], start)
         self.skip_blank(False)
         if self.peek() == "=":

@@ -44,15 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help(sys.stderr)
         return 2
+    from promorules.cli.render import safe
     from promorules.diagnostics import PromorulesError, RulesetError
 
+    # Error text quotes file names and input as given: through safe(), so an escape
+    # sequence in a cart's path or content never reaches the terminal raw.
     try:
         return int(run(args))
     except RulesetError as exc:
-        print(exc.render(), file=sys.stderr)
+        print("\n".join(safe(d, 2000) for d in exc.diagnostics), file=sys.stderr)
         return 2
     except PromorulesError as exc:
-        print(f"promorules: error: {exc}", file=sys.stderr)
+        print(f"promorules: error: {safe(exc, 2000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("promorules: interrupted", file=sys.stderr)

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from promorules.engine import Engine
     from promorules.quote import GuardrailStatus
 
+    _check_coupons(args.coupon)
     engine = Engine.from_toml(args.ruleset)
     ruleset = engine.ruleset
     tz = ruleset.tz
@@ -74,6 +75,20 @@ def run(args: argparse.Namespace) -> int:
         print("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
     breached = any(q.guardrail.status is GuardrailStatus.BREACHED for _, _, q in results)
     return 1 if breached else 0
+
+
+def _check_coupons(codes: list[str]) -> None:
+    """Refuse bad --coupon arguments up front, as usage errors, before any file is read."""
+    from promorules.cart import MAX_CODE_LENGTH, MAX_CODES
+    from promorules.diagnostics import PromorulesError
+
+    if len(codes) > MAX_CODES:
+        raise PromorulesError(f"--coupon: at most {MAX_CODES} codes (got {len(codes)})")
+    for code in codes:
+        if not code or len(code) > MAX_CODE_LENGTH:
+            raise PromorulesError(
+                f"--coupon: a code is 1 to {MAX_CODE_LENGTH} characters (got {len(code)})"
+            )
 
 
 def _parse_time(text: str, tz: Any) -> datetime:
