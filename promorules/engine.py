@@ -226,6 +226,11 @@ class Engine:
             )
         self._plans: dict[tuple[int, frozenset[str], str | None], _Plan] = {}
         self.counters: tuple[CounterSpec, ...] = self._counter_specs()
+        self._budget_keys = {c.index: c.budget_key for c in self._compiled if c.budget is not None}
+        self._funder_budget_keys = {
+            funder: CounterKey(CounterKind.FUNDER_BUDGET, funder.value)
+            for funder in ruleset.budgets
+        }
 
     # -- construction ------------------------------------------------------------------
     @staticmethod
@@ -691,6 +696,8 @@ class Engine:
             shipping=(cart.shipping, shipping),
             guardrail=guardrail or _NO_GUARDRAIL,
             consumption=tuple(consumes),
+            budgets=self._budget_keys,
+            funder_budgets=self._funder_budget_keys,
             schedule=schedule,
         )
 

@@ -9,14 +9,14 @@ nothing else. Every amount is integer minor units of ``quote.currency``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from promorules.counters import Consumption
+from promorules.counters import Consumption, CounterKey
 from promorules.kind import Gift, Lane, Reason, Upsell
 from promorules.money import allocate, format_amount, format_percent
 
@@ -163,6 +163,8 @@ class Quote:
         shipping: tuple[int, int],
         guardrail: GuardrailReport,
         consumption: Consumption,
+        budgets: Mapping[int, CounterKey] | None = None,
+        funder_budgets: Mapping[Funder, CounterKey] | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
     ) -> None:
         self.currency = currency
@@ -175,7 +177,9 @@ class Quote:
         self._gifts = gifts
         self._shipping = shipping
         self.guardrail = guardrail
-        self.consumption = consumption
+        self._consumes = consumption
+        self._budgets = budgets or {}
+        self._funder_budgets = funder_budgets or {}
         # [((line, deposit due now), ...), window of the balance] per deposit schedule
         self._schedule = schedule
 
@@ -274,6 +278,51 @@ class Quote:
         return {funder: part for (funder, _), part in zip(shares, parts, strict=True)}
 
     @cached_property
+    def _promotion_totals(self) -> dict[int, int]:
+        totals: dict[int, int] = {}
+        for index, _line, amount in self._adjustments:
+            if amount:
+                totals[index] = totals.get(index, 0) + amount
+        return totals
+
+    @cached_property
+    def _adjustment_funding(self) -> list[dict[Funder, int]]:
+        """The funder split of every adjustment, exact both ways: per adjustment the parts
+        add up to its amount, and per promotion each funder's parts add up to that
+        funder's share of the promotion's total (each funder's share is spread over the
+        promotion's adjustments by largest remainder, the last funder takes the rest)."""
+        out: list[dict[Funder, int]] = [{} for _ in self._adjustments]
+        by_promotion: dict[int, list[int]] = {}
+        for position, (index, _line, amount) in enumerate(self._adjustments):
+            if amount:
+                by_promotion.setdefault(index, []).append(position)
+        for index, positions in by_promotion.items():
+            funders = self._split(index, self._promotion_totals[index])
+            left = [self._adjustments[p][2] for p in positions]
+            names = list(funders)
+            for number, funder in enumerate(names):
+                parts = left if number == len(names) - 1 else allocate(funders[funder], left)
+                for p, part in zip(positions, parts, strict=True):
+                    out[p][funder] = part
+                left = [rest - part for rest, part in zip(left, parts, strict=True)]
+        return out
+
+    @cached_property
+    def consumption(self) -> Consumption:
+        """What the order would take from the ledger: the counters the promotions named
+        (coupon uses, stock), plus the money each budgeted promotion and funder gives."""
+        out = list(self._consumes)
+        totals = self._promotion_totals
+        for index, key in self._budgets.items():
+            if totals.get(index):
+                out.append((key, totals[index]))
+        for funder, key in self._funder_budgets.items():
+            amount = self.discounts_by_funder.get(funder, 0)
+            if amount:
+                out.append((key, amount))
+        return tuple(out)
+
+    @cached_property
     def discounts_by_funder(self) -> dict[Funder, int]:
         """Each promotion's total split once by its funding shares, then summed.
 
@@ -281,12 +330,8 @@ class Quote:
         over four lines gave the platform 89.99); splitting the promotion's total keeps
         every funder's figure exact.
         """
-        totals: dict[int, int] = {}
-        for index, _line, amount in self._adjustments:
-            if amount:
-                totals[index] = totals.get(index, 0) + amount
         out: dict[Funder, int] = {}
-        for index, total in totals.items():
+        for index, total in self._promotion_totals.items():
             for funder, part in self._split(index, total).items():
                 out[funder] = out.get(funder, 0) + part
         return out
@@ -294,12 +339,11 @@ class Quote:
     @cached_property
     def lines(self) -> tuple[QuoteLine, ...]:
         per_line: list[list[Adjustment]] = [[] for _ in self._lines]
-        for index, line_index, amount in self._adjustments:
+        funding = self._adjustment_funding
+        for position, (index, line_index, amount) in enumerate(self._adjustments):
             if amount and line_index >= 0:
                 pid, _kind, lane, _ = self._promotions[index]
-                per_line[line_index].append(
-                    Adjustment(pid, lane, amount, self._split(index, amount))
-                )
+                per_line[line_index].append(Adjustment(pid, lane, amount, funding[position]))
         out = []
         for i, line in enumerate(self._lines):
             cost = line.unit_cost * line.quantity

@@ -34,6 +34,16 @@ def check_books(quote: Quote) -> None:
         by_promotion += sum(a.amount for a in ql.adjustments)
     assert sum(quote.discounts_by_promotion.values()) == quote.discount_total == by_promotion
     assert sum(quote.discounts_by_funder.values()) == quote.discount_total
+    # per line the funder parts add up to the funder totals, exactly
+    per_funder: dict[Any, int] = {}
+    for ql in quote.lines:
+        for adjustment in ql.adjustments:
+            for funder, part in adjustment.funding.items():
+                assert part >= 0
+                per_funder[funder] = per_funder.get(funder, 0) + part
+    assert {f: v for f, v in per_funder.items() if v} == {
+        f: v for f, v in quote.discounts_by_funder.items() if v
+    }
     for explanation in quote.explanations:
         given_ = quote.discounts_by_promotion.get(explanation.promotion, 0)
         if explanation.status is Status.NOT_APPLIED:

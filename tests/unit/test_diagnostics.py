@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
-from promorules_plugins import tiered
 
 from promorules.diagnostics import Collector, Diagnostic, RulesetError, format_path
 from promorules.plugins import PluginHost
 from promorules.ruleset import load_ruleset, parse_ruleset
+from promorules_plugins import tiered
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = ROOT / "tests" / "rulesets" / "broken"

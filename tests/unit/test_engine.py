@@ -169,6 +169,27 @@ def test_budget_trims_to_what_is_left_or_refuses() -> None:
     assert refused.discount_total == 0
     assert refused.explanation("p").reason == Reason.BUDGET_EXHAUSTED.value
     assert trim.counters[0].key == key and trim.counters[0].initial == yuan("1000")
+    assert trimmed.consumption == ((key, yuan("12.50")),)
+    assert refused.consumption == ()
+
+
+def test_budgeted_promotions_and_funders_appear_in_the_consumption() -> None:
+    header = (
+        '[campaign]\nname = "T"\ncurrency = "CNY"\ntimezone = "Asia/Shanghai"\n'
+        '[budgets]\nplatform = "100000"\n'
+    )
+    body = promo(
+        "p",
+        "platform",
+        "300",
+        "50",
+        'mode = "every"\nbudget = "5000"\nfunded_by = { platform = "60%", merchant = "40%" }',
+    )
+    quote = engine(body, header=header).price(cart(line("a", 1, "650")), ctx())
+    assert dict(quote.consumption) == {
+        CounterKey(CounterKind.BUDGET, "p"): yuan("100"),
+        CounterKey(CounterKind.FUNDER_BUDGET, "platform"): yuan("60"),
+    }
 
 
 def test_paused_promotion_is_explained() -> None:

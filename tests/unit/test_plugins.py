@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import attrs
 import pytest
-from promorules_plugins import tiered
 
 from promorules import hookimpl, hookspecs
 from promorules.kind import Kind, Lane
 from promorules.plugins import PluginError, PluginHost
+from promorules_plugins import tiered
 
 
 def hook_specs() -> list[Callable[..., object]]:
