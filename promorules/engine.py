@@ -93,7 +93,9 @@ class _Compiled:
         self.evaluate = evaluate
         self.spans = spans
         self.priority = promotion.priority
-        self.group = promotion.group
+        self.group = (
+            promotion.group if promotion.group is not None else kind.implicit_group(promotion, lane)
+        )
         self.not_with: frozenset[int] = frozenset()
         self.segments = frozenset(promotion.segments)
         self.exclude_segments = frozenset(promotion.exclude_segments)

@@ -268,6 +268,16 @@ class Kind:
         """Build the evaluator the engine calls for this promotion on every cart."""
         raise NotImplementedError
 
+    def implicit_group(self, promotion: Promotion, lane: Lane) -> str | None:
+        """The exclusive group of a promotion that declares no ``group`` of its own.
+
+        Lets a kind state a rule of its trade once ("one store coupon per store per
+        order") instead of every ruleset repeating it. The engine resolves it like a
+        declared group; give it a name no planner would write (e.g. ``"coupon:store:x"``)
+        that includes ``lane``, since a group's members must share a lane.
+        """
+        return None
+
     def bound(self, promotion: Promotion) -> Bound:
         """The most this promotion can discount (conservative); see :class:`Bound`."""
         return Bound(note="no bound declared: assumed up to the whole base")
