@@ -75,7 +75,27 @@ class Reason(str, enum.Enum):
     GUARDRAIL_CLAMPED = "guardrail-clamped"
     GUARDRAIL_REJECTED = "guardrail-rejected"
     NOT_PRESENTED = "code-not-presented"
+    CODE_UNKNOWN = "code-unknown"
+    CODE_MISTYPED = "code-mistyped"
+    CODE_NOT_USED = "code-not-used"
+    """Its promotion applies with another code the customer presented."""
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
     OTHER = "other"
+
+
+class CodeMatch(str, enum.Enum):
+    """How a presented coupon code (normalised) relates to one promotion."""
+
+    EXACT = "exact"
+    """One of the promotion's codes."""
+    MISTYPED = "mistyped"
+    """Not one of its codes, but recognisably an attempt at one (a check character fails,
+    or it is one typing slip away from a code): told apart from an unknown code."""
+
+
+CodeMatcher = Callable[[str], "CodeMatch | None"]
+"""A promotion's recogniser for presented codes; None means "not mine"."""
 
 
 @attrs.frozen
@@ -110,12 +130,14 @@ class Offer:
     ("tier 500 off 60 reached"), ``hint`` an upsell towards the next tier.
     ``gifts`` are lines the promotion adds at price 0; ``shipping_off`` reduces the
     shipping fee; ``consumes`` lists the counters a quote with this offer would take
-    (coupon use, stock), to which the engine adds budgets.
+    (coupon use, stock), to which the engine adds budgets. ``codes`` names the presented
+    codes the offer redeems (empty: every presented code the promotion matches).
     """
 
     __slots__ = (
         "amounts",
         "base",
+        "codes",
         "consumes",
         "detail",
         "gifts",
@@ -137,6 +159,7 @@ class Offer:
         gifts: list[Gift] | None = None,
         shipping_off: int = 0,
         consumes: list[tuple[CounterKey, int]] | None = None,
+        codes: tuple[str, ...] = (),
     ) -> None:
         self.lines = lines if lines is not None else []
         self.amounts = amounts if amounts is not None else []
@@ -147,6 +170,7 @@ class Offer:
         self.gifts = gifts
         self.shipping_off = shipping_off
         self.consumes = consumes
+        self.codes = codes
 
     @property
     def total(self) -> int:
@@ -275,6 +299,17 @@ class Kind:
         order") instead of every ruleset repeating it. The engine resolves it like a
         declared group; give it a name no planner would write (e.g. ``"coupon:store:x"``)
         that includes ``lane``, since a group's members must share a lane.
+        """
+        return None
+
+    def code_matcher(self, promotion: Promotion, env: CompileEnv) -> CodeMatcher | None:
+        """For kinds redeemed by codes: recognise a presented code (see :class:`CodeMatch`).
+
+        Called once when the engine is built. The engine asks every matcher about every
+        presented code (already normalised: upper case, ASCII letters and digits) so the
+        quote can account for each code, including those no live promotion uses: unknown,
+        mistyped, expired, not yet valid. Keep it cheap: it runs for each priced cart that
+        carries codes.
         """
         return None
 
