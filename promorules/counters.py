@@ -7,7 +7,8 @@ counters and takes a quote's consumption all-or-nothing.
 
 A counter is named by a :class:`CounterKey`: what it counts (:class:`CounterKind`), the
 promotion it belongs to, and a subject (``""`` for a promotion-wide counter, a sku for
-flash stock, ``"<customer>"`` or ``"<customer>/<sku>"`` for per-customer limits). A
+flash stock, a normalised code for single-use coupon codes, ``"<customer>"`` or
+``"<customer>/<sku>"`` for per-customer limits). A
 ruleset declares its counters as :class:`CounterSpec` values; a spec whose subject is
 ``"*"`` is a template: the ledger creates one counter per subject on first use, each
 starting at the spec's ``initial``.
@@ -27,6 +28,8 @@ class CounterKind(str, enum.Enum):
 
     COUPON_USES = "coupon_uses"
     COUPON_CUSTOMER_USES = "coupon_customer_uses"
+    COUPON_CODE_USES = "coupon_code_uses"
+    """Uses of one code of a coupon (subject: the code); single-use codes start at 1."""
     FLASH_STOCK = "flash_stock"
     FLASH_CUSTOMER_UNITS = "flash_customer_units"
     GIFT_STOCK = "gift_stock"

@@ -34,7 +34,18 @@ from typing import Any
 from promorules.cart import Cart, Context, Line
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import Floors, Work, breaches, clamp, report
-from promorules.kind import CompileEnv, Evaluator, Gift, Kind, Lane, NotApplied, Offer, Reason
+from promorules.kind import (
+    CodeMatch,
+    CodeMatcher,
+    CompileEnv,
+    Evaluator,
+    Gift,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    Reason,
+)
 from promorules.money import allocate
 from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
 from promorules.ruleset import (
@@ -95,7 +106,9 @@ class _Compiled:
         self.evaluate = evaluate
         self.spans = spans
         self.priority = promotion.priority
-        self.group = promotion.group
+        self.group = (
+            promotion.group if promotion.group is not None else kind.implicit_group(promotion, lane)
+        )
         self.not_with: frozenset[int] = frozenset()
         self.segments = frozenset(promotion.segments)
         self.exclude_segments = frozenset(promotion.exclude_segments)
@@ -231,6 +244,11 @@ class Engine:
             funder: CounterKey(CounterKind.FUNDER_BUDGET, funder.value)
             for funder in ruleset.budgets
         }
+        self._matchers: list[tuple[int, CodeMatcher]] = []
+        for compiled in self._compiled:
+            matcher = compiled.kind.code_matcher(compiled.promotion, env)
+            if matcher is not None:
+                self._matchers.append((compiled.index, matcher))
 
     # -- construction ------------------------------------------------------------------
     @staticmethod
@@ -354,6 +372,7 @@ class Engine:
         gifts: list[tuple[int, Gift]] = []
         consumes: list[tuple[CounterKey, int]] = []
         schedule: list[tuple[list[tuple[int, int]], Any]] = []
+        redeemed: dict[int, tuple[str, ...]] = {}
         scopes = [plan.scope(line) for line in lines]
         shipping = cart.shipping
         for position, lane_promotions in enumerate(plan.lanes):
@@ -468,6 +487,8 @@ class Engine:
                     self._add_gifts(compiled, offer.gifts, gifts, records)
                 if offer.consumes:
                     consumes.extend(offer.consumes)
+                if state.coupons:
+                    redeemed[compiled.index] = offer.codes
             self._apply_budgets(offers, adjustments, amounts, availability, records)
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
@@ -479,10 +500,67 @@ class Engine:
                 adjustments,
                 extra_cost,
             )
+        codes = (
+            self._code_findings(state.coupons, state.ts, redeemed, records) if state.coupons else ()
+        )
         quote = self._quote(
-            cart, amounts, adjustments, records, gifts, shipping, consumes, schedule=schedule
+            cart,
+            amounts,
+            adjustments,
+            records,
+            gifts,
+            shipping,
+            consumes,
+            codes,
+            schedule=schedule,
         )
         return quote, work
+
+    def _code_findings(
+        self,
+        codes: Sequence[str],
+        ts: int,
+        redeemed: dict[int, tuple[str, ...]],
+        records: dict[int, list[Any]],
+    ) -> list[tuple[str, int, Reason | None]]:
+        """Account for every presented code: ``(code, promotion index or -1, reason)``.
+
+        The reason is None when the promotion's own record tells the story (applied, or
+        not applied and why); otherwise it says what the record cannot: the code is
+        unknown or mistyped, its promotion is not live yet or any more, or the promotion
+        applies with another code.
+        """
+        out: list[tuple[str, int, Reason | None]] = []
+        for code in codes:
+            exact: list[int] = []
+            near = -1
+            for index, matcher in self._matchers:
+                match = matcher(code)
+                if match is CodeMatch.EXACT:
+                    exact.append(index)
+                elif match is CodeMatch.MISTYPED and near < 0:
+                    near = index
+            if not exact:
+                out.append((code, near, Reason.CODE_MISTYPED if near >= 0 else Reason.CODE_UNKNOWN))
+                continue
+            used = next(
+                (i for i in exact if i in redeemed and (not redeemed[i] or code in redeemed[i])),
+                None,
+            )
+            if used is not None:
+                out.append((code, used, None))
+                continue
+            index = exact[0]
+            record = records.get(index)
+            why: Reason | None = None
+            if record is not None and record[3] is Reason.OUT_OF_WINDOW:
+                spans = self._compiled[index].spans
+                later = any(start > ts for start, _ in spans)
+                why = Reason.NOT_YET_VALID if later else Reason.EXPIRED
+            elif index in redeemed:
+                why = Reason.CODE_NOT_USED
+            out.append((code, index, why))
+        return out
 
     def _resolve(
         self, offers: list[tuple[_Compiled, Offer]], records: dict[int, list[Any]]
@@ -682,6 +760,7 @@ class Engine:
         gifts: list[tuple[int, Gift]],
         shipping: int,
         consumes: list[tuple[CounterKey, int]],
+        codes: Sequence[tuple[str, int, Reason | None]] = (),
         guardrail: GuardrailReport | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Any]] = (),
     ) -> Quote:
@@ -699,6 +778,7 @@ class Engine:
             budgets=self._budget_keys,
             funder_budgets=self._funder_budget_keys,
             schedule=schedule,
+            codes=codes,
         )
 
     # -- guardrail ---------------------------------------------------------------------

@@ -79,7 +79,27 @@ class Reason(str, enum.Enum):
     """A per-customer limit left fewer units (or none) for the offer."""
     SOLD_OUT = "sold-out"
     """The promotion's own stock left fewer units (or none) for the offer."""
+    CODE_UNKNOWN = "code-unknown"
+    CODE_MISTYPED = "code-mistyped"
+    CODE_NOT_USED = "code-not-used"
+    """Its promotion applies with another code the customer presented."""
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not-yet-valid"
     OTHER = "other"
+
+
+class CodeMatch(str, enum.Enum):
+    """How a presented coupon code (normalised) relates to one promotion."""
+
+    EXACT = "exact"
+    """One of the promotion's codes."""
+    MISTYPED = "mistyped"
+    """Not one of its codes, but recognisably an attempt at one (a check character fails,
+    or it is one typing slip away from a code): told apart from an unknown code."""
+
+
+CodeMatcher = Callable[[str], "CodeMatch | None"]
+"""A promotion's recogniser for presented codes; None means "not mine"."""
 
 
 @attrs.frozen
@@ -130,12 +150,15 @@ class Offer:
     deposit window): ``(line, deposit)`` pairs, the deposit being due now and the rest
     of the line's payable amount due in ``balance_window``. The engine records the
     schedule on the quote (``Quote.payments``) and on the state for later lanes.
+    (coupon use, stock), to which the engine adds budgets. ``codes`` names the presented
+    codes the offer redeems (empty: every presented code the promotion matches).
     """
 
     __slots__ = (
         "amounts",
         "balance_window",
         "base",
+        "codes",
         "consumes",
         "deposits",
         "detail",
@@ -164,6 +187,7 @@ class Offer:
         reason: Reason | str | None = None,
         deposits: list[tuple[int, int]] | None = None,
         balance_window: Window | None = None,
+        codes: tuple[str, ...] = (),
     ) -> None:
         self.lines = lines if lines is not None else []
         self.amounts = amounts if amounts is not None else []
@@ -178,6 +202,7 @@ class Offer:
         self.reason = reason
         self.deposits = deposits
         self.balance_window = balance_window
+        self.codes = codes
 
     @property
     def total(self) -> int:
@@ -343,6 +368,27 @@ class Kind:
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         """Build the evaluator the engine calls for this promotion on every cart."""
         raise NotImplementedError
+
+    def implicit_group(self, promotion: Promotion, lane: Lane) -> str | None:
+        """The exclusive group of a promotion that declares no ``group`` of its own.
+
+        Lets a kind state a rule of its trade once ("one store coupon per store per
+        order") instead of every ruleset repeating it. The engine resolves it like a
+        declared group; give it a name no planner would write (e.g. ``"coupon:store:x"``)
+        that includes ``lane``, since a group's members must share a lane.
+        """
+        return None
+
+    def code_matcher(self, promotion: Promotion, env: CompileEnv) -> CodeMatcher | None:
+        """For kinds redeemed by codes: recognise a presented code (see :class:`CodeMatch`).
+
+        Called once when the engine is built. The engine asks every matcher about every
+        presented code (already normalised: upper case, ASCII letters and digits) so the
+        quote can account for each code, including those no live promotion uses: unknown,
+        mistyped, expired, not yet valid. Keep it cheap: it runs for each priced cart that
+        carries codes.
+        """
+        return None
 
     def bound(self, promotion: Promotion) -> Bound:
         """The most this promotion can discount (conservative); see :class:`Bound`."""

@@ -100,6 +100,21 @@ class Explanation:
 
 
 @attrs.frozen
+class CodeFinding:
+    """What became of one coupon code the customer presented."""
+
+    code: str
+    """The code as normalised for matching (upper-case ASCII letters and digits only, so
+    safe to print): never the raw input."""
+    promotion: str | None
+    """The promotion the code belongs to (or, when mistyped, resembles); None if unknown."""
+    status: Status
+    amount: int
+    reason: str | None
+    message: str
+
+
+@attrs.frozen
 class Floor:
     """One guardrail floor as checked on the final quote."""
 
@@ -166,6 +181,7 @@ class Quote:
         budgets: Mapping[int, CounterKey] | None = None,
         funder_budgets: Mapping[Funder, CounterKey] | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
+        codes: Sequence[tuple[str, int, Reason | None]] = (),
     ) -> None:
         self.currency = currency
         self._lines = lines
@@ -182,6 +198,8 @@ class Quote:
         self._funder_budgets = funder_budgets or {}
         # [((line, deposit due now), ...), window of the balance] per deposit schedule
         self._schedule = schedule
+        # (normalised code, promotion index or -1, reason overriding the record or None)
+        self._codes = codes
 
     # -- totals (cheap) ---------------------------------------------------------------
     @cached_property
@@ -391,6 +409,33 @@ class Quote:
             )
         return tuple(out)
 
+    @cached_property
+    def codes(self) -> tuple[CodeFinding, ...]:
+        """One finding per presented code, in the order presented (duplicates merged)."""
+        out = []
+        for code, index, why in self._codes:
+            pid = self._promotions[index][0] if index >= 0 else None
+            record = self._records.get(index) if index >= 0 else None
+            if why is not None or record is None:
+                reason = why or Reason.OTHER
+                message = _CODE_SENTENCES.get(reason, reason.value)
+                if reason is Reason.CODE_MISTYPED and pid is not None:
+                    message += f" (it resembles a code of {pid})"
+                out.append(CodeFinding(code, pid, Status.NOT_APPLIED, 0, reason.value, message))
+                continue
+            status, amount, base, reason_, detail, hint = record
+            out.append(
+                CodeFinding(
+                    code,
+                    pid,
+                    status,
+                    amount,
+                    reason_.value if isinstance(reason_, enum.Enum) else reason_,
+                    self._sentence(status, amount, base, reason_, detail, hint),
+                )
+            )
+        return tuple(out)
+
     def explanation(self, promotion: str) -> Explanation:
         for explanation in self.explanations:
             if explanation.promotion == promotion:
@@ -511,6 +556,17 @@ class Quote:
                 }
                 for e in self.explanations
             ],
+            "codes": [
+                {
+                    "code": f.code,
+                    "promotion": f.promotion,
+                    "status": f.status.value,
+                    "amount": money(f.amount),
+                    "reason": f.reason,
+                    "message": f.message,
+                }
+                for f in self.codes
+            ],
             "consumption": [[str(key), amount] for key, amount in self.consumption],
             "payments": [
                 {
@@ -533,6 +589,15 @@ _SENTENCES: dict[Any, str] = {
 }
 
 
+_CODE_SENTENCES: dict[Reason, str] = {
+    Reason.CODE_UNKNOWN: "no promotion has this code",
+    Reason.CODE_MISTYPED: "this code has a typing error: a character is wrong or two are swapped",
+    Reason.CODE_NOT_USED: "its coupon already applies with another code presented",
+    Reason.EXPIRED: "the coupon has expired",
+    Reason.NOT_YET_VALID: "the coupon is not valid yet",
+}
+
+
 def _round_rate(rate: Fraction) -> Fraction:
     """A margin shown to 0.1%: exact enough to read, never mistaken for exact maths."""
     return Fraction(round(rate * 1000), 1000)
@@ -540,6 +605,7 @@ def _round_rate(rate: Fraction) -> Fraction:
 
 __all__ = [
     "Adjustment",
+    "CodeFinding",
     "Explanation",
     "Floor",
     "GuardrailReport",

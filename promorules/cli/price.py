@@ -181,4 +181,16 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
         for e in quote.explanations
     ]
     out += ["", table(explanations, ("promotion", "lane", "status", "explanation"))]
+    if quote.codes:
+        codes = [
+            [
+                safe(f.code, 40),
+                safe(f.promotion or "-", 40),
+                f.status.value,
+                f.reason or "",
+                safe(f.message, 100),
+            ]
+            for f in quote.codes
+        ]
+        out += ["", table(codes, ("code", "promotion", "status", "reason", "explanation"))]
     return "\n".join(out)

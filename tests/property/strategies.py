@@ -290,3 +290,60 @@ off = "30.00"
         flash_left={sku: min(stock_left[sku], mine_left[sku]) for sku in flash},
         presale=presale,
     )
+
+
+CODES = ("C0", "C1", "C2", "C3", "C4", "C5")
+"""Codes the coupon strategies declare; carts present some of them, and strangers."""
+
+
+@st.composite
+def coupon_promotions(draw: st.DrawFn, pid: str, code: str) -> dict[str, Any]:
+    """A random but valid ``coupon`` promotion redeemed by ``code``."""
+    table: dict[str, Any] = {
+        "id": pid,
+        "kind": "coupon",
+        "lane": draw(st.sampled_from(["store", "platform"])),
+        "code": code,
+    }
+    if draw(st.booleans()):
+        table["off"] = money(draw(st.integers(1, 60_000)))
+    else:
+        table["percent"] = draw(percents(1, 100))
+        if draw(st.booleans()):
+            table["max_off"] = money(draw(st.integers(1, 30_000)))
+    if draw(st.booleans()):
+        table["threshold"] = money(draw(st.integers(100, 200_000)))
+    if draw(st.integers(0, 2)) == 0:
+        table["merchants"] = [draw(st.sampled_from(MERCHANTS))]
+    if draw(st.integers(0, 2)) == 0:
+        table["categories"] = [draw(st.sampled_from(CATEGORIES))]
+    if draw(st.integers(0, 2)) == 0:
+        table["stackable"] = True
+    if draw(st.integers(0, 3)) == 0:
+        table["priority"] = draw(st.integers(-2, 2))
+    if draw(st.integers(0, 3)) == 0:
+        table["uses_per_customer"] = draw(st.integers(1, 3))
+    return table
+
+
+@st.composite
+def coupon_rulesets(draw: st.DrawFn, **options: Any) -> dict[str, Any]:
+    """A ruleset of random tiered promotions plus two to six random coupons."""
+    data = draw(rulesets(max_promotions=3, **options))
+    count = draw(st.integers(2, len(CODES)))
+    coupons = [draw(coupon_promotions(f"k{i}", CODES[i])) for i in range(count)]
+    stackable = [c for c in coupons if c.get("stackable")]
+    if len(stackable) >= 2 and draw(st.booleans()):
+        stackable[0]["not_with"] = [stackable[1]["id"]]
+    data["promotion"] = data["promotion"] + coupons
+    return data
+
+
+def presented_codes() -> st.SearchStrategy[tuple[str, ...]]:
+    """Declared codes (any case, with dashes) and a few strangers, as customers type."""
+    declared = st.sampled_from(CODES).flatmap(
+        lambda c: st.sampled_from([c, c.lower(), f" {c[0]}-{c[1:]} "])
+    )
+    strangers = st.sampled_from(["NOPE", "C9", "CO", "\x1b[2J", "c-0-0"])
+    # declared codes twice as likely as strangers, so coupons get to apply
+    return st.lists(st.one_of(declared, declared, strangers), max_size=6).map(tuple)
