@@ -335,6 +335,7 @@ class Engine:
             context.availability,
             self.rounding,
             cart.shipping,
+            dict(context.choices) if context.choices else None,
         )
         availability = context.availability
         plan = self._plan(state.ts, customer.segments, context.channel)

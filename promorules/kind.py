@@ -29,7 +29,7 @@ guardrail, and records every adjustment with its funding split.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -186,7 +186,8 @@ class PricingState:
 
     ``amounts[i]`` is line ``i``'s amount at the start of the current lane (the base
     every promotion of the lane measures on); ``qty``, ``list_unit`` and ``cost_unit``
-    are per line as well. Read-only for evaluators.
+    are per line as well. ``choices`` maps a promotion id to the option the customer
+    picked (:attr:`promorules.cart.Context.choices`). Read-only for evaluators.
     """
 
     __slots__ = (
@@ -194,6 +195,7 @@ class PricingState:
         "at",
         "availability",
         "channel",
+        "choices",
         "cost_unit",
         "coupons",
         "customer",
@@ -215,6 +217,7 @@ class PricingState:
         availability: Availability = UNLIMITED,
         rounding: Rounding = Rounding.DOWN,
         shipping: int = 0,
+        choices: Mapping[str, str] | None = None,
     ) -> None:
         self.lines = lines
         self.qty = [line.quantity for line in lines]
@@ -229,6 +232,7 @@ class PricingState:
         self.availability = availability
         self.rounding = rounding
         self.shipping = shipping
+        self.choices: Mapping[str, str] = choices if choices is not None else {}
 
 
 Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]
