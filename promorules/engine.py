@@ -453,7 +453,7 @@ class Engine:
                     ]
             for compiled, offer in offers:
                 if offer.gifts:
-                    self._add_gifts(compiled, offer.gifts, gifts, records)
+                    self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
                 if offer.consumes:
                     consumes.extend(offer.consumes)
             self._apply_budgets(offers, adjustments, amounts, availability, records)
@@ -583,13 +583,40 @@ class Engine:
         offered: list[Gift],
         gifts: list[tuple[int, Gift]],
         records: dict[int, list[Any]],
+        consumes: list[tuple[CounterKey, int]],
     ) -> None:
+        """Add the gifts of an offer; a sku already given is refused unless both gifts are
+        stackable. A gift's stock counter is consumed only for a gift actually added, and
+        a promotion whose every gift was refused (and that gave nothing else) is not
+        applied, with the promotion that gave the gift named."""
+        refused: list[str] = []
+        added = 0
         for gift in offered:
-            duplicate = any(
-                g.sku == gift.sku and not (g.stackable and gift.stackable) for _, g in gifts
+            holder = next(
+                (
+                    index
+                    for index, g in gifts
+                    if g.sku == gift.sku and not (g.stackable and gift.stackable)
+                ),
+                None,
             )
-            if not duplicate:
-                gifts.append((compiled.index, gift))
+            if holder is not None:
+                refused.append(f"{gift.sku} (given by {self._meta[holder][0]})")
+                continue
+            gifts.append((compiled.index, gift))
+            added += 1
+            if gift.counter is not None:
+                consumes.append((gift.counter, gift.quantity))
+        record = records.get(compiled.index)
+        if refused and not added and record is not None and record[1] == 0:
+            records[compiled.index] = [
+                Status.NOT_APPLIED,
+                0,
+                record[2],
+                Reason.GIFT_DUPLICATE,
+                "gift already in the order: " + ", ".join(refused),
+                record[5],
+            ]
 
     def _apply_budgets(
         self,

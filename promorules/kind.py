@@ -66,6 +66,8 @@ class Reason(str, enum.Enum):
     CHANNEL = "channel-not-targeted"
     NO_ELIGIBLE_LINES = "no-eligible-lines"
     BELOW_THRESHOLD = "below-threshold"
+    GIFT_DUPLICATE = "gift-already-given"
+    """Its gift is already in the order (given by another promotion, not stackable)."""
     LOST_TO_GROUP = "lost-to-exclusive-group"
     EXCLUDED_BY = "excluded-by-promotion"
     NOTHING_LEFT = "nothing-left-to-discount"
@@ -163,6 +165,9 @@ class Gift:
     title: str = ""
     stackable: bool = False
     """True when another promotion may add the same gift sku to the same order."""
+    counter: CounterKey | None = None
+    """The stock counter the gift draws on (``quantity`` units); the engine consumes it
+    only when the gift is actually added to the order."""
 
 
 @attrs.frozen
