@@ -456,7 +456,7 @@ class Engine:
                     self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
                 if offer.consumes:
                     consumes.extend(offer.consumes)
-            self._apply_budgets(offers, adjustments, amounts, availability, records)
+            shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
@@ -625,7 +625,10 @@ class Engine:
         amounts: list[int],
         availability: Any,
         records: dict[int, list[Any]],
-    ) -> None:
+    ) -> int:
+        """Trim or refuse offers over their budget; returns the shipping fee given back
+        (a trimmed shipping discount), which the caller adds to the fee left to pay."""
+        shipping_back = 0
         for compiled, _offer in offers:
             if compiled.budget is None:
                 continue
@@ -643,6 +646,8 @@ class Engine:
                 adjustment[2] = part
                 if adjustment[1] >= 0:
                     amounts[adjustment[1]] += back
+                else:
+                    shipping_back += back
             record = records[compiled.index]
             if keep == 0:
                 records[compiled.index] = [
@@ -655,6 +660,7 @@ class Engine:
                 ]
             else:
                 record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+        return shipping_back
 
     def _quote(
         self,
