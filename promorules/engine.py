@@ -32,7 +32,7 @@ from typing import Any
 
 from promorules.cart import Cart, Context, Line
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
-from promorules.guardrail import Floors, Work, breaches, clamp, report
+from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
 from promorules.kind import CompileEnv, Evaluator, Gift, Kind, Lane, NotApplied, Offer, Reason
 from promorules.money import allocate
 from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
@@ -466,6 +466,7 @@ class Engine:
                 [line.category for line in lines],
                 adjustments,
                 extra_cost,
+                [(index, g.unit_cost * g.quantity) for index, g in gifts],
             )
         quote = self._quote(cart, amounts, adjustments, records, gifts, shipping, consumes)
         return quote, work
@@ -700,6 +701,8 @@ class Engine:
                 record = quote._records[index]
                 record[0], record[1] = Status.TRIMMED, record[1] - amount
                 record[3] = Reason.GUARDRAIL_CLAMPED
+            if work.dropped:
+                self._drop_gifts(quote, work.dropped)
             still = breaches(work, self.floors)
             status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
             trims = {self._meta[i][0]: v for i, v in taken.items() if v}
@@ -711,6 +714,10 @@ class Engine:
             culprits = {a[0] for a in work.adjustments if a[1] in lines and a[2] > 0}
             culprit = next((i for i in self._trim_order if i in culprits), None)
             if culprit is None:
+                # no discount left behind the breach: a gift's cost may be what breaks it
+                givers = gift_givers(work, self.floors)
+                culprit = next((i for i in self._trim_order if i in givers), None)
+            if culprit is None:
                 break
             excluded.add(culprit)
             quote, maybe_work = self._price(cart, context, frozenset(excluded))
@@ -720,6 +727,30 @@ class Engine:
         status = GuardrailStatus.BREACHED if found else GuardrailStatus.REJECTED
         rejected = tuple(self._meta[i][0] for i in sorted(excluded))
         return self._finish(quote, work, status, {}, {}, rejected)
+
+    def _drop_gifts(self, quote: Quote, dropped: list[int]) -> None:
+        """Take the gifts the clamp dropped out of the quote, with their stock use, and
+        say so in their promotions' explanations."""
+        consumption = list(quote.consumption)
+        for position in sorted(dropped, reverse=True):
+            index, gift = quote._gifts.pop(position)
+            if gift.counter is not None and (gift.counter, gift.quantity) in consumption:
+                consumption.remove((gift.counter, gift.quantity))
+            record = quote._records[index]
+            note = f"gift {gift.sku} dropped: the order margin floor cannot hold its cost"
+            if record[1] == 0 and not any(i == index for i, _ in quote._gifts):
+                quote._records[index] = [
+                    Status.NOT_APPLIED,
+                    0,
+                    record[2],
+                    Reason.GUARDRAIL_CLAMPED,
+                    note,
+                    record[5],
+                ]
+            else:
+                record[0], record[3] = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
+                record[4] = f"{record[4]}; {note}" if record[4] else note
+        quote.consumption = tuple(consumption)
 
     def _finish(
         self,

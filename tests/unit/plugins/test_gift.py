@@ -11,7 +11,7 @@ from promorules.counters import CounterKey, CounterKind, CounterSpec, Snapshot
 from promorules.diagnostics import RulesetError
 from promorules.engine import Engine
 from promorules.kind import Reason
-from promorules.quote import Status
+from promorules.quote import GuardrailStatus, Status
 from promorules_plugins import gift, tiered
 from tests.helpers import D11, HEADER, cart, ctx, line, yuan
 
@@ -231,3 +231,80 @@ def test_bad_gift_promotions_are_located_errors(body: str, message: str) -> None
     with pytest.raises(RulesetError) as err:
         build(body)
     assert message in str(err.value)
+
+
+# -- gifts under the guardrail -----------------------------------------------------------
+
+FLOOR = '[guardrails]\nmin_order_margin = "10%"\non_breach = "{mode}"\n'
+CUT = '[[promotion]]\nid = "cut"\nkind = "tiered"\nthreshold = "100.00"\noff = "{off}"\n'
+GIFT = """
+[[promotion]]
+id = "g"
+kind = "gift"
+lane = "platform"
+quantity = 1
+gifts = [{{ sku = "G", unit_cost = "{cost}", stock = 3 }}]
+"""
+
+
+def guarded(mode: str, off: str, cost: str) -> Engine:
+    return build(FLOOR.format(mode=mode) + CUT.format(off=off) + GIFT.format(cost=cost))
+
+
+def test_clamp_drops_a_gift_whose_cost_no_take_back_can_hold() -> None:
+    # line 100.00 cost 85.00; 5.00 off; gift cost 10.00.
+    # Even with the 5.00 taken back: revenue 100.00, cost 95.00 -> 5% < 10%: drop the gift.
+    # Then cost 85.00 needs revenue >= 85 / 0.9 = 94.45 (rounded up); 95.00 holds: keep 5.00 off.
+    quote = guarded("clamp", "5.00", "10.00").price(cart(line("a", 1, "100.00", "85.00")), ctx())
+    assert quote.guardrail.status is GuardrailStatus.CLAMPED
+    assert quote.payable == yuan("95.00")
+    assert not [ql for ql in quote.lines if ql.gift]
+    assert quote.cost_total == yuan("85.00")
+    assert quote.consumption == ()
+    explanation = quote.explanation("g")
+    assert explanation.status is Status.NOT_APPLIED
+    assert explanation.reason == Reason.GUARDRAIL_CLAMPED.value
+    assert "gift G dropped" in explanation.message
+    assert quote.explanation("cut").status is Status.APPLIED
+
+
+def test_clamp_keeps_the_gift_when_taking_discounts_back_is_enough() -> None:
+    # line 100.00 cost 80.00; 10.00 off; gift 5.00 -> cost 85.00 needs revenue >= 94.45:
+    # take 4.45 back from the discount, keep the gift.
+    quote = guarded("clamp", "10.00", "5.00").price(cart(line("a", 1, "100.00", "80.00")), ctx())
+    assert quote.guardrail.status is GuardrailStatus.CLAMPED
+    assert quote.payable == yuan("94.45")
+    assert quote.guardrail.trims == {"cut": yuan("4.45")}
+    assert [ql.sku for ql in quote.lines if ql.gift] == ["G"]
+
+
+def test_clamp_keeps_gifts_when_the_goods_alone_break_the_floor() -> None:
+    # cost 95.00 on 100.00 breaks 10% with or without the gift: nothing to gain by dropping
+    quote = guarded("clamp", "5.00", "1.00").price(cart(line("a", 1, "100.00", "95.00")), ctx())
+    assert quote.guardrail.status is GuardrailStatus.BREACHED
+    assert [ql.sku for ql in quote.lines if ql.gift] == ["G"]
+
+
+def test_clamp_drops_the_lowest_priority_gift_first() -> None:
+    # two gifts of 10.00 on 100.00 cost 75.00: without discounts cost 95.00 breaks 10%;
+    # dropping one (cost 85.00, needs 94.45) is enough: the lower priority one goes.
+    body = (
+        FLOOR.format(mode="clamp")
+        + GIFT.format(cost="10.00")
+        + "priority = 2\n"
+        + GIFT.format(cost="10.00").replace('id = "g"', 'id = "h"').replace('"G"', '"H"')
+    )
+    quote = build(body).price(cart(line("a", 1, "100.00", "75.00")), ctx())
+    assert [ql.sku for ql in quote.lines if ql.gift] == ["G"]
+    assert quote.explanation("h").reason == Reason.GUARDRAIL_CLAMPED.value
+    assert quote.guardrail.status is GuardrailStatus.CLAMPED
+
+
+def test_reject_drops_the_gift_promotion_when_no_discount_is_left_to_blame() -> None:
+    # as in the first clamp case: rejecting the 5.00 off leaves 100.00 against 95.00;
+    # the gift is then the culprit; without it 100.00 against 85.00 holds.
+    quote = guarded("reject", "5.00", "10.00").price(cart(line("a", 1, "100.00", "85.00")), ctx())
+    assert quote.guardrail.status is GuardrailStatus.REJECTED
+    assert quote.guardrail.rejected == ("cut", "g")
+    assert quote.payable == yuan("100.00")
+    assert not [ql for ql in quote.lines if ql.gift]
