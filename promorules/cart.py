@@ -18,6 +18,8 @@ MAX_CODES = 20
 """Most coupon codes a customer may present at once; more is refused, not truncated."""
 MAX_CODE_LENGTH = 64
 """Longest coupon code accepted as input (before normalisation)."""
+MAX_CHOICES = 20
+"""Most choices (promotion id -> option) a customer may make at once."""
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -104,15 +106,43 @@ def _codes(
             )
 
 
+def _choices(value: object) -> tuple[tuple[str, str], ...]:
+    """A mapping (or pairs) of promotion id -> option, held as sorted pairs so the
+    context stays hashable and its order never changes a quote."""
+    items = value.items() if isinstance(value, dict) else value
+    if not isinstance(items, Iterable):
+        raise ValueError("choices must map promotion ids to the option chosen")
+    pairs = []
+    for pair in items:
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise ValueError("choices must map promotion ids to the option chosen")
+        key, option = pair
+        if not (isinstance(key, str) and isinstance(option, str)):
+            raise ValueError("a choice maps a promotion id (string) to an option (string)")
+        if len(key) > MAX_CODE_LENGTH or len(option) > MAX_CODE_LENGTH:
+            raise ValueError(f"a choice is at most {MAX_CODE_LENGTH} characters per side")
+        pairs.append((key, option))
+    if len(pairs) > MAX_CHOICES:
+        raise ValueError(f"at most {MAX_CHOICES} choices may be made (got {len(pairs)})")
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise ValueError("one choice per promotion")
+    return tuple(sorted(pairs))
+
+
 @attrs.frozen
 class Context:
     """When and where a cart is priced, and the coupon codes the customer presents.
 
     ``availability`` is a snapshot read from the ledger before pricing (remaining stock,
     uses, budgets, paused promotions); without one nothing is limited.
+
+    ``choices``: what the customer picked where a promotion offers a choice, as
+    promotion id -> option (the gift sku of a "choose one of" gift). Given as a dict or
+    pairs; held as sorted pairs. A promotion with no choice here uses its default.
     """
 
     at: datetime = attrs.field(validator=_aware)
     channel: str | None = None
     coupons: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_codes)
     availability: Availability = attrs.field(default=UNLIMITED, eq=False)
+    choices: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_choices)

@@ -10,6 +10,7 @@ Cart file shape (TOML shown; JSON has the same keys)::
     at = 2026-11-11T10:00:00        # optional: default pricing time (campaign zone)
     channel = "app"                 # optional
     coupons = ["D11-PLAT-20"]       # optional
+    choices = { gift-pick = "MUG" } # optional: promotion id -> option the customer picked
     shipping = "10.00"              # optional shipping fee
     [customer]
     id = "c-1001"
@@ -31,14 +32,23 @@ from typing import Any
 
 import attrs
 
-from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
+from promorules.cart import MAX_CHOICES, MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
 from promorules.diagnostics import Collector, Path, RulesetError
 from promorules.money import MoneyError, parse_amount
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINES = 10_000
 
-_CART_KEYS = ("at", "channel", "coupons", "shipping", "customer", "lines", "currency")
+_CART_KEYS = (
+    "at",
+    "channel",
+    "coupons",
+    "choices",
+    "shipping",
+    "customer",
+    "lines",
+    "currency",
+)
 _LINE_KEYS = (
     "sku",
     "quantity",
@@ -76,6 +86,7 @@ class CartFile:
     channel: str | None = None
     coupons: tuple[str, ...] = ()
     source: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 def _read(path: str | FilePath, what: str, code: str) -> tuple[str, str]:
@@ -251,6 +262,7 @@ def build_cart(
                 f"coupon code too long ({len(code)} characters, at most {MAX_CODE_LENGTH})",
                 ("coupons", i),
             )
+    choices = _choices(data.get("choices"), out)
     shipping = _money(data.get("shipping", 0), currency, ("shipping",), out) or 0
     customer = _customer(data.get("customer", {}), out)
     raw_lines = data.get("lines")
@@ -263,7 +275,28 @@ def build_cart(
     lines = [_line(raw, ("lines", i), currency, catalog, out) for i, raw in enumerate(raw_lines)]
     out.raise_if_errors()
     cart = Cart(tuple(line for line in lines if line is not None), customer, currency, shipping)
-    return CartFile(cart, at, channel, coupons[:MAX_CODES], source)
+    return CartFile(cart, at, channel, coupons[:MAX_CODES], source, choices)
+
+
+def _choices(value: Any, out: Collector) -> tuple[tuple[str, str], ...]:
+    """``choices``: a table of promotion id -> option (both short strings)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        out.add("PR301", 'choices is a table of promotion id = "option"', ("choices",))
+        return ()
+    pairs = []
+    for key, option in value.items():
+        if not isinstance(option, str):
+            out.add("PR301", "a choice is a string (the option picked)", ("choices", key[:64]))
+        elif len(key) > MAX_CODE_LENGTH or len(option) > MAX_CODE_LENGTH:
+            out.add("PR301", f"at most {MAX_CODE_LENGTH} characters", ("choices", key[:64]))
+        else:
+            pairs.append((key, option))
+    if len(pairs) > MAX_CHOICES:
+        out.add("PR301", f"at most {MAX_CHOICES} choices", ("choices",))
+        return ()
+    return tuple(sorted(pairs))
 
 
 def _moment(value: Any, tz: tzinfo, out: Collector) -> datetime | None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from promorules.cart import Cart, Context, Line
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
-from promorules.guardrail import Floors, Work, breaches, clamp, report
+from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
@@ -360,6 +360,7 @@ class Engine:
             context.availability,
             self.rounding,
             cart.shipping,
+            dict(context.choices) if context.choices else None,
         )
         availability = context.availability
         plan = self._plan(state.ts, customer.segments, context.channel)
@@ -484,12 +485,12 @@ class Engine:
                         state.deferred[i] = True
                     schedule.append((list(offer.deposits), offer.balance_window))
                 if offer.gifts:
-                    self._add_gifts(compiled, offer.gifts, gifts, records)
+                    self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
                 if offer.consumes:
                     consumes.extend(offer.consumes)
                 if state.coupons:
                     redeemed[compiled.index] = offer.codes
-            self._apply_budgets(offers, adjustments, amounts, availability, records)
+            shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
@@ -499,6 +500,7 @@ class Engine:
                 [line.category for line in lines],
                 adjustments,
                 extra_cost,
+                [(index, g.unit_cost * g.quantity) for index, g in gifts],
             )
         codes = (
             self._code_findings(state.coupons, state.ts, redeemed, records) if state.coupons else ()
@@ -705,13 +707,40 @@ class Engine:
         offered: list[Gift],
         gifts: list[tuple[int, Gift]],
         records: dict[int, list[Any]],
+        consumes: list[tuple[CounterKey, int]],
     ) -> None:
+        """Add the gifts of an offer; a sku already given is refused unless both gifts are
+        stackable. A gift's stock counter is consumed only for a gift actually added, and
+        a promotion whose every gift was refused (and that gave nothing else) is not
+        applied, with the promotion that gave the gift named."""
+        refused: list[str] = []
+        added = 0
         for gift in offered:
-            duplicate = any(
-                g.sku == gift.sku and not (g.stackable and gift.stackable) for _, g in gifts
+            holder = next(
+                (
+                    index
+                    for index, g in gifts
+                    if g.sku == gift.sku and not (g.stackable and gift.stackable)
+                ),
+                None,
             )
-            if not duplicate:
-                gifts.append((compiled.index, gift))
+            if holder is not None:
+                refused.append(f"{gift.sku} (given by {self._meta[holder][0]})")
+                continue
+            gifts.append((compiled.index, gift))
+            added += 1
+            if gift.counter is not None:
+                consumes.append((gift.counter, gift.quantity))
+        record = records.get(compiled.index)
+        if refused and not added and record is not None and record[1] == 0:
+            records[compiled.index] = [
+                Status.NOT_APPLIED,
+                0,
+                record[2],
+                Reason.GIFT_DUPLICATE,
+                "gift already in the order: " + ", ".join(refused),
+                record[5],
+            ]
 
     def _apply_budgets(
         self,
@@ -720,7 +749,10 @@ class Engine:
         amounts: list[int],
         availability: Any,
         records: dict[int, list[Any]],
-    ) -> None:
+    ) -> int:
+        """Trim or refuse offers over their budget; returns the shipping fee given back
+        (a trimmed shipping discount), which the caller adds to the fee left to pay."""
+        shipping_back = 0
         for compiled, _offer in offers:
             if compiled.budget is None:
                 continue
@@ -738,6 +770,8 @@ class Engine:
                 adjustment[2] = part
                 if adjustment[1] >= 0:
                     amounts[adjustment[1]] += back
+                else:
+                    shipping_back += back
             record = records[compiled.index]
             if keep == 0:
                 records[compiled.index] = [
@@ -750,6 +784,7 @@ class Engine:
                 ]
             else:
                 record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+        return shipping_back
 
     def _quote(
         self,
@@ -795,6 +830,8 @@ class Engine:
                 record = quote._records[index]
                 record[0], record[1] = Status.TRIMMED, record[1] - amount
                 record[3] = Reason.GUARDRAIL_CLAMPED
+            if work.dropped:
+                self._drop_gifts(quote, work.dropped)
             still = breaches(work, self.floors)
             status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
             trims = {self._meta[i][0]: v for i, v in taken.items() if v}
@@ -806,6 +843,10 @@ class Engine:
             culprits = {a[0] for a in work.adjustments if a[1] in lines and a[2] > 0}
             culprit = next((i for i in self._trim_order if i in culprits), None)
             if culprit is None:
+                # no discount left behind the breach: a gift's cost may be what breaks it
+                givers = gift_givers(work, self.floors)
+                culprit = next((i for i in self._trim_order if i in givers), None)
+            if culprit is None:
                 break
             excluded.add(culprit)
             quote, maybe_work = self._price(cart, context, frozenset(excluded))
@@ -815,6 +856,30 @@ class Engine:
         status = GuardrailStatus.BREACHED if found else GuardrailStatus.REJECTED
         rejected = tuple(self._meta[i][0] for i in sorted(excluded))
         return self._finish(quote, work, status, {}, {}, rejected)
+
+    def _drop_gifts(self, quote: Quote, dropped: list[int]) -> None:
+        """Take the gifts the clamp dropped out of the quote, with their stock use, and
+        say so in their promotions' explanations."""
+        consumption = list(quote.consumption)
+        for position in sorted(dropped, reverse=True):
+            index, gift = quote._gifts.pop(position)
+            if gift.counter is not None and (gift.counter, gift.quantity) in consumption:
+                consumption.remove((gift.counter, gift.quantity))
+            record = quote._records[index]
+            note = f"gift {gift.sku} dropped: the order margin floor cannot hold its cost"
+            if record[1] == 0 and not any(i == index for i, _ in quote._gifts):
+                quote._records[index] = [
+                    Status.NOT_APPLIED,
+                    0,
+                    record[2],
+                    Reason.GUARDRAIL_CLAMPED,
+                    note,
+                    record[5],
+                ]
+            else:
+                record[0], record[3] = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
+                record[4] = f"{record[4]}; {note}" if record[4] else note
+        quote.consumption = tuple(consumption)
 
     def _finish(
         self,

@@ -10,6 +10,12 @@ with the lowest ``priority`` first; among equal priorities, from the lane applie
 (platform before store before item before price); among those, from the promotion
 declared last. Line floors are restored first, then category floors, then the order
 floor; taking a discount back only raises revenue, so a floor once held stays held.
+
+Gifts: a gift's cost counts against the order floor. When the order floor could not
+hold even with every discount taken back, but could without some gifts, the clamp
+first drops gifts, from the lowest-ranked promotion first (last added first within a
+promotion), just enough that taking discounts back can hold it; then it clamps as
+above. Gifts are never dropped when their cost is not what breaks the floor.
 """
 
 from __future__ import annotations
@@ -62,7 +68,16 @@ class Breach:
 class Work:
     """The mutable working figures of one pricing call that the guardrail reads and trims."""
 
-    __slots__ = ("adjustments", "amounts", "by_line", "categories", "costs", "extra_cost")
+    __slots__ = (
+        "adjustments",
+        "amounts",
+        "by_line",
+        "categories",
+        "costs",
+        "dropped",
+        "extra_cost",
+        "gifts",
+    )
 
     def __init__(
         self,
@@ -71,12 +86,17 @@ class Work:
         categories: Sequence[str],
         adjustments: list[list[Any]],
         extra_cost: int,
+        gifts: Sequence[tuple[int, int]] = (),
     ) -> None:
         self.amounts = amounts
         self.costs = costs
         self.categories = categories
         self.adjustments = adjustments
         self.extra_cost = extra_cost
+        # (promotion index, cost) of each gift in the order, in the order they were added
+        self.gifts = list(gifts)
+        self.dropped: list[int] = []
+        """Positions in ``gifts`` the clamp dropped (their cost is out of ``extra_cost``)."""
         self.by_line: list[list[list[Any]]] = [[] for _ in amounts]
         for adjustment in adjustments:
             if adjustment[1] >= 0:
@@ -118,6 +138,8 @@ def clamp(
     be held even with every discount taken back stay broken (the caller reports them).
     """
     rank = {index: position for position, index in enumerate(trim_order)}
+    if floors.order is not None and work.gifts:
+        drop_gifts(work, floors.order, rank)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
     for _ in range(3):  # line, category, order floors; each pass re-reads the figures
@@ -131,6 +153,36 @@ def clamp(
                 got = _take(work, breach.lines, current, rank, taken)
                 per_floor[breach.name] = per_floor.get(breach.name, 0) + got
     return taken, per_floor
+
+
+def drop_gifts(work: Work, floor: Fraction, rank: dict[int, int]) -> None:
+    """Drop gifts (lowest-ranked promotion first) while the order floor could not hold
+    even with every discount taken back; only when dropping them can make it hold."""
+    most = sum(work.amounts) + sum(a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0)
+    goods_cost = sum(work.costs)
+    if minimum_revenue(goods_cost + work.extra_cost, floor) <= most:
+        return
+    if minimum_revenue(goods_cost, floor) > most:
+        return  # the goods alone break the floor: dropping gifts would not hold it
+    order = sorted(range(len(work.gifts)), key=lambda k: (rank.get(work.gifts[k][0], -1), -k))
+    for k in order:
+        if minimum_revenue(goods_cost + work.extra_cost, floor) <= most:
+            break
+        work.extra_cost -= work.gifts[k][1]
+        work.dropped.append(k)
+
+
+def gift_givers(work: Work, floors: Floors) -> set[int]:
+    """Promotions whose gifts break the order floor at the current figures: the floor
+    is broken, and would hold without the gifts' cost (for ``on_breach = reject``)."""
+    if floors.order is None or not work.gifts or not work.amounts:
+        return set()
+    revenue, goods_cost = sum(work.amounts), sum(work.costs)
+    if minimum_revenue(goods_cost + work.extra_cost, floors.order) <= revenue:
+        return set()
+    if minimum_revenue(goods_cost, floors.order) > revenue:
+        return set()
+    return {index for index, _ in work.gifts}
 
 
 def _need(work: Work, breach: Breach) -> int:

@@ -29,7 +29,7 @@ guardrail, and records every adjustment with its funding split.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -66,6 +66,8 @@ class Reason(str, enum.Enum):
     CHANNEL = "channel-not-targeted"
     NO_ELIGIBLE_LINES = "no-eligible-lines"
     BELOW_THRESHOLD = "below-threshold"
+    GIFT_DUPLICATE = "gift-already-given"
+    """Its gift is already in the order (given by another promotion, not stackable)."""
     LOST_TO_GROUP = "lost-to-exclusive-group"
     EXCLUDED_BY = "excluded-by-promotion"
     NOTHING_LEFT = "nothing-left-to-discount"
@@ -219,6 +221,9 @@ class Gift:
     title: str = ""
     stackable: bool = False
     """True when another promotion may add the same gift sku to the same order."""
+    counter: CounterKey | None = None
+    """The stock counter the gift draws on (``quantity`` units); the engine consumes it
+    only when the gift is actually added to the order."""
 
 
 @attrs.frozen
@@ -275,7 +280,8 @@ class PricingState:
 
     ``amounts[i]`` is line ``i``'s amount at the start of the current lane (the base
     every promotion of the lane measures on); ``qty``, ``list_unit`` and ``cost_unit``
-    are per line as well. Read-only for evaluators.
+    are per line as well. ``choices`` maps a promotion id to the option the customer
+    picked (:attr:`promorules.cart.Context.choices`). Read-only for evaluators.
 
     Deposits (pre-sale): ``deposits[i]`` is the deposit credited to line ``i``: what
     the cart says was already paid (``Line.deposit_paid``, final-payment window), or
@@ -291,6 +297,7 @@ class PricingState:
         "at",
         "availability",
         "channel",
+        "choices",
         "cost_unit",
         "coupons",
         "customer",
@@ -314,6 +321,7 @@ class PricingState:
         availability: Availability = UNLIMITED,
         rounding: Rounding = Rounding.DOWN,
         shipping: int = 0,
+        choices: Mapping[str, str] | None = None,
     ) -> None:
         self.lines = lines
         self.qty = [line.quantity for line in lines]
@@ -330,6 +338,7 @@ class PricingState:
         self.availability = availability
         self.rounding = rounding
         self.shipping = shipping
+        self.choices: Mapping[str, str] = choices if choices is not None else {}
 
 
 Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]

@@ -458,6 +458,10 @@ class Quote:
                 or _SENTENCES.get(reason)
                 or str(reason.value if isinstance(reason, enum.Enum) else reason)
             )
+        elif amount == 0 and detail:  # gives no discount, only something else (a gift)
+            text = detail
+            if base:
+                text += f" (measured on {money(base)})"
         else:
             text = f"{money(amount)} off"
             if base:

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         moment = at or cart_file.at or datetime.now(tz)
         coupons = tuple(cart_file.coupons) + tuple(args.coupon)
         try:
-            context = Context(moment, args.channel or cart_file.channel, coupons)
+            context = Context(
+                moment, args.channel or cart_file.channel, coupons, choices=cart_file.choices
+            )
         except ValueError as exc:
             raise PromorulesError(f"{path}: {exc}") from None
         results.append((path, moment, engine.price(cart_file.cart, context)))

@@ -326,6 +326,73 @@ def coupon_promotions(draw: st.DrawFn, pid: str, code: str) -> dict[str, Any]:
     return table
 
 
+# -- basket kinds: bxgy, bundle, gift, free_shipping ------------------------------------
+
+GIFT_SKUS = ("GIFT-A", "GIFT-B", "GIFT-C")
+
+
+@st.composite
+def gift_items(draw: st.DrawFn, skus: list[str]) -> list[dict[str, Any]]:
+    items = []
+    for sku in skus:
+        item: dict[str, Any] = {"sku": sku, "unit_cost": money(draw(st.integers(0, 30_000)))}
+        if draw(st.booleans()):
+            item["quantity"] = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            item["stock"] = draw(st.integers(0, 5))
+        items.append(item)
+    return items
+
+
+@st.composite
+def basket_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    """A random but valid promotion of one of the basket kinds."""
+    kind = draw(st.sampled_from(["bxgy", "bundle", "gift", "free_shipping"]))
+    table: dict[str, Any] = {"id": pid, "kind": kind}
+    if kind == "bxgy":
+        table["lane"] = draw(st.sampled_from(["item", "store", "platform"]))
+        table["buy"] = draw(st.integers(1, 3))
+        table["get"] = draw(st.integers(1, 2))
+        if draw(st.booleans()):
+            table["percent"] = draw(percents(1, 100))
+        if draw(st.booleans()):
+            table["max_repeats"] = draw(st.integers(1, 3))
+    elif kind == "bundle":
+        table["lane"] = draw(st.sampled_from(["item", "store", "platform"]))
+        table["quantity"] = draw(st.integers(2, 4))
+        table["price"] = money(draw(st.integers(0, 600_000)))
+        if draw(st.booleans()):
+            table["max_repeats"] = draw(st.integers(1, 3))
+    elif kind == "gift":
+        table["lane"] = draw(st.sampled_from(["item", "store", "platform"]))
+        if draw(st.booleans()):
+            table["quantity"] = draw(st.integers(1, 6))
+        else:
+            table["threshold"] = money(draw(st.integers(1, 200_000)))
+        skus = draw(st.lists(st.sampled_from(GIFT_SKUS), min_size=1, max_size=3, unique=True))
+        split = draw(st.integers(0, len(skus)))
+        if split:
+            table["gifts"] = draw(gift_items(skus[:split]))
+        if split < len(skus):
+            table["choose_one_of"] = draw(gift_items(skus[split:]))
+        table["stackable"] = draw(st.booleans())
+    else:
+        table["lane"] = draw(st.sampled_from(["store", "platform"]))
+        if draw(st.booleans()):
+            table["threshold"] = money(draw(st.integers(0, 100_000)))
+        if draw(st.booleans()):
+            table["off"] = money(draw(st.integers(1, 2_000)))
+    if draw(st.integers(0, 2)) == 0:
+        table["categories"] = draw(
+            st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True)
+        )
+    if draw(st.integers(0, 3)) == 0:
+        table["priority"] = draw(st.integers(-2, 2))
+    if draw(st.integers(0, 5)) == 0:
+        table["budget"] = money(draw(st.integers(1, 20_000)))
+    return table
+
+
 @st.composite
 def coupon_rulesets(draw: st.DrawFn, **options: Any) -> dict[str, Any]:
     """A ruleset of random tiered promotions plus two to six random coupons."""
@@ -347,3 +414,40 @@ def presented_codes() -> st.SearchStrategy[tuple[str, ...]]:
     strangers = st.sampled_from(["NOPE", "C9", "CO", "\x1b[2J", "c-0-0"])
     # declared codes twice as likely as strangers, so coupons get to apply
     return st.lists(st.one_of(declared, declared, strangers), max_size=6).map(tuple)
+
+
+@st.composite
+def basket_rulesets(
+    draw: st.DrawFn, *, on_breach: str | None = None, guarded: bool | None = None
+) -> dict[str, Any]:
+    """A ruleset mixing basket-kind promotions with tiered ones."""
+    data = draw(rulesets(on_breach=on_breach, guarded=guarded, max_promotions=2))
+    count = draw(st.integers(1, 5))
+    data["promotion"] = data["promotion"] + [draw(basket_promotions(f"b{i}")) for i in range(count)]
+    return data
+
+
+@st.composite
+def basket_carts(draw: st.DrawFn) -> Cart:
+    cart = draw(carts(max_lines=6))
+    return Cart(cart.lines, cart.customer, "CNY", draw(st.integers(0, 3_000)))
+
+
+@st.composite
+def basket_contexts(draw: st.DrawFn, promotions: int = 6) -> Context:
+    """A moment, a choice of gift now and then, and gift stock left (or not limited)."""
+    from promorules.counters import CounterKey, CounterKind, Snapshot
+
+    at = START + timedelta(seconds=draw(st.integers(0, 3 * 24 * 3600)))
+    choices = {
+        f"b{i}": draw(st.sampled_from([*GIFT_SKUS, "NOPE"]))
+        for i in range(promotions)
+        if draw(st.integers(0, 2)) == 0
+    }
+    left = {
+        CounterKey(CounterKind.GIFT_STOCK, f"b{i}", sku): draw(st.integers(0, 3))
+        for i in range(promotions)
+        for sku in GIFT_SKUS
+        if draw(st.integers(0, 3)) == 0
+    }
+    return Context(at, choices=choices, availability=Snapshot(left))

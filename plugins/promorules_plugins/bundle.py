@@ -1,0 +1,172 @@
+"""The ``bundle`` kind: N units for a fixed price ("any 3 for 99.00"), repeating.
+
+Units of every line in scope are pooled and grouped ``quantity`` at a time, the most
+expensive units first (by their current amount at the start of the lane): that is
+the grouping best for the customer, since each bundle replaces the dearest units
+left. A bundle saves the sum of its units minus ``price``; bundles are formed while
+they save something, up to ``max_repeats``. Units left over pay their own amount.
+
+The discount (the sum of the savings) is spread over the lines of the bundled units
+in proportion to those units' amounts, exactly (largest remainder), so no line gives
+more than its bundled units. When even the dearest units cost no more than the
+bundle price, the promotion is not applied (reason ``no-saving``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+
+import attrs
+
+from promorules import hookimpl
+from promorules.diagnostics import Problem
+from promorules.kind import (
+    Bound,
+    CompileEnv,
+    Evaluator,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+    Upsell,
+)
+from promorules.money import allocate, format_amount
+from promorules.ruleset import Amount, Promotion
+from promorules_plugins.units import Run, runs
+
+NO_SAVING = "no-saving"
+"""Reason code when the units already cost no more than the bundle price."""
+
+
+@attrs.frozen
+class BundleConfig:
+    quantity: int
+    """N: units in one bundle."""
+    price: Amount
+    """What N units cost together."""
+    max_repeats: int | None = None
+    """Most bundles per order; None: as many as save something."""
+
+
+class Bundle(Kind):
+    name = "bundle"
+    config_type = BundleConfig
+    lanes = (Lane.ITEM, Lane.STORE, Lane.PLATFORM)
+    summary = "N units in scope for a fixed price, repeating, dearest units first"
+
+    def check(self, promotion: Promotion) -> Iterable[Problem]:
+        config: BundleConfig = promotion.config
+        if config.quantity < 2:
+            yield Problem("PR203", "a bundle holds at least 2 units", ("quantity",))
+        if config.price < 0:
+            yield Problem("PR203", "price must not be negative", ("price",))
+        if config.max_repeats is not None and config.max_repeats <= 0:
+            yield Problem("PR203", "max_repeats must be at least 1", ("max_repeats",))
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        config: BundleConfig = promotion.config
+        size, price, repeats = config.quantity, config.price, config.max_repeats
+        within = env.ruleset.stacking.upsell_within
+        name = f"{size} for {format_amount(price, env.currency)}"
+
+        def close(shortfall: int) -> bool:
+            return shortfall == 1 or shortfall <= within * size
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            units = sorted(runs(state.amounts, state.qty, lines), key=lambda r: (-r.value, r.line))
+            count = sum(run.units for run in units)
+            if count < size:
+                shortfall = size - count
+                return NotApplied(
+                    Reason.BELOW_THRESHOLD,
+                    f"{count} eligible units; a bundle of {name} needs {size}",
+                    Upsell(shortfall, name, True) if close(shortfall) else None,
+                )
+            bundles, saving, chosen = _form(units, size, price, repeats)
+            if bundles == 0:
+                return NotApplied(
+                    NO_SAVING, f"the dearest {size} units already cost no more than {name}"
+                )
+            order = sorted(chosen)
+            parts = allocate(saving, [chosen[i] for i in order])
+            out = [(i, part) for i, part in zip(order, parts, strict=True) if part > 0]
+            hint = None
+            left = count - bundles * size
+            if (repeats is None or bundles < repeats) and left < size:
+                shortfall = size - left
+                if close(shortfall):
+                    hint = Upsell(shortfall, f"another {name}", True)
+            return Offer(
+                [i for i, _ in out],
+                [part for _, part in out],
+                base=sum(state.amounts[i] for i in lines),
+                detail=f"{bundles} x {name} (dearest {bundles * size} of {count} units)",
+                hint=hint,
+            )
+
+        return evaluate
+
+    def bound(self, promotion: Promotion) -> Bound:
+        config: BundleConfig = promotion.config
+        return Bound(
+            rate=Fraction(1),
+            note=(
+                "depends on list prices: a bundle's units lose at most "
+                f"1 - price / ({config.quantity} x the dearest unit in scope) of their amount"
+            ),
+        )
+
+
+def _form(
+    units: list[Run], size: int, price: int, repeats: int | None
+) -> tuple[int, int, dict[int, int]]:
+    """Bundles formed from ``units`` (dearest first), their total saving, and the
+    amount of bundled units per line. Groups of equal units are formed in bulk."""
+    bundles, saving = 0, 0
+    chosen: dict[int, int] = {}
+    queue = [[run.value, run.line, run.units] for run in units]
+    head = 0
+    while head < len(queue) and (repeats is None or bundles < repeats):
+        value, line, count = queue[head]
+        if count >= size:  # whole bundles of this run's equal units
+            many = count // size
+            if repeats is not None:
+                many = min(many, repeats - bundles)
+            if value * size <= price:
+                break
+            bundles += many
+            saving += many * (value * size - price)
+            chosen[line] = chosen.get(line, 0) + many * size * value
+            queue[head][2] -= many * size
+            if queue[head][2] == 0:
+                head += 1
+            continue
+        # one bundle across runs: the next ``size`` units in order
+        total, taken, picks = 0, 0, []
+        position = head
+        while taken < size and position < len(queue):
+            take = min(size - taken, queue[position][2])
+            total += take * queue[position][0]
+            picks.append((position, take))
+            taken += take
+            position += 1
+        if taken < size or total <= price:
+            break
+        bundles += 1
+        saving += total - price
+        for position, take in picks:
+            value, line, _ = queue[position]
+            chosen[line] = chosen.get(line, 0) + take * value
+            queue[position][2] -= take
+        while head < len(queue) and queue[head][2] == 0:
+            head += 1
+    return bundles, saving, chosen
+
+
+@hookimpl
+def promorules_register_kinds(register: object) -> None:
+    assert callable(register)
+    register(Bundle())

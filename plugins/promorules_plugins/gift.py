@@ -1,0 +1,219 @@
+"""The ``gift`` kind: gift with purchase ("spend 299, get a mug").
+
+When the in-scope lines reach ``threshold`` (their amount at the start of the lane) or
+``quantity`` (their number of units), the promotion adds gift lines at price 0:
+
+- every item of ``gifts``, and
+- one item of ``choose_one_of``: the one the customer picked, named by sku in
+  :attr:`promorules.cart.Context.choices` under this promotion's id; without a (valid,
+  in-stock) choice, the first option in stock.
+
+A gift item must state its ``unit_cost``: the cost counts against the order margin
+(the guardrail's order floor includes gift costs, and the clamp may drop a gift whose
+cost the floor cannot hold). An item with ``stock`` draws on a ledger counter
+``gift_stock:<promotion>:<sku>``; a gift whose counter has fewer units left than it
+needs is not added, and the explanation says so. Two promotions never add the same
+gift sku to one order unless both are ``stackable`` (the engine refuses the second).
+
+The promotion gives no discount: its :class:`~promorules.kind.Bound` has rate 0 and
+the largest gift cost as ``extra_cost``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+
+import attrs
+
+from promorules import hookimpl
+from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.diagnostics import Problem
+from promorules.kind import (
+    Bound,
+    CompileEnv,
+    Evaluator,
+    Gift,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+    Upsell,
+)
+from promorules.money import format_amount
+from promorules.ruleset import Amount, Promotion
+
+SOLD_OUT = "sold-out"
+"""Reason code when every gift the promotion could add is out of stock."""
+
+
+@attrs.frozen
+class GiftItem:
+    """One gift: what it is, what one unit costs, how many units, and its stock."""
+
+    sku: str
+    unit_cost: Amount
+    """Required: a gift's cost counts against the order margin."""
+    quantity: int = 1
+    title: str = ""
+    stock: int | None = None
+    """Units this promotion may give away (a ledger counter); None: not limited here."""
+
+
+@attrs.frozen
+class GiftConfig:
+    threshold: Amount | None = None
+    """Reached when the in-scope lines' amount is at least this."""
+    quantity: int | None = None
+    """Reached when the in-scope lines hold at least this many units."""
+    gifts: tuple[GiftItem, ...] = ()
+    """Gifts always added once the threshold is reached."""
+    choose_one_of: tuple[GiftItem, ...] = ()
+    """Options of which the customer gets one (their choice, else the first in stock)."""
+    stackable: bool = False
+    """May another promotion add the same gift sku to the same order (if it says so too)?"""
+
+
+class GiftKind(Kind):
+    name = "gift"
+    config_type = GiftConfig
+    lanes = (Lane.STORE, Lane.PLATFORM, Lane.ITEM)
+    summary = "gift with purchase above a threshold (amount or quantity), or one of several"
+
+    def check(self, promotion: Promotion) -> Iterable[Problem]:
+        config: GiftConfig = promotion.config
+        if (config.threshold is None) == (config.quantity is None):
+            yield Problem("PR203", "give exactly one of threshold (amount) or quantity (items)")
+        elif config.threshold is not None and config.threshold <= 0:
+            yield Problem("PR203", "a threshold must be positive", ("threshold",))
+        elif config.quantity is not None and config.quantity <= 0:
+            yield Problem("PR203", "quantity must be at least 1", ("quantity",))
+        if not config.gifts and not config.choose_one_of:
+            yield Problem("PR203", "give the gifts (gifts) or the options (choose_one_of)")
+        seen: set[str] = set()
+        for field, items in (("gifts", config.gifts), ("choose_one_of", config.choose_one_of)):
+            for index, item in enumerate(items):
+                path: tuple[str | int, ...] = (field, index)
+                if not item.sku:
+                    yield Problem("PR203", "a gift needs a sku", (*path, "sku"))
+                if item.sku in seen:
+                    yield Problem("PR203", f"gift {item.sku!r} is listed twice", (*path, "sku"))
+                seen.add(item.sku)
+                if item.unit_cost < 0:
+                    yield Problem(
+                        "PR203", "a gift's cost must not be negative", (*path, "unit_cost")
+                    )
+                if item.quantity <= 0:
+                    yield Problem(
+                        "PR203", "a gift's quantity must be at least 1", (*path, "quantity")
+                    )
+                if item.stock is not None and item.stock < 0:
+                    yield Problem("PR203", "stock must not be negative", (*path, "stock"))
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        config: GiftConfig = promotion.config
+        pid = promotion.id
+        currency = env.currency
+        within = env.ruleset.stacking.upsell_within
+        by_quantity = config.quantity is not None
+        need = config.quantity if config.quantity is not None else (config.threshold or 0)
+        stackable = config.stackable
+
+        def to_gift(item: GiftItem) -> Gift:
+            counter = _key(pid, item.sku) if item.stock is not None else None
+            return Gift(item.sku, item.unit_cost, item.quantity, item.title, stackable, counter)
+
+        fixed = tuple((item, to_gift(item)) for item in config.gifts)
+        options = tuple((item, to_gift(item)) for item in config.choose_one_of)
+        reward = "gift " + ", ".join(_name(i) for i in config.gifts)
+        if options:
+            reward += (" and " if fixed else "") + "a gift of your choice"
+        if not fixed:
+            reward = "a gift of your choice"
+        reached_text = f"{need} items" if by_quantity else format_amount(need, currency)
+
+        def in_stock(state: PricingState, gift: Gift) -> bool:
+            if gift.counter is None:
+                return True
+            left = state.availability.remaining(gift.counter)
+            return left is None or left >= gift.quantity
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            base = sum(state.amounts[i] for i in lines)
+            measure = sum(state.qty[i] for i in lines) if by_quantity else base
+            if measure < need:
+                shortfall = need - measure
+                close = shortfall <= within * need or (by_quantity and shortfall == 1)
+                return NotApplied(
+                    Reason.BELOW_THRESHOLD,
+                    f"below the threshold ({reached_text})",
+                    Upsell(shortfall, reward, by_quantity) if close else None,
+                )
+            given: list[Gift] = []
+            names: list[str] = []
+            remarks: list[str] = []
+            missing: list[str] = []
+            for item, gift in fixed:
+                if in_stock(state, gift):
+                    given.append(gift)
+                    names.append(_name(item))
+                else:
+                    missing.append(item.sku)
+            if options:
+                choice = state.choices.get(pid)
+                stocked = [(item, gift) for item, gift in options if in_stock(state, gift)]
+                picked = next(((i, g) for i, g in stocked if i.sku == choice), None)
+                if picked is None and stocked:
+                    picked = stocked[0]
+                    if choice is not None:
+                        known = any(i.sku == choice for i, _ in options)
+                        why = "is out of stock" if known else "is not an option"
+                        remarks.append(f"chosen {choice!r} {why}")
+                if picked is None:
+                    missing.append("every option")
+                else:
+                    given.append(picked[1])
+                    names.append(_name(picked[0]))
+            if missing:
+                remarks.append("out of stock: " + ", ".join(missing))
+            if not given:
+                return NotApplied(SOLD_OUT, "; ".join(remarks))
+            detail = "adds gift " + ", ".join(names)
+            if remarks:
+                detail += "; " + "; ".join(remarks)
+            return Offer(base=base, detail=detail, gifts=given)
+
+        return evaluate
+
+    def bound(self, promotion: Promotion) -> Bound:
+        config: GiftConfig = promotion.config
+        cost = sum(i.unit_cost * i.quantity for i in config.gifts)
+        cost += max((i.unit_cost * i.quantity for i in config.choose_one_of), default=0)
+        return Bound(
+            rate=Fraction(0),
+            extra_cost=cost,
+            note="no discount; adds gifts costing at most the extra cost per order",
+        )
+
+    def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
+        config: GiftConfig = promotion.config
+        for item in (*config.gifts, *config.choose_one_of):
+            if item.stock is not None:
+                yield CounterSpec(_key(promotion.id, item.sku), item.stock)
+
+
+def _key(promotion: str, sku: str) -> CounterKey:
+    return CounterKey(CounterKind.GIFT_STOCK, promotion, sku)
+
+
+def _name(item: GiftItem) -> str:
+    label = item.title or item.sku
+    return label if item.quantity == 1 else f"{label} x{item.quantity}"
+
+
+@hookimpl
+def promorules_register_kinds(register: object) -> None:
+    assert callable(register)
+    register(GiftKind())

@@ -1,0 +1,47 @@
+"""Units of cart lines, for kinds that pick units across lines (bxgy, bundle).
+
+A line's current amount need not divide by its quantity. Split exactly (largest
+remainder, as :func:`promorules.money.allocate` does with equal weights), a line of
+amount ``a`` and quantity ``q`` holds ``a % q`` units worth ``a // q + 1`` and the rest
+worth ``a // q``. A :class:`Run` is such a group of equal units, so picking units costs
+time in the number of lines, not in the number of units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+
+class Run(NamedTuple):
+    """``units`` units of line ``line``, each worth ``value`` minor units."""
+
+    value: int
+    line: int
+    units: int
+
+
+def runs(amounts: Sequence[int], qty: Sequence[int], lines: Sequence[int]) -> list[Run]:
+    """The units of ``lines`` as runs of equal value (unordered)."""
+    out: list[Run] = []
+    for i in lines:
+        q = qty[i]
+        low, high_count = divmod(max(amounts[i], 0), q)
+        if high_count:
+            out.append(Run(low + 1, i, high_count))
+        if q - high_count:
+            out.append(Run(low, i, q - high_count))
+    return out
+
+
+def take_cheapest(units: list[Run], count: int) -> dict[int, int]:
+    """The amount, per line, of the ``count`` cheapest units (ties: lower line first)."""
+    chosen: dict[int, int] = {}
+    left = count
+    for run in sorted(units, key=lambda r: (r.value, r.line)):
+        if left <= 0:
+            break
+        take = min(run.units, left)
+        chosen[run.line] = chosen.get(run.line, 0) + take * run.value
+        left -= take
+    return chosen
