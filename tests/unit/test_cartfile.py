@@ -209,7 +209,7 @@ LINE = '[[lines]]\nsku = "LUMI-SERUM"\n'
     [
         (
             'colour = "red"\n' + LINE,
-            "1:1: PR301 colour: unknown key 'colour'; known: at, channel, coupons, shipping, "
+            "1:1: PR301 colour: unknown key 'colour'; known: at, channel, coupons, choices, shipping, "
             "customer, lines, currency",
         ),
         (
