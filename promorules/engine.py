@@ -371,7 +371,9 @@ class Engine:
         adjustments: list[list[Any]] = []
         touched: list[set[int]] = [set() for _ in lines]
         gifts: list[tuple[int, Gift]] = []
-        consumes: list[tuple[CounterKey, int]] = []
+        # (promotion index, counter, amount): the quote keeps those of promotions that
+        # still give something once budgets and the guardrail are done
+        consumes: list[tuple[int, CounterKey, int]] = []
         schedule: list[tuple[list[tuple[int, int]], Any]] = []
         redeemed: dict[int, tuple[str, ...]] = {}
         scopes = [plan.scope(line) for line in lines]
@@ -487,7 +489,7 @@ class Engine:
                 if offer.gifts:
                     self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
                 if offer.consumes:
-                    consumes.extend(offer.consumes)
+                    consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
                 if state.coupons:
                     redeemed[compiled.index] = offer.codes
             shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
@@ -626,7 +628,7 @@ class Engine:
         adjustments: list[list[Any]],
         touched: list[set[int]],
         records: dict[int, list[Any]],
-        consumes: list[tuple[CounterKey, int]],
+        consumes: list[tuple[int, CounterKey, int]],
     ) -> None:
         """Each unit pays the lowest unit price offered for it; then credits apply.
 
@@ -679,7 +681,7 @@ class Engine:
                     units = won.get((rank, position), 0)
                     for key in keys if units else ():
                         taken[key] = taken.get(key, 0) + units
-                consumes.extend(taken.items())
+                consumes.extend((index, key, n) for key, n in taken.items())
         for compiled, offer in offers:
             amount = applied.get(compiled.index, 0)
             if amount:
@@ -707,7 +709,7 @@ class Engine:
         offered: list[Gift],
         gifts: list[tuple[int, Gift]],
         records: dict[int, list[Any]],
-        consumes: list[tuple[CounterKey, int]],
+        consumes: list[tuple[int, CounterKey, int]],
     ) -> None:
         """Add the gifts of an offer; a sku already given is refused unless both gifts are
         stackable. A gift's stock counter is consumed only for a gift actually added, and
@@ -730,7 +732,7 @@ class Engine:
             gifts.append((compiled.index, gift))
             added += 1
             if gift.counter is not None:
-                consumes.append((gift.counter, gift.quantity))
+                consumes.append((compiled.index, gift.counter, gift.quantity))
         record = records.get(compiled.index)
         if refused and not added and record is not None and record[1] == 0:
             records[compiled.index] = [
@@ -794,7 +796,7 @@ class Engine:
         records: dict[int, list[Any]],
         gifts: list[tuple[int, Gift]],
         shipping: int,
-        consumes: list[tuple[CounterKey, int]],
+        consumes: list[tuple[int, CounterKey, int]],
         codes: Sequence[tuple[str, int, Reason | None]] = (),
         guardrail: GuardrailReport | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Any]] = (),

@@ -177,7 +177,7 @@ class Quote:
         gifts: list[tuple[int, Gift]],
         shipping: tuple[int, int],
         guardrail: GuardrailReport,
-        consumption: Consumption,
+        consumption: Sequence[tuple[int, CounterKey, int]],
         budgets: Mapping[int, CounterKey] | None = None,
         funder_budgets: Mapping[Funder, CounterKey] | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
@@ -328,9 +328,16 @@ class Quote:
     @cached_property
     def consumption(self) -> Consumption:
         """What the order would take from the ledger: the counters the promotions named
-        (coupon uses, stock), plus the money each budgeted promotion and funder gives."""
-        out = list(self._consumes)
+        (coupon uses, stock, gifts given), plus the money each budgeted promotion and
+        funder gives. A promotion that ends up giving nothing (trimmed to zero by its
+        budget or the guardrail, its gift dropped) consumes nothing."""
         totals = self._promotion_totals
+        given = {(index, gift.counter) for index, gift in self._gifts}
+        out = [
+            (key, amount)
+            for index, key, amount in self._consumes
+            if totals.get(index) or (index, key) in given
+        ]
         for index, key in self._budgets.items():
             if totals.get(index):
                 out.append((key, totals[index]))

@@ -209,8 +209,8 @@ LINE = '[[lines]]\nsku = "LUMI-SERUM"\n'
     [
         (
             'colour = "red"\n' + LINE,
-            "1:1: PR301 colour: unknown key 'colour'; known: at, channel, coupons, choices, shipping, "
-            "customer, lines, currency",
+            "1:1: PR301 colour: unknown key 'colour'; known: at, channel, coupons, choices, "
+            "shipping, customer, lines, currency",
         ),
         (
             LINE + "quantity = 2\nprise = 3\n",

@@ -109,3 +109,22 @@ def test_a_loss_leader_price_is_reported_not_hidden() -> None:
     )
     assert quote.guardrail.status is GuardrailStatus.BREACHED
     assert quote.payable == yuan("50")
+
+
+def test_a_coupon_the_clamp_takes_back_entirely_consumes_no_use() -> None:
+    from promorules.counters import CounterKey, CounterKind
+    from promorules_plugins import coupon, tiered
+
+    body = (
+        '[[promotion]]\nid = "c"\nkind = "coupon"\ncode = "SAVE5"\noff = "5.00"\nuses = 100\n'
+        "priority = -1\n" + promo("s", "store", "10", "1", "priority = 1")
+    )
+    e = engine(body, header=guarded("clamp", order="0%"), plugins=[tiered, coupon])
+    # 100 with cost 99: the store's 1.00 fits, the coupon's 5.00 must all go back
+    clamped = e.price(cart(line("a", 1, "100", "99")), ctx(coupons=("save5",)))
+    assert clamped.guardrail.trims == {"c": yuan("5")}
+    assert all(key.kind is not CounterKind.COUPON_USES for key, _ in clamped.consumption)
+    # with room for it, the coupon applies and takes one use
+    kept = e.price(cart(line("a", 1, "100", "50")), ctx(coupons=("save5",)))
+    assert kept.discounts_by_promotion["c"] == yuan("5")
+    assert kept.consumption == ((CounterKey(CounterKind.COUPON_USES, "c"), 1),)
