@@ -7,7 +7,7 @@ ruleset's currency. Reading carts from files lives in :mod:`promorules.cartfile`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
@@ -30,7 +30,17 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise ValueError(f"{attribute.name} must be at least 1 (got {value})")
 
 
-def _strings(value: Sequence[str]) -> tuple[str, ...]:
+# Typed converters (not the bare ``tuple``/``frozenset`` builtins): mypy derives the
+# ``__init__`` parameter types from them, and a generic builtin leaves them unsolvable.
+def _strings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _string_set(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+def _lines(value: Iterable[Line]) -> tuple[Line, ...]:
     return tuple(value)
 
 
@@ -60,8 +70,8 @@ class Customer:
     """Who is buying: an id (for per-customer limits), segments and tags."""
 
     id: str = ""
-    segments: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
-    tags: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    segments: frozenset[str] = attrs.field(default=frozenset(), converter=_string_set)
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=_string_set)
 
 
 ANONYMOUS = Customer()
@@ -71,7 +81,7 @@ ANONYMOUS = Customer()
 class Cart:
     """Lines, the customer, and an optional shipping fee; all in one currency."""
 
-    lines: tuple[Line, ...] = attrs.field(converter=tuple)
+    lines: tuple[Line, ...] = attrs.field(converter=_lines)
     customer: Customer = ANONYMOUS
     currency: str = "CNY"
     shipping: int = attrs.field(default=0, validator=_non_negative)
@@ -105,5 +115,5 @@ class Context:
 
     at: datetime = attrs.field(validator=_aware)
     channel: str | None = None
-    coupons: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_codes)
+    coupons: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=_codes)
     availability: Availability = attrs.field(default=UNLIMITED, eq=False)
