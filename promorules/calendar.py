@@ -320,6 +320,11 @@ def check_rhythm(entries: Sequence[Entry], year: int | None = None) -> list[Diag
 
 
 COLUMNS_PER_MONTH = 6
+# where phases share a cell, show the one planners look for first: the explosion
+_PRIORITY: dict[Stage | str | None, int] = {
+    Stage.EXPLOSION: 5, Stage.SALES: 4, Stage.RETURN: 3, Stage.WARM_UP: 2, None: 1,
+    Stage.PREPARATION: 0,
+}
 
 
 def render(entries: Sequence[Entry], year: int, width: int = 28) -> str:
@@ -342,11 +347,7 @@ def render(entries: Sequence[Entry], year: int, width: int = 28) -> str:
             end = min((phase.end.date() - first).days, days - 1)
             for day in range(start, end + 1):
                 cell = day * columns // days
-                current = cells[cell]
-                if current == "." or (
-                    phase.stage is not None
-                    and (not isinstance(current, Stage) or phase.stage > current)
-                ):
+                if _PRIORITY[phase.stage] > _PRIORITY.get(cells[cell], -1):
                     cells[cell] = phase.stage
         strip = "".join(c if isinstance(c, str) else SYMBOLS[c] for c in cells)
         name = safe(entry.name, width).ljust(width)
