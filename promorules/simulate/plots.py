@@ -9,7 +9,7 @@ figures of the tables.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ def budget_burn(data: Mapping[str, Any], path: Path) -> bool:
             times.append(datetime.fromisoformat(hour))
             values.append(left)
             left -= _number(used) if counter["money"] else float(used)
-        times.append(times[-1])
+        times.append(times[-1] + timedelta(hours=1))  # the last hour's burn shows too
         values.append(left)
         initial = values[0] or 1.0
         ax.step(times, [100 * v / initial for v in values], where="post", label=counter["counter"])
