@@ -322,7 +322,11 @@ def check_rhythm(entries: Sequence[Entry], year: int | None = None) -> list[Diag
 COLUMNS_PER_MONTH = 6
 # where phases share a cell, show the one planners look for first: the explosion
 _PRIORITY: dict[Stage | str | None, int] = {
-    Stage.EXPLOSION: 5, Stage.SALES: 4, Stage.RETURN: 3, Stage.WARM_UP: 2, None: 1,
+    Stage.EXPLOSION: 5,
+    Stage.SALES: 4,
+    Stage.RETURN: 3,
+    Stage.WARM_UP: 2,
+    None: 1,
     Stage.PREPARATION: 0,
 }
 

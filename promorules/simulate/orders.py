@@ -50,7 +50,8 @@ _LINE_OBJECT_KEYS = (
     "tags",
     "title",
 )
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 20_000
+"""Most distinct lines and customers kept for reuse; past it the cache starts afresh."""
 
 
 class OrderError(PromorulesError):
