@@ -32,6 +32,8 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
         raise ValueError(f"{attribute.name} must be at least 1 (got {value})")
 
 
+# Typed converters (not the bare ``tuple``/``frozenset`` builtins): mypy derives the
+# ``__init__`` parameter types from them, and a generic builtin leaves them unsolvable.
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 

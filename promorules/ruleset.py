@@ -194,6 +194,59 @@ COMMON_KEYS = frozenset(f.name for f in attrs.fields(Promotion) if f.name != "co
 
 
 @attrs.frozen
+class Simulation:
+    """Assumptions ``promorules simulate`` states in its report (``[simulate]``).
+
+    ``uplift`` maps a grade (``S``, ``A``, ``B``: every promotion of a campaign of that
+    grade) or a promotion id (which wins over the grade) to the share by which the
+    promotion is assumed to raise the sales it touches: ``"30%"`` means the sales it
+    applied to are 1.3 times what they would have been without it.
+    """
+
+    uplift: dict[str, Rate] = attrs.field(factory=dict)
+
+    def uplift_for(self, promotion: str, grade: Grade) -> Rate | None:
+        """The uplift assumed for ``promotion`` in a campaign of ``grade``, if any."""
+        found = self.uplift.get(promotion)
+        return found if found is not None else self.uplift.get(grade.value)
+
+
+class ReferencePrice(str, enum.Enum):
+    """Named reference-price rules: the lowest price over the days before a promotion."""
+
+    LOWEST_7_DAYS = "lowest-7-days"
+    """China, SAMR 2020: a "was" price is the lowest transaction price of the prior 7 days."""
+    LOWEST_30_DAYS = "lowest-30-days"
+    """EU Omnibus directive, Art. 6a: the prior price is the lowest of the last 30 days."""
+
+    @property
+    def days(self) -> int:
+        return 7 if self is ReferencePrice.LOWEST_7_DAYS else 30
+
+
+@attrs.frozen
+class PriceRules:
+    """What regulators (or the platform) require of promotion prices (``[price_rules]``).
+
+    The reference price of a sku is its lowest price over the ``days`` before a
+    promotion starts; a "was" price shown above it is misleading, and with ``min_cut``
+    an event price must be at least that share below it. Checked against a price
+    history by :func:`promorules.pricerules.check_price_rules`.
+    """
+
+    reference: ReferencePrice | None = None
+    reference_days: int | None = None
+    min_cut: Rate | None = None
+
+    @property
+    def days(self) -> int | None:
+        """How many days before a promotion the reference price looks back, if declared."""
+        if self.reference_days is not None:
+            return self.reference_days
+        return self.reference.days if self.reference is not None else None
+
+
+@attrs.frozen
 class Ruleset:
     campaign: Campaign
     guardrails: Guardrails = Guardrails()
@@ -201,6 +254,8 @@ class Ruleset:
     promotions: tuple[Promotion, ...] = ()
     budgets: dict[Funder, Amount] = attrs.field(factory=dict)
     """Money budgets per funder across all promotions."""
+    simulate: Simulation = Simulation()
+    price_rules: PriceRules = PriceRules()
     source: str = attrs.field(default="<ruleset>", eq=False)
     positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -398,7 +453,15 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-_TOP_KEYS = ("campaign", "guardrails", "stacking", "promotion", "budgets")
+_TOP_KEYS = (
+    "campaign",
+    "guardrails",
+    "stacking",
+    "promotion",
+    "budgets",
+    "simulate",
+    "price_rules",
+)
 
 
 def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[int, int]]]:
@@ -464,6 +527,8 @@ def build_ruleset(
     guardrails = _structure(conv, data.get("guardrails", {}), Guardrails, ("guardrails",), out)
     stacking = _structure(conv, data.get("stacking", {}), Stacking, ("stacking",), out)
     budgets = _structure(conv, data.get("budgets", {}), dict[Funder, Amount], ("budgets",), out)
+    simulate = _structure(conv, data.get("simulate", {}), Simulation, ("simulate",), out)
+    price_rules = _structure(conv, data.get("price_rules", {}), PriceRules, ("price_rules",), out)
 
     raw_promotions = data.get("promotion", [])
     if not isinstance(raw_promotions, list):
@@ -483,6 +548,10 @@ def build_ruleset(
         _check_stacking(stacking, out)
     if campaign is not None:
         _check_promotions(promotions, campaign, kinds, out)
+    if simulate is not None:
+        _check_simulate(simulate, promotions, out)
+    if price_rules is not None:
+        _check_price_rules(price_rules, out)
     out.raise_if_errors()
     return Ruleset(
         campaign=campaign,
@@ -490,6 +559,8 @@ def build_ruleset(
         stacking=stacking,
         promotions=tuple(promotions),
         budgets=budgets,
+        simulate=simulate,
+        price_rules=price_rules,
         source=source,
         positions=out.positions,
     )
@@ -653,6 +724,48 @@ def _check_promotions(
             out.add("PR104", "a budget must be positive", (*path, "budget"))
 
 
+def _check_simulate(simulate: Simulation, promotions: list[Promotion], out: Collector) -> None:
+    ids = {p.id for p in promotions}
+    grades = {g.value for g in Grade}
+    for key, rate in simulate.uplift.items():
+        path: Path = ("simulate", "uplift", key)
+        if key not in ids and key not in grades:
+            out.add(
+                "PR204",
+                f"uplift names {_show(key)}, which is neither a grade (S, A, B) "
+                "nor a promotion of this ruleset",
+                path,
+            )
+        if not (-1 < rate <= 100):
+            out.add("PR105", "an uplift must lie above -100% and at most 10000%", path)
+
+
+def _check_price_rules(rules: PriceRules, out: Collector) -> None:
+    if rules.reference is not None and rules.reference_days is not None:
+        out.add(
+            "PR203", "give reference or reference_days, not both", ("price_rules", "reference_days")
+        )
+    if rules.reference_days is not None and not 1 <= rules.reference_days <= 366:
+        out.add(
+            "PR103",
+            "reference_days must be a whole number of days from 1 to 366",
+            ("price_rules", "reference_days"),
+        )
+    if rules.min_cut is not None:
+        if rules.days is None:
+            out.add(
+                "PR203",
+                "min_cut needs a reference price rule (reference or reference_days)",
+                ("price_rules", "min_cut"),
+            )
+        if not 0 < rules.min_cut < 1:
+            out.add(
+                "PR105",
+                "min_cut must lie between 0% and 100% (exclusive)",
+                ("price_rules", "min_cut"),
+            )
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -665,6 +778,10 @@ def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
     data["stacking"] = conv.unstructure(ruleset.stacking)
     if ruleset.budgets:
         data["budgets"] = _plain(conv.unstructure(ruleset.budgets, dict[Funder, Amount]))
+    if ruleset.simulate != Simulation():
+        data["simulate"] = _plain(conv.unstructure(ruleset.simulate))
+    if ruleset.price_rules != PriceRules():
+        data["price_rules"] = _plain(_drop_defaults(conv, ruleset.price_rules, PriceRules))
     promotions = []
     for promotion in ruleset.promotions:
         table = _drop_defaults(conv, promotion, Promotion)

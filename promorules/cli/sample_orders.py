@@ -1,0 +1,91 @@
+"""``promorules sample-orders``: write a realistic synthetic order log for a ruleset."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sample-orders",
+        help="generate a synthetic order log to try simulate with",
+        description="Write COUNT synthetic orders for RULESET, in time order, over its "
+        "campaign phases (peaking on the explosion day), drawing skus from the catalogue.",
+    )
+    parser.add_argument("ruleset", help="the ruleset (TOML)")
+    parser.add_argument("-n", "--count", type=int, default=10_000, help="orders (default 10000)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write (.csv or .jsonl); default: CSV on stdout",
+    )
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        default="rulesets/catalog.csv",
+        help="catalogue to draw skus from (default rulesets/catalog.csv)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--start",
+        metavar="TIME",
+        help="spread orders from this time instead of the campaign phases",
+    )
+    parser.add_argument("--days", type=int, default=7, help="days from --start (default 7)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+    from datetime import datetime
+
+    from promorules.cartfile import load_catalog
+    from promorules.diagnostics import PromorulesError
+    from promorules.engine import Engine
+    from promorules.simulate.sample import write_sample
+
+    if not 0 <= args.count <= 100_000_000:
+        raise PromorulesError("--count: from 0 to 100000000 orders")
+    if not 1 <= args.days <= 366:
+        raise PromorulesError("--days: from 1 to 366")
+    engine = Engine.from_toml(args.ruleset)
+    catalog = load_catalog(args.catalog, engine.currency)
+    start = None
+    if args.start:
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            raise PromorulesError(f"--start: not an ISO 8601 time: {args.start[:40]!r}") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=engine.ruleset.tz)
+    fmt = "jsonl" if args.output and args.output.endswith((".jsonl", ".ndjson")) else "csv"
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8", newline="") as handle:
+                count = write_sample(
+                    engine.ruleset,
+                    catalog,
+                    handle,
+                    count=args.count,
+                    seed=args.seed,
+                    fmt=fmt,
+                    start=start,
+                    days=args.days,
+                )
+        except OSError as exc:
+            raise PromorulesError(f"cannot write {args.output}: {exc}") from None
+        print(f"wrote {count} orders to {args.output}", file=sys.stderr)
+    else:
+        write_sample(
+            engine.ruleset,
+            catalog,
+            sys.stdout,
+            count=args.count,
+            seed=args.seed,
+            fmt=fmt,
+            start=start,
+            days=args.days,
+        )
+    return 0

@@ -1,0 +1,218 @@
+"""Running sums of a replay: what the report is made of, kept as plain integers.
+
+A :class:`Totals` takes one priced order at a time and keeps only sums (per promotion,
+funder, category, channel, segment, guardrail floor, margin bucket), never the quotes,
+so memory does not grow with the log. Totals of parts of a log merge by addition, in
+any order, into the totals of the whole: that is what lets workers sum their share of
+the orders and the coordinator add the parts up.
+
+Vocabulary: GMV is the list value of the goods ordered (before any discount); the
+discount includes shipping taken off; payable is what customers pay for goods and
+shipping; cost is the cost of goods sold, gifts included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from promorules.money import allocate
+from promorules.quote import GuardrailStatus
+
+if TYPE_CHECKING:
+    from promorules.quote import Quote
+    from promorules.simulate.orders import Order
+
+# per-dimension row: orders (lines for categories), units, GMV, discount, payable, cost
+ORDERS, UNITS, GMV, DISCOUNT, PAYABLE, COST = range(6)
+# per-promotion row: orders it applied to, its discount, and its share (in proportion
+# to discounts) of those orders' GMV, goods payable and cost, for ROI
+P_ORDERS, P_DISCOUNT, P_GMV, P_PAYABLE, P_COST = range(5)
+
+MARGIN_LOW, MARGIN_HIGH = -100, 100
+"""Margin buckets are whole percents, clipped to this range."""
+
+
+def _bucket(revenue: int, cost: int) -> int | None:
+    if revenue <= 0:
+        return None
+    return max(MARGIN_LOW, min(MARGIN_HIGH, (revenue - cost) * 100 // revenue))
+
+
+class Totals:
+    """Sums over the orders replayed so far (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.orders = 0
+        self.promoted = 0
+        self.units = 0
+        self.gmv = 0
+        self.discount = 0
+        self.payable = 0
+        self.goods_payable = 0
+        self.shipping_fee = 0
+        self.cost_goods = 0
+        self.cost_gifts = 0
+        self.by_category: dict[str, list[int]] = {}
+        self.by_channel: dict[str, list[int]] = {}
+        self.by_segment: dict[str, list[int]] = {}
+        self.by_promotion: dict[str, list[int]] = {}
+        self.by_funder: dict[str, int] = {}
+        self.guardrail: dict[str, int] = {}
+        """Orders per guardrail status (ok, clamped, rejected, breached)."""
+        self.clamp_by_promotion: dict[str, list[int]] = {}
+        """Per promotion: [orders clamped, amount taken back]."""
+        self.clamp_by_floor: dict[str, list[int]] = {}
+        """Per floor (order, line, category:x): [orders, amount taken back]."""
+        self.rejected: dict[str, int] = {}
+        self.margin_before: dict[int, int] = {}
+        self.margin_after: dict[int, int] = {}
+
+    def add(self, order: Order, quote: Quote) -> None:
+        """Add one priced order."""
+        cart = order.cart
+        gmv = quote.list_total
+        discount = quote.discount_total
+        payable = quote.payable
+        goods = quote.goods_payable
+        cost = quote.cost_total
+        cost_goods = 0
+        units = 0
+        self.orders += 1
+        self.gmv += gmv
+        self.discount += discount
+        self.payable += payable
+        self.goods_payable += goods
+        self.shipping_fee += quote.shipping_fee
+        self.cost_gifts += cost
+        by_category = self.by_category
+        count = len(cart.lines)
+        for index, line in enumerate(quote.lines):
+            if index >= count:
+                break
+            units += line.quantity
+            cost_goods += line.cost
+            row = by_category.get(cart.lines[index].category)
+            if row is None:
+                row = by_category[cart.lines[index].category] = [0, 0, 0, 0, 0, 0]
+            row[ORDERS] += 1
+            row[UNITS] += line.quantity
+            row[GMV] += line.list_amount
+            row[DISCOUNT] += line.list_amount - line.payable
+            row[PAYABLE] += line.payable
+            row[COST] += line.cost
+        self.units += units
+        self.cost_goods += cost_goods
+        self.cost_gifts -= cost_goods
+        for table, key in (
+            (self.by_channel, order.channel or ""),
+            (self.by_segment, order.segment),
+        ):
+            row = table.get(key)
+            if row is None:
+                row = table[key] = [0, 0, 0, 0, 0, 0]
+            row[ORDERS] += 1
+            row[UNITS] += units
+            row[GMV] += gmv
+            row[DISCOUNT] += discount
+            row[PAYABLE] += payable
+            row[COST] += cost
+        by_promotion = quote.discounts_by_promotion
+        if by_promotion:
+            self.promoted += 1
+            ids = list(by_promotion)
+            weights = [by_promotion[i] for i in ids]
+            shares = zip(
+                ids,
+                weights,
+                allocate(gmv, weights),
+                allocate(goods, weights),
+                allocate(cost, weights),
+                strict=True,
+            )
+            for pid, amount, share_gmv, share_payable, share_cost in shares:
+                row = self.by_promotion.get(pid)
+                if row is None:
+                    row = self.by_promotion[pid] = [0, 0, 0, 0, 0]
+                row[P_ORDERS] += 1
+                row[P_DISCOUNT] += amount
+                row[P_GMV] += share_gmv
+                row[P_PAYABLE] += share_payable
+                row[P_COST] += share_cost
+            for funder, amount in quote.discounts_by_funder.items():
+                self.by_funder[funder.value] = self.by_funder.get(funder.value, 0) + amount
+        guard = quote.guardrail
+        status = guard.status.value
+        self.guardrail[status] = self.guardrail.get(status, 0) + 1
+        if guard.status is not GuardrailStatus.OK:
+            for pid, amount in guard.trims.items():
+                row = self.clamp_by_promotion.setdefault(pid, [0, 0])
+                row[0] += 1
+                row[1] += amount
+            for floor in guard.floors:
+                if floor.trimmed:
+                    name = "line" if floor.name.startswith("line[") else floor.name
+                    row = self.clamp_by_floor.setdefault(name, [0, 0])
+                    row[0] += 1
+                    row[1] += floor.trimmed
+            for pid in guard.rejected:
+                self.rejected[pid] = self.rejected.get(pid, 0) + 1
+        before = _bucket(gmv, cost_goods)
+        if before is not None:
+            self.margin_before[before] = self.margin_before.get(before, 0) + 1
+        after = _bucket(goods, cost)
+        if after is not None:
+            self.margin_after[after] = self.margin_after.get(after, 0) + 1
+
+    @property
+    def cost(self) -> int:
+        return self.cost_goods + self.cost_gifts
+
+    def merge(self, other: Totals) -> None:
+        """Add ``other`` (the totals of other orders) into these."""
+        for name in (
+            "orders",
+            "promoted",
+            "units",
+            "gmv",
+            "discount",
+            "payable",
+            "goods_payable",
+            "shipping_fee",
+            "cost_goods",
+            "cost_gifts",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for mine, theirs in self._tables(other):
+            for key, row in theirs.items():
+                found = mine.get(key)
+                if found is None:
+                    mine[key] = list(row)
+                else:
+                    for i, value in enumerate(row):
+                        found[i] += value
+        for counts, more in (
+            (self.by_funder, other.by_funder),
+            (self.guardrail, other.guardrail),
+            (self.rejected, other.rejected),
+        ):
+            for name, value in more.items():
+                counts[name] = counts.get(name, 0) + value
+        for buckets, extra in (
+            (self.margin_before, other.margin_before),
+            (self.margin_after, other.margin_after),
+        ):
+            for bucket, value in extra.items():
+                buckets[bucket] = buckets.get(bucket, 0) + value
+
+    def _tables(self, other: Totals) -> Iterable[tuple[dict[str, list[int]], dict[str, list[int]]]]:
+        yield self.by_category, other.by_category
+        yield self.by_channel, other.by_channel
+        yield self.by_segment, other.by_segment
+        yield self.by_promotion, other.by_promotion
+        yield self.clamp_by_promotion, other.clamp_by_promotion
+        yield self.clamp_by_floor, other.clamp_by_floor
+
+    def figures(self) -> dict[str, object]:
+        """Every sum, for comparing two runs (sequential against parallel) exactly."""
+        return {name: getattr(self, name) for name in sorted(vars(self))}

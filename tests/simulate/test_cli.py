@@ -1,0 +1,120 @@
+"""The simulate, sample-orders and calendar commands, end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from promorules.cli import main
+
+ROOT = Path(__file__).parents[2]
+DOUBLE11 = str(ROOT / "rulesets" / "double11.toml")
+CATALOG = str(ROOT / "rulesets" / "catalog.csv")
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> str:
+    path = str(tmp_path / "orders.csv")
+    assert main(["sample-orders", DOUBLE11, "-n", "400", "-o", path, "--catalog", CATALOG]) == 0
+    return path
+
+
+def test_sample_orders_are_in_time_order_on_the_campaign(sample: str) -> None:
+    rows = Path(sample).read_text().splitlines()
+    assert rows[0] == "time,order,customer,segment,channel,lines,coupons"
+    times = [row.split(",")[0] for row in rows[1:]]
+    assert len(times) == 400
+    assert times == sorted(times)
+    assert times[0] >= "2026-10-20" and times[-1] < "2026-11-14"
+    on_the_day = sum(t.startswith("2026-11-11") for t in times)
+    assert on_the_day > 400 / 25 * 3  # the explosion day is several times busier
+
+
+def test_simulate_json_report(
+    sample: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "simulate",
+            DOUBLE11,
+            sample,
+            "--catalog",
+            CATALOG,
+            "--format",
+            "json",
+            "--baseline",
+            "none",
+            "--uplift",
+            "every-300-off-50=20%",
+            "--workers",
+            "1",
+        ]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["totals"]["orders"] == 400
+    assert data["baseline"]["totals"]["discount"] == "0.00"
+    assert data["baseline"]["difference"]["discount"] == data["totals"]["discount"]
+    uplift = data["roi"]["uplift"]
+    assert uplift["every-300-off-50"] == {
+        "uplift": "20.0%",
+        "from": "command line (every-300-off-50)",
+    }
+    assert uplift["lumi-ladder"]["from"] == "none given: 0%"
+    # every counter the Double 11 ruleset declares has a burn row
+    assert {"budget", "funder_budget", "coupon_uses", "flash_stock", "gift_stock"} <= {
+        row["kind"] for row in data["burn"]
+    }
+
+
+def test_simulate_table_with_plots(
+    sample: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("matplotlib")
+    charts = tmp_path / "charts"
+    assert (
+        main(
+            [
+                "simulate",
+                DOUBLE11,
+                sample,
+                "--catalog",
+                CATALOG,
+                "--plot",
+                str(charts),
+                "--uplift",
+                "S=30%",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "ROI: uplift assumed" in out
+    assert "command line (grade S)" in out
+    assert (charts / "margin-distribution.png").stat().st_size > 1000
+
+
+def test_bad_order_row_exits_2_with_a_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "bad.csv"
+    log.write_text("time,lines\n2026-11-11T10:00:00,LUMI-SERUM\n2026-11-11T10:01:00,\x1b[31m\n")
+    assert main(["simulate", DOUBLE11, str(log), "--catalog", CATALOG]) == 2
+    err = capsys.readouterr().err
+    assert f"{log}:3:1: PR303" in err
+    assert "\x1b" not in err
+
+
+def test_unknown_uplift_name_is_bad_input(sample: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", DOUBLE11, sample, "--catalog", CATALOG, "--uplift", "X=5%"]) == 2
+    assert "--uplift names 'X'" in capsys.readouterr().err
+
+
+def test_calendar_warns_but_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    rulesets = [DOUBLE11, *sorted(str(p) for p in (ROOT / "rulesets" / "calendar").glob("*.toml"))]
+    assert main(["calendar", *rulesets]) == 0
+    out = capsys.readouterr().out
+    assert "Double 11 2026" in out and "618 Mid-year 2026" in out
+    assert "PR702" in out  # Double 11 declares no preparation phase

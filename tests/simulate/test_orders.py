@@ -1,0 +1,79 @@
+"""Reading order logs: both formats, sku facts from the catalogue, located errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from simdata import reader, setup
+
+from promorules.simulate.orders import OrderError, plan_blocks
+from promorules.simulate.replay import replay
+
+
+def test_csv_and_jsonl_read_the_same_orders(tmp_path: Path) -> None:
+    csv_log = (
+        "time,order,customer,segment,channel,lines,coupons,shipping\n"
+        '2026-03-02T10:00:00+08:00,o1,c1,member|vip,app,"A*2;B@120.00",X1|X2,8.00\n'
+    )
+    jsonl_log = (
+        '{"time": "2026-03-02T10:00:00", "order": "o1", "customer": "c1", '
+        '"segment": ["vip", "member"], "channel": "app", "coupons": ["X1", "X2"], '
+        '"shipping": "8.00", "lines": ["A*2", {"sku": "B", "unit_price": "120.00"}]}\n'
+    )
+    engine, job = setup(tmp_path, csv_log)
+    [first] = list(reader(engine, job).read(job.path))
+    engine, job = setup(tmp_path, jsonl_log, name="orders.jsonl")
+    [second] = list(reader(engine, job).read(job.path))
+    for order in (first, second):
+        assert order.id == "o1"
+        assert order.segment == "member|vip"
+        assert order.coupons == ("X1", "X2")
+        assert order.cart.shipping == 800
+        assert [
+            (line.sku, line.quantity, line.unit_price, line.category) for line in order.cart.lines
+        ] == [("A", 2, 10000, "c1"), ("B", 1, 12000, "c2")]
+    assert first.ts == second.ts
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2026-03-02T10:00:00,Z*1", "sku 'Z' has no price"),
+        ("yesterday,A", "not an ISO 8601 time"),
+        ("2026-03-02T10:00:00,A*x", "not a quantity"),
+        ("2026-03-02T10:00:00,", "an order needs lines"),
+        ("2026-03-02T10:00:00,A,extra", "row has 3 fields"),
+    ],
+)
+def test_bad_rows_are_located(tmp_path: Path, row: str, message: str) -> None:
+    engine, job = setup(tmp_path, f"time,lines\n2026-03-02T09:00:00,A\n{row}\n")
+    with pytest.raises(OrderError) as raised:
+        list(reader(engine, job).read(job.path))
+    assert raised.value.diagnostic.line == 3
+    assert message in str(raised.value)
+    assert str(raised.value).startswith(f"{job.path}:3:1: PR303")
+
+
+def test_unknown_column_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(OrderError, match="unknown column 'price'"):
+        setup(tmp_path, "time,lines,price\n")
+
+
+def test_orders_out_of_time_order_are_refused(tmp_path: Path) -> None:
+    engine, job = setup(tmp_path, "time,lines\n2026-03-02T10:00:00,A\n2026-03-02T09:00:00,A\n")
+    with pytest.raises(OrderError, match="PR304 orders must be in time order"):
+        replay(engine, reader(engine, job).read(job.path), source=job.path)
+
+
+def test_blocks_hold_whole_rows_and_know_their_line_numbers(tmp_path: Path) -> None:
+    rows = "".join(f"2026-03-02T10:00:{i:02d},A*{i + 1}\n" for i in range(40))
+    engine, job = setup(tmp_path, "time,lines\n" + rows)
+    blocks = list(plan_blocks(job.path, job.fmt, 100))
+    assert len(blocks) > 5
+    read = [
+        (o.line, o.cart.lines[0].quantity)
+        for b in blocks
+        for o in reader(engine, job).read(job.path, b)
+    ]
+    assert read == [(i + 2, i + 1) for i in range(40)]
