@@ -569,7 +569,13 @@ class Engine:
     def _resolve(
         self, offers: list[tuple[_Compiled, Offer]], records: dict[int, list[Any]]
     ) -> list[tuple[_Compiled, Offer]]:
-        """Keep the most valuable combination where groups or not_with pairs conflict."""
+        """Keep the most valuable combination where groups or not_with pairs conflict.
+
+        Offers that clash (same exclusive group, or a not_with pair) form components;
+        each component keeps its most valuable compatible subset (exhaustively up to 12
+        offers, greedily by value beyond), ties to the higher-priority, earlier-declared
+        promotions. Offers that clash with nothing are kept as they are.
+        """
         conflicted = [
             (c, o)
             for c, o in offers
@@ -581,45 +587,77 @@ class Engine:
         def clash(a: _Compiled, b: _Compiled) -> bool:
             return (a.group is not None and a.group == b.group) or b.index in a.not_with
 
-        best: tuple[int, int] = (-1, 0)
-        best_set: tuple[int, ...] = ()
         count = len(conflicted)
         values = [o.total + o.shipping_off for _, o in conflicted]
-        if count <= 12:
-            for size in range(count, 0, -1):
-                for combo in itertools.combinations(range(count), size):
-                    if any(
-                        clash(conflicted[a][0], conflicted[b][0])
-                        for a, b in itertools.combinations(combo, 2)
-                    ):
-                        continue
-                    value = sum(values[i] for i in combo)
-                    # ties: the higher-priority, earlier-declared promotions win
-                    tiebreak = -sum(self._apply_order[conflicted[i][0].index][1] for i in combo)
-                    if (value, tiebreak) > best:
-                        best, best_set = (value, tiebreak), combo
-        else:  # too many to enumerate: greedy by value
-            chosen: list[int] = []
-            for i in sorted(range(count), key=lambda i: -values[i]):
-                if all(not clash(conflicted[i][0], conflicted[j][0]) for j in chosen):
-                    chosen.append(i)
-            best_set = tuple(chosen)
-        keep = {conflicted[i][0].index for i in best_set}
-        winners = ", ".join(conflicted[i][0].promotion.id for i in best_set)
+        # components of the clash graph, found by a small union-find
+        parent = list(range(count))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a, b in itertools.combinations(range(count), 2):
+            if clash(conflicted[a][0], conflicted[b][0]):
+                parent[root(a)] = root(b)
+        components: dict[int, list[int]] = {}
+        for i in range(count):
+            components.setdefault(root(i), []).append(i)
+        kept: set[int] = set()
+        for members in components.values():
+            kept.update(self._best_subset(members, conflicted, values, clash))
+        keep = {conflicted[i][0].index for i in kept}
         out = []
         for compiled, offer in offers:
-            if compiled in (c for c, _ in conflicted) and compiled.index not in keep:
-                records[compiled.index] = [
-                    Status.NOT_APPLIED,
-                    0,
-                    offer.base,
-                    Reason.LOST_TO_GROUP,
-                    f"a better offer for the customer applies instead ({winners})",
-                    None,
-                ]
-            else:
+            if compiled.index in keep or all(compiled is not c for c, _ in conflicted):
                 out.append((compiled, offer))
+                continue
+            winners = ", ".join(
+                conflicted[i][0].promotion.id
+                for i in sorted(kept)
+                if clash(compiled, conflicted[i][0])
+            )
+            records[compiled.index] = [
+                Status.NOT_APPLIED,
+                0,
+                offer.base,
+                Reason.LOST_TO_GROUP,
+                f"a better offer for the customer applies instead ({winners})",
+                None,
+            ]
         return out
+
+    def _best_subset(
+        self,
+        members: list[int],
+        conflicted: list[tuple[_Compiled, Offer]],
+        values: list[int],
+        clash: Any,
+    ) -> tuple[int, ...]:
+        if len(members) == 1:
+            return tuple(members)
+        if len(members) > 12:  # too many to enumerate: greedy by value
+            chosen: list[int] = []
+            for i in sorted(members, key=lambda i: -values[i]):
+                if all(not clash(conflicted[i][0], conflicted[j][0]) for j in chosen):
+                    chosen.append(i)
+            return tuple(chosen)
+        best: tuple[int, int] = (-1, 0)
+        best_set: tuple[int, ...] = ()
+        for size in range(len(members), 0, -1):
+            for combo in itertools.combinations(members, size):
+                if any(
+                    clash(conflicted[a][0], conflicted[b][0])
+                    for a, b in itertools.combinations(combo, 2)
+                ):
+                    continue
+                value = sum(values[i] for i in combo)
+                # ties: the higher-priority, earlier-declared promotions win
+                tiebreak = -sum(self._apply_order[conflicted[i][0].index][1] for i in combo)
+                if (value, tiebreak) > best:
+                    best, best_set = (value, tiebreak), combo
+        return best_set
 
     def _apply_prices(
         self,

@@ -274,7 +274,11 @@ class Tiered(Kind):
             else:  # a fixed amount per number of items: cheap items can be discounted fully
                 rates.append(Fraction(1))
         rate = min(max(rates), Fraction(1))
-        return Bound(rate=rate, cap=config.cap, note=f"at most {format_percent(rate)} of its base")
+        # a cap holds per pool: per order only when every line is pooled (cross-store)
+        lane = promotion.effective_lane(self)
+        scope = config.scope or (Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE)
+        cap = config.cap if scope is Scope.CROSS_STORE else None
+        return Bound(rate=rate, cap=cap, note=f"at most {format_percent(rate)} of its base")
 
 
 def _measure(tier: Tier) -> int:

@@ -260,3 +260,16 @@ def test_cart_in_another_currency_is_refused() -> None:
 def test_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         Context(datetime(2026, 11, 11))
+
+
+def test_separate_groups_resolve_separately_and_name_only_their_own_winner() -> None:
+    body = (
+        promo("a1", "store", "100", "10", 'group = "a"')
+        + promo("a2", "store", "100", "15", 'group = "a"')
+        + promo("b1", "store", "100", "20", 'group = "b"')
+        + promo("b2", "store", "100", "5", 'group = "b"')
+    )
+    quote = engine(body).price(cart(line("x", 1, "150", merchant="m")), ctx())
+    assert quote.discounts_by_promotion == {"a2": yuan("15"), "b1": yuan("20")}
+    assert quote.explanation("a1").message.endswith("(a2)")
+    assert quote.explanation("b2").message.endswith("(b1)")
