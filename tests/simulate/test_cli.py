@@ -117,4 +117,5 @@ def test_calendar_warns_but_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calendar", *rulesets]) == 0
     out = capsys.readouterr().out
     assert "Double 11 2026" in out and "618 Mid-year 2026" in out
-    assert "PR702" in out  # Double 11 declares no preparation phase
+    assert "PR701" in out  # two S-grade campaigns in a year: practice is 3 to 5
+    assert "PR702" not in out  # both S-grade campaigns declare their preparation
