@@ -352,6 +352,19 @@ class CompileEnv:
     rounding: Rounding
     currency: str
 
+    def upsell(
+        self, shortfall: int, threshold: int, reward: str, by_quantity: bool = False
+    ) -> Upsell | None:
+        """The hint towards a threshold ``shortfall`` away, when it is worth giving: the
+        cart is within the ruleset's ``upsell_within`` share of the threshold, or one item
+        short. One rule for every kind, so hints read the same across a campaign."""
+        if shortfall <= 0:
+            return None
+        within = self.ruleset.stacking.upsell_within
+        if shortfall <= within * threshold or (by_quantity and shortfall == 1):
+            return Upsell(shortfall, reward, by_quantity)
+        return None
+
 
 class Kind:
     """Base class of a promotion kind. Subclass it in a plugin and register an instance.

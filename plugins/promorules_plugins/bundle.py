@@ -31,7 +31,6 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Upsell,
 )
 from promorules.money import allocate, format_amount
 from promorules.ruleset import Amount, Promotion
@@ -69,11 +68,7 @@ class Bundle(Kind):
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: BundleConfig = promotion.config
         size, price, repeats = config.quantity, config.price, config.max_repeats
-        within = env.ruleset.stacking.upsell_within
         name = f"{size} for {format_amount(price, env.currency)}"
-
-        def close(shortfall: int) -> bool:
-            return shortfall == 1 or shortfall <= within * size
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             units = sorted(runs(state.amounts, state.qty, lines), key=lambda r: (-r.value, r.line))
@@ -83,7 +78,7 @@ class Bundle(Kind):
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"{count} eligible units; a bundle of {name} needs {size}",
-                    Upsell(shortfall, name, True) if close(shortfall) else None,
+                    env.upsell(shortfall, size, name, by_quantity=True),
                 )
             bundles, saving, chosen = _form(units, size, price, repeats)
             if bundles == 0:
@@ -97,8 +92,7 @@ class Bundle(Kind):
             left = count - bundles * size
             if (repeats is None or bundles < repeats) and left < size:
                 shortfall = size - left
-                if close(shortfall):
-                    hint = Upsell(shortfall, f"another {name}", True)
+                hint = env.upsell(shortfall, size, f"another {name}", by_quantity=True)
             return Offer(
                 [i for i, _ in out],
                 [part for _, part in out],

@@ -31,7 +31,6 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Upsell,
 )
 from promorules.money import apply_rate, format_percent
 from promorules.ruleset import Promotion, Rate
@@ -74,13 +73,9 @@ class Bxgy(Kind):
         rate = Fraction(config.percent) if config.percent is not None else Fraction(1)
         num, den = rate.numerator, rate.denominator
         rounding = env.rounding
-        within = env.ruleset.stacking.upsell_within
         repeats = config.max_repeats
         how = "free" if rate == 1 else f"at {format_percent(rate)} off"
         name = f"buy {buy} get {get} {how}"
-
-        def close(shortfall: int) -> bool:
-            return shortfall == 1 or shortfall <= within * group
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             units = runs(state.amounts, state.qty, lines)
@@ -93,7 +88,7 @@ class Bxgy(Kind):
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"{count} eligible units; {name} needs {group}",
-                    Upsell(shortfall, f"{get} {how}", True) if close(shortfall) else None,
+                    env.upsell(shortfall, group, f"{get} {how}", by_quantity=True),
                 )
             chosen = take_cheapest(units, times * get)
             out_lines: list[int] = []
@@ -106,8 +101,7 @@ class Bxgy(Kind):
             hint = None
             if repeats is None or times < repeats:
                 shortfall = group - count % group
-                if close(shortfall):
-                    hint = Upsell(shortfall, f"{get} more {how}", True)
+                hint = env.upsell(shortfall, group, f"{get} more {how}", by_quantity=True)
             if not out_lines:
                 return NotApplied(
                     Reason.NOTHING_LEFT, "the cheapest units are already at 0.00", hint

@@ -69,7 +69,6 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Upsell,
 )
 from promorules.money import allocate, apply_rate, format_amount, format_percent
 from promorules.ruleset import Amount, Promotion, Rate
@@ -225,7 +224,6 @@ class Coupon(Kind):
         cap = config.max_off
         rounding = env.rounding
         currency = env.currency
-        within = env.ruleset.stacking.upsell_within
         single_use = config.is_single_use()
         total_key = CounterKey(CounterKind.COUPON_USES, pid) if config.uses is not None else None
         per_customer = config.uses_per_customer is not None
@@ -281,7 +279,7 @@ class Coupon(Kind):
                 )
             if threshold is not None and base < threshold:
                 shortfall = threshold - base
-                hint = Upsell(shortfall, reward) if shortfall <= within * threshold else None
+                hint = env.upsell(shortfall, threshold, reward)
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"its lines come to {money(base)}, below its threshold {money(threshold)}",

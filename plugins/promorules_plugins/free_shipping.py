@@ -31,7 +31,6 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Upsell,
 )
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion
@@ -69,7 +68,6 @@ class FreeShipping(Kind):
         by_quantity = config.quantity is not None
         need = config.quantity if config.quantity is not None else (config.threshold or 0)
         cap = config.off
-        within = env.ruleset.stacking.upsell_within
         currency = env.currency
         reward = "free shipping" if cap is None else f"{format_amount(cap, currency)} off shipping"
         need_text = f"{need} items" if by_quantity else format_amount(need, currency)
@@ -79,11 +77,10 @@ class FreeShipping(Kind):
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
                 shortfall = need - measure
-                close = shortfall <= within * need or (by_quantity and shortfall == 1)
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"below the threshold ({need_text})",
-                    Upsell(shortfall, reward, by_quantity) if close else None,
+                    env.upsell(shortfall, need, reward, by_quantity),
                 )
             fee = state.shipping
             if fee <= 0:

@@ -40,7 +40,6 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Upsell,
 )
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion
@@ -116,7 +115,6 @@ class GiftKind(Kind):
         config: GiftConfig = promotion.config
         pid = promotion.id
         currency = env.currency
-        within = env.ruleset.stacking.upsell_within
         by_quantity = config.quantity is not None
         need = config.quantity if config.quantity is not None else (config.threshold or 0)
         stackable = config.stackable
@@ -145,11 +143,10 @@ class GiftKind(Kind):
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
                 shortfall = need - measure
-                close = shortfall <= within * need or (by_quantity and shortfall == 1)
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"below the threshold ({reached_text})",
-                    Upsell(shortfall, reward, by_quantity) if close else None,
+                    env.upsell(shortfall, need, reward, by_quantity),
                 )
             given: list[Gift] = []
             names: list[str] = []

@@ -163,7 +163,6 @@ class Tiered(Kind):
         cap = config.cap
         rounding = env.rounding
         currency = env.currency
-        within = env.ruleset.stacking.upsell_within
         # ladder tiers as (measure, off, (num, den) or None), highest first
         ladder = sorted(
             ((_measure(t), t.off, _ratio(t.percent)) for t in steps),
@@ -197,8 +196,9 @@ class Tiered(Kind):
                     off = cap
                 shortfall = (times + 1) * step_measure - measure
                 hint = None
-                if not capped and _close(shortfall, step_measure, within, by_quantity):
-                    hint = Upsell(shortfall, f"{money((times + 1) * step_off)} off", by_quantity)
+                if not capped:
+                    reward = f"{money((times + 1) * step_off)} off"
+                    hint = env.upsell(shortfall, step_measure, reward, by_quantity)
                 note = f"{times}{every_note}"
                 return off, note + (" (capped)" if capped else ""), hint
             off, note, hint = 0, "", None
@@ -214,10 +214,15 @@ class Tiered(Kind):
                     note = tier_notes[position]
                     if position > 0:
                         higher = ladder[position - 1]
-                        hint = _hint(higher, measure, within, by_quantity, reward_text)
+                        hint = env.upsell(
+                            higher[0] - measure, higher[0], reward_text(*higher[1:]), by_quantity
+                        )
                     break
             else:
-                hint = _hint(ladder[-1], measure, within, by_quantity, reward_text)
+                lowest = ladder[-1]
+                hint = env.upsell(
+                    lowest[0] - measure, lowest[0], reward_text(*lowest[1:]), by_quantity
+                )
             if cap is not None and off > cap:
                 off, note = cap, note + " (capped)"
             return off, note, hint
@@ -285,28 +290,8 @@ def _measure(tier: Tier) -> int:
     return tier.quantity if tier.quantity is not None else (tier.threshold or 0)
 
 
-def _close(shortfall: int, threshold: int, within: Fraction, by_quantity: bool) -> bool:
-    """Worth a hint: within the ruleset's share of the threshold (one item always is)."""
-    return shortfall <= within * threshold or (by_quantity and shortfall == 1)
-
-
 def _ratio(rate: Rate | None) -> tuple[int, int] | None:
     return None if rate is None else (rate.numerator, rate.denominator)
-
-
-def _hint(
-    tier: tuple[int, Amount | None, tuple[int, int] | None],
-    measure: int,
-    within: Fraction,
-    by_quantity: bool,
-    reward_text: object,
-) -> Upsell | None:
-    threshold, off, ratio = tier
-    shortfall = threshold - measure
-    if shortfall <= 0 or not _close(shortfall, threshold, within, by_quantity):
-        return None
-    assert callable(reward_text)
-    return Upsell(shortfall, reward_text(off, ratio), by_quantity)
 
 
 @hookimpl
