@@ -19,10 +19,7 @@ URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` with opti
 from __future__ import annotations
 
 import contextlib
-import os
-import queue
 import sqlite3
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -56,6 +53,7 @@ from promorules.ledger.errors import (
     UnknownCounter,
     UnknownReservation,
 )
+from promorules.ledger.pool import Pool
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS counters (
@@ -99,10 +97,7 @@ class SQLiteLedger(Ledger):
         self.url = f"sqlite:///{path}"
         self._timeout = timeout
         self._synchronous = synchronous.upper()
-        self._pool_size = max(1, pool)
-        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
-        self._slots = threading.BoundedSemaphore(self._pool_size)
-        self._pid = os.getpid()
+        self._pool = Pool(self._connect, _close, _healthy, pool)
         with self._connection() as conn:
             conn.executescript(SCHEMA)
 
@@ -137,31 +132,8 @@ class SQLiteLedger(Ledger):
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        if os.getpid() != self._pid:
-            # A forked child must not share the parent's connections; start afresh.
-            self._pool = queue.LifoQueue()
-            self._slots = threading.BoundedSemaphore(self._pool_size)
-            self._pid = os.getpid()
-        with self._slots:
-            try:
-                conn = self._pool.get_nowait()
-            except queue.Empty:
-                with _translated():
-                    conn = self._connect()
-            reusable = False
-            try:
-                with _translated():
-                    yield conn
-                reusable = True
-            except LedgerError as exc:
-                # A refusal (insufficient, paused...) leaves a healthy connection.
-                reusable = not isinstance(exc, BackendUnavailable) and not conn.in_transaction
-                raise
-            finally:
-                if reusable:
-                    self._pool.put(conn)
-                else:
-                    conn.close()
+        with _translated(), self._pool.connection() as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -188,11 +160,7 @@ class SQLiteLedger(Ledger):
                     conn.execute("COMMIT")
 
     def close(self) -> None:
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                return
+        self._pool.close()
 
     def destroy(self) -> None:
         with self._write() as conn:
@@ -432,6 +400,17 @@ def _row(row: Row) -> CounterRow:
     assert isinstance(initial, int) and isinstance(held, int)
     assert isinstance(used, int) and isinstance(available, int)
     return CounterRow(CounterKey.parse(key), initial, held, used, available)
+
+
+def _close(conn: sqlite3.Connection) -> None:
+    conn.close()
+
+
+def _healthy(conn: sqlite3.Connection) -> bool:
+    try:
+        return not conn.in_transaction
+    except sqlite3.Error:
+        return False
 
 
 @contextlib.contextmanager
