@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS reservations (
 );
 CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
     WHERE state = 'held';
+-- paused is created last: its presence says the schema is complete.
 CREATE TABLE IF NOT EXISTS paused (promotion text PRIMARY KEY);
 """
 
@@ -116,11 +117,28 @@ class PostgresLedger(Ledger):
         self._conninfo = conninfo
         self._options = f"-c search_path={namespace} -c lock_timeout={int(lock_timeout_ms)}"
         self._pool: Pool[Conn] = Pool(self._connect, _close, _healthy, pool)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create the tables unless they exist.
+
+        Checked first because ``CREATE INDEX IF NOT EXISTS`` locks its table even when
+        the index exists, which would deadlock against live checkouts. Many processes
+        may open a fresh namespace at once and DDL "IF NOT EXISTS" is not race-free in
+        PostgreSQL, so creation is serialised by an advisory lock.
+        """
+        probe = f"SELECT to_regclass('{self.namespace}.paused') IS NOT NULL"
         with self._transaction() as conn:
-            # Many processes may open a fresh namespace at once; DDL "IF NOT EXISTS" is
-            # not race-free in PostgreSQL, so serialise it.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"promorules:{namespace}",))
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {namespace}")
+            found = conn.execute(probe).fetchone()
+            if found is not None and found[0]:
+                return
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"promorules:{self.namespace}",)
+            )
+            found = conn.execute(probe).fetchone()
+            if found is not None and found[0]:
+                return
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.namespace}")
             conn.execute(SCHEMA)
 
     @classmethod

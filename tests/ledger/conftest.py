@@ -70,13 +70,28 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def ledger_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    url = fresh_url(backend, tmp_path)
+@pytest.fixture(params=BACKENDS[1:])
+def shared_backend(request: pytest.FixtureRequest) -> str:
+    """Backends that many processes can share (all but memory)."""
+    return str(request.param)
+
+
+def _url_for(name: str, tmp_path: Path) -> Iterator[str]:
+    url = fresh_url(name, tmp_path)
     yield url
-    if backend in SERVER_ENV:
+    if name in SERVER_ENV:
         with open_ledger(url) as ledger:
             ledger.destroy()
+
+
+@pytest.fixture
+def ledger_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    yield from _url_for(backend, tmp_path)
+
+
+@pytest.fixture
+def shared_url(shared_backend: str, tmp_path: Path) -> Iterator[str]:
+    yield from _url_for(shared_backend, tmp_path)
 
 
 @pytest.fixture
