@@ -14,8 +14,8 @@ Why it cannot oversell: a reserve runs in one transaction that
 
 A lock wait beyond ``lock_timeout`` and a deadlock (should one ever happen) raise
 ContentionError; a lost connection raises BackendUnavailable: never a silent success.
-Per-subject counters are created from their template in a short transaction of their
-own before the reserve, so the reserve itself only ever locks rows that exist.
+Per-subject counters are created from their template inside the reserve, in key order
+with the locks, so a refused reserve leaves no trace.
 
 URL: ``postgresql://user:password@host:port/db?namespace=SCHEMA&pool=N&lock_timeout=MS``;
 ``namespace`` (default ``promorules``) is the schema holding the tables.
@@ -93,10 +93,7 @@ Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 class _NeedInstances(Exception):
-    """Internal: the reserve must first create these per-subject counters."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self.pairs = pairs
+    """Internal: the reserve must create per-subject counters from their templates."""
 
 
 class PostgresLedger(Ledger):
@@ -236,28 +233,48 @@ class PostgresLedger(Ledger):
         expires_at: float,
     ) -> Reservation:
         try:
-            return self._reserve_once(idempotency_key, consumption, fingerprint, now, expires_at)
-        except _NeedInstances as need:
-            self._instantiate(need.pairs)
-        try:
-            return self._reserve_once(idempotency_key, consumption, fingerprint, now, expires_at)
-        except _NeedInstances as need:  # pragma: no cover - an instance vanished
-            raise ContentionError(f"counters changed under the reserve: {need.pairs}") from None
-
-    def _instantiate(self, pairs: list[tuple[str, str]]) -> None:
-        """Create per-subject counters from their templates (a template's available
-        always equals its initial). Committed on its own: a fresh counter changes no
-        figure, so it is harmless even if the reserve then fails."""
-        keys, templates = zip(*sorted(pairs), strict=True)
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO counters"
-                " SELECT x.key, t.promotion, t.initial, t.initial, 0, 0"
-                " FROM unnest(%s::text[], %s::text[]) AS x(key, template)"
-                " JOIN counters t ON t.key = x.template"
-                " ORDER BY x.key ON CONFLICT (key) DO NOTHING",
-                (list(keys), list(templates)),
+            return self._reserve_once(
+                idempotency_key, consumption, fingerprint, now, expires_at, create=False
             )
+        except _NeedInstances:
+            # First use of a per-subject counter: redo it, creating the counters in key
+            # order as the locks are taken (creating them after locking the others
+            # would take locks out of order).
+            try:
+                return self._reserve_once(
+                    idempotency_key, consumption, fingerprint, now, expires_at, create=True
+                )
+            except _NeedInstances:  # pragma: no cover - a template vanished mid-reserve
+                raise ContentionError("counters changed under the reserve") from None
+
+    def _lock_one_by_one(self, conn: Conn, consumption: Consumption) -> dict[str, int]:
+        """Lock each counter in key order, creating it from its template if missing.
+
+        A row this transaction inserts is locked by it until commit, so "insert or
+        lock" keeps the one global lock order; a reserve that fails rolls the new
+        counters back with everything else.
+        """
+        locked: dict[str, int] = {}
+        for key, _ in consumption:
+            name = str(key)
+            row = conn.execute(
+                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
+            ).fetchone()
+            if row is None:
+                row = (
+                    conn.execute(
+                        "INSERT INTO counters SELECT %s, promotion, initial, initial, 0, 0"
+                        " FROM counters WHERE key = %s ON CONFLICT (key) DO NOTHING"
+                        " RETURNING available",
+                        (name, str(key.template())),
+                    ).fetchone()
+                    or conn.execute(
+                        "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
+                    ).fetchone()
+                )
+            if row is not None:
+                locked[name] = int(row[0])
+        return locked
 
     def _reserve_once(
         self,
@@ -266,6 +283,8 @@ class PostgresLedger(Ledger):
         fingerprint: str,
         now: float,
         expires_at: float,
+        *,
+        create: bool,
     ) -> Reservation:
         names = [str(k) for k, _ in consumption]  # already sorted: the lock order
         amounts = [n for _, n in consumption]
@@ -293,13 +312,16 @@ class PostgresLedger(Ledger):
             ).fetchall()
             if paused:
                 raise PromotionPaused(tuple(p for (p,) in paused))
-            locked = dict(
-                conn.execute(
-                    "SELECT key, available FROM counters WHERE key = ANY(%s)"
-                    " ORDER BY key FOR UPDATE",
-                    (names,),
-                ).fetchall()
-            )
+            if create:
+                locked = self._lock_one_by_one(conn, consumption)
+            else:
+                locked = dict(
+                    conn.execute(
+                        "SELECT key, available FROM counters WHERE key = ANY(%s)"
+                        " ORDER BY key FOR UPDATE",
+                        (names,),
+                    ).fetchall()
+                )
             missing = [k for k, _ in consumption if str(k) not in locked]
             if missing:
                 templates = {
@@ -312,7 +334,7 @@ class PostgresLedger(Ledger):
                 unknown = tuple(k for k in missing if str(k.template()) not in templates)
                 if unknown:
                     raise UnknownCounter(unknown)
-                raise _NeedInstances([(str(k), str(k.template())) for k in missing])
+                raise _NeedInstances()
             short = tuple(
                 Shortfall(k, n, int(locked[str(k)])) for k, n in consumption if locked[str(k)] < n
             )

@@ -129,6 +129,12 @@ def test_templates_instantiate_per_subject_on_first_use(ready: Ledger) -> None:
     assert figures(ready, COUPON_EACH) == (1, 0, 0, 1)
 
 
+def test_a_refused_reserve_creates_no_per_subject_counter(ready: Ledger) -> None:
+    with pytest.raises(InsufficientError):
+        ready.reserve(((COUPON_ALICE, 1), (FLASH, 99)), "o1", 60)
+    assert COUPON_ALICE not in rows(ready)
+
+
 def test_availability_reads_everything_with_no_keys(ready: Ledger) -> None:
     ready.reserve(((FLASH, 2),), "o1", 60)
     snapshot = ready.availability()
