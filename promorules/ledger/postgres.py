@@ -17,8 +17,10 @@ ContentionError; a lost connection raises BackendUnavailable: never a silent suc
 Per-subject counters are created from their template inside the reserve, in key order
 with the locks, so a refused reserve leaves no trace.
 
-URL: ``postgresql://user:password@host:port/db?namespace=SCHEMA&pool=N&lock_timeout=MS``;
-``namespace`` (default ``promorules``) is the schema holding the tables.
+URL: ``postgresql://user:password@host:port/db?namespace=SCHEMA&pool=N&lock_timeout=MS``
+and ``synchronous_commit=off`` to trade the durability of the last few hundred
+milliseconds (on a server crash, not a client one) for commits that do not wait on the
+WAL flush; ``namespace`` (default ``promorules``) is the schema holding the tables.
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ class PostgresLedger(Ledger):
         namespace: str = "promorules",
         pool: int = 10,
         lock_timeout_ms: int = 10_000,
+        synchronous_commit: str = "on",
     ) -> None:
         super().__init__(clock)
         if not NAMESPACE.match(namespace):
@@ -112,7 +115,12 @@ class PostgresLedger(Ledger):
         self.namespace = namespace
         self.url = conninfo
         self._conninfo = conninfo
-        self._options = f"-c search_path={namespace} -c lock_timeout={int(lock_timeout_ms)}"
+        if synchronous_commit not in ("on", "off", "local", "remote_write", "remote_apply"):
+            raise InvalidRequest(f"bad synchronous_commit: {synchronous_commit!r}")
+        self._options = (
+            f"-c search_path={namespace} -c lock_timeout={int(lock_timeout_ms)}"
+            f" -c synchronous_commit={synchronous_commit}"
+        )
         self._pool: Pool[Conn] = Pool(self._connect, _close, _healthy, pool)
         self._create_schema()
 
@@ -145,6 +153,7 @@ class PostgresLedger(Ledger):
         namespace = query.pop("namespace", "promorules")
         pool = query.pop("pool", "10")
         lock_timeout = query.pop("lock_timeout", "10000")
+        synchronous_commit = query.pop("synchronous_commit", "on")
         conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
         try:
             return cls(
@@ -153,6 +162,7 @@ class PostgresLedger(Ledger):
                 namespace=namespace,
                 pool=int(pool),
                 lock_timeout_ms=int(lock_timeout),
+                synchronous_commit=synchronous_commit,
             )
         except ValueError as exc:
             raise InvalidRequest(f"bad postgresql URL: {exc}") from exc
