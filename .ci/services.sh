@@ -32,10 +32,14 @@ if [ "$need_install" -eq 1 ]; then
     apt-get update >&2
     # policy-rc.d keeps the packages' own init scripts from starting default servers:
     # we start dedicated ones below, on ports of our own.
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-    chmod +x /usr/sbin/policy-rc.d
+    own_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod +x /usr/sbin/policy-rc.d
+        own_policy=1
+    fi
     apt-get install -y --no-install-recommends postgresql redis-server >&2
-    rm -f /usr/sbin/policy-rc.d
+    [ "$own_policy" -eq 0 ] || rm -f /usr/sbin/policy-rc.d
 fi
 
 # --- PostgreSQL: a dedicated cluster, so the machine's default one is left alone ---
