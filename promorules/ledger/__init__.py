@@ -1,0 +1,84 @@
+"""The ledger: shared, stateful limits that checkouts take a quote's consumption from.
+
+``open_ledger(url)`` picks a backend by URL scheme:
+
+* ``memory://`` - in-process (simulation, tests);
+* ``sqlite:///path/to/ledger.db`` - the embedded default, no server;
+* ``postgresql://user:pass@host/db`` - many checkout processes, rows locked in order;
+* ``redis://host:port/db`` - many checkout processes, one Lua script per operation.
+
+PostgreSQL and Redis accept ``?namespace=NAME`` to keep several ledgers in one server
+(a schema, a key prefix). Drivers are imported only when their backend is opened.
+"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from promorules.ledger.base import (
+    Clock,
+    CounterRow,
+    Ledger,
+    ProvisionResult,
+    Reservation,
+    ReservationState,
+)
+from promorules.ledger.errors import (
+    BackendUnavailable,
+    ContentionError,
+    IdempotencyConflict,
+    InsufficientError,
+    InvalidRequest,
+    LedgerError,
+    PromotionPaused,
+    ReservationClosed,
+    RetryableLedgerError,
+    Shortfall,
+    UnknownCounter,
+    UnknownReservation,
+)
+
+__all__ = [
+    "BackendUnavailable",
+    "Clock",
+    "ContentionError",
+    "CounterRow",
+    "IdempotencyConflict",
+    "InsufficientError",
+    "InvalidRequest",
+    "Ledger",
+    "LedgerError",
+    "PromotionPaused",
+    "ProvisionResult",
+    "Reservation",
+    "ReservationClosed",
+    "ReservationState",
+    "RetryableLedgerError",
+    "Shortfall",
+    "UnknownCounter",
+    "UnknownReservation",
+    "open_ledger",
+]
+
+
+def open_ledger(url: str, *, clock: Clock = time.time) -> Ledger:
+    """Open the ledger at ``url``; raises InvalidRequest for an unknown scheme."""
+    scheme = urlsplit(url).scheme
+    if scheme == "memory":
+        from promorules.ledger.memory import MemoryLedger
+
+        return MemoryLedger(clock)
+    if scheme == "sqlite":
+        from promorules.ledger.sqlite import SQLiteLedger
+
+        return SQLiteLedger.from_url(url, clock)
+    if scheme in ("postgresql", "postgres"):
+        from promorules.ledger.postgres import PostgresLedger
+
+        return PostgresLedger.from_url(url, clock)
+    if scheme in ("redis", "rediss"):
+        from promorules.ledger.redis import RedisLedger
+
+        return RedisLedger.from_url(url, clock)
+    raise InvalidRequest(f"unknown ledger URL scheme {scheme!r} in {url!r}")

@@ -1,0 +1,393 @@
+"""The ledger contract every backend implements, and the pieces they share.
+
+A ledger keeps the counters a ruleset declares (coupon uses, flash stock, gift stock,
+budgets). Each counter holds four integers that always satisfy
+``initial == available + held + used``:
+
+* ``reserve`` moves a quote's whole consumption from *available* to *held*, all or
+  nothing, under an idempotency key and with an expiry;
+* ``commit`` (payment) moves it from *held* to *used*;
+* ``release`` (cancel) and ``sweep`` (expiry) move it from *held* back to *available*;
+* ``adjust`` (emergency top-up or cut) changes *initial* and *available* together.
+
+This module holds what is the same for every backend: argument checking, the canonical
+form of a consumption (which doubles as the idempotency fingerprint), the state machine
+of a reservation, and the audit used by tests and ``promorules ledger status``.
+Backends implement the ``_``-prefixed primitives, each as one atomic step.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from types import TracebackType
+from typing import NamedTuple
+
+import attrs
+
+from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterSpec, Snapshot
+from promorules.ledger.errors import InvalidRequest, ReservationClosed
+
+Clock = Callable[[], float]
+"""Seconds since the epoch; injectable so tests can move time."""
+
+
+class ReservationState(str, enum.Enum):
+    HELD = "held"
+    COMMITTED = "committed"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+@attrs.frozen
+class Reservation:
+    """What a successful ``reserve`` returns; its identity is the idempotency key."""
+
+    key: str
+    consumption: Consumption
+    state: ReservationState
+    created_at: float
+    expires_at: float
+
+
+class CounterRow(NamedTuple):
+    """One line of ``status()``: the four figures of one counter."""
+
+    key: CounterKey
+    initial: int
+    held: int
+    used: int
+    available: int
+
+    @property
+    def is_template(self) -> bool:
+        return self.key.subject == ANY_SUBJECT
+
+
+@attrs.frozen
+class ProvisionResult:
+    """What ``provision`` did: counters created, and existing ones it left alone.
+
+    ``differing`` lists counters whose ledger ``initial`` is not the spec's; provisioning
+    never changes a live counter, planners use ``adjust`` for that.
+    """
+
+    created: tuple[CounterKey, ...] = ()
+    unchanged: tuple[CounterKey, ...] = ()
+    differing: tuple[tuple[CounterKey, int, int], ...] = ()
+
+
+class Transition(enum.Enum):
+    """What a commit or release does to a reservation in a given state."""
+
+    KEEP = "keep"  # already there: return it unchanged (idempotent replay)
+    APPLY = "apply"  # move the hold
+    EXPIRE = "expire"  # overdue: give the hold back, mark expired, then refuse
+    REFUSE = "refuse"  # closed the other way
+
+
+def plan_transition(
+    state: ReservationState, expires_at: float, target: ReservationState, now: float
+) -> Transition:
+    """The reservation state machine, shared so every backend decides alike."""
+    if state is target:
+        return Transition.KEEP
+    if target is ReservationState.COMMITTED:
+        if state is ReservationState.HELD:
+            return Transition.APPLY if now < expires_at else Transition.EXPIRE
+        return Transition.REFUSE
+    if target is ReservationState.RELEASED:
+        if state is ReservationState.HELD:
+            return Transition.APPLY
+        if state is ReservationState.EXPIRED:
+            return Transition.KEEP  # the hold is already back: cancel is a no-op
+        return Transition.REFUSE
+    raise InvalidRequest(f"cannot move a reservation to {target.value}")
+
+
+def check_transition(
+    key: str, state: ReservationState, expires_at: float, target: ReservationState, now: float
+) -> Transition:
+    """``plan_transition`` that raises for REFUSE, so backends handle three cases."""
+    plan = plan_transition(state, expires_at, target, now)
+    if plan is Transition.REFUSE:
+        raise ReservationClosed(key, state.value, verb(target))
+    return plan
+
+
+def verb(target: ReservationState) -> str:
+    return "commit" if target is ReservationState.COMMITTED else "release"
+
+
+def consumption_of(request: object) -> Consumption:
+    """Accept a Consumption or anything with a ``.consumption`` (the pricing Quote)."""
+    found = getattr(request, "consumption", request)
+    if not isinstance(found, tuple):
+        raise InvalidRequest(f"expected a consumption or a quote, got {type(request).__name__}")
+    return found
+
+
+def normalise(consumption: Iterable[tuple[CounterKey, int]]) -> Consumption:
+    """Merge repeated keys, drop zeros and sort by key, so equal requests compare equal.
+
+    The sorted order is also the lock order the SQL backends use.
+    """
+    totals: dict[CounterKey, int] = defaultdict(int)
+    for key, amount in consumption:
+        if not isinstance(key, CounterKey):
+            raise InvalidRequest(f"not a CounterKey: {key!r}")
+        if key.subject == ANY_SUBJECT:
+            raise InvalidRequest(f"cannot consume from a template counter: {key}")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise InvalidRequest(f"amount for {key} must be a non-negative integer: {amount!r}")
+        totals[key] += amount
+    return tuple(sorted(((k, n) for k, n in totals.items() if n), key=lambda kv: str(kv[0])))
+
+
+def encode(consumption: Consumption) -> str:
+    """Canonical text of a normalised consumption; equal text means equal payload."""
+    return json.dumps([[str(k), n] for k, n in consumption], separators=(",", ":"))
+
+
+def decode(text: str) -> Consumption:
+    return tuple((CounterKey.parse(k), int(n)) for k, n in json.loads(text))
+
+
+def check_spec(spec: CounterSpec) -> CounterSpec:
+    if not isinstance(spec.key, CounterKey):
+        raise InvalidRequest(f"not a CounterKey: {spec.key!r}")
+    if not isinstance(spec.initial, int) or isinstance(spec.initial, bool) or spec.initial < 0:
+        raise InvalidRequest(f"initial for {spec.key} must be a non-negative integer")
+    return spec
+
+
+class Ledger(abc.ABC):
+    """Shared state for stateful limits. Every method is safe to call concurrently.
+
+    Subclasses implement the ``_``-prefixed methods atomically; this class checks the
+    arguments and owns the clock.
+    """
+
+    url: str = ""
+
+    def __init__(self, clock: Clock = time.time) -> None:
+        self._clock = clock
+
+    # -- time -------------------------------------------------------------------------
+
+    def now(self, now: float | None = None) -> float:
+        return self._clock() if now is None else float(now)
+
+    # -- setup ------------------------------------------------------------------------
+
+    def provision(self, specs: Iterable[CounterSpec]) -> ProvisionResult:
+        """Create the counters a ruleset declares; counters that exist are left alone."""
+        merged: dict[CounterKey, int] = {}
+        for spec in specs:
+            check_spec(spec)
+            if merged.setdefault(spec.key, spec.initial) != spec.initial:
+                raise InvalidRequest(f"counter {spec.key} declared twice with different initial")
+        ordered = tuple(sorted((CounterSpec(k, n) for k, n in merged.items()), key=str))
+        return self._provision(ordered)
+
+    # -- the pricing read -------------------------------------------------------------
+
+    def availability(self, keys: Iterable[CounterKey] | None = None) -> Snapshot:
+        """One consistent read for pricing: what is available, and what is paused.
+
+        With ``keys``, reads those counters and their templates; without, every counter.
+        """
+        wanted = None if keys is None else tuple(sorted(set(keys), key=str))
+        remaining, paused = self._availability(wanted)
+        return Snapshot(remaining, paused)
+
+    # -- the checkout path ------------------------------------------------------------
+
+    def reserve(
+        self,
+        request: object,
+        idempotency_key: str,
+        ttl: float | None = None,
+        *,
+        expires_at: float | None = None,
+        now: float | None = None,
+    ) -> Reservation:
+        """Hold everything ``request`` consumes, all or nothing, until ``ttl`` passes.
+
+        ``request`` is a Consumption or a quote with ``.consumption``. Give ``ttl``
+        (seconds) or an absolute ``expires_at`` (a presale deposit holds until its
+        final-payment window closes). Replaying the same key and consumption returns
+        the first reservation unchanged; the same key with another consumption raises
+        IdempotencyConflict. A refused reserve records nothing.
+        """
+        if not isinstance(idempotency_key, str) or not idempotency_key:
+            raise InvalidRequest("idempotency_key must be a non-empty string")
+        consumption = normalise(consumption_of(request))
+        at = self.now(now)
+        if (ttl is None) == (expires_at is None):
+            raise InvalidRequest("give exactly one of ttl and expires_at")
+        deadline = at + ttl if ttl is not None else float(expires_at)  # type: ignore[arg-type]
+        if deadline <= at:
+            raise InvalidRequest("a reservation must expire in the future")
+        return self._reserve(idempotency_key, consumption, encode(consumption), at, deadline)
+
+    def commit(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
+        """Payment arrived: the hold becomes used. Idempotent; refuses past expiry."""
+        return self._transition(_key_of(reservation), ReservationState.COMMITTED, self.now(now))
+
+    def release(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
+        """Cancel: the hold goes back to available. Idempotent."""
+        return self._transition(_key_of(reservation), ReservationState.RELEASED, self.now(now))
+
+    def get(self, idempotency_key: str) -> Reservation | None:
+        """The reservation made under this key, in its current state, if any."""
+        return self._get(idempotency_key)
+
+    def sweep(self, *, now: float | None = None) -> int:
+        """Expire every hold whose deadline has passed; returns how many. Idempotent."""
+        return self._sweep(self.now(now))
+
+    # -- emergency controls -----------------------------------------------------------
+
+    def pause(self, promotion: str) -> None:
+        """Refuse new reservations that consume from ``promotion`` (holds stay)."""
+        self._set_paused(_check_promotion(promotion), True)
+
+    def resume(self, promotion: str) -> None:
+        self._set_paused(_check_promotion(promotion), False)
+
+    def paused(self) -> frozenset[str]:
+        return self._availability(())[1]
+
+    def adjust(self, key: CounterKey, delta: int, *, clamp: bool = False) -> CounterRow:
+        """Top up (``delta > 0``) or cut (``delta < 0``) a counter's initial and available.
+
+        A cut never takes what is held or used: when it exceeds what is available it
+        raises InsufficientError, or with ``clamp=True`` cuts available to zero. On a
+        template key it changes the initial of subjects created from then on.
+        """
+        if not isinstance(key, CounterKey):
+            raise InvalidRequest(f"not a CounterKey: {key!r}")
+        if not isinstance(delta, int) or isinstance(delta, bool):
+            raise InvalidRequest("delta must be an integer")
+        return self._adjust(key, delta, clamp)
+
+    def status(self, promotion: str | None = None) -> list[CounterRow]:
+        """Every counter (templates included) with its four figures, sorted by key."""
+        return sorted(self._status(promotion), key=lambda r: str(r.key))
+
+    def reservations(self, state: ReservationState | None = None) -> list[Reservation]:
+        """Every reservation (or those in ``state``), sorted by key. For audits and tests."""
+        return sorted(self._reservations(state), key=lambda r: r.key)
+
+    def audit(self) -> list[str]:
+        """Problems found cross-checking counters against reservations; empty is good.
+
+        Exact only when nothing runs concurrently: it makes two reads.
+        """
+        rows = {r.key: r for r in self.status()}
+        held: dict[CounterKey, int] = defaultdict(int)
+        used: dict[CounterKey, int] = defaultdict(int)
+        for res in self.reservations():
+            bucket = {ReservationState.HELD: held, ReservationState.COMMITTED: used}
+            for key, amount in res.consumption:
+                if res.state in bucket:
+                    bucket[res.state][key] += amount
+        problems = []
+        for key, row in rows.items():
+            if row.initial != row.available + row.held + row.used:
+                problems.append(f"{key}: initial {row.initial} != a+h+u {row}")
+            if min(row.available, row.held, row.used) < 0:
+                problems.append(f"{key}: negative figure {row}")
+            if row.held != held.pop(key, 0):
+                problems.append(f"{key}: held {row.held} but reservations hold {held.get(key)}")
+            if row.used != used.pop(key, 0):
+                problems.append(f"{key}: used {row.used} but reservations used differ")
+        for key in {*held, *used}:
+            problems.append(f"{key}: reservations name a counter that does not exist")
+        return problems
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - optional hook: not every backend holds resources
+        """Release connections; the state stays."""
+
+    @abc.abstractmethod
+    def destroy(self) -> None:
+        """Delete every counter and reservation of this ledger (tests, teardown)."""
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- what a backend implements, each atomically -----------------------------------
+
+    @abc.abstractmethod
+    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult: ...
+
+    @abc.abstractmethod
+    def _availability(
+        self, keys: Sequence[CounterKey] | None
+    ) -> tuple[dict[CounterKey, int], frozenset[str]]: ...
+
+    @abc.abstractmethod
+    def _reserve(
+        self,
+        idempotency_key: str,
+        consumption: Consumption,
+        fingerprint: str,
+        now: float,
+        expires_at: float,
+    ) -> Reservation: ...
+
+    @abc.abstractmethod
+    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation: ...
+
+    @abc.abstractmethod
+    def _get(self, idempotency_key: str) -> Reservation | None: ...
+
+    @abc.abstractmethod
+    def _sweep(self, now: float) -> int: ...
+
+    @abc.abstractmethod
+    def _set_paused(self, promotion: str, paused: bool) -> None: ...
+
+    @abc.abstractmethod
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow: ...
+
+    @abc.abstractmethod
+    def _status(self, promotion: str | None) -> Iterable[CounterRow]: ...
+
+    @abc.abstractmethod
+    def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]: ...
+
+
+def _key_of(reservation: Reservation | str) -> str:
+    key = reservation.key if isinstance(reservation, Reservation) else reservation
+    if not isinstance(key, str) or not key:
+        raise InvalidRequest("expected a Reservation or its idempotency key")
+    return key
+
+
+def _check_promotion(promotion: str) -> str:
+    if not isinstance(promotion, str) or not promotion:
+        raise InvalidRequest("promotion must be a non-empty string")
+    return promotion
+
+
+def adjusted(available: int, delta: int, clamp: bool) -> int | None:
+    """The delta an adjust really applies, or None when a cut exceeds what is available."""
+    if available + delta >= 0:
+        return delta
+    return -available if clamp else None

@@ -1,0 +1,510 @@
+"""The PostgreSQL ledger, for many checkout processes on many machines.
+
+Why it cannot oversell: a reserve runs in one transaction that
+
+1. records the idempotency key first (``INSERT ... ON CONFLICT DO NOTHING``): a second
+   call with the same key waits on the unique index until the first commits or rolls
+   back, so one key can never take stock twice;
+2. locks every counter it needs with ``SELECT ... ORDER BY key FOR UPDATE``. Locks are
+   always taken in key order (commit, release and sweep do the same), so two checkouts
+   wanting the same counters queue instead of deadlocking;
+3. checks them all under those locks, then applies one guarded ``UPDATE ... WHERE
+   available >= n`` whose row count must match; the table's CHECK constraints
+   (non-negative figures, ``initial = available + held + used``) are the last line.
+
+A lock wait beyond ``lock_timeout`` and a deadlock (should one ever happen) raise
+ContentionError; a lost connection raises BackendUnavailable: never a silent success.
+Per-subject counters are created from their template inside the reserve, in key order
+with the locks, so a refused reserve leaves no trace.
+
+URL: ``postgresql://user:password@host:port/db?namespace=SCHEMA&pool=N&lock_timeout=MS``
+and ``synchronous_commit=off`` to trade the durability of the last few hundred
+milliseconds (on a server crash, not a client one) for commits that do not wait on the
+WAL flush; ``namespace`` (default ``promorules``) is the schema holding the tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+import psycopg.errors
+
+from promorules.counters import Consumption, CounterKey, CounterSpec
+from promorules.ledger.base import (
+    Clock,
+    CounterRow,
+    Ledger,
+    ProvisionResult,
+    Reservation,
+    ReservationState,
+    Transition,
+    adjusted,
+    check_transition,
+    decode,
+    verb,
+)
+from promorules.ledger.errors import (
+    BackendUnavailable,
+    ContentionError,
+    IdempotencyConflict,
+    InsufficientError,
+    InvalidRequest,
+    LedgerError,
+    PromotionPaused,
+    ReservationClosed,
+    Shortfall,
+    UnknownCounter,
+    UnknownReservation,
+)
+from promorules.ledger.pool import Pool
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key text PRIMARY KEY,
+    promotion text NOT NULL,
+    initial bigint NOT NULL,
+    available bigint NOT NULL CHECK (available >= 0),
+    held bigint NOT NULL CHECK (held >= 0),
+    used bigint NOT NULL CHECK (used >= 0),
+    CHECK (initial = available + held + used)
+);
+CREATE INDEX IF NOT EXISTS counters_promotion ON counters (promotion);
+CREATE TABLE IF NOT EXISTS reservations (
+    key text PRIMARY KEY,
+    consumption text NOT NULL,
+    state text NOT NULL,
+    created_at double precision NOT NULL,
+    expires_at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
+    WHERE state = 'held';
+-- paused is created last: its presence says the schema is complete.
+CREATE TABLE IF NOT EXISTS paused (promotion text PRIMARY KEY);
+"""
+
+NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+SWEEP_BATCH = 500
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+class _NeedInstances(Exception):
+    """Internal: the reserve must create per-subject counters from their templates."""
+
+
+class PostgresLedger(Ledger):
+    def __init__(
+        self,
+        conninfo: str,
+        clock: Clock = time.time,
+        *,
+        namespace: str = "promorules",
+        pool: int = 10,
+        lock_timeout_ms: int = 10_000,
+        synchronous_commit: str = "on",
+    ) -> None:
+        super().__init__(clock)
+        if not NAMESPACE.match(namespace):
+            raise InvalidRequest(f"namespace must be a lower-case SQL identifier: {namespace!r}")
+        self.namespace = namespace
+        self.url = conninfo
+        self._conninfo = conninfo
+        if synchronous_commit not in ("on", "off", "local", "remote_write", "remote_apply"):
+            raise InvalidRequest(f"bad synchronous_commit: {synchronous_commit!r}")
+        self._options = (
+            f"-c search_path={namespace} -c lock_timeout={int(lock_timeout_ms)}"
+            f" -c synchronous_commit={synchronous_commit}"
+        )
+        self._pool: Pool[Conn] = Pool(self._connect, _close, _healthy, pool)
+        self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create the tables unless they exist.
+
+        Checked first because ``CREATE INDEX IF NOT EXISTS`` locks its table even when
+        the index exists, which would deadlock against live checkouts. Many processes
+        may open a fresh namespace at once and DDL "IF NOT EXISTS" is not race-free in
+        PostgreSQL, so creation is serialised by an advisory lock.
+        """
+        probe = f"SELECT to_regclass('{self.namespace}.paused') IS NOT NULL"
+        with self._transaction() as conn:
+            found = conn.execute(probe).fetchone()
+            if found is not None and found[0]:
+                return
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"promorules:{self.namespace}",)
+            )
+            found = conn.execute(probe).fetchone()
+            if found is not None and found[0]:
+                return
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.namespace}")
+            conn.execute(SCHEMA)
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock = time.time) -> PostgresLedger:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        namespace = query.pop("namespace", "promorules")
+        pool = query.pop("pool", "10")
+        lock_timeout = query.pop("lock_timeout", "10000")
+        synchronous_commit = query.pop("synchronous_commit", "on")
+        conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
+        try:
+            return cls(
+                conninfo,
+                clock,
+                namespace=namespace,
+                pool=int(pool),
+                lock_timeout_ms=int(lock_timeout),
+                synchronous_commit=synchronous_commit,
+            )
+        except ValueError as exc:
+            raise InvalidRequest(f"bad postgresql URL: {exc}") from exc
+
+    # -- connections ------------------------------------------------------------------
+
+    def _connect(self) -> Conn:
+        with _translated():
+            return psycopg.connect(
+                self._conninfo, autocommit=True, options=self._options, connect_timeout=10
+            )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Conn]:
+        with _translated(), self._pool.connection() as conn, conn.transaction():
+            yield conn
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def destroy(self) -> None:
+        with self._transaction() as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {self.namespace} CASCADE")
+        self.close()
+
+    # -- primitives -------------------------------------------------------------------
+
+    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+        created, unchanged, differing = [], [], []
+        with self._transaction() as conn:
+            for key, initial in specs:
+                row = conn.execute(
+                    "INSERT INTO counters VALUES (%s, %s, %s, %s, 0, 0)"
+                    " ON CONFLICT (key) DO NOTHING RETURNING key",
+                    (str(key), key.promotion, initial, initial),
+                ).fetchone()
+                if row is not None:
+                    created.append(key)
+                    continue
+                found = conn.execute(
+                    "SELECT initial FROM counters WHERE key = %s", (str(key),)
+                ).fetchone()
+                assert found is not None
+                if found[0] == initial:
+                    unchanged.append(key)
+                else:
+                    differing.append((key, int(found[0]), initial))
+        return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
+
+    def _availability(
+        self, keys: Sequence[CounterKey] | None
+    ) -> tuple[dict[CounterKey, int], frozenset[str]]:
+        # REPEATABLE READ: the counters and the paused set come from one snapshot.
+        with (
+            _translated(),
+            self._pool.connection() as conn,
+            conn.transaction(),
+        ):
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            if keys is None:
+                rows = conn.execute("SELECT key, available FROM counters").fetchall()
+            elif keys:
+                names = sorted({str(k) for key in keys for k in (key, key.template())})
+                rows = conn.execute(
+                    "SELECT key, available FROM counters WHERE key = ANY(%s)", (names,)
+                ).fetchall()
+            else:
+                rows = []
+            paused = conn.execute("SELECT promotion FROM paused").fetchall()
+        return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
+
+    def _reserve(
+        self,
+        idempotency_key: str,
+        consumption: Consumption,
+        fingerprint: str,
+        now: float,
+        expires_at: float,
+    ) -> Reservation:
+        try:
+            return self._reserve_once(
+                idempotency_key, consumption, fingerprint, now, expires_at, create=False
+            )
+        except _NeedInstances:
+            # First use of a per-subject counter: redo it, creating the counters in key
+            # order as the locks are taken (creating them after locking the others
+            # would take locks out of order).
+            try:
+                return self._reserve_once(
+                    idempotency_key, consumption, fingerprint, now, expires_at, create=True
+                )
+            except _NeedInstances:  # pragma: no cover - a template vanished mid-reserve
+                raise ContentionError("counters changed under the reserve") from None
+
+    def _lock_one_by_one(self, conn: Conn, consumption: Consumption) -> dict[str, int]:
+        """Lock each counter in key order, creating it from its template if missing.
+
+        A row this transaction inserts is locked by it until commit, so "insert or
+        lock" keeps the one global lock order; a reserve that fails rolls the new
+        counters back with everything else.
+        """
+        locked: dict[str, int] = {}
+        for key, _ in consumption:
+            name = str(key)
+            row = conn.execute(
+                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
+            ).fetchone()
+            if row is None:
+                row = (
+                    conn.execute(
+                        "INSERT INTO counters SELECT %s, promotion, initial, initial, 0, 0"
+                        " FROM counters WHERE key = %s ON CONFLICT (key) DO NOTHING"
+                        " RETURNING available",
+                        (name, str(key.template())),
+                    ).fetchone()
+                    or conn.execute(
+                        "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
+                    ).fetchone()
+                )
+            if row is not None:
+                locked[name] = int(row[0])
+        return locked
+
+    def _reserve_once(
+        self,
+        idempotency_key: str,
+        consumption: Consumption,
+        fingerprint: str,
+        now: float,
+        expires_at: float,
+        *,
+        create: bool,
+    ) -> Reservation:
+        names = [str(k) for k, _ in consumption]  # already sorted: the lock order
+        amounts = [n for _, n in consumption]
+        with self._transaction() as conn:
+            inserted = conn.execute(
+                "INSERT INTO reservations VALUES (%s, %s, 'held', %s, %s)"
+                " ON CONFLICT (key) DO NOTHING",
+                (idempotency_key, fingerprint, now, expires_at),
+            ).rowcount
+            if inserted != 1:
+                seen = conn.execute(_SELECT_RESERVATION, (idempotency_key,)).fetchone()
+                if seen is None:
+                    raise ContentionError(f"reservation {idempotency_key!r} changed under us")
+                if seen[1] != fingerprint:
+                    raise IdempotencyConflict(idempotency_key)
+                return _reservation(seen)
+            if not consumption:
+                return Reservation(
+                    idempotency_key, consumption, ReservationState.HELD, now, expires_at
+                )
+            promotions = sorted({k.promotion for k, _ in consumption})
+            paused = conn.execute(
+                "SELECT promotion FROM paused WHERE promotion = ANY(%s) ORDER BY promotion",
+                (promotions,),
+            ).fetchall()
+            if paused:
+                raise PromotionPaused(tuple(p for (p,) in paused))
+            if create:
+                locked = self._lock_one_by_one(conn, consumption)
+            else:
+                locked = dict(
+                    conn.execute(
+                        "SELECT key, available FROM counters WHERE key = ANY(%s)"
+                        " ORDER BY key FOR UPDATE",
+                        (names,),
+                    ).fetchall()
+                )
+            missing = [k for k, _ in consumption if str(k) not in locked]
+            if missing:
+                templates = {
+                    t
+                    for (t,) in conn.execute(
+                        "SELECT key FROM counters WHERE key = ANY(%s)",
+                        ([str(k.template()) for k in missing],),
+                    ).fetchall()
+                }
+                unknown = tuple(k for k in missing if str(k.template()) not in templates)
+                if unknown:
+                    raise UnknownCounter(unknown)
+                raise _NeedInstances()
+            short = tuple(
+                Shortfall(k, n, int(locked[str(k)])) for k, n in consumption if locked[str(k)] < n
+            )
+            if short:
+                raise InsufficientError(short)
+            done = conn.execute(
+                "UPDATE counters SET available = available - x.n, held = held + x.n"
+                " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
+                " WHERE counters.key = x.key AND counters.available >= x.n",
+                (names, amounts),
+            ).rowcount
+            if done != len(names):
+                raise LedgerError("guarded update missed rows held under lock")
+        return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
+
+    def _move(self, conn: Conn, amounts: dict[str, int], to: ReservationState) -> None:
+        """Move amounts out of held, locking the counters in key order first."""
+        if not amounts:
+            return
+        names = sorted(amounts)
+        conn.execute("SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (names,))
+        back = "used" if to is ReservationState.COMMITTED else "available"
+        done = conn.execute(
+            f"UPDATE counters SET held = held - x.n, {back} = {back} + x.n"
+            " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
+            " WHERE counters.key = x.key AND counters.held >= x.n",
+            (names, [amounts[k] for k in names]),
+        ).rowcount
+        if done != len(names):
+            raise LedgerError("counters hold less than their reservations")
+
+    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
+        with self._transaction() as conn:
+            seen = conn.execute(f"{_SELECT_RESERVATION} FOR UPDATE", (key,)).fetchone()
+            if seen is None:
+                raise UnknownReservation(key)
+            current = _reservation(seen)
+            plan = check_transition(key, current.state, current.expires_at, target, now)
+            if plan is Transition.KEEP:
+                return current
+            to = target if plan is Transition.APPLY else ReservationState.EXPIRED
+            self._move(conn, {str(k): n for k, n in current.consumption}, to)
+            conn.execute("UPDATE reservations SET state = %s WHERE key = %s", (to.value, key))
+        if plan is Transition.EXPIRE:
+            raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
+        return Reservation(key, current.consumption, to, current.created_at, current.expires_at)
+
+    def _get(self, idempotency_key: str) -> Reservation | None:
+        with self._transaction() as conn:
+            seen = conn.execute(_SELECT_RESERVATION, (idempotency_key,)).fetchone()
+        return None if seen is None else _reservation(seen)
+
+    def _sweep(self, now: float) -> int:
+        total = 0
+        while True:
+            with self._transaction() as conn:
+                # SKIP LOCKED: a reservation being committed right now is not overdue
+                # business of ours; the commit itself decides about its expiry.
+                due = conn.execute(
+                    "SELECT key, consumption FROM reservations"
+                    " WHERE state = 'held' AND expires_at <= %s"
+                    " ORDER BY key LIMIT %s FOR UPDATE SKIP LOCKED",
+                    (now, SWEEP_BATCH),
+                ).fetchall()
+                amounts: dict[str, int] = defaultdict(int)
+                for _, text in due:
+                    for counter, amount in decode(text):
+                        amounts[str(counter)] += amount
+                self._move(conn, amounts, ReservationState.EXPIRED)
+                conn.execute(
+                    "UPDATE reservations SET state = 'expired' WHERE key = ANY(%s)",
+                    ([k for k, _ in due],),
+                )
+            total += len(due)
+            if len(due) < SWEEP_BATCH:
+                return total
+
+    def _set_paused(self, promotion: str, paused: bool) -> None:
+        with self._transaction() as conn:
+            if paused:
+                conn.execute("INSERT INTO paused VALUES (%s) ON CONFLICT DO NOTHING", (promotion,))
+            else:
+                conn.execute("DELETE FROM paused WHERE promotion = %s", (promotion,))
+
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (str(key),)
+            ).fetchone()
+            if row is None:
+                raise UnknownCounter((key,))
+            applied = adjusted(int(row[0]), delta, clamp)
+            if applied is None:
+                raise InsufficientError((Shortfall(key, -delta, int(row[0])),))
+            found = conn.execute(
+                "UPDATE counters SET initial = initial + %s, available = available + %s"
+                " WHERE key = %s RETURNING key, initial, held, used, available",
+                (applied, applied, str(key)),
+            ).fetchone()
+        assert found is not None
+        return _row(found)
+
+    def _status(self, promotion: str | None) -> Iterable[CounterRow]:
+        with self._transaction() as conn:
+            if promotion is None:
+                rows = conn.execute(_SELECT_ROWS).fetchall()
+            else:
+                rows = conn.execute(f"{_SELECT_ROWS} WHERE promotion = %s", (promotion,)).fetchall()
+        return [_row(r) for r in rows]
+
+    def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]:
+        with self._transaction() as conn:
+            if state is None:
+                rows = conn.execute(_SELECT_RESERVATIONS).fetchall()
+            else:
+                rows = conn.execute(
+                    f"{_SELECT_RESERVATIONS} WHERE state = %s", (state.value,)
+                ).fetchall()
+        return [_reservation(r) for r in rows]
+
+
+_SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
+_SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
+_SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
+
+
+def _reservation(row: tuple[Any, ...]) -> Reservation:
+    key, text, state, created_at, expires_at = row
+    return Reservation(
+        str(key), decode(text), ReservationState(state), float(created_at), float(expires_at)
+    )
+
+
+def _row(row: tuple[Any, ...]) -> CounterRow:
+    key, initial, held, used, available = row
+    return CounterRow(CounterKey.parse(key), int(initial), int(held), int(used), int(available))
+
+
+def _close(conn: Conn) -> None:
+    conn.close()
+
+
+def _healthy(conn: Conn) -> bool:
+    return not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Turn driver errors into the ledger's typed errors."""
+    try:
+        yield
+    except (
+        psycopg.errors.LockNotAvailable,
+        psycopg.errors.DeadlockDetected,
+        psycopg.errors.SerializationFailure,
+        psycopg.errors.QueryCanceled,
+    ) as exc:
+        raise ContentionError(f"postgresql: {exc}") from exc
+    except psycopg.errors.IntegrityError as exc:
+        # CHECK constraints caught what the guards should have: never silent.
+        raise LedgerError(f"postgresql integrity check failed: {exc}") from exc
+    except psycopg.Error as exc:
+        raise BackendUnavailable(f"postgresql: {exc}") from exc

@@ -1,0 +1,505 @@
+"""The Redis ledger, for many checkout processes and the highest rates.
+
+Why it cannot oversell: every operation that reads and then writes is one Lua script,
+and Redis runs a script to completion with no other command in between. The reserve
+script checks the idempotency key, the paused set and every counter, and only when all
+of them pass does it write (a script that failed half-way would not be rolled back, so
+all checks come before the first write). Commit, release and the sweep are scripts too.
+
+Durability is Redis's: run it with ``appendonly yes`` (``.ci/services.sh`` does, with
+``appendfsync everysec``). redis-py's automatic retries are switched off because an
+adjust is not idempotent: a timeout surfaces as BackendUnavailable and the caller
+decides. Scripts touch keys they compute from the namespace, so this backend needs a
+single Redis server (or primary), not Redis Cluster.
+
+Keys, under the namespace ``N`` (``?namespace=N``, default ``promorules``):
+``N:c:<counter>`` hash of the four figures; ``N:counters`` set of counter names;
+``N:paused`` set of promotions; ``N:r:<idempotency key>`` hash of a reservation;
+``N:reservations`` set of reservation keys; ``N:due`` sorted set of held reservations
+by deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis
+import redis.exceptions
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from promorules.counters import Consumption, CounterKey, CounterSpec
+from promorules.ledger.base import (
+    Clock,
+    CounterRow,
+    Ledger,
+    ProvisionResult,
+    Reservation,
+    ReservationState,
+    decode,
+    verb,
+)
+from promorules.ledger.errors import (
+    BackendUnavailable,
+    IdempotencyConflict,
+    InsufficientError,
+    InvalidRequest,
+    LedgerError,
+    PromotionPaused,
+    ReservationClosed,
+    Shortfall,
+    UnknownCounter,
+    UnknownReservation,
+)
+
+NAMESPACE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+SWEEP_BATCH = 500
+
+# KEYS: reservation, paused, due, counters, reservations, then (counter, template) pairs.
+# ARGV: idempotency key, fingerprint, now, expires_at, n, n amounts, n names, m, m promotions.
+RESERVE = """
+local res = KEYS[1]
+local seen = redis.call('HMGET', res, 'consumption', 'state', 'created_at', 'expires_at')
+if seen[1] then
+  if seen[1] ~= ARGV[2] then return {'conflict'} end
+  return {'replay', seen[2], seen[3], seen[4]}
+end
+local n = tonumber(ARGV[5])
+local m = tonumber(ARGV[6 + 2 * n])
+local paused = {}
+for i = 1, m do
+  local p = ARGV[6 + 2 * n + i]
+  if redis.call('SISMEMBER', KEYS[2], p) == 1 then paused[#paused + 1] = p end
+end
+if #paused > 0 then return {'paused', unpack(paused)} end
+local unknown, short, fresh = {}, {}, {}
+for i = 1, n do
+  local name = ARGV[5 + n + i]
+  local available = redis.call('HGET', KEYS[4 + 2 * i], 'available')
+  if not available then
+    available = redis.call('HGET', KEYS[5 + 2 * i], 'initial')
+    fresh[i] = available
+  end
+  if not available then
+    unknown[#unknown + 1] = name
+  elseif tonumber(available) < tonumber(ARGV[5 + i]) then
+    short[#short + 1] = name
+    short[#short + 1] = available
+  end
+end
+if #unknown > 0 then return {'unknown', unpack(unknown)} end
+if #short > 0 then return {'short', unpack(short)} end
+-- Every check passed: only now write.
+for i = 1, n do
+  local counter, amount = KEYS[4 + 2 * i], ARGV[5 + i]
+  if fresh[i] then
+    redis.call('HSET', counter, 'initial', fresh[i], 'available', fresh[i], 'held', 0, 'used', 0)
+    redis.call('SADD', KEYS[4], ARGV[5 + n + i])
+  end
+  redis.call('HINCRBY', counter, 'available', '-' .. amount)
+  redis.call('HINCRBY', counter, 'held', amount)
+end
+redis.call('HSET', res, 'consumption', ARGV[2], 'state', 'held',
+           'created_at', ARGV[3], 'expires_at', ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[1])
+return {'ok'}
+"""
+
+# Moves a reservation's amounts out of held; shared by the transition and the sweep.
+MOVE = """
+local function move(prefix, consumption, back)
+  for _, pair in ipairs(cjson.decode(consumption)) do
+    local counter = prefix .. ':c:' .. pair[1]
+    local amount = string.format('%d', pair[2])
+    redis.call('HINCRBY', counter, 'held', '-' .. amount)
+    redis.call('HINCRBY', counter, back, amount)
+  end
+end
+"""
+
+# The reservation state machine of base.plan_transition, restated in Lua because the
+# decision and the move must be one atomic step. The contract suite holds them equal.
+# KEYS: reservation, due. ARGV: prefix, target, now, idempotency key.
+TRANSITION = (
+    MOVE
+    + """
+local seen = redis.call('HMGET', KEYS[1], 'consumption', 'state', 'created_at', 'expires_at')
+if not seen[1] then return {'unknown'} end
+local state, target = seen[2], ARGV[2]
+local verdict, to = 'keep', state
+if state ~= target then
+  if target == 'committed' and state == 'held' then
+    verdict = 'moved'
+    if tonumber(ARGV[3]) < tonumber(seen[4]) then to = 'committed' else to = 'expired' end
+  elseif target == 'released' and state == 'held' then
+    verdict, to = 'moved', 'released'
+  elseif not (target == 'released' and state == 'expired') then
+    return {'refuse', seen[1], state, seen[3], seen[4]}
+  end
+end
+if verdict == 'moved' then
+  move(ARGV[1], seen[1], to == 'committed' and 'used' or 'available')
+  redis.call('HSET', KEYS[1], 'state', to)
+  redis.call('ZREM', KEYS[2], ARGV[4])
+end
+return {verdict, seen[1], to, seen[3], seen[4]}
+"""
+)
+
+# KEYS: due. ARGV: prefix, now, batch size.
+SWEEP = (
+    MOVE
+    + """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+local expired = 0
+for _, key in ipairs(due) do
+  local res = ARGV[1] .. ':r:' .. key
+  local seen = redis.call('HMGET', res, 'consumption', 'state')
+  if seen[2] == 'held' then
+    move(ARGV[1], seen[1], 'available')
+    redis.call('HSET', res, 'state', 'expired')
+    expired = expired + 1
+  end
+  redis.call('ZREM', KEYS[1], key)
+end
+return {expired, #due}
+"""
+)
+
+# KEYS: counters. ARGV: prefix, then name/initial pairs. Returns the current initial of
+# each counter that existed before (or '' for the ones created).
+PROVISION = """
+local out = {}
+for i = 2, #ARGV, 2 do
+  local counter = ARGV[1] .. ':c:' .. ARGV[i]
+  local found = redis.call('HGET', counter, 'initial')
+  if found then
+    out[#out + 1] = found
+  else
+    redis.call('HSET', counter, 'initial', ARGV[i + 1], 'available', ARGV[i + 1],
+               'held', 0, 'used', 0)
+    redis.call('SADD', KEYS[1], ARGV[i])
+    out[#out + 1] = ''
+  end
+end
+return out
+"""
+
+# KEYS: paused, counters. ARGV: prefix, then names (none: every counter).
+AVAILABILITY = """
+local names = {}
+if #ARGV > 1 then
+  for i = 2, #ARGV do names[#names + 1] = ARGV[i] end
+else
+  names = redis.call('SMEMBERS', KEYS[2])
+end
+local out = {redis.call('SMEMBERS', KEYS[1])}
+for _, name in ipairs(names) do
+  local available = redis.call('HGET', ARGV[1] .. ':c:' .. name, 'available')
+  if available then
+    out[#out + 1] = name
+    out[#out + 1] = available
+  end
+end
+return out
+"""
+
+# KEYS: counters. ARGV: prefix. One atomic read of every counter's figures.
+STATUS = """
+local out = {}
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local f = redis.call('HMGET', ARGV[1] .. ':c:' .. name, 'initial', 'held', 'used', 'available')
+  out[#out + 1] = {name, f[1], f[2], f[3], f[4]}
+end
+return out
+"""
+
+# KEYS: counter. ARGV: delta, clamp ('1' or '0').
+ADJUST = """
+local available = redis.call('HGET', KEYS[1], 'available')
+if not available then return {'unknown'} end
+local delta = tonumber(ARGV[1])
+available = tonumber(available)
+if available + delta < 0 then
+  if ARGV[2] ~= '1' then return {'short', tostring(available)} end
+  delta = -available
+end
+local d = string.format('%d', delta)
+redis.call('HINCRBY', KEYS[1], 'initial', d)
+redis.call('HINCRBY', KEYS[1], 'available', d)
+return {'ok', unpack(redis.call('HMGET', KEYS[1], 'initial', 'held', 'used', 'available'))}
+"""
+
+# KEYS: reservations. ARGV: prefix.
+RESERVATIONS = """
+local out = {}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local f = redis.call('HMGET', ARGV[1] .. ':r:' .. key,
+                       'consumption', 'state', 'created_at', 'expires_at')
+  out[#out + 1] = {key, f[1], f[2], f[3], f[4]}
+end
+return out
+"""
+
+
+class RedisLedger(Ledger):
+    def __init__(
+        self,
+        url: str,
+        clock: Clock = time.time,
+        *,
+        namespace: str = "promorules",
+        pool: int = 64,
+    ) -> None:
+        super().__init__(clock)
+        if not NAMESPACE.match(namespace):
+            raise InvalidRequest(f"namespace must be letters, digits or _: {namespace!r}")
+        self.url = url
+        self.namespace = namespace
+        connections = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=max(1, pool),
+            timeout=20,
+            decode_responses=True,
+            socket_timeout=10,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._redis = redis.Redis(connection_pool=connections)
+        register = self._redis.register_script
+        self._reserve_script = register(RESERVE)
+        self._transition_script = register(TRANSITION)
+        self._sweep_script = register(SWEEP)
+        self._provision_script = register(PROVISION)
+        self._availability_script = register(AVAILABILITY)
+        self._status_script = register(STATUS)
+        self._adjust_script = register(ADJUST)
+        self._reservations_script = register(RESERVATIONS)
+        n = namespace
+        self._paused_key = f"{n}:paused"
+        self._due_key = f"{n}:due"
+        self._counters_key = f"{n}:counters"
+        self._reservations_key = f"{n}:reservations"
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock = time.time) -> RedisLedger:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        namespace = query.pop("namespace", "promorules")
+        pool = query.pop("pool", "64")
+        plain = urlunsplit(parts._replace(query=urlencode(query)))
+        try:
+            return cls(plain, clock, namespace=namespace, pool=int(pool))
+        except ValueError as exc:
+            raise InvalidRequest(f"bad redis URL: {exc}") from exc
+
+    def _counter(self, name: str) -> str:
+        return f"{self.namespace}:c:{name}"
+
+    def _res(self, key: str) -> str:
+        return f"{self.namespace}:r:{key}"
+
+    def close(self) -> None:
+        self._redis.close()
+        self._redis.connection_pool.disconnect()
+
+    def destroy(self) -> None:
+        with _translated():
+            batch: list[str] = []
+            for key in self._redis.scan_iter(match=f"{self.namespace}:*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    self._redis.delete(*batch)
+                    batch.clear()
+            if batch:
+                self._redis.delete(*batch)
+
+    # -- primitives -------------------------------------------------------------------
+
+    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+        args: list[str] = [self.namespace]
+        for key, initial in specs:
+            args += [str(key), str(initial)]
+        with _translated():
+            found = self._provision_script(keys=[self._counters_key], args=args)
+        created, unchanged, differing = [], [], []
+        for (key, initial), before in zip(specs, found, strict=True):
+            if before == "":
+                created.append(key)
+            elif int(before) == initial:
+                unchanged.append(key)
+            else:
+                differing.append((key, int(before), initial))
+        return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
+
+    def _availability(
+        self, keys: Sequence[CounterKey] | None
+    ) -> tuple[dict[CounterKey, int], frozenset[str]]:
+        if keys is not None and not keys:
+            with _translated():
+                return {}, frozenset(str(p) for p in self._redis.smembers(self._paused_key))
+        names = (
+            [] if keys is None else sorted({str(k) for key in keys for k in (key, key.template())})
+        )
+        with _translated():
+            out = self._availability_script(
+                keys=[self._paused_key, self._counters_key], args=[self.namespace, *names]
+            )
+        paused, flat = out[0], out[1:]
+        remaining = {CounterKey.parse(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+        return remaining, frozenset(paused)
+
+    def _reserve(
+        self,
+        idempotency_key: str,
+        consumption: Consumption,
+        fingerprint: str,
+        now: float,
+        expires_at: float,
+    ) -> Reservation:
+        names = [str(k) for k, _ in consumption]
+        promotions = sorted({k.promotion for k, _ in consumption})
+        keys = [
+            self._res(idempotency_key),
+            self._paused_key,
+            self._due_key,
+            self._counters_key,
+            self._reservations_key,
+        ]
+        for key, _ in consumption:
+            keys += [self._counter(str(key)), self._counter(str(key.template()))]
+        args = [
+            idempotency_key,
+            fingerprint,
+            repr(now),
+            repr(expires_at),
+            str(len(consumption)),
+            *(str(n) for _, n in consumption),
+            *names,
+            str(len(promotions)),
+            *promotions,
+        ]
+        with _translated():
+            out = self._reserve_script(keys=keys, args=args)
+        verdict, rest = out[0], out[1:]
+        if verdict == "ok":
+            return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
+        if verdict == "replay":
+            state, created_at, deadline = rest
+            return Reservation(
+                idempotency_key,
+                consumption,
+                ReservationState(state),
+                float(created_at),
+                float(deadline),
+            )
+        if verdict == "conflict":
+            raise IdempotencyConflict(idempotency_key)
+        if verdict == "paused":
+            raise PromotionPaused(tuple(rest))
+        if verdict == "unknown":
+            raise UnknownCounter(tuple(CounterKey.parse(k) for k in rest))
+        if verdict == "short":
+            wanted = dict(consumption)
+            short = []
+            for i in range(0, len(rest), 2):
+                key = CounterKey.parse(rest[i])
+                short.append(Shortfall(key, wanted[key], int(rest[i + 1])))
+            raise InsufficientError(tuple(short))
+        raise LedgerError(f"unexpected reply from the reserve script: {out!r}")
+
+    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
+        with _translated():
+            out = self._transition_script(
+                keys=[self._res(key), self._due_key],
+                args=[self.namespace, target.value, repr(now), key],
+            )
+        if out[0] == "unknown":
+            raise UnknownReservation(key)
+        verdict, text, state, created_at, expires_at = out
+        if verdict == "refuse":
+            raise ReservationClosed(key, state, verb(target))
+        if verdict == "moved" and state == ReservationState.EXPIRED.value:
+            raise ReservationClosed(key, state, verb(target))
+        return Reservation(
+            key, decode(text), ReservationState(state), float(created_at), float(expires_at)
+        )
+
+    def _get(self, idempotency_key: str) -> Reservation | None:
+        with _translated():
+            seen = self._redis.hmget(
+                self._res(idempotency_key), ["consumption", "state", "created_at", "expires_at"]
+            )
+        if seen[0] is None:
+            return None
+        return _reservation([idempotency_key, *seen])
+
+    def _sweep(self, now: float) -> int:
+        total = 0
+        while True:
+            with _translated():
+                expired, seen = self._sweep_script(
+                    keys=[self._due_key], args=[self.namespace, repr(now), SWEEP_BATCH]
+                )
+            total += int(expired)
+            if int(seen) < SWEEP_BATCH:
+                return total
+
+    def _set_paused(self, promotion: str, paused: bool) -> None:
+        with _translated():
+            if paused:
+                self._redis.sadd(self._paused_key, promotion)
+            else:
+                self._redis.srem(self._paused_key, promotion)
+
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+        with _translated():
+            out = self._adjust_script(
+                keys=[self._counter(str(key))], args=[str(delta), "1" if clamp else "0"]
+            )
+        if out[0] == "unknown":
+            raise UnknownCounter((key,))
+        if out[0] == "short":
+            raise InsufficientError((Shortfall(key, -delta, int(out[1])),))
+        return _row([str(key), *out[1:]])
+
+    def _status(self, promotion: str | None) -> Iterable[CounterRow]:
+        with _translated():
+            out = self._status_script(keys=[self._counters_key], args=[self.namespace])
+        rows = [_row(r) for r in out]
+        return [r for r in rows if promotion is None or r.key.promotion == promotion]
+
+    def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]:
+        with _translated():
+            out = self._reservations_script(keys=[self._reservations_key], args=[self.namespace])
+        found = [_reservation(r) for r in out]
+        return [r for r in found if state in (None, r.state)]
+
+
+def _reservation(row: Sequence[Any]) -> Reservation:
+    key, text, state, created_at, expires_at = row
+    return Reservation(
+        str(key), decode(text), ReservationState(state), float(created_at), float(expires_at)
+    )
+
+
+def _row(row: Sequence[Any]) -> CounterRow:
+    name, initial, held, used, available = row
+    return CounterRow(CounterKey.parse(name), int(initial), int(held), int(used), int(available))
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Turn driver errors into the ledger's typed errors."""
+    try:
+        yield
+    except redis.exceptions.ResponseError as exc:
+        # A script error is a bug or a foreign key in our namespace: never silent.
+        raise LedgerError(f"redis: {exc}") from exc
+    except redis.exceptions.RedisError as exc:
+        raise BackendUnavailable(f"redis: {exc}") from exc

@@ -1,0 +1,444 @@
+"""The embedded ledger: one SQLite file in WAL mode, no server.
+
+Why it cannot oversell: every write runs in ``BEGIN IMMEDIATE``, which takes SQLite's
+single write lock *before* the first read, so the check and the update of a reserve
+happen with no other writer in between (Python's ``sqlite3`` would otherwise open a
+deferred transaction, whose read can go stale before its write). The updates are
+guarded as well (``WHERE available >= n``, row count checked) and the table carries
+CHECK constraints for non-negative figures and ``initial = available + held + used``,
+so even a logic slip fails loudly instead of overselling. The idempotency record is
+written in the same transaction as the counters.
+
+Many processes may open the same file: WAL lets readers run beside the one writer, and
+a writer that waits longer than ``timeout`` seconds gets a ContentionError.
+
+URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` with optional
+``?timeout=SECONDS&synchronous=full|normal&pool=N``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from promorules.counters import Consumption, CounterKey, CounterSpec
+from promorules.ledger.base import (
+    Clock,
+    CounterRow,
+    Ledger,
+    ProvisionResult,
+    Reservation,
+    ReservationState,
+    Transition,
+    adjusted,
+    check_transition,
+    decode,
+    verb,
+)
+from promorules.ledger.errors import (
+    BackendUnavailable,
+    ContentionError,
+    IdempotencyConflict,
+    InsufficientError,
+    InvalidRequest,
+    LedgerError,
+    PromotionPaused,
+    ReservationClosed,
+    Shortfall,
+    UnknownCounter,
+    UnknownReservation,
+)
+from promorules.ledger.pool import Pool
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY,
+    promotion TEXT NOT NULL,
+    initial INTEGER NOT NULL,
+    available INTEGER NOT NULL CHECK (available >= 0),
+    held INTEGER NOT NULL CHECK (held >= 0),
+    used INTEGER NOT NULL CHECK (used >= 0),
+    CHECK (initial = available + held + used)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reservations (
+    key TEXT PRIMARY KEY,
+    consumption TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
+    WHERE state = 'held';
+CREATE TABLE IF NOT EXISTS paused (promotion TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+SWEEP_BATCH = 500
+
+
+class SQLiteLedger(Ledger):
+    def __init__(
+        self,
+        path: str,
+        clock: Clock = time.time,
+        *,
+        timeout: float = 10.0,
+        synchronous: str = "full",
+        pool: int = 8,
+    ) -> None:
+        super().__init__(clock)
+        if synchronous.lower() not in ("full", "normal", "extra"):
+            raise InvalidRequest(f"synchronous must be full, normal or extra: {synchronous!r}")
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self._timeout = timeout
+        self._synchronous = synchronous.upper()
+        self._pool = Pool(self._connect, _close, _healthy, pool)
+        with self._connection() as conn:
+            conn.executescript(SCHEMA)
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock = time.time) -> SQLiteLedger:
+        parts = urlsplit(url)
+        prefix = "sqlite:///"
+        if not url.startswith(prefix) or not parts.path.strip("/"):
+            raise InvalidRequest(f"expected sqlite:///path/to/file.db, got {url!r}")
+        path = url[len(prefix) :].split("?", 1)[0]
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        try:
+            return cls(
+                path,
+                clock,
+                timeout=float(query.get("timeout", 10.0)),
+                synchronous=query.get("synchronous", "full"),
+                pool=int(query.get("pool", 8)),
+            )
+        except ValueError as exc:
+            raise InvalidRequest(f"bad sqlite URL {url!r}: {exc}") from exc
+
+    # -- connections ------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        return conn
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with _translated(), self._pool.connection() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the database write lock from its start."""
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot across several statements."""
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("COMMIT")
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def destroy(self) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM counters")
+            conn.execute("DELETE FROM reservations")
+            conn.execute("DELETE FROM paused")
+
+    # -- primitives -------------------------------------------------------------------
+
+    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+        created, unchanged, differing = [], [], []
+        with self._write() as conn:
+            for key, initial in specs:
+                row = _one(conn, "SELECT initial FROM counters WHERE key = ?", (str(key),))
+                if row is None:
+                    _run(
+                        conn,
+                        "INSERT INTO counters VALUES (?, ?, ?, ?, 0, 0)",
+                        (str(key), key.promotion, initial, initial),
+                    )
+                    created.append(key)
+                elif row[0] == initial:
+                    unchanged.append(key)
+                else:
+                    differing.append((key, int(row[0]), initial))
+        return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
+
+    def _availability(
+        self, keys: Sequence[CounterKey] | None
+    ) -> tuple[dict[CounterKey, int], frozenset[str]]:
+        with self._read() as conn:
+            if keys is None:
+                rows = _all(conn, "SELECT key, available FROM counters", ())
+            elif keys:
+                names = sorted({str(k) for key in keys for k in (key, key.template())})
+                rows = _all(conn, _select_in("key, available", len(names)), names)
+            else:
+                rows = []
+            paused = _all(conn, "SELECT promotion FROM paused", ())
+        return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
+
+    def _reserve(
+        self,
+        idempotency_key: str,
+        consumption: Consumption,
+        fingerprint: str,
+        now: float,
+        expires_at: float,
+    ) -> Reservation:
+        with self._write() as conn:
+            seen = _one(conn, _SELECT_RESERVATION, (idempotency_key,))
+            if seen is not None:
+                if seen[1] != fingerprint:
+                    raise IdempotencyConflict(idempotency_key)
+                return _reservation(seen)
+            promotions = sorted({k.promotion for k, _ in consumption})
+            if promotions:
+                marks = ",".join("?" * len(promotions))
+                paused = _all(
+                    conn, f"SELECT promotion FROM paused WHERE promotion IN ({marks})", promotions
+                )
+                if paused:
+                    raise PromotionPaused(tuple(sorted(p for (p,) in paused)))
+            names = sorted({str(k) for key, _ in consumption for k in (key, key.template())})
+            found = (
+                {k: int(n) for k, n in _all(conn, _select_in("key, available", len(names)), names)}
+                if names
+                else {}
+            )
+            create: list[tuple[str, str, int, int]] = []
+            unknown, short = [], []
+            for key, amount in consumption:
+                available = found.get(str(key))
+                if available is None:
+                    available = found.get(str(key.template()))
+                    if available is None:
+                        unknown.append(key)
+                        continue
+                    # A template's available always equals its initial.
+                    create.append((str(key), key.promotion, available, available))
+                if available < amount:
+                    short.append(Shortfall(key, amount, available))
+            if unknown:
+                raise UnknownCounter(tuple(unknown))
+            if short:
+                raise InsufficientError(tuple(short))
+            if create:
+                conn.executemany(_INSERT_INSTANCE, create)
+            for key, amount in consumption:
+                # Guarded even under the write lock: a slip shows as an error, not an oversell.
+                done = _run(
+                    conn,
+                    "UPDATE counters SET available = available - ?, held = held + ?"
+                    " WHERE key = ? AND available >= ?",
+                    (amount, amount, str(key), amount),
+                )
+                if done != 1:
+                    raise LedgerError(f"guarded update of {key} failed under the write lock")
+            _run(
+                conn,
+                "INSERT INTO reservations VALUES (?, ?, 'held', ?, ?)",
+                (idempotency_key, fingerprint, now, expires_at),
+            )
+        return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
+
+    def _move(
+        self, conn: sqlite3.Connection, key: str, consumption: Consumption, to: ReservationState
+    ) -> None:
+        back = "used" if to is ReservationState.COMMITTED else "available"
+        for counter, amount in consumption:
+            done = _run(
+                conn,
+                f"UPDATE counters SET held = held - ?, {back} = {back} + ?"
+                " WHERE key = ? AND held >= ?",
+                (amount, amount, str(counter), amount),
+            )
+            if done != 1:
+                raise LedgerError(f"counter {counter} does not hold what {key!r} holds")
+        _run(conn, "UPDATE reservations SET state = ? WHERE key = ?", (to.value, key))
+
+    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
+        with self._write() as conn:
+            seen = _one(conn, _SELECT_RESERVATION, (key,))
+            if seen is None:
+                raise UnknownReservation(key)
+            current = _reservation(seen)
+            plan = check_transition(key, current.state, current.expires_at, target, now)
+            if plan is Transition.KEEP:
+                return current
+            to = target if plan is Transition.APPLY else ReservationState.EXPIRED
+            self._move(conn, key, current.consumption, to)
+        if plan is Transition.EXPIRE:
+            raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
+        return Reservation(key, current.consumption, to, current.created_at, current.expires_at)
+
+    def _get(self, idempotency_key: str) -> Reservation | None:
+        with self._read() as conn:
+            seen = _one(conn, _SELECT_RESERVATION, (idempotency_key,))
+        return None if seen is None else _reservation(seen)
+
+    def _sweep(self, now: float) -> int:
+        total = 0
+        while True:
+            with self._write() as conn:
+                due = _all(
+                    conn,
+                    "SELECT key, consumption FROM reservations"
+                    " WHERE state = 'held' AND expires_at <= ? ORDER BY key LIMIT ?",
+                    (now, SWEEP_BATCH),
+                )
+                amounts: dict[CounterKey, int] = defaultdict(int)
+                for _, text in due:
+                    for counter, amount in decode(text):
+                        amounts[counter] += amount
+                for counter, amount in sorted(amounts.items(), key=lambda kv: str(kv[0])):
+                    done = _run(
+                        conn,
+                        "UPDATE counters SET held = held - ?, available = available + ?"
+                        " WHERE key = ? AND held >= ?",
+                        (amount, amount, str(counter), amount),
+                    )
+                    if done != 1:
+                        raise LedgerError(f"counter {counter} holds less than its reservations")
+                conn.executemany(
+                    "UPDATE reservations SET state = 'expired' WHERE key = ?",
+                    [(k,) for k, _ in due],
+                )
+            total += len(due)
+            if len(due) < SWEEP_BATCH:
+                return total
+
+    def _set_paused(self, promotion: str, paused: bool) -> None:
+        with self._write() as conn:
+            if paused:
+                _run(conn, "INSERT OR IGNORE INTO paused VALUES (?)", (promotion,))
+            else:
+                _run(conn, "DELETE FROM paused WHERE promotion = ?", (promotion,))
+
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+        with self._write() as conn:
+            row = _one(conn, "SELECT available FROM counters WHERE key = ?", (str(key),))
+            if row is None:
+                raise UnknownCounter((key,))
+            applied = adjusted(int(row[0]), delta, clamp)
+            if applied is None:
+                raise InsufficientError((Shortfall(key, -delta, int(row[0])),))
+            _run(
+                conn,
+                "UPDATE counters SET initial = initial + ?, available = available + ?"
+                " WHERE key = ?",
+                (applied, applied, str(key)),
+            )
+            found = _one(conn, f"{_SELECT_ROWS} WHERE key = ?", (str(key),))
+        assert found is not None
+        return _row(found)
+
+    def _status(self, promotion: str | None) -> Iterable[CounterRow]:
+        with self._read() as conn:
+            if promotion is None:
+                rows = _all(conn, _SELECT_ROWS, ())
+            else:
+                rows = _all(conn, f"{_SELECT_ROWS} WHERE promotion = ?", (promotion,))
+        return [_row(r) for r in rows]
+
+    def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]:
+        with self._read() as conn:
+            if state is None:
+                rows = _all(conn, _SELECT_RESERVATIONS, ())
+            else:
+                rows = _all(conn, f"{_SELECT_RESERVATIONS} WHERE state = ?", (state.value,))
+        return [_reservation(r) for r in rows]
+
+
+_SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
+_SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = ?"
+_SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
+_INSERT_INSTANCE = "INSERT INTO counters VALUES (?, ?, ?, ?, 0, 0)"
+
+Row = tuple[Any, ...]  # what the driver returns; typed by the helpers below
+Params = Sequence[object]
+
+
+def _select_in(columns: str, count: int) -> str:
+    return f"SELECT {columns} FROM counters WHERE key IN ({','.join('?' * count)})"
+
+
+def _reservation(row: Row) -> Reservation:
+    key, text, state, created_at, expires_at = row
+    assert isinstance(key, str) and isinstance(text, str) and isinstance(state, str)
+    assert isinstance(created_at, float) and isinstance(expires_at, float)
+    return Reservation(key, decode(text), ReservationState(state), created_at, expires_at)
+
+
+def _row(row: Row) -> CounterRow:
+    key, initial, held, used, available = row
+    assert isinstance(key, str)
+    assert isinstance(initial, int) and isinstance(held, int)
+    assert isinstance(used, int) and isinstance(available, int)
+    return CounterRow(CounterKey.parse(key), initial, held, used, available)
+
+
+def _close(conn: sqlite3.Connection) -> None:
+    conn.close()
+
+
+def _healthy(conn: sqlite3.Connection) -> bool:
+    try:
+        return not conn.in_transaction
+    except sqlite3.Error:
+        return False
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Turn sqlite3 errors into the ledger's typed errors."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            raise ContentionError(f"sqlite: {exc}") from exc
+        raise BackendUnavailable(f"sqlite: {exc}") from exc
+    except sqlite3.IntegrityError as exc:
+        # The CHECK constraints caught what the guards should have: never silent.
+        raise LedgerError(f"sqlite integrity check failed: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise BackendUnavailable(f"sqlite: {exc}") from exc
+
+
+def _run(conn: sqlite3.Connection, sql: str, params: Params) -> int:
+    """Execute one statement; returns the number of rows it changed."""
+    return conn.execute(sql, params).rowcount
+
+
+def _one(conn: sqlite3.Connection, sql: str, params: Params) -> Row | None:
+    found: Row | None = conn.execute(sql, params).fetchone()
+    return found
+
+
+def _all(conn: sqlite3.Connection, sql: str, params: Params) -> list[Row]:
+    return conn.execute(sql, params).fetchall()
