@@ -173,12 +173,25 @@ class Bound:
     nothing better is known: a discount never exceeds its base). ``cap``: an absolute
     cap per order in minor units, when one exists. ``extra_cost``: cost a promotion adds
     without a discount (a gift's cost), per order.
+
+    ``rate`` bounds the promotion's total over the lines it measures on, not what one
+    line may receive: a "cheapest item free" offer gives at most a third of the pool
+    yet all of one line. ``line_rate`` is the most any single line receives as a share
+    of that line's own amount; ``None`` when the kind does not promise one (then a line
+    may lose all of it, except in the price lane, whose offers are per unit by
+    construction, and when ``rate`` is 0). ``min_base``: the least base (minor units)
+    on which the promotion gives or adds anything (a gift's threshold); it lets the
+    validator set ``extra_cost`` against the smallest order that can carry it. Rounding
+    (a rate landing on a minor unit, a pool split by largest remainder) may add one minor
+    unit per line beyond these shares; the validator allows for it.
     """
 
     rate: Fraction = Fraction(1)
     cap: int | None = None
     extra_cost: int = 0
     note: str = ""
+    line_rate: Fraction | None = None
+    min_base: int = 0
 
 
 class PricingState:

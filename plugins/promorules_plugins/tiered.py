@@ -155,7 +155,7 @@ class Tiered(Kind):
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: TieredConfig = promotion.config
         lane = promotion.effective_lane(self)
-        scope = config.scope or (Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE)
+        scope = config.scope or _default_scope(lane)
         per_store = scope is Scope.STORE
         steps = config.steps()
         by_quantity = steps[0].quantity is not None
@@ -274,7 +274,22 @@ class Tiered(Kind):
             else:  # a fixed amount per number of items: cheap items can be discounted fully
                 rates.append(Fraction(1))
         rate = min(max(rates), Fraction(1))
-        return Bound(rate=rate, cap=config.cap, note=f"at most {format_percent(rate)} of its base")
+        thresholds = [t.threshold for t in config.steps() if t.threshold is not None]
+        lane = promotion.effective_lane(self)
+        pooled = (config.scope or _default_scope(lane)) is Scope.CROSS_STORE
+        return Bound(
+            rate=rate,
+            # the cap holds per pool: per order only when the order is one pool
+            cap=config.cap if pooled else None,
+            note=f"at most {format_percent(rate)} of its base",
+            # a pool's discount is spread in proportion to its lines' amounts
+            line_rate=rate,
+            min_base=min(thresholds) if thresholds else 0,
+        )
+
+
+def _default_scope(lane: Lane) -> Scope:
+    return Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE
 
 
 def _measure(tier: Tier) -> int:
