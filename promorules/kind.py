@@ -288,3 +288,9 @@ class Kind:
     def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
         """The ledger counters quotes of this promotion consume (coupon uses, stock)."""
         return ()
+
+    def example_codes(self, promotion: Promotion) -> Iterable[str]:
+        """Codes a customer may present to unlock this promotion (a coupon's shared code,
+        a few of its bulk codes), so the validator can put them in a customer's wallet
+        while it searches for breaching carts. Kinds without codes keep the default."""
+        return ()
