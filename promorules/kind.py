@@ -289,6 +289,15 @@ class Kind:
         """The ledger counters quotes of this promotion consume (coupon uses, stock)."""
         return ()
 
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        """What ``promorules validate`` should warn a planner about in this promotion's own
+        fields beyond :meth:`check`: settings that load but price badly (a higher tier
+        giving less, a discount at or above its threshold, a gift without a cost). Codes
+        are the ``PR4xx`` lint codes of docs/validate.md; paths are relative to the
+        promotion table; a :class:`~promorules.diagnostics.Problem` with warning severity
+        does not fail validation, an error does."""
+        return ()
+
     def example_codes(self, promotion: Promotion) -> Iterable[str]:
         """Codes a customer may present to unlock this promotion (a coupon's shared code,
         a few of its bulk codes), so the validator can put them in a customer's wallet

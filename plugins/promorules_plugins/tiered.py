@@ -37,7 +37,7 @@ from promorules.kind import (
     Upsell,
 )
 from promorules.money import allocate, apply_rate, format_amount, format_percent
-from promorules.ruleset import Amount, Promotion, Rate
+from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 
 class Mode(str, enum.Enum):
@@ -151,6 +151,37 @@ class Tiered(Kind):
             previous = tier
         if config.cap is not None and config.cap <= 0:
             yield Problem("PR203", "cap must be positive", ("cap",))
+
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        config: TieredConfig = promotion.config
+        steps = config.steps()
+        for index, tier in enumerate(steps):
+            path: tuple[str | int, ...] = ("tiers", index) if config.tiers else ()
+            if tier.threshold is not None and tier.off is not None and tier.off >= tier.threshold:
+                yield Problem(
+                    "PR402",
+                    "the discount is at or above its threshold: an order "
+                    "that just reaches it is free",
+                    (*path, "off"),
+                )
+            if tier.percent is not None and tier.percent >= 1:
+                yield Problem(
+                    "PR402", "100% off: an order that reaches this tier is free", (*path, "percent")
+                )
+            if index == 0:
+                continue
+            below = steps[index - 1]
+            if tier.quantity is not None and (tier.off is None) != (below.off is None):
+                continue  # an amount and a share of an unknown base do not compare
+            # compare what both tiers give where the higher one starts
+            at = _measure(tier)
+            if _reward_at(tier, at) <= _reward_at(below, at):
+                yield Problem(
+                    "PR401",
+                    "gives no more than the tier below it at its own "
+                    "threshold: reaching it is no reward",
+                    (*path,),
+                )
 
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: TieredConfig = promotion.config
@@ -290,6 +321,14 @@ class Tiered(Kind):
 
 def _default_scope(lane: Lane) -> Scope:
     return Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE
+
+
+def _reward_at(tier: Tier, measure: int) -> Fraction:
+    """What a tier gives on a base of ``measure`` (a quantity tier's percent compares as is)."""
+    if tier.off is not None:
+        return Fraction(tier.off)
+    rate = Fraction(tier.percent or 0)
+    return rate if tier.quantity is not None else rate * measure
 
 
 def _measure(tier: Tier) -> int:
