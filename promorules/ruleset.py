@@ -118,6 +118,29 @@ class Guardrails:
 
 
 @attrs.frozen
+class CategoryFacts:
+    """What a planner declares about a category's skus, for validating without a catalogue."""
+
+    margin: Rate
+    """The lowest gross margin any sku of the category has at its list price."""
+    min_price: Amount | None = None
+    """The lowest list price of a unit in the category (lets absolute amounts be bounded)."""
+    max_price: Amount | None = None
+    """The highest list price of a unit in the category."""
+
+
+@attrs.frozen
+class CatalogFacts:
+    """``[catalog.categories.<name>]``: declared category margins and price ranges.
+
+    Pricing never reads them; ``promorules validate`` uses them when it is given no
+    catalogue file, in place of each sku's price and cost.
+    """
+
+    categories: dict[str, CategoryFacts] = attrs.field(factory=dict)
+
+
+@attrs.frozen
 class Stacking:
     lanes: tuple[Lane, ...] = DEFAULT_LANES
     upsell_within: Rate = attrs.field(factory=lambda: Rate(Fraction(3, 10)))
@@ -185,6 +208,7 @@ class Ruleset:
     promotions: tuple[Promotion, ...] = ()
     budgets: dict[Funder, Amount] = attrs.field(factory=dict)
     """Money budgets per funder across all promotions."""
+    catalog: CatalogFacts = attrs.field(factory=CatalogFacts)
     source: str = attrs.field(default="<ruleset>", eq=False)
     positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -367,7 +391,7 @@ def _show(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-_TOP_KEYS = ("campaign", "guardrails", "stacking", "promotion", "budgets")
+_TOP_KEYS = ("campaign", "guardrails", "stacking", "promotion", "budgets", "catalog")
 
 
 def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[int, int]]]:
@@ -433,6 +457,7 @@ def build_ruleset(
     guardrails = _structure(conv, data.get("guardrails", {}), Guardrails, ("guardrails",), out)
     stacking = _structure(conv, data.get("stacking", {}), Stacking, ("stacking",), out)
     budgets = _structure(conv, data.get("budgets", {}), dict[Funder, Amount], ("budgets",), out)
+    catalog = _structure(conv, data.get("catalog", {}), CatalogFacts, ("catalog",), out)
 
     raw_promotions = data.get("promotion", [])
     if not isinstance(raw_promotions, list):
@@ -450,6 +475,8 @@ def build_ruleset(
         _check_guardrails(guardrails, out)
     if stacking is not None:
         _check_stacking(stacking, out)
+    if catalog is not None:
+        _check_catalog(catalog, out)
     if campaign is not None:
         _check_promotions(promotions, campaign, kinds, out)
     out.raise_if_errors()
@@ -459,6 +486,7 @@ def build_ruleset(
         stacking=stacking,
         promotions=tuple(promotions),
         budgets=budgets,
+        catalog=catalog,
         source=source,
         positions=out.positions,
     )
@@ -554,6 +582,22 @@ def _check_stacking(stacking: Stacking, out: Collector) -> None:
         out.add("PR105", "must lie between 0% and 100%", ("stacking", "upsell_within"))
 
 
+def _check_catalog(catalog: CatalogFacts, out: Collector) -> None:
+    for name, facts in catalog.categories.items():
+        path: Path = ("catalog", "categories", name)
+        if not (-1 < facts.margin < 1):
+            out.add(
+                "PR105", "a margin must lie between -100% and 100% (exclusive)", (*path, "margin")
+            )
+        for key in ("min_price", "max_price"):
+            value = getattr(facts, key)
+            if value is not None and value <= 0:
+                out.add("PR104", "a price must be positive", (*path, key))
+        low, high = facts.min_price, facts.max_price
+        if low is not None and high is not None and low > high:
+            out.add("PR104", "min_price is above max_price", (*path, "min_price"))
+
+
 def _check_promotions(
     promotions: list[Promotion], campaign: Campaign, kinds: Mapping[str, Kind], out: Collector
 ) -> None:
@@ -628,6 +672,8 @@ def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
     data["stacking"] = conv.unstructure(ruleset.stacking)
     if ruleset.budgets:
         data["budgets"] = _plain(conv.unstructure(ruleset.budgets, dict[Funder, Amount]))
+    if ruleset.catalog.categories:
+        data["catalog"] = _plain(conv.unstructure(ruleset.catalog))
     promotions = []
     for promotion in ruleset.promotions:
         table = _drop_defaults(conv, promotion, Promotion)
