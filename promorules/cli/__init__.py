@@ -15,7 +15,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("price", "plugins")
+COMMANDS = ("price", "validate", "schema", "plugins")
 """Subcommand modules under promorules.cli, in the order ``--help`` lists them."""
 
 
