@@ -312,7 +312,7 @@ class Tiered(Kind):
             rate=rate,
             # the cap holds per pool: per order only when the order is one pool
             cap=config.cap if pooled else None,
-            note=f"at most {format_percent(rate)} of its base",
+            note=f"at most {_share(rate)} of its base",
             # a pool's discount is spread in proportion to its lines' amounts
             line_rate=rate,
             min_base=min(thresholds) if thresholds else 0,
@@ -321,6 +321,11 @@ class Tiered(Kind):
 
 def _default_scope(lane: Lane) -> Scope:
     return Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE
+
+
+def _share(rate: Fraction) -> str:
+    shown = Fraction(round(rate * 10000), 10000)
+    return format_percent(shown) if shown == rate else f"about {format_percent(shown)}"
 
 
 def _reward_at(tier: Tier, measure: int) -> Fraction:

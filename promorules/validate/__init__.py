@@ -174,6 +174,11 @@ def _breach(
             f"on_breach = {mode}: the guardrail drops {', '.join(report.rejected)}, "
             f"status {report.status.value}"
         )
+    elif report.status.value == "breached":
+        at_checkout = (
+            f"on_breach = {mode}: no discount can be taken back to hold it (a gift's cost, "
+            "or on_breach = warn): the order goes through breached"
+        )
     else:
         at_checkout = f"on_breach = {mode}: status {report.status.value}"
     ruleset_path = options.ruleset_path or engine.ruleset.source

@@ -140,9 +140,11 @@ def cases(space: Space, order: Sequence[int]) -> st.SearchStrategy[Case]:
         if space.codes
         else st.just(())
     )
+    # a cart holds a sku once (checkout merges repeats into one line)
+    lines = st.lists(line, min_size=1, max_size=space.max_lines, unique_by=lambda x: x.sku)
     return st.builds(
         Case,
-        st.lists(line, min_size=1, max_size=space.max_lines).map(tuple),
+        lines.map(tuple),
         st.sampled_from(moments),
         st.sampled_from((None, *space.channels)),
         segments,
@@ -185,7 +187,7 @@ def _synthetic_lines(
         margin = item.margin if item.margin is not None else Fraction(0)
         # the worst the declaration allows: the highest whole cost at the declared margin
         cost = int((1 - margin) * price)
-        sku = draw(st.sampled_from((item.sku, *space.skus)))
+        sku = draw(st.sampled_from((f"{item.category}-{price}", *space.skus)))
         brand = draw(st.sampled_from(("", *space.brands)))
         tags = tuple(draw(st.lists(st.sampled_from(space.tags), unique=True))) if space.tags else ()
         deposit = draw(st.sampled_from(DEPOSIT_SHARES))
