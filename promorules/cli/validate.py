@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         type=_positive,
         default=1500,
         metavar="N",
-        help="search effort: examples per unproven floor (default: 1500)",
+        help="search effort: examples per unproven floor (default: 3000)",
     )
     parser.add_argument(
         "--seed",

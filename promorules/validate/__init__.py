@@ -24,7 +24,7 @@ import attrs
 from promorules.cartfile import CatalogItem, load_cart
 from promorules.engine import Engine
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
-from promorules.validate.lint import lint, problems_from_search
+from promorules.validate.lint import lint_ruleset, problems_from_search
 from promorules.validate.report import (
     Breach,
     Report,
@@ -35,7 +35,7 @@ from promorules.validate.report import (
     sorted_diagnostics,
     write_cart,
 )
-from promorules.validate.search import Case, Progress, search, shortfall, unguarded
+from promorules.validate.search import Case, Progress, search_floor, shortfall, unguarded
 from promorules.validate.space import Item, Space, build_space
 
 __all__ = ["Options", "Report", "Status", "validate"]
@@ -47,7 +47,7 @@ class Options:
 
     max_lines: int = 6
     max_quantity: int = 5
-    examples: int = 1500
+    examples: int = 3000
     """Examples per floor the search may try (the default search effort)."""
     seed: int = 0
     out_dir: Path | None = Path("promorules-breaches")
@@ -72,7 +72,7 @@ def validate(
         engine, catalog, max_lines=options.max_lines, max_quantity=options.max_quantity
     )
     space, excluded = _without_loss_leaders(space, floors)
-    diagnostics = lint(engine, space, floors, excluded)
+    diagnostics = lint_ruleset(engine, space, floors, excluded)
     verdicts: list[Verdict] = []
     notes: dict[str, None] = {}
     if space.items:
@@ -85,7 +85,7 @@ def validate(
             if claim.proven:
                 verdicts.append(Verdict(floor, Status.PROVEN, claim))
                 continue
-            outcome = search(
+            outcome = search_floor(
                 engine,
                 space,
                 floor,

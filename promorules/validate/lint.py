@@ -54,7 +54,7 @@ _PAIRS = {
 }
 
 
-def lint(
+def lint_ruleset(
     engine: Engine,
     space: Space,
     floors: Sequence[FloorSpec],

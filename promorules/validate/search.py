@@ -140,16 +140,28 @@ def cases(space: Space, order: Sequence[int]) -> st.SearchStrategy[Case]:
         if space.codes
         else st.just(())
     )
-    # a cart holds a sku once (checkout merges repeats into one line)
-    lines = st.lists(line, min_size=1, max_size=space.max_lines, unique_by=lambda x: x.sku)
+    # a cart holds a sku once (checkout merges repeats into one line); repeats are
+    # dropped after drawing rather than refused while drawing, which keeps every draw
+    # valid for Hypothesis' optimiser (refusals make its hill climbing overrun)
+    lines = st.lists(line, min_size=1, max_size=space.max_lines).map(_distinct)
     return st.builds(
         Case,
-        lines.map(tuple),
+        lines,
         st.sampled_from(moments),
         st.sampled_from((None, *space.channels)),
         segments,
         codes,
     )
+
+
+def _distinct(lines: list[Line]) -> tuple[Line, ...]:
+    seen: set[str] = set()
+    out = []
+    for line in lines:
+        if line.sku not in seen:
+            seen.add(line.sku)
+            out.append(line)
+    return tuple(out)
 
 
 def _slot_rank(space: Space, moment: datetime) -> tuple[int, float]:
@@ -248,7 +260,7 @@ class Progress:
             self.stream.flush()
 
 
-def search(
+def search_floor(
     engine: Engine,
     space: Space,
     floor: FloorSpec,
