@@ -20,6 +20,7 @@ from fractions import Fraction
 import attrs
 
 from promorules import hookimpl
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.diagnostics import Problem
 from promorules.kind import (
     Bound,
@@ -75,6 +76,8 @@ class CouponConfig:
     off: Amount | None = None
     percent: Rate | None = None
     cap: Amount | None = None
+    uses: int | None = None
+    per_customer: int | None = None
 
 
 class Coupon(Kind):
@@ -124,6 +127,14 @@ class Coupon(Kind):
 
     def example_codes(self, promotion: Promotion) -> Iterable[str]:
         return (promotion.config.code,)
+
+    def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
+        config: CouponConfig = promotion.config
+        if config.uses is not None:
+            yield CounterSpec(CounterKey(CounterKind.COUPON_USES, promotion.id), config.uses)
+        if config.per_customer is not None:
+            key = CounterKey(CounterKind.COUPON_CUSTOMER_USES, promotion.id, ANY_SUBJECT)
+            yield CounterSpec(key, config.per_customer)
 
     def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
         config: CouponConfig = promotion.config

@@ -110,7 +110,9 @@ def validate(
         for floor in floors:
             claim = Claim(floor, False, None, "", (), "no sku to reason about")
             verdicts.append(Verdict(floor, Status.UNPROVEN, claim))
-    diagnostics += problems_from_search(ruleset, notes)
+    # what the search saw adds to lint only where lint did not already say it
+    said = {d.code for d in diagnostics}
+    diagnostics += problems_from_search(ruleset, (n for n in notes if n[:5] not in said))
     return Report(
         ruleset=options.ruleset_path or ruleset.source,
         currency=engine.currency,
