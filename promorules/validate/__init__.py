@@ -71,8 +71,7 @@ def validate(
     space = build_space(
         engine, catalog, max_lines=options.max_lines, max_quantity=options.max_quantity
     )
-    space, excluded = _without_loss_leaders(space, floors)
-    diagnostics = lint_ruleset(engine, space, floors, excluded)
+    diagnostics = lint_ruleset(engine, space, floors, loss_leaders(space, floors))
     verdicts: list[Verdict] = []
     notes: dict[str, None] = {}
     if space.items:
@@ -126,12 +125,11 @@ def validate(
     )
 
 
-def _without_loss_leaders(
-    space: Space, floors: list[FloorSpec]
-) -> tuple[Space, list[tuple[Item, str]]]:
-    """Catalogue skus that break a floor at list price, with no promotion at all, are
-    the catalogue's problem, not the ruleset's: they are reported and left out."""
-    kept, excluded = [], []
+def loss_leaders(space: Space, floors: list[FloorSpec]) -> list[tuple[Item, str]]:
+    """Catalogue skus that break a floor at list price, with no promotion at all. Such a
+    cart is the catalogue's problem, not the ruleset's: the line floor leaves them out,
+    and only carts that hold a floor at list price count as its breaches."""
+    out = []
     for item in space.items:
         broken = next(
             (
@@ -143,10 +141,8 @@ def _without_loss_leaders(
             None,
         )
         if broken is not None and not item.synthetic:
-            excluded.append((item, broken))
-        else:
-            kept.append(item)
-    return attrs.evolve(space, items=tuple(kept)), excluded
+            out.append((item, broken))
+    return out
 
 
 def _breach(

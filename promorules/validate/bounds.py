@@ -262,7 +262,9 @@ class Bounds:
         items = [
             k
             for k, item in enumerate(self.space.items)
-            if floor.category is None or item.category == floor.category
+            if (floor.category is None or item.category == floor.category)
+            # a line already below the line floor at list price is not the ruleset's doing
+            and not (floor.name == "line" and item.price * (1 - floor.floor) < item.cost)
         ]
         if not items:
             return Claim(

@@ -97,8 +97,9 @@ def lint_ruleset(
             "PR415",
             f"catalogue sku {item.sku!r} breaks the {floor} at its list price "
             f"({format_amount(item.price, ruleset.campaign.currency)}, cost "
-            f"{format_amount(int(item.cost), ruleset.campaign.currency)}); no promotion can "
-            "mend that, so the validator leaves it out",
+            f"{format_amount(int(item.cost), ruleset.campaign.currency)}): a cart of it alone "
+            "breaks the floor with no promotion; the validator counts only carts that hold "
+            "their floors at list price",
             warning=True,
         )
     return out.diagnostics()

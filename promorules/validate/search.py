@@ -78,29 +78,44 @@ class Shortfall:
 
 
 def shortfall(quote: Quote, cart: Cart, floor: FloorSpec) -> Shortfall:
-    """The quote's standing against ``floor``, computed as the runtime guardrail does."""
+    """The quote's standing against ``floor``, computed as the runtime guardrail does.
+
+    Only what holds the floor at list price counts: a line (or order, or category) that
+    breaks it before any promotion is the catalogue's problem (PR415), not a breach the
+    promotions cause.
+    """
     lines = quote.lines
+    f = floor.floor
     if floor.name == "order":
+        at_list = sum(line.amount for line in cart.lines)
+        if minimum_revenue(sum(line.unit_cost * line.quantity for line in cart.lines), f) > at_list:
+            return _held(floor)
         revenue, cost = quote.goods_payable, quote.cost_total
-        need = minimum_revenue(cost, floor.floor)
+        need = minimum_revenue(cost, f)
         return Shortfall(need - revenue, need, revenue, cost, "order")
     if floor.name == "line":
         worst: Shortfall | None = None
-        for i in range(len(cart.lines)):
+        for i, line in enumerate(cart.lines):
             ql = lines[i]
-            need = minimum_revenue(ql.cost, floor.floor)
+            need = minimum_revenue(ql.cost, f)
+            if need > line.amount:
+                continue
             here = Shortfall(need - ql.payable, need, ql.payable, ql.cost, f"line[{i}]")
             if worst is None or here.score > worst.score:
                 worst = here
-        assert worst is not None
-        return worst
+        return worst if worst is not None else _held(floor)
     picked = [i for i, line in enumerate(cart.lines) if line.category == floor.category]
-    if not picked:
-        return Shortfall(-1, 0, 0, 0, floor.name)
-    revenue = sum(lines[i].payable for i in picked)
     cost = sum(lines[i].cost for i in picked)
-    need = minimum_revenue(cost, floor.floor)
+    need = minimum_revenue(cost, f)
+    if not picked or need > sum(cart.lines[i].amount for i in picked):
+        return _held(floor)
+    revenue = sum(lines[i].payable for i in picked)
     return Shortfall(need - revenue, need, revenue, cost, floor.name)
+
+
+def _held(floor: FloorSpec) -> Shortfall:
+    """Nothing that counts for ``floor``: a standing far from any breach."""
+    return Shortfall(-1, 1, 0, 0, floor.name)
 
 
 def unguarded(engine: Engine) -> Engine:
