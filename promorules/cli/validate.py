@@ -54,7 +54,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--examples",
         type=_positive,
-        default=1500,
+        default=3000,
         metavar="N",
         help="search effort: examples per unproven floor (default: 3000)",
     )

@@ -379,8 +379,11 @@ class Bounds:
                     used_all,
                 )
                 case = (ok, worst, where, why)
-                better = ok and not best[0] if best is not None else True
-                if better or (best is not None and ok == best[0] and _lower(best[1], worst)):
+                # report the proof that works; failing that, the bound with every discount
+                # counted as a share (margins with a capped discount left out would flatter)
+                proves = ok and (best is None or not best[0] or _lower(best[1], worst))
+                plain = not skip and (best is None or (not best[0] and _lower(best[1], worst)))
+                if proves or plain:
                     best = case
         assert best is not None
         return (*best, used_all)

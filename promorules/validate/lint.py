@@ -22,7 +22,7 @@ PR411  error     a gift without a cost
 PR412  error     anything that could give a negative total before the clamp
 PR413  warning   no catalogue and no declared category margins: nothing to prove with
 PR414  warning   no margin floor declared: nothing to validate
-PR415  warning   a catalogue sku that breaks a floor at its list price (left out)
+PR415  warning   a catalogue sku that breaks a floor at its list price
 =====  ========  ==============================================================
 
 PR404 and PR405 concern a pre-sale kind's own fields: that kind reports them.

@@ -191,10 +191,16 @@ def render_text(report: Report) -> str:
             out.append(f"  reproduce: {safe(b.command, 400)}")
             out.append(f"  found after {v.tried} examples in {v.seconds:.1f}s")
         else:
-            out.append(
-                f"  the bound allows {pct(claim.worst_margin)} ({safe(claim.worst, 120)}): "
-                f"a gap of {points(claim.gap)} below the floor"
-            )
+            if claim.worst_margin is None:
+                out.append(
+                    f"  the bound allows a payable of zero ({safe(claim.worst, 120)}): the gap "
+                    "below the floor is unbounded"
+                )
+            else:
+                out.append(
+                    f"  the bound allows {pct(claim.worst_margin)} ({safe(claim.worst, 120)}): "
+                    f"a gap of {points(claim.gap)} below the floor"
+                )
             out.append(f"  why: {safe(claim.reason, 400)}")
             out.append(
                 f"  search: no breach in {v.tried} examples ({v.seconds:.1f}s, within "

@@ -119,3 +119,19 @@ def test_a_proof_names_the_promotions_it_rests_on(tmp_path: Path) -> None:
     report = run("safe-ladder", "safe.csv", tmp_path)
     rests = report.verdict("category:beauty").claim.rests_on
     assert [r.split(" ")[0] for r in rests] == ["beauty-20", "store-ladder", "every-300-off-30"]
+
+
+def test_unproven_says_how_large_the_gap_is_and_how_hard_it_looked(tmp_path: Path) -> None:
+    report = run("unproven-bonus", "unproven.csv", tmp_path)
+    verdict = report.verdict("order")
+    assert verdict.status is Status.UNPROVEN
+    # the kind promises no share, so a unit may pay 0: no margin is left to the bound
+    assert verdict.claim.worst_margin is None
+    assert verdict.claim.gap is None
+    assert verdict.tried == 300  # every example of the effort, none breaching
+    assert report.exit_code == 1
+    from promorules.validate.report import render_text
+
+    text = render_text(report)
+    assert "order margin >= 5%: UNPROVEN" in text
+    assert "no breach in 300 examples" in text
