@@ -231,10 +231,20 @@ class Bound:
     """The most a promotion can discount, for the validator to compose.
 
     ``rate``: the largest discount as a share of the amount it measures on (``1`` when
-    nothing better is known: a discount never exceeds its base). ``rate`` is always a
-    safe bound on its own, without a catalogue. ``cap``: an absolute cap per order in
-    minor units, when one exists. ``extra_cost``: cost a promotion adds without a
-    discount (a gift's cost), per order.
+    nothing better is known: a discount never exceeds its base). ``cap``: an absolute
+    cap per order in minor units, when one exists. ``extra_cost``: cost a promotion adds
+    without a discount (a gift's cost), per order.
+
+    ``rate`` bounds the promotion's total over the lines it measures on, not what one
+    line may receive: a "cheapest item free" offer gives at most a third of the pool
+    yet all of one line. ``line_rate`` is the most any single line receives as a share
+    of that line's own amount; ``None`` when the kind does not promise one (then a line
+    may lose all of it, except in the price lane, whose offers are per unit by
+    construction, and when ``rate`` is 0). ``min_base``: the least base (minor units)
+    on which the promotion gives or adds anything (a gift's threshold); it lets the
+    validator set ``extra_cost`` against the smallest order that can carry it. Rounding
+    (a rate landing on a minor unit, a pool split by largest remainder) may add one minor
+    unit per line beyond these shares; the validator allows for it.
 
     Per-unit refinements, for a validator that knows list prices (a catalogue). When
     any is set (``refined``), a unit of a sku in scope is discounted at most its price
@@ -252,6 +262,8 @@ class Bound:
     cap: int | None = None
     extra_cost: int = 0
     note: str = ""
+    line_rate: Fraction | None = None
+    min_base: int = 0
     unit_prices: dict[str, int] = attrs.field(factory=dict)
     other_rate: Fraction | None = None
     unit_off: int = 0
@@ -418,4 +430,19 @@ class Kind:
 
     def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
         """The ledger counters quotes of this promotion consume (coupon uses, stock)."""
+        return ()
+
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        """What ``promorules validate`` should warn a planner about in this promotion's own
+        fields beyond :meth:`check`: settings that load but price badly (a higher tier
+        giving less, a discount at or above its threshold, a gift without a cost). Codes
+        are the ``PR4xx`` lint codes of docs/validate.md; paths are relative to the
+        promotion table; a :class:`~promorules.diagnostics.Problem` with warning severity
+        does not fail validation, an error does."""
+        return ()
+
+    def example_codes(self, promotion: Promotion) -> Iterable[str]:
+        """Codes a customer may present to unlock this promotion (a coupon's shared code,
+        a few of its bulk codes), so the validator can put them in a customer's wallet
+        while it searches for breaching carts. Kinds without codes keep the default."""
         return ()

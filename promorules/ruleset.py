@@ -132,6 +132,29 @@ class PriceChoice(str, enum.Enum):
 
 
 @attrs.frozen
+class CategoryFacts:
+    """What a planner declares about a category's skus, for validating without a catalogue."""
+
+    margin: Rate
+    """The lowest gross margin any sku of the category has at its list price."""
+    min_price: Amount | None = None
+    """The lowest list price of a unit in the category (lets absolute amounts be bounded)."""
+    max_price: Amount | None = None
+    """The highest list price of a unit in the category."""
+
+
+@attrs.frozen
+class CatalogFacts:
+    """``[catalog.categories.<name>]``: declared category margins and price ranges.
+
+    Pricing never reads them; ``promorules validate`` uses them when it is given no
+    catalogue file, in place of each sku's price and cost.
+    """
+
+    categories: dict[str, CategoryFacts] = attrs.field(factory=dict)
+
+
+@attrs.frozen
 class Stacking:
     lanes: tuple[Lane, ...] = DEFAULT_LANES
     price: PriceChoice = PriceChoice.LOWEST
@@ -256,6 +279,7 @@ class Ruleset:
     """Money budgets per funder across all promotions."""
     simulate: Simulation = Simulation()
     price_rules: PriceRules = PriceRules()
+    catalog: CatalogFacts = attrs.field(factory=CatalogFacts)
     source: str = attrs.field(default="<ruleset>", eq=False)
     positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -461,6 +485,7 @@ _TOP_KEYS = (
     "budgets",
     "simulate",
     "price_rules",
+    "catalog",
 )
 
 
@@ -529,6 +554,7 @@ def build_ruleset(
     budgets = _structure(conv, data.get("budgets", {}), dict[Funder, Amount], ("budgets",), out)
     simulate = _structure(conv, data.get("simulate", {}), Simulation, ("simulate",), out)
     price_rules = _structure(conv, data.get("price_rules", {}), PriceRules, ("price_rules",), out)
+    catalog = _structure(conv, data.get("catalog", {}), CatalogFacts, ("catalog",), out)
 
     raw_promotions = data.get("promotion", [])
     if not isinstance(raw_promotions, list):
@@ -546,6 +572,8 @@ def build_ruleset(
         _check_guardrails(guardrails, out)
     if stacking is not None:
         _check_stacking(stacking, out)
+    if catalog is not None:
+        _check_catalog(catalog, out)
     if campaign is not None:
         _check_promotions(promotions, campaign, kinds, out)
     if simulate is not None:
@@ -561,6 +589,7 @@ def build_ruleset(
         budgets=budgets,
         simulate=simulate,
         price_rules=price_rules,
+        catalog=catalog,
         source=source,
         positions=out.positions,
     )
@@ -656,6 +685,22 @@ def _check_stacking(stacking: Stacking, out: Collector) -> None:
         out.add("PR204", "the price lane must come first", ("stacking", "lanes"))
     if not (0 <= stacking.upsell_within <= 1):
         out.add("PR105", "must lie between 0% and 100%", ("stacking", "upsell_within"))
+
+
+def _check_catalog(catalog: CatalogFacts, out: Collector) -> None:
+    for name, facts in catalog.categories.items():
+        path: Path = ("catalog", "categories", name)
+        if not (-1 < facts.margin < 1):
+            out.add(
+                "PR105", "a margin must lie between -100% and 100% (exclusive)", (*path, "margin")
+            )
+        for key in ("min_price", "max_price"):
+            value = getattr(facts, key)
+            if value is not None and value <= 0:
+                out.add("PR104", "a price must be positive", (*path, key))
+        low, high = facts.min_price, facts.max_price
+        if low is not None and high is not None and low > high:
+            out.add("PR104", "min_price is above max_price", (*path, "min_price"))
 
 
 def _check_promotions(
@@ -782,6 +827,8 @@ def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
         data["simulate"] = _plain(conv.unstructure(ruleset.simulate))
     if ruleset.price_rules != PriceRules():
         data["price_rules"] = _plain(_drop_defaults(conv, ruleset.price_rules, PriceRules))
+    if ruleset.catalog.categories:
+        data["catalog"] = _plain(conv.unstructure(ruleset.catalog))
     promotions = []
     for promotion in ruleset.promotions:
         table = _drop_defaults(conv, promotion, Promotion)

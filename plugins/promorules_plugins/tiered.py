@@ -37,7 +37,7 @@ from promorules.kind import (
     Upsell,
 )
 from promorules.money import allocate, apply_rate, format_amount, format_percent
-from promorules.ruleset import Amount, Promotion, Rate
+from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 
 class Mode(str, enum.Enum):
@@ -152,10 +152,41 @@ class Tiered(Kind):
         if config.cap is not None and config.cap <= 0:
             yield Problem("PR203", "cap must be positive", ("cap",))
 
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        config: TieredConfig = promotion.config
+        steps = config.steps()
+        for index, tier in enumerate(steps):
+            path: tuple[str | int, ...] = ("tiers", index) if config.tiers else ()
+            if tier.threshold is not None and tier.off is not None and tier.off >= tier.threshold:
+                yield Problem(
+                    "PR402",
+                    "the discount is at or above its threshold: an order "
+                    "that just reaches it is free",
+                    (*path, "off"),
+                )
+            if tier.percent is not None and tier.percent >= 1:
+                yield Problem(
+                    "PR402", "100% off: an order that reaches this tier is free", (*path, "percent")
+                )
+            if index == 0:
+                continue
+            below = steps[index - 1]
+            if tier.quantity is not None and (tier.off is None) != (below.off is None):
+                continue  # an amount and a share of an unknown base do not compare
+            # compare what both tiers give where the higher one starts
+            at = _measure(tier)
+            if _reward_at(tier, at) <= _reward_at(below, at):
+                yield Problem(
+                    "PR401",
+                    "gives no more than the tier below it at its own "
+                    "threshold: reaching it is no reward",
+                    (*path,),
+                )
+
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: TieredConfig = promotion.config
         lane = promotion.effective_lane(self)
-        scope = config.scope or (Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE)
+        scope = config.scope or _default_scope(lane)
         per_store = scope is Scope.STORE
         steps = config.steps()
         by_quantity = steps[0].quantity is not None
@@ -279,11 +310,35 @@ class Tiered(Kind):
             else:  # a fixed amount per number of items: cheap items can be discounted fully
                 rates.append(Fraction(1))
         rate = min(max(rates), Fraction(1))
-        # a cap holds per pool: per order only when every line is pooled (cross-store)
+        thresholds = [t.threshold for t in config.steps() if t.threshold is not None]
         lane = promotion.effective_lane(self)
-        scope = config.scope or (Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE)
-        cap = config.cap if scope is Scope.CROSS_STORE else None
-        return Bound(rate=rate, cap=cap, note=f"at most {format_percent(rate)} of its base")
+        pooled = (config.scope or _default_scope(lane)) is Scope.CROSS_STORE
+        return Bound(
+            rate=rate,
+            # the cap holds per pool: per order only when the order is one pool
+            cap=config.cap if pooled else None,
+            note=f"at most {_share(rate)} of its base",
+            # a pool's discount is spread in proportion to its lines' amounts
+            line_rate=rate,
+            min_base=min(thresholds) if thresholds else 0,
+        )
+
+
+def _default_scope(lane: Lane) -> Scope:
+    return Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE
+
+
+def _share(rate: Fraction) -> str:
+    shown = Fraction(round(rate * 10000), 10000)
+    return format_percent(shown) if shown == rate else f"about {format_percent(shown)}"
+
+
+def _reward_at(tier: Tier, measure: int) -> Fraction:
+    """What a tier gives on a base of ``measure`` (a quantity tier's percent compares as is)."""
+    if tier.off is not None:
+        return Fraction(tier.off)
+    rate = Fraction(tier.percent or 0)
+    return rate if tier.quantity is not None else rate * measure
 
 
 def _measure(tier: Tier) -> int:

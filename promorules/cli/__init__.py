@@ -15,7 +15,17 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("price", "simulate", "sample_orders", "calendar", "coupons", "ledger", "plugins")
+COMMANDS = (
+    "price",
+    "validate",
+    "schema",
+    "simulate",
+    "sample_orders",
+    "calendar",
+    "coupons",
+    "ledger",
+    "plugins",
+)
 """Subcommand modules under promorules.cli, in the order ``--help`` lists them."""
 
 

@@ -393,6 +393,80 @@ def basket_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
     return table
 
 
+# -- every kind (tiered and the test-only kinds of tests/kinds.py) -----------------------
+# When a real kind lands, add its strategy to KIND_STRATEGIES: every engine-wide and
+# soundness property then covers it.
+
+TEST_CODES = ("PLAT10", "STORE20", "VIP")
+
+
+def windows() -> st.SearchStrategy[dict[str, str]]:
+    """A window inside the three days from START, written as TOML local date-times."""
+
+    def window(pair: tuple[int, int]) -> dict[str, Any]:
+        a, b = sorted(pair)
+        return {"start": START + timedelta(hours=a), "end": START + timedelta(hours=b, minutes=59)}
+
+    return st.tuples(st.integers(0, 71), st.integers(0, 71)).map(window)
+
+
+@st.composite
+def stub_coupon_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "id": pid,
+        "kind": "test_coupon",
+        "lane": draw(st.sampled_from(["platform", "store", "item"])),
+        "code": draw(st.sampled_from(TEST_CODES)),
+    }
+    if draw(st.booleans()):
+        table["threshold"] = money(draw(st.integers(0, 100_000)))
+    if draw(st.booleans()):
+        table["off"] = money(draw(st.integers(1, 20_000)))
+    else:
+        table["percent"] = draw(percents(1, 50))
+    if draw(st.integers(0, 2)) == 0:
+        table["cap"] = money(draw(st.integers(100, 20_000)))
+    return table
+
+
+@st.composite
+def other_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["test_price", "test_gift", "test_bonus", "test_cheapest"]))
+    table: dict[str, Any] = {"id": pid, "kind": kind}
+    if kind == "test_price":
+        table["percent"] = draw(percents(1, 70))
+    elif kind == "test_gift":
+        table["threshold"] = money(draw(st.integers(0, 80_000)))
+        table["gift_sku"] = f"gift-{pid}"
+        table["gift_cost"] = money(draw(st.integers(0, 5_000)))
+    elif kind == "test_bonus":
+        table["bonus"] = money(draw(st.integers(1, 20_000)))
+    else:
+        table["buy"] = draw(st.integers(2, 4))
+    return table
+
+
+KIND_STRATEGIES = {
+    "tiered": tiered_promotions,
+    "test_coupon": stub_coupon_promotions,
+    "others": other_promotions,
+}
+
+
+@st.composite
+def any_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    table: dict[str, Any] = draw(
+        st.sampled_from(sorted(KIND_STRATEGIES)).flatmap(lambda name: KIND_STRATEGIES[name](pid))
+    )
+    if draw(st.integers(0, 2)) == 0:
+        table["window"] = draw(windows())
+    if "categories" not in table and draw(st.integers(0, 3)) == 0:
+        table["categories"] = [draw(st.sampled_from(CATEGORIES))]
+    if draw(st.integers(0, 4)) == 0:
+        table["segments"] = [draw(st.sampled_from(SEGMENTS))]
+    return table
+
+
 @st.composite
 def coupon_rulesets(draw: st.DrawFn, **options: Any) -> dict[str, Any]:
     """A ruleset of random tiered promotions plus two to six random coupons."""
@@ -451,3 +525,60 @@ def basket_contexts(draw: st.DrawFn, promotions: int = 6) -> Context:
         if draw(st.integers(0, 3)) == 0
     }
     return Context(at, choices=choices, availability=Snapshot(left))
+
+
+@st.composite
+def wide_rulesets(
+    draw: st.DrawFn, *, on_breach: str | None = None, max_promotions: int = 5
+) -> dict[str, Any]:
+    """A guarded ruleset with random promotions of every kind."""
+    count = draw(st.integers(1, max_promotions))
+    promotions = [draw(any_promotions(f"p{i}")) for i in range(count)]
+    lanes = [p for p in promotions if "lane" in p]  # tiered and coupons name their lane
+    if len(lanes) >= 2 and draw(st.integers(0, 2)) == 0:
+        lanes[1]["lane"] = lanes[0]["lane"]
+        lanes[0]["group"] = lanes[1]["group"] = "g"
+    guardrails: dict[str, Any] = {
+        "on_breach": on_breach or draw(st.sampled_from(["clamp", "reject", "warn"])),
+        "min_order_margin": draw(percents(0, 20)),
+    }
+    if draw(st.booleans()):
+        guardrails["min_line_margin"] = draw(percents(0, 10))
+    if draw(st.booleans()):
+        guardrails["categories"] = {draw(st.sampled_from(CATEGORIES)): draw(percents(0, 25))}
+    return {
+        "campaign": {
+            "name": "Wide",
+            "currency": "CNY",
+            "timezone": "Asia/Shanghai",
+            "rounding": draw(st.sampled_from(["down", "half-up", "half-even"])),
+        },
+        "guardrails": guardrails,
+        "promotion": promotions,
+    }
+
+
+def wallets() -> st.SearchStrategy[tuple[str, ...]]:
+    return st.lists(st.sampled_from(TEST_CODES), unique=True).map(tuple)
+
+
+@st.composite
+def catalogues(draw: st.DrawFn, max_items: int = 8) -> dict[str, Any]:
+    """A small catalogue, mostly at healthy margins, now and then a thin one."""
+    from promorules.cartfile import CatalogItem
+
+    count = draw(st.integers(1, max_items))
+    out = {}
+    for i in range(count):
+        price = draw(st.integers(100, 300_000))
+        margin = draw(st.sampled_from([0, 5, 10, 20, 35, 50, 70, 90]))
+        cost = price - price * margin // 100
+        out[f"sku{i}"] = CatalogItem(
+            f"sku{i}",
+            price,
+            cost,
+            draw(st.sampled_from(CATEGORIES)),
+            "",
+            draw(st.sampled_from(MERCHANTS)),
+        )
+    return out
