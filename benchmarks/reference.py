@@ -203,17 +203,17 @@ def make_reference_pricer(workload: Workload) -> Callable[[Cart], RefQuote]:
         # The bundle: dearest units first, 3 at a time while a group costs more than 99.00.
         bundled: dict[int, int] = {}
         if bundle_lines:
-            units = []
+            dearest: list[tuple[int, int]] = []
             for i in bundle_lines:
                 q = qtys[i]
                 low, high = divmod(amounts[i], q)
-                units.extend([(-(low + 1), i)] * high)
-                units.extend([(-low, i)] * (q - high))
-            units.sort()
+                dearest.extend([(-(low + 1), i)] * high)
+                dearest.extend([(-low, i)] * (q - high))
+            dearest.sort()
             saving = 0
             chosen: dict[int, int] = {}
-            for start in range(0, len(units) - bundle_size + 1, bundle_size):
-                group = units[start : start + bundle_size]
+            for start in range(0, len(dearest) - bundle_size + 1, bundle_size):
+                group = dearest[start : start + bundle_size]
                 total = -sum(v for v, _ in group)
                 if total <= bundle_price:
                     break
@@ -300,9 +300,10 @@ def make_reference_pricer(workload: Workload) -> Callable[[Cart], RefQuote]:
                 off2 = plat_cap
         parts1 = allocate(off1 if off1 < base else base, amounts) if off1 > 0 else None
         parts2 = allocate(off2 if off2 < base else base, amounts) if off2 > 0 else None
-        for p, parts in ((EVERY, parts1), (COUPON, parts2)):
-            if parts is None:
+        for p, maybe in ((EVERY, parts1), (COUPON, parts2)):
+            if maybe is None:
                 continue
+            parts = maybe
             for i in range(n):
                 part = parts[i]
                 left = amounts[i]
