@@ -14,6 +14,7 @@ bundle price, the promotion is not applied (reason ``no-saving``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -72,8 +73,10 @@ class Bundle(Kind):
         within = env.ruleset.stacking.upsell_within
         name = f"{size} for {format_amount(price, env.currency)}"
 
+        near = math.floor(within * size)  # shortfalls are whole units: compare ints per cart
+
         def close(shortfall: int) -> bool:
-            return shortfall == 1 or shortfall <= within * size
+            return shortfall == 1 or shortfall <= near
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             units = sorted(runs(state.amounts, state.qty, lines), key=lambda r: (-r.value, r.line))

@@ -14,6 +14,7 @@ line, to the amount of its discounted units, through the ruleset's rounding.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -79,8 +80,10 @@ class Bxgy(Kind):
         how = "free" if rate == 1 else f"at {format_percent(rate)} off"
         name = f"buy {buy} get {get} {how}"
 
+        near = math.floor(within * group)  # shortfalls are whole units: compare ints per cart
+
         def close(shortfall: int) -> bool:
-            return shortfall == 1 or shortfall <= within * group
+            return shortfall == 1 or shortfall <= near
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             units = runs(state.amounts, state.qty, lines)

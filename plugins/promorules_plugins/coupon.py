@@ -38,6 +38,7 @@ coupons) hold as for every kind.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path as FilePath
@@ -242,6 +243,10 @@ class Coupon(Kind):
             )
         )
 
+        near = (
+            math.floor(within * threshold) if threshold is not None else 0
+        )  # shortfalls are whole minor units (or items): compare ints per cart
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             mine = [code for code in state.coupons if code in codes]
             if not mine:
@@ -281,7 +286,7 @@ class Coupon(Kind):
                 )
             if threshold is not None and base < threshold:
                 shortfall = threshold - base
-                hint = Upsell(shortfall, reward) if shortfall <= within * threshold else None
+                hint = Upsell(shortfall, reward) if shortfall <= near else None
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"its lines come to {money(base)}, below its threshold {money(threshold)}",

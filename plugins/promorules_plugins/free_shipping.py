@@ -14,6 +14,7 @@ so the kind's bound has rate 0 (it never discounts goods) and ``off`` as its cap
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -74,12 +75,16 @@ class FreeShipping(Kind):
         reward = "free shipping" if cap is None else f"{format_amount(cap, currency)} off shipping"
         need_text = f"{need} items" if by_quantity else format_amount(need, currency)
 
+        near = math.floor(
+            within * need
+        )  # shortfalls are whole minor units (or items): compare ints per cart
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             base = sum(state.amounts[i] for i in lines)
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
                 shortfall = need - measure
-                close = shortfall <= within * need or (by_quantity and shortfall == 1)
+                close = shortfall <= near or (by_quantity and shortfall == 1)
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"below the threshold ({need_text})",

@@ -21,6 +21,7 @@ the largest gift cost as ``extra_cost``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -140,12 +141,16 @@ class GiftKind(Kind):
             left = state.availability.remaining(gift.counter)
             return left is None or left >= gift.quantity
 
+        near = math.floor(
+            within * need
+        )  # shortfalls are whole minor units (or items): compare ints per cart
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             base = sum(state.amounts[i] for i in lines)
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
                 shortfall = need - measure
-                close = shortfall <= within * need or (by_quantity and shortfall == 1)
+                close = shortfall <= near or (by_quantity and shortfall == 1)
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
                     f"below the threshold ({reached_text})",

@@ -283,7 +283,10 @@ def _measure(tier: Tier) -> int:
 
 def _close(shortfall: int, threshold: int, within: Fraction, by_quantity: bool) -> bool:
     """Worth a hint: within the ruleset's share of the threshold (one item always is)."""
-    return shortfall <= within * threshold or (by_quantity and shortfall == 1)
+    # in integers: a Fraction product per cart costs more than the rest of the test
+    return shortfall * within.denominator <= within.numerator * threshold or (
+        by_quantity and shortfall == 1
+    )
 
 
 def _ratio(rate: Rate | None) -> tuple[int, int] | None:
