@@ -61,7 +61,7 @@ to measure the cost: a loop-mode expression node sees its siblings through
 ``count($nodes.S.lines, #.rem > rem or (#.rem == rem and #.i < i))``, with the line index
 ``i`` passed in by the glue. Each allocation takes five nodes (weights, totals, shares and
 remainders, leftover, parts) and is O(n^2) in the lines; the whole graph grows from 9 to 48
-nodes. It agrees with the reference on every cart, at several times the cost of the Python
+nodes. It computes what the Python glue computes, at several times the cost of the Python
 glue at 10 lines and about 25 times at 100 (see ``benchmarks/README.md``), which is why the
 fastest set-up leaves allocation to Python.
 
