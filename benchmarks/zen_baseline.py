@@ -61,7 +61,7 @@ to measure the cost: a loop-mode expression node sees its siblings through
 ``count($nodes.S.lines, #.rem > rem or (#.rem == rem and #.i < i))``, with the line index
 ``i`` passed in by the glue. Each allocation takes five nodes (weights, totals, shares and
 remainders, leftover, parts) and is O(n^2) in the lines; the whole graph grows from 9 to 48
-nodes. It agrees with the reference on every cart, at several times the cost of the Python
+nodes. It computes what the Python glue computes, at several times the cost of the Python
 glue at 10 lines and about 25 times at 100 (see ``benchmarks/README.md``), which is why the
 fastest set-up leaves allocation to Python.
 
@@ -278,7 +278,7 @@ def build_graph(workload: Workload, allocate_in_graph: bool = False) -> dict[str
             bxgy[promo.category] = (promo.buy + promo.free, promo.free)
             # The graph applies buy-X-get-Y before the percent-offs, as this ruleset orders them.
             later = [p.priority for p in rs.item if isinstance(p, CategoryPercentOff)]
-            assert all(promo.priority < p for p in later), "graph assumes bxgy comes first"
+            assert all(promo.priority > p for p in later), "graph assumes bxgy comes first"
     item_rows = []
     for category in sorted(set(pct) | set(bxgy)):
         every, free = bxgy.get(category, (0, 0))
@@ -321,7 +321,7 @@ def build_graph(workload: Workload, allocate_in_graph: bool = False) -> dict[str
     g.table(
         "ladder", "stores", [("merchant", "merchant"), ("base", "base")], ["ladderOff"], ladder_rows
     )
-    assert all(c.priority > max(x.priority for x in ladders) for c in coupons), (
+    assert all(c.priority < min(x.priority for x in ladders) for c in coupons), (
         "graph assumes store coupons come after the ladders"
     )
     coupon_terms = [
@@ -335,7 +335,7 @@ def build_graph(workload: Workload, allocate_in_graph: bool = False) -> dict[str
     every_step = next(p for p in rs.platform if isinstance(p, EveryXOffY))
     step, off, cap = every_step.step, every_step.off, every_step.cap
     plat = next(p for p in rs.platform if isinstance(p, PlatformPercentCoupon))
-    assert every_step.priority < plat.priority, "graph assumes the reduction before the coupon"
+    assert every_step.priority > plat.priority, "graph assumes the reduction before the coupon"
     g.expression(
         "platform",
         [
@@ -394,7 +394,7 @@ def _store_steps(workload: Workload) -> list[tuple[str, str, int]]:
             "ladderOff" if isinstance(p, LadderTiers) else "couponOff",
             merchants.index(p.merchant),
         )
-        for p in sorted(store, key=lambda p: p.priority)
+        for p in sorted(store, key=lambda p: -p.priority)
     ]
 
 

@@ -62,6 +62,7 @@ from promorules.ruleset import (
 
 _PLAN_CACHE_LIMIT = 4096
 _SCOPE_CACHE_LIMIT = 65536
+_CODE_CACHE_LIMIT = 4096
 _FOREVER = (-(2**62), 2**62)
 
 
@@ -245,6 +246,7 @@ class Engine:
             for funder in ruleset.budgets
         }
         self._matchers: list[tuple[int, CodeMatcher]] = []
+        self._code_matches: dict[str, tuple[tuple[int, ...], int]] = {}
         for compiled in self._compiled:
             matcher = compiled.kind.code_matcher(compiled.promotion, env)
             if matcher is not None:
@@ -536,14 +538,7 @@ class Engine:
         """
         out: list[tuple[str, int, Reason | None]] = []
         for code in codes:
-            exact: list[int] = []
-            near = -1
-            for index, matcher in self._matchers:
-                match = matcher(code)
-                if match is CodeMatch.EXACT:
-                    exact.append(index)
-                elif match is CodeMatch.MISTYPED and near < 0:
-                    near = index
+            exact, near = self._match_code(code)
             if not exact:
                 out.append((code, near, Reason.CODE_MISTYPED if near >= 0 else Reason.CODE_UNKNOWN))
                 continue
@@ -565,6 +560,30 @@ class Engine:
                 why = Reason.CODE_NOT_USED
             out.append((code, index, why))
         return out
+
+    def _match_code(self, code: str) -> tuple[tuple[int, ...], int]:
+        """The promotions whose code ``code`` is, and the first it resembles (-1: none).
+
+        Matchers depend on the code alone, and shared codes come back on cart after cart
+        (the near-miss search over a list of codes is what costs), so answers are cached
+        like activation plans: entries are immutable, a race at worst computes one twice.
+        """
+        found = self._code_matches.get(code)
+        if found is not None:
+            return found
+        exact: list[int] = []
+        near = -1
+        for index, matcher in self._matchers:
+            match = matcher(code)
+            if match is CodeMatch.EXACT:
+                exact.append(index)
+            elif match is CodeMatch.MISTYPED and near < 0:
+                near = index
+        found = (tuple(exact), near)
+        if len(self._code_matches) >= _CODE_CACHE_LIMIT:
+            self._code_matches.clear()
+        self._code_matches[code] = found
+        return found
 
     def _resolve(
         self, offers: list[tuple[_Compiled, Offer]], records: dict[int, list[Any]]

@@ -373,7 +373,10 @@ class CompileEnv:
         if shortfall <= 0:
             return None
         within = self.ruleset.stacking.upsell_within
-        if shortfall <= within * threshold or (by_quantity and shortfall == 1):
+        # integers, not Fraction arithmetic: this runs on every cart short of a threshold
+        if shortfall * within.denominator <= within.numerator * threshold or (
+            by_quantity and shortfall == 1
+        ):
             return Upsell(shortfall, reward, by_quantity)
         return None
 

@@ -1,0 +1,431 @@
+"""The promorules benchmark: is the engine fast enough for the checkout's hot path?
+
+Run from the repository root::
+
+    python -m benchmarks.bench            # full: thousands of carts, 7 timed repeats
+    python -m benchmarks.bench --quick    # a few hundred carts, 3 repeats (CI: it only
+                                          # proves the benchmark runs and still agrees)
+
+First it checks that ``engine.price`` and the hand-written reference
+(:mod:`benchmarks.reference`) give identical quotes -- line payables, shipping, gift,
+discount per promotion, guardrail trims per promotion -- on every generated cart, and stops
+with exit status 1 and the differences if any cart disagrees. It also prices a batch from
+two threads at once and checks the quotes match. Only then does it time, for carts of 1, 10
+and 100 lines, the median microseconds per cart and carts per second of ``engine.price`` on
+the compiled ruleset, of the reference, and of GoRules zen-engine (when installed; see
+:mod:`benchmarks.zen_baseline`), and the ratios measured in the same run (each repeat times
+every pricer once, interleaved; the ratio shown is the median of the per-repeat ratios).
+Then: load-and-compile time, the wall time of ``promorules price`` as a fresh process,
+peak memory per 10,000 quotes held, throughput with 2 worker processes, and the figures of
+modules other branches are building (validation, simulation) when they exist.
+
+Nothing here asserts anything about time: the figures are for people to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.util
+import multiprocessing
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from benchmarks.reference import RefQuote, make_reference_pricer
+from benchmarks.ruleset import CartMaker, ruleset_toml, write_cli_files
+from benchmarks.workload import DEFAULT_SEED, Cart, Workload, build_workload, carts
+from benchmarks.zen_baseline import ZEN_MISSING, build_zen_pricer, zen_available, zen_version
+from promorules.cart import Cart as EngineCart
+from promorules.cart import Context
+from promorules.engine import Engine
+from promorules.quote import Quote
+
+SIZES = (1, 10, 100)
+FULL_COUNTS = {1: 2000, 10: 1000, 100: 200}
+QUICK_COUNTS = {1: 200, 10: 100, 100: 20}
+ZEN_NOT_EXPRESSED = (
+    "member price, bundle, free shipping, the clamp's trim order (zen's glue withdraws "
+    "in proportion), pooled buy-2-get-1 (zen counts it per line), lane-start allocation "
+    "weights (zen's glue allocates on current amounts)"
+)
+
+Priced = tuple[EngineCart, Context]
+
+
+# -- agreement -------------------------------------------------------------------------
+def engine_view(quote: Quote) -> tuple[Any, ...]:
+    """What the comparison reads from a quote (through its public views)."""
+    lines = quote.lines
+    return (
+        [line.payable for line in lines if not line.gift],
+        quote.shipping_payable,
+        any(line.gift for line in lines),
+        dict(quote.guardrail.trims),
+        dict(quote.discounts_by_promotion),
+    )
+
+
+def reference_view(ref: RefQuote, ids: Sequence[str]) -> tuple[Any, ...]:
+    given = {ids[p]: sum(amounts) for p, (_, amounts) in ref.given.items() if sum(amounts)}
+    if ref.shipping_off:
+        given[ids[-1]] = ref.shipping_off
+    trims = {ids[p]: v for p, v in ref.trims.items() if v}
+    return (ref.amounts, ref.shipping, ref.gift, trims, given)
+
+
+FIELDS = ("line payables", "shipping payable", "gift", "guardrail trims", "discounts")
+
+
+def check_agreement(
+    engine: Engine,
+    reference: Callable[[Cart], RefQuote],
+    batches: dict[int, list[tuple[Cart, Priced]]],
+    ids: Sequence[str],
+) -> int:
+    """Every cart priced both ways; prints the first differences; returns how many differ."""
+    bad = 0
+    for size, batch in batches.items():
+        for cart, (engine_cart, context) in batch:
+            got = engine_view(engine.price(engine_cart, context))
+            want = reference_view(reference(cart), ids)
+            if got == want:
+                continue
+            bad += 1
+            if bad <= 3:
+                print(f"DISAGREE ({size} lines): {cart}")
+                for name, g, w in zip(FIELDS, got, want, strict=True):
+                    if g != w:
+                        print(f"  {name}:\n    engine    {g}\n    reference {w}")
+    return bad
+
+
+def check_threads(engine: Engine, batch: list[tuple[Cart, Priced]]) -> bool:
+    """Price ``batch`` from two threads at once; both must match a sequential pass."""
+    want = [engine_view(engine.price(c, x)) for _, (c, x) in batch]
+    results: list[list[tuple[Any, ...]]] = [[], []]
+
+    def work(slot: int) -> None:
+        results[slot] = [engine_view(engine.price(c, x)) for _, (c, x) in batch]
+
+    threads = [threading.Thread(target=work, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results[0] == want and results[1] == want
+
+
+# -- timing ----------------------------------------------------------------------------
+def time_pass(price: Callable[[Any], Any], items: Sequence[Any]) -> float:
+    """Mean microseconds per item of one pass (gc off, as timeit does)."""
+    gc_was_on = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter_ns()
+        for item in items:
+            price(item)
+        return (time.perf_counter_ns() - start) / len(items) / 1000
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def interleaved(
+    pricers: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]], repeats: int
+) -> dict[str, list[float]]:
+    """Each repeat times every pricer once, in turn, so ratios compare like with like."""
+    for price, items in pricers.values():  # warm-up
+        for item in items:
+            price(item)
+    runs: dict[str, list[float]] = {name: [] for name in pricers}
+    for _ in range(repeats):
+        for name, (price, items) in pricers.items():
+            runs[name].append(time_pass(price, items))
+    return runs
+
+
+def median_ratio(a: list[float], b: list[float]) -> float:
+    return statistics.median(x / y for x, y in zip(a, b, strict=True))
+
+
+# -- the other figures -----------------------------------------------------------------
+def load_time_ms(path: Path, repeats: int) -> float:
+    """Median time to load, check and compile the ruleset file (plugins discovered once)."""
+    from promorules.plugins import PluginHost
+
+    kinds = PluginHost.default().kinds
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        from promorules.ruleset import load_ruleset
+
+        Engine(load_ruleset(path, kinds), kinds)
+        times.append((time.perf_counter_ns() - start) / 1e6)
+    return statistics.median(times)
+
+
+def cli_wall_s(workload: Workload, cart: Cart, runs: int) -> tuple[float, str]:
+    """Median wall time of ``promorules price`` on a sample cart, as a fresh process."""
+    script = Path(sys.executable).parent / "promorules"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "promorules.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        ruleset, catalogue, cart_file = write_cli_files(workload, cart, Path(tmp))
+        args = [*command, "price", str(ruleset), str(cart_file), "--catalog", str(catalogue)]
+        for code in cart.codes:
+            args += ["--coupon", code]
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            done = subprocess.run(args, capture_output=True, text=True, check=False)
+            times.append(time.perf_counter() - start)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"promorules price failed ({done.returncode}): {done.stderr}")
+    return statistics.median(times), " ".join(Path(a).name for a in args[:2])
+
+
+def peak_memory_mb(engine: Engine, batch: Sequence[Priced], quotes: int) -> float:
+    """Peak traced memory while ``quotes`` quotes are priced and held, per 10,000 quotes."""
+    held: list[Quote] = []
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for k in range(quotes):
+            cart, context = batch[k % len(batch)]
+            held.append(engine.price(cart, context))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 1e6 * 10_000 / quotes
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(seed: int, size: int, count: int) -> None:
+    workload = build_workload(seed)
+    engine = Engine.from_string(ruleset_toml(workload))
+    make = CartMaker(workload)
+    _WORKER["engine"] = engine
+    _WORKER["batch"] = [make(c) for c in carts(size, count, seed=seed, workload=workload)]
+
+
+def _worker_run(share: tuple[int, int, int]) -> int:
+    first, last, passes = share
+    engine: Engine = _WORKER["engine"]
+    batch = _WORKER["batch"][first:last]
+    for _ in range(passes):
+        for cart, context in batch:
+            engine.price(cart, context)
+    return len(batch) * passes
+
+
+def two_process_rate(seed: int, size: int, count: int, passes: int) -> float:
+    """Carts per second with 2 worker processes, each pricing half the batch."""
+    context = multiprocessing.get_context("spawn" if sys.platform == "win32" else "fork")
+    with context.Pool(2, initializer=_worker_init, initargs=(seed, size, count)) as pool:
+        pool.map(_worker_run, [(0, 2, 1), (2, 4, 1)])  # both workers up and warm
+        half = count // 2
+        start = time.perf_counter()
+        done = sum(pool.map(_worker_run, [(0, half, passes), (half, count, passes)], 1))
+        return done / (time.perf_counter() - start)
+
+
+# Figures of modules being built on other branches: (label, module, measure). A measure
+# takes the workload and returns the figure as text; add one line here when a module lands.
+def _not_wired(_: Workload) -> str:
+    return "module present; measurement not wired yet"
+
+
+OPTIONAL_FIGURES: tuple[tuple[str, str, Callable[[Workload], str]], ...] = (
+    ("validation time, bundled S-grade ruleset", "promorules.validate", _not_wired),
+    ("simulated orders per second", "promorules.simulate", _not_wired),
+)
+
+
+def optional_figures(workload: Workload) -> list[list[str]]:
+    rows = []
+    for label, module, measure in OPTIONAL_FIGURES:
+        if importlib.util.find_spec(module) is None:
+            rows.append([label, f"not available ({module} does not exist yet)"])
+        else:
+            rows.append([label, measure(workload)])
+    return rows
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    from tabulate import tabulate
+
+    return str(tabulate(rows, headers=headers, floatfmt=",.1f", intfmt=","))
+
+
+# -- main ------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few hundred carts (CI)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--repeats", type=int, help="timed passes per size (7; quick: 3)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    counts = QUICK_COUNTS if quick else FULL_COUNTS
+    repeats = args.repeats or (3 if quick else 7)
+    seed = args.seed
+
+    print(
+        f"promorules benchmark, {date.today().isoformat()}, seed {seed}, "
+        f"{'quick' if quick else 'full'} run, {repeats} repeats"
+    )
+    print(
+        f"Python {platform.python_version()} ({platform.python_implementation()}), "
+        f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform(terse=True)}"
+    )
+    workload = build_workload(seed)
+    text = ruleset_toml(workload)
+    engine = Engine.from_string(text)
+    reference = make_reference_pricer(workload)
+    make = CartMaker(workload)
+    ids = [p.id for p in engine.ruleset.promotions]
+    print(f"ruleset: {len(ids)} promotions, {len(workload.catalogue):,} skus")
+
+    batches = {
+        size: [(c, make(c)) for c in carts(size, counts[size], seed=seed, workload=workload)]
+        for size in SIZES
+    }
+    bad = check_agreement(engine, reference, batches, ids)
+    total = sum(len(b) for b in batches.values())
+    if bad:
+        print(f"\n{bad} of {total:,} carts disagree: engine and reference differ; no timing.")
+        return 1
+    print(f"agreement: engine and reference give identical quotes on all {total:,} carts")
+    if not check_threads(engine, batches[10]):
+        print("\nquotes priced from two threads differ from a sequential pass")
+        return 1
+    print("thread safety: 2 threads pricing the same carts at once give the same quotes")
+
+    zen_pricers: dict[str, Callable[[Cart], Any]] = {}
+    if zen_available():
+        zen_pricers["zen static"] = build_zen_pricer(workload, mode="engine")
+        zen_pricers["zen decision"] = build_zen_pricer(workload, mode="decision")
+        print(f"zen-engine {zen_version()}: not expressed in its graph: {ZEN_NOT_EXPRESSED}")
+    else:
+        print(ZEN_MISSING)
+
+    rows = []
+    ratios: dict[int, dict[str, float]] = {}
+    rates: dict[int, float] = {}
+    zen_agree: dict[int, int] = {}
+    for size in SIZES:
+        batch = batches[size]
+        plain = [c for c, _ in batch]
+        priced = [p for _, p in batch]
+        pricers: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]] = {
+            "engine": (lambda p: engine.price(p[0], p[1]), priced),
+            "reference": (reference, plain),
+        }
+        for name, zen_price in zen_pricers.items():
+            pricers[name] = (zen_price, plain)
+        if zen_pricers:
+            zen_price = zen_pricers["zen static"]
+            zen_agree[size] = sum(
+                1 for c in plain if list(zen_price(c)[3][: len(c.lines)]) == reference(c).amounts
+            )
+        runs = interleaved(pricers, repeats)
+        med = {name: statistics.median(r) for name, r in runs.items()}
+        ratio = {"1/2": median_ratio(runs["engine"], runs["reference"])}
+        for name in zen_pricers:
+            ratio[f"{name}/1"] = median_ratio(runs[name], runs["engine"])
+        ratios[size] = ratio
+        rates[size] = 1e6 / med["engine"]
+        row: list[Any] = [
+            size,
+            med["engine"],
+            round(1e6 / med["engine"]),
+            med["reference"],
+            round(1e6 / med["reference"]),
+            f"{ratio['1/2']:.2f}x",
+        ]
+        for name in ("zen static", "zen decision"):
+            if name in zen_pricers:
+                row += [med[name], f"{ratio[f'{name}/1']:.2f}x"]
+            else:
+                row += ["not installed", ""]
+        rows.append(row)
+    print()
+    print(
+        _table(
+            [
+                "lines",
+                "1 engine us",
+                "engine carts/s",
+                "2 reference us",
+                "ref carts/s",
+                "1/2",
+                "3 zen static us",
+                "3/1",
+                "zen decision us",
+                "decision/1",
+            ],
+            rows,
+        )
+    )
+    if zen_agree:
+        agree = ", ".join(f"{zen_agree[s]}/{len(batches[s])} at {s}" for s in SIZES)
+        print(f"zen static payables equal the engine's on {agree} lines (the rest: see above)")
+
+    # the other figures
+    sample = batches[10][0][0]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.toml"
+        path.write_text(text, encoding="utf-8")
+        load_ms = load_time_ms(path, 3 if quick else 7)
+    cli_s, _ = cli_wall_s(workload, sample, 3 if quick else 7)
+    quotes = 1_000 if quick else 10_000
+    memory = peak_memory_mb(engine, [p for _, p in batches[10]], quotes)
+    one = rates[10]
+    passes = 25 if quick else 5  # about 1,250 and 2,500 carts per worker
+    two = two_process_rate(seed, 10, counts[10], passes)
+    extra = [
+        ["load + check + compile the ruleset (TOML file)", f"{load_ms:.1f} ms"],
+        ["`promorules price` on a 10-line cart, fresh process (median)", f"{cli_s:.3f} s"],
+        [
+            f"peak memory per 10,000 quotes held (10 lines; measured on {quotes:,})",
+            f"{memory:.1f} MB",
+        ],
+        ["10-line carts/s, 1 process (the table above)", f"{one:,.0f}"],
+        [f"10-line carts/s, 2 worker processes ({os.cpu_count()} cores)", f"{two:,.0f}"],
+        *optional_figures(workload),
+    ]
+    print()
+    print(_table(["figure", "value"], extra))
+
+    # the issue's targets, read off this run
+    targets = [
+        ["engine within 2x of the reference at 1 line", ratios[1]["1/2"] <= 2.0],
+        ["engine within 1.5x of the reference at 10 lines", ratios[10]["1/2"] <= 1.5],
+        ["engine within 1.5x of the reference at 100 lines", ratios[100]["1/2"] <= 1.5],
+        ["promorules price as a fresh process under 0.3 s", cli_s < 0.3],
+    ]
+    if zen_pricers:
+        targets.append(
+            [
+                "engine at least 10x ahead of zen static at 10 lines",
+                ratios[10]["zen static/1"] >= 10,
+            ]
+        )
+    print()
+    print(_table(["target", "met"], [[t, "yes" if ok else "no"] for t, ok in targets]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
