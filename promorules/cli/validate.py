@@ -71,6 +71,12 @@ def register(subparsers: Any) -> None:
         default="promorules-breaches",
         help="where breach carts are written (default: ./promorules-breaches)",
     )
+    parser.add_argument(
+        "--price-history",
+        metavar="FILE",
+        help="CSV of past prices (sku,date,price): check the ruleset's reference-price rule "
+        "([price_rules]) against it; needs --catalog",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(run=run)
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         engine = Engine.from_toml(args.ruleset)
         catalog = load_catalog(args.catalog, engine.currency) if args.catalog else None
+        price_findings = _price_rules(args, engine, catalog)
     except RulesetError as exc:
         if args.format == "json":
             print(exc.to_json())
@@ -110,8 +117,28 @@ def run(args: argparse.Namespace) -> int:
         from promorules.diagnostics import PromorulesError
 
         raise PromorulesError(f"cannot write breach carts to {args.out!r}: {exc}") from None
+    if price_findings:
+        import attrs
+
+        from promorules.validate.report import sorted_diagnostics
+
+        merged = sorted_diagnostics((*report.diagnostics, *price_findings))
+        report = attrs.evolve(report, diagnostics=merged)
     if args.format == "json":
         print(json.dumps(to_dict(report), indent=2))
     else:
         print(render_text(report))
     return report.exit_code
+
+
+def _price_rules(args: argparse.Namespace, engine: Any, catalog: Any) -> list[Any]:
+    """Reference-price findings (PR601-PR603) when a price history is given."""
+    if not args.price_history:
+        return []
+    from promorules.diagnostics import PromorulesError
+    from promorules.pricerules import check_price_rules, load_price_history
+
+    if catalog is None:
+        raise PromorulesError("--price-history needs --catalog (the skus to check)")
+    history = load_price_history(args.price_history, engine.currency)
+    return check_price_rules(engine, history, catalog)

@@ -98,3 +98,34 @@ def test_ruleset_sections_are_checked() -> None:
         Engine.from_string(text, plugins=PLUGINS)
     # reference_days on line 12, the uplift key on line 24 (reported in file order)
     assert [(d.code, d.line) for d in raised.value.diagnostics] == [("PR203", 12), ("PR204", 24)]
+
+
+def test_validate_reports_price_rule_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promorules.cli import main
+
+    ruleset = tmp_path / "flash.toml"
+    ruleset.write_text(RULESET.format(rule='reference = "lowest-7-days"\nmin_cut = "10%"'))
+    (tmp_path / "cat.csv").write_text(CATALOG)
+    (tmp_path / "prices.csv").write_text(HISTORY)
+    argv = ["validate", str(ruleset), "--catalog", str(tmp_path / "cat.csv"), "--quiet"]
+    argv += ["--out", str(tmp_path / "breaches"), "--examples", "20"]
+    assert main([*argv, "--price-history", str(tmp_path / "prices.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "PR601" in out
+    # without the history the same ruleset has no price finding
+    main(argv)
+    assert "PR601" not in capsys.readouterr().out
+
+
+def test_validate_price_history_needs_a_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from promorules.cli import main
+
+    ruleset = tmp_path / "flash.toml"
+    ruleset.write_text(RULESET.format(rule='reference = "lowest-7-days"'))
+    (tmp_path / "prices.csv").write_text(HISTORY)
+    assert main(["validate", str(ruleset), "--price-history", str(tmp_path / "prices.csv")]) == 2
+    assert "needs --catalog" in capsys.readouterr().err
