@@ -263,8 +263,14 @@ class Bounds:
             k
             for k, item in enumerate(self.space.items)
             if (floor.category is None or item.category == floor.category)
-            # a line already below the line floor at list price is not the ruleset's doing
-            and not (floor.name == "line" and item.price * (1 - floor.floor) < item.cost)
+            # a line already below the line floor at list price is not the ruleset's doing;
+            # a synthetic item stands for every cost up to its declared one, so it stays
+            # (its worst sku holding the floor at list is costed in _lines)
+            and not (
+                floor.name == "line"
+                and not item.synthetic
+                and item.price * (1 - floor.floor) < item.cost
+            )
         ]
         if not items:
             return Claim(
@@ -287,7 +293,9 @@ class Bounds:
             if floor.name == "order":
                 ok, margin, where, why, used = self._order(items, active, floor.floor)
             else:
-                ok, margin, where, why, used = self._lines(items, active, floor.floor)
+                ok, margin, where, why, used = self._lines(
+                    items, active, floor.floor, line_floor=floor.name == "line"
+                )
             rests |= used
             if _lower(margin, worst_margin):
                 worst_margin, worst_where = margin, f"{where} at {context.label}"
@@ -318,7 +326,11 @@ class Bounds:
         return max(item.price * factor - slack, Fraction(0)), used
 
     def _lines(
-        self, items: Sequence[int], active: frozenset[int], floor: Fraction
+        self,
+        items: Sequence[int],
+        active: frozenset[int],
+        floor: Fraction,
+        line_floor: bool = False,
     ) -> tuple[bool, Fraction | None, str, str, set[int]]:
         """Line and category floors: every unit must hold the floor on its own (a
         category's margin is a revenue-weighted mean of its lines' margins)."""
@@ -330,15 +342,20 @@ class Bounds:
             paid, used = self._unit(k, active)
             used_all.update(used)
             item = self.space.items[k]
-            margin = _margin(paid, item.cost)
+            cost = item.cost
+            if line_floor and item.synthetic:
+                # the costliest sku of the declaration that still holds the floor at list
+                # price: dearer ones are loss leaders the line floor leaves out
+                cost = min(cost, item.price * (1 - floor))
+            margin = _margin(paid, cost)
             if _lower(margin, worst):
                 worst, where = margin, _name(item)
-            if paid * (1 - floor) < item.cost:
+            if paid * (1 - floor) < cost:
                 ok = False
                 if not why:
                     why = (
                         f"{_name(item)} may pay {self._money(paid)} per unit against a cost of "
-                        f"{self._money(item.cost)}" + self._hint(item)
+                        f"{self._money(cost)}" + self._hint(item)
                     )
         return ok, worst, where, why, used_all
 
