@@ -241,25 +241,51 @@ def two_process_rate(seed: int, size: int, count: int, passes: int) -> float:
         return done / (time.perf_counter() - start)
 
 
-# Figures of modules being built on other branches: (label, module, measure). A measure
-# takes the workload and returns the figure as text; add one line here when a module lands.
-def _not_wired(_: Workload) -> str:
-    return "module present; measurement not wired yet"
+# Figures of modules built on other branches: (label, module, measure). A measure takes
+# the workload and whether the run is quick, and returns the figure as text; add one line
+# here when a module lands.
+VALIDATE_SKUS = 1_000
+SIMULATE_ORDERS = {True: 2_000, False: 20_000}
+"""Sample orders replayed for the simulation figure (quick run: True)."""
 
 
-OPTIONAL_FIGURES: tuple[tuple[str, str, Callable[[Workload], str]], ...] = (
-    ("validation time, bundled S-grade ruleset", "promorules.validate", _not_wired),
-    ("simulated orders per second", "promorules.simulate", _not_wired),
+def validation_time(_: Workload, quick: bool) -> str:
+    """`promorules validate rulesets/double11.toml` against the 1,000-sku catalogue of
+    :mod:`benchmarks.validate_bench` at the default effort: median wall time of 1 run
+    (quick) or 3, interpreter start excluded."""
+    from benchmarks.validate_bench import DEFAULT_SEED as VALIDATE_SEED
+    from benchmarks.validate_bench import measure
+
+    runs = [measure(VALIDATE_SKUS, VALIDATE_SEED) for _ in range(1 if quick else 3)]
+    seconds = statistics.median(elapsed for elapsed, _ in runs)
+    report = runs[-1][1]
+    searched = sum(v.tried for v in report.verdicts)
+    verdicts = ", ".join(f"{v.floor.label} {v.status.value}" for v in report.verdicts)
+    return f"{seconds:.2f} s ({VALIDATE_SKUS:,} skus; {verdicts}; {searched} search examples)"
+
+
+def simulated_orders(_: Workload, quick: bool) -> str:
+    """Sample orders of the bundled ruleset replayed in one process
+    (:mod:`benchmarks.simulate_bench`, workers 1, local backend)."""
+    from benchmarks.simulate_bench import orders_per_second
+
+    count = SIMULATE_ORDERS[quick]
+    return f"{orders_per_second(count):,.0f} orders/s (1 process, {count:,} sample orders)"
+
+
+OPTIONAL_FIGURES: tuple[tuple[str, str, Callable[[Workload, bool], str]], ...] = (
+    ("validation time, bundled S-grade ruleset", "promorules.validate", validation_time),
+    ("simulated orders per second", "promorules.simulate", simulated_orders),
 )
 
 
-def optional_figures(workload: Workload) -> list[list[str]]:
+def optional_figures(workload: Workload, quick: bool) -> list[list[str]]:
     rows = []
     for label, module, measure in OPTIONAL_FIGURES:
         if importlib.util.find_spec(module) is None:
             rows.append([label, f"not available ({module} does not exist yet)"])
         else:
-            rows.append([label, measure(workload)])
+            rows.append([label, measure(workload, quick)])
     return rows
 
 
@@ -403,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
         ["10-line carts/s, 1 process (the table above)", f"{one:,.0f}"],
         [f"10-line carts/s, 2 worker processes ({os.cpu_count()} cores)", f"{two:,.0f}"],
-        *optional_figures(workload),
+        *optional_figures(workload, quick),
     ]
     print()
     print(_table(["figure", "value"], extra))

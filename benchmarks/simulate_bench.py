@@ -65,6 +65,42 @@ def child(log: str, workers: int, backend: str) -> None:
     )
 
 
+def generate_log(path: str, count: int) -> bool:
+    """Write ``count`` sample orders of the bundled ruleset to ``path`` (CSV), quietly."""
+    import contextlib
+    import io
+
+    from promorules.cli import main as cli
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = cli(
+            ["sample-orders", str(RULESET), "-n", str(count), "-o", path, "--catalog", str(CATALOG)]
+        )
+    return code == 0
+
+
+def orders_per_second(count: int) -> float:
+    """Generate ``count`` sample orders and replay them once in this process (one
+    worker, the local backend); orders replayed per second of the replay alone."""
+    from promorules.cartfile import load_catalog
+    from promorules.engine import Engine
+    from promorules.simulate import run
+    from promorules.simulate.orders import detect_format
+    from promorules.simulate.parallel import Job
+
+    with tempfile.TemporaryDirectory() as folder:
+        log = str(Path(folder) / "orders.csv")
+        if not generate_log(log, count):
+            raise RuntimeError("promorules sample-orders failed on the bundled ruleset")
+        text = RULESET.read_text()
+        engine = Engine.from_string(text, source=str(RULESET))
+        catalog = load_catalog(CATALOG, engine.currency)
+        job = Job(text, str(RULESET), None, catalog, log, detect_format(log))
+        started = time.perf_counter()
+        outcome = run(engine, job, workers=1, backend="local")
+        return outcome.totals.orders / (time.perf_counter() - started)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)

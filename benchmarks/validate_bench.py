@@ -21,7 +21,9 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+DEFAULT_SEED = 20261111
 RULESET = Path(__file__).resolve().parent.parent / "rulesets" / "double11.toml"
 CATEGORIES = {
     # category: (merchants, lowest margin, highest margin)
@@ -61,33 +63,42 @@ def write_catalogue(path: Path, skus: int, seed: int) -> None:
             )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skus", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=20261111)
-    parser.add_argument("--examples", type=int, default=None, help="default: the CLI's")
-    args = parser.parse_args()
-
+def measure(skus: int, seed: int, examples: int | None = None) -> tuple[float, Any]:
+    """Validate the bundled ruleset against a generated catalogue of ``skus`` skus with
+    ``examples`` search examples per floor (``None``: the CLI's default); the wall time
+    in seconds (load + lint + bounds + search, catalogue writing excluded) and the
+    report."""
     from promorules.cartfile import load_catalog
     from promorules.engine import Engine
     from promorules.validate import Options, validate
-    from promorules.validate.report import render_text
 
     with tempfile.TemporaryDirectory() as tmp:
         catalogue = Path(tmp) / "catalog.csv"
-        write_catalogue(catalogue, args.skus, args.seed)
+        write_catalogue(catalogue, skus, seed)
         started = time.perf_counter()
         engine = Engine.from_toml(RULESET)
         items = load_catalog(catalogue, engine.currency)
         defaults = Options()
         options = Options(
-            examples=args.examples or defaults.examples,
+            examples=examples or defaults.examples,
             out_dir=Path(tmp) / "breaches",
             ruleset_path=str(RULESET),
             catalog_path=str(catalogue),
         )
         report = validate(engine, items, options)
-        elapsed = time.perf_counter() - started
+        return time.perf_counter() - started, report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skus", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--examples", type=int, default=None, help="default: the CLI's")
+    args = parser.parse_args()
+
+    from promorules.validate.report import render_text
+
+    elapsed, report = measure(args.skus, args.seed, args.examples)
     print(render_text(report))
     print()
     searched = sum(v.tried for v in report.verdicts)

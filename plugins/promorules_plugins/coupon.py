@@ -71,11 +71,15 @@ from promorules.kind import (
     Reason,
 )
 from promorules.money import allocate, apply_rate, format_amount, format_percent
-from promorules.ruleset import Amount, Promotion, Rate
+from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 MAX_CODE_LENGTH = 64
 """Longest code a ruleset may declare (the longest a customer may present)."""
 MAX_CODES_FILE_BYTES = 64 * 1024 * 1024
+EXAMPLE_CODES = 20
+"""Most codes of an explicit list offered to the validator's wallets: a few stand for all."""
+EXAMPLE_FILE_CODES = 2
+"""Codes of a loaded codes file offered to the validator's wallets."""
 NEAR_MISS_LIMIT = 200
 """Lists up to this size are searched for a code one typing slip away; bigger lists
 rely on a series' check character instead."""
@@ -200,6 +204,36 @@ class Coupon(Kind):
         for name, limit in (("uses", config.uses), ("uses_per_customer", config.uses_per_customer)):
             if limit is not None and limit < 1:
                 yield Problem("PR203", f"{name} must be at least 1", (name,))
+
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        config: CouponConfig = promotion.config
+        threshold = config.threshold
+        if config.off is not None and threshold is not None and config.off >= threshold:
+            yield Problem(
+                "PR402",
+                "the discount is at or above its threshold: an order that just reaches it is free",
+                ("off",),
+            )
+        if (
+            config.percent is not None
+            and config.percent >= 1
+            and (config.max_off is None or (threshold is not None and config.max_off >= threshold))
+        ):
+            yield Problem(
+                "PR402", "100% off: an order this coupon applies to is free", ("percent",)
+            )
+
+    def example_codes(self, promotion: Promotion) -> Iterable[str]:
+        config: CouponConfig = promotion.config
+        if config.code is not None:
+            return (normalise(config.code),)
+        if config.codes:
+            return tuple(normalise(code) for code in config.codes[:EXAMPLE_CODES])
+        # a codes file is read when the engine compiles the promotion; unread, it offers none
+        cached = self._books.get(id(promotion))
+        if cached is None or cached[0] is not promotion:
+            return ()
+        return tuple(sorted(cached[1])[:EXAMPLE_FILE_CODES])
 
     # -- pricing ---------------------------------------------------------------------
     def implicit_group(self, promotion: Promotion, lane: Lane) -> str | None:

@@ -42,7 +42,7 @@ from promorules.kind import (
     Reason,
 )
 from promorules.money import format_amount
-from promorules.ruleset import Amount, Promotion
+from promorules.ruleset import Amount, Promotion, Ruleset
 
 SOLD_OUT = "sold-out"
 """Reason code when every gift the promotion could add is out of stock."""
@@ -110,6 +110,20 @@ class GiftKind(Kind):
                     )
                 if item.stock is not None and item.stock < 0:
                     yield Problem("PR203", "stock must not be negative", (*path, "stock"))
+
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        config: GiftConfig = promotion.config
+        # unit_cost is required, so a gift "without a cost" is one stated as 0.00: its
+        # margin impact would be invisible to the guardrail
+        for field, items in (("gifts", config.gifts), ("choose_one_of", config.choose_one_of)):
+            for index, item in enumerate(items):
+                if item.unit_cost == 0:
+                    yield Problem(
+                        "PR411",
+                        f"gift {item.sku!r} costs 0.00: its cost is invisible to the margin "
+                        "floors; state what it costs",
+                        (field, index, "unit_cost"),
+                    )
 
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: GiftConfig = promotion.config

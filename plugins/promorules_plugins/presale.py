@@ -109,6 +109,28 @@ class Presale(Kind):
         if config.deposit_window is not None and config.final_window is not None:
             yield from _order(config.deposit_window, config.final_window)
 
+    def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
+        # PR404 (final window opening before the deposit window closes) and a deposit
+        # worth more than the presale price are load errors already (check() and the
+        # phase resolution at compile time refuse them), so lint has only the prices it
+        # can see without a catalogue: the categories' declared price ranges.
+        config: PresaleConfig = promotion.config
+        if not promotion.categories or promotion.skus:
+            return  # a sku named outright may lie outside the declared ranges
+        facts = ruleset.catalog.categories
+        highs = [facts[c].max_price if c in facts else None for c in promotion.categories]
+        if any(high is None for high in highs):
+            return
+        highest = max(high for high in highs if high is not None)
+        if config.worth > highest:
+            currency = ruleset.campaign.currency
+            yield Problem(
+                "PR405",
+                f"the deposit is worth {format_amount(config.worth, currency)}, more than "
+                f"any price its categories declare (at most {format_amount(highest, currency)})",
+                ("worth",),
+            )
+
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: PresaleConfig = promotion.config
         deposit_window, final_window = _windows(promotion, env.ruleset)

@@ -393,8 +393,8 @@ def basket_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
     return table
 
 
-# -- every kind (tiered and the test-only kinds of tests/kinds.py) -----------------------
-# When a real kind lands, add its strategy to KIND_STRATEGIES: every engine-wide and
+# -- every kind (the real kinds and the test-only kinds of tests/kinds.py) ---------------
+# When a kind lands, add its strategy to KIND_STRATEGIES: every engine-wide and
 # soundness property then covers it.
 
 TEST_CODES = ("PLAT10", "STORE20", "VIP")
@@ -446,10 +446,126 @@ def other_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
     return table
 
 
+SKUS = tuple(f"sku{i}" for i in range(6))
+"""Skus the per-sku kinds name: the same names :func:`lines` and :func:`catalogues` use."""
+COUPON_CODES = ("D11", "SAVE20", "MEMBER")
+"""Shared codes of the real coupons; :func:`wallets` presents them."""
+DEPOSITS = (5_000, 10_000, 30_000)
+"""Pre-sale deposits; carts say a multiple of one of them was paid (:func:`deposit_paid`)."""
+DEPOSIT_END = 30
+"""Hours after START when every pre-sale's deposit window closes (its final window opens
+later): the moments of the properties fall in both."""
+
+# the lanes each real or test kind accepts, for strategies that move promotions between lanes
+KIND_LANES = {
+    "tiered": ("item", "store", "platform"),
+    "test_coupon": ("platform", "store", "item"),
+    "coupon": ("store", "platform"),
+    "discount": ("item", "store", "platform"),
+    "bxgy": ("item", "store", "platform"),
+    "bundle": ("item", "store", "platform"),
+    "gift": ("item", "store", "platform"),
+    "free_shipping": ("store", "platform"),
+}
+
+
+@st.composite
+def discount_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "id": pid,
+        "kind": "discount",
+        "lane": draw(st.sampled_from(["item", "store", "platform"])),
+    }
+    if draw(st.booleans()):
+        table["percent"] = draw(percents(1, 100))
+    else:
+        table["off_each"] = money(draw(st.integers(1, 50_000)))
+    return table
+
+
+@st.composite
+def real_coupon_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    return draw(coupon_promotions(pid, draw(st.sampled_from(COUPON_CODES))))
+
+
+def _unit_prices(draw: st.DrawFn) -> dict[str, str]:
+    skus = draw(st.lists(st.sampled_from(SKUS), max_size=3, unique=True))
+    return {sku: money(draw(st.integers(1, 300_000))) for sku in skus}
+
+
+@st.composite
+def flash_sale_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    # the whole three days half the time, so the flash prices meet the carts' moments
+    whole = {"start": START, "end": START + timedelta(hours=71, minutes=59)}
+    table: dict[str, Any] = {
+        "id": pid,
+        "kind": "flash_sale",
+        "window": draw(st.one_of(st.just(whole), windows())),
+    }
+    prices = _unit_prices(draw)
+    if prices:
+        table["prices"] = prices
+    if not prices or draw(st.booleans()):
+        table["percent"] = draw(percents(1, 90))
+    for key in ("stock", "total_stock", "per_customer"):
+        if draw(st.integers(0, 2)) == 0:
+            table[key] = draw(st.integers(1, 6))
+    return table
+
+
+@st.composite
+def member_price_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "id": pid,
+        "kind": "member_price",
+        "segments": [draw(st.sampled_from(SEGMENTS))],
+    }
+    prices = _unit_prices(draw)
+    if prices:
+        table["prices"] = prices
+    if not prices or draw(st.booleans()):
+        table["percent"] = draw(percents(1, 90))
+    return table
+
+
+@st.composite
+def presale_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    """A pre-sale whose deposit window closes DEPOSIT_END hours after START, its final
+    window opening after that."""
+    deposit = draw(st.sampled_from(DEPOSITS))
+    worth = draw(st.integers(deposit, deposit * 3))
+    opens = draw(st.integers(0, DEPOSIT_END - 1))
+    final = draw(st.integers(DEPOSIT_END + 1, 70))
+    table: dict[str, Any] = {
+        "id": pid,
+        "kind": "presale",
+        "skus": draw(st.lists(st.sampled_from(SKUS), min_size=1, max_size=3, unique=True)),
+        "deposit": money(deposit),
+        "worth": money(worth),
+        "deposit_window": {
+            "start": START + timedelta(hours=opens),
+            "end": START + timedelta(hours=DEPOSIT_END),
+        },
+        "final_window": {
+            "start": START + timedelta(hours=final),
+            "end": START + timedelta(hours=71, minutes=59),
+        },
+    }
+    if draw(st.booleans()):
+        table["presale_price"] = money(draw(st.integers(worth, worth + 300_000)))
+    return table
+
+
 KIND_STRATEGIES = {
     "tiered": tiered_promotions,
     "test_coupon": stub_coupon_promotions,
     "others": other_promotions,
+    "discount": discount_promotions,
+    "coupon": real_coupon_promotions,
+    "flash_sale": flash_sale_promotions,
+    "member_price": member_price_promotions,
+    "presale": presale_promotions,
+    "basket": basket_promotions,  # bxgy, bundle, gift, free_shipping
 }
 
 
@@ -458,7 +574,8 @@ def any_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
     table: dict[str, Any] = draw(
         st.sampled_from(sorted(KIND_STRATEGIES)).flatmap(lambda name: KIND_STRATEGIES[name](pid))
     )
-    if draw(st.integers(0, 2)) == 0:
+    # a pre-sale lives in its own two windows; a flash sale has drawn its window
+    if table["kind"] not in ("presale", "flash_sale") and draw(st.integers(0, 2)) == 0:
         table["window"] = draw(windows())
     if "categories" not in table and draw(st.integers(0, 3)) == 0:
         table["categories"] = [draw(st.sampled_from(CATEGORIES))]
@@ -534,8 +651,12 @@ def wide_rulesets(
     """A guarded ruleset with random promotions of every kind."""
     count = draw(st.integers(1, max_promotions))
     promotions = [draw(any_promotions(f"p{i}")) for i in range(count)]
-    lanes = [p for p in promotions if "lane" in p]  # tiered and coupons name their lane
-    if len(lanes) >= 2 and draw(st.integers(0, 2)) == 0:
+    lanes = [p for p in promotions if "lane" in p]  # the price-lane kinds name none
+    if (
+        len(lanes) >= 2
+        and lanes[0]["lane"] in KIND_LANES[lanes[1]["kind"]]
+        and draw(st.integers(0, 2)) == 0
+    ):
         lanes[1]["lane"] = lanes[0]["lane"]
         lanes[0]["group"] = lanes[1]["group"] = "g"
     guardrails: dict[str, Any] = {
@@ -559,7 +680,23 @@ def wide_rulesets(
 
 
 def wallets() -> st.SearchStrategy[tuple[str, ...]]:
-    return st.lists(st.sampled_from(TEST_CODES), unique=True).map(tuple)
+    return st.lists(st.sampled_from(TEST_CODES + COUPON_CODES), unique=True).map(tuple)
+
+
+def deposit_paid(draw: st.DrawFn, line: Line) -> Line:
+    """``line``, now and then with a pre-sale deposit paid for some of its units."""
+    if draw(st.integers(0, 2)):
+        return line
+    paid = draw(st.sampled_from(DEPOSITS)) * draw(st.integers(0, line.quantity))
+    return attrs.evolve(line, deposit_paid=paid)
+
+
+@st.composite
+def wide_carts(draw: st.DrawFn, max_lines: int = 8) -> Cart:
+    """Random carts (:func:`carts`) with a shipping fee and deposits paid now and then."""
+    cart = draw(carts(max_lines=max_lines))
+    lines = tuple(deposit_paid(draw, line) for line in cart.lines)
+    return Cart(lines, cart.customer, "CNY", draw(st.integers(0, 3_000)))
 
 
 @st.composite

@@ -19,12 +19,35 @@ from hypothesis import strategies as st
 from promorules.cart import Cart, Context
 from promorules.engine import Engine
 from promorules.quote import GuardrailStatus
-from promorules_plugins import tiered
+from promorules_plugins import (
+    bundle,
+    bxgy,
+    coupon,
+    discount,
+    flash_sale,
+    free_shipping,
+    gift,
+    member_price,
+    presale,
+    tiered,
+)
 from tests import kinds
-from tests.property.strategies import carts, contexts, wallets, wide_rulesets
-from tests.property.test_engine_properties import check_books
+from tests.property.strategies import contexts, wallets, wide_carts, wide_rulesets
+from tests.property.test_basket_properties import check_books
 
-PLUGINS: list[object] = [tiered, kinds]
+PLUGINS: list[object] = [
+    tiered,
+    discount,
+    coupon,
+    flash_sale,
+    member_price,
+    presale,
+    gift,
+    bxgy,
+    bundle,
+    free_shipping,
+    kinds,
+]
 
 
 def with_wallet() -> st.SearchStrategy[Context]:
@@ -33,7 +56,7 @@ def with_wallet() -> st.SearchStrategy[Context]:
 
 @given(
     st.sampled_from(["clamp", "reject"]).flatmap(
-        lambda mode: st.tuples(wide_rulesets(on_breach=mode), carts(), with_wallet())
+        lambda mode: st.tuples(wide_rulesets(on_breach=mode), wide_carts(), with_wallet())
     )
 )
 def test_clamp_and_reject_hold_every_floor_they_can(
@@ -41,7 +64,7 @@ def test_clamp_and_reject_hold_every_floor_they_can(
 ) -> None:
     data, cart, context = case
     quote = Engine.from_dict(data, plugins=PLUGINS).price(cart, context)
-    check_books(quote)
+    check_books(quote, cart)
     report = quote.guardrail
     assert report.status is not GuardrailStatus.OK or all(f.held for f in report.floors)
     for floor in report.floors:
@@ -49,7 +72,7 @@ def test_clamp_and_reject_hold_every_floor_they_can(
             assert floor.margin is None or floor.margin >= floor.minimum
             continue
         if floor.name == "order":
-            covered = range(len(cart.lines))
+            covered = list(range(len(cart.lines)))
         elif floor.name.startswith("line["):
             covered = [int(floor.name[5:-1])]
         else:
@@ -58,17 +81,17 @@ def test_clamp_and_reject_hold_every_floor_they_can(
         assert all(not quote.lines[i].adjustments for i in covered), floor
 
 
-@given(wide_rulesets(), carts(), with_wallet())
+@given(wide_rulesets(), wide_carts(), with_wallet())
 def test_totals_are_never_negative_and_the_books_balance(
     data: dict[str, Any], cart: Cart, context: Context
 ) -> None:
     quote = Engine.from_dict(data, plugins=PLUGINS).price(cart, context)
-    check_books(quote)
+    check_books(quote, cart)
     assert quote.goods_payable >= 0
     assert all(line.payable >= 0 for line in quote.lines)
 
 
-@given(wide_rulesets(), carts(), with_wallet())
+@given(wide_rulesets(), wide_carts(), with_wallet())
 def test_pricing_every_kind_is_deterministic_and_pure(
     data: dict[str, Any], cart: Cart, context: Context
 ) -> None:

@@ -23,7 +23,18 @@ from promorules.engine import Engine
 from promorules.validate.bounds import Bounds, floors_of
 from promorules.validate.search import unguarded
 from promorules.validate.space import Item, Space, build_space
-from promorules_plugins import tiered
+from promorules_plugins import (
+    bundle,
+    bxgy,
+    coupon,
+    discount,
+    flash_sale,
+    free_shipping,
+    gift,
+    member_price,
+    presale,
+    tiered,
+)
 from tests import kinds
 from tests.property.strategies import (
     CATEGORIES,
@@ -31,11 +42,24 @@ from tests.property.strategies import (
     SEGMENTS,
     START,
     catalogues,
+    deposit_paid,
     wallets,
     wide_rulesets,
 )
 
-PLUGINS: list[object] = [tiered, kinds]
+PLUGINS: list[object] = [
+    tiered,
+    discount,
+    coupon,
+    flash_sale,
+    member_price,
+    presale,
+    gift,
+    bxgy,
+    bundle,
+    free_shipping,
+    kinds,
+]
 SEARCH = 25
 """Carts priced per random ruleset."""
 
@@ -75,6 +99,7 @@ def catalogue_carts(draw: st.DrawFn, space: Space) -> tuple[Cart, Context]:
 
 
 def _cart(draw: st.DrawFn, lines: tuple[Line, ...], space: Space) -> tuple[Cart, Context]:
+    lines = tuple(deposit_paid(draw, line) for line in lines)
     segments = frozenset(draw(st.lists(st.sampled_from(SEGMENTS), max_size=2)))
     context = Context(draw(moments(space)), None, draw(wallets()))
     return Cart(lines, Customer("c", segments), "CNY"), context
@@ -107,7 +132,7 @@ def breaks(quote: Any, cart: Cart, floor: Any) -> bool:
     return below(paid, cost)
 
 
-def check(engine: Engine, space: Space, draw: st.DrawFn, carts: Any) -> None:
+def check(engine: Engine, space: Space, draw: Any, carts: Any) -> None:
     floors = floors_of(engine.ruleset)
     if not space.items:
         return
@@ -155,7 +180,7 @@ def declared_carts(draw: st.DrawFn, space: Space) -> tuple[Cart, Context]:
         cost = draw(st.integers(0, int((1 - margin) * price)))
         lines.append(
             Line(
-                f"x{n}",
+                f"sku{n}",
                 draw(st.integers(1, space.max_quantity)),
                 price,
                 cost,
