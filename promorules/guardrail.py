@@ -69,9 +69,9 @@ class Work:
     """The mutable working figures of one pricing call that the guardrail reads and trims."""
 
     __slots__ = (
+        "_by_line",
         "adjustments",
         "amounts",
-        "by_line",
         "categories",
         "costs",
         "dropped",
@@ -97,10 +97,18 @@ class Work:
         self.gifts = list(gifts)
         self.dropped: list[int] = []
         """Positions in ``gifts`` the clamp dropped (their cost is out of ``extra_cost``)."""
-        self.by_line: list[list[list[Any]]] = [[] for _ in amounts]
-        for adjustment in adjustments:
-            if adjustment[1] >= 0:
-                self.by_line[adjustment[1]].append(adjustment)
+        self._by_line: list[list[list[Any]]] | None = None
+
+    @property
+    def by_line(self) -> list[list[list[Any]]]:
+        """The adjustments of each line; worked out when the clamp first needs them (most
+        quotes break no floor)."""
+        if self._by_line is None:
+            self._by_line = [[] for _ in self.amounts]
+            for adjustment in self.adjustments:
+                if adjustment[1] >= 0:
+                    self._by_line[adjustment[1]].append(adjustment)
+        return self._by_line
 
 
 def breaches(work: Work, floors: Floors) -> list[Breach]:
