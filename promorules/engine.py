@@ -256,6 +256,7 @@ class Engine:
             c.index
             for c in sorted(self._compiled, key=lambda c: (c.priority, -c.lane_position, -c.index))
         ]
+        self._trim_rank = {index: position for position, index in enumerate(self._trim_order)}
         self._apply_order = {c.index: (-c.priority, c.index) for c in self._compiled}
         # which promotions each line carries matters only when some not_with is declared
         self._tracks_lines = any(c.not_with for c in self._compiled)
@@ -940,14 +941,14 @@ class Engine:
         if self.on_breach is OnBreach.WARN:
             return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
         if self.on_breach is OnBreach.CLAMP:
-            taken, per_floor = clamp(work, self.floors, self._trim_order)
+            taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
             for index, amount in taken.items():
                 record = quote._records[index]
                 record[0], record[1] = Status.TRIMMED, record[1] - amount
                 record[3] = Reason.GUARDRAIL_CLAMPED
             if work.dropped:
                 self._drop_gifts(quote, work.dropped)
-            still = breaches(work, self.floors)
+            still = not work.settled and breaches(work, self.floors)
             status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
             trims = {self._meta[i][0]: v for i, v in taken.items() if v}
             return self._finish(quote, work, status, trims, per_floor, ())
