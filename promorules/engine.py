@@ -407,7 +407,13 @@ class Engine:
         consumes: list[tuple[int, CounterKey, int]] = []
         schedule: list[tuple[list[tuple[int, int]], Any]] = []
         redeemed: dict[int, tuple[str, ...]] = {}
-        scopes = [plan.scope(line) for line in lines]
+        # the plan's scope cache, read inline (Plan.scope fills it on a miss)
+        cache = plan.scope_cache
+        scopes = [
+            cache.get((line.sku, line.category, line.brand, line.merchant, line.tags))
+            or plan.scope(line)
+            for line in lines
+        ]
         shipping = cart.shipping
         # every promotion must be looked at when some may be dropped or paused; otherwise
         # only those with a line in scope and those that apply without lines
@@ -489,17 +495,19 @@ class Engine:
             if lane_promotions[0].lane is Lane.PRICE:
                 self._apply_prices(offers, state, adjustments, touched, records, consumes)
             else:
+                append = adjustments.append
                 for compiled, offer in offers:
                     applied = 0
+                    index = compiled.index
                     for i, amount in zip(offer.lines, offer.amounts, strict=True):
                         left = amounts[i]
                         if amount > left:
                             amount = left
                         if amount > 0:
                             amounts[i] = left - amount
-                            adjustments.append([compiled.index, i, amount])
+                            append([index, i, amount])
                             if touched is not None:
-                                touched[i].add(compiled.index)
+                                touched[i].add(index)
                             applied += amount
                     off = min(offer.shipping_off, shipping)
                     if off > 0:
@@ -532,7 +540,8 @@ class Engine:
                     consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
                 if state.coupons:
                     redeemed[compiled.index] = offer.codes
-            shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
+            if self._budget_keys:  # some promotion has a budget
+                shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
