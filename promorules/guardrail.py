@@ -20,6 +20,7 @@ above. Gifts are never dropped when their cost is not what breaks the floor.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
@@ -31,6 +32,7 @@ from promorules.quote import Floor
 from promorules.ruleset import Guardrails
 
 ORDER = "order"
+_LINE = operator.itemgetter(1)  # an adjustment's line index
 
 
 def minimum_revenue(cost: int, floor: Fraction) -> int:
@@ -176,9 +178,9 @@ def clamp(
         if not pending:
             work.settled = True
             break
-        for breach in pending:
+        for number, breach in enumerate(pending):
             # recompute: an earlier breach in this pass may already have raised revenue
-            current = _need(work, breach)
+            current = breach.need if number == 0 else _need(work, breach)
             if current > 0:
                 got = _take(work, breach.lines, current, rank, taken)
                 per_floor[breach.name] = per_floor.get(breach.name, 0) + got
@@ -229,16 +231,30 @@ def _take(
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
     first; a promotion's share is taken from its lines in proportion (largest remainder)."""
     by_promotion: dict[int, list[list[Any]]] = {}
-    by_line = work.by_line
-    for i in lines:
-        for adjustment in by_line[i]:
-            if adjustment[2] > 0:
-                by_promotion.setdefault(adjustment[0], []).append(adjustment)
+    whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
+    if whole:
+        # straight from the adjustments, put in line order below for the promotions
+        # actually trimmed: the order by_line gives, without building it
+        for adjustment in work.adjustments:
+            if adjustment[1] >= 0 and adjustment[2] > 0:
+                found = by_promotion.get(adjustment[0])
+                if found is None:
+                    by_promotion[adjustment[0]] = [adjustment]
+                else:
+                    found.append(adjustment)
+    else:
+        by_line = work.by_line
+        for i in lines:
+            for adjustment in by_line[i]:
+                if adjustment[2] > 0:
+                    by_promotion.setdefault(adjustment[0], []).append(adjustment)
     got = 0
     for index in sorted(by_promotion, key=lambda p: rank.get(p, -1)):
         if got >= need:
             break
         adjustments = by_promotion[index]
+        if whole:
+            adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
         available = sum(a[2] for a in adjustments)
         take = min(need - got, available)
         parts = allocate(take, [a[2] for a in adjustments])
