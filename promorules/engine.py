@@ -44,6 +44,7 @@ from promorules.kind import (
     Lane,
     NotApplied,
     Offer,
+    PricingState,
     Reason,
 )
 from promorules.money import allocate
@@ -379,8 +380,6 @@ class Engine:
     def _price(
         self, cart: Cart, context: Context, excluded: frozenset[int]
     ) -> tuple[Quote, Work | None]:
-        from promorules.kind import PricingState
-
         lines = cart.lines
         customer = cart.customer
         state = PricingState(
