@@ -44,6 +44,7 @@ from promorules.kind import (
     Lane,
     NotApplied,
     Offer,
+    PricingState,
     Reason,
 )
 from promorules.money import allocate
@@ -64,6 +65,14 @@ _PLAN_CACHE_LIMIT = 4096
 _SCOPE_CACHE_LIMIT = 65536
 _CODE_CACHE_LIMIT = 4096
 _FOREVER = (-(2**62), 2**62)
+_NO_LINES_RECORD = (
+    Status.NOT_APPLIED,
+    0,
+    0,
+    Reason.NO_ELIGIBLE_LINES,
+    "no line in the cart is in its scope",
+    None,
+)
 
 
 class _Compiled:
@@ -156,13 +165,32 @@ def _line_filter(p: Promotion) -> Any:
 
 class _Plan:
     """The promotions live at one moment for one kind of customer, by lane, with a cache
-    of which of them each distinct line falls under."""
+    of which of them each distinct line falls under.
 
-    __slots__ = ("inactive", "lanes", "scope_cache")
+    ``defaults`` is the record of every promotion a cart leaves untouched: not live
+    (why), or live with no line of the cart in scope. Quotes read it for the promotions
+    they hold no record of, so pricing writes records only for those it looked at.
+    ``always`` lists, per lane, the positions of promotions evaluated even without a
+    line in scope (``Kind.without_lines``).
+    """
 
-    def __init__(self, lanes: list[list[_Compiled]], inactive: list[tuple[int, Reason]]) -> None:
+    __slots__ = ("always", "defaults", "lanes", "scope_cache")
+
+    def __init__(
+        self,
+        lanes: list[list[_Compiled]],
+        inactive: list[tuple[int, Reason]],
+        count: int,
+    ) -> None:
         self.lanes = lanes
-        self.inactive = inactive
+        no_lines = _NO_LINES_RECORD
+        defaults: list[tuple[Any, ...]] = [no_lines] * count
+        for index, reason in inactive:
+            defaults[index] = (Status.NOT_APPLIED, 0, 0, reason, "", None)
+        self.defaults: tuple[tuple[Any, ...], ...] = tuple(defaults)
+        self.always = [
+            frozenset(k for k, c in enumerate(lane) if c.kind.without_lines) for lane in lanes
+        ]
         self.scope_cache: dict[
             tuple[str, str, str, str, tuple[str, ...]], tuple[tuple[int, ...], ...]
         ] = {}
@@ -229,7 +257,10 @@ class Engine:
             c.index
             for c in sorted(self._compiled, key=lambda c: (c.priority, -c.lane_position, -c.index))
         ]
+        self._trim_rank = {index: position for position, index in enumerate(self._trim_order)}
         self._apply_order = {c.index: (-c.priority, c.index) for c in self._compiled}
+        # which promotions each line carries matters only when some not_with is declared
+        self._tracks_lines = any(c.not_with for c in self._compiled)
         breakpoints = sorted({edge for c in self._compiled for span in c.spans for edge in span})
         self._breakpoints = breakpoints
         self._slots: list[list[_Compiled]] = []
@@ -328,7 +359,7 @@ class Engine:
                 lanes[c.lane_position].append(c)
         for lane in lanes:
             lane.sort(key=lambda c: self._apply_order[c.index])
-        plan = _Plan(lanes, inactive)
+        plan = _Plan(lanes, inactive, len(self._compiled))
         if len(self._plans) >= _PLAN_CACHE_LIMIT:
             self._plans.clear()
         self._plans[key] = plan
@@ -349,8 +380,6 @@ class Engine:
     def _price(
         self, cart: Cart, context: Context, excluded: frozenset[int]
     ) -> tuple[Quote, Work | None]:
-        from promorules.kind import PricingState
-
         lines = cart.lines
         customer = cart.customer
         state = PricingState(
@@ -367,29 +396,49 @@ class Engine:
         availability = context.availability
         plan = self._plan(state.ts, customer.segments, context.channel)
         amounts = state.amounts
-        records: dict[int, list[Any]] = {}
-        for index, reason in plan.inactive:
-            records[index] = [Status.NOT_APPLIED, 0, 0, reason, "", None]
+        # records of the promotions looked at; the others read the plan's defaults
+        records: dict[int, Any] = {}
         adjustments: list[list[Any]] = []
-        touched: list[set[int]] = [set() for _ in lines]
+        touched: list[set[int]] | None = [set() for _ in lines] if self._tracks_lines else None
         gifts: list[tuple[int, Gift]] = []
         # (promotion index, counter, amount): the quote keeps those of promotions that
         # still give something once budgets and the guardrail are done
         consumes: list[tuple[int, CounterKey, int]] = []
         schedule: list[tuple[list[tuple[int, int]], Any]] = []
         redeemed: dict[int, tuple[str, ...]] = {}
-        scopes = [plan.scope(line) for line in lines]
+        # the plan's scope cache, read inline (Plan.scope fills it on a miss)
+        cache = plan.scope_cache
+        scopes = [
+            cache.get((line.sku, line.category, line.brand, line.merchant, line.tags))
+            or plan.scope(line)
+            for line in lines
+        ]
         shipping = cart.shipping
+        # every promotion must be looked at when some may be dropped or paused; otherwise
+        # only those with a line in scope and those that apply without lines
+        look_at_all = bool(excluded) or availability is not UNLIMITED
         for position, lane_promotions in enumerate(plan.lanes):
             if not lane_promotions:
                 continue
-            scoped: list[list[int]] = [[] for _ in lane_promotions]
+            scoped: dict[int, list[int]] = {}
             for i, scope in enumerate(scopes):
                 for k in scope[position]:
-                    scoped[k].append(i)
+                    found = scoped.get(k)
+                    if found is None:
+                        scoped[k] = [i]
+                    else:
+                        found.append(i)
+            if look_at_all:
+                candidates: Iterable[int] = range(len(lane_promotions))
+            else:
+                always = plan.always[position]
+                if not scoped and not always:
+                    continue
+                candidates = sorted(always.union(scoped)) if always else sorted(scoped)
             state.shipping = shipping
             offers: list[tuple[_Compiled, Offer]] = []
-            for k, compiled in enumerate(lane_promotions):
+            for k in candidates:
+                compiled = lane_promotions[k]
                 index = compiled.index
                 if index in excluded:
                     records[index] = [
@@ -411,8 +460,9 @@ class Engine:
                         None,
                     ]
                     continue
-                in_scope = scoped[k]
+                in_scope = scoped.get(k) or []
                 if compiled.not_with and in_scope:
+                    assert touched is not None
                     in_scope = [i for i in in_scope if compiled.not_with.isdisjoint(touched[i])]
                     if not in_scope:
                         records[index] = [
@@ -425,15 +475,7 @@ class Engine:
                         ]
                         continue
                 if not in_scope and not compiled.kind.without_lines:
-                    records[index] = [
-                        Status.NOT_APPLIED,
-                        0,
-                        0,
-                        Reason.NO_ELIGIBLE_LINES,
-                        "no line in the cart is in its scope",
-                        None,
-                    ]
-                    continue
+                    continue  # the plan's default record says so
                 result = compiled.evaluate(state, in_scope)
                 if isinstance(result, NotApplied):
                     records[index] = [
@@ -452,16 +494,19 @@ class Engine:
             if lane_promotions[0].lane is Lane.PRICE:
                 self._apply_prices(offers, state, adjustments, touched, records, consumes)
             else:
+                append = adjustments.append
                 for compiled, offer in offers:
                     applied = 0
+                    index = compiled.index
                     for i, amount in zip(offer.lines, offer.amounts, strict=True):
                         left = amounts[i]
                         if amount > left:
                             amount = left
                         if amount > 0:
                             amounts[i] = left - amount
-                            adjustments.append([compiled.index, i, amount])
-                            touched[i].add(compiled.index)
+                            append([index, i, amount])
+                            if touched is not None:
+                                touched[i].add(index)
                             applied += amount
                     off = min(offer.shipping_off, shipping)
                     if off > 0:
@@ -494,7 +539,8 @@ class Engine:
                     consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
                 if state.coupons:
                     redeemed[compiled.index] = offer.codes
-            shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
+            if self._budget_keys:  # some promotion has a budget
+                shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
@@ -507,7 +553,9 @@ class Engine:
                 [(index, g.unit_cost * g.quantity) for index, g in gifts],
             )
         codes = (
-            self._code_findings(state.coupons, state.ts, redeemed, records) if state.coupons else ()
+            self._code_findings(state.coupons, state.ts, redeemed, records, plan.defaults)
+            if state.coupons
+            else ()
         )
         quote = self._quote(
             cart,
@@ -519,6 +567,7 @@ class Engine:
             consumes,
             codes,
             schedule=schedule,
+            defaults=plan.defaults,
         )
         return quote, work
 
@@ -528,6 +577,7 @@ class Engine:
         ts: int,
         redeemed: dict[int, tuple[str, ...]],
         records: dict[int, list[Any]],
+        defaults: Sequence[tuple[Any, ...]],
     ) -> list[tuple[str, int, Reason | None]]:
         """Account for every presented code: ``(code, promotion index or -1, reason)``.
 
@@ -550,7 +600,7 @@ class Engine:
                 out.append((code, used, None))
                 continue
             index = exact[0]
-            record = records.get(index)
+            record = records.get(index) or defaults[index]
             why: Reason | None = None
             if record is not None and record[3] is Reason.OUT_OF_WINDOW:
                 spans = self._compiled[index].spans
@@ -595,6 +645,17 @@ class Engine:
         offers, greedily by value beyond), ties to the higher-priority, earlier-declared
         promotions. Offers that clash with nothing are kept as they are.
         """
+        # the common case first: no two offers share a group or form a not_with pair
+        groups: set[str] = set()
+        for c, _ in offers:
+            if c.not_with and any(p.index in c.not_with for p, _ in offers):
+                break
+            if c.group is not None:
+                if c.group in groups:
+                    break
+                groups.add(c.group)
+        else:
+            return offers
         conflicted = [
             (c, o)
             for c, o in offers
@@ -683,7 +744,7 @@ class Engine:
         offers: list[tuple[_Compiled, Offer]],
         state: Any,
         adjustments: list[list[Any]],
-        touched: list[set[int]],
+        touched: list[set[int]] | None,
         records: dict[int, list[Any]],
         consumes: list[tuple[int, CounterKey, int]],
     ) -> None:
@@ -719,7 +780,8 @@ class Engine:
                 if amount > 0:
                     amounts[line] -= amount
                     adjustments.append([index, line, amount])
-                    touched[line].add(index)
+                    if touched is not None:
+                        touched[line].add(index)
                     applied[index] = applied.get(index, 0) + amount
                     won[rank, position] = take
                 left -= take
@@ -730,7 +792,8 @@ class Engine:
                 if amount > 0:
                     amounts[line] -= amount
                     adjustments.append([index, line, amount])
-                    touched[line].add(index)
+                    if touched is not None:
+                        touched[line].add(index)
                     applied[index] = applied.get(index, 0) + amount
             if offer.unit_counters:
                 taken: dict[CounterKey, int] = {}
@@ -857,6 +920,7 @@ class Engine:
         codes: Sequence[tuple[str, int, Reason | None]] = (),
         guardrail: GuardrailReport | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Any]] = (),
+        defaults: Sequence[tuple[Any, ...]] = (),
     ) -> Quote:
         return Quote(
             currency=self.currency,
@@ -873,6 +937,7 @@ class Engine:
             funder_budgets=self._funder_budget_keys,
             schedule=schedule,
             codes=codes,
+            defaults=defaults,
         )
 
     # -- guardrail ---------------------------------------------------------------------
@@ -884,14 +949,14 @@ class Engine:
         if self.on_breach is OnBreach.WARN:
             return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
         if self.on_breach is OnBreach.CLAMP:
-            taken, per_floor = clamp(work, self.floors, self._trim_order)
+            taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
             for index, amount in taken.items():
                 record = quote._records[index]
                 record[0], record[1] = Status.TRIMMED, record[1] - amount
                 record[3] = Reason.GUARDRAIL_CLAMPED
             if work.dropped:
                 self._drop_gifts(quote, work.dropped)
-            still = breaches(work, self.floors)
+            still = not work.settled and breaches(work, self.floors)
             status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
             trims = {self._meta[i][0]: v for i, v in taken.items() if v}
             return self._finish(quote, work, status, trims, per_floor, ())
@@ -969,6 +1034,11 @@ def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
     """Codes compare case-insensitively, ignoring spaces and dashes typed around them."""
     out = []
     for code in codes:
+        if code.isascii() and code.isalnum():  # the usual case: nothing to strip
+            text = code.upper()
+            if text not in out:
+                out.append(text)
+            continue
         text = "".join(ch for ch in code.upper() if ch.isalnum() and ch.isascii())
         if text and text not in out:
             out.append(text)

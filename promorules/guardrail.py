@@ -20,7 +20,8 @@ above. Gifts are never dropped when their cost is not what breaks the floor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -31,6 +32,7 @@ from promorules.quote import Floor
 from promorules.ruleset import Guardrails
 
 ORDER = "order"
+_LINE = operator.itemgetter(1)  # an adjustment's line index
 
 
 def minimum_revenue(cost: int, floor: Fraction) -> int:
@@ -44,16 +46,27 @@ class Floors:
     line: Fraction | None
     order: Fraction | None
     categories: dict[str, Fraction]
+    # (denominator, denominator - numerator) of the line and order floors, read on every
+    # quote: minimum_revenue's integers without Fraction attribute lookups
+    _line: tuple[int, int] | None = attrs.field(init=False, repr=False, eq=False)
+    _order: tuple[int, int] | None = attrs.field(init=False, repr=False, eq=False)
+    any: bool = attrs.field(init=False, repr=False, eq=False)
+    """True when some floor is set."""
+
+    def __attrs_post_init__(self) -> None:
+        for name, floor in (("_line", self.line), ("_order", self.order)):
+            ratio = (
+                None if floor is None else (floor.denominator, floor.denominator - floor.numerator)
+            )
+            object.__setattr__(self, name, ratio)
+        has_any = self.line is not None or self.order is not None or bool(self.categories)
+        object.__setattr__(self, "any", has_any)
 
     @classmethod
     def from_guardrails(cls, guardrails: Guardrails) -> Floors:
         return cls(
             guardrails.min_line_margin, guardrails.min_order_margin, dict(guardrails.categories)
         )
-
-    @property
-    def any(self) -> bool:
-        return self.line is not None or self.order is not None or bool(self.categories)
 
 
 @attrs.define
@@ -69,14 +82,15 @@ class Work:
     """The mutable working figures of one pricing call that the guardrail reads and trims."""
 
     __slots__ = (
+        "_by_line",
         "adjustments",
         "amounts",
-        "by_line",
         "categories",
         "costs",
         "dropped",
         "extra_cost",
         "gifts",
+        "settled",
     )
 
     def __init__(
@@ -97,24 +111,33 @@ class Work:
         self.gifts = list(gifts)
         self.dropped: list[int] = []
         """Positions in ``gifts`` the clamp dropped (their cost is out of ``extra_cost``)."""
-        self.by_line: list[list[list[Any]]] = [[] for _ in amounts]
-        for adjustment in adjustments:
-            if adjustment[1] >= 0:
-                self.by_line[adjustment[1]].append(adjustment)
+        self._by_line: list[list[list[Any]]] | None = None
+        self.settled = False
+        """Set by the clamp when its last check found every floor held."""
+
+    @property
+    def by_line(self) -> list[list[list[Any]]]:
+        """The adjustments of each line; worked out when the clamp first needs them (most
+        quotes break no floor)."""
+        if self._by_line is None:
+            self._by_line = [[] for _ in self.amounts]
+            for adjustment in self.adjustments:
+                if adjustment[1] >= 0:
+                    self._by_line[adjustment[1]].append(adjustment)
+        return self._by_line
 
 
 def breaches(work: Work, floors: Floors) -> list[Breach]:
     """Every floor the working figures break, line floors first."""
     found: list[Breach] = []
     amounts, costs = work.amounts, work.costs
-    line_floor = floors.line
-    if line_floor is not None:
-        num, den = line_floor.numerator, line_floor.denominator
-        gap = den - num
+    if floors._line is not None:
+        assert floors.line is not None
+        den, gap = floors._line
         for i, cost in enumerate(costs):
             need = -((-cost * den) // gap) - amounts[i]
             if need > 0:
-                found.append(Breach(f"line[{i}]", [i], line_floor, need))
+                found.append(Breach(f"line[{i}]", [i], floors.line, need))
     for category, floor in floors.categories.items():
         lines = [i for i, c in enumerate(work.categories) if c == category]
         if lines:
@@ -122,22 +145,30 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
             need = minimum_revenue(cost, floor) - sum(amounts[i] for i in lines)
             if need > 0:
                 found.append(Breach(f"category:{category}", lines, floor, need))
-    if floors.order is not None and amounts:
-        need = minimum_revenue(sum(costs) + work.extra_cost, floors.order) - sum(amounts)
+    if floors._order is not None and amounts:
+        assert floors.order is not None
+        den, gap = floors._order
+        need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
         if need > 0:
             found.append(Breach(ORDER, list(range(len(amounts))), floors.order, need))
     return found
 
 
 def clamp(
-    work: Work, floors: Floors, trim_order: Sequence[int]
+    work: Work,
+    floors: Floors,
+    trim_order: Sequence[int],
+    rank: Mapping[int, int] | None = None,
 ) -> tuple[dict[int, int], dict[str, int]]:
     """Take discounts back, in ``trim_order`` (promotion indexes), until floors hold.
 
     Returns what was taken per promotion index and per floor name. Floors that cannot
-    be held even with every discount taken back stay broken (the caller reports them).
+    be held even with every discount taken back stay broken (the caller reports them);
+    ``work.settled`` says when the clamp itself saw every floor hold at the end.
+    ``rank``: the position of each index in ``trim_order``, when the caller keeps it.
     """
-    rank = {index: position for position, index in enumerate(trim_order)}
+    if rank is None:
+        rank = {index: position for position, index in enumerate(trim_order)}
     if floors.order is not None and work.gifts:
         drop_gifts(work, floors.order, rank)
     taken: dict[int, int] = {}
@@ -145,17 +176,18 @@ def clamp(
     for _ in range(3):  # line, category, order floors; each pass re-reads the figures
         pending = breaches(work, floors)
         if not pending:
+            work.settled = True
             break
-        for breach in pending:
+        for number, breach in enumerate(pending):
             # recompute: an earlier breach in this pass may already have raised revenue
-            current = _need(work, breach)
+            current = breach.need if number == 0 else _need(work, breach)
             if current > 0:
                 got = _take(work, breach.lines, current, rank, taken)
                 per_floor[breach.name] = per_floor.get(breach.name, 0) + got
     return taken, per_floor
 
 
-def drop_gifts(work: Work, floor: Fraction, rank: dict[int, int]) -> None:
+def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
     """Drop gifts (lowest-ranked promotion first) while the order floor could not hold
     even with every discount taken back; only when dropping them can make it hold."""
     most = sum(work.amounts) + sum(a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0)
@@ -194,20 +226,35 @@ def _need(work: Work, breach: Breach) -> int:
 
 
 def _take(
-    work: Work, lines: list[int], need: int, rank: dict[int, int], taken: dict[int, int]
+    work: Work, lines: list[int], need: int, rank: Mapping[int, int], taken: dict[int, int]
 ) -> int:
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
     first; a promotion's share is taken from its lines in proportion (largest remainder)."""
     by_promotion: dict[int, list[list[Any]]] = {}
-    for i in lines:
-        for adjustment in work.by_line[i]:
-            if adjustment[2] > 0:
-                by_promotion.setdefault(adjustment[0], []).append(adjustment)
+    whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
+    if whole:
+        # straight from the adjustments, put in line order below for the promotions
+        # actually trimmed: the order by_line gives, without building it
+        for adjustment in work.adjustments:
+            if adjustment[1] >= 0 and adjustment[2] > 0:
+                found = by_promotion.get(adjustment[0])
+                if found is None:
+                    by_promotion[adjustment[0]] = [adjustment]
+                else:
+                    found.append(adjustment)
+    else:
+        by_line = work.by_line
+        for i in lines:
+            for adjustment in by_line[i]:
+                if adjustment[2] > 0:
+                    by_promotion.setdefault(adjustment[0], []).append(adjustment)
     got = 0
     for index in sorted(by_promotion, key=lambda p: rank.get(p, -1)):
         if got >= need:
             break
         adjustments = by_promotion[index]
+        if whole:
+            adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
         available = sum(a[2] for a in adjustments)
         take = min(need - got, available)
         parts = allocate(take, [a[2] for a in adjustments])

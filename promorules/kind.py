@@ -363,21 +363,32 @@ class CompileEnv:
     ruleset: Ruleset
     rounding: Rounding
     currency: str
+    # upsell_within as (numerator, denominator): read on every cart short of a threshold
+    _within: tuple[int, int] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        within = self.ruleset.stacking.upsell_within
+        object.__setattr__(self, "_within", (within.numerator, within.denominator))
 
     def upsell(
-        self, shortfall: int, threshold: int, reward: str, by_quantity: bool = False
+        self,
+        shortfall: int,
+        threshold: int,
+        reward: str | Callable[[], str],
+        by_quantity: bool = False,
     ) -> Upsell | None:
         """The hint towards a threshold ``shortfall`` away, when it is worth giving: the
         cart is within the ruleset's ``upsell_within`` share of the threshold, or one item
-        short. One rule for every kind, so hints read the same across a campaign."""
+        short. One rule for every kind, so hints read the same across a campaign.
+
+        ``reward`` may be a function wording the reward: it is called only when the hint
+        is given, so carts far from the threshold do not pay for formatting it."""
         if shortfall <= 0:
             return None
-        within = self.ruleset.stacking.upsell_within
+        num, den = self._within
         # integers, not Fraction arithmetic: this runs on every cart short of a threshold
-        if shortfall * within.denominator <= within.numerator * threshold or (
-            by_quantity and shortfall == 1
-        ):
-            return Upsell(shortfall, reward, by_quantity)
+        if shortfall * den <= num * threshold or (by_quantity and shortfall == 1):
+            return Upsell(shortfall, reward if isinstance(reward, str) else reward(), by_quantity)
         return None
 
 

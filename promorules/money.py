@@ -176,22 +176,18 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         if total:
             raise ValueError("cannot allocate a non-zero amount over nothing")
         return []
+    if count == 1:
+        return [total]
     weight_sum = sum(weights)
     if weight_sum == 0:
         weights = [1] * count
         weight_sum = count
-    parts: list[int] = []
-    remainders: list[tuple[int, int]] = []
-    given = 0
-    for index, weight in enumerate(weights):
-        part, remainder = divmod(total * weight, weight_sum)
-        parts.append(part)
-        given += part
-        remainders.append((-remainder, index))
-    left = total - given
+    parts = [total * weight // weight_sum for weight in weights]
+    left = total - sum(parts)
     if left:
-        remainders.sort()
-        for _, index in remainders[:left]:
+        remainders = [total * weight % weight_sum for weight in weights]
+        # largest remainders first; the sort is stable, so ties go to the earlier position
+        for index in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
             parts[index] += 1
     return parts
 

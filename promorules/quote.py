@@ -182,6 +182,7 @@ class Quote:
         funder_budgets: Mapping[Funder, CounterKey] | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
         codes: Sequence[tuple[str, int, Reason | None]] = (),
+        defaults: Sequence[tuple[Any, ...]] = (),
     ) -> None:
         self.currency = currency
         self._lines = lines
@@ -200,6 +201,9 @@ class Quote:
         self._schedule = schedule
         # (normalised code, promotion index or -1, reason overriding the record or None)
         self._codes = codes
+        # per promotion index, the record of a promotion pricing did not look at (not
+        # live, or nothing in scope): ``records`` holds only those it did
+        self._defaults = defaults
 
     # -- totals (cheap) ---------------------------------------------------------------
     @cached_property
@@ -397,7 +401,7 @@ class Quote:
     def explanations(self) -> tuple[Explanation, ...]:
         out = []
         for index, (pid, kind, lane, _) in enumerate(self._promotions):
-            record = self._records.get(index)
+            record = self._record(index)
             if record is None:
                 continue
             status, amount, base, reason, detail, hint = record
@@ -422,7 +426,7 @@ class Quote:
         out = []
         for code, index, why in self._codes:
             pid = self._promotions[index][0] if index >= 0 else None
-            record = self._records.get(index) if index >= 0 else None
+            record = self._record(index) if index >= 0 else None
             if why is not None or record is None:
                 reason = why or Reason.OTHER
                 message = _CODE_SENTENCES.get(reason, reason.value)
@@ -442,6 +446,12 @@ class Quote:
                 )
             )
         return tuple(out)
+
+    def _record(self, index: int) -> Sequence[Any] | None:
+        record = self._records.get(index)
+        if record is None and index < len(self._defaults):
+            return self._defaults[index]
+        return record
 
     def explanation(self, promotion: str) -> Explanation:
         for explanation in self.explanations:

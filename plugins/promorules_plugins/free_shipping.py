@@ -71,6 +71,8 @@ class FreeShipping(Kind):
         currency = env.currency
         reward = "free shipping" if cap is None else f"{format_amount(cap, currency)} off shipping"
         need_text = f"{need} items" if by_quantity else format_amount(need, currency)
+        below = f"below the threshold ({need_text})"
+        above = f" above {need_text}" if need else ""
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             base = sum(state.amounts[i] for i in lines)
@@ -79,7 +81,7 @@ class FreeShipping(Kind):
                 shortfall = need - measure
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
-                    f"below the threshold ({need_text})",
+                    below,
                     env.upsell(shortfall, need, reward, by_quantity),
                 )
             fee = state.shipping
@@ -89,8 +91,7 @@ class FreeShipping(Kind):
             what = "shipping waived" if off == fee else "off shipping"
             return Offer(
                 base=base,
-                detail=f"{format_amount(off, currency)} {what}"
-                + (f" above {need_text}" if need else ""),
+                detail=f"{format_amount(off, currency)} {what}{above}",
                 shipping_off=off,
             )
 

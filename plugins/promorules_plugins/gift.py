@@ -145,6 +145,7 @@ class GiftKind(Kind):
         if not fixed:
             reward = "a gift of your choice"
         reached_text = f"{need} items" if by_quantity else format_amount(need, currency)
+        below = f"below the threshold ({reached_text})"
 
         def in_stock(state: PricingState, gift: Gift) -> bool:
             if gift.counter is None:
@@ -159,7 +160,7 @@ class GiftKind(Kind):
                 shortfall = need - measure
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
-                    f"below the threshold ({reached_text})",
+                    below,
                     env.upsell(shortfall, need, reward, by_quantity),
                 )
             given: list[Gift] = []

@@ -216,6 +216,9 @@ class Tiered(Kind):
         # explanation texts worked out once, not on every cart
         every_note = f" x {reward_text(step_off, None)} per {reached_text(step_measure)}"
         tier_notes = [f"tier {reached_text(t)}: {reward_text(o, r)}" for t, o, r in ladder]
+        tier_rewards = [reward_text(o, r) for _, o, r in ladder]
+        first = ladder[-1][0] if not every else step_measure
+        below_first = f"below the first threshold ({reached_text(first)})"
 
         def pool(amounts: list[int], measure: int, base: int) -> tuple[int, str, Upsell | None]:
             """Discount for one pool, a note, and the upsell towards the next step."""
@@ -228,8 +231,12 @@ class Tiered(Kind):
                 shortfall = (times + 1) * step_measure - measure
                 hint = None
                 if not capped:
-                    reward = f"{money((times + 1) * step_off)} off"
-                    hint = env.upsell(shortfall, step_measure, reward, by_quantity)
+                    hint = env.upsell(
+                        shortfall,
+                        step_measure,
+                        lambda: f"{money((times + 1) * step_off)} off",
+                        by_quantity,
+                    )
                 note = f"{times}{every_note}"
                 return off, note + (" (capped)" if capped else ""), hint
             off, note, hint = 0, "", None
@@ -246,14 +253,12 @@ class Tiered(Kind):
                     if position > 0:
                         higher = ladder[position - 1]
                         hint = env.upsell(
-                            higher[0] - measure, higher[0], reward_text(*higher[1:]), by_quantity
+                            higher[0] - measure, higher[0], tier_rewards[position - 1], by_quantity
                         )
                     break
             else:
-                lowest = ladder[-1]
-                hint = env.upsell(
-                    lowest[0] - measure, lowest[0], reward_text(*lowest[1:]), by_quantity
-                )
+                lowest = ladder[-1][0]
+                hint = env.upsell(lowest - measure, lowest, tier_rewards[-1], by_quantity)
             if cap is not None and off > cap:
                 off, note = cap, note + " (capped)"
             return off, note, hint
@@ -264,9 +269,9 @@ class Tiered(Kind):
                 pools: dict[str, list[int]] = {}
                 for i in lines:
                     pools.setdefault(state.lines[i].merchant, []).append(i)
-                groups: Iterable[list[int]] = pools.values()
+                groups: Iterable[Sequence[int]] = pools.values()
             else:
-                groups = (list(lines),)
+                groups = (lines,)
             out_lines: list[int] = []
             out_amounts: list[int] = []
             total_base = 0
@@ -287,12 +292,7 @@ class Tiered(Kind):
                 out_lines.extend(group)
                 out_amounts.extend(allocate(off, weights))
             if not out_lines:
-                need = ladder[-1][0] if not every else step_measure
-                return NotApplied(
-                    Reason.BELOW_THRESHOLD,
-                    f"below the first threshold ({reached_text(need)})",
-                    best_hint,
-                )
+                return NotApplied(Reason.BELOW_THRESHOLD, below_first, best_hint)
             return Offer(
                 out_lines, out_amounts, base=total_base, detail="; ".join(notes), hint=best_hint
             )
