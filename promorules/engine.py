@@ -25,20 +25,18 @@ Stacking, in order:
 from __future__ import annotations
 
 import bisect
-import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from promorules.cart import Cart, Context, Line
+from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
     CompileEnv,
-    Evaluator,
     Gift,
     Kind,
     Lane,
@@ -48,165 +46,22 @@ from promorules.kind import (
     Reason,
 )
 from promorules.money import allocate
+from promorules.plan import FOREVER, Compiled, Plan
+from promorules.pricelane import apply_prices
 from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
 from promorules.ruleset import (
-    BudgetPolicy,
     Funder,
     OnBreach,
     PriceChoice,
-    Promotion,
     Ruleset,
     build_ruleset,
     load_ruleset,
     parse_ruleset,
 )
+from promorules.stacking import resolve
 
 _PLAN_CACHE_LIMIT = 4096
-_SCOPE_CACHE_LIMIT = 65536
 _CODE_CACHE_LIMIT = 4096
-_FOREVER = (-(2**62), 2**62)
-_NO_LINES_RECORD = (
-    Status.NOT_APPLIED,
-    0,
-    0,
-    Reason.NO_ELIGIBLE_LINES,
-    "no line in the cart is in its scope",
-    None,
-)
-
-
-class _Compiled:
-    """One promotion ready for pricing: its evaluator and everything the engine needs."""
-
-    __slots__ = (
-        "budget",
-        "budget_key",
-        "channels",
-        "evaluate",
-        "exclude_segments",
-        "group",
-        "index",
-        "kind",
-        "lane",
-        "lane_position",
-        "line_filter",
-        "not_with",
-        "priority",
-        "promotion",
-        "refuse_over_budget",
-        "segments",
-        "spans",
-    )
-
-    def __init__(
-        self,
-        index: int,
-        promotion: Promotion,
-        kind: Kind,
-        lane: Lane,
-        lane_position: int,
-        evaluate: Evaluator,
-        spans: list[tuple[int, int]],
-    ) -> None:
-        self.index = index
-        self.promotion = promotion
-        self.kind = kind
-        self.lane = lane
-        self.lane_position = lane_position
-        self.evaluate = evaluate
-        self.spans = spans
-        self.priority = promotion.priority
-        self.group = (
-            promotion.group if promotion.group is not None else kind.implicit_group(promotion, lane)
-        )
-        self.not_with: frozenset[int] = frozenset()
-        self.segments = frozenset(promotion.segments)
-        self.exclude_segments = frozenset(promotion.exclude_segments)
-        self.channels = frozenset(promotion.channels)
-        self.budget = promotion.budget
-        self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
-        self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE
-        self.line_filter = _line_filter(promotion)
-
-
-def _line_filter(p: Promotion) -> Any:
-    """A predicate on a line's (sku, category, brand, merchant, tags), or None for all."""
-    include = [
-        (0, frozenset(p.skus)),
-        (1, frozenset(p.categories)),
-        (2, frozenset(p.brands)),
-        (3, frozenset(p.merchants)),
-    ]
-    include = [(k, s) for k, s in include if s]
-    exclude = [
-        (0, frozenset(p.exclude_skus)),
-        (1, frozenset(p.exclude_categories)),
-        (2, frozenset(p.exclude_brands)),
-        (3, frozenset(p.exclude_merchants)),
-    ]
-    exclude = [(k, s) for k, s in exclude if s]
-    tags, exclude_tags = frozenset(p.tags), frozenset(p.exclude_tags)
-    if not (include or exclude or tags or exclude_tags):
-        return None
-
-    def matches(key: tuple[str, str, str, str, tuple[str, ...]]) -> bool:
-        for position, wanted in include:
-            if key[position] not in wanted:
-                return False
-        for position, unwanted in exclude:
-            if key[position] in unwanted:
-                return False
-        if tags and tags.isdisjoint(key[4]):
-            return False
-        return not (exclude_tags and not exclude_tags.isdisjoint(key[4]))
-
-    return matches
-
-
-class _Plan:
-    """The promotions live at one moment for one kind of customer, by lane, with a cache
-    of which of them each distinct line falls under.
-
-    ``defaults`` is the record of every promotion a cart leaves untouched: not live
-    (why), or live with no line of the cart in scope. Quotes read it for the promotions
-    they hold no record of, so pricing writes records only for those it looked at.
-    ``always`` lists, per lane, the positions of promotions evaluated even without a
-    line in scope (``Kind.without_lines``).
-    """
-
-    __slots__ = ("always", "defaults", "lanes", "scope_cache")
-
-    def __init__(
-        self,
-        lanes: list[list[_Compiled]],
-        inactive: list[tuple[int, Reason]],
-        count: int,
-    ) -> None:
-        self.lanes = lanes
-        no_lines = _NO_LINES_RECORD
-        defaults: list[tuple[Any, ...]] = [no_lines] * count
-        for index, reason in inactive:
-            defaults[index] = (Status.NOT_APPLIED, 0, 0, reason, "", None)
-        self.defaults: tuple[tuple[Any, ...], ...] = tuple(defaults)
-        self.always = [
-            frozenset(k for k, c in enumerate(lane) if c.kind.without_lines) for lane in lanes
-        ]
-        self.scope_cache: dict[
-            tuple[str, str, str, str, tuple[str, ...]], tuple[tuple[int, ...], ...]
-        ] = {}
-
-    def scope(self, line: Line) -> tuple[tuple[int, ...], ...]:
-        key = (line.sku, line.category, line.brand, line.merchant, line.tags)
-        found = self.scope_cache.get(key)
-        if found is None:
-            found = tuple(
-                tuple(k for k, c in enumerate(lane) if c.line_filter is None or c.line_filter(key))
-                for lane in self.lanes
-            )
-            if len(self.scope_cache) >= _SCOPE_CACHE_LIMIT:
-                self.scope_cache.clear()
-            self.scope_cache[key] = found
-        return found
 
 
 class Engine:
@@ -223,7 +78,7 @@ class Engine:
         self.on_breach = ruleset.guardrails.on_breach
         env = CompileEnv(ruleset, campaign.rounding, campaign.currency)
         lane_position = {lane: i for i, lane in enumerate(self.lanes)}
-        self._compiled: list[_Compiled] = []
+        self._compiled: list[Compiled] = []
         ids = {p.id: i for i, p in enumerate(ruleset.promotions)}
         for index, promotion in enumerate(ruleset.promotions):
             kind = kinds[promotion.kind]
@@ -231,8 +86,8 @@ class Engine:
             spans = [
                 (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
                 for w in ruleset.windows(promotion)
-            ] or [_FOREVER]
-            compiled = _Compiled(
+            ] or [FOREVER]
+            compiled = Compiled(
                 index,
                 promotion,
                 kind,
@@ -259,17 +114,18 @@ class Engine:
         ]
         self._trim_rank = {index: position for position, index in enumerate(self._trim_order)}
         self._apply_order = {c.index: (-c.priority, c.index) for c in self._compiled}
+        self._by_priority = ruleset.stacking.price is PriceChoice.PRIORITY
         # which promotions each line carries matters only when some not_with is declared
         self._tracks_lines = any(c.not_with for c in self._compiled)
         breakpoints = sorted({edge for c in self._compiled for span in c.spans for edge in span})
         self._breakpoints = breakpoints
-        self._slots: list[list[_Compiled]] = []
+        self._slots: list[list[Compiled]] = []
         for slot in range(len(breakpoints) + 1):
-            moment = breakpoints[slot - 1] if slot > 0 else _FOREVER[0]
+            moment = breakpoints[slot - 1] if slot > 0 else FOREVER[0]
             self._slots.append(
                 [c for c in self._compiled if any(a <= moment < b for a, b in c.spans)]
             )
-        self._plans: dict[tuple[int, frozenset[str], str | None], _Plan] = {}
+        self._plans: dict[tuple[int, frozenset[str], str | None], Plan] = {}
         self.counters: tuple[CounterSpec, ...] = self._counter_specs()
         self._budget_keys = {c.index: c.budget_key for c in self._compiled if c.budget is not None}
         self._funder_budget_keys = {
@@ -319,11 +175,11 @@ class Engine:
         kinds = cls._kinds(plugins)
         return cls(build_ruleset(data, kinds, source=source), kinds)
 
-    def _weights(self, compiled: _Compiled) -> list[tuple[Funder, int]]:
+    def _weights(self, compiled: Compiled) -> list[tuple[Funder, int]]:
         funding = compiled.promotion.funding(compiled.lane)
         denominator = 1
         for share in funding.values():
-            denominator = denominator * share.denominator // _gcd(denominator, share.denominator)
+            denominator = math.lcm(denominator, share.denominator)
         return [(funder, int(share * denominator)) for funder, share in funding.items()]
 
     def _counter_specs(self) -> tuple[CounterSpec, ...]:
@@ -337,14 +193,14 @@ class Engine:
         return tuple(specs)
 
     # -- activation plans --------------------------------------------------------------
-    def _plan(self, ts: int, segments: frozenset[str], channel: str | None) -> _Plan:
+    def _plan(self, ts: int, segments: frozenset[str], channel: str | None) -> Plan:
         slot = bisect.bisect_right(self._breakpoints, ts)
         key = (slot, segments, channel)
         plan = self._plans.get(key)
         if plan is not None:
             return plan
         live = {c.index for c in self._slots[slot]}
-        lanes: list[list[_Compiled]] = [[] for _ in self.lanes]
+        lanes: list[list[Compiled]] = [[] for _ in self.lanes]
         inactive: list[tuple[int, Reason]] = []
         for c in self._compiled:
             if c.index not in live:
@@ -359,7 +215,7 @@ class Engine:
                 lanes[c.lane_position].append(c)
         for lane in lanes:
             lane.sort(key=lambda c: self._apply_order[c.index])
-        plan = _Plan(lanes, inactive, len(self._compiled))
+        plan = Plan(lanes, inactive, len(self._compiled))
         if len(self._plans) >= _PLAN_CACHE_LIMIT:
             self._plans.clear()
         self._plans[key] = plan
@@ -436,7 +292,7 @@ class Engine:
                     continue
                 candidates = sorted(always.union(scoped)) if always else sorted(scoped)
             state.shipping = shipping
-            offers: list[tuple[_Compiled, Offer]] = []
+            offers: list[tuple[Compiled, Offer]] = []
             for k in candidates:
                 compiled = lane_promotions[k]
                 index = compiled.index
@@ -490,9 +346,11 @@ class Engine:
                 offers.append((compiled, result))
             if not offers:
                 continue
-            offers = self._resolve(offers, records)
+            offers = resolve(offers, records)
             if lane_promotions[0].lane is Lane.PRICE:
-                self._apply_prices(offers, state, adjustments, touched, records, consumes)
+                apply_prices(
+                    offers, state, adjustments, touched, records, consumes, self._by_priority
+                )
             else:
                 append = adjustments.append
                 for compiled, offer in offers:
@@ -635,197 +493,9 @@ class Engine:
         self._code_matches[code] = found
         return found
 
-    def _resolve(
-        self, offers: list[tuple[_Compiled, Offer]], records: dict[int, list[Any]]
-    ) -> list[tuple[_Compiled, Offer]]:
-        """Keep the most valuable combination where groups or not_with pairs conflict.
-
-        Offers that clash (same exclusive group, or a not_with pair) form components;
-        each component keeps its most valuable compatible subset (exhaustively up to 12
-        offers, greedily by value beyond), ties to the higher-priority, earlier-declared
-        promotions. Offers that clash with nothing are kept as they are.
-        """
-        # the common case first: no two offers share a group or form a not_with pair
-        groups: set[str] = set()
-        for c, _ in offers:
-            if c.not_with and any(p.index in c.not_with for p, _ in offers):
-                break
-            if c.group is not None:
-                if c.group in groups:
-                    break
-                groups.add(c.group)
-        else:
-            return offers
-        conflicted = [
-            (c, o)
-            for c, o in offers
-            if c.group is not None or any(p.index in c.not_with for p, _ in offers)
-        ]
-        if not conflicted:
-            return offers
-
-        def clash(a: _Compiled, b: _Compiled) -> bool:
-            return (a.group is not None and a.group == b.group) or b.index in a.not_with
-
-        count = len(conflicted)
-        values = [o.total + o.shipping_off for _, o in conflicted]
-        # components of the clash graph, found by a small union-find
-        parent = list(range(count))
-
-        def root(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for a, b in itertools.combinations(range(count), 2):
-            if clash(conflicted[a][0], conflicted[b][0]):
-                parent[root(a)] = root(b)
-        components: dict[int, list[int]] = {}
-        for i in range(count):
-            components.setdefault(root(i), []).append(i)
-        kept: set[int] = set()
-        for members in components.values():
-            kept.update(self._best_subset(members, conflicted, values, clash))
-        keep = {conflicted[i][0].index for i in kept}
-        out = []
-        for compiled, offer in offers:
-            if compiled.index in keep or all(compiled is not c for c, _ in conflicted):
-                out.append((compiled, offer))
-                continue
-            winners = ", ".join(
-                conflicted[i][0].promotion.id
-                for i in sorted(kept)
-                if clash(compiled, conflicted[i][0])
-            )
-            records[compiled.index] = [
-                Status.NOT_APPLIED,
-                0,
-                offer.base,
-                Reason.LOST_TO_GROUP,
-                f"a better offer for the customer applies instead ({winners})",
-                None,
-            ]
-        return out
-
-    def _best_subset(
-        self,
-        members: list[int],
-        conflicted: list[tuple[_Compiled, Offer]],
-        values: list[int],
-        clash: Any,
-    ) -> tuple[int, ...]:
-        if len(members) == 1:
-            return tuple(members)
-        if len(members) > 12:  # too many to enumerate: greedy by value
-            chosen: list[int] = []
-            for i in sorted(members, key=lambda i: -values[i]):
-                if all(not clash(conflicted[i][0], conflicted[j][0]) for j in chosen):
-                    chosen.append(i)
-            return tuple(chosen)
-        best: tuple[int, int] = (-1, 0)
-        best_set: tuple[int, ...] = ()
-        for size in range(len(members), 0, -1):
-            for combo in itertools.combinations(members, size):
-                if any(
-                    clash(conflicted[a][0], conflicted[b][0])
-                    for a, b in itertools.combinations(combo, 2)
-                ):
-                    continue
-                value = sum(values[i] for i in combo)
-                # ties: the higher-priority, earlier-declared promotions win
-                tiebreak = -sum(self._apply_order[conflicted[i][0].index][1] for i in combo)
-                if (value, tiebreak) > best:
-                    best, best_set = (value, tiebreak), combo
-        return best_set
-
-    def _apply_prices(
-        self,
-        offers: list[tuple[_Compiled, Offer]],
-        state: Any,
-        adjustments: list[list[Any]],
-        touched: list[set[int]] | None,
-        records: dict[int, list[Any]],
-        consumes: list[tuple[int, CounterKey, int]],
-    ) -> None:
-        """Each unit pays the lowest unit price offered for it; then credits apply.
-
-        Counters named per unit (``Offer.unit_counters``) are consumed for the units
-        each offer actually won, never for units that paid another price.
-        """
-        by_priority = self.ruleset.stacking.price is PriceChoice.PRIORITY
-        per_line: dict[int, list[tuple[int, int, int, int, int]]] = {}
-        for rank, (compiled, offer) in enumerate(offers):
-            order = -compiled.priority if by_priority else 0
-            for position, (line, price, units) in enumerate(offer.unit_prices or ()):
-                per_line.setdefault(line, []).append((order, price, rank, position, units))
-        applied: dict[int, int] = {}
-        won: dict[tuple[int, int], int] = {}
-        amounts = state.amounts
-        for line, candidates in per_line.items():
-            list_unit = state.list_unit[line]
-            left = state.qty[line]
-            candidates.sort()
-            for _order, price, rank, position, units in candidates:
-                if left <= 0:
-                    break
-                if price >= list_unit:  # never above list; by priority a later one may be lower
-                    continue
-                take = min(units, left)
-                if take <= 0:
-                    continue
-                index = offers[rank][0].index
-                amount = (list_unit - price) * take
-                amount = min(amount, amounts[line])
-                if amount > 0:
-                    amounts[line] -= amount
-                    adjustments.append([index, line, amount])
-                    if touched is not None:
-                        touched[line].add(index)
-                    applied[index] = applied.get(index, 0) + amount
-                    won[rank, position] = take
-                left -= take
-        for rank, (compiled, offer) in enumerate(offers):
-            index = compiled.index
-            for line, amount in zip(offer.lines, offer.amounts, strict=True):
-                amount = min(amount, amounts[line])
-                if amount > 0:
-                    amounts[line] -= amount
-                    adjustments.append([index, line, amount])
-                    if touched is not None:
-                        touched[line].add(index)
-                    applied[index] = applied.get(index, 0) + amount
-            if offer.unit_counters:
-                taken: dict[CounterKey, int] = {}
-                for position, keys in enumerate(offer.unit_counters):
-                    units = won.get((rank, position), 0)
-                    for key in keys if units else ():
-                        taken[key] = taken.get(key, 0) + units
-                consumes.extend((index, key, n) for key, n in taken.items())
-        for compiled, offer in offers:
-            amount = applied.get(compiled.index, 0)
-            if amount:
-                records[compiled.index] = [
-                    Status.APPLIED,
-                    amount,
-                    offer.base,
-                    offer.reason,
-                    offer.detail,
-                    offer.hint,
-                ]
-            else:
-                records[compiled.index] = [
-                    Status.NOT_APPLIED,
-                    0,
-                    offer.base,
-                    Reason.LOST_TO_GROUP,
-                    "a lower price applies to these units",
-                    offer.hint,
-                ]
-
     def _add_gifts(
         self,
-        compiled: _Compiled,
+        compiled: Compiled,
         offered: list[Gift],
         gifts: list[tuple[int, Gift]],
         records: dict[int, list[Any]],
@@ -866,7 +536,7 @@ class Engine:
 
     def _apply_budgets(
         self,
-        offers: list[tuple[_Compiled, Offer]],
+        offers: list[tuple[Compiled, Offer]],
         adjustments: list[list[Any]],
         amounts: list[int],
         availability: Any,
@@ -1024,12 +694,6 @@ class Engine:
 _NO_GUARDRAIL = GuardrailReport(GuardrailStatus.OK, (), {}, ())
 
 
-def _gcd(a: int, b: int) -> int:
-    import math
-
-    return math.gcd(a, b)
-
-
 def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
     """Codes compare case-insensitively, ignoring spaces and dashes typed around them."""
     out = []
@@ -1043,8 +707,3 @@ def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
         if text and text not in out:
             out.append(text)
     return tuple(out)
-
-
-def price_at(engine: Engine, cart: Cart, at: datetime, coupons: Sequence[str] = ()) -> Quote:
-    """Convenience for scripts and tests: price ``cart`` at ``at`` with ``coupons``."""
-    return engine.price(cart, Context(at=at, coupons=tuple(coupons)))

@@ -185,7 +185,7 @@ def _init(ledger: Ledger, args: argparse.Namespace) -> int:
 def _ruleset_counters(path: str) -> tuple[CounterSpec, ...]:
     """The counters a ruleset declares, through the engine (imported only here)."""
     try:
-        from promorules.engine import Engine  # type: ignore[import-not-found, unused-ignore]
+        from promorules.engine import Engine
     except ImportError as exc:
         raise _BadInput(f"the pricing engine is not available: {exc}") from exc
     try:

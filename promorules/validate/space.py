@@ -30,7 +30,7 @@ import attrs
 
 from promorules.cartfile import CatalogItem
 from promorules.engine import Engine
-from promorules.engine import _line_filter as engine_line_filter
+from promorules.plan import line_filter as engine_line_filter
 from promorules.ruleset import Promotion, Ruleset
 
 SYNTHETIC_MAX_PRICE = 1_000_000

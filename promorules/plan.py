@@ -1,0 +1,164 @@
+"""Compiled promotions and activation plans: what the engine prices a cart with.
+
+A :class:`Compiled` promotion is built once per engine: its evaluator, lane, targeting
+predicate and stacking facts. A :class:`Plan` is the set of promotions live at one moment
+for one kind of customer (segments, channel), by lane, with a cache of which of them
+each distinct line falls under; the engine keeps one plan per activation slot.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promorules.cart import Line
+from promorules.counters import CounterKey, CounterKind
+from promorules.kind import Evaluator, Kind, Lane, Reason
+from promorules.quote import Status
+from promorules.ruleset import BudgetPolicy, Promotion
+
+SCOPE_CACHE_LIMIT = 65536
+"""Distinct lines (sku, category, brand, merchant, tags) a plan remembers the scope of."""
+FOREVER = (-(2**62), 2**62)
+"""The span of a promotion with no window or phase, in epoch seconds."""
+NO_LINES_RECORD = (
+    Status.NOT_APPLIED,
+    0,
+    0,
+    Reason.NO_ELIGIBLE_LINES,
+    "no line in the cart is in its scope",
+    None,
+)
+
+
+class Compiled:
+    """One promotion ready for pricing: its evaluator and everything the engine needs."""
+
+    __slots__ = (
+        "budget",
+        "budget_key",
+        "channels",
+        "evaluate",
+        "exclude_segments",
+        "group",
+        "index",
+        "kind",
+        "lane",
+        "lane_position",
+        "line_filter",
+        "not_with",
+        "priority",
+        "promotion",
+        "refuse_over_budget",
+        "segments",
+        "spans",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        promotion: Promotion,
+        kind: Kind,
+        lane: Lane,
+        lane_position: int,
+        evaluate: Evaluator,
+        spans: list[tuple[int, int]],
+    ) -> None:
+        self.index = index
+        self.promotion = promotion
+        self.kind = kind
+        self.lane = lane
+        self.lane_position = lane_position
+        self.evaluate = evaluate
+        self.spans = spans
+        self.priority = promotion.priority
+        self.group = (
+            promotion.group if promotion.group is not None else kind.implicit_group(promotion, lane)
+        )
+        self.not_with: frozenset[int] = frozenset()
+        self.segments = frozenset(promotion.segments)
+        self.exclude_segments = frozenset(promotion.exclude_segments)
+        self.channels = frozenset(promotion.channels)
+        self.budget = promotion.budget
+        self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
+        self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE
+        self.line_filter = line_filter(promotion)
+
+
+def line_filter(p: Promotion) -> Any:
+    """A predicate on a line's (sku, category, brand, merchant, tags), or None for all."""
+    include = [
+        (0, frozenset(p.skus)),
+        (1, frozenset(p.categories)),
+        (2, frozenset(p.brands)),
+        (3, frozenset(p.merchants)),
+    ]
+    include = [(k, s) for k, s in include if s]
+    exclude = [
+        (0, frozenset(p.exclude_skus)),
+        (1, frozenset(p.exclude_categories)),
+        (2, frozenset(p.exclude_brands)),
+        (3, frozenset(p.exclude_merchants)),
+    ]
+    exclude = [(k, s) for k, s in exclude if s]
+    tags, exclude_tags = frozenset(p.tags), frozenset(p.exclude_tags)
+    if not (include or exclude or tags or exclude_tags):
+        return None
+
+    def matches(key: tuple[str, str, str, str, tuple[str, ...]]) -> bool:
+        for position, wanted in include:
+            if key[position] not in wanted:
+                return False
+        for position, unwanted in exclude:
+            if key[position] in unwanted:
+                return False
+        if tags and tags.isdisjoint(key[4]):
+            return False
+        return not (exclude_tags and not exclude_tags.isdisjoint(key[4]))
+
+    return matches
+
+
+class Plan:
+    """The promotions live at one moment for one kind of customer, by lane, with a cache
+    of which of them each distinct line falls under.
+
+    ``defaults`` is the record of every promotion a cart leaves untouched: not live
+    (why), or live with no line of the cart in scope. Quotes read it for the promotions
+    they hold no record of, so pricing writes records only for those it looked at.
+    ``always`` lists, per lane, the positions of promotions evaluated even without a
+    line in scope (``Kind.without_lines``).
+    """
+
+    __slots__ = ("always", "defaults", "lanes", "scope_cache")
+
+    def __init__(
+        self,
+        lanes: list[list[Compiled]],
+        inactive: list[tuple[int, Reason]],
+        count: int,
+    ) -> None:
+        self.lanes = lanes
+        no_lines = NO_LINES_RECORD
+        defaults: list[tuple[Any, ...]] = [no_lines] * count
+        for index, reason in inactive:
+            defaults[index] = (Status.NOT_APPLIED, 0, 0, reason, "", None)
+        self.defaults: tuple[tuple[Any, ...], ...] = tuple(defaults)
+        self.always = [
+            frozenset(k for k, c in enumerate(lane) if c.kind.without_lines) for lane in lanes
+        ]
+        self.scope_cache: dict[
+            tuple[str, str, str, str, tuple[str, ...]], tuple[tuple[int, ...], ...]
+        ] = {}
+
+    def scope(self, line: Line) -> tuple[tuple[int, ...], ...]:
+        key = (line.sku, line.category, line.brand, line.merchant, line.tags)
+        found = self.scope_cache.get(key)
+        if found is None:
+            found = tuple(
+                tuple(k for k, c in enumerate(lane) if c.line_filter is None or c.line_filter(key))
+                for lane in self.lanes
+            )
+            if len(self.scope_cache) >= SCOPE_CACHE_LIMIT:
+                self.scope_cache.clear()
+            self.scope_cache[key] = found
+        return found

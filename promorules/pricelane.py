@@ -1,0 +1,103 @@
+"""The price lane: one price per unit.
+
+Price-lane offers are unit prices (flash, member, presale prices), each possibly limited
+to a number of units. Each unit pays the lowest price offered for it (or, with
+``[stacking] price = "priority"``, the price of the highest-priority offer); units past
+an offer's limit fall to the next price, or the list price. Credits that do not compete
+with prices (a presale deposit bonus) apply after, capped at what is left of the line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promorules.counters import CounterKey
+from promorules.kind import Offer, Reason
+from promorules.plan import Compiled
+from promorules.quote import Status
+
+
+def apply_prices(
+    offers: list[tuple[Compiled, Offer]],
+    state: Any,
+    adjustments: list[list[Any]],
+    touched: list[set[int]] | None,
+    records: dict[int, list[Any]],
+    consumes: list[tuple[int, CounterKey, int]],
+    by_priority: bool = False,
+) -> None:
+    """Each unit pays the lowest unit price offered for it; then credits apply.
+
+    Counters named per unit (``Offer.unit_counters``) are consumed for the units
+    each offer actually won, never for units that paid another price. With
+    ``by_priority`` (``[stacking] price = "priority"``) the higher-priority offer wins a
+    unit even where another is lower.
+    """
+    per_line: dict[int, list[tuple[int, int, int, int, int]]] = {}
+    for rank, (compiled, offer) in enumerate(offers):
+        order = -compiled.priority if by_priority else 0
+        for position, (line, price, units) in enumerate(offer.unit_prices or ()):
+            per_line.setdefault(line, []).append((order, price, rank, position, units))
+    applied: dict[int, int] = {}
+    won: dict[tuple[int, int], int] = {}
+    amounts = state.amounts
+    for line, candidates in per_line.items():
+        list_unit = state.list_unit[line]
+        left = state.qty[line]
+        candidates.sort()
+        for _order, price, rank, position, units in candidates:
+            if left <= 0:
+                break
+            if price >= list_unit:  # never above list; by priority a later one may be lower
+                continue
+            take = min(units, left)
+            if take <= 0:
+                continue
+            index = offers[rank][0].index
+            amount = (list_unit - price) * take
+            amount = min(amount, amounts[line])
+            if amount > 0:
+                amounts[line] -= amount
+                adjustments.append([index, line, amount])
+                if touched is not None:
+                    touched[line].add(index)
+                applied[index] = applied.get(index, 0) + amount
+                won[rank, position] = take
+            left -= take
+    for rank, (compiled, offer) in enumerate(offers):
+        index = compiled.index
+        for line, amount in zip(offer.lines, offer.amounts, strict=True):
+            amount = min(amount, amounts[line])
+            if amount > 0:
+                amounts[line] -= amount
+                adjustments.append([index, line, amount])
+                if touched is not None:
+                    touched[line].add(index)
+                applied[index] = applied.get(index, 0) + amount
+        if offer.unit_counters:
+            taken: dict[CounterKey, int] = {}
+            for position, keys in enumerate(offer.unit_counters):
+                units = won.get((rank, position), 0)
+                for key in keys if units else ():
+                    taken[key] = taken.get(key, 0) + units
+            consumes.extend((index, key, n) for key, n in taken.items())
+    for compiled, offer in offers:
+        amount = applied.get(compiled.index, 0)
+        if amount:
+            records[compiled.index] = [
+                Status.APPLIED,
+                amount,
+                offer.base,
+                offer.reason,
+                offer.detail,
+                offer.hint,
+            ]
+        else:
+            records[compiled.index] = [
+                Status.NOT_APPLIED,
+                0,
+                offer.base,
+                Reason.LOST_TO_GROUP,
+                "a lower price applies to these units",
+                offer.hint,
+            ]
