@@ -8,11 +8,35 @@ from zoneinfo import ZoneInfo
 
 from promorules.cart import Cart, Context, Customer, Line
 from promorules.engine import Engine
-from promorules_plugins import tiered
+from promorules_plugins import (
+    bundle,
+    bxgy,
+    coupon,
+    discount,
+    flash_sale,
+    free_shipping,
+    gift,
+    member_price,
+    presale,
+    tiered,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D11 = datetime(2026, 11, 11, 10, 0, tzinfo=SHANGHAI)
 PLUGINS: list[object] = [tiered]
+ALL_KINDS: list[object] = [
+    tiered,
+    discount,
+    coupon,
+    flash_sale,
+    member_price,
+    presale,
+    gift,
+    bxgy,
+    bundle,
+    free_shipping,
+]
+"""Every built-in kind, loaded explicitly (tests never rely on installed entry points)."""
 
 HEADER = """
 [campaign]

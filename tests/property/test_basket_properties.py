@@ -3,7 +3,6 @@ mixed with tiered promotions, random floors, gift stock and customer choices."""
 
 from __future__ import annotations
 
-import copy
 from fractions import Fraction
 from typing import Any
 
@@ -16,6 +15,7 @@ from promorules.engine import Engine
 from promorules.guardrail import minimum_revenue
 from promorules.quote import GuardrailStatus, Quote, Status
 from promorules_plugins import bundle, bxgy, free_shipping, gift, tiered
+from tests.property.checks import check_books, check_pure_and_deterministic
 from tests.property.strategies import basket_carts, basket_contexts, basket_rulesets
 
 PLUGINS: list[object] = [tiered, gift, bxgy, bundle, free_shipping]
@@ -23,26 +23,6 @@ PLUGINS: list[object] = [tiered, gift, bxgy, bundle, free_shipping]
 
 def build(data: dict[str, Any]) -> Engine:
     return Engine.from_dict(data, plugins=PLUGINS)
-
-
-def check_books(quote: Quote, cart: Cart) -> None:
-    """Totals never negative, shipping within [0, fee], every allocation exact."""
-    assert 0 <= quote.shipping_payable <= cart.shipping
-    assert quote.payable == quote.goods_payable + quote.shipping_payable >= 0
-    on_lines = 0
-    for ql in quote.lines:
-        assert ql.payable >= 0
-        assert ql.list_amount - sum(a.amount for a in ql.adjustments) == ql.payable
-        for adjustment in ql.adjustments:
-            assert adjustment.amount > 0
-            assert sum(adjustment.funding.values()) == adjustment.amount
-        on_lines += sum(a.amount for a in ql.adjustments)
-    shipping_off = cart.shipping - quote.shipping_payable
-    assert quote.discount_total == on_lines + shipping_off
-    assert sum(quote.discounts_by_promotion.values()) == quote.discount_total
-    for explanation in quote.explanations:
-        given_ = quote.discounts_by_promotion.get(explanation.promotion, 0)
-        assert given_ == (0 if explanation.status is Status.NOT_APPLIED else explanation.amount)
 
 
 def check_gifts(quote: Quote, context: Context) -> None:
@@ -103,12 +83,7 @@ def test_books_balance_gifts_are_never_duplicated_and_bounds_hold(
 def test_basket_pricing_is_deterministic_and_pure(
     data: dict[str, Any], cart: Cart, context: Context
 ) -> None:
-    engine = build(data)
-    before = copy.deepcopy(cart)
-    first = engine.price(cart, context).to_dict()
-    assert cart == before
-    assert engine.price(cart, context).to_dict() == first
-    assert build(data).price(cart, context).to_dict() == first
+    check_pure_and_deterministic(build, data, cart, context)
 
 
 @given(

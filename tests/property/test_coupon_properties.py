@@ -15,8 +15,8 @@ from promorules.engine import Engine
 from promorules.money import Rounding
 from promorules.quote import GuardrailStatus, Status
 from promorules_plugins import coupon, tiered
+from tests.property.checks import check_books
 from tests.property.strategies import carts, contexts, coupon_rulesets, presented_codes
-from tests.property.test_engine_properties import check_books
 
 PLUGINS: list[object] = [tiered, coupon]
 
@@ -35,7 +35,7 @@ def test_books_balance_and_every_code_is_accounted_for(
 ) -> None:
     engine = build(data)
     quote = engine.price(cart, with_codes(context, codes))
-    check_books(quote)
+    check_books(quote, cart)
     expected = list(dict.fromkeys(c for c in (normalise(code) for code in codes) if c))
     assert [f.code for f in quote.codes] == expected
     for found in quote.codes:
@@ -93,7 +93,7 @@ def test_guardrails_hold_with_coupons(
 ) -> None:
     data, cart, context, codes = case
     quote = build(data).price(cart, with_codes(context, codes))
-    check_books(quote)
+    check_books(quote, cart)
     report = quote.guardrail
     for floor in report.floors:
         if not floor.held:

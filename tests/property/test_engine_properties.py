@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from hypothesis import given
@@ -11,9 +10,10 @@ from hypothesis import strategies as st
 from promorules.cart import Cart, Context
 from promorules.engine import Engine
 from promorules.kind import Lane
-from promorules.quote import GuardrailStatus, Quote, Status
+from promorules.quote import GuardrailStatus, Status
 from promorules.ruleset import dump_ruleset, parse_ruleset
 from tests.helpers import PLUGINS
+from tests.property.checks import check_books, check_pure_and_deterministic
 from tests.property.strategies import carts, contexts, rulesets
 
 
@@ -21,55 +21,18 @@ def build(data: dict[str, Any]) -> Engine:
     return Engine.from_dict(data, plugins=PLUGINS)
 
 
-def check_books(quote: Quote) -> None:
-    """Every amount adds up exactly and nothing is negative."""
-    assert quote.payable >= 0
-    by_promotion = 0
-    for ql in quote.lines:
-        assert ql.payable >= 0
-        assert ql.list_amount - sum(a.amount for a in ql.adjustments) == ql.payable
-        for adjustment in ql.adjustments:
-            assert adjustment.amount > 0
-            assert sum(adjustment.funding.values()) == adjustment.amount
-        by_promotion += sum(a.amount for a in ql.adjustments)
-    assert sum(quote.discounts_by_promotion.values()) == quote.discount_total == by_promotion
-    assert sum(quote.discounts_by_funder.values()) == quote.discount_total
-    # per line the funder parts add up to the funder totals, exactly
-    per_funder: dict[Any, int] = {}
-    for ql in quote.lines:
-        for adjustment in ql.adjustments:
-            for funder, part in adjustment.funding.items():
-                assert part >= 0
-                per_funder[funder] = per_funder.get(funder, 0) + part
-    assert {f: v for f, v in per_funder.items() if v} == {
-        f: v for f, v in quote.discounts_by_funder.items() if v
-    }
-    for explanation in quote.explanations:
-        given_ = quote.discounts_by_promotion.get(explanation.promotion, 0)
-        if explanation.status is Status.NOT_APPLIED:
-            assert given_ == 0
-        else:
-            assert given_ == explanation.amount
-
-
 @given(rulesets(), carts(), contexts())
 def test_books_balance_and_nothing_goes_negative(
     data: dict[str, Any], cart: Cart, context: Context
 ) -> None:
-    check_books(build(data).price(cart, context))
+    check_books(build(data).price(cart, context), cart)
 
 
 @given(rulesets(), carts(), contexts())
 def test_pricing_is_deterministic_and_pure(
     data: dict[str, Any], cart: Cart, context: Context
 ) -> None:
-    engine = build(data)
-    before = copy.deepcopy(cart)
-    first = engine.price(cart, context).to_dict()
-    assert cart == before
-    assert engine.price(cart, context).to_dict() == first
-    # a fresh engine over the same ruleset (no warm caches) agrees too
-    assert build(data).price(cart, context).to_dict() == first
+    check_pure_and_deterministic(build, data, cart, context)
 
 
 @given(rulesets(), carts(), contexts())
@@ -93,7 +56,7 @@ def test_clamp_and_reject_never_leave_a_discount_on_a_broken_floor(
 ) -> None:
     data, cart, context = case
     quote = build(data).price(cart, context)
-    check_books(quote)
+    check_books(quote, cart)
     report = quote.guardrail
     assert report.status is not GuardrailStatus.OK or all(f.held for f in report.floors)
     for floor in report.floors:

@@ -19,35 +19,12 @@ from hypothesis import strategies as st
 from promorules.cart import Cart, Context
 from promorules.engine import Engine
 from promorules.quote import GuardrailStatus
-from promorules_plugins import (
-    bundle,
-    bxgy,
-    coupon,
-    discount,
-    flash_sale,
-    free_shipping,
-    gift,
-    member_price,
-    presale,
-    tiered,
-)
 from tests import kinds
+from tests.helpers import ALL_KINDS
+from tests.property.checks import check_books
 from tests.property.strategies import contexts, wallets, wide_carts, wide_rulesets
-from tests.property.test_basket_properties import check_books
 
-PLUGINS: list[object] = [
-    tiered,
-    discount,
-    coupon,
-    flash_sale,
-    member_price,
-    presale,
-    gift,
-    bxgy,
-    bundle,
-    free_shipping,
-    kinds,
-]
+PLUGINS: list[object] = [*ALL_KINDS, kinds]
 
 
 def with_wallet() -> st.SearchStrategy[Context]:

@@ -23,19 +23,8 @@ from promorules.engine import Engine
 from promorules.validate.bounds import Bounds, floors_of
 from promorules.validate.search import unguarded
 from promorules.validate.space import Item, Space, build_space
-from promorules_plugins import (
-    bundle,
-    bxgy,
-    coupon,
-    discount,
-    flash_sale,
-    free_shipping,
-    gift,
-    member_price,
-    presale,
-    tiered,
-)
 from tests import kinds
+from tests.helpers import ALL_KINDS
 from tests.property.strategies import (
     CATEGORIES,
     MERCHANTS,
@@ -47,19 +36,7 @@ from tests.property.strategies import (
     wide_rulesets,
 )
 
-PLUGINS: list[object] = [
-    tiered,
-    discount,
-    coupon,
-    flash_sale,
-    member_price,
-    presale,
-    gift,
-    bxgy,
-    bundle,
-    free_shipping,
-    kinds,
-]
+PLUGINS: list[object] = [*ALL_KINDS, kinds]
 SEARCH = 25
 """Carts priced per random ruleset."""
 
