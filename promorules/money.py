@@ -149,7 +149,8 @@ def apply_rate(amount: int, numerator: int, denominator: int, mode: Rounding) ->
     """``amount * numerator / denominator`` rounded to a whole minor unit by ``mode``.
 
     The one rounding function of promorules. Amounts and rates are non-negative
-    wherever promotions use it; DOWN truncates towards zero.
+    wherever promotions use it; DOWN rounds towards minus infinity, which for them is
+    towards zero.
     """
     product = amount * numerator
     if mode is Rounding.DOWN:
