@@ -50,6 +50,7 @@ from promorules.plan import FOREVER, Compiled, Plan
 from promorules.pricelane import apply_prices
 from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
 from promorules.ruleset import (
+    BudgetPolicy,
     Funder,
     OnBreach,
     PriceChoice,
@@ -399,6 +400,8 @@ class Engine:
                     redeemed[compiled.index] = offer.codes
             if self._budget_keys:  # some promotion has a budget
                 shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
+        if self._funder_budget_keys and adjustments:
+            shipping += self._apply_funder_budgets(adjustments, amounts, availability, records)
         work = None
         extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
@@ -578,6 +581,73 @@ class Engine:
                 record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
         return shipping_back
 
+    def _funder_share(self, index: int, total: int, funder: Funder) -> int:
+        """The part of a promotion's ``total`` its funding split gives ``funder`` (the same
+        split the quote reports)."""
+        shares = self._meta[index][3]
+        parts = allocate(total, [weight for _, weight in shares])
+        return sum(part for (f, _), part in zip(shares, parts, strict=True) if f is funder)
+
+    def _apply_funder_budgets(
+        self,
+        adjustments: list[list[Any]],
+        amounts: list[int],
+        availability: Any,
+        records: dict[int, list[Any]],
+    ) -> int:
+        """Keep each budgeted funder's share of the quote within what is left of its budget.
+
+        Over budget, discounts the funder pays part of are taken back in the guardrail's
+        trim order (lowest priority first): by as little as makes the share fit (``trim``)
+        or whole (``refuse``). Returns the shipping fee given back."""
+        shipping_back = 0
+        refuse = self.ruleset.stacking.funder_budget_policy is BudgetPolicy.REFUSE
+        for funder, key in self._funder_budget_keys.items():
+            left = availability.remaining(key)
+            if left is None:
+                left = self.ruleset.budgets[funder]
+            left = max(left, 0)
+            totals: dict[int, int] = {}
+            for index, _line, amount in adjustments:
+                totals[index] = totals.get(index, 0) + amount
+            share = {i: self._funder_share(i, t, funder) for i, t in totals.items() if t}
+            over = sum(share.values()) - left
+            for index in self._trim_order:
+                if over <= 0:
+                    break
+                if not share.get(index):
+                    continue
+                total = totals[index]
+                keep = 0
+                if not refuse:
+                    # the largest total whose share fits what the others leave
+                    room = share[index] - over
+                    low, high = 0, total
+                    while low < high:
+                        middle = (low + high + 1) // 2
+                        if self._funder_share(index, middle, funder) <= room:
+                            low = middle
+                        else:
+                            high = middle - 1
+                    keep = low
+                shipping_back += _take_back(index, total - keep, adjustments, amounts)
+                over -= share[index] - self._funder_share(index, keep, funder)
+                record = records.get(index)
+                if record is None:
+                    continue
+                if keep == 0:
+                    records[index] = [
+                        Status.NOT_APPLIED,
+                        0,
+                        record[2],
+                        Reason.BUDGET_EXHAUSTED,
+                        f"the {funder.value} budget cannot cover this discount",
+                        None,
+                    ]
+                else:
+                    record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+        return shipping_back
+
     def _quote(
         self,
         cart: Cart,
@@ -707,3 +777,17 @@ def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
         if text and text not in out:
             out.append(text)
     return tuple(out)
+
+
+def _take_back(index: int, amount: int, adjustments: list[list[Any]], amounts: list[int]) -> int:
+    """Take ``amount`` back from promotion ``index``'s adjustments, spread in proportion to
+    them; returns the part that goes back to the shipping fee."""
+    mine = [a for a in adjustments if a[0] == index and a[2] > 0]
+    shipping_back = 0
+    for adjustment, part in zip(mine, allocate(amount, [a[2] for a in mine]), strict=True):
+        adjustment[2] -= part
+        if adjustment[1] >= 0:
+            amounts[adjustment[1]] += part
+        else:
+            shipping_back += part
+    return shipping_back

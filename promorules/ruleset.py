@@ -161,6 +161,9 @@ class Stacking:
     """How the price lane picks one price per unit (see :class:`PriceChoice`)."""
     upsell_within: Rate = attrs.field(factory=lambda: Rate(Fraction(3, 10)))
     """Hint at the next tier when the cart is this close to it (share of its threshold)."""
+    funder_budget_policy: BudgetPolicy = BudgetPolicy.TRIM
+    """When a funder's share of a quote would exceed what is left of its ``[budgets]``
+    amount: take discounts back (lowest priority first) until it fits, or drop them."""
 
 
 def _default_funding() -> dict[Funder, Rate]:

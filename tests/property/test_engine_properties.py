@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
 from promorules.cart import Cart, Context
+from promorules.counters import CounterKey, CounterKind, Snapshot
 from promorules.engine import Engine
 from promorules.kind import Lane
 from promorules.quote import GuardrailStatus, Status
@@ -96,3 +98,35 @@ def test_each_lane_measures_on_what_the_lanes_before_it_left(
             a.amount for ql in quote.lines for a in ql.adjustments if order.index(a.lane) < position
         )
         assert explanation.base == quote.list_total - earlier
+
+
+@given(
+    rulesets(),
+    carts(),
+    contexts(),
+    st.integers(0, 50_000),
+    st.integers(0, 50_000),
+    st.sampled_from(["trim", "refuse"]),
+)
+def test_no_funder_is_ever_charged_past_what_is_left_of_its_budget(
+    data: dict[str, Any],
+    cart: Cart,
+    context: Context,
+    platform_left: int,
+    merchant_left: int,
+    policy: str,
+) -> None:
+    data = {
+        **data,
+        "budgets": {"platform": "100000.00", "merchant": "100000.00"},
+        "stacking": {"funder_budget_policy": policy},
+    }
+    left = {
+        CounterKey(CounterKind.FUNDER_BUDGET, "platform"): platform_left,
+        CounterKey(CounterKind.FUNDER_BUDGET, "merchant"): merchant_left,
+    }
+    quote = build(data).price(cart, attrs.evolve(context, availability=Snapshot(left)))
+    check_books(quote, cart)
+    by_funder = {f.value: v for f, v in quote.discounts_by_funder.items()}
+    assert by_funder.get("platform", 0) <= platform_left
+    assert by_funder.get("merchant", 0) <= merchant_left

@@ -273,3 +273,48 @@ def test_separate_groups_resolve_separately_and_name_only_their_own_winner() -> 
     assert quote.discounts_by_promotion == {"a2": yuan("15"), "b1": yuan("20")}
     assert quote.explanation("a1").message.endswith("(a2)")
     assert quote.explanation("b2").message.endswith("(b1)")
+
+
+FUNDED_HEADER = (
+    '[campaign]\nname = "T"\ncurrency = "CNY"\ntimezone = "Asia/Shanghai"\n'
+    '[budgets]\nplatform = "1000000"\n'
+)
+FUNDED = promo(
+    "p",
+    "platform",
+    "300",
+    "50",
+    'mode = "every"\nfunded_by = { platform = "60%", merchant = "40%" }',
+)
+
+
+def test_a_funder_budget_trims_its_promotions_to_what_is_left() -> None:
+    key = CounterKey(CounterKind.FUNDER_BUDGET, "platform")
+    low = Context(at=ctx().at, availability=Snapshot({key: yuan("30.00")}))
+    quote = engine(FUNDED, header=FUNDED_HEADER).price(cart(line("a", 1, "650")), low)
+    # 100.00 off would cost the platform 60.00 with 30.00 left: 50.00 off is the most
+    # whose 60% share (30.00) fits
+    assert quote.discount_total == yuan("50.00")
+    assert {f.value: v for f, v in quote.discounts_by_funder.items()} == {
+        "platform": yuan("30.00"),
+        "merchant": yuan("20.00"),
+    }
+    explanation = quote.explanation("p")
+    assert explanation.status is Status.TRIMMED
+    assert explanation.reason == Reason.BUDGET_TRIMMED.value
+    assert dict(quote.consumption)[key] == yuan("30.00")
+
+
+def test_a_funder_budget_can_refuse_instead() -> None:
+    header = FUNDED_HEADER + '[stacking]\nfunder_budget_policy = "refuse"\n'
+    key = CounterKey(CounterKind.FUNDER_BUDGET, "platform")
+    low = Context(at=ctx().at, availability=Snapshot({key: yuan("30.00")}))
+    quote = engine(FUNDED, header=header).price(cart(line("a", 1, "650")), low)
+    assert quote.discount_total == 0
+    assert quote.explanation("p").reason == Reason.BUDGET_EXHAUSTED.value
+    assert quote.consumption == ()
+
+
+def test_a_funder_budget_with_room_changes_nothing() -> None:
+    quote = engine(FUNDED, header=FUNDED_HEADER).price(cart(line("a", 1, "650")), ctx())
+    assert quote.discount_total == yuan("100.00")
