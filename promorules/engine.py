@@ -224,19 +224,36 @@ class Engine:
 
     # -- pricing -----------------------------------------------------------------------
     def price(self, cart: Cart, context: Context) -> Quote:
-        """Price ``cart`` in ``context``. Pure: same inputs, same quote; inputs untouched."""
+        """Price ``cart`` in ``context``. Pure: same inputs, same quote; inputs untouched.
+
+        The figures are worked out here; each promotion's explanation, and the account
+        of presented codes, are worked out when the quote is first asked for them (by
+        pricing the cart again with explanations on: the same figures, by purity).
+        """
         if cart.currency != self.currency:
             from promorules.diagnostics import PromorulesError
 
             raise PromorulesError(
                 f"cart is in {cart.currency} but the ruleset prices in {self.currency}"
             )
-        quote, work = self._price(cart, context, frozenset())
-        return quote if work is None else self._guard(cart, context, quote, work)
+        quote, work = self._price(cart, context, frozenset(), explain=False)
+        if work is not None:
+            quote = self._guard(cart, context, quote, work, explain=False)
+        quote._explain = lambda: self.explained(cart, context)
+        return quote
+
+    def explained(self, cart: Cart, context: Context) -> Quote:
+        """:meth:`price` with every explanation worked out at once (what ``price``'s
+        quote does lazily, on first access). For tests and tools; checkout code wants
+        :meth:`price`."""
+        quote, work = self._price(cart, context, frozenset(), explain=True)
+        return quote if work is None else self._guard(cart, context, quote, work, explain=True)
 
     def _price(
-        self, cart: Cart, context: Context, excluded: frozenset[int]
+        self, cart: Cart, context: Context, excluded: frozenset[int], explain: bool
     ) -> tuple[Quote, Work | None]:
+        """One pass over the lanes. With ``explain`` off, nothing but the figures: no
+        record per promotion, no code findings, and evaluators may skip their texts."""
         lines = cart.lines
         customer = cart.customer
         state = PricingState(
@@ -249,6 +266,7 @@ class Engine:
             self.rounding,
             cart.shipping,
             dict(context.choices) if context.choices else None,
+            explain,
         )
         availability = context.availability
         plan = self._plan(state.ts, customer.segments, context.channel)
@@ -271,13 +289,18 @@ class Engine:
             for line in lines
         ]
         shipping = cart.shipping
-        # every promotion must be looked at when some may be dropped or paused; otherwise
-        # only those with a line in scope and those that apply without lines
-        look_at_all = bool(excluded) or availability is not UNLIMITED
+        # explaining, every promotion is looked at when some may be dropped or paused (to
+        # say so); otherwise only those with a line in scope and those that apply without
+        look_at_all = explain and (bool(excluded) or availability is not UNLIMITED)
+        check_paused = availability is not UNLIMITED
+        every_line = list(range(len(lines)))  # shared, never changed
+        everywhere = plan.everywhere
         for position, lane_promotions in enumerate(plan.lanes):
             if not lane_promotions:
                 continue
-            scoped: dict[int, list[int]] = {}
+            scoped: dict[int, list[int]] = (
+                dict.fromkeys(everywhere[position], every_line) if every_line else {}
+            )
             for i, scope in enumerate(scopes):
                 for k in scope[position]:
                     found = scoped.get(k)
@@ -297,44 +320,50 @@ class Engine:
             for k in candidates:
                 compiled = lane_promotions[k]
                 index = compiled.index
-                if index in excluded:
-                    records[index] = [
-                        Status.NOT_APPLIED,
-                        0,
-                        0,
-                        Reason.GUARDRAIL_REJECTED,
-                        "dropped by the guardrail (on_breach = reject)",
-                        None,
-                    ]
+                if excluded and index in excluded:
+                    if explain:
+                        records[index] = [
+                            Status.NOT_APPLIED,
+                            0,
+                            0,
+                            Reason.GUARDRAIL_REJECTED,
+                            "dropped by the guardrail (on_breach = reject)",
+                            None,
+                        ]
                     continue
-                if availability is not UNLIMITED and availability.paused(compiled.promotion.id):
-                    records[index] = [
-                        Status.NOT_APPLIED,
-                        0,
-                        0,
-                        Reason.PAUSED,
-                        "paused by the planners",
-                        None,
-                    ]
+                if check_paused and availability.paused(compiled.promotion.id):
+                    if explain:
+                        records[index] = [
+                            Status.NOT_APPLIED,
+                            0,
+                            0,
+                            Reason.PAUSED,
+                            "paused by the planners",
+                            None,
+                        ]
                     continue
                 in_scope = scoped.get(k) or []
                 if compiled.not_with and in_scope:
                     assert touched is not None
                     in_scope = [i for i in in_scope if compiled.not_with.isdisjoint(touched[i])]
                     if not in_scope:
-                        records[index] = [
-                            Status.NOT_APPLIED,
-                            0,
-                            0,
-                            Reason.EXCLUDED_BY,
-                            "its lines already carry a promotion it does not stack with",
-                            None,
-                        ]
+                        if explain:
+                            records[index] = [
+                                Status.NOT_APPLIED,
+                                0,
+                                0,
+                                Reason.EXCLUDED_BY,
+                                "its lines already carry a promotion it does not stack with",
+                                None,
+                            ]
                         continue
                 if not in_scope and not compiled.kind.without_lines:
                     continue  # the plan's default record says so
                 result = compiled.evaluate(state, in_scope)
-                if isinstance(result, NotApplied):
+                if type(result) is Offer:
+                    offers.append((compiled, result))
+                elif explain:
+                    assert isinstance(result, NotApplied)
                     records[index] = [
                         Status.NOT_APPLIED,
                         0,
@@ -343,14 +372,18 @@ class Engine:
                         result.detail,
                         result.hint,
                     ]
-                    continue
-                offers.append((compiled, result))
             if not offers:
                 continue
-            offers = resolve(offers, records)
+            offers = resolve(offers, records if explain else None)
             if lane_promotions[0].lane is Lane.PRICE:
                 apply_prices(
-                    offers, state, adjustments, touched, records, consumes, self._by_priority
+                    offers,
+                    state,
+                    adjustments,
+                    touched,
+                    records if explain else None,
+                    consumes,
+                    self._by_priority,
                 )
             else:
                 append = adjustments.append
@@ -367,16 +400,20 @@ class Engine:
                             if touched is not None:
                                 touched[i].add(index)
                             applied += amount
-                    off = min(offer.shipping_off, shipping)
-                    if off > 0:
-                        shipping -= off
-                        adjustments.append([compiled.index, -1, off])
-                        applied += off
+                    off = offer.shipping_off
+                    if off:
+                        off = min(off, shipping)
+                        if off > 0:
+                            shipping -= off
+                            append([index, -1, off])
+                            applied += off
+                    if not explain:
+                        continue
                     status = Status.APPLIED
                     why: Any = offer.reason
                     if applied == 0 and not offer.gifts:
                         status, why = Status.NOT_APPLIED, Reason.NOTHING_LEFT
-                    records[compiled.index] = [
+                    records[index] = [
                         status,
                         applied,
                         offer.base,
@@ -396,38 +433,42 @@ class Engine:
                     self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
                 if offer.consumes:
                     consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
-                if state.coupons:
+                if explain and state.coupons:
                     redeemed[compiled.index] = offer.codes
             if self._budget_keys:  # some promotion has a budget
                 shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
         if self._funder_budget_keys and adjustments:
             shipping += self._apply_funder_budgets(adjustments, amounts, availability, records)
         work = None
-        extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts)
         if self.floors.any:
             work = Work(
                 amounts,
                 [line.unit_cost * line.quantity for line in lines],
                 [line.category for line in lines],
                 adjustments,
-                extra_cost,
+                sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0,
                 [(index, g.unit_cost * g.quantity) for index, g in gifts],
             )
         codes = (
             self._code_findings(state.coupons, state.ts, redeemed, records, plan.defaults)
-            if state.coupons
+            if explain and state.coupons
             else ()
         )
-        quote = self._quote(
-            cart,
-            amounts,
-            adjustments,
-            records,
-            gifts,
-            shipping,
-            consumes,
-            codes,
+        quote = Quote(
+            currency=self.currency,
+            lines=lines,
+            amounts=amounts,
+            adjustments=adjustments,
+            promotions=self._meta,
+            records=records,
+            gifts=gifts,
+            shipping=(cart.shipping, shipping),
+            guardrail=_NO_GUARDRAIL,
+            consumption=consumes,
+            budgets=self._budget_keys,
+            funder_budgets=self._funder_budget_keys,
             schedule=schedule,
+            codes=codes,
             defaults=plan.defaults,
         )
         return quote, work
@@ -567,7 +608,9 @@ class Engine:
                     amounts[adjustment[1]] += back
                 else:
                     shipping_back += back
-            record = records[compiled.index]
+            record = records.get(compiled.index)
+            if record is None:  # not explaining
+                continue
             if keep == 0:
                 records[compiled.index] = [
                     Status.NOT_APPLIED,
@@ -648,40 +691,10 @@ class Engine:
                     record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
         return shipping_back
 
-    def _quote(
-        self,
-        cart: Cart,
-        amounts: list[int],
-        adjustments: list[list[Any]],
-        records: dict[int, list[Any]],
-        gifts: list[tuple[int, Gift]],
-        shipping: int,
-        consumes: list[tuple[int, CounterKey, int]],
-        codes: Sequence[tuple[str, int, Reason | None]] = (),
-        guardrail: GuardrailReport | None = None,
-        schedule: Sequence[tuple[list[tuple[int, int]], Any]] = (),
-        defaults: Sequence[tuple[Any, ...]] = (),
-    ) -> Quote:
-        return Quote(
-            currency=self.currency,
-            lines=cart.lines,
-            amounts=amounts,
-            adjustments=adjustments,
-            promotions=self._meta,
-            records=records,
-            gifts=gifts,
-            shipping=(cart.shipping, shipping),
-            guardrail=guardrail or _NO_GUARDRAIL,
-            consumption=tuple(consumes),
-            budgets=self._budget_keys,
-            funder_budgets=self._funder_budget_keys,
-            schedule=schedule,
-            codes=codes,
-            defaults=defaults,
-        )
-
     # -- guardrail ---------------------------------------------------------------------
-    def _guard(self, cart: Cart, context: Context, quote: Quote, work: Work) -> Quote:
+    def _guard(
+        self, cart: Cart, context: Context, quote: Quote, work: Work, explain: bool
+    ) -> Quote:
         found = breaches(work, self.floors)
         if not found:
             status = GuardrailStatus.OK
@@ -690,12 +703,13 @@ class Engine:
             return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
         if self.on_breach is OnBreach.CLAMP:
             taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
-            for index, amount in taken.items():
-                record = quote._records[index]
-                record[0], record[1] = Status.TRIMMED, record[1] - amount
-                record[3] = Reason.GUARDRAIL_CLAMPED
+            if explain:
+                for index, amount in taken.items():
+                    record = quote._records[index]
+                    record[0], record[1] = Status.TRIMMED, record[1] - amount
+                    record[3] = Reason.GUARDRAIL_CLAMPED
             if work.dropped:
-                self._drop_gifts(quote, work.dropped)
+                self._drop_gifts(quote, work.dropped, explain)
             still = not work.settled and breaches(work, self.floors)
             status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
             trims = {self._meta[i][0]: v for i, v in taken.items() if v}
@@ -713,7 +727,7 @@ class Engine:
             if culprit is None:
                 break
             excluded.add(culprit)
-            quote, maybe_work = self._price(cart, context, frozenset(excluded))
+            quote, maybe_work = self._price(cart, context, frozenset(excluded), explain)
             assert maybe_work is not None
             work = maybe_work
             found = breaches(work, self.floors)
@@ -721,14 +735,16 @@ class Engine:
         rejected = tuple(self._meta[i][0] for i in sorted(excluded))
         return self._finish(quote, work, status, {}, {}, rejected)
 
-    def _drop_gifts(self, quote: Quote, dropped: list[int]) -> None:
+    def _drop_gifts(self, quote: Quote, dropped: list[int], explain: bool) -> None:
         """Take the gifts the clamp dropped out of the quote, with their stock use, and
-        say so in their promotions' explanations."""
+        (``explain``) say so in their promotions' explanations."""
         consumption = list(quote.consumption)
         for position in sorted(dropped, reverse=True):
             index, gift = quote._gifts.pop(position)
             if gift.counter is not None and (gift.counter, gift.quantity) in consumption:
                 consumption.remove((gift.counter, gift.quantity))
+            if not explain:
+                continue
             record = quote._records[index]
             note = f"gift {gift.sku} dropped: the order margin floor cannot hold its cost"
             if record[1] == 0 and not any(i == index for i, _ in quote._gifts):

@@ -190,9 +190,13 @@ def clamp(
 def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
     """Drop gifts (lowest-ranked promotion first) while the order floor could not hold
     even with every discount taken back; only when dropping them can make it hold."""
-    most = sum(work.amounts) + sum(a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0)
     goods_cost = sum(work.costs)
-    if minimum_revenue(goods_cost + work.extra_cost, floor) <= most:
+    least = minimum_revenue(goods_cost + work.extra_cost, floor)
+    revenue = sum(work.amounts)
+    if least <= revenue:
+        return  # the floor holds with the gifts as it is
+    most = revenue + sum(a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0)
+    if least <= most:
         return
     if minimum_revenue(goods_cost, floor) > most:
         return  # the goods alone break the floor: dropping gifts would not hold it
@@ -230,6 +234,23 @@ def _take(
 ) -> int:
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
     first; a promotion's share is taken from its lines in proportion (largest remainder)."""
+    if len(lines) == 1:
+        # a line floor: most often one adjustment per promotion on the line, taken back
+        # whole or in part in rank order (a promotion with two needs the split below)
+        line = lines[0]
+        mine = [a for a in work.by_line[line] if a[2] > 0]
+        if len({a[0] for a in mine}) == len(mine):
+            mine.sort(key=lambda a: rank.get(a[0], -1))
+            got = 0
+            for adjustment in mine:
+                if got >= need:
+                    break
+                take = min(need - got, adjustment[2])
+                adjustment[2] -= take
+                work.amounts[line] += take
+                taken[adjustment[0]] = taken.get(adjustment[0], 0) + take
+                got += take
+            return got
     by_promotion: dict[int, list[list[Any]]] = {}
     whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
     if whole:

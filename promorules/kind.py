@@ -126,6 +126,11 @@ class NotApplied:
         self.hint = hint
 
 
+QUIET = NotApplied(Reason.OTHER)
+"""What an evaluator may return instead of a :class:`NotApplied` when
+``state.explain`` is False: the engine reads nothing from it."""
+
+
 class Offer:
     """What one promotion would give on the current base.
 
@@ -302,6 +307,12 @@ class PricingState:
     at the final payment (a coupon) should use the line now. What the customer still
     pays for a line is ``amounts[i] - deposits[i]``: a kind with a face value (a
     coupon) must keep that balance above its face value.
+
+    ``explain`` is False when the engine wants the figures alone (checkout's hot path):
+    an evaluator may then leave out what only explains them (``detail``, ``hint``, a
+    :class:`NotApplied`'s text) and return :data:`QUIET` instead of building a
+    :class:`NotApplied`. The figures must not depend on it: the engine prices the cart
+    again with ``explain`` on when the quote is asked for its explanations.
     """
 
     __slots__ = (
@@ -315,6 +326,7 @@ class PricingState:
         "customer",
         "deferred",
         "deposits",
+        "explain",
         "lines",
         "list_unit",
         "qty",
@@ -334,14 +346,24 @@ class PricingState:
         rounding: Rounding = Rounding.DOWN,
         shipping: int = 0,
         choices: Mapping[str, str] | None = None,
+        explain: bool = True,
     ) -> None:
         self.lines = lines
-        self.qty = [line.quantity for line in lines]
-        self.list_unit = [line.unit_price for line in lines]
-        self.cost_unit = [line.unit_cost for line in lines]
-        self.amounts = [line.unit_price * line.quantity for line in lines]
-        self.deposits = [line.deposit_paid for line in lines]
-        self.deferred = [False] * len(lines)
+        count = len(lines)
+        if count == 1:  # the commonest cart, built without the loops
+            line = lines[0]
+            self.qty = [line.quantity]
+            self.list_unit = [line.unit_price]
+            self.cost_unit = [line.unit_cost]
+            self.amounts = [line.unit_price * line.quantity]
+            self.deposits = [line.deposit_paid]
+        else:
+            self.qty = [line.quantity for line in lines]
+            self.list_unit = [line.unit_price for line in lines]
+            self.cost_unit = [line.unit_cost for line in lines]
+            self.amounts = [line.unit_price * line.quantity for line in lines]
+            self.deposits = [line.deposit_paid for line in lines]
+        self.deferred = [False] * count
         self.customer = customer
         self.at = at
         self.ts = int(at.timestamp())
@@ -351,6 +373,7 @@ class PricingState:
         self.rounding = rounding
         self.shipping = shipping
         self.choices: Mapping[str, str] = choices if choices is not None else {}
+        self.explain = explain
 
 
 Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]

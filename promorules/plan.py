@@ -126,10 +126,12 @@ class Plan:
     (why), or live with no line of the cart in scope. Quotes read it for the promotions
     they hold no record of, so pricing writes records only for those it looked at.
     ``always`` lists, per lane, the positions of promotions evaluated even without a
-    line in scope (``Kind.without_lines``).
+    line in scope (``Kind.without_lines``); ``everywhere`` those whose scope is every
+    line (no targeting): they are left out of the per-line scopes, and pricing gives
+    them all the cart's lines at once.
     """
 
-    __slots__ = ("always", "defaults", "lanes", "scope_cache")
+    __slots__ = ("always", "defaults", "everywhere", "lanes", "scope_cache")
 
     def __init__(
         self,
@@ -146,16 +148,25 @@ class Plan:
         self.always = [
             frozenset(k for k, c in enumerate(lane) if c.kind.without_lines) for lane in lanes
         ]
+        self.everywhere = [
+            tuple(k for k, c in enumerate(lane) if c.line_filter is None) for lane in lanes
+        ]
         self.scope_cache: dict[
             tuple[str, str, str, str, tuple[str, ...]], tuple[tuple[int, ...], ...]
         ] = {}
 
     def scope(self, line: Line) -> tuple[tuple[int, ...], ...]:
+        """Per lane, the positions of the targeted promotions ``line`` falls under (those
+        in ``everywhere`` left out)."""
         key = (line.sku, line.category, line.brand, line.merchant, line.tags)
         found = self.scope_cache.get(key)
         if found is None:
             found = tuple(
-                tuple(k for k, c in enumerate(lane) if c.line_filter is None or c.line_filter(key))
+                tuple(
+                    k
+                    for k, c in enumerate(lane)
+                    if c.line_filter is not None and c.line_filter(key)
+                )
                 for lane in self.lanes
             )
             if len(self.scope_cache) >= SCOPE_CACHE_LIMIT:

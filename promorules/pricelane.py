@@ -22,7 +22,7 @@ def apply_prices(
     state: Any,
     adjustments: list[list[Any]],
     touched: list[set[int]] | None,
-    records: dict[int, list[Any]],
+    records: dict[int, list[Any]] | None,
     consumes: list[tuple[int, CounterKey, int]],
     by_priority: bool = False,
 ) -> None:
@@ -31,7 +31,7 @@ def apply_prices(
     Counters named per unit (``Offer.unit_counters``) are consumed for the units
     each offer actually won, never for units that paid another price. With
     ``by_priority`` (``[stacking] price = "priority"``) the higher-priority offer wins a
-    unit even where another is lower.
+    unit even where another is lower. ``records`` None: not explaining.
     """
     per_line: dict[int, list[tuple[int, int, int, int, int]]] = {}
     for rank, (compiled, offer) in enumerate(offers):
@@ -81,6 +81,8 @@ def apply_prices(
                 for key in keys if units else ():
                     taken[key] = taken.get(key, 0) + units
             consumes.extend((index, key, n) for key, n in taken.items())
+    if records is None:  # not explaining
+        return
     for compiled, offer in offers:
         amount = applied.get(compiled.index, 0)
         if amount:

@@ -204,6 +204,9 @@ class Quote:
         # per promotion index, the record of a promotion pricing did not look at (not
         # live, or nothing in scope): ``records`` holds only those it did
         self._defaults = defaults
+        # set by Engine.price: the same cart priced with explanations (records, codes),
+        # called when an explanation or code finding is first asked for
+        self._explain: Callable[[], Quote] | None = None
 
     # -- totals (cheap) ---------------------------------------------------------------
     @cached_property
@@ -424,6 +427,7 @@ class Quote:
     def codes(self) -> tuple[CodeFinding, ...]:
         """One finding per presented code, in the order presented (duplicates merged)."""
         out = []
+        self._explained()
         for code, index, why in self._codes:
             pid = self._promotions[index][0] if index >= 0 else None
             record = self._record(index) if index >= 0 else None
@@ -447,7 +451,16 @@ class Quote:
             )
         return tuple(out)
 
+    def _explained(self) -> None:
+        """Take the records and code findings from the explained pricing, once."""
+        explain = self._explain
+        if explain is not None:
+            full = explain()
+            self._records, self._codes = full._records, full._codes
+            self._explain = None
+
     def _record(self, index: int) -> Sequence[Any] | None:
+        self._explained()
         record = self._records.get(index)
         if record is None and index < len(self._defaults):
             return self._defaults[index]

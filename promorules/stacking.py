@@ -17,14 +17,15 @@ from promorules.quote import Status
 
 
 def resolve(
-    offers: list[tuple[Compiled, Offer]], records: dict[int, list[Any]]
+    offers: list[tuple[Compiled, Offer]], records: dict[int, list[Any]] | None
 ) -> list[tuple[Compiled, Offer]]:
     """Keep the most valuable combination where groups or not_with pairs conflict.
 
     Offers that clash (same exclusive group, or a not_with pair) form components;
     each component keeps its most valuable compatible subset (exhaustively up to 12
     offers, greedily by value beyond), ties to the higher-priority, earlier-declared
-    promotions. Offers that clash with nothing are kept as they are.
+    promotions. Offers that clash with nothing are kept as they are. The losers are
+    recorded in ``records`` (None: not explaining).
     """
     # the common case first: no two offers share a group or form a not_with pair
     groups: set[str] = set()
@@ -73,6 +74,8 @@ def resolve(
     for compiled, offer in offers:
         if compiled.index in keep or all(compiled is not c for c, _ in conflicted):
             out.append((compiled, offer))
+            continue
+        if records is None:
             continue
         winners = ", ".join(
             conflicted[i][0].promotion.id for i in sorted(kept) if clash(compiled, conflicted[i][0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 from collections.abc import Sequence
+from typing import ClassVar
 
 import attrs
 
@@ -188,3 +189,45 @@ def test_codes_are_in_the_quote_dict_and_never_raw() -> None:
 
 def test_no_codes_no_findings() -> None:
     assert coded_quote().codes == ()
+
+
+class Watched(Tiered):
+    """Tiered, noting whether the engine asked for explanations on each call."""
+
+    name = "watched"
+    seen: ClassVar[list[bool]] = []
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        inner = super().compile(promotion, env)
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            Watched.seen.append(state.explain)
+            return inner(state, lines)
+
+        return evaluate
+
+
+@hookimpl(specname="promorules_register_kinds")
+def register_watched(register: object) -> None:
+    assert callable(register)
+    register(Watched())
+
+
+WATCHED = types.SimpleNamespace(promorules_register_kinds=register_watched)
+
+
+def test_explanations_are_worked_out_once_and_only_when_read() -> None:
+    Watched.seen.clear()
+    eng = engine(body("watched"), plugins=[WATCHED])
+    quote = eng.price(cart(line("x", 1, "150")), ctx(coupons=("NOPE",)))
+    assert Watched.seen == [False, False]  # the figures alone
+    assert quote.payable == yuan("110")
+    assert Watched.seen == [False, False]
+    assert (
+        quote.explanation("b").message
+        == eng.explained(cart(line("x", 1, "150")), ctx(coupons=("NOPE",))).explanation("b").message
+    )
+    assert Watched.seen == [False, False, True, True, True, True]  # once for the quote
+    assert quote.codes[0].reason == "code-unknown"
+    assert len(quote.explanations) == 2
+    assert Watched.seen == [False, False, True, True, True, True]
