@@ -139,6 +139,7 @@ class Engine:
             matcher = compiled.kind.code_matcher(compiled.promotion, env)
             if matcher is not None:
                 self._matchers.append((compiled.index, matcher))
+        self._coded = frozenset(index for index, _ in self._matchers)
 
     # -- construction ------------------------------------------------------------------
     @staticmethod
@@ -293,6 +294,15 @@ class Engine:
         # say so); otherwise only those with a line in scope and those that apply without
         look_at_all = explain and (bool(excluded) or availability is not UNLIMITED)
         check_paused = availability is not UNLIMITED
+        # promotions redeemed by codes give nothing unless one of their codes is presented
+        # (the kind contract of code_matcher): without explanations, they are not looked at
+        unredeemed: frozenset[int] = frozenset()
+        if not explain and self._coded:
+            unredeemed = self._coded
+            if state.coupons:
+                unredeemed = unredeemed.difference(
+                    *(self._match_code(code)[0] for code in state.coupons)
+                )
         every_line = list(range(len(lines)))  # shared, never changed
         everywhere = plan.everywhere
         for position, lane_promotions in enumerate(plan.lanes):
@@ -320,6 +330,8 @@ class Engine:
             for k in candidates:
                 compiled = lane_promotions[k]
                 index = compiled.index
+                if index in unredeemed:
+                    continue
                 if excluded and index in excluded:
                     if explain:
                         records[index] = [

@@ -173,17 +173,29 @@ def clamp(
         drop_gifts(work, floors.order, rank)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
-    for _ in range(3):  # line, category, order floors; each pass re-reads the figures
-        pending = breaches(work, floors)
-        if not pending:
-            work.settled = True
-            break
-        for number, breach in enumerate(pending):
-            # recompute: an earlier breach in this pass may already have raised revenue
-            current = breach.need if number == 0 else _need(work, breach)
-            if current > 0:
-                got = _take(work, breach.lines, current, rank, taken)
-                per_floor[breach.name] = per_floor.get(breach.name, 0) + got
+    # one pass, line floors first, then categories, then the order, each need worked out
+    # on the figures as they stand: taking back only raises revenue, so a floor held stays
+    # held, and a floor still broken after its turn has nothing left to take on its lines
+    amounts, costs = work.amounts, work.costs
+    if floors._line is not None:
+        den, gap = floors._line
+        for i, cost in enumerate(costs):
+            need = -((-cost * den) // gap) - amounts[i]
+            if need > 0:
+                per_floor[f"line[{i}]"] = _take(work, [i], need, rank, taken)
+    for category, floor in floors.categories.items():
+        lines = [i for i, c in enumerate(work.categories) if c == category]
+        if lines:
+            cost = sum(costs[i] for i in lines)
+            need = minimum_revenue(cost, floor) - sum(amounts[i] for i in lines)
+            if need > 0:
+                per_floor[f"category:{category}"] = _take(work, lines, need, rank, taken)
+    if floors._order is not None and amounts:
+        den, gap = floors._order
+        need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
+        if need > 0:
+            per_floor[ORDER] = _take(work, list(range(len(amounts))), need, rank, taken)
+    work.settled = not breaches(work, floors)
     return taken, per_floor
 
 
@@ -219,14 +231,6 @@ def gift_givers(work: Work, floors: Floors) -> set[int]:
     if minimum_revenue(goods_cost, floors.order) > revenue:
         return set()
     return {index for index, _ in work.gifts}
-
-
-def _need(work: Work, breach: Breach) -> int:
-    lines = breach.lines
-    cost = sum(work.costs[i] for i in lines)
-    if breach.name == ORDER:
-        cost += work.extra_cost
-    return minimum_revenue(cost, breach.minimum) - sum(work.amounts[i] for i in lines)
 
 
 def _take(

@@ -458,6 +458,11 @@ class Kind:
         quote can account for each code, including those no live promotion uses: unknown,
         mistyped, expired, not yet valid. Keep it cheap: it runs for each priced cart that
         carries codes.
+
+        A promotion with a matcher is redeemed by its codes: it gives nothing unless one
+        of them is presented (``CodeMatch.EXACT``), so the engine's hot path does not call
+        its evaluator for a cart presenting none (the explained pass still does, to say
+        why). Its evaluator must then give nothing either.
         """
         return None
 

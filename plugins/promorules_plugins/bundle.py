@@ -22,6 +22,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -74,6 +75,8 @@ class Bundle(Kind):
             units = sorted(runs(state.amounts, state.qty, lines), key=lambda r: (-r.value, r.line))
             count = sum(run.units for run in units)
             if count < size:
+                if not state.explain:
+                    return QUIET
                 shortfall = size - count
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
@@ -90,7 +93,7 @@ class Bundle(Kind):
             out = [(i, part) for i, part in zip(order, parts, strict=True) if part > 0]
             hint = None
             left = count - bundles * size
-            if (repeats is None or bundles < repeats) and left < size:
+            if state.explain and (repeats is None or bundles < repeats) and left < size:
                 shortfall = size - left
                 hint = env.upsell(shortfall, size, f"another {name}", by_quantity=True)
             return Offer(

@@ -22,6 +22,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -84,6 +85,8 @@ class Bxgy(Kind):
             if repeats is not None:
                 times = min(times, repeats)
             if times == 0:
+                if not state.explain:
+                    return QUIET
                 shortfall = group - count
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
@@ -99,7 +102,7 @@ class Bxgy(Kind):
                     out_lines.append(i)
                     out_amounts.append(off)
             hint = None
-            if repeats is None or times < repeats:
+            if state.explain and (repeats is None or times < repeats):
                 shortfall = group - count % group
                 hint = env.upsell(shortfall, group, f"{get} more {how}", by_quantity=True)
             if not out_lines:

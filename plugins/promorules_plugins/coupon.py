@@ -58,6 +58,7 @@ from promorules.coupon_codes import (
 )
 from promorules.diagnostics import Collector, Problem, RulesetError
 from promorules.kind import (
+    QUIET,
     Bound,
     CodeMatch,
     CodeMatcher,
@@ -274,9 +275,13 @@ class Coupon(Kind):
             )
         )
 
+        reached = f"{money(threshold)} reached" if threshold is not None else "no threshold"
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             mine = [code for code in state.coupons if code in codes]
             if not mine:
+                if not state.explain:
+                    return QUIET
                 return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
             availability = state.availability
             consumes: list[tuple[CounterKey, int]] = []
@@ -312,6 +317,8 @@ class Coupon(Kind):
                     Reason.NOTHING_LEFT, "earlier promotions left nothing to discount"
                 )
             if threshold is not None and base < threshold:
+                if not state.explain:
+                    return QUIET
                 shortfall = threshold - base
                 hint = env.upsell(shortfall, threshold, reward)
                 return NotApplied(
@@ -319,7 +326,7 @@ class Coupon(Kind):
                     f"its lines come to {money(base)}, below its threshold {money(threshold)}",
                     hint,
                 )
-            notes = [f"{money(threshold)} reached" if threshold is not None else "no threshold"]
+            notes = [reached]
             off: int
             if fixed is not None:
                 off = fixed

@@ -29,6 +29,7 @@ from promorules import hookimpl
 from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -107,19 +108,18 @@ class FlashSale(Kind):
                     )
                     continue
                 keys: list[CounterKey] = []
-                caps: list[tuple[int, Reason, str]] = []
+                # (units left, why fewer); worded only when a cap bites
+                caps: list[tuple[int, Reason]] = []
                 if stock is not None:
                     key = CounterKey(CounterKind.FLASH_STOCK, pid, sku)
                     if sku not in stock_left:
                         found = availability.remaining(key)
                         stock_left[sku] = stock if found is None else max(found, 0)
                     keys.append(key)
-                    caps.append(
-                        (stock_left[sku], Reason.SOLD_OUT, f"flash stock left {stock_left[sku]}")
-                    )
+                    caps.append((stock_left[sku], Reason.SOLD_OUT))
                 if total_left is not None:
                     keys.append(total_key)
-                    caps.append((total_left, Reason.SOLD_OUT, f"flash stock left {total_left}"))
+                    caps.append((total_left, Reason.SOLD_OUT))
                 if per_customer is not None:
                     found = None
                     if customer:
@@ -128,26 +128,23 @@ class FlashSale(Kind):
                         found = availability.remaining(key)
                     if sku not in customer_left:
                         customer_left[sku] = per_customer if found is None else max(found, 0)
-                    caps.append(
-                        (
-                            customer_left[sku],
-                            Reason.LIMIT_REACHED,
-                            f"{customer_left[sku]} left of the limit of {per_customer} "
-                            "per customer",
-                        )
-                    )
+                    caps.append((customer_left[sku], Reason.LIMIT_REACHED))
                 units = qty
-                why = ""
-                for cap, cap_reason, text in caps:
+                for cap, cap_reason in caps:
                     if cap < units:
-                        units, why, reason = cap, text, cap_reason
+                        units, reason = cap, cap_reason
                 if stock is not None:
                     stock_left[sku] -= units
                 if total_left is not None:
                     total_left -= units
                 if per_customer is not None:
                     customer_left[sku] -= units
-                if units < qty:
+                if units < qty and state.explain:
+                    why = (
+                        f"flash stock left {units}"
+                        if reason is Reason.SOLD_OUT
+                        else f"{units} left of the limit of {per_customer} per customer"
+                    )
                     normal = qty - units
                     limited.append(
                         f"{sku}: {normal} unit{'s' if normal != 1 else ''} at the "
@@ -157,8 +154,11 @@ class FlashSale(Kind):
                     offered.append((i, price, units))
                     counters.append(tuple(keys))
                     base += list_unit * units
-                    notes.append(f"{sku} {money(price)} x {units}")
+                    if state.explain:
+                        notes.append(f"{sku} {money(price)} x {units}")
             if not offered:
+                if not state.explain:
+                    return QUIET
                 if limited:
                     return NotApplied(
                         reason or Reason.SOLD_OUT,

@@ -22,6 +22,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -78,6 +79,8 @@ class FreeShipping(Kind):
             base = sum(state.amounts[i] for i in lines)
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
+                if not state.explain:
+                    return QUIET
                 shortfall = need - measure
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
@@ -88,6 +91,8 @@ class FreeShipping(Kind):
             if fee <= 0:
                 return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
             off = fee if cap is None else min(cap, fee)
+            if not state.explain:
+                return Offer(base=base, shipping_off=off)
             what = "shipping waived" if off == fee else "off shipping"
             return Offer(
                 base=base,

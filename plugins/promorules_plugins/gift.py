@@ -30,6 +30,7 @@ from promorules import hookimpl
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -157,6 +158,8 @@ class GiftKind(Kind):
             base = sum(state.amounts[i] for i in lines)
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
+                if not state.explain:
+                    return QUIET
                 shortfall = need - measure
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,

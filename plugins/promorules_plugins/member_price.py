@@ -15,6 +15,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -63,8 +64,11 @@ class MemberPrice(Kind):
                     continue
                 offered.append((i, price, state.qty[i]))
                 base += state.amounts[i]
-                notes.append(f"{state.lines[i].sku} {money(price)}")
+                if state.explain:
+                    notes.append(f"{state.lines[i].sku} {money(price)}")
             if not offered:
+                if not state.explain:
+                    return QUIET
                 return NotApplied(
                     Reason.NO_ELIGIBLE_LINES, "no member price below list for the skus in the cart"
                 )

@@ -25,6 +25,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import (
+    QUIET,
     Bound,
     CompileEnv,
     Evaluator,
@@ -220,51 +221,53 @@ class Tiered(Kind):
         first = ladder[-1][0] if not every else step_measure
         below_first = f"below the first threshold ({reached_text(first)})"
 
-        def pool(amounts: list[int], measure: int, base: int) -> tuple[int, str, Upsell | None]:
-            """Discount for one pool, a note, and the upsell towards the next step."""
+        def amount(measure: int, base: int) -> int:
+            """The discount one pool earns, before its cap and its base limit it."""
+            if every:
+                off = measure // step_measure * step_off
+            else:
+                for threshold, tier_off, ratio in ladder:
+                    if measure >= threshold:
+                        if tier_off is not None:
+                            off = tier_off
+                        elif ratio is not None:
+                            off = apply_rate(base, ratio[0], ratio[1], rounding)
+                        else:
+                            off = 0
+                        break
+                else:
+                    return 0
+            return off
+
+        def account(measure: int, capped: bool) -> tuple[str, Upsell | None]:
+            """A note on what one pool reached, and the upsell towards the next step."""
             if every:
                 times = measure // step_measure
-                off = times * step_off
-                capped = cap is not None and off > cap
-                if capped and cap is not None:
-                    off = cap
-                shortfall = (times + 1) * step_measure - measure
                 hint = None
                 if not capped:
                     hint = env.upsell(
-                        shortfall,
+                        (times + 1) * step_measure - measure,
                         step_measure,
                         lambda: f"{money((times + 1) * step_off)} off",
                         by_quantity,
                     )
-                note = f"{times}{every_note}"
-                return off, note + (" (capped)" if capped else ""), hint
-            off, note, hint = 0, "", None
-            for position, (threshold, tier_off, ratio) in enumerate(ladder):
+                return f"{times}{every_note}" + (" (capped)" if capped else ""), hint
+            for position, (threshold, _, _) in enumerate(ladder):
                 if measure >= threshold:
-                    off = (
-                        tier_off
-                        if tier_off is not None
-                        else apply_rate(base, *ratio, rounding)
-                        if ratio is not None
-                        else 0
-                    )
-                    note = tier_notes[position]
+                    note = tier_notes[position] + (" (capped)" if capped else "")
+                    hint = None
                     if position > 0:
-                        higher = ladder[position - 1]
+                        higher = ladder[position - 1][0]
                         hint = env.upsell(
-                            higher[0] - measure, higher[0], tier_rewards[position - 1], by_quantity
+                            higher - measure, higher, tier_rewards[position - 1], by_quantity
                         )
-                    break
-            else:
-                lowest = ladder[-1][0]
-                hint = env.upsell(lowest - measure, lowest, tier_rewards[-1], by_quantity)
-            if cap is not None and off > cap:
-                off, note = cap, note + " (capped)"
-            return off, note, hint
+                    return note, hint
+            lowest = ladder[-1][0]
+            return "", env.upsell(lowest - measure, lowest, tier_rewards[-1], by_quantity)
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             amounts = state.amounts
+            explain = state.explain
             if per_store:
                 pools: dict[str, list[int]] = {}
                 for i in lines:
@@ -282,16 +285,27 @@ class Tiered(Kind):
                 base = sum(weights)
                 total_base += base
                 measure = sum(state.qty[i] for i in group) if by_quantity else base
-                off, note, hint = pool(weights, measure, base)
-                if hint is not None and (best_hint is None or hint.shortfall < best_hint.shortfall):
-                    best_hint = hint
-                off = min(off, base)
+                off = amount(measure, base)
+                capped = False
+                if cap is not None and off > cap:
+                    off, capped = cap, True
+                if explain:
+                    note, hint = account(measure, capped)
+                    if hint is not None and (
+                        best_hint is None or hint.shortfall < best_hint.shortfall
+                    ):
+                        best_hint = hint
+                if off > base:
+                    off = base
                 if off <= 0:
                     continue
-                notes.append(note)
+                if explain:
+                    notes.append(note)
                 out_lines.extend(group)
                 out_amounts.extend(allocate(off, weights))
             if not out_lines:
+                if not explain:
+                    return QUIET
                 return NotApplied(Reason.BELOW_THRESHOLD, below_first, best_hint)
             return Offer(
                 out_lines, out_amounts, base=total_base, detail="; ".join(notes), hint=best_hint
