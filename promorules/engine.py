@@ -707,14 +707,10 @@ class Engine:
     def _guard(
         self, cart: Cart, context: Context, quote: Quote, work: Work, explain: bool
     ) -> Quote:
-        found = breaches(work, self.floors)
-        if not found:
-            status = GuardrailStatus.OK
-            return self._finish(quote, work, status, {}, {}, ())
-        if self.on_breach is OnBreach.WARN:
-            return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
         if self.on_breach is OnBreach.CLAMP:
             taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
+            if not per_floor and not work.dropped:  # every floor held as priced
+                return self._finish(quote, work, GuardrailStatus.OK, {}, {}, ())
             if explain:
                 for index, amount in taken.items():
                     record = quote._records[index]
@@ -722,10 +718,14 @@ class Engine:
                     record[3] = Reason.GUARDRAIL_CLAMPED
             if work.dropped:
                 self._drop_gifts(quote, work.dropped, explain)
-            still = not work.settled and breaches(work, self.floors)
-            status = GuardrailStatus.BREACHED if still else GuardrailStatus.CLAMPED
+            status = GuardrailStatus.CLAMPED if work.settled else GuardrailStatus.BREACHED
             trims = {self._meta[i][0]: v for i, v in taken.items() if v}
             return self._finish(quote, work, status, trims, per_floor, ())
+        found = breaches(work, self.floors)
+        if not found:
+            return self._finish(quote, work, GuardrailStatus.OK, {}, {}, ())
+        if self.on_breach is OnBreach.WARN:
+            return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
         # reject: drop the promotions behind a breach, lowest in trim order first
         excluded: set[int] = set()
         while found:

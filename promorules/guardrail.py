@@ -162,9 +162,10 @@ def clamp(
 ) -> tuple[dict[int, int], dict[str, int]]:
     """Take discounts back, in ``trim_order`` (promotion indexes), until floors hold.
 
-    Returns what was taken per promotion index and per floor name. Floors that cannot
-    be held even with every discount taken back stay broken (the caller reports them);
-    ``work.settled`` says when the clamp itself saw every floor hold at the end.
+    Returns what was taken per promotion index and per floor name (a floor that held
+    from the start has no entry). Floors that cannot be held even with every discount
+    taken back stay broken (the caller reports them); ``work.settled`` says whether
+    every floor holds at the end.
     ``rank``: the position of each index in ``trim_order``, when the caller keeps it.
     """
     if rank is None:
@@ -173,30 +174,75 @@ def clamp(
         drop_gifts(work, floors.order, rank)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
+    settled = True
     # one pass, line floors first, then categories, then the order, each need worked out
     # on the figures as they stand: taking back only raises revenue, so a floor held stays
     # held, and a floor still broken after its turn has nothing left to take on its lines
     amounts, costs = work.amounts, work.costs
     if floors._line is not None:
         den, gap = floors._line
+        needs = {}
         for i, cost in enumerate(costs):
             need = -((-cost * den) // gap) - amounts[i]
             if need > 0:
-                per_floor[f"line[{i}]"] = _take(work, [i], need, rank, taken)
+                needs[i] = need
+        if needs:
+            got_per_line = _restore_lines(work, needs, rank, taken)
+            for i, need in needs.items():
+                got = got_per_line[i]
+                per_floor[f"line[{i}]"] = got
+                settled = settled and got == need
     for category, floor in floors.categories.items():
         lines = [i for i, c in enumerate(work.categories) if c == category]
         if lines:
             cost = sum(costs[i] for i in lines)
             need = minimum_revenue(cost, floor) - sum(amounts[i] for i in lines)
             if need > 0:
-                per_floor[f"category:{category}"] = _take(work, lines, need, rank, taken)
+                got = _take(work, lines, need, rank, taken)
+                per_floor[f"category:{category}"] = got
+                settled = settled and got == need
     if floors._order is not None and amounts:
         den, gap = floors._order
         need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
         if need > 0:
-            per_floor[ORDER] = _take(work, list(range(len(amounts))), need, rank, taken)
-    work.settled = not breaches(work, floors)
+            got = _take(work, list(range(len(amounts))), need, rank, taken)
+            per_floor[ORDER] = got
+            settled = settled and got == need
+    work.settled = settled
     return taken, per_floor
+
+
+def _restore_lines(
+    work: Work, needs: dict[int, int], rank: Mapping[int, int], taken: dict[int, int]
+) -> dict[int, int]:
+    """Take back what the line floors ``needs`` (line -> revenue missing, lines in
+    ascending order) from each line's own discounts, lowest-ranked promotion first;
+    returns what was taken per line."""
+    mine: dict[int, list[list[Any]]] = {i: [] for i in needs}
+    for adjustment in work.adjustments:  # one pass, in the order they were made
+        found = mine.get(adjustment[1])
+        if found is not None and adjustment[2] > 0:
+            found.append(adjustment)
+    amounts = work.amounts
+    out: dict[int, int] = {}
+    for line, need in needs.items():
+        adjustments = mine[line]
+        if len({a[0] for a in adjustments}) < len(adjustments):
+            # a promotion with several adjustments on the line: taken in proportion
+            out[line] = _take(work, [line], need, rank, taken)
+            continue
+        adjustments.sort(key=lambda a: rank.get(a[0], -1))
+        got = 0
+        for adjustment in adjustments:
+            if got >= need:
+                break
+            take = min(need - got, adjustment[2])
+            adjustment[2] -= take
+            amounts[line] += take
+            taken[adjustment[0]] = taken.get(adjustment[0], 0) + take
+            got += take
+        out[line] = got
+    return out
 
 
 def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
@@ -238,23 +284,6 @@ def _take(
 ) -> int:
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
     first; a promotion's share is taken from its lines in proportion (largest remainder)."""
-    if len(lines) == 1:
-        # a line floor: most often one adjustment per promotion on the line, taken back
-        # whole or in part in rank order (a promotion with two needs the split below)
-        line = lines[0]
-        mine = [a for a in work.by_line[line] if a[2] > 0]
-        if len({a[0] for a in mine}) == len(mine):
-            mine.sort(key=lambda a: rank.get(a[0], -1))
-            got = 0
-            for adjustment in mine:
-                if got >= need:
-                    break
-                take = min(need - got, adjustment[2])
-                adjustment[2] -= take
-                work.amounts[line] += take
-                taken[adjustment[0]] = taken.get(adjustment[0], 0) + take
-                got += take
-            return got
     by_promotion: dict[int, list[list[Any]]] = {}
     whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
     if whole:
