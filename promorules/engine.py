@@ -33,6 +33,7 @@ from typing import Any
 from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
+from promorules.hotpath import build_hot_path
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
@@ -254,26 +255,114 @@ class Engine:
         self, cart: Cart, context: Context, excluded: frozenset[int], explain: bool
     ) -> tuple[Quote, Work | None]:
         """One pass over the lanes. With ``explain`` off, nothing but the figures: no
-        record per promotion, no code findings, and evaluators may skip their texts."""
+        record per promotion, no code findings, and evaluators may skip their texts; the
+        plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`)."""
         lines = cart.lines
         customer = cart.customer
+        availability = context.availability
         state = PricingState(
             lines,
             customer,
             context.at,
             context.channel,
             _normalise_codes(context.coupons),
-            context.availability,
+            availability,
             self.rounding,
             cart.shipping,
             dict(context.choices) if context.choices else None,
             explain,
         )
-        availability = context.availability
         plan = self._plan(state.ts, customer.segments, context.channel)
-        amounts = state.amounts
-        # records of the promotions looked at; the others read the plan's defaults
+        # the plan's scope cache, read inline (Plan.scope fills it on a miss)
+        cache = plan.scope_cache
+        scopes = []
+        for line in lines:
+            found = cache.get((line.sku, line.category, line.brand, line.merchant, line.tags))
+            scopes.append(found if found is not None else plan.scope(line))
         records: dict[int, Any] = {}
+        redeemed: dict[int, tuple[str, ...]] = {}
+        # promotions redeemed by codes give nothing unless one of their codes is presented
+        # (the kind contract of code_matcher): without explanations they are not looked at
+        unredeemed = frozenset() if explain else self._coded
+        if unredeemed and state.coupons:
+            unredeemed = unredeemed.difference(
+                *(self._match_code(code)[0] for code in state.coupons)
+            )
+        if explain or excluded or self._tracks_lines:
+            adjustments, gifts, consumes, schedule, shipping = self._walk(
+                plan, state, scopes, excluded, unredeemed, records, redeemed
+            )
+        else:
+            hot = plan.hot
+            if hot is None:
+                hot = plan.hot = build_hot_path(self, plan)
+            paused = availability.paused if availability is not UNLIMITED else None
+            adjustments, gifts, consumes, schedule, shipping = hot(
+                state, scopes, unredeemed, paused
+            )
+        amounts = state.amounts
+        work = None
+        if self.floors.any:
+            work = Work(
+                amounts,
+                [line.unit_cost * line.quantity for line in lines],
+                [line.category for line in lines],
+                adjustments,
+                sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0,
+                [(index, g.unit_cost * g.quantity) for index, g in gifts],
+            )
+        codes = (
+            self._code_findings(state.coupons, state.ts, redeemed, records, plan.defaults)
+            if explain and state.coupons
+            else ()
+        )
+        quote = Quote(
+            currency=self.currency,
+            lines=lines,
+            amounts=amounts,
+            adjustments=adjustments,
+            promotions=self._meta,
+            records=records,
+            gifts=gifts,
+            shipping=(cart.shipping, shipping),
+            guardrail=_NO_GUARDRAIL,
+            consumption=consumes,
+            budgets=self._budget_keys,
+            funder_budgets=self._funder_budget_keys,
+            schedule=schedule,
+            codes=codes,
+            defaults=plan.defaults,
+        )
+        return quote, work
+
+    def _walk(
+        self,
+        plan: Plan,
+        state: PricingState,
+        scopes: list[tuple[int, ...]],
+        excluded: frozenset[int],
+        unredeemed: frozenset[int],
+        records: dict[int, Any],
+        redeemed: dict[int, tuple[str, ...]],
+    ) -> tuple[
+        list[list[Any]],
+        list[tuple[int, Gift]],
+        list[tuple[int, CounterKey, int]],
+        list[tuple[list[tuple[int, int]], Any]],
+        int,
+    ]:
+        """The lanes, one after the other, for any plan: the definition of a pass, which
+        the hot path (:mod:`promorules.hotpath`) must agree with on every figure.
+
+        ``unredeemed``: promotions not to look at (code-redeemed ones whose codes were
+        not presented). Fills ``records`` (the promotions looked at; the others read the
+        plan's defaults) and ``redeemed`` (the codes each offer redeems) when
+        ``state.explain``; returns the adjustments, gifts, consumption, deposit schedule
+        and the shipping fee left."""
+        explain = state.explain
+        lines = state.lines
+        amounts = state.amounts
+        availability = state.availability
         adjustments: list[list[Any]] = []
         touched: list[set[int]] | None = [set() for _ in lines] if self._tracks_lines else None
         gifts: list[tuple[int, Gift]] = []
@@ -281,43 +370,31 @@ class Engine:
         # still give something once budgets and the guardrail are done
         consumes: list[tuple[int, CounterKey, int]] = []
         schedule: list[tuple[list[tuple[int, int]], Any]] = []
-        redeemed: dict[int, tuple[str, ...]] = {}
-        # the plan's scope cache, read inline (Plan.scope fills it on a miss)
-        cache = plan.scope_cache
-        scopes = [
-            cache.get((line.sku, line.category, line.brand, line.merchant, line.tags))
-            or plan.scope(line)
-            for line in lines
-        ]
-        shipping = cart.shipping
+        shipping = state.shipping
         # explaining, every promotion is looked at when some may be dropped or paused (to
         # say so); otherwise only those with a line in scope and those that apply without
         look_at_all = explain and (bool(excluded) or availability is not UNLIMITED)
         check_paused = availability is not UNLIMITED
-        # promotions redeemed by codes give nothing unless one of their codes is presented
-        # (the kind contract of code_matcher): without explanations, they are not looked at
-        unredeemed: frozenset[int] = frozenset()
-        if not explain and self._coded:
-            unredeemed = self._coded
-            if state.coupons:
-                unredeemed = unredeemed.difference(
-                    *(self._match_code(code)[0] for code in state.coupons)
-                )
         every_line = list(range(len(lines)))  # shared, never changed
-        everywhere = plan.everywhere
+        by_slot: dict[int, list[int]] = {}
+        for i, scope in enumerate(scopes):
+            for slot in scope:
+                found = by_slot.get(slot)
+                if found is None:
+                    by_slot[slot] = [i]
+                else:
+                    found.append(i)
         for position, lane_promotions in enumerate(plan.lanes):
             if not lane_promotions:
                 continue
+            offset = plan.offsets[position]
             scoped: dict[int, list[int]] = (
-                dict.fromkeys(everywhere[position], every_line) if every_line else {}
+                dict.fromkeys(plan.everywhere[position], every_line) if every_line else {}
             )
-            for i, scope in enumerate(scopes):
-                for k in scope[position]:
-                    found = scoped.get(k)
-                    if found is None:
-                        scoped[k] = [i]
-                    else:
-                        found.append(i)
+            for k in range(len(lane_promotions)):
+                found = by_slot.get(offset + k)
+                if found is not None:
+                    scoped[k] = found
             if look_at_all:
                 candidates: Iterable[int] = range(len(lane_promotions))
             else:
@@ -451,39 +528,7 @@ class Engine:
                 shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
         if self._funder_budget_keys and adjustments:
             shipping += self._apply_funder_budgets(adjustments, amounts, availability, records)
-        work = None
-        if self.floors.any:
-            work = Work(
-                amounts,
-                [line.unit_cost * line.quantity for line in lines],
-                [line.category for line in lines],
-                adjustments,
-                sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0,
-                [(index, g.unit_cost * g.quantity) for index, g in gifts],
-            )
-        codes = (
-            self._code_findings(state.coupons, state.ts, redeemed, records, plan.defaults)
-            if explain and state.coupons
-            else ()
-        )
-        quote = Quote(
-            currency=self.currency,
-            lines=lines,
-            amounts=amounts,
-            adjustments=adjustments,
-            promotions=self._meta,
-            records=records,
-            gifts=gifts,
-            shipping=(cart.shipping, shipping),
-            guardrail=_NO_GUARDRAIL,
-            consumption=consumes,
-            budgets=self._budget_keys,
-            funder_budgets=self._funder_budget_keys,
-            schedule=schedule,
-            codes=codes,
-            defaults=plan.defaults,
-        )
-        return quote, work
+        return adjustments, gifts, consumes, schedule, shipping
 
     def _code_findings(
         self,

@@ -129,9 +129,22 @@ class Plan:
     line in scope (``Kind.without_lines``); ``everywhere`` those whose scope is every
     line (no targeting): they are left out of the per-line scopes, and pricing gives
     them all the cart's lines at once.
+
+    Promotions are also numbered across lanes (*slots*: lane by lane, in apply order):
+    the slot of position ``k`` in lane ``p`` is ``offsets[p] + k``. ``hot`` is the
+    plan's hot-path function (:mod:`promorules.hotpath`), built when first needed.
     """
 
-    __slots__ = ("always", "defaults", "everywhere", "lanes", "scope_cache")
+    __slots__ = (
+        "always",
+        "defaults",
+        "everywhere",
+        "hot",
+        "lanes",
+        "offsets",
+        "scope_cache",
+        "slots",
+    )
 
     def __init__(
         self,
@@ -151,23 +164,24 @@ class Plan:
         self.everywhere = [
             tuple(k for k, c in enumerate(lane) if c.line_filter is None) for lane in lanes
         ]
-        self.scope_cache: dict[
-            tuple[str, str, str, str, tuple[str, ...]], tuple[tuple[int, ...], ...]
-        ] = {}
+        self.offsets: list[int] = []
+        self.slots: list[Compiled] = []
+        for lane in lanes:
+            self.offsets.append(len(self.slots))
+            self.slots.extend(lane)
+        self.hot: Any = None
+        self.scope_cache: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[int, ...]] = {}
 
-    def scope(self, line: Line) -> tuple[tuple[int, ...], ...]:
-        """Per lane, the positions of the targeted promotions ``line`` falls under (those
-        in ``everywhere`` left out)."""
+    def scope(self, line: Line) -> tuple[int, ...]:
+        """The slots of the targeted promotions ``line`` falls under, ascending (those in
+        ``everywhere`` left out)."""
         key = (line.sku, line.category, line.brand, line.merchant, line.tags)
         found = self.scope_cache.get(key)
         if found is None:
             found = tuple(
-                tuple(
-                    k
-                    for k, c in enumerate(lane)
-                    if c.line_filter is not None and c.line_filter(key)
-                )
-                for lane in self.lanes
+                slot
+                for slot, c in enumerate(self.slots)
+                if c.line_filter is not None and c.line_filter(key)
             )
             if len(self.scope_cache) >= SCOPE_CACHE_LIMIT:
                 self.scope_cache.clear()
