@@ -218,28 +218,38 @@ def _restore_lines(
     """Take back what the line floors ``needs`` (line -> revenue missing, lines in
     ascending order) from each line's own discounts, lowest-ranked promotion first;
     returns what was taken per line."""
-    mine: dict[int, list[list[Any]]] = {i: [] for i in needs}
-    for adjustment in work.adjustments:  # one pass, in the order they were made
-        found = mine.get(adjustment[1])
-        if found is not None and adjustment[2] > 0:
-            found.append(adjustment)
+    adjustments = work.adjustments
+    if len(needs) == 1:  # the common case: one line below its floor
+        only = next(iter(needs))
+        mine = {only: [a for a in adjustments if a[1] == only and a[2] > 0]}
+    else:
+        mine = {i: [] for i in needs}
+        for adjustment in adjustments:  # one pass, in the order they were made
+            found = mine.get(adjustment[1])
+            if found is not None and adjustment[2] > 0:
+                found.append(adjustment)
     amounts = work.amounts
+    ranked = rank.get
     out: dict[int, int] = {}
     for line, need in needs.items():
-        adjustments = mine[line]
-        if len({a[0] for a in adjustments}) < len(adjustments):
-            # a promotion with several adjustments on the line: taken in proportion
-            out[line] = _take(work, [line], need, rank, taken)
-            continue
-        adjustments.sort(key=lambda a: rank.get(a[0], -1))
+        on_line = mine[line]
+        if len(on_line) > 1:
+            if len({a[0] for a in on_line}) < len(on_line):
+                # a promotion with several adjustments on the line: taken in proportion
+                out[line] = _take(work, [line], need, rank, taken)
+                continue
+            on_line.sort(key=lambda a: ranked(a[0], -1))
         got = 0
-        for adjustment in adjustments:
-            if got >= need:
+        for adjustment in on_line:
+            take = need - got
+            if take <= 0:
                 break
-            take = min(need - got, adjustment[2])
+            if take > adjustment[2]:
+                take = adjustment[2]
             adjustment[2] -= take
             amounts[line] += take
-            taken[adjustment[0]] = taken.get(adjustment[0], 0) + take
+            index = adjustment[0]
+            taken[index] = taken.get(index, 0) + take
             got += take
         out[line] = got
     return out

@@ -135,7 +135,8 @@ class Offer:
     """What one promotion would give on the current base.
 
     ``lines``/``amounts`` are parallel lists: the discount (minor units, >= 0) on each
-    line index. In the price lane an evaluator fills ``unit_prices``: one
+    line index (``lines`` may be the very sequence the evaluator was given: nobody
+    changes it). In the price lane an evaluator fills ``unit_prices``: one
     ``(line, unit_price, max_units)`` triple per line it reprices; each unit pays the
     lowest price offered for it (see :class:`~promorules.ruleset.PriceChoice`). A
     price-lane offer may also carry ``lines``/``amounts``: credits that do not compete
@@ -180,7 +181,7 @@ class Offer:
 
     def __init__(
         self,
-        lines: list[int] | None = None,
+        lines: Sequence[int] | None = None,
         amounts: list[int] | None = None,
         *,
         base: int = 0,
@@ -196,7 +197,7 @@ class Offer:
         balance_window: Window | None = None,
         codes: tuple[str, ...] = (),
     ) -> None:
-        self.lines = lines if lines is not None else []
+        self.lines: Sequence[int] = lines if lines is not None else ()
         self.amounts = amounts if amounts is not None else []
         self.base = base
         self.detail = detail

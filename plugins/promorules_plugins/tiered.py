@@ -265,10 +265,29 @@ class Tiered(Kind):
             lowest = ladder[-1][0]
             return "", env.upsell(lowest - measure, lowest, tier_rewards[-1], by_quantity)
 
+        # one store's promotion pools every line it reaches: no pooling per cart
+        pooled_per_store = per_store and len(promotion.merchants) != 1
+
+        def figures(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            """The hot path's evaluator for one pool: the discount alone, no account."""
+            amounts = state.amounts
+            weights = [amounts[i] for i in lines]
+            base = sum(weights)
+            off = amount(sum([state.qty[i] for i in lines]) if by_quantity else base, base)
+            if cap is not None and off > cap:
+                off = cap
+            if off > base:
+                off = base
+            if off <= 0:
+                return QUIET
+            return Offer(lines, allocate(off, weights))
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            if not state.explain and not pooled_per_store:
+                return figures(state, lines)
             amounts = state.amounts
             explain = state.explain
-            if per_store:
+            if pooled_per_store:
                 pools: dict[str, list[int]] = {}
                 for i in lines:
                     pools.setdefault(state.lines[i].merchant, []).append(i)
