@@ -293,13 +293,17 @@ class Engine:
                 plan, state, scopes, excluded, unredeemed, records, redeemed
             )
         else:
-            hot = plan.hot
-            if hot is None:
-                hot = plan.hot = build_hot_path(self, plan)
-            paused = availability.paused if availability is not UNLIMITED else None
-            adjustments, gifts, consumes, schedule, shipping = hot(
-                state, scopes, unredeemed, paused
-            )
+            if availability is UNLIMITED:
+                hot = plan.hot
+                if hot is None:
+                    hot = plan.hot = build_hot_path(self, plan, False)
+                figures = hot(state, scopes, unredeemed)
+            else:
+                hot = plan.hot_paused
+                if hot is None:
+                    hot = plan.hot_paused = build_hot_path(self, plan, True)
+                figures = hot(state, scopes, unredeemed, availability.paused)
+            adjustments, gifts, consumes, schedule, shipping = figures
         amounts = state.amounts
         work = None
         if self.floors.any:

@@ -205,7 +205,10 @@ def clamp(
         den, gap = floors._order
         need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
         if need > 0:
-            got = _take(work, list(range(len(amounts))), need, rank, taken)
+            if len(amounts) == 1:  # a one-line order: its line's discounts, as a line floor
+                got = _restore_lines(work, {0: need}, rank, taken)[0]
+            else:
+                got = _take(work, list(range(len(amounts))), need, rank, taken)
             per_floor[ORDER] = got
             settled = settled and got == need
     work.settled = settled

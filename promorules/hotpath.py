@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 HotPath = Callable[..., tuple[Any, ...]]
 
 
-def hot_path_source(engine: Engine, plan: Plan) -> tuple[str, dict[str, Any]]:
-    """The source of ``plan``'s hot-path function and the names it reads."""
+def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str, dict[str, Any]]:
+    """The source of ``plan``'s hot-path function and the names it reads. With
+    ``check_paused`` it asks ``paused(promotion id)`` before each promotion (carts priced
+    against a ledger snapshot); without, it takes no ``paused`` argument."""
     names: dict[str, Any] = {
         "Offer": Offer,
         "resolve": resolve,
@@ -52,7 +54,7 @@ def hot_path_source(engine: Engine, plan: Plan) -> tuple[str, dict[str, Any]]:
         out.append("    " * depth + text)
 
     targeted = any(c.line_filter is not None for c in plan.slots)
-    emit(0, "def hot(state, scopes, unredeemed, paused):")
+    emit(0, f"def hot(state, scopes, unredeemed{', paused' if check_paused else ''}):")
     emit(1, "amounts = state.amounts")
     emit(1, "adjustments = []")
     emit(1, "append = adjustments.append")
@@ -104,12 +106,16 @@ def hot_path_source(engine: Engine, plan: Plan) -> tuple[str, dict[str, Any]]:
                     conditions.append(f"s{slot} is not None")
             if compiled.index in engine._coded:
                 conditions.append(f"{compiled.index} not in unredeemed")
-            conditions.append(f"(paused is None or not paused(p{slot}))")
+            if check_paused:
+                conditions.append(f"not paused(p{slot})")
             emit(1, f"# {compiled.promotion.id} ({compiled.promotion.kind})")
-            emit(1, f"if {' and '.join(conditions)}:")
-            emit(2, f"r = e{slot}(state, {lines})")
-            emit(2, "if r.__class__ is Offer:")
-            emit(3, f"offers.append((c{slot}, r))")
+            depth = 1
+            if conditions:
+                emit(1, f"if {' and '.join(conditions)}:")
+                depth = 2
+            emit(depth, f"r = e{slot}(state, {lines})")
+            emit(depth, "if r.__class__ is Offer:")
+            emit(depth + 1, f"offers.append((c{slot}, r))")
         emit(1, "if offers:")
         if sum(1 for c in lane if c.group is not None) > 1:
             emit(2, "if len(offers) > 1:")
@@ -155,9 +161,9 @@ def hot_path_source(engine: Engine, plan: Plan) -> tuple[str, dict[str, Any]]:
     return "\n".join(out) + "\n", names
 
 
-def build_hot_path(engine: Engine, plan: Plan) -> HotPath:
+def build_hot_path(engine: Engine, plan: Plan, check_paused: bool) -> HotPath:
     """Compile ``plan``'s hot-path function (see :func:`hot_path_source`)."""
-    source, names = hot_path_source(engine, plan)
+    source, names = hot_path_source(engine, plan, check_paused)
     exec(compile(source, "<promorules hot path>", "exec"), names)  # our own source only
     hot: HotPath = names["hot"]
     return hot

@@ -376,6 +376,14 @@ class PricingState:
         self.choices: Mapping[str, str] = choices if choices is not None else {}
         self.explain = explain
 
+    def base(self, lines: Sequence[int]) -> int:
+        """The amounts of ``lines`` at the start of the lane, summed (what most kinds
+        measure a threshold on)."""
+        amounts = self.amounts
+        if len(lines) == len(amounts):  # distinct indexes: every line
+            return sum(amounts)
+        return sum([amounts[i] for i in lines])
+
 
 Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]
 

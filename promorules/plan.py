@@ -132,7 +132,8 @@ class Plan:
 
     Promotions are also numbered across lanes (*slots*: lane by lane, in apply order):
     the slot of position ``k`` in lane ``p`` is ``offsets[p] + k``. ``hot`` is the
-    plan's hot-path function (:mod:`promorules.hotpath`), built when first needed.
+    plan's hot-path function (:mod:`promorules.hotpath`), built when first needed;
+    ``hot_paused`` the same asking the ledger snapshot which promotions are paused.
     """
 
     __slots__ = (
@@ -140,6 +141,7 @@ class Plan:
         "defaults",
         "everywhere",
         "hot",
+        "hot_paused",
         "lanes",
         "offsets",
         "scope_cache",
@@ -170,6 +172,7 @@ class Plan:
             self.offsets.append(len(self.slots))
             self.slots.extend(lane)
         self.hot: Any = None
+        self.hot_paused: Any = None
         self.scope_cache: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[int, ...]] = {}
 
     def scope(self, line: Line) -> tuple[int, ...]:

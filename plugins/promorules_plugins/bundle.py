@@ -72,8 +72,8 @@ class Bundle(Kind):
         name = f"{size} for {format_amount(price, env.currency)}"
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            units = sorted(runs(state.amounts, state.qty, lines), key=lambda r: (-r.value, r.line))
-            count = sum(run.units for run in units)
+            units = sorted(runs(state.amounts, state.qty, lines), key=_dearest_first)
+            count = sum(run[2] for run in units)
             if count < size:
                 if not state.explain:
                     return QUIET
@@ -99,7 +99,7 @@ class Bundle(Kind):
             return Offer(
                 [i for i, _ in out],
                 [part for _, part in out],
-                base=sum(state.amounts[i] for i in lines),
+                base=state.base(lines),
                 detail=f"{bundles} x {name} (dearest {bundles * size} of {count} units)",
                 hint=hint,
             )
@@ -117,6 +117,10 @@ class Bundle(Kind):
         )
 
 
+def _dearest_first(run: Run) -> tuple[int, int]:
+    return -run[0], run[1]
+
+
 def _form(
     units: list[Run], size: int, price: int, repeats: int | None
 ) -> tuple[int, int, dict[int, int]]:
@@ -124,7 +128,7 @@ def _form(
     amount of bundled units per line. Groups of equal units are formed in bulk."""
     bundles, saving = 0, 0
     chosen: dict[int, int] = {}
-    queue = [[run.value, run.line, run.units] for run in units]
+    queue = [list(run) for run in units]
     head = 0
     while head < len(queue) and (repeats is None or bundles < repeats):
         value, line, count = queue[head]

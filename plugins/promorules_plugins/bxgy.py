@@ -80,7 +80,7 @@ class Bxgy(Kind):
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             units = runs(state.amounts, state.qty, lines)
-            count = sum(run.units for run in units)
+            count = sum(run[2] for run in units)
             times = count // group
             if repeats is not None:
                 times = min(times, repeats)
@@ -109,7 +109,7 @@ class Bxgy(Kind):
                 return NotApplied(
                     Reason.NOTHING_LEFT, "the cheapest units are already at 0.00", hint
                 )
-            base = sum(state.amounts[i] for i in lines)
+            base = state.base(lines)
             return Offer(
                 out_lines,
                 out_amounts,

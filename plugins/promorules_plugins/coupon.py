@@ -340,7 +340,11 @@ class Coupon(Kind):
                 off = base
                 notes.append("limited to the amount it applies to")
             if off <= 0:
+                if not state.explain:
+                    return QUIET
                 return NotApplied(Reason.NOTHING_LEFT, "its share of so small a base is zero")
+            if not state.explain:
+                return Offer(lines, allocate(off, weights), consumes=consumes)
             return Offer(
                 list(lines),
                 allocate(off, weights),

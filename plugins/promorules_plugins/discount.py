@@ -73,7 +73,7 @@ class Discount(Kind):
                     return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount")
                 if not state.explain:
                     return Offer(lines, given)
-                return Offer(list(lines), given, base=sum(amounts[i] for i in lines), detail=detail)
+                return Offer(list(lines), given, base=state.base(lines), detail=detail)
 
             return percent_off
         each = config.off_each or 0
@@ -84,7 +84,7 @@ class Discount(Kind):
             given = [min(each * qty[i], amounts[i]) for i in lines]
             if not any(given):
                 return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount")
-            return Offer(list(lines), given, base=sum(amounts[i] for i in lines), detail=detail)
+            return Offer(list(lines), given, base=state.base(lines), detail=detail)
 
         return amount_off
 

@@ -76,7 +76,7 @@ class FreeShipping(Kind):
         above = f" above {need_text}" if need else ""
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            base = sum(state.amounts[i] for i in lines)
+            base = state.base(lines)
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
                 if not state.explain:

@@ -155,7 +155,7 @@ class GiftKind(Kind):
             return left is None or left >= gift.quantity
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            base = sum(state.amounts[i] for i in lines)
+            base = state.base(lines)
             measure = sum(state.qty[i] for i in lines) if by_quantity else base
             if measure < need:
                 if not state.explain:
@@ -194,7 +194,11 @@ class GiftKind(Kind):
             if missing:
                 remarks.append("out of stock: " + ", ".join(missing))
             if not given:
+                if not state.explain:
+                    return QUIET
                 return NotApplied(SOLD_OUT, "; ".join(remarks))
+            if not state.explain:
+                return Offer(gifts=given)
             detail = "adds gift " + ", ".join(names)
             if remarks:
                 detail += "; " + "; ".join(remarks)

@@ -10,15 +10,10 @@ time in the number of lines, not in the number of units.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
-
-class Run(NamedTuple):
-    """``units`` units of line ``line``, each worth ``value`` minor units."""
-
-    value: int
-    line: int
-    units: int
+Run = tuple[int, int, int]
+"""``(value, line, units)``: ``units`` units of line ``line``, each worth ``value`` minor
+units (a plain tuple: runs are built for every cart, and sort by value, then line)."""
 
 
 def runs(amounts: Sequence[int], qty: Sequence[int], lines: Sequence[int]) -> list[Run]:
@@ -28,9 +23,9 @@ def runs(amounts: Sequence[int], qty: Sequence[int], lines: Sequence[int]) -> li
         q = qty[i]
         low, high_count = divmod(max(amounts[i], 0), q)
         if high_count:
-            out.append(Run(low + 1, i, high_count))
+            out.append((low + 1, i, high_count))
         if q - high_count:
-            out.append(Run(low, i, q - high_count))
+            out.append((low, i, q - high_count))
     return out
 
 
@@ -38,10 +33,10 @@ def take_cheapest(units: list[Run], count: int) -> dict[int, int]:
     """The amount, per line, of the ``count`` cheapest units (ties: lower line first)."""
     chosen: dict[int, int] = {}
     left = count
-    for run in sorted(units, key=lambda r: (r.value, r.line)):
+    for value, line, units_left in sorted(units):  # no two runs share value and line
         if left <= 0:
             break
-        take = min(run.units, left)
-        chosen[run.line] = chosen.get(run.line, 0) + take * run.value
+        take = min(units_left, left)
+        chosen[line] = chosen.get(line, 0) + take * value
         left -= take
     return chosen
