@@ -310,7 +310,7 @@ class Engine:
             work = Work(
                 amounts,
                 [line.unit_cost * line.quantity for line in lines],
-                [line.category for line in lines],
+                [line.category for line in lines] if self.floors.categories else (),
                 adjustments,
                 sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0,
                 [(index, g.unit_cost * g.quantity) for index, g in gifts],

@@ -322,7 +322,6 @@ class PricingState:
         "availability",
         "channel",
         "choices",
-        "cost_unit",
         "coupons",
         "customer",
         "deferred",
@@ -355,13 +354,11 @@ class PricingState:
             line = lines[0]
             self.qty = [line.quantity]
             self.list_unit = [line.unit_price]
-            self.cost_unit = [line.unit_cost]
             self.amounts = [line.unit_price * line.quantity]
             self.deposits = [line.deposit_paid]
         else:
             self.qty = [line.quantity for line in lines]
             self.list_unit = [line.unit_price for line in lines]
-            self.cost_unit = [line.unit_cost for line in lines]
             self.amounts = [line.unit_price * line.quantity for line in lines]
             self.deposits = [line.deposit_paid for line in lines]
         self.deferred = [False] * count
@@ -375,6 +372,11 @@ class PricingState:
         self.shipping = shipping
         self.choices: Mapping[str, str] = choices if choices is not None else {}
         self.explain = explain
+
+    @property
+    def cost_unit(self) -> list[int]:
+        """Unit cost per line (worked out on access: few kinds read it)."""
+        return [line.unit_cost for line in self.lines]
 
     def base(self, lines: Sequence[int]) -> int:
         """The amounts of ``lines`` at the start of the lane, summed (what most kinds

@@ -80,6 +80,9 @@ class FlashSale(Kind):
         stock, total_stock, per_customer = config.stock, config.total_stock, config.per_customer
         total_key = CounterKey(CounterKind.FLASH_STOCK, pid, "")
 
+        # the stock counter of each sku, named once (a race at worst names one twice)
+        stock_keys: dict[str, CounterKey] = {}
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             availability = state.availability
             customer = state.customer.id
@@ -111,7 +114,9 @@ class FlashSale(Kind):
                 # (units left, why fewer); worded only when a cap bites
                 caps: list[tuple[int, Reason]] = []
                 if stock is not None:
-                    key = CounterKey(CounterKind.FLASH_STOCK, pid, sku)
+                    key = stock_keys.get(sku)
+                    if key is None:
+                        key = stock_keys[sku] = CounterKey(CounterKind.FLASH_STOCK, pid, sku)
                     if sku not in stock_left:
                         found = availability.remaining(key)
                         stock_left[sku] = stock if found is None else max(found, 0)
