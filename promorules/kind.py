@@ -451,6 +451,16 @@ class Kind:
         """Build the evaluator the engine calls for this promotion on every cart."""
         raise NotImplementedError
 
+    def reach(self, promotion: Promotion) -> frozenset[str] | None:
+        """The skus outside which this promotion never gives anything, whatever its
+        targeting says (a flash sale pricing 50 skus, with no percent for the others,
+        reaches those 50); None when the kind knows no such limit.
+
+        The engine leaves lines of other skus out of the promotion's scope, so its
+        evaluator is not called for them and the explanation of a cart holding none of
+        them is the one of a cart with nothing in scope."""
+        return None
+
     def implicit_group(self, promotion: Promotion, lane: Lane) -> str | None:
         """The exclusive group of a promotion that declares no ``group`` of its own.
 

@@ -81,11 +81,14 @@ class Compiled:
         self.budget = promotion.budget
         self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
         self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE
-        self.line_filter = line_filter(promotion)
+        self.line_filter = line_filter(promotion, kind.reach(promotion))
 
 
-def line_filter(p: Promotion) -> Any:
-    """A predicate on a line's (sku, category, brand, merchant, tags), or None for all."""
+def line_filter(p: Promotion, reach: frozenset[str] | None = None) -> Any:
+    """A predicate on a line's (sku, category, brand, merchant, tags), or None for all.
+
+    ``reach``: the only skus the promotion's kind can give anything on
+    (:meth:`Kind.reach <promorules.kind.Kind.reach>`), when it says."""
     include = [
         (0, frozenset(p.skus)),
         (1, frozenset(p.categories)),
@@ -93,6 +96,8 @@ def line_filter(p: Promotion) -> Any:
         (3, frozenset(p.merchants)),
     ]
     include = [(k, s) for k, s in include if s]
+    if reach is not None:
+        include.append((0, reach))
     exclude = [
         (0, frozenset(p.exclude_skus)),
         (1, frozenset(p.exclude_categories)),

@@ -183,6 +183,11 @@ class FlashSale(Kind):
 
         return evaluate
 
+    def reach(self, promotion: Promotion) -> frozenset[str] | None:
+        config: FlashSaleConfig = promotion.config
+        # fixed prices alone: no other sku has one
+        return frozenset(config.prices) if config.percent is None else None
+
     def bound(self, promotion: Promotion) -> Bound:
         config: FlashSaleConfig = promotion.config
         return price_bound(config.prices, config.percent, "flash price")

@@ -76,6 +76,11 @@ class MemberPrice(Kind):
 
         return evaluate
 
+    def reach(self, promotion: Promotion) -> frozenset[str] | None:
+        config: MemberPriceConfig = promotion.config
+        # fixed prices alone: no other sku has one
+        return frozenset(config.prices) if config.percent is None else None
+
     def bound(self, promotion: Promotion) -> Bound:
         config: MemberPriceConfig = promotion.config
         return price_bound(config.prices, config.percent, "member price")

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             raise PromorulesError(f"{path}: {exc}") from None
-        results.append((path, moment, engine.price(cart_file.cart, context)))
+        # everything is printed: explanations worked out in the one pass
+        results.append((path, moment, engine.explained(cart_file.cart, context)))
     if args.format == "json":
         print(
             json.dumps(
