@@ -21,6 +21,10 @@ indexes) and calls ``evaluator(state, lines)``. The evaluator returns either
   optional :class:`Upsell` hint.
 
 An evaluator must be pure: it reads ``state`` and never changes it or anything else.
+The engine calls it twice for a cart whose explanations are read: first with
+``state.explain`` False (the figures alone: the evaluator may answer :data:`QUIET`
+instead of a :class:`NotApplied` and leave its texts out), then with it True; both
+answers must carry the same figures.
 The engine then resolves exclusive groups, caps each line at what is left (nothing
 goes below zero, excess is never moved to other lines), applies budgets and the
 guardrail, and records every adjustment with its funding split.
