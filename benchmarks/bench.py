@@ -160,6 +160,20 @@ def median_ratio(a: list[float], b: list[float]) -> float:
 
 
 # -- the other figures -----------------------------------------------------------------
+def explained_us(engine: Engine, batch: Sequence[Priced], repeats: int) -> tuple[float, float]:
+    """Median microseconds per cart of ``engine.explained`` (every promotion's explanation
+    and every code finding worked out: what a cart page showing them pays) and of
+    ``engine.price`` in the same repeats."""
+    runs = interleaved(
+        {
+            "explained": (lambda p: engine.explained(p[0], p[1]), batch),
+            "price": (lambda p: engine.price(p[0], p[1]), batch),
+        },
+        repeats,
+    )
+    return statistics.median(runs["explained"]), statistics.median(runs["price"])
+
+
 def load_time_ms(path: Path, repeats: int) -> float:
     """Median time to load, check and compile the ruleset file (plugins discovered once)."""
     from promorules.plugins import PluginHost
@@ -417,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_s, _ = cli_wall_s(workload, sample, 3 if quick else 7)
     quotes = 1_000 if quick else 10_000
     memory = peak_memory_mb(engine, [p for _, p in batches[10]], quotes)
+    explained, figures_only = explained_us(engine, [p for _, p in batches[10]], repeats)
     one = rates[10]
     passes = 25 if quick else 5  # about 1,250 and 2,500 carts per worker
     two = two_process_rate(seed, 10, counts[10], passes)
@@ -426,6 +441,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         [
             f"peak memory per 10,000 quotes held (10 lines; measured on {quotes:,})",
             f"{memory:.1f} MB",
+        ],
+        [
+            "engine.explained on a 10-line cart (explanations and code findings included)",
+            f"{explained:.1f} us ({explained / figures_only:.2f}x engine.price's "
+            f"{figures_only:.1f} us; read on access after engine.price, they cost it again)",
         ],
         ["10-line carts/s, 1 process (the table above)", f"{one:,.0f}"],
         [f"10-line carts/s, 2 worker processes ({os.cpu_count()} cores)", f"{two:,.0f}"],

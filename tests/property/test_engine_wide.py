@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from promorules.cart import Cart, Context
+from promorules.counters import Snapshot
 from promorules.engine import Engine
 from promorules.quote import GuardrailStatus
 from tests import kinds
@@ -78,3 +79,23 @@ def test_pricing_every_kind_is_deterministic_and_pure(
     assert cart == before
     assert engine.price(cart, context).to_dict() == first
     assert Engine.from_dict(data, plugins=PLUGINS).price(cart, context).to_dict() == first
+
+
+@given(wide_rulesets(), wide_carts(), with_wallet(), st.data())
+def test_the_hot_path_gives_the_figures_of_the_explained_pass(
+    data: dict[str, Any], cart: Cart, context: Context, more: st.DataObject
+) -> None:
+    """engine.price (one compiled function per plan, figures only; explanations worked out
+    on access) and engine.explained (the generic walk) agree on everything, with or without
+    a ledger snapshot pausing promotions."""
+    engine = Engine.from_dict(data, plugins=PLUGINS)
+    if more.draw(st.booleans()):
+        ids = [p.id for p in engine.ruleset.promotions]
+        paused = more.draw(st.sets(st.sampled_from(ids)))
+        context = Context(context.at, None, context.coupons, availability=Snapshot({}, paused))
+    quote = engine.price(cart, context)
+    consumption = quote.consumption  # read before the explanations are worked out
+    first = quote.to_dict()
+    explained = engine.explained(cart, context)
+    assert explained.to_dict() == first
+    assert explained.consumption == consumption
