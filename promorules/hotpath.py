@@ -5,9 +5,10 @@ promotion's explanation is worked out later, only if the quote is asked for it).
 that pass the engine writes, once per activation plan, the walk over the plan's lanes as
 straight-line Python source and compiles it: every promotion of the plan becomes a few
 lines that know its slot, whether it is targeted or covers every line, whether it is
-redeemed by codes, whether its lane has exclusive groups or budgets. What the generic
-walk (``Engine._walk``) decides per cart, promotion by promotion, is decided here when the
-plan is first used.
+redeemed by codes (``Kind.code_matcher``), what its lines must come to before it can give
+anything (``Kind.threshold``, checked for promotions covering every line), whether its
+lane has exclusive groups or budgets. What the generic walk (``Engine._walk``) decides
+per cart, promotion by promotion, is decided here when the plan is first used.
 
 The generic walk stays the definition of a pass: it prices every cart asked to explain,
 and every cart this module does not cover (a guardrail ``reject`` re-pricing without the
@@ -85,6 +86,9 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
         emit(1, "state.shipping = shipping")
         emit(1, "offers = []")
         everywhere = set(plan.everywhere[position])
+        thresholds = {k: lane[k].kind.threshold(lane[k].promotion) for k in everywhere}
+        if any(thresholds.values()):
+            emit(1, "total = sum(amounts)  # what the promotions on every line measure")
         for k, compiled in enumerate(lane):
             slot = plan.offsets[position] + k
             names[f"c{slot}"] = compiled
@@ -96,6 +100,8 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                 lines = "every_line"
                 if not without_lines:
                     conditions.append("n")
+                if thresholds[k]:
+                    conditions.append(f"total >= {thresholds[k]}")
             else:
                 lines = f"s{slot}"
                 emit(1, f"s{slot} = by_slot.get({slot})" if targeted else f"s{slot} = None")

@@ -455,6 +455,16 @@ class Kind:
         """Build the evaluator the engine calls for this promotion on every cart."""
         raise NotImplementedError
 
+    def threshold(self, promotion: Promotion) -> int:
+        """The least amount (minor units) its lines in scope must come to at the start of
+        its lane for the promotion to give or add anything ("spend 599, get a gift":
+        59900); 0 when it has none, or counts items.
+
+        The hot path does not call the evaluator of a promotion that covers every line
+        while the cart comes to less (the explained pass still does, for its upsell hint),
+        so this must never exceed the threshold the evaluator itself applies."""
+        return 0
+
     def reach(self, promotion: Promotion) -> frozenset[str] | None:
         """The skus outside which this promotion never gives anything, whatever its
         targeting says (a flash sale pricing 50 skus, with no percent for the others,

@@ -373,6 +373,10 @@ class Coupon(Kind):
 
         return match
 
+    def threshold(self, promotion: Promotion) -> int:
+        config: CouponConfig = promotion.config
+        return config.threshold or 0
+
     def bound(self, promotion: Promotion) -> Bound:
         config: CouponConfig = promotion.config
         if config.percent is not None:

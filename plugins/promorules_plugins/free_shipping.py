@@ -102,6 +102,10 @@ class FreeShipping(Kind):
 
         return evaluate
 
+    def threshold(self, promotion: Promotion) -> int:
+        config: FreeShippingConfig = promotion.config
+        return config.threshold or 0 if config.quantity is None else 0
+
     def bound(self, promotion: Promotion) -> Bound:
         config: FreeShippingConfig = promotion.config
         return Bound(

@@ -206,6 +206,10 @@ class GiftKind(Kind):
 
         return evaluate
 
+    def threshold(self, promotion: Promotion) -> int:
+        config: GiftConfig = promotion.config
+        return config.threshold or 0 if config.quantity is None else 0
+
     def bound(self, promotion: Promotion) -> Bound:
         config: GiftConfig = promotion.config
         cost = sum(i.unit_cost * i.quantity for i in config.gifts)

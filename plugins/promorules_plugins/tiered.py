@@ -332,6 +332,12 @@ class Tiered(Kind):
 
         return evaluate
 
+    def threshold(self, promotion: Promotion) -> int:
+        config: TieredConfig = promotion.config
+        # tiers all count the same way: by amount, the lowest tier (or the step) is it
+        amounts = [t.threshold for t in config.steps() if t.threshold is not None]
+        return min(amounts) if amounts else 0
+
     def bound(self, promotion: Promotion) -> Bound:
         config: TieredConfig = promotion.config
         rates: list[Fraction] = []
