@@ -33,7 +33,7 @@ from typing import Any
 from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
-from promorules.hotpath import build_hot_path
+from promorules.hotpath import HotPath, build_hot_path
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
@@ -128,6 +128,7 @@ class Engine:
                 [c for c in self._compiled if any(a <= moment < b for a, b in c.spans)]
             )
         self._plans: dict[tuple[int, frozenset[str], str | None], Plan] = {}
+        self._hot_paths: dict[tuple[tuple[tuple[int, ...], ...], bool], HotPath] = {}
         self.counters: tuple[CounterSpec, ...] = self._counter_specs()
         self._budget_keys = {c.index: c.budget_key for c in self._compiled if c.budget is not None}
         self._funder_budget_keys = {
@@ -224,6 +225,19 @@ class Engine:
         self._plans[key] = plan
         return plan
 
+    def _hot_path(self, plan: Plan, check_paused: bool) -> HotPath:
+        """The compiled pass of ``plan``: shared by every plan with the same promotions in
+        the same lanes (customers of many segment sets often see the same ones), so a
+        new plan seldom compiles anything. Entries are immutable once built."""
+        key = (plan.shape, check_paused)
+        hot = self._hot_paths.get(key)
+        if hot is None:
+            hot = build_hot_path(self, plan, check_paused)
+            if len(self._hot_paths) >= _PLAN_CACHE_LIMIT:
+                self._hot_paths.clear()
+            self._hot_paths[key] = hot
+        return hot
+
     # -- pricing -----------------------------------------------------------------------
     def price(self, cart: Cart, context: Context) -> Quote:
         """Price ``cart`` in ``context``. Pure: same inputs, same quote; inputs untouched.
@@ -296,12 +310,12 @@ class Engine:
             if availability is UNLIMITED:
                 hot = plan.hot
                 if hot is None:
-                    hot = plan.hot = build_hot_path(self, plan, False)
+                    hot = plan.hot = self._hot_path(plan, False)
                 figures = hot(state, scopes, unredeemed)
             else:
                 hot = plan.hot_paused
                 if hot is None:
-                    hot = plan.hot_paused = build_hot_path(self, plan, True)
+                    hot = plan.hot_paused = self._hot_path(plan, True)
                 figures = hot(state, scopes, unredeemed, availability.paused)
             adjustments, gifts, consumes, schedule, shipping = figures
         amounts = state.amounts

@@ -150,6 +150,7 @@ class Plan:
         "lanes",
         "offsets",
         "scope_cache",
+        "shape",
         "slots",
     )
 
@@ -176,6 +177,8 @@ class Plan:
         for lane in lanes:
             self.offsets.append(len(self.slots))
             self.slots.extend(lane)
+        self.shape = tuple(tuple(c.index for c in lane) for lane in lanes)
+        """The plan's promotions by lane (indexes): plans of one shape price alike."""
         self.hot: Any = None
         self.hot_paused: Any = None
         self.scope_cache: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[int, ...]] = {}

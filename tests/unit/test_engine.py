@@ -318,3 +318,25 @@ def test_a_funder_budget_can_refuse_instead() -> None:
 def test_a_funder_budget_with_room_changes_nothing() -> None:
     quote = engine(FUNDED, header=FUNDED_HEADER).price(cart(line("a", 1, "650")), ctx())
     assert quote.discount_total == yuan("100.00")
+
+
+def test_customers_seeing_the_same_promotions_share_one_compiled_pass() -> None:
+    eng = engine(
+        promo("all", "platform", "100", "10")
+        + promo("vip", "platform", "100", "20", 'segments = ["vip"]')
+    )
+    quotes = {
+        segments: eng.price(cart(line("x", 1, "150"), segments=segments), ctx())
+        for segments in [(), ("new",), ("new", "north"), ("vip",)]
+    }
+    assert {s: q.payable for s, q in quotes.items()} == {
+        (): yuan("140"),
+        ("new",): yuan("140"),
+        ("new", "north"): yuan("140"),
+        ("vip",): yuan("120"),
+    }
+    assert len(eng._plans) == 4  # one activation plan per segment set
+    assert len(eng._hot_paths) == 2  # but the first three see the same promotions
+    paused = Context(ctx().at, availability=Snapshot({}, {"all"}))
+    assert eng.price(cart(line("x", 1, "150")), paused).payable == yuan("150")
+    assert len(eng._hot_paths) == 3  # the pass asking the ledger snapshot what is paused
