@@ -139,12 +139,9 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
             if need > 0:
                 found.append(Breach(f"line[{i}]", [i], floors.line, need))
     for category, floor in floors.categories.items():
-        lines = [i for i, c in enumerate(work.categories) if c == category]
-        if lines:
-            cost = sum(costs[i] for i in lines)
-            need = minimum_revenue(cost, floor) - sum(amounts[i] for i in lines)
-            if need > 0:
-                found.append(Breach(f"category:{category}", lines, floor, need))
+        lines, need = _category_need(work, category, floor)
+        if need > 0:
+            found.append(Breach(f"category:{category}", lines, floor, need))
     if floors._order is not None and amounts:
         assert floors.order is not None
         den, gap = floors._order
@@ -152,6 +149,15 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
         if need > 0:
             found.append(Breach(ORDER, list(range(len(amounts))), floors.order, need))
     return found
+
+
+def _category_need(work: Work, category: str, floor: Fraction) -> tuple[list[int], int]:
+    """The lines of ``category`` and the revenue their floor misses (<= 0: none)."""
+    lines = [i for i, c in enumerate(work.categories) if c == category]
+    if not lines:
+        return lines, 0
+    cost = sum(work.costs[i] for i in lines)
+    return lines, minimum_revenue(cost, floor) - sum(work.amounts[i] for i in lines)
 
 
 def clamp(
@@ -193,14 +199,11 @@ def clamp(
                 per_floor[f"line[{i}]"] = got
                 settled = settled and got == need
     for category, floor in floors.categories.items():
-        lines = [i for i, c in enumerate(work.categories) if c == category]
-        if lines:
-            cost = sum(costs[i] for i in lines)
-            need = minimum_revenue(cost, floor) - sum(amounts[i] for i in lines)
-            if need > 0:
-                got = _take(work, lines, need, rank, taken)
-                per_floor[f"category:{category}"] = got
-                settled = settled and got == need
+        lines, need = _category_need(work, category, floor)
+        if need > 0:
+            got = _take(work, lines, need, rank, taken)
+            per_floor[f"category:{category}"] = got
+            settled = settled and got == need
     if floors._order is not None and amounts:
         den, gap = floors._order
         need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
