@@ -33,7 +33,7 @@ from typing import Any
 from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
-from promorules.hotpath import HotPath, build_hot_path
+from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
@@ -302,7 +302,7 @@ class Engine:
             unredeemed = unredeemed.difference(
                 *(self._match_code(code)[0] for code in state.coupons)
             )
-        if explain or excluded or self._tracks_lines:
+        if explain or excluded or self._tracks_lines or len(plan.slots) > HOT_PATH_LIMIT:
             adjustments, gifts, consumes, schedule, shipping = self._walk(
                 plan, state, scopes, excluded, unredeemed, records, redeemed
             )
@@ -394,25 +394,24 @@ class Engine:
         look_at_all = explain and (bool(excluded) or availability is not UNLIMITED)
         check_paused = availability is not UNLIMITED
         every_line = list(range(len(lines)))  # shared, never changed
-        by_slot: dict[int, list[int]] = {}
+        # per lane, the lines in scope of each targeted promotion (by its position)
+        by_lane: list[dict[int, list[int]]] = [{} for _ in plan.lanes]
+        place = plan.places
         for i, scope in enumerate(scopes):
             for slot in scope:
-                found = by_slot.get(slot)
+                position, k = place[slot]
+                found = by_lane[position].get(k)
                 if found is None:
-                    by_slot[slot] = [i]
+                    by_lane[position][k] = [i]
                 else:
                     found.append(i)
         for position, lane_promotions in enumerate(plan.lanes):
             if not lane_promotions:
                 continue
-            offset = plan.offsets[position]
-            scoped: dict[int, list[int]] = (
-                dict.fromkeys(plan.everywhere[position], every_line) if every_line else {}
-            )
-            for k in range(len(lane_promotions)):
-                found = by_slot.get(offset + k)
-                if found is not None:
-                    scoped[k] = found
+            scoped = by_lane[position]
+            if every_line:
+                for k in plan.everywhere[position]:
+                    scoped[k] = every_line
             if look_at_all:
                 candidates: Iterable[int] = range(len(lane_promotions))
             else:

@@ -12,7 +12,8 @@ per cart, promotion by promotion, is decided here when the plan is first used.
 
 The generic walk stays the definition of a pass: it prices every cart asked to explain,
 and every cart this module does not cover (a guardrail ``reject`` re-pricing without the
-rejected promotions, a ruleset with ``not_with`` pairs). The property suites check that
+rejected promotions, a ruleset with ``not_with`` pairs, a plan of more than
+:data:`HOT_PATH_LIMIT` promotions). The property suites check that
 both give the same figures, to the minor unit, on random rulesets of every kind.
 
 Evaluators are called as they are (the kind contract does not change); the function
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
     from promorules.plan import Plan
 
 HotPath = Callable[..., tuple[Any, ...]]
+
+HOT_PATH_LIMIT = 128
+"""Plans of more promotions are priced by the generic walk. The compiled function looks
+at each of the plan's promotions on every cart, the walk only at those the cart reaches:
+with 10-line carts reaching 10 of them, the two cost the same near 200 promotions (31 us),
+and compiling a plan of 500 takes 22 ms."""
 
 
 def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str, dict[str, Any]]:

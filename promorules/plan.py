@@ -136,7 +136,8 @@ class Plan:
     them all the cart's lines at once.
 
     Promotions are also numbered across lanes (*slots*: lane by lane, in apply order):
-    the slot of position ``k`` in lane ``p`` is ``offsets[p] + k``. ``hot`` is the
+    the slot of position ``k`` in lane ``p`` is ``offsets[p] + k``, and ``places[slot]``
+    is ``(p, k)``. ``hot`` is the
     plan's hot-path function (:mod:`promorules.hotpath`), built when first needed;
     ``hot_paused`` the same asking the ledger snapshot which promotions are paused.
     """
@@ -149,6 +150,7 @@ class Plan:
         "hot_paused",
         "lanes",
         "offsets",
+        "places",
         "scope_cache",
         "shape",
         "slots",
@@ -174,9 +176,11 @@ class Plan:
         ]
         self.offsets: list[int] = []
         self.slots: list[Compiled] = []
-        for lane in lanes:
+        self.places: list[tuple[int, int]] = []
+        for position, lane in enumerate(lanes):
             self.offsets.append(len(self.slots))
             self.slots.extend(lane)
+            self.places.extend((position, k) for k in range(len(lane)))
         self.shape = tuple(tuple(c.index for c in lane) for lane in lanes)
         """The plan's promotions by lane (indexes): plans of one shape price alike."""
         self.hot: Any = None

@@ -340,3 +340,22 @@ def test_customers_seeing_the_same_promotions_share_one_compiled_pass() -> None:
     paused = Context(ctx().at, availability=Snapshot({}, {"all"}))
     assert eng.price(cart(line("x", 1, "150")), paused).payable == yuan("150")
     assert len(eng._hot_paths) == 3  # the pass asking the ledger snapshot what is paused
+
+
+def test_plans_of_many_promotions_are_priced_by_the_walk_alike() -> None:
+    from promorules.hotpath import HOT_PATH_LIMIT
+
+    body = "".join(
+        promo(f"m{i}", "store", "100", "10", f'merchants = ["m{i}"]')
+        for i in range(HOT_PATH_LIMIT + 1)
+    )
+    eng = engine(body)
+    shopping = cart(
+        line("a", 1, "150", merchant="m3"),
+        line("b", 2, "80", merchant="m3"),
+        line("c", 1, "120", merchant="m99"),
+    )
+    quote = eng.price(shopping, ctx())
+    assert quote.payable == yuan("410")  # 430, less 10 at m3 and 10 at m99
+    assert not eng._hot_paths  # nothing compiled: the walk looks only at m3 and m99
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
