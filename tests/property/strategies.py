@@ -585,7 +585,7 @@ def any_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
 
 
 @st.composite
-def coupon_rulesets(draw: st.DrawFn, **options: Any) -> dict[str, Any]:
+def coupon_rulesets(draw: st.DrawFn, /, **options: Any) -> dict[str, Any]:
     """A ruleset of random tiered promotions plus two to six random coupons."""
     data = draw(rulesets(max_promotions=3, **options))
     count = draw(st.integers(2, len(CODES)))

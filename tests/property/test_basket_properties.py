@@ -3,6 +3,7 @@ mixed with tiered promotions, random floors, gift stock and customer choices."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -108,7 +109,7 @@ def test_guardrails_hold_with_gifts_under_clamp_and_reject(
             assert floor.margin is None or floor.margin >= floor.minimum
             continue
         if floor.name == "order":
-            covered = range(len(cart.lines))
+            covered: Sequence[int] = range(len(cart.lines))
             # broken only if no discount is left and the gifts left are not the cause
             goods_cost = sum(ln.unit_cost * ln.quantity for ln in cart.lines)
             if quote._gifts:

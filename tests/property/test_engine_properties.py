@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -68,7 +69,7 @@ def test_clamp_and_reject_never_leave_a_discount_on_a_broken_floor(
         # a floor may stay broken only where the list price itself breaks it: then no
         # discount at all is left on the lines it covers
         if floor.name == "order":
-            covered = range(len(cart.lines))
+            covered: Sequence[int] = range(len(cart.lines))
         elif floor.name.startswith("line["):
             covered = [int(floor.name[5:-1])]
         else:

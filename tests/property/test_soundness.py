@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from promorules.cart import Cart, Context, Customer, Line
 from promorules.engine import Engine
-from promorules.validate.bounds import Bounds, floors_of
+from promorules.quote import Quote
+from promorules.validate.bounds import Bounds, FloorSpec, floors_of
 from promorules.validate.search import unguarded
 from promorules.validate.space import Item, Space, build_space
 from tests import kinds
@@ -82,7 +83,7 @@ def _cart(draw: st.DrawFn, lines: tuple[Line, ...], space: Space) -> tuple[Cart,
     return Cart(lines, Customer("c", segments), "CNY"), context
 
 
-def breaks(quote: Any, cart: Cart, floor: Any) -> bool:
+def breaks(quote: Quote, cart: Cart, floor: FloorSpec) -> bool:
     """Whether promotions push a part of the cart that holds ``floor`` at list price
     below it (worked out here again, independently of the validator's search)."""
     f = floor.floor

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import simkinds
-
 from promorules.cartfile import CatalogItem, load_catalog
 from promorules.engine import Engine
 from promorules.simulate.orders import OrderReader, detect_format
 from promorules.simulate.parallel import Job
 from promorules_plugins import tiered
+from tests.simulate import simkinds
 
 PLUGINS = (tiered, simkinds)
-PLUGIN_NAMES = ("promorules_plugins.tiered", "simkinds")
+PLUGIN_NAMES = ("promorules_plugins.tiered", "tests.simulate.simkinds")
 
 RULESET = """
 [campaign]

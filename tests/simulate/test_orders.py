@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from simdata import reader, setup
 
 from promorules.simulate.orders import OrderError, plan_blocks
 from promorules.simulate.replay import replay
+from tests.simulate.simdata import reader, setup
 
 
 def test_csv_and_jsonl_read_the_same_orders(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 
 import pytest
-from simdata import CATALOG, PLUGINS, RULESET, reader, setup
 
 from promorules.cartfile import load_catalog
 from promorules.engine import Engine
@@ -14,6 +13,7 @@ from promorules.simulate.orders import OrderError
 from promorules.simulate.parallel import replay_blocks
 from promorules.simulate.replay import Outcome, replay
 from promorules.simulate.sample import write_sample
+from tests.simulate.simdata import CATALOG, PLUGINS, RULESET, reader, setup
 
 # the test ruleset plus a stock-limited cut on B: budget and stock both run out
 LIMITED = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from simdata import CATALOG, PLUGINS
 
 from promorules.cartfile import load_catalog
 from promorules.diagnostics import RulesetError
 from promorules.engine import Engine
 from promorules.pricerules import check_price_rules, load_price_history
+from tests.simulate.simdata import CATALOG, PLUGINS
 
 RULESET = """
 [campaign]

@@ -7,12 +7,11 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from simdata import reader, setup
-
 from promorules.counters import CounterKey, CounterKind
 from promorules.simulate.replay import replay
 from promorules.simulate.roi import Assumption, roi
 from promorules.simulate.totals import DISCOUNT, GMV, P_DISCOUNT, P_ORDERS
+from tests.simulate.simdata import reader, setup
 
 TZ = ZoneInfo("Asia/Shanghai")
 

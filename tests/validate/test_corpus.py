@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -22,7 +23,14 @@ PLUGINS: list[object] = [tiered, kinds]
 EXPLOSION = "2026-11-11T00:00:00+08:00"
 
 
-def run(name: str, catalog: str | None, tmp_path: Path, **limits: int) -> Report:
+class Limits(TypedDict, total=False):
+    """The cart limits a corpus entry overrides (fields of ``Options``)."""
+
+    max_lines: int
+    max_quantity: int
+
+
+def run(name: str, catalog: str | None, tmp_path: Path, **limits: Unpack[Limits]) -> Report:
     engine = Engine.from_toml(CORPUS / f"{name}.toml", plugins=PLUGINS)
     items = load_catalog(CORPUS / catalog, "CNY") if catalog else None
     options = Options(examples=300, seed=0, out_dir=tmp_path, **limits)
@@ -54,7 +62,7 @@ BREACHES = [
 def test_every_planted_breach_is_found_with_its_minimal_cart(
     name: str,
     catalog: str,
-    limits: dict[str, int],
+    limits: Limits,
     floor: str,
     cart: dict[str, int],
     coupons: tuple[str, ...],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from promorules.cartfile import load_catalog
-from promorules.diagnostics import Severity
+from promorules.diagnostics import Diagnostic, Severity
 from promorules.engine import Engine
 from promorules.validate import Options, validate
 from promorules_plugins import tiered
@@ -77,7 +77,9 @@ gift_sku = "BAG"
 CATALOG = "sku,price,cost,category,merchant\nMUG,100.00,50.00,home,m1\nLOSS,10.00,12.00,home,m1\n"
 
 
-def lint_of(tmp_path: Path, text: str = RULESET, catalog: str | None = CATALOG) -> dict[str, list]:
+def lint_of(
+    tmp_path: Path, text: str = RULESET, catalog: str | None = CATALOG
+) -> dict[str, list[Diagnostic]]:
     path = tmp_path / "lint.toml"
     path.write_text(text)
     engine = Engine.from_toml(path, plugins=PLUGINS)
@@ -86,7 +88,7 @@ def lint_of(tmp_path: Path, text: str = RULESET, catalog: str | None = CATALOG) 
         (tmp_path / "catalog.csv").write_text(catalog)
         items = load_catalog(tmp_path / "catalog.csv", "CNY")
     report = validate(engine, items, Options(examples=20, out_dir=tmp_path / "out"))
-    found: dict[str, list] = {}
+    found: dict[str, list[Diagnostic]] = {}
     for d in report.diagnostics:
         found.setdefault(d.code, []).append(d)
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from promorules.engine import Engine
 from promorules.kind import Reason
 from promorules.quote import Status
@@ -86,5 +88,5 @@ def test_a_budget_trimming_the_shipping_discount_gives_the_fee_back() -> None:
 def test_bound_discounts_no_goods() -> None:
     engine = build(FS + 'off = "6.00"\n')
     bound = free_shipping.FreeShipping().bound(engine.ruleset.promotion("fs"))
-    assert (bound.rate, bound.cap) == (0, yuan("6.00"))
+    assert (bound.rate, bound.cap) == (Fraction(0), yuan("6.00"))
     assert "excluded from the goods margin" in bound.note

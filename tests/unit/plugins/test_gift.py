@@ -196,7 +196,7 @@ def test_counters_and_bound() -> None:
     }
     kind = gift.GiftKind()
     mug = kind.bound(engine.ruleset.promotion("mug"))
-    assert (mug.rate, mug.extra_cost) == (0, yuan("12.00"))
+    assert (mug.rate, mug.extra_cost) == (Fraction(0), yuan("12.00"))
     # choose one of 20.00 or 12.00: at most 20.00
     assert kind.bound(engine.ruleset.promotion("pick")).extra_cost == yuan("20.00")
 
