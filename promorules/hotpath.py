@@ -121,7 +121,7 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                 conditions.append(f"{compiled.index} not in unredeemed")
             if check_paused:
                 conditions.append(f"not paused(p{slot})")
-            emit(1, f"# {compiled.promotion.id} ({compiled.promotion.kind})")
+            emit(1, f"# {compiled.promotion.id!r} ({compiled.promotion.kind!r})")
             depth = 1
             if conditions:
                 emit(1, f"if {' and '.join(conditions)}:")

@@ -60,8 +60,8 @@ MINOR_UNITS: dict[str, int] = {
 
 # ASCII digits only: Python's \d also matches Arabic-Indic or full-width digits, which
 # would read a ruleset's text differently from what a planner sees in it.
-_AMOUNT_RE = re.compile(r"^[+-]?([0-9]+)(?:\.([0-9]+))?$")
-_PERCENT_RE = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]+)?)\s*%$")
+_AMOUNT_RE = re.compile(r"^[+-]?([0-9]+)(?:\.([0-9]+))?\Z")
+_PERCENT_RE = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]+)?)\s*%\Z")
 
 
 class MoneyError(ValueError):

@@ -21,7 +21,7 @@ from promorules.diagnostics import PromorulesError
 from promorules.kind import Kind, Lane
 
 ENTRY_POINT_GROUP = "promorules"
-_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 
 
 class PluginError(PromorulesError):

@@ -54,7 +54,7 @@ Amount = NewType("Amount", int)
 Rate = NewType("Rate", Fraction)
 """A share written "12.5%", held exactly."""
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # whole id: fullmatch (no "\n" after)
 MAX_RULESET_BYTES = 8 * 1024 * 1024
 
 
@@ -715,7 +715,7 @@ def _check_promotions(
     for index, promotion in enumerate(promotions):
         path: Path = ("promotion", index)
         kind = kinds[promotion.kind]
-        if not _ID.match(promotion.id):
+        if not _ID.fullmatch(promotion.id):
             out.add(
                 "PR103",
                 "an id is 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter "

@@ -89,7 +89,7 @@ CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
 CREATE TABLE IF NOT EXISTS paused (promotion text PRIMARY KEY);
 """
 
-NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 SWEEP_BATCH = 500
 Conn = psycopg.Connection[tuple[Any, ...]]
 

@@ -57,7 +57,7 @@ from promorules.ledger.errors import (
     UnknownReservation,
 )
 
-NAMESPACE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+NAMESPACE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
 SWEEP_BATCH = 500
 
 # KEYS: reservation, paused, due, counters, reservations, then (counter, template) pairs.
