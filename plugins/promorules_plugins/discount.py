@@ -27,7 +27,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
-from promorules.money import Rounding, apply_rate, format_amount, format_percent
+from promorules.money import apply_rate, format_amount, format_percent
 from promorules.ruleset import Amount, Promotion, Rate
 
 
@@ -58,15 +58,11 @@ class Discount(Kind):
         rounding = env.rounding
         if config.percent is not None:
             num, den = config.percent.numerator, config.percent.denominator
-            down = rounding is Rounding.DOWN  # apply_rate's DOWN, inline
             detail = f"{format_percent(config.percent)} off each line"
 
             def percent_off(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
                 amounts = state.amounts
-                if down:
-                    given = [amounts[i] * num // den for i in lines]
-                else:
-                    given = [apply_rate(amounts[i], num, den, rounding) for i in lines]
+                given = [apply_rate(amounts[i], num, den, rounding) for i in lines]
                 if not any(given):
                     if not state.explain:
                         return QUIET
