@@ -130,25 +130,39 @@ class Work:
 def breaches(work: Work, floors: Floors) -> list[Breach]:
     """Every floor the working figures break, line floors first."""
     found: list[Breach] = []
-    amounts, costs = work.amounts, work.costs
-    if floors._line is not None:
-        assert floors.line is not None
-        den, gap = floors._line
-        for i, cost in enumerate(costs):
-            need = -((-cost * den) // gap) - amounts[i]
-            if need > 0:
-                found.append(Breach(f"line[{i}]", [i], floors.line, need))
+    if floors.line is not None:
+        for i, need in _line_needs(work, floors).items():
+            found.append(Breach(f"line[{i}]", [i], floors.line, need))
     for category, floor in floors.categories.items():
         lines, need = _category_need(work, category, floor)
         if need > 0:
             found.append(Breach(f"category:{category}", lines, floor, need))
-    if floors._order is not None and amounts:
-        assert floors.order is not None
-        den, gap = floors._order
-        need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
+    if floors.order is not None:
+        need = _order_need(work, floors)
         if need > 0:
-            found.append(Breach(ORDER, list(range(len(amounts))), floors.order, need))
+            found.append(Breach(ORDER, list(range(len(work.amounts))), floors.order, need))
     return found
+
+
+def _line_needs(work: Work, floors: Floors) -> dict[int, int]:
+    """The lines below the line floor, ascending, and the revenue each misses."""
+    needs: dict[int, int] = {}
+    if floors._line is not None:
+        den, gap = floors._line
+        amounts = work.amounts
+        for i, cost in enumerate(work.costs):
+            need = -((-cost * den) // gap) - amounts[i]
+            if need > 0:
+                needs[i] = need
+    return needs
+
+
+def _order_need(work: Work, floors: Floors) -> int:
+    """The revenue the order floor misses (<= 0: none; 0 for an order of no lines)."""
+    if floors._order is None or not work.amounts:
+        return 0
+    den, gap = floors._order
+    return -((-(sum(work.costs) + work.extra_cost) * den) // gap) - sum(work.amounts)
 
 
 def _category_need(work: Work, category: str, floor: Fraction) -> tuple[list[int], int]:
@@ -184,36 +198,28 @@ def clamp(
     # one pass, line floors first, then categories, then the order, each need worked out
     # on the figures as they stand: taking back only raises revenue, so a floor held stays
     # held, and a floor still broken after its turn has nothing left to take on its lines
-    amounts, costs = work.amounts, work.costs
-    if floors._line is not None:
-        den, gap = floors._line
-        needs = {}
-        for i, cost in enumerate(costs):
-            need = -((-cost * den) // gap) - amounts[i]
-            if need > 0:
-                needs[i] = need
-        if needs:
-            got_per_line = _restore_lines(work, needs, rank, taken)
-            for i, need in needs.items():
-                got = got_per_line[i]
-                per_floor[f"line[{i}]"] = got
-                settled = settled and got == need
+    needs = _line_needs(work, floors)
+    if needs:
+        got_per_line = _restore_lines(work, needs, rank, taken)
+        for i, need in needs.items():
+            got = got_per_line[i]
+            per_floor[f"line[{i}]"] = got
+            settled = settled and got == need
     for category, floor in floors.categories.items():
         lines, need = _category_need(work, category, floor)
         if need > 0:
             got = _take(work, lines, need, rank, taken)
             per_floor[f"category:{category}"] = got
             settled = settled and got == need
-    if floors._order is not None and amounts:
-        den, gap = floors._order
-        need = -((-(sum(costs) + work.extra_cost) * den) // gap) - sum(amounts)
-        if need > 0:
-            if len(amounts) == 1:  # a one-line order: its line's discounts, as a line floor
-                got = _restore_lines(work, {0: need}, rank, taken)[0]
-            else:
-                got = _take(work, list(range(len(amounts))), need, rank, taken)
-            per_floor[ORDER] = got
-            settled = settled and got == need
+    need = _order_need(work, floors)
+    if need > 0:
+        count = len(work.amounts)
+        if count == 1:  # a one-line order: its line's discounts, as a line floor
+            got = _restore_lines(work, {0: need}, rank, taken)[0]
+        else:
+            got = _take(work, list(range(count)), need, rank, taken)
+        per_floor[ORDER] = got
+        settled = settled and got == need
     work.settled = settled
     return taken, per_floor
 
