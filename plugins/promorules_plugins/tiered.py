@@ -221,8 +221,9 @@ class Tiered(Kind):
         first = ladder[-1][0] if not every else step_measure
         below_first = f"below the first threshold ({reached_text(first)})"
 
-        def amount(measure: int, base: int) -> int:
-            """The discount one pool earns, before its cap and its base limit it."""
+        def earned(measure: int, base: int) -> tuple[int, bool]:
+            """The discount one pool earns (its cap and its base applied), and whether
+            the cap cut it."""
             if every:
                 off = measure // step_measure * step_off
             else:
@@ -236,8 +237,11 @@ class Tiered(Kind):
                             off = 0
                         break
                 else:
-                    return 0
-            return off
+                    return 0, False
+            capped = False
+            if cap is not None and off > cap:
+                off, capped = cap, True
+            return min(off, base), capped
 
         def account(measure: int, capped: bool) -> tuple[str, Upsell | None]:
             """A note on what one pool reached, and the upsell towards the next step."""
@@ -273,11 +277,7 @@ class Tiered(Kind):
             amounts = state.amounts
             weights = [amounts[i] for i in lines]
             base = sum(weights)
-            off = amount(sum([state.qty[i] for i in lines]) if by_quantity else base, base)
-            if cap is not None and off > cap:
-                off = cap
-            if off > base:
-                off = base
+            off, _ = earned(sum([state.qty[i] for i in lines]) if by_quantity else base, base)
             if off <= 0:
                 return QUIET
             return Offer(lines, allocate(off, weights))
@@ -304,18 +304,13 @@ class Tiered(Kind):
                 base = sum(weights)
                 total_base += base
                 measure = sum(state.qty[i] for i in group) if by_quantity else base
-                off = amount(measure, base)
-                capped = False
-                if cap is not None and off > cap:
-                    off, capped = cap, True
+                off, capped = earned(measure, base)
                 if explain:
                     note, hint = account(measure, capped)
                     if hint is not None and (
                         best_hint is None or hint.shortfall < best_hint.shortfall
                     ):
                         best_hint = hint
-                if off > base:
-                    off = base
                 if off <= 0:
                     continue
                 if explain:
