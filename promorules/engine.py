@@ -529,17 +529,9 @@ class Engine:
                         else "earlier promotions left nothing to discount",
                         offer.hint,
                     ]
-            for compiled, offer in offers:
-                if offer.deposits:
-                    for i, deposit in offer.deposits:
-                        state.deposits[i] = deposit
-                        state.deferred[i] = True
-                    schedule.append((list(offer.deposits), offer.balance_window))
-                if offer.gifts:
-                    self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
-                if offer.consumes:
-                    consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
-                if explain and state.coupons:
+            self._settle(offers, state, gifts, consumes, schedule, records)
+            if explain and state.coupons:
+                for compiled, offer in offers:
                     redeemed[compiled.index] = offer.codes
             if self._budget_keys:  # some promotion has a budget
                 shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
@@ -610,6 +602,28 @@ class Engine:
             self._code_matches.clear()
         self._code_matches[code] = found
         return found
+
+    def _settle(
+        self,
+        offers: list[tuple[Compiled, Offer]],
+        state: PricingState,
+        gifts: list[tuple[int, Gift]],
+        consumes: list[tuple[int, CounterKey, int]],
+        schedule: list[tuple[list[tuple[int, int]], Any]],
+        records: dict[int, list[Any]],
+    ) -> None:
+        """What a lane's offers leave beyond their discounts, once the lane is applied:
+        deposit schedules (seen by later lanes), gifts, and the counters they consume."""
+        for compiled, offer in offers:
+            if offer.deposits:
+                for i, deposit in offer.deposits:
+                    state.deposits[i] = deposit
+                    state.deferred[i] = True
+                schedule.append((list(offer.deposits), offer.balance_window))
+            if offer.gifts:
+                self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
+            if offer.consumes:
+                consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
 
     def _add_gifts(
         self,

@@ -51,7 +51,7 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
         "Offer": Offer,
         "resolve": resolve,
         "apply_prices": apply_prices,
-        "add_gifts": engine._add_gifts,
+        "settle": engine._settle,
         "apply_budgets": engine._apply_budgets,
         "apply_funder_budgets": engine._apply_funder_budgets,
         "BY_PRIORITY": engine._by_priority,
@@ -153,16 +153,7 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
             emit(4, "if off > 0:")
             emit(5, "shipping -= off")
             emit(5, "append([index, -1, off])")
-        emit(2, "for compiled, offer in offers:")
-        emit(3, "if offer.deposits:")
-        emit(4, "for i, deposit in offer.deposits:")
-        emit(5, "state.deposits[i] = deposit")
-        emit(5, "state.deferred[i] = True")
-        emit(4, "schedule.append((list(offer.deposits), offer.balance_window))")
-        emit(3, "if offer.gifts:")
-        emit(4, "add_gifts(compiled, offer.gifts, gifts, {}, consumes)")
-        emit(3, "if offer.consumes:")
-        emit(4, "consumes.extend((compiled.index, key, k) for key, k in offer.consumes)")
+        emit(2, "settle(offers, state, gifts, consumes, schedule, {})")
         if any(c.budget is not None for c in lane):
             emit(
                 2, "shipping += apply_budgets(offers, adjustments, amounts, state.availability, {})"
