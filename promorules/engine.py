@@ -142,6 +142,7 @@ class Engine:
             if matcher is not None:
                 self._matchers.append((compiled.index, matcher))
         self._coded = frozenset(index for index, _ in self._matchers)
+        self._unredeemed_by_codes: dict[tuple[str, ...], frozenset[int]] = {}
 
     # -- construction ------------------------------------------------------------------
     @staticmethod
@@ -299,9 +300,7 @@ class Engine:
         # (the kind contract of code_matcher): without explanations they are not looked at
         unredeemed = frozenset() if explain else self._coded
         if unredeemed and state.coupons:
-            unredeemed = unredeemed.difference(
-                *(self._match_code(code)[0] for code in state.coupons)
-            )
+            unredeemed = self._unredeemed(state.coupons)
         if explain or excluded or self._tracks_lines or len(plan.slots) > HOT_PATH_LIMIT:
             adjustments, gifts, consumes, schedule, shipping = self._walk(
                 plan, state, scopes, excluded, unredeemed, records, redeemed
@@ -578,6 +577,17 @@ class Engine:
                 why = Reason.CODE_NOT_USED
             out.append((code, index, why))
         return out
+
+    def _unredeemed(self, codes: tuple[str, ...]) -> frozenset[int]:
+        """The code-redeemed promotions none of ``codes`` (normalised) redeems; cached
+        per set of codes presented together, like :meth:`_match_code`'s answers."""
+        found = self._unredeemed_by_codes.get(codes)
+        if found is None:
+            found = self._coded.difference(*(self._match_code(code)[0] for code in codes))
+            if len(self._unredeemed_by_codes) >= _CODE_CACHE_LIMIT:
+                self._unredeemed_by_codes.clear()
+            self._unredeemed_by_codes[codes] = found
+        return found
 
     def _match_code(self, code: str) -> tuple[tuple[int, ...], int]:
         """The promotions whose code ``code`` is, and the first it resembles (-1: none).
@@ -870,6 +880,8 @@ _NO_GUARDRAIL = GuardrailReport(GuardrailStatus.OK, (), {}, ())
 
 def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
     """Codes compare case-insensitively, ignoring spaces and dashes typed around them."""
+    if not codes:
+        return ()
     out = []
     for code in codes:
         if code.isascii() and code.isalnum():  # the usual case: nothing to strip

@@ -241,16 +241,18 @@ def _restore_lines(
             if found is not None and adjustment[2] > 0:
                 found.append(adjustment)
     amounts = work.amounts
-    ranked = rank.get
     out: dict[int, int] = {}
     for line, need in needs.items():
         on_line = mine[line]
         if len(on_line) > 1:
-            if len({a[0] for a in on_line}) < len(on_line):
+            # lowest-ranked first; ranks are distinct per promotion, so keyed by rank
+            # the list loses an entry exactly when a promotion has several on the line
+            by_rank = {rank.get(a[0], -1): a for a in on_line}
+            if len(by_rank) < len(on_line):
                 # a promotion with several adjustments on the line: taken in proportion
                 out[line] = _take(work, [line], need, rank, taken)
                 continue
-            on_line.sort(key=lambda a: ranked(a[0], -1))
+            on_line = [by_rank[r] for r in sorted(by_rank)]
         got = 0
         for adjustment in on_line:
             take = need - got
