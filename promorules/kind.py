@@ -162,8 +162,8 @@ class Offer:
     deposit window): ``(line, deposit)`` pairs, the deposit being due now and the rest
     of the line's payable amount due in ``balance_window``. The engine records the
     schedule on the quote (``Quote.payments``) and on the state for later lanes.
-    (coupon use, stock), to which the engine adds budgets. ``codes`` names the presented
-    codes the offer redeems (empty: every presented code the promotion matches).
+    ``codes`` names the presented codes the offer redeems (empty: every presented code
+    the promotion matches).
     """
 
     __slots__ = (
@@ -234,6 +234,15 @@ class Gift:
     counter: CounterKey | None = None
     """The stock counter the gift draws on (``quantity`` units); the engine consumes it
     only when the gift is actually added to the order."""
+    value: int | None = None
+    """What one unit is worth to the customer (its usual selling price), for weighing
+    the offer against others of its exclusive group; None: its unit cost."""
+
+    @property
+    def worth(self) -> int:
+        """What the gift line is worth to the customer: :attr:`value` (else the unit
+        cost) times the quantity."""
+        return (self.unit_cost if self.value is None else self.value) * self.quantity
 
 
 @attrs.frozen

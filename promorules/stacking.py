@@ -2,8 +2,8 @@
 
 Offers of one lane all measure on the same base. Where they clash (they share an
 exclusive ``group``, or one is ``not_with`` the other) the lane keeps the combination
-worth most to the customer; the losers are explained as ``lost-to-exclusive-group``,
-naming the offers they lost to.
+worth most to the customer (discounts, shipping taken off, gifts at their value); the
+losers are explained as ``lost-to-exclusive-group``, naming the offers they lost to.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def resolve(
         return (a.group is not None and a.group == b.group) or b.index in a.not_with
 
     count = len(conflicted)
-    values = [o.total + o.shipping_off for _, o in conflicted]
+    values = [_worth(o) for _, o in conflicted]
     # components of the clash graph, found by a small union-find
     parent = list(range(count))
 
@@ -89,6 +89,15 @@ def resolve(
             None,
         ]
     return out
+
+
+def _worth(offer: Offer) -> int:
+    """What an offer is worth to the customer: its discount, the shipping it takes off,
+    and its gifts at their value (:attr:`Gift.worth <promorules.kind.Gift.worth>`)."""
+    worth = offer.total + offer.shipping_off
+    if offer.gifts:
+        worth += sum(gift.worth for gift in offer.gifts)
+    return worth
 
 
 def best_subset(

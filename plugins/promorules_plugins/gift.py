@@ -14,6 +14,8 @@ cost the floor cannot hold). An item with ``stock`` draws on a ledger counter
 ``gift_stock:<promotion>:<sku>``; a gift whose counter has fewer units left than it
 needs is not added, and the explanation says so. Two promotions never add the same
 gift sku to one order unless both are ``stackable`` (the engine refuses the second).
+In an exclusive group the promotion is weighed by its gifts' ``value`` (what a unit is
+worth to the customer; default its unit cost) against the other members' discounts.
 
 The promotion gives no discount: its :class:`~promorules.kind.Bound` has rate 0 and
 the largest gift cost as ``extra_cost``.
@@ -60,6 +62,9 @@ class GiftItem:
     title: str = ""
     stock: int | None = None
     """Units this promotion may give away (a ledger counter); None: not limited here."""
+    value: Amount | None = None
+    """What one unit is worth to the customer (its usual selling price): weighs the
+    promotion against the others of its exclusive group. None: its unit cost."""
 
 
 @attrs.frozen
@@ -111,6 +116,8 @@ class GiftKind(Kind):
                     )
                 if item.stock is not None and item.stock < 0:
                     yield Problem("PR203", "stock must not be negative", (*path, "stock"))
+                if item.value is not None and item.value < 0:
+                    yield Problem("PR203", "a gift's value must not be negative", (*path, "value"))
 
     def lint(self, promotion: Promotion, ruleset: Ruleset) -> Iterable[Problem]:
         config: GiftConfig = promotion.config
@@ -136,7 +143,9 @@ class GiftKind(Kind):
 
         def to_gift(item: GiftItem) -> Gift:
             counter = _key(pid, item.sku) if item.stock is not None else None
-            return Gift(item.sku, item.unit_cost, item.quantity, item.title, stackable, counter)
+            return Gift(
+                item.sku, item.unit_cost, item.quantity, item.title, stackable, counter, item.value
+            )
 
         fixed = tuple((item, to_gift(item)) for item in config.gifts)
         options = tuple((item, to_gift(item)) for item in config.choose_one_of)

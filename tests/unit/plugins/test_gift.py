@@ -187,6 +187,55 @@ def test_both_stackable_give_two_gifts() -> None:
     assert dict(quote.consumption) == {stock("mug", "MUG"): 1, stock("mug2", "MUG"): 1}
 
 
+def grouped(gift_value: str) -> str:
+    """A mug (cost 12.00) and 20.00 off, in one exclusive group, both reached at 299.00."""
+    value = f', value = "{gift_value}"' if gift_value else ""
+    return f"""
+[[promotion]]
+id = "mug"
+kind = "gift"
+group = "welcome"
+threshold = "299.00"
+gifts = [{{ sku = "MUG", unit_cost = "12.00", quantity = 2{value} }}]
+
+[[promotion]]
+id = "cut"
+kind = "tiered"
+lane = "store"
+group = "welcome"
+tiers = [{{ threshold = "299.00", off = "20.00" }}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("value", "winner", "loser"),
+    [
+        ("15.00", "mug", "cut"),  # 2 mugs worth 30.00 beat 20.00 off
+        ("9.00", "cut", "mug"),  # 2 x 9.00 = 18.00 lose to it
+        ("", "mug", "cut"),  # no value: the mugs are worth their cost, 2 x 12.00
+    ],
+)
+def test_a_gift_in_an_exclusive_group_is_weighed_by_its_value(
+    value: str, winner: str, loser: str
+) -> None:
+    engine = build(grouped(value))
+    the_cart = cart(line("a", 2, "150.00"))
+    for quote in (engine.price(the_cart, ctx()), engine.explained(the_cart, ctx())):
+        assert quote.explanation(winner).status is Status.APPLIED
+        lost = quote.explanation(loser)
+        assert lost.status is Status.NOT_APPLIED
+        assert lost.reason == Reason.LOST_TO_GROUP.value
+        assert [ql.sku for ql in quote.lines if ql.gift] == (["MUG"] if winner == "mug" else [])
+        assert quote.payable == yuan("300.00") - (yuan("20.00") if winner == "cut" else 0)
+
+
+def test_a_negative_gift_value_is_a_located_error() -> None:
+    with pytest.raises(RulesetError) as caught:
+        build(grouped("-1.00"))
+    assert "PR203" in str(caught.value)
+    assert "value must not be negative" in str(caught.value)
+
+
 def test_counters_and_bound() -> None:
     engine = build(MUG + PICK)
     assert set(engine.counters) == {
