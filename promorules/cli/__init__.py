@@ -29,7 +29,9 @@ COMMANDS = (
 """Subcommand modules under promorules.cli, in the order ``--help`` lists them."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only`` (a subcommand's name as typed), just that
+    subcommand is registered, so a command imports no other command's module."""
     parser = argparse.ArgumentParser(
         prog="promorules",
         description="Price carts under promotion rulesets that can never break the margin floor.",
@@ -37,8 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"promorules.cli.{name}").register(subparsers)
+        if only is None or name == only.replace("-", "_"):
+            importlib.import_module(f"promorules.cli.{name}").register(subparsers)
     return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when it is its first word and a known one."""
+    if argv and argv[0].replace("-", "_") in COMMANDS:
+        return argv[0]
+    return None
 
 
 def _version() -> str:
@@ -48,7 +58,9 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     run = getattr(args, "run", None)
     if run is None:
