@@ -354,3 +354,25 @@ def test_the_installed_console_script(tmp_path: Path) -> None:
     assert broken.returncode == 2
     assert "Traceback" not in broken.stderr
     assert broken.stderr.count("PR") == 5
+
+
+def test_price_imports_no_other_command() -> None:
+    # a fresh process (what a shell user starts): `price` must not pay for the ledger,
+    # the validator or the simulator, whose modules it never uses
+    probe = (
+        "import sys\n"
+        "from promorules.cli import main\n"
+        f"code = main({['price', *CROSS_STORE[1:]]!r})\n"
+        "others = sorted(m for m in sys.modules if m.startswith(('promorules.cli.', "
+        "'promorules.ledger', 'promorules.validate', 'promorules.simulate')))\n"
+        "print(code, others, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.stderr.strip() == "0 ['promorules.cli.price', 'promorules.cli.render']"
