@@ -165,9 +165,8 @@ def margin_of(revenue: int, cost: int) -> Fraction | None:
 class Quote:
     """The priced cart. Built by the engine; read it, never construct it yourself."""
 
-    def __init__(
+    def __init__(  # positional too: the engine builds one per cart, on its hot path
         self,
-        *,
         currency: str,
         lines: Sequence[Line],
         amounts: list[int],
