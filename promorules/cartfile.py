@@ -110,6 +110,10 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
             collector = Collector(source, {(): (exc.lineno, exc.colno)})
             collector.add("PR002", f"JSON syntax error: {exc.msg}")
             raise RulesetError(collector.diagnostics()) from None
+        except RecursionError:  # [[[[...: the parser's stack ran out before the text did
+            collector = Collector(source)
+            collector.add("PR002", "JSON nested too deeply to be a cart")
+            raise RulesetError(collector.diagnostics()) from None
     from promorules.ruleset import read_toml
 
     return read_toml(text, source)

@@ -504,6 +504,10 @@ def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[
         collector = Collector(source, {(): (line, col)})
         collector.add("PR002", f"TOML syntax error: {message}")
         raise RulesetError(collector.diagnostics()) from None
+    except RecursionError:  # a = [[[[...: the parser's stack ran out before the text did
+        collector = Collector(source)
+        collector.add("PR002", "TOML nested too deeply (arrays or inline tables)")
+        raise RulesetError(collector.diagnostics()) from None
     from promorules.tomlpos import key_positions
 
     return data, key_positions(text)

@@ -236,6 +236,8 @@ class OrderReader:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
                 self._fail(number, f"JSON syntax error at column {exc.colno}: {exc.msg}")
+            except RecursionError:  # [[[[...: the parser's stack ran out first
+                self._fail(number, "JSON nested too deeply to be an order")
             if not isinstance(row, dict):
                 self._fail(number, "a row is a JSON object")
             for key in row:

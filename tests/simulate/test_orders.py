@@ -55,6 +55,14 @@ def test_bad_rows_are_located(tmp_path: Path, row: str, message: str) -> None:
     assert str(raised.value).startswith(f"{job.path}:3:1: PR303")
 
 
+def test_a_jsonl_row_nested_past_the_parsers_stack_is_located(tmp_path: Path) -> None:
+    row = '{"time": "2026-03-02T10:00:00", "lines": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    engine, job = setup(tmp_path, row + "\n", name="orders.jsonl")
+    with pytest.raises(OrderError) as raised:
+        list(reader(engine, job).read(job.path))
+    assert str(raised.value) == f"{job.path}:1:1: PR303 JSON nested too deeply to be an order"
+
+
 def test_unknown_column_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OrderError, match="unknown column 'price'"):
         setup(tmp_path, "time,lines,price\n")

@@ -324,6 +324,25 @@ def test_broken_json_is_located_by_line_and_column(tmp_path: Path) -> None:
     assert str(only) == f"{path}:3:17: PR002 {message}"
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("cart.json", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply to be a cart"),
+        (
+            "cart.toml",
+            "lines = " + "[" * 100_000 + "]" * 100_000,
+            "TOML nested too deeply (arrays or inline tables)",
+        ),
+    ],
+)
+def test_a_cart_nested_past_the_parsers_stack_is_a_diagnostic(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    path = write(tmp_path, name, text)
+    (only,) = problems(path)
+    assert str(only) == f"{path}:1:1: PR002 {message}"
+
+
 def test_broken_toml_cart_is_located(tmp_path: Path) -> None:
     path = write(tmp_path, "cart.toml", '[[lines]]\nsku = "A\n')
     (only,) = problems(path)

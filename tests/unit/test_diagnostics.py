@@ -85,6 +85,14 @@ def test_syntax_error_is_a_located_diagnostic_not_an_exception_text() -> None:
     assert "at line" not in only.message  # the position lives in file:line:col only
 
 
+def test_a_ruleset_nested_past_the_parsers_stack_is_a_diagnostic() -> None:
+    text = '[campaign]\nname = "x"\ntags = ' + "[" * 100_000 + "]" * 100_000 + "\n"
+    with pytest.raises(RulesetError) as caught:
+        parse_ruleset(text, KINDS, source="r.toml")
+    (only,) = caught.value.diagnostics
+    assert str(only) == "r.toml:1:1: PR002 TOML nested too deeply (arrays or inline tables)"
+
+
 def test_unreadable_and_oversized_files_are_pr001(tmp_path: Path) -> None:
     with pytest.raises(RulesetError) as caught:
         load_ruleset(tmp_path / "missing.toml", KINDS)
