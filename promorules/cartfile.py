@@ -105,7 +105,7 @@ def _read(path: str | FilePath, what: str, code: str) -> tuple[str, str]:
 def _parse(text: str, source: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
     if source.endswith(".json"):
         try:
-            return json.loads(text), {}
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
             collector = Collector(source, {(): (exc.lineno, exc.colno)})
             collector.add("PR002", f"JSON syntax error: {exc.msg}")
@@ -114,6 +114,9 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
             collector = Collector(source)
             collector.add("PR002", "JSON nested too deeply to be a cart")
             raise RulesetError(collector.diagnostics()) from None
+        from promorules.jsonpos import key_positions
+
+        return data, key_positions(text)
     from promorules.ruleset import read_toml
 
     return read_toml(text, source)

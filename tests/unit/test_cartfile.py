@@ -304,7 +304,7 @@ def test_a_10_mb_coupon_code_is_refused_briefly(tmp_path: Path) -> None:
     path = write(tmp_path, "cart.json", json.dumps({"coupons": [code], "lines": [{"sku": "A"}]}))
     found = problems(path, {"A": CatalogItem("A", 100)})
     assert [str(d) for d in found] == [
-        f"{path}:1:1: PR301 coupons[0]: coupon code too long "
+        f"{path}:1:14: PR301 coupons[0]: coupon code too long "
         f"(10000000 characters, at most {MAX_CODE_LENGTH})"
     ]
 
@@ -349,10 +349,20 @@ def test_broken_toml_cart_is_located(tmp_path: Path) -> None:
     assert (only.code, only.line) == ("PR002", 2)
 
 
-def test_json_cart_problems_name_the_key_path(tmp_path: Path) -> None:
+def test_json_cart_problems_name_the_key_path_and_its_position(tmp_path: Path) -> None:
     data = {"lines": [{"sku": "A", "quantity": 1}, {"sku": "A", "quantity": 2.0}]}
     found = problems(write(tmp_path, "cart.json", json.dumps(data)), {"A": CatalogItem("A", 1)})
     assert [d.path for d in found] == [("lines", 1, "quantity")]
+    assert [(d.line, d.column) for d in found] == [(1, 54)]  # the second "quantity" key
+    text = (
+        '{\n  "lines": [\n    {"sku": "A"},\n    {"sku": "A", "quantity": 0}\n  ],\n'
+        '  "x": 1\n}\n'
+    )
+    found = problems(write(tmp_path, "cart.json", text), {"A": CatalogItem("A", 1)})
+    assert [(d.line, d.column, d.path) for d in found] == [
+        (4, 18, ("lines", 1, "quantity")),
+        (6, 3, ("x",)),
+    ]
 
 
 def test_unreadable_cart_is_pr001(tmp_path: Path) -> None:
