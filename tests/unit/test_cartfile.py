@@ -355,8 +355,7 @@ def test_json_cart_problems_name_the_key_path_and_its_position(tmp_path: Path) -
     assert [d.path for d in found] == [("lines", 1, "quantity")]
     assert [(d.line, d.column) for d in found] == [(1, 54)]  # the second "quantity" key
     text = (
-        '{\n  "lines": [\n    {"sku": "A"},\n    {"sku": "A", "quantity": 0}\n  ],\n'
-        '  "x": 1\n}\n'
+        '{\n  "lines": [\n    {"sku": "A"},\n    {"sku": "A", "quantity": 0}\n  ],\n  "x": 1\n}\n'
     )
     found = problems(write(tmp_path, "cart.json", text), {"A": CatalogItem("A", 1)})
     assert [(d.line, d.column, d.path) for d in found] == [
