@@ -296,14 +296,22 @@ class Bound:
         ``list_price``, as a share of that price; ``rate`` when nothing is refined."""
         if not self.refined:
             return self.rate
+        price_part, credit = self.unit_parts(sku, list_price)
+        return min(price_part + credit, Fraction(1))
+
+    def unit_parts(self, sku: str, list_price: int) -> tuple[Fraction, Fraction]:
+        """:meth:`unit_depth` in its two parts, as shares of ``list_price``: the price
+        part (a unit price, which competes with the other unit prices of the price lane:
+        each unit pays one of them) and the credit on top (``unit_off``, which adds up).
+        Meaningful when ``refined``."""
         if list_price <= 0:
-            return Fraction(0)
+            return Fraction(0), Fraction(0)
         price = self.unit_prices.get(sku, self.unit_prices.get("*"))
         if price is not None:
             part = Fraction(max(list_price - price, 0))
         else:
             part = (self.other_rate or Fraction(0)) * list_price
-        return min((part + self.unit_off) / list_price, Fraction(1))
+        return part / list_price, Fraction(self.unit_off, list_price)
 
 
 class PricingState:

@@ -21,7 +21,7 @@ Nothing is PROVEN unless this arithmetic, done in exact fractions, shows it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 import attrs
@@ -117,21 +117,24 @@ class _Promo:
         self.absolute: int | None = min(caps) if caps else None
 
 
-def _unit_depth(promo: _Promo, item: Item, price_lane: bool) -> Fraction:
-    """The most ``promo`` takes from one unit (or line) of ``item``, as a share of it."""
+def _unit_depth(promo: _Promo, item: Item, price_lane: bool) -> tuple[Fraction, Fraction]:
+    """The most ``promo`` takes from one unit (or line) of ``item``, as shares of it:
+    ``(price part, the rest)``. The price part, a unit price of the price lane, competes
+    with the lane's other unit prices (each unit pays one); the rest adds up."""
     bound = promo.bound
     if bound.rate <= 0 or promo.absolute == 0:
-        return Fraction(0)
+        return Fraction(0), Fraction(0)
     if price_lane:
         # price-lane offers are unit prices: per unit by construction. A Bound that
-        # refines the depth per sku (unit_depth) is used when it offers one.
-        refine: Callable[[str, int], Fraction] | None = getattr(bound, "unit_depth", None)
-        if refine is not None and not item.synthetic:
-            return min(Fraction(refine(item.sku, item.price)), Fraction(1))
-        return min(Fraction(bound.rate), Fraction(1))
+        # refines the depth per sku (unit prices, a credit per unit) is used when it
+        # has one and the sku's list price is known.
+        if bound.refined and not item.synthetic:
+            price_part, credit = bound.unit_parts(item.sku, item.price)
+            return min(price_part, Fraction(1)), min(credit, Fraction(1))
+        return Fraction(0), min(Fraction(bound.rate), Fraction(1))
     if bound.line_rate is None:
-        return Fraction(1)
-    return min(Fraction(bound.line_rate), Fraction(1))
+        return Fraction(0), Fraction(1)
+    return Fraction(0), min(Fraction(bound.line_rate), Fraction(1))
 
 
 @attrs.frozen
@@ -168,13 +171,15 @@ class Bounds:
             )
             for item in items
         ]
-        self.depth: list[dict[int, Fraction]] = [
+        # per item: each touching promotion's (price part, rest) of a unit
+        self.depth: list[dict[int, tuple[Fraction, Fraction]]] = [
             {
                 i: _unit_depth(self.promos[i], item, self.promos[i].lane == price_position)
                 for i in touched
             }
             for item, touched in zip(items, self.touch, strict=True)
         ]
+        self.price_position = price_position
         self.contexts = self._contexts(ruleset)
 
     def _contexts(self, ruleset: Ruleset) -> list[_Context]:
@@ -197,15 +202,19 @@ class Bounds:
         self, item_index: int, active: frozenset[int], skip: frozenset[int] = frozenset()
     ) -> tuple[Fraction, int, list[int]]:
         """``prod(1 - d_lane)`` for one unit of the item, the rounding allowance ``n``,
-        and the promotions that contributed."""
+        and the promotions that contributed. A unit pays one unit price of the price
+        lane, so the lane's price parts count by the deepest; everything else adds up
+        (an exclusive group once, by its deepest member)."""
         depths = self.depth[item_index]
         lanes: list[Fraction] = [Fraction(0)] * self.lane_count
         groups: dict[tuple[int, str], Fraction] = {}
         used: list[int] = []
-        for i, depth in depths.items():
-            if i not in active or i in skip or depth <= 0:
+        deepest_price = Fraction(0)
+        for i, (price_part, depth) in depths.items():
+            if i not in active or i in skip or (depth <= 0 and price_part <= 0):
                 continue
             used.append(i)
+            deepest_price = max(deepest_price, price_part)
             promo = self.promos[i]
             if promo.group is not None:
                 key = (promo.lane, promo.group)
@@ -214,6 +223,7 @@ class Bounds:
                 lanes[promo.lane] += depth
         for (lane, _group), depth in groups.items():
             lanes[lane] += depth
+        lanes[self.price_position] += deepest_price
         factor = Fraction(1)
         for depth in lanes:
             factor *= 1 - min(depth, Fraction(1))

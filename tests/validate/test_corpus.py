@@ -5,18 +5,22 @@ of each corpus file."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import TypedDict, Unpack
 
 import pytest
 
+from promorules.cart import Cart, Context, Customer, Line
 from promorules.cartfile import load_cart, load_catalog
 from promorules.engine import Engine
 from promorules.validate import Options, Status, validate
 from promorules.validate.report import Report
 from promorules.validate.search import shortfall, unguarded
-from promorules_plugins import tiered
+from promorules_plugins import flash_sale, member_price, tiered
 from tests import kinds
+from tests.helpers import SHANGHAI
 
 CORPUS = Path(__file__).parent / "corpus"
 PLUGINS: list[object] = [tiered, kinds]
@@ -121,6 +125,21 @@ def test_every_safe_ruleset_is_proven(
         assert verdict.tried == 0  # nothing left to search
     assert report.exit_code == 0
     assert not list(tmp_path.iterdir())
+
+
+def test_price_lane_unit_prices_count_by_the_deepest_not_their_sum(tmp_path: Path) -> None:
+    engine = Engine.from_toml(CORPUS / "safe-price-lane.toml", plugins=[flash_sale, member_price])
+    items = load_catalog(CORPUS / "safe-price-lane.csv", "CNY")
+    report = validate(engine, items, Options(examples=300, seed=0, out_dir=tmp_path))
+    verdict = report.verdict("line")
+    assert verdict.status is Status.PROVEN, verdict.claim.reason
+    # the worst unit: TEA at its flash price, 70.00 less a minor unit of rounding
+    # allowance per promotion touching it (69.98), against a cost of 60.00
+    assert verdict.claim.worst_margin == Fraction(6998 - 6000, 6998)
+    # and the engine agrees: a member at the flash hour pays the flash price, once
+    cart = Cart((Line("TEA", 1, 10000, 6000),), Customer("c", frozenset({"member"})), "CNY")
+    quote = engine.price(cart, Context(datetime(2026, 11, 11, 0, 30, tzinfo=SHANGHAI)))
+    assert quote.payable == 7000
 
 
 def test_a_proof_names_the_promotions_it_rests_on(tmp_path: Path) -> None:
