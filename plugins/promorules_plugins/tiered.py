@@ -273,11 +273,21 @@ class Tiered(Kind):
         pooled_per_store = per_store and len(promotion.merchants) != 1
 
         def figures(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            """The hot path's evaluator for one pool: the discount alone, no account."""
+            """The hot path's evaluator for one pool: the discount alone, no account.
+
+            A pool measuring less than the first step earns nothing (``earned`` gives 0
+            for it in both modes), so it is told apart before ``earned`` is called."""
             amounts = state.amounts
             weights = [amounts[i] for i in lines]
             base = sum(weights)
-            off, _ = earned(sum([state.qty[i] for i in lines]) if by_quantity else base, base)
+            if by_quantity:
+                qty = state.qty
+                measure = sum([qty[i] for i in lines])
+            else:
+                measure = base
+            if measure < first:
+                return QUIET
+            off, _ = earned(measure, base)
             if off <= 0:
                 return QUIET
             return Offer(lines, allocate(off, weights))
