@@ -362,6 +362,8 @@ class Coupon(Kind):
                     return QUIET
                 return NotApplied(Reason.NOTHING_LEFT, "its share of so small a base is zero")
             if not explain:
+                if consumes is None:  # no limits: no keyword to pass
+                    return Offer(lines, allocate(off, weights))
                 return Offer(lines, allocate(off, weights), consumes=consumes)
             notes = [reached]
             if capped:
