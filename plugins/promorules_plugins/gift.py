@@ -157,8 +157,9 @@ class GiftKind(Kind):
         reached_text = f"{need} items" if by_quantity else format_amount(need, currency)
         below = f"below the threshold ({reached_text})"
 
-        # the fixed gifts alone, none drawing on stock: every cart reaching the threshold
-        # gets all of them (in_stock is True for each), so their list is known now
+        # fixed gifts alone: a cart reaching the threshold gets all of them whenever each
+        # is in stock, which holds for a gift without a counter and, with no ledger
+        # attached (UNLIMITED: no counter has a limit), for every gift
         fixed_gifts = [gift for _, gift in fixed]
         all_given = bool(fixed) and not options
         stockless = all_given and all(gift.counter is None for gift in fixed_gifts)
@@ -182,7 +183,6 @@ class GiftKind(Kind):
                     env.upsell(shortfall, need, reward, by_quantity),
                 )
             if all_given and not state.explain and (stockless or state.availability is UNLIMITED):
-                # nothing is out of stock without a ledger (UNLIMITED remains None)
                 return Offer(gifts=fixed_gifts.copy())
             given: list[Gift] = []
             names: list[str] = []
