@@ -145,6 +145,9 @@ def format_percent(rate: Fraction) -> str:
     return f"{text.rstrip('0').rstrip('.')}%"
 
 
+_DOWN = Rounding.DOWN  # read on every call of apply_rate: one global, no class attribute
+
+
 def apply_rate(amount: int, numerator: int, denominator: int, mode: Rounding) -> int:
     """``amount * numerator / denominator`` rounded to a whole minor unit by ``mode``.
 
@@ -153,7 +156,7 @@ def apply_rate(amount: int, numerator: int, denominator: int, mode: Rounding) ->
     towards zero.
     """
     product = amount * numerator
-    if mode is Rounding.DOWN:
+    if mode is _DOWN:
         return product // denominator
     quotient, remainder = divmod(product, denominator)
     twice = 2 * remainder
@@ -173,23 +176,39 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     part exceeds its weight.
     """
     count = len(weights)
+    if count == 1:
+        return [total]
     if count == 0:
         if total:
             raise ValueError("cannot allocate a non-zero amount over nothing")
         return []
-    if count == 1:
-        return [total]
     weight_sum = sum(weights)
     if weight_sum == 0:
         weights = [1] * count
         weight_sum = count
+    if count == 2:
+        # the commonest split, without the lists: the second part is what the first
+        # leaves, and the one unit left over (if any) goes to the larger remainder,
+        # which is the first's when twice its remainder reaches the sum (tie: earlier)
+        scaled = total * weights[0]
+        first, remainder = divmod(scaled, weight_sum)
+        second = total * weights[1] // weight_sum
+        if first + second < total:
+            if 2 * remainder >= weight_sum:
+                first += 1
+            else:
+                second += 1
+        return [first, second]
     parts = [total * weight // weight_sum for weight in weights]
     left = total - sum(parts)
     if left:
         remainders = [total * weight % weight_sum for weight in weights]
-        # largest remainders first; the sort is stable, so ties go to the earlier position
-        for index in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
-            parts[index] += 1
+        if left == 1:  # one unit: to the first of the largest remainders, no sort
+            parts[remainders.index(max(remainders))] += 1
+        else:
+            # largest remainders first; the sort is stable, so ties go to the earlier position
+            for index in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
+                parts[index] += 1
     return parts
 
 

@@ -35,7 +35,7 @@ from promorules.kind import (
 )
 from promorules.money import allocate, format_amount
 from promorules.ruleset import Amount, Promotion
-from promorules_plugins.units import Run, runs
+from promorules_plugins.units import runs
 
 NO_SAVING = "no-saving"
 """Reason code when the units already cost no more than the bundle price."""
@@ -72,8 +72,8 @@ class Bundle(Kind):
         name = f"{size} for {format_amount(price, env.currency)}"
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            units = sorted(runs(state.amounts, state.qty, lines), key=_dearest_first)
-            count = sum(run[2] for run in units)
+            qty = state.qty
+            count = sum([qty[i] for i in lines])  # the units of the runs of these lines
             if count < size:
                 if not state.explain:
                     return QUIET
@@ -83,22 +83,28 @@ class Bundle(Kind):
                     f"{count} eligible units; a bundle of {name} needs {size}",
                     env.upsell(shortfall, size, name, by_quantity=True),
                 )
-            bundles, saving, chosen = _form(units, size, price, repeats)
+            bundles, saving, chosen = _form(
+                _dearest_first(state.amounts, qty, lines), size, price, repeats
+            )
             if bundles == 0:
                 return NotApplied(
                     NO_SAVING, f"the dearest {size} units already cost no more than {name}"
                 )
             order = sorted(chosen)
             parts = allocate(saving, [chosen[i] for i in order])
-            out = [(i, part) for i, part in zip(order, parts, strict=True) if part > 0]
+            if 0 in parts:  # parts are never negative (a positive saving, weights >= 0)
+                order = [i for i, part in zip(order, parts, strict=True) if part]
+                parts = [part for part in parts if part]
+            if not state.explain:
+                return Offer(order, parts)
             hint = None
             left = count - bundles * size
-            if state.explain and (repeats is None or bundles < repeats) and left < size:
+            if (repeats is None or bundles < repeats) and left < size:
                 shortfall = size - left
                 hint = env.upsell(shortfall, size, f"another {name}", by_quantity=True)
             return Offer(
-                [i for i, _ in out],
-                [part for _, part in out],
+                order,
+                parts,
                 base=state.base(lines),
                 detail=f"{bundles} x {name} (dearest {bundles * size} of {count} units)",
                 hint=hint,
@@ -117,18 +123,24 @@ class Bundle(Kind):
         )
 
 
-def _dearest_first(run: Run) -> tuple[int, int]:
-    return -run[0], run[1]
+def _dearest_first(
+    amounts: Sequence[int], qty: Sequence[int], lines: Sequence[int]
+) -> list[list[int]]:
+    """The runs of ``lines`` as ``[value, line, units]`` lists for :func:`_form` to use
+    up, dearest first, ties to the lower line (no two runs share value and line, so
+    sorting on the negated value sorts by value down, then line up)."""
+    order = sorted([(-value, line, units) for value, line, units in runs(amounts, qty, lines)])
+    return [[-value, line, units] for value, line, units in order]
 
 
 def _form(
-    units: list[Run], size: int, price: int, repeats: int | None
+    queue: list[list[int]], size: int, price: int, repeats: int | None
 ) -> tuple[int, int, dict[int, int]]:
-    """Bundles formed from ``units`` (dearest first), their total saving, and the
-    amount of bundled units per line. Groups of equal units are formed in bulk."""
+    """Bundles formed from the runs of ``queue`` (dearest first; used up in place),
+    their total saving, and the amount of bundled units per line. Groups of equal units
+    are formed in bulk."""
     bundles, saving = 0, 0
     chosen: dict[int, int] = {}
-    queue = [list(run) for run in units]
     head = 0
     while head < len(queue) and (repeats is None or bundles < repeats):
         value, line, count = queue[head]

@@ -78,9 +78,11 @@ class Bxgy(Kind):
         how = "free" if rate == 1 else f"at {format_percent(rate)} off"
         name = f"buy {buy} get {get} {how}"
 
+        free = num == den  # apply_rate(amount, 1, 1, mode) is the amount, in every mode
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            units = runs(state.amounts, state.qty, lines)
-            count = sum(run[2] for run in units)
+            qty = state.qty
+            count = sum([qty[i] for i in lines])  # the units of the runs of these lines
             times = count // group
             if repeats is not None:
                 times = min(times, repeats)
@@ -93,14 +95,16 @@ class Bxgy(Kind):
                     f"{count} eligible units; {name} needs {group}",
                     env.upsell(shortfall, group, f"{get} {how}", by_quantity=True),
                 )
-            chosen = take_cheapest(units, times * get)
+            chosen = take_cheapest(runs(state.amounts, qty, lines), times * get)
             out_lines: list[int] = []
             out_amounts: list[int] = []
             for i in sorted(chosen):
-                off = apply_rate(chosen[i], num, den, rounding)
+                off = chosen[i] if free else apply_rate(chosen[i], num, den, rounding)
                 if off > 0:
                     out_lines.append(i)
                     out_amounts.append(off)
+            if not state.explain and out_lines:
+                return Offer(out_lines, out_amounts)
             hint = None
             if state.explain and (repeats is None or times < repeats):
                 shortfall = group - count % group

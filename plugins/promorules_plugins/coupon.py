@@ -277,12 +277,13 @@ class Coupon(Kind):
 
         reached = f"{money(threshold)} reached" if threshold is not None else "no threshold"
 
-        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            mine = [code for code in state.coupons if code in codes]
-            if not mine:
-                if not state.explain:
-                    return QUIET
-                return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+        limited = per_customer or total_key is not None or single_use
+
+        def claim(
+            state: PricingState, mine: list[str]
+        ) -> tuple[list[tuple[CounterKey, int]], list[str]] | NotApplied:
+            """The uses a quote would take (one of each limit), and the presented codes
+            still usable; a NotApplied when a limit is reached."""
             availability = state.availability
             consumes: list[tuple[CounterKey, int]] = []
             if per_customer:
@@ -310,14 +311,32 @@ class Coupon(Kind):
                     return NotApplied(CouponReason.CODE_USED, "its code has been used")
                 mine = fresh
                 consumes.append((CounterKey(CounterKind.COUPON_CODE_USES, pid, mine[0]), 1))
-            weights = [state.amounts[i] for i in lines]
+            return consumes, mine
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            explain = state.explain
+            if codes.isdisjoint(state.coupons):
+                if not explain:
+                    return QUIET
+                return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+            # the presented codes it matches: named only by an explained offer, and by
+            # the single-use counter (the figures alone, without limits, need neither)
+            mine = [code for code in state.coupons if code in codes] if explain or limited else []
+            consumes: list[tuple[CounterKey, int]] | None = None
+            if limited:
+                claimed = claim(state, mine)
+                if isinstance(claimed, NotApplied):
+                    return claimed
+                consumes, mine = claimed
+            amounts = state.amounts
+            weights = [amounts[i] for i in lines]
             base = sum(weights)
             if base <= 0:
                 return NotApplied(
                     Reason.NOTHING_LEFT, "earlier promotions left nothing to discount"
                 )
             if threshold is not None and base < threshold:
-                if not state.explain:
+                if not explain:
                     return QUIET
                 shortfall = threshold - base
                 hint = env.upsell(shortfall, threshold, reward)
@@ -326,7 +345,7 @@ class Coupon(Kind):
                     f"its lines come to {money(base)}, below its threshold {money(threshold)}",
                     hint,
                 )
-            notes = [reached]
+            capped = False
             off: int
             if fixed is not None:
                 off = fixed
@@ -334,23 +353,29 @@ class Coupon(Kind):
                 assert ratio is not None
                 off = apply_rate(base, ratio[0], ratio[1], rounding)
                 if cap is not None and off > cap:
-                    off = cap
-                    notes.append("capped")
-            if off > base:
+                    off, capped = cap, True
+            limited_to_base = off > base
+            if limited_to_base:
                 off = base
-                notes.append("limited to the amount it applies to")
             if off <= 0:
-                if not state.explain:
+                if not explain:
                     return QUIET
                 return NotApplied(Reason.NOTHING_LEFT, "its share of so small a base is zero")
-            if not state.explain:
+            if not explain:
+                if consumes is None:  # no limits: no keyword to pass
+                    return Offer(lines, allocate(off, weights))
                 return Offer(lines, allocate(off, weights), consumes=consumes)
+            notes = [reached]
+            if capped:
+                notes.append("capped")
+            if limited_to_base:
+                notes.append("limited to the amount it applies to")
             return Offer(
                 list(lines),
                 allocate(off, weights),
                 base=base,
                 detail=f"coupon {reward}, " + ", ".join(notes),
-                consumes=consumes,
+                consumes=consumes if consumes is not None else [],
                 codes=(mine[0],),
             )
 

@@ -83,7 +83,14 @@ class FlashSale(Kind):
         # the stock counter of each sku, named once (a race at worst names one twice)
         stock_keys: dict[str, CounterKey] = {}
 
+        # no stock and no per-customer limit: each line offers all its units at its price,
+        # and no unit consumes a counter (no keys, no caps)
+        uncapped = stock is None and total_stock is None and per_customer is None
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            if uncapped and not state.explain:
+                prices = table.below_list(state, lines)
+                return Offer(unit_prices=prices) if prices else QUIET
             availability = state.availability
             customer = state.customer.id
             # what is left, shared by every line of the cart (two lines may hold one sku)

@@ -76,8 +76,11 @@ class FreeShipping(Kind):
         above = f" above {need_text}" if need else ""
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            base = state.base(lines)
-            measure = sum(state.qty[i] for i in lines) if by_quantity else base
+            if by_quantity:
+                qty = state.qty
+                measure = sum([qty[i] for i in lines])
+            else:
+                measure = state.base(lines)
             if measure < need:
                 if not state.explain:
                     return QUIET
@@ -92,7 +95,8 @@ class FreeShipping(Kind):
                 return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
             off = fee if cap is None else min(cap, fee)
             if not state.explain:
-                return Offer(base=base, shipping_off=off)
+                return Offer(shipping_off=off)
+            base = state.base(lines) if by_quantity else measure
             what = "shipping waived" if off == fee else "off shipping"
             return Offer(
                 base=base,

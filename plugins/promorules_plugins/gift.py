@@ -29,7 +29,7 @@ from fractions import Fraction
 import attrs
 
 from promorules import hookimpl
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
 from promorules.diagnostics import Problem
 from promorules.kind import (
     QUIET,
@@ -157,6 +157,13 @@ class GiftKind(Kind):
         reached_text = f"{need} items" if by_quantity else format_amount(need, currency)
         below = f"below the threshold ({reached_text})"
 
+        # fixed gifts alone: a cart reaching the threshold gets all of them whenever each
+        # is in stock, which holds for a gift without a counter and, with no ledger
+        # attached (UNLIMITED: no counter has a limit), for every gift
+        fixed_gifts = [gift for _, gift in fixed]
+        all_given = bool(fixed) and not options
+        stockless = all_given and all(gift.counter is None for gift in fixed_gifts)
+
         def in_stock(state: PricingState, gift: Gift) -> bool:
             if gift.counter is None:
                 return True
@@ -175,6 +182,8 @@ class GiftKind(Kind):
                     below,
                     env.upsell(shortfall, need, reward, by_quantity),
                 )
+            if all_given and not state.explain and (stockless or state.availability is UNLIMITED):
+                return Offer(gifts=fixed_gifts.copy())
             given: list[Gift] = []
             names: list[str] = []
             remarks: list[str] = []

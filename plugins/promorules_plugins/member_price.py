@@ -54,7 +54,10 @@ class MemberPrice(Kind):
         money = table.money
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            offered: list[tuple[int, int, int]] = []
+            if not state.explain:
+                offered = table.below_list(state, lines)
+                return Offer(unit_prices=offered) if offered else QUIET
+            offered = []
             notes: list[str] = []
             base = 0
             for i in lines:
@@ -64,11 +67,8 @@ class MemberPrice(Kind):
                     continue
                 offered.append((i, price, state.qty[i]))
                 base += state.amounts[i]
-                if state.explain:
-                    notes.append(f"{state.lines[i].sku} {money(price)}")
+                notes.append(f"{state.lines[i].sku} {money(price)}")
             if not offered:
-                if not state.explain:
-                    return QUIET
                 return NotApplied(
                     Reason.NO_ELIGIBLE_LINES, "no member price below list for the skus in the cart"
                 )

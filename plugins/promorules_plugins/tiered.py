@@ -241,7 +241,7 @@ class Tiered(Kind):
             capped = False
             if cap is not None and off > cap:
                 off, capped = cap, True
-            return min(off, base), capped
+            return (off if off < base else base), capped
 
         def account(measure: int, capped: bool) -> tuple[str, Upsell | None]:
             """A note on what one pool reached, and the upsell towards the next step."""
@@ -272,20 +272,25 @@ class Tiered(Kind):
         # one store's promotion pools every line it reaches: no pooling per cart
         pooled_per_store = per_store and len(promotion.merchants) != 1
 
-        def figures(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            """The hot path's evaluator for one pool: the discount alone, no account."""
-            amounts = state.amounts
-            weights = [amounts[i] for i in lines]
-            base = sum(weights)
-            off, _ = earned(sum([state.qty[i] for i in lines]) if by_quantity else base, base)
-            if off <= 0:
-                return QUIET
-            return Offer(lines, allocate(off, weights))
-
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            if not state.explain and not pooled_per_store:
-                return figures(state, lines)
             amounts = state.amounts
+            if not state.explain and not pooled_per_store:
+                # the hot path's figures for one pool: the discount alone, no account. A
+                # pool measuring less than the first step earns nothing (``earned`` gives
+                # 0 for it in both modes), so it is told apart before ``earned`` is called
+                weights = [amounts[i] for i in lines]
+                base = sum(weights)
+                if by_quantity:
+                    qty = state.qty
+                    measure = sum([qty[i] for i in lines])
+                else:
+                    measure = base
+                if measure < first:
+                    return QUIET
+                off = earned(measure, base)[0]
+                if off <= 0:
+                    return QUIET
+                return Offer(lines, allocate(off, weights))
             explain = state.explain
             if pooled_per_store:
                 pools: dict[str, list[int]] = {}

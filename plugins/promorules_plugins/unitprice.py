@@ -8,11 +8,11 @@ fields, turns them into a unit price for a cart line, and states their bound.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 
 from promorules.diagnostics import Problem
-from promorules.kind import Bound
+from promorules.kind import Bound, PricingState
 from promorules.money import Rounding, apply_rate, format_amount, format_percent
 from promorules.ruleset import Amount, Rate
 
@@ -50,6 +50,26 @@ class PriceTable:
             # percent price never gives more than declared
             return list_unit - apply_rate(list_unit, self._num, self._den, self._rounding)
         return None
+
+    def below_list(self, state: PricingState, lines: Sequence[int]) -> list[tuple[int, int, int]]:
+        """``(line, unit price, quantity)`` for each of ``lines`` whose sku has a price
+        below its list price (what :meth:`price` gives, checked as the kinds check it):
+        the unit prices of an offer capping no line's units, for the figures alone."""
+        prices, num, den, rounding = self._prices, self._num, self._den, self._rounding
+        cart, list_unit, qty = state.lines, state.list_unit, state.qty
+        offered: list[tuple[int, int, int]] = []
+        for i in lines:
+            unit = list_unit[i]
+            fixed = prices.get(cart[i].sku)
+            if fixed is not None:
+                price: int = fixed
+            elif num:
+                price = unit - apply_rate(unit, num, den, rounding)
+            else:
+                continue
+            if price < unit:
+                offered.append((i, price, qty[i]))
+        return offered
 
     def money(self, minor: int) -> str:
         return format_amount(minor, self._currency)
