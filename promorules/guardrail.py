@@ -37,8 +37,13 @@ _LINE = operator.itemgetter(1)  # an adjustment's line index
 
 def minimum_revenue(cost: int, floor: Fraction) -> int:
     """The least revenue (minor units) whose margin over ``cost`` is at least ``floor``."""
-    num, den = floor.numerator, floor.denominator
-    return -((-cost * den) // (den - num))
+    den = floor.denominator
+    return _least(cost, den, den - floor.numerator)
+
+
+def _least(cost: int, den: int, gap: int) -> int:
+    """``minimum_revenue`` of a floor given as (denominator, denominator - numerator)."""
+    return -((-cost * den) // gap)
 
 
 @attrs.frozen
@@ -149,11 +154,16 @@ def _line_needs(work: Work, floors: Floors) -> dict[int, int]:
     needs: dict[int, int] = {}
     if floors._line is not None:
         den, gap = floors._line
-        amounts = work.amounts
-        for i, cost in enumerate(work.costs):
-            need = -((-cost * den) // gap) - amounts[i]
-            if need > 0:
-                needs[i] = need
+        costs, amounts = work.costs, work.amounts
+        if den == gap:  # a floor of 0: a line holds at its cost (no division per line)
+            for i, cost in enumerate(costs):
+                if cost > amounts[i]:
+                    needs[i] = cost - amounts[i]
+        else:
+            for i, cost in enumerate(costs):
+                need = -((-cost * den) // gap) - amounts[i]
+                if need > 0:
+                    needs[i] = need
     return needs
 
 
@@ -161,8 +171,7 @@ def _order_need(work: Work, floors: Floors) -> int:
     """The revenue the order floor misses (<= 0: none; 0 for an order of no lines)."""
     if floors._order is None or not work.amounts:
         return 0
-    den, gap = floors._order
-    return -((-(sum(work.costs) + work.extra_cost) * den) // gap) - sum(work.amounts)
+    return _least(sum(work.costs) + work.extra_cost, *floors._order) - sum(work.amounts)
 
 
 def _category_need(work: Work, category: str, floor: Fraction) -> tuple[list[int], int]:
@@ -190,8 +199,18 @@ def clamp(
     """
     if rank is None:
         rank = {index: position for position, index in enumerate(trim_order)}
-    if floors.order is not None and work.gifts:
-        drop_gifts(work, floors.order, rank)
+    span = len(trim_order) + 1  # ranks lie in [-1, span - 1), -1 for an index not in it
+    amounts = work.amounts
+    # the order floor's least revenue, with the gifts it can hold, and the revenue as
+    # priced: taking back only raises revenue, so when it holds now it holds at the end
+    order_least = order_revenue = 0
+    if floors._order is not None:
+        den, gap = floors._order
+        goods_cost, order_revenue = sum(work.costs), sum(amounts)
+        if work.gifts:
+            order_least = _drop_gifts(work, den, gap, rank, goods_cost, order_revenue)
+        else:
+            order_least = _least(goods_cost + work.extra_cost, den, gap)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
     settled = True
@@ -200,9 +219,8 @@ def clamp(
     # held, and a floor still broken after its turn has nothing left to take on its lines
     needs = _line_needs(work, floors)
     if needs:
-        got_per_line = _restore_lines(work, needs, rank, taken)
-        for i, need in needs.items():
-            got = got_per_line[i]
+        got_per_line = _restore_lines(work, needs, rank, span, taken)
+        for (i, need), got in zip(needs.items(), got_per_line, strict=True):
             per_floor[f"line[{i}]"] = got
             settled = settled and got == need
     for category, floor in floors.categories.items():
@@ -211,83 +229,91 @@ def clamp(
             got = _take(work, lines, need, rank, taken)
             per_floor[f"category:{category}"] = got
             settled = settled and got == need
-    need = _order_need(work, floors)
-    if need > 0:
-        count = len(work.amounts)
-        if count == 1:  # a one-line order: its line's discounts, as a line floor
-            got = _restore_lines(work, {0: need}, rank, taken)[0]
-        else:
-            got = _take(work, list(range(count)), need, rank, taken)
-        per_floor[ORDER] = got
-        settled = settled and got == need
+    if order_least > order_revenue and amounts:
+        need = order_least - sum(amounts)
+        if need > 0:
+            count = len(amounts)
+            if count == 1:  # a one-line order: its line's discounts, as a line floor
+                got = _restore_lines(work, {0: need}, rank, span, taken)[0]
+            else:
+                got = _take(work, list(range(count)), need, rank, taken)
+            per_floor[ORDER] = got
+            settled = settled and got == need
     work.settled = settled
     return taken, per_floor
 
 
 def _restore_lines(
-    work: Work, needs: dict[int, int], rank: Mapping[int, int], taken: dict[int, int]
-) -> dict[int, int]:
+    work: Work,
+    needs: dict[int, int],
+    rank: Mapping[int, int],
+    span: int,
+    taken: dict[int, int],
+) -> list[int]:
     """Take back what the line floors ``needs`` (line -> revenue missing, lines in
     ascending order) from each line's own discounts, lowest-ranked promotion first;
-    returns what was taken per line."""
-    adjustments = work.adjustments
-    if len(needs) == 1:  # the common case: one line below its floor
-        only = next(iter(needs))
-        mine = {only: [a for a in adjustments if a[1] == only and a[2] > 0]}
-    else:
-        mine = {i: [] for i in needs}
-        for adjustment in adjustments:  # one pass, in the order they were made
-            found = mine.get(adjustment[1])
-            if found is not None and adjustment[2] > 0:
-                found.append(adjustment)
+    returns what was taken per line, in the order of ``needs``.
+
+    ``span``: one more than the highest rank. Each discount is keyed by its line and
+    rank, ``line * span + rank + 1``, so one sort of the keys orders them line by line
+    in clamp order. Two discounts of a line sharing a key (a promotion with several on
+    the line) are taken in proportion, by ``_take`` line by line."""
+    mine = [a for a in work.adjustments if a[1] in needs and a[2] > 0]  # in the order made
+    by_key = {a[1] * span + rank.get(a[0], -1) + 1: a for a in mine}
+    if len(by_key) < len(mine):
+        return [_take(work, [line], need, rank, taken) for line, need in needs.items()]
+    keys = sorted(by_key)
+    count = len(keys)
+    k = 0  # the next key to look at: the first of its line
     amounts = work.amounts
-    out: dict[int, int] = {}
+    out: list[int] = []
     for line, need in needs.items():
-        on_line = mine[line]
-        if len(on_line) > 1:
-            # lowest-ranked first; ranks are distinct per promotion, so keyed by rank
-            # the list loses an entry exactly when a promotion has several on the line
-            by_rank = {rank.get(a[0], -1): a for a in on_line}
-            if len(by_rank) < len(on_line):
-                # a promotion with several adjustments on the line: taken in proportion
-                out[line] = _take(work, [line], need, rank, taken)
-                continue
-            on_line = [by_rank[r] for r in sorted(by_rank)]
-        got = 0
-        for adjustment in on_line:
-            take = need - got
-            if take <= 0:
-                break
-            if take > adjustment[2]:
-                take = adjustment[2]
-            adjustment[2] -= take
-            amounts[line] += take
-            index = adjustment[0]
-            taken[index] = taken.get(index, 0) + take
-            got += take
-        out[line] = got
+        left = need
+        end = (line + 1) * span  # the keys of the next line
+        while k < count and keys[k] < end:
+            adjustment = by_key[keys[k]]
+            k += 1
+            if left:
+                amount, index = adjustment[2], adjustment[0]
+                take = amount if amount < left else left
+                adjustment[2] = amount - take
+                taken[index] = taken.get(index, 0) + take
+                left -= take
+        amounts[line] += need - left
+        out.append(need - left)
     return out
 
 
 def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
     """Drop gifts (lowest-ranked promotion first) while the order floor could not hold
     even with every discount taken back; only when dropping them can make it hold."""
-    goods_cost = sum(work.costs)
-    least = minimum_revenue(goods_cost + work.extra_cost, floor)
-    revenue = sum(work.amounts)
+    den = floor.denominator
+    _drop_gifts(work, den, den - floor.numerator, rank, sum(work.costs), sum(work.amounts))
+
+
+def _drop_gifts(
+    work: Work, den: int, gap: int, rank: Mapping[int, int], goods_cost: int, revenue: int
+) -> int:
+    """``drop_gifts`` on the order floor as (denominator, denominator - numerator), the
+    goods' cost and the revenue as priced; returns the floor's least revenue with the
+    gifts kept."""
+    least = _least(goods_cost + work.extra_cost, den, gap)
     if least <= revenue:
-        return  # the floor holds with the gifts as it is
-    most = revenue + sum(a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0)
+        return least  # the floor holds with the gifts as it is
+    most = revenue + sum([a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0])
     if least <= most:
-        return
-    if minimum_revenue(goods_cost, floor) > most:
-        return  # the goods alone break the floor: dropping gifts would not hold it
-    order = sorted(range(len(work.gifts)), key=lambda k: (rank.get(work.gifts[k][0], -1), -k))
+        return least
+    if _least(goods_cost, den, gap) > most:
+        return least  # the goods alone break the floor: dropping gifts would not hold it
+    gifts = work.gifts
+    order = sorted(range(len(gifts)), key=lambda k: (rank.get(gifts[k][0], -1), -k))
     for k in order:
-        if minimum_revenue(goods_cost + work.extra_cost, floor) <= most:
+        if least <= most:
             break
-        work.extra_cost -= work.gifts[k][1]
+        work.extra_cost -= gifts[k][1]
         work.dropped.append(k)
+        least = _least(goods_cost + work.extra_cost, den, gap)
+    return least
 
 
 def gift_givers(work: Work, floors: Floors) -> set[int]:
