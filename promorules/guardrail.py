@@ -33,6 +33,18 @@ from promorules.ruleset import Guardrails
 
 ORDER = "order"
 _LINE = operator.itemgetter(1)  # an adjustment's line index
+_LINE_NAMES: list[str] = []  # "line[0]", "line[1]", ...: the line floors' names, made once
+
+
+def _line_names(count: int) -> list[str]:
+    """The names of the floors of lines 0 to (at least) ``count - 1``. A longer list
+    replaces the shared one, never grows it: a thread still reading the old one reads
+    the same names."""
+    global _LINE_NAMES
+    names = _LINE_NAMES
+    if len(names) < count:
+        names = _LINE_NAMES = [f"line[{i}]" for i in range(max(count, 2 * len(names), 16))]
+    return names
 
 
 def minimum_revenue(cost: int, floor: Fraction) -> int:
@@ -136,8 +148,9 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
     """Every floor the working figures break, line floors first."""
     found: list[Breach] = []
     if floors.line is not None:
+        names = _line_names(len(work.amounts))
         for i, need in _line_needs(work, floors).items():
-            found.append(Breach(f"line[{i}]", [i], floors.line, need))
+            found.append(Breach(names[i], [i], floors.line, need))
     for category, floor in floors.categories.items():
         lines, need = _category_need(work, category, floor)
         if need > 0:
@@ -220,15 +233,17 @@ def clamp(
     needs = _line_needs(work, floors)
     if needs:
         got_per_line = _restore_lines(work, needs, rank, span, taken)
+        names = _line_names(len(amounts))
         for (i, need), got in zip(needs.items(), got_per_line, strict=True):
-            per_floor[f"line[{i}]"] = got
+            per_floor[names[i]] = got
             settled = settled and got == need
-    for category, floor in floors.categories.items():
-        lines, need = _category_need(work, category, floor)
-        if need > 0:
-            got = _take(work, lines, need, rank, taken)
-            per_floor[f"category:{category}"] = got
-            settled = settled and got == need
+    if floors.categories:
+        for category, floor in floors.categories.items():
+            lines, need = _category_need(work, category, floor)
+            if need > 0:
+                got = _take(work, lines, need, rank, taken)
+                per_floor[f"category:{category}"] = got
+                settled = settled and got == need
     if order_least > order_revenue and amounts:
         need = order_least - sum(amounts)
         if need > 0:
@@ -254,13 +269,18 @@ def _restore_lines(
     ascending order) from each line's own discounts, lowest-ranked promotion first;
     returns what was taken per line, in the order of ``needs``.
 
-    ``span``: one more than the highest rank. Each discount is keyed by its line and
-    rank, ``line * span + rank + 1``, so one sort of the keys orders them line by line
-    in clamp order. Two discounts of a line sharing a key (a promotion with several on
-    the line) are taken in proportion, by ``_take`` line by line."""
-    mine = [a for a in work.adjustments if a[1] in needs and a[2] > 0]  # in the order made
-    by_key = {a[1] * span + rank.get(a[0], -1) + 1: a for a in mine}
-    if len(by_key) < len(mine):
+    Each discount is keyed by its line and rank, ``line * span + rank + 1`` (``span``
+    exceeds every ``rank + 1``: ranks are positions in the trim order, -1 for a promotion
+    outside it), so one sort of the keys orders them line by line in clamp order, and
+    each line is taken from greedily. Two discounts of a line sharing a key (a promotion
+    with several on the line) are taken in proportion: by ``_take``, line by line."""
+    by_key: dict[int, list[Any]] = {}
+    mine = 0  # the discounts on those lines: more than by_key holds when two share a key
+    for adjustment in work.adjustments:
+        if adjustment[1] in needs and adjustment[2] > 0:
+            by_key[adjustment[1] * span + rank.get(adjustment[0], -1) + 1] = adjustment
+            mine += 1
+    if len(by_key) < mine:
         return [_take(work, [line], need, rank, taken) for line, need in needs.items()]
     keys = sorted(by_key)
     count = len(keys)
@@ -392,8 +412,9 @@ def report(work: Work, floors: Floors, trimmed: dict[str, int]) -> tuple[Floor, 
                 sum(costs[i] for i in lines),
             )
     if floors.line is not None:
+        names = _line_names(len(amounts))
         for i in range(len(amounts)):
-            name = f"line[{i}]"
+            name = names[i]
             if name in broken or name in trimmed:
                 add(name, floors.line, amounts[i], costs[i])
     return tuple(out)
