@@ -184,7 +184,8 @@ def _order_need(work: Work, floors: Floors) -> int:
     """The revenue the order floor misses (<= 0: none; 0 for an order of no lines)."""
     if floors._order is None or not work.amounts:
         return 0
-    return _least(sum(work.costs) + work.extra_cost, *floors._order) - sum(work.amounts)
+    den, gap = floors._order
+    return -((-(sum(work.costs) + work.extra_cost) * den) // gap) - sum(work.amounts)
 
 
 def _category_need(work: Work, category: str, floor: Fraction) -> tuple[list[int], int]:
@@ -220,10 +221,9 @@ def clamp(
     if floors._order is not None:
         den, gap = floors._order
         goods_cost, order_revenue = sum(work.costs), sum(amounts)
-        if work.gifts:
-            order_least = _drop_gifts(work, den, gap, rank, goods_cost, order_revenue)
-        else:
-            order_least = _least(goods_cost + work.extra_cost, den, gap)
+        order_least = _least(goods_cost + work.extra_cost, den, gap)
+        if order_least > order_revenue and work.gifts:
+            order_least = _drop_gifts(work, den, gap, rank, goods_cost, order_revenue, order_least)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
     settled = True
@@ -308,16 +308,24 @@ def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
     """Drop gifts (lowest-ranked promotion first) while the order floor could not hold
     even with every discount taken back; only when dropping them can make it hold."""
     den = floor.denominator
-    _drop_gifts(work, den, den - floor.numerator, rank, sum(work.costs), sum(work.amounts))
+    gap = den - floor.numerator
+    goods_cost = sum(work.costs)
+    least = _least(goods_cost + work.extra_cost, den, gap)
+    _drop_gifts(work, den, gap, rank, goods_cost, sum(work.amounts), least)
 
 
 def _drop_gifts(
-    work: Work, den: int, gap: int, rank: Mapping[int, int], goods_cost: int, revenue: int
+    work: Work,
+    den: int,
+    gap: int,
+    rank: Mapping[int, int],
+    goods_cost: int,
+    revenue: int,
+    least: int,
 ) -> int:
     """``drop_gifts`` on the order floor as (denominator, denominator - numerator), the
-    goods' cost and the revenue as priced; returns the floor's least revenue with the
-    gifts kept."""
-    least = _least(goods_cost + work.extra_cost, den, gap)
+    goods' cost, the revenue as priced and the floor's least revenue with every gift;
+    returns the least revenue with the gifts kept."""
     if least <= revenue:
         return least  # the floor holds with the gifts as it is
     most = revenue + sum([a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0])
@@ -353,7 +361,8 @@ def _take(
     work: Work, lines: list[int], need: int, rank: Mapping[int, int], taken: dict[int, int]
 ) -> int:
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
-    first; a promotion's share is taken from its lines in proportion (largest remainder)."""
+    first; a promotion's share is taken from its lines in proportion (largest remainder;
+    each of them whole when the promotion is taken back whole)."""
     by_promotion: dict[int, list[list[Any]]] = {}
     whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
     if whole:
@@ -372,19 +381,27 @@ def _take(
             for adjustment in by_line[i]:
                 if adjustment[2] > 0:
                     by_promotion.setdefault(adjustment[0], []).append(adjustment)
+    amounts = work.amounts
     got = 0
     for index in sorted(by_promotion, key=lambda p: rank.get(p, -1)):
         if got >= need:
             break
         adjustments = by_promotion[index]
-        if whole:
-            adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
-        available = sum(a[2] for a in adjustments)
-        take = min(need - got, available)
-        parts = allocate(take, [a[2] for a in adjustments])
-        for adjustment, part in zip(adjustments, parts, strict=True):
-            adjustment[2] -= part
-            work.amounts[adjustment[1]] += part
+        weights = [a[2] for a in adjustments]
+        available = sum(weights)
+        if need - got >= available:  # all of it back: each part is its whole weight
+            take = available
+            for adjustment in adjustments:
+                amounts[adjustment[1]] += adjustment[2]
+                adjustment[2] = 0
+        else:
+            take = need - got
+            if whole:
+                adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
+                weights = [a[2] for a in adjustments]
+            for adjustment, part in zip(adjustments, allocate(take, weights), strict=True):
+                adjustment[2] -= part
+                amounts[adjustment[1]] += part
         taken[index] = taken.get(index, 0) + take
         got += take
     return got
