@@ -232,11 +232,8 @@ def clamp(
     # held, and a floor still broken after its turn has nothing left to take on its lines
     needs = _line_needs(work, floors)
     if needs:
-        got_per_line = _restore_lines(work, needs, rank, span, taken)
         names = _line_names(len(amounts))
-        for (i, need), got in zip(needs.items(), got_per_line, strict=True):
-            per_floor[names[i]] = got
-            settled = settled and got == need
+        settled = _restore_lines(work, needs, names, rank, span, taken, per_floor)
     if floors.categories:
         for category, floor in floors.categories.items():
             lines, need = _category_need(work, category, floor)
@@ -249,11 +246,12 @@ def clamp(
         if need > 0:
             count = len(amounts)
             if count == 1:  # a one-line order: its line's discounts, as a line floor
-                got = _restore_lines(work, {0: need}, rank, span, taken)[0]
+                held = _restore_lines(work, {0: need}, (ORDER,), rank, span, taken, per_floor)
+                settled = settled and held
             else:
                 got = _take(work, list(range(count)), need, rank, taken)
-            per_floor[ORDER] = got
-            settled = settled and got == need
+                per_floor[ORDER] = got
+                settled = settled and got == need
     work.settled = settled
     return taken, per_floor
 
@@ -261,13 +259,16 @@ def clamp(
 def _restore_lines(
     work: Work,
     needs: dict[int, int],
+    names: Sequence[str],
     rank: Mapping[int, int],
     span: int,
     taken: dict[int, int],
-) -> list[int]:
+    per_floor: dict[str, int],
+) -> bool:
     """Take back what the line floors ``needs`` (line -> revenue missing, lines in
     ascending order) from each line's own discounts, lowest-ranked promotion first;
-    returns what was taken per line, in the order of ``needs``.
+    what was taken for line ``i`` goes to ``per_floor[names[i]]``. Returns whether
+    every need was met.
 
     Each discount is keyed by its line and rank, ``line * span + rank + 1`` (``span``
     exceeds every ``rank + 1``: ranks are positions in the trim order, -1 for a promotion
@@ -281,12 +282,16 @@ def _restore_lines(
             by_key[adjustment[1] * span + rank.get(adjustment[0], -1) + 1] = adjustment
             mine += 1
     if len(by_key) < mine:
-        return [_take(work, [line], need, rank, taken) for line, need in needs.items()]
+        met = True
+        for line, need in needs.items():
+            got = per_floor[names[line]] = _take(work, [line], need, rank, taken)
+            met = met and got == need
+        return met
     keys = sorted(by_key)
     count = len(keys)
     k = 0  # the next key to look at: the first of its line
     amounts = work.amounts
-    out: list[int] = []
+    met = True
     for line, need in needs.items():
         left = need
         end = (line + 1) * span  # the keys of the next line
@@ -300,8 +305,9 @@ def _restore_lines(
                 taken[index] = taken.get(index, 0) + take
                 left -= take
         amounts[line] += need - left
-        out.append(need - left)
-    return out
+        per_floor[names[line]] = need - left
+        met = met and not left
+    return met
 
 
 def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
