@@ -185,7 +185,7 @@ def _order_need(work: Work, floors: Floors) -> int:
     if floors._order is None or not work.amounts:
         return 0
     den, gap = floors._order
-    return -((-(sum(work.costs) + work.extra_cost) * den) // gap) - sum(work.amounts)
+    return _least(sum(work.costs) + work.extra_cost, den, gap) - sum(work.amounts)
 
 
 def _category_need(work: Work, category: str, floor: Fraction) -> tuple[list[int], int]:
