@@ -33,12 +33,29 @@ from promorules.ruleset import Guardrails
 
 ORDER = "order"
 _LINE = operator.itemgetter(1)  # an adjustment's line index
+_LINE_NAMES: list[str] = []  # "line[0]", "line[1]", ...: the line floors' names, made once
+
+
+def _line_names(count: int) -> list[str]:
+    """The names of the floors of lines 0 to (at least) ``count - 1``. A longer list
+    replaces the shared one, never grows it: a thread still reading the old one reads
+    the same names."""
+    global _LINE_NAMES
+    names = _LINE_NAMES
+    if len(names) < count:
+        names = _LINE_NAMES = [f"line[{i}]" for i in range(max(count, 2 * len(names), 16))]
+    return names
 
 
 def minimum_revenue(cost: int, floor: Fraction) -> int:
     """The least revenue (minor units) whose margin over ``cost`` is at least ``floor``."""
-    num, den = floor.numerator, floor.denominator
-    return -((-cost * den) // (den - num))
+    den = floor.denominator
+    return _least(cost, den, den - floor.numerator)
+
+
+def _least(cost: int, den: int, gap: int) -> int:
+    """``minimum_revenue`` of a floor given as (denominator, denominator - numerator)."""
+    return -((-cost * den) // gap)
 
 
 @attrs.frozen
@@ -131,8 +148,9 @@ def breaches(work: Work, floors: Floors) -> list[Breach]:
     """Every floor the working figures break, line floors first."""
     found: list[Breach] = []
     if floors.line is not None:
+        names = _line_names(len(work.amounts))
         for i, need in _line_needs(work, floors).items():
-            found.append(Breach(f"line[{i}]", [i], floors.line, need))
+            found.append(Breach(names[i], [i], floors.line, need))
     for category, floor in floors.categories.items():
         lines, need = _category_need(work, category, floor)
         if need > 0:
@@ -149,11 +167,16 @@ def _line_needs(work: Work, floors: Floors) -> dict[int, int]:
     needs: dict[int, int] = {}
     if floors._line is not None:
         den, gap = floors._line
-        amounts = work.amounts
-        for i, cost in enumerate(work.costs):
-            need = -((-cost * den) // gap) - amounts[i]
-            if need > 0:
-                needs[i] = need
+        costs, amounts = work.costs, work.amounts
+        if den == gap:  # a floor of 0: a line holds at its cost (no division per line)
+            for i, cost in enumerate(costs):
+                if cost > amounts[i]:
+                    needs[i] = cost - amounts[i]
+        else:
+            for i, cost in enumerate(costs):
+                need = -((-cost * den) // gap) - amounts[i]
+                if need > 0:
+                    needs[i] = need
     return needs
 
 
@@ -162,7 +185,7 @@ def _order_need(work: Work, floors: Floors) -> int:
     if floors._order is None or not work.amounts:
         return 0
     den, gap = floors._order
-    return -((-(sum(work.costs) + work.extra_cost) * den) // gap) - sum(work.amounts)
+    return _least(sum(work.costs) + work.extra_cost, den, gap) - sum(work.amounts)
 
 
 def _category_need(work: Work, category: str, floor: Fraction) -> tuple[list[int], int]:
@@ -190,8 +213,17 @@ def clamp(
     """
     if rank is None:
         rank = {index: position for position, index in enumerate(trim_order)}
-    if floors.order is not None and work.gifts:
-        drop_gifts(work, floors.order, rank)
+    span = len(trim_order) + 1  # ranks lie in [-1, span - 1), -1 for an index not in it
+    amounts = work.amounts
+    # the order floor's least revenue, with the gifts it can hold, and the revenue as
+    # priced: taking back only raises revenue, so when it holds now it holds at the end
+    order_least = order_revenue = 0
+    if floors._order is not None:
+        den, gap = floors._order
+        goods_cost, order_revenue = sum(work.costs), sum(amounts)
+        order_least = _least(goods_cost + work.extra_cost, den, gap)
+        if order_least > order_revenue and work.gifts:
+            order_least = _drop_gifts(work, den, gap, rank, goods_cost, order_revenue, order_least)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
     settled = True
@@ -200,94 +232,122 @@ def clamp(
     # held, and a floor still broken after its turn has nothing left to take on its lines
     needs = _line_needs(work, floors)
     if needs:
-        got_per_line = _restore_lines(work, needs, rank, taken)
-        for i, need in needs.items():
-            got = got_per_line[i]
-            per_floor[f"line[{i}]"] = got
-            settled = settled and got == need
-    for category, floor in floors.categories.items():
-        lines, need = _category_need(work, category, floor)
+        names = _line_names(len(amounts))
+        settled = _restore_lines(work, needs, names, rank, span, taken, per_floor)
+    if floors.categories:
+        for category, floor in floors.categories.items():
+            lines, need = _category_need(work, category, floor)
+            if need > 0:
+                got = _take(work, lines, need, rank, taken)
+                per_floor[f"category:{category}"] = got
+                settled = settled and got == need
+    if order_least > order_revenue and amounts:
+        need = order_least - sum(amounts)
         if need > 0:
-            got = _take(work, lines, need, rank, taken)
-            per_floor[f"category:{category}"] = got
-            settled = settled and got == need
-    need = _order_need(work, floors)
-    if need > 0:
-        count = len(work.amounts)
-        if count == 1:  # a one-line order: its line's discounts, as a line floor
-            got = _restore_lines(work, {0: need}, rank, taken)[0]
-        else:
-            got = _take(work, list(range(count)), need, rank, taken)
-        per_floor[ORDER] = got
-        settled = settled and got == need
+            count = len(amounts)
+            if count == 1:  # a one-line order: its line's discounts, as a line floor
+                held = _restore_lines(work, {0: need}, (ORDER,), rank, span, taken, per_floor)
+                settled = settled and held
+            else:
+                got = _take(work, list(range(count)), need, rank, taken)
+                per_floor[ORDER] = got
+                settled = settled and got == need
     work.settled = settled
     return taken, per_floor
 
 
 def _restore_lines(
-    work: Work, needs: dict[int, int], rank: Mapping[int, int], taken: dict[int, int]
-) -> dict[int, int]:
+    work: Work,
+    needs: dict[int, int],
+    names: Sequence[str],
+    rank: Mapping[int, int],
+    span: int,
+    taken: dict[int, int],
+    per_floor: dict[str, int],
+) -> bool:
     """Take back what the line floors ``needs`` (line -> revenue missing, lines in
     ascending order) from each line's own discounts, lowest-ranked promotion first;
-    returns what was taken per line."""
-    adjustments = work.adjustments
-    if len(needs) == 1:  # the common case: one line below its floor
-        only = next(iter(needs))
-        mine = {only: [a for a in adjustments if a[1] == only and a[2] > 0]}
-    else:
-        mine = {i: [] for i in needs}
-        for adjustment in adjustments:  # one pass, in the order they were made
-            found = mine.get(adjustment[1])
-            if found is not None and adjustment[2] > 0:
-                found.append(adjustment)
+    what was taken for line ``i`` goes to ``per_floor[names[i]]``. Returns whether
+    every need was met.
+
+    Each discount is keyed by its line and rank, ``line * span + rank + 1`` (``span``
+    exceeds every ``rank + 1``: ranks are positions in the trim order, -1 for a promotion
+    outside it), so one sort of the keys orders them line by line in clamp order, and
+    each line is taken from greedily. Two discounts of a line sharing a key (a promotion
+    with several on the line) are taken in proportion: by ``_take``, line by line."""
+    by_key: dict[int, list[Any]] = {}
+    mine = 0  # the discounts on those lines: more than by_key holds when two share a key
+    for adjustment in work.adjustments:
+        if adjustment[1] in needs and adjustment[2] > 0:
+            by_key[adjustment[1] * span + rank.get(adjustment[0], -1) + 1] = adjustment
+            mine += 1
+    if len(by_key) < mine:
+        met = True
+        for line, need in needs.items():
+            got = per_floor[names[line]] = _take(work, [line], need, rank, taken)
+            met = met and got == need
+        return met
+    keys = sorted(by_key)
+    count = len(keys)
+    k = 0  # the next key to look at: the first of its line
     amounts = work.amounts
-    out: dict[int, int] = {}
+    met = True
     for line, need in needs.items():
-        on_line = mine[line]
-        if len(on_line) > 1:
-            # lowest-ranked first; ranks are distinct per promotion, so keyed by rank
-            # the list loses an entry exactly when a promotion has several on the line
-            by_rank = {rank.get(a[0], -1): a for a in on_line}
-            if len(by_rank) < len(on_line):
-                # a promotion with several adjustments on the line: taken in proportion
-                out[line] = _take(work, [line], need, rank, taken)
-                continue
-            on_line = [by_rank[r] for r in sorted(by_rank)]
-        got = 0
-        for adjustment in on_line:
-            take = need - got
-            if take <= 0:
-                break
-            if take > adjustment[2]:
-                take = adjustment[2]
-            adjustment[2] -= take
-            amounts[line] += take
-            index = adjustment[0]
-            taken[index] = taken.get(index, 0) + take
-            got += take
-        out[line] = got
-    return out
+        left = need
+        end = (line + 1) * span  # the keys of the next line
+        while k < count and keys[k] < end:
+            adjustment = by_key[keys[k]]
+            k += 1
+            if left:
+                amount, index = adjustment[2], adjustment[0]
+                take = amount if amount < left else left
+                adjustment[2] = amount - take
+                taken[index] = taken.get(index, 0) + take
+                left -= take
+        amounts[line] += need - left
+        per_floor[names[line]] = need - left
+        met = met and not left
+    return met
 
 
 def drop_gifts(work: Work, floor: Fraction, rank: Mapping[int, int]) -> None:
     """Drop gifts (lowest-ranked promotion first) while the order floor could not hold
     even with every discount taken back; only when dropping them can make it hold."""
+    den = floor.denominator
+    gap = den - floor.numerator
     goods_cost = sum(work.costs)
-    least = minimum_revenue(goods_cost + work.extra_cost, floor)
-    revenue = sum(work.amounts)
+    least = _least(goods_cost + work.extra_cost, den, gap)
+    _drop_gifts(work, den, gap, rank, goods_cost, sum(work.amounts), least)
+
+
+def _drop_gifts(
+    work: Work,
+    den: int,
+    gap: int,
+    rank: Mapping[int, int],
+    goods_cost: int,
+    revenue: int,
+    least: int,
+) -> int:
+    """``drop_gifts`` on the order floor as (denominator, denominator - numerator), the
+    goods' cost, the revenue as priced and the floor's least revenue with every gift;
+    returns the least revenue with the gifts kept."""
     if least <= revenue:
-        return  # the floor holds with the gifts as it is
-    most = revenue + sum(a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0)
+        return least  # the floor holds with the gifts as it is
+    most = revenue + sum([a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0])
     if least <= most:
-        return
-    if minimum_revenue(goods_cost, floor) > most:
-        return  # the goods alone break the floor: dropping gifts would not hold it
-    order = sorted(range(len(work.gifts)), key=lambda k: (rank.get(work.gifts[k][0], -1), -k))
+        return least
+    if _least(goods_cost, den, gap) > most:
+        return least  # the goods alone break the floor: dropping gifts would not hold it
+    gifts = work.gifts
+    order = sorted(range(len(gifts)), key=lambda k: (rank.get(gifts[k][0], -1), -k))
     for k in order:
-        if minimum_revenue(goods_cost + work.extra_cost, floor) <= most:
+        if least <= most:
             break
-        work.extra_cost -= work.gifts[k][1]
+        work.extra_cost -= gifts[k][1]
         work.dropped.append(k)
+        least = _least(goods_cost + work.extra_cost, den, gap)
+    return least
 
 
 def gift_givers(work: Work, floors: Floors) -> set[int]:
@@ -307,7 +367,8 @@ def _take(
     work: Work, lines: list[int], need: int, rank: Mapping[int, int], taken: dict[int, int]
 ) -> int:
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
-    first; a promotion's share is taken from its lines in proportion (largest remainder)."""
+    first; a promotion's share is taken from its lines in proportion (largest remainder;
+    each of them whole when the promotion is taken back whole)."""
     by_promotion: dict[int, list[list[Any]]] = {}
     whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
     if whole:
@@ -326,19 +387,27 @@ def _take(
             for adjustment in by_line[i]:
                 if adjustment[2] > 0:
                     by_promotion.setdefault(adjustment[0], []).append(adjustment)
+    amounts = work.amounts
     got = 0
     for index in sorted(by_promotion, key=lambda p: rank.get(p, -1)):
         if got >= need:
             break
         adjustments = by_promotion[index]
-        if whole:
-            adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
-        available = sum(a[2] for a in adjustments)
-        take = min(need - got, available)
-        parts = allocate(take, [a[2] for a in adjustments])
-        for adjustment, part in zip(adjustments, parts, strict=True):
-            adjustment[2] -= part
-            work.amounts[adjustment[1]] += part
+        weights = [a[2] for a in adjustments]
+        available = sum(weights)
+        if need - got >= available:  # all of it back: each part is its whole weight
+            take = available
+            for adjustment in adjustments:
+                amounts[adjustment[1]] += adjustment[2]
+                adjustment[2] = 0
+        else:
+            take = need - got
+            if whole:
+                adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
+                weights = [a[2] for a in adjustments]
+            for adjustment, part in zip(adjustments, allocate(take, weights), strict=True):
+                adjustment[2] -= part
+                amounts[adjustment[1]] += part
         taken[index] = taken.get(index, 0) + take
         got += take
     return got
@@ -366,8 +435,9 @@ def report(work: Work, floors: Floors, trimmed: dict[str, int]) -> tuple[Floor, 
                 sum(costs[i] for i in lines),
             )
     if floors.line is not None:
+        names = _line_names(len(amounts))
         for i in range(len(amounts)):
-            name = f"line[{i}]"
+            name = names[i]
             if name in broken or name in trimmed:
                 add(name, floors.line, amounts[i], costs[i])
     return tuple(out)

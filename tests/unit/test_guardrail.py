@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from promorules.guardrail import minimum_revenue
+from promorules.guardrail import Floors, Work, clamp, minimum_revenue
 from promorules.kind import Reason
 from promorules.quote import GuardrailStatus, Status
 from tests.helpers import HEADER, cart, ctx, engine, line, yuan
@@ -128,3 +128,66 @@ def test_a_coupon_the_clamp_takes_back_entirely_consumes_no_use() -> None:
     kept = e.price(cart(line("a", 1, "100", "50")), ctx(coupons=("save5",)))
     assert kept.discounts_by_promotion["c"] == yuan("5")
     assert kept.consumption == ((CounterKey(CounterKind.COUPON_USES, "c"), 1),)
+
+
+def test_clamp_restores_each_line_by_rank_whatever_order_the_discounts_were_made_in() -> None:
+    floors = Floors(Fraction(0), None, {})
+    adjustments = [[1, 0, 20], [0, 0, 15], [2, 0, 10], [0, 2, 5], [2, 1, 7], [1, 2, 40]]
+    adjustments += [[2, -1, 800], [0, 2, 0]]  # shipping, and a discount of nothing
+    work = Work([50, 100, 30], [80, 90, 60], (), adjustments, 0)
+    # trim order 2, 0, 1: line 0 misses 30 (10 from 2, 15 from 0, 5 from 1), line 1
+    # holds, line 2 misses 30 (5 from 0, 25 from 1)
+    taken, per_floor = clamp(work, floors, [2, 0, 1])
+    assert list(taken.items()) == [(2, 10), (0, 20), (1, 30)]
+    assert list(per_floor.items()) == [("line[0]", 30), ("line[2]", 30)]
+    assert work.amounts == [80, 100, 60] and work.settled
+    assert adjustments == [
+        [1, 0, 15], [0, 0, 0], [2, 0, 0], [0, 2, 0], [2, 1, 7], [1, 2, 15], [2, -1, 800], [0, 2, 0]
+    ]  # fmt: skip
+
+
+def test_clamp_takes_a_promotions_discounts_on_one_line_in_proportion() -> None:
+    floors = Floors(Fraction(0), None, {})
+    adjustments = [[0, 0, 30], [1, 0, 10], [1, 0, 30], [0, 1, 3], [1, 1, 4]]
+    work = Work([40, 10], [70, 15], (), adjustments, 0)
+    # line 0 misses 30, all from promotion 1 (ranked first), 10 : 30 -> 8 : 22 (largest
+    # remainder, the tie to the earlier); line 1 misses 5: 4 from promotion 1, 1 from 0
+    taken, per_floor = clamp(work, floors, [1, 0])
+    assert list(taken.items()) == [(1, 34), (0, 1)]
+    assert per_floor == {"line[0]": 30, "line[1]": 5}
+    assert adjustments == [[0, 0, 30], [1, 0, 2], [1, 0, 8], [0, 1, 2], [1, 1, 0]]
+
+
+def test_clamp_takes_discounts_of_promotions_outside_the_trim_order_first() -> None:
+    floors = Floors(Fraction(0), None, {})
+    adjustments = [[2, 0, 5], [1, 0, 5], [0, 0, 5]]
+    work = Work([0], [12], (), adjustments, 0)
+    # 2 and 0 are not in the trim order: taken first, in the order made, then 1
+    taken, per_floor = clamp(work, floors, [1])
+    assert list(taken.items()) == [(2, 5), (0, 5), (1, 2)]
+    assert per_floor == {"line[0]": 12}
+    assert adjustments == [[2, 0, 0], [1, 0, 3], [0, 0, 0]]
+
+
+def test_clamp_restores_a_one_line_order_after_its_line_floor() -> None:
+    # order floor 1/6 on cost 60: at least 72; the line floor (0) needs 60 first
+    floors = Floors(Fraction(0), Fraction(1, 6), {})
+    adjustments = [[0, 0, 5], [1, 0, 30], [1, -1, 8]]
+    work = Work([50], [60], (), adjustments, 0)
+    taken, per_floor = clamp(work, floors, [0, 1])
+    assert list(taken.items()) == [(0, 5), (1, 17)]
+    assert list(per_floor.items()) == [("line[0]", 10), ("order", 12)]
+    assert work.amounts == [72] and work.settled
+    assert adjustments == [[0, 0, 0], [1, 0, 13], [1, -1, 8]]
+
+
+def test_clamp_drops_a_gift_the_order_floor_cannot_hold_then_restores_it() -> None:
+    # order floor 0: goods cost 100, gifts 30 (promotion 1) and 20 (promotion 0)
+    floors = Floors(None, Fraction(0), {})
+    work = Work([90, 20], [60, 40], (), [[0, 0, 10], [1, 1, 5]], 50, [(1, 30), (0, 20)])
+    # at most 125 with every discount back: the lowest-ranked gift (promotion 1's) goes,
+    # then 120 - 110 = 10 is taken back, 5 from promotion 1 and 5 from 0
+    taken, per_floor = clamp(work, floors, [1, 0])
+    assert work.dropped == [0] and work.extra_cost == 20
+    assert list(taken.items()) == [(1, 5), (0, 5)]
+    assert per_floor == {"order": 10} and work.settled
