@@ -27,7 +27,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
-from promorules.money import apply_rate, format_amount, format_percent
+from promorules.money import apply_rate_each, format_amount, format_percent
 from promorules.ruleset import Amount, Promotion, Rate
 
 
@@ -62,7 +62,7 @@ class Discount(Kind):
 
             def percent_off(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
                 amounts = state.amounts
-                given = [apply_rate(amounts[i], num, den, rounding) for i in lines]
+                given = apply_rate_each(amounts, lines, num, den, rounding)
                 if not any(given):
                     if not state.explain:
                         return QUIET

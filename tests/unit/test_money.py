@@ -22,6 +22,7 @@ from promorules.money import (
     Rounding,
     allocate,
     apply_rate,
+    apply_rate_each,
     format_amount,
     format_percent,
     minor_units,
@@ -253,6 +254,21 @@ def test_apply_rate_matches_exact_fraction_rounding(amount: int, rate: tuple[int
     assert apply_rate(amount, num, den, Rounding.HALF_UP) == floor(exact + Fraction(1, 2))
     # round() on a Fraction rounds halves to even
     assert apply_rate(amount, num, den, Rounding.HALF_EVEN) == round(exact)
+
+
+@given(
+    values=st.lists(amounts, max_size=12),
+    data=st.data(),
+    rate=rates,
+    mode=st.sampled_from(list(Rounding)),
+)
+def test_apply_rate_each_is_apply_rate_per_index(
+    values: list[int], data: st.DataObject, rate: tuple[int, int], mode: Rounding
+) -> None:
+    indexes = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=12)) if values else []
+    num, den = rate
+    expected = [apply_rate(values[i], num, den, mode) for i in indexes]
+    assert apply_rate_each(values, indexes, num, den, mode) == expected
 
 
 @given(amount=amounts, rate=rates, mode=st.sampled_from(list(Rounding)))
