@@ -32,7 +32,7 @@ from typing import Any
 
 from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
-from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, report
+from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, held, report
 from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
 from promorules.kind import (
     CodeMatch,
@@ -267,11 +267,20 @@ class Engine:
         return quote if work is None else self._guard(cart, context, quote, work, True)
 
     def _price(
-        self, cart: Cart, context: Context, excluded: frozenset[int], explain: bool
+        self,
+        cart: Cart,
+        context: Context,
+        excluded: frozenset[int],
+        explain: bool,
+        settle_held: bool = True,
     ) -> tuple[Quote, Work | None]:
         """One pass over the lanes. With ``explain`` off, nothing but the figures: no
         record per promotion, no code findings, and evaluators may skip their texts; the
-        plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`)."""
+        plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`).
+
+        Returns the quote and the guardrail's working figures, or None for them when
+        there are no floors or (``settle_held``) every floor holds as priced: the quote's
+        guardrail report is then final."""
         lines = cart.lines
         customer = cart.customer
         availability = context.availability
@@ -319,15 +328,29 @@ class Engine:
             adjustments, gifts, consumes, schedule, shipping = figures
         amounts = state.amounts
         work = None
-        if self.floors.any:
-            work = Work(
-                amounts,
-                [line.unit_cost * line.quantity for line in lines],
-                [line.category for line in lines] if self.floors.categories else (),
-                adjustments,
-                sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0,
-                [(index, g.unit_cost * g.quantity) for index, g in gifts],
-            )
+        guardrail = _NO_GUARDRAIL
+        floors = self.floors
+        if floors.any:
+            costs = [line.unit_cost * line.quantity for line in lines]
+            extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0
+            if settle_held and not floors.categories and held(amounts, costs, extra_cost, floors):
+                # every floor holds as priced: nothing for the guardrail to do, and the
+                # floors' report is worked out only if it is read
+                guardrail = GuardrailReport(
+                    GuardrailStatus.OK,
+                    lambda: report(Work(amounts, costs, (), adjustments, extra_cost), floors, {}),
+                    {},
+                    (),
+                )
+            else:
+                work = Work(
+                    amounts,
+                    costs,
+                    [line.category for line in lines] if floors.categories else (),
+                    adjustments,
+                    extra_cost,
+                    [(index, g.unit_cost * g.quantity) for index, g in gifts],
+                )
         codes = (
             self._code_findings(state.coupons, state.ts, redeemed, records, plan.defaults)
             if explain and state.coupons
@@ -342,7 +365,7 @@ class Engine:
             records,
             gifts,
             (cart.shipping, shipping),
-            _NO_GUARDRAIL,
+            guardrail,
             consumes,
             self._budget_keys,
             self._funder_budget_keys,
@@ -825,7 +848,9 @@ class Engine:
             if culprit is None:
                 break
             excluded.add(culprit)
-            quote, maybe_work = self._price(cart, context, frozenset(excluded), explain)
+            quote, maybe_work = self._price(
+                cart, context, frozenset(excluded), explain, settle_held=False
+            )
             assert maybe_work is not None
             work = maybe_work
             found = breaches(work, self.floors)

@@ -144,6 +144,28 @@ class Work:
         return self._by_line
 
 
+def held(amounts: Sequence[int], costs: Sequence[int], extra_cost: int, floors: Floors) -> bool:
+    """True when the line and order floors hold on these figures as priced: then neither
+    the clamp nor ``reject`` has anything to do. Category floors are not looked at (a
+    caller with any uses :func:`breaches`). In integers: ``ceil(cost * den / gap) >
+    revenue`` exactly when ``cost * den > revenue * gap``, the gap being positive."""
+    if floors._line is not None:
+        den, gap = floors._line
+        if den == gap:  # a floor of 0: a line holds at its cost
+            for cost, amount in zip(costs, amounts, strict=True):
+                if cost > amount:
+                    return False
+        else:
+            for cost, amount in zip(costs, amounts, strict=True):
+                if cost * den > amount * gap:
+                    return False
+    if floors._order is not None and amounts:
+        den, gap = floors._order
+        if (sum(costs) + extra_cost) * den > sum(amounts) * gap:
+            return False
+    return True
+
+
 def breaches(work: Work, floors: Floors) -> list[Breach]:
     """Every floor the working figures break, line floors first."""
     found: list[Breach] = []

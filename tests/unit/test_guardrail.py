@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from promorules.guardrail import Floors, Work, clamp, minimum_revenue
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from promorules.guardrail import Floors, Work, breaches, clamp, held, minimum_revenue
 from promorules.kind import Reason
 from promorules.quote import GuardrailStatus, Status
 from tests.helpers import HEADER, cart, ctx, engine, line, yuan
@@ -191,3 +194,43 @@ def test_clamp_drops_a_gift_the_order_floor_cannot_hold_then_restores_it() -> No
     assert work.dropped == [0] and work.extra_cost == 20
     assert list(taken.items()) == [(1, 5), (0, 5)]
     assert per_floor == {"order": 10} and work.settled
+
+
+FLOOR_RATES = (
+    st.none()
+    | st.just(Fraction(0))  # "no line below cost": the floor checked without a division
+    | st.fractions(Fraction(-99, 100), Fraction(99, 100), max_denominator=200)
+)
+
+
+@given(
+    figures=st.lists(
+        st.tuples(st.integers(0, 10**7), st.integers(0, 10**7), st.sampled_from((-1, 0, 1, None))),
+        max_size=8,
+    ),
+    extra_cost=st.integers(0, 10**6),
+    line=FLOOR_RATES,
+    order=FLOOR_RATES,
+)
+@example(figures=[(1000, 900, None)], extra_cost=0, line=Fraction(1, 10), order=None)
+@example(figures=[(999, 900, None)], extra_cost=0, line=Fraction(1, 10), order=None)
+@example(figures=[(900, 900, None)], extra_cost=0, line=Fraction(0), order=None)
+@example(
+    figures=[(500, 400, None), (500, 500, None)], extra_cost=0, line=None, order=Fraction(1, 10)
+)
+def test_held_says_exactly_whether_breaches_finds_none(
+    figures: list[tuple[int, int, int | None]],
+    extra_cost: int,
+    line: Fraction | None,
+    order: Fraction | None,
+) -> None:
+    # a line's amount is random, or (when its third field is set) placed at the line
+    # floor's least revenue, one unit below or above: the edges a comparison can get wrong
+    costs = [cost for _, cost, _ in figures]
+    amounts = [
+        amount if edge is None or line is None else minimum_revenue(cost, line) + edge
+        for amount, cost, edge in figures
+    ]
+    floors = Floors(line, order, {})
+    work = Work(list(amounts), costs, (), [], extra_cost)
+    assert held(amounts, costs, extra_cost, floors) == (not breaches(work, floors))
