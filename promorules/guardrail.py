@@ -268,8 +268,8 @@ def clamp(
         if need > 0:
             count = len(amounts)
             if count == 1:  # a one-line order: its line's discounts, as a line floor
-                held = _restore_lines(work, {0: need}, (ORDER,), rank, span, taken, per_floor)
-                settled = settled and held
+                met = _restore_lines(work, {0: need}, (ORDER,), rank, span, taken, per_floor)
+                settled = settled and met
             else:
                 got = _take(work, list(range(count)), need, rank, taken)
                 per_floor[ORDER] = got

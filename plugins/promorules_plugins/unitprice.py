@@ -55,19 +55,13 @@ class PriceTable:
         """``(line, unit price, quantity)`` for each of ``lines`` whose sku has a price
         below its list price (what :meth:`price` gives, checked as the kinds check it):
         the unit prices of an offer capping no line's units, for the figures alone."""
-        prices, num, den, rounding = self._prices, self._num, self._den, self._rounding
+        price_of = self.price
         cart, list_unit, qty = state.lines, state.list_unit, state.qty
         offered: list[tuple[int, int, int]] = []
         for i in lines:
             unit = list_unit[i]
-            fixed = prices.get(cart[i].sku)
-            if fixed is not None:
-                price: int = fixed
-            elif num:
-                price = unit - apply_rate(unit, num, den, rounding)
-            else:
-                continue
-            if price < unit:
+            price = price_of(cart[i].sku, unit)
+            if price is not None and price < unit:
                 offered.append((i, price, qty[i]))
         return offered
 
