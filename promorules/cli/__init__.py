@@ -2,7 +2,8 @@
 
 Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets
 ``run`` (a function of the parsed arguments returning the exit code). Heavy imports
-happen inside ``run`` so ``promorules price`` starts fast.
+happen inside ``run``, and a command named first registers only its own module, so
+``promorules price`` starts fast (it imports no other command's module).
 
 Exit codes: 0 ok, 1 findings (a guardrail breach under ``warn``, a failed validation),
 2 bad input or usage. Bad input never produces a traceback.
