@@ -69,6 +69,12 @@ class CounterSpec(NamedTuple):
 
 
 Consumption = tuple[tuple[CounterKey, int], ...]
+Consumed = tuple[int, CounterKey, int, int]
+"""What pricing notes a quote would take: (promotion index, counter, amount, line). The
+line is that of the units won at a price (a flash sale's stock), or -1 for what the
+promotion takes as a whole (a coupon use, a gift's stock): the quote keeps the first
+only while the promotion still gives something on that line, the second while it gives
+anything at all."""
 """What a quote takes from the ledger if the order is placed: ``(key, amount)`` pairs."""
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from promorules.cart import Cart, Context
-from promorules.counters import UNLIMITED, CounterKey, CounterKind, CounterSpec
+from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, held, report
 from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
 from promorules.kind import (
@@ -387,7 +387,7 @@ class Engine:
     ) -> tuple[
         list[list[Any]],
         list[tuple[int, Gift]],
-        list[tuple[int, CounterKey, int]],
+        list[Consumed],
         list[tuple[list[tuple[int, int]], Any]],
         int,
     ]:
@@ -408,7 +408,7 @@ class Engine:
         gifts: list[tuple[int, Gift]] = []
         # (promotion index, counter, amount): the quote keeps those of promotions that
         # still give something once budgets and the guardrail are done
-        consumes: list[tuple[int, CounterKey, int]] = []
+        consumes: list[Consumed] = []
         schedule: list[tuple[list[tuple[int, int]], Any]] = []
         shipping = state.shipping
         # explaining, every promotion is looked at when some may be dropped or paused (to
@@ -641,7 +641,7 @@ class Engine:
         offers: list[tuple[Compiled, Offer]],
         state: PricingState,
         gifts: list[tuple[int, Gift]],
-        consumes: list[tuple[int, CounterKey, int]],
+        consumes: list[Consumed],
         schedule: list[tuple[list[tuple[int, int]], Any]],
         records: dict[int, list[Any]],
     ) -> None:
@@ -656,7 +656,7 @@ class Engine:
             if offer.gifts:
                 self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
             if offer.consumes:
-                consumes.extend((compiled.index, key, n) for key, n in offer.consumes)
+                consumes.extend((compiled.index, key, n, -1) for key, n in offer.consumes)
 
     def _add_gifts(
         self,
@@ -664,7 +664,7 @@ class Engine:
         offered: list[Gift],
         gifts: list[tuple[int, Gift]],
         records: dict[int, list[Any]],
-        consumes: list[tuple[int, CounterKey, int]],
+        consumes: list[Consumed],
     ) -> None:
         """Add the gifts of an offer; a sku already given is refused unless both gifts are
         stackable. A gift's stock counter is consumed only for a gift actually added, and
@@ -687,7 +687,7 @@ class Engine:
             gifts.append((compiled.index, gift))
             added += 1
             if gift.counter is not None:
-                consumes.append((compiled.index, gift.counter, gift.quantity))
+                consumes.append((compiled.index, gift.counter, gift.quantity, -1))
         record = records.get(compiled.index)
         if refused and not added and record is not None and record[1] == 0:
             records[compiled.index] = [

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from promorules.counters import CounterKey
+from promorules.counters import Consumed, CounterKey
 from promorules.kind import Offer, Reason
 from promorules.plan import Compiled
 from promorules.quote import Status
@@ -23,7 +23,7 @@ def apply_prices(
     adjustments: list[list[Any]],
     touched: list[set[int]] | None,
     records: dict[int, list[Any]] | None,
-    consumes: list[tuple[int, CounterKey, int]],
+    consumes: list[Consumed],
     by_priority: bool = False,
 ) -> None:
     """Each unit pays the lowest unit price offered for it; then credits apply.
@@ -75,12 +75,17 @@ def apply_prices(
                     touched[line].add(index)
                 applied[index] = applied.get(index, 0) + amount
         if offer.unit_counters:
-            taken: dict[CounterKey, int] = {}
+            # per counter and line: a line whose discount the guardrail or a budget later
+            # takes back whole paid another price, and its units take nothing
+            taken: dict[tuple[CounterKey, int], int] = {}
+            unit_prices = offer.unit_prices or ()
             for position, keys in enumerate(offer.unit_counters):
                 units = won.get((rank, position), 0)
-                for key in keys if units else ():
-                    taken[key] = taken.get(key, 0) + units
-            consumes.extend((index, key, n) for key, n in taken.items())
+                if units:
+                    line = unit_prices[position][0]
+                    for key in keys:
+                        taken[key, line] = taken.get((key, line), 0) + units
+            consumes.extend((index, key, n, line) for (key, line), n in taken.items())
     if records is None:  # not explaining
         return
     for compiled, offer in offers:

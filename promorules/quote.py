@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from promorules.counters import Consumption, CounterKey
+from promorules.counters import Consumed, Consumption, CounterKey
 from promorules.kind import Gift, Lane, Reason, Upsell
 from promorules.money import allocate, format_amount, format_percent
 
@@ -176,7 +176,7 @@ class Quote:
         gifts: list[tuple[int, Gift]],
         shipping: tuple[int, int],
         guardrail: GuardrailReport,
-        consumption: Sequence[tuple[int, CounterKey, int]],
+        consumption: Sequence[Consumed],
         budgets: Mapping[int, CounterKey] | None = None,
         funder_budgets: Mapping[Funder, CounterKey] | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
@@ -335,15 +335,24 @@ class Quote:
     def consumption(self) -> Consumption:
         """What the order would take from the ledger: the counters the promotions named
         (coupon uses, stock, gifts given), plus the money each budgeted promotion and
-        funder gives. A promotion that ends up giving nothing (trimmed to zero by its
-        budget or the guardrail, its gift dropped) consumes nothing."""
+        funder gives, one entry per counter. A promotion that ends up giving nothing
+        (trimmed to zero by its budget or the guardrail, its gift dropped) consumes
+        nothing, and units won at a price (flash stock) take nothing from a line whose
+        discount was taken back whole."""
         totals = self._promotion_totals
         given = {(index, gift.counter) for index, gift in self._gifts}
-        out = [
-            (key, amount)
-            for index, key, amount in self._consumes
-            if totals.get(index) or (index, key) in given
-        ]
+        kept: set[tuple[int, int]] | None = None  # (promotion, line) still discounted
+        merged: dict[CounterKey, int] = {}
+        for index, key, amount, line in self._consumes:
+            if line >= 0:  # units won at a price: only while that line keeps its discount
+                if kept is None:
+                    kept = {(a[0], a[1]) for a in self._adjustments if a[2] > 0}
+                if (index, line) not in kept:
+                    continue
+            elif not (totals.get(index) or (index, key) in given):
+                continue
+            merged[key] = merged.get(key, 0) + amount
+        out = list(merged.items())
         for index, key in self._budgets.items():
             if totals.get(index):
                 out.append((key, totals[index]))

@@ -11,7 +11,7 @@ from promorules.counters import CounterKey, CounterKind, CounterSpec, Snapshot
 from promorules.diagnostics import RulesetError
 from promorules.quote import Status
 from promorules_plugins.flash_sale import FlashSale
-from tests.unit.plugins.pricelane import BEFORE, engine, line, price
+from tests.unit.plugins.pricelane import BEFORE, HEADER, engine, explained, line, price
 
 FLASH = """
 [[promotion]]
@@ -215,3 +215,21 @@ prices = { "SERUM" = "199.00" }
     assert quote.payable == 19900
     assert quote.explanation("flash").status is Status.APPLIED
     assert dict(quote.consumption) == {STOCK: 1, MINE: 1}
+
+
+def test_units_whose_flash_discount_the_clamp_takes_back_whole_take_no_stock() -> None:
+    # no line below cost: SERUM costs its list price, so the clamp takes its whole flash
+    # discount back (the customer pays 329.00) and its units consumed no flash stock;
+    # TONER keeps its flash price and takes its stock as usual
+    guarded = HEADER + '[guardrails]\nmin_line_margin = "0%"\non_breach = "clamp"\n'
+    body = FLASH.replace('{ "SERUM" = "199.00" }', '{ "SERUM" = "199.00", "TONER" = "59.00" }')
+    eng = engine(body, header=guarded)
+    for quote in (
+        price(eng, [line("SERUM", 2, "329.00", "329.00"), line("TONER", 1, "99.00", "20.00")]),
+        explained(eng, [line("SERUM", 2, "329.00", "329.00"), line("TONER", 1, "99.00", "20.00")]),
+    ):
+        assert [ql.payable for ql in quote.lines] == [2 * 32900, 5900]
+        assert quote.guardrail.trims == {"flash": 2 * 13000}
+        toner = CounterKey(CounterKind.FLASH_STOCK, "flash", "TONER")
+        toner_mine = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "c-1/TONER")
+        assert dict(quote.consumption) == {toner: 1, toner_mine: 1}
