@@ -61,6 +61,16 @@ def test_totals_allocations_guardrail_and_consumption(case: PriceLaneCase) -> No
         left = case.availability.remaining(key)
         assert left is not None
         assert 0 < amount <= left
+    # flash stock only for skus a line still buys at a flash discount (the clamp may
+    # have taken a line's back whole: its units then paid another price)
+    flashed = {
+        quoted.sku
+        for quoted in quote.lines
+        if any(a.promotion == "flash" and a.amount > 0 for a in quoted.adjustments)
+    }
+    for key, _amount in quote.consumption:
+        if key.kind.value == "flash_stock":
+            assert key.subject in flashed
     # instalments add up to the order total unless a paid deposit exceeds its line
     paid = sum(line.deposit_paid for line in case.lines)
     if quote.payments and paid <= quote.payable:
