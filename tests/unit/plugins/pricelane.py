@@ -50,19 +50,10 @@ def price(
     *,
     customer: Customer | None = None,
     availability: Availability = UNLIMITED,
+    explain: bool = False,
 ) -> Quote:
+    """``eng.price`` on these lines; ``explain``: ``eng.explained`` (every explanation
+    worked out at once)."""
     cart = Cart(tuple(lines), customer or Customer("c-1"), "CNY")
-    return eng.price(cart, Context(at, availability=availability))
-
-
-def explained(
-    eng: Engine,
-    lines: list[Line],
-    at: datetime = SALE_TIME,
-    *,
-    customer: Customer | None = None,
-    availability: Availability = UNLIMITED,
-) -> Quote:
-    """:func:`price` through ``Engine.explained`` (every explanation worked out at once)."""
-    cart = Cart(tuple(lines), customer or Customer("c-1"), "CNY")
-    return eng.explained(cart, Context(at, availability=availability))
+    context = Context(at, availability=availability)
+    return eng.explained(cart, context) if explain else eng.price(cart, context)

@@ -11,7 +11,7 @@ from promorules.counters import CounterKey, CounterKind, CounterSpec, Snapshot
 from promorules.diagnostics import RulesetError
 from promorules.quote import Status
 from promorules_plugins.flash_sale import FlashSale
-from tests.unit.plugins.pricelane import BEFORE, HEADER, engine, explained, line, price
+from tests.unit.plugins.pricelane import BEFORE, HEADER, engine, line, price
 
 FLASH = """
 [[promotion]]
@@ -224,10 +224,8 @@ def test_units_whose_flash_discount_the_clamp_takes_back_whole_take_no_stock() -
     guarded = HEADER + '[guardrails]\nmin_line_margin = "0%"\non_breach = "clamp"\n'
     body = FLASH.replace('{ "SERUM" = "199.00" }', '{ "SERUM" = "199.00", "TONER" = "59.00" }')
     eng = engine(body, header=guarded)
-    for quote in (
-        price(eng, [line("SERUM", 2, "329.00", "329.00"), line("TONER", 1, "99.00", "20.00")]),
-        explained(eng, [line("SERUM", 2, "329.00", "329.00"), line("TONER", 1, "99.00", "20.00")]),
-    ):
+    cart = [line("SERUM", 2, "329.00", "329.00"), line("TONER", 1, "99.00", "20.00")]
+    for quote in (price(eng, cart), price(eng, cart, explain=True)):
         assert [ql.payable for ql in quote.lines] == [2 * 32900, 5900]
         assert quote.guardrail.trims == {"flash": 2 * 13000}
         toner = CounterKey(CounterKind.FLASH_STOCK, "flash", "TONER")
