@@ -18,7 +18,6 @@ Matching ignores case, spaces and dashes (see :func:`normalise`).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXY"
@@ -90,17 +89,22 @@ def generate(
     count: int,
     length: int = DEFAULT_LENGTH,
     *,
-    randbelow: Callable[[int], int] = secrets.randbelow,
+    randbelow: Callable[[int], int] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
     """``count`` distinct codes of the series ``prefix``, each ``length`` random
     characters plus a check character.
 
-    ``randbelow`` is the source of randomness (``secrets.randbelow``; tests pass a
-    seeded one). ``progress`` is called with the number made so far every 10,000 codes.
+    ``randbelow`` is the source of randomness (None: ``secrets.randbelow``, imported
+    here, so pricing, which only checks codes, never loads it; tests pass a seeded
+    one). ``progress`` is called with the number made so far every 10,000 codes.
     Refuses counts the body length cannot hold comfortably (more than 1/1000 of the
     possible bodies), so a guessed code stays a long shot.
     """
+    if randbelow is None:
+        import secrets
+
+        randbelow = secrets.randbelow
     prefix = check_prefix(prefix)
     if not 1 <= length <= MAX_LENGTH:
         raise CodeError(f"length must lie between 1 and {MAX_LENGTH} (got {length})")
