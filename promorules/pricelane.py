@@ -41,6 +41,20 @@ def apply_prices(
     applied: dict[int, int] = {}
     won: dict[tuple[int, int], int] = {}
     amounts = state.amounts
+
+    def give(index: int, line: int, amount: int) -> bool:
+        """Apply ``amount`` off ``line`` for promotion ``index``, capped at what is left
+        of the line; False when nothing was left to take."""
+        amount = min(amount, amounts[line])
+        if amount <= 0:
+            return False
+        amounts[line] -= amount
+        adjustments.append([index, line, amount])
+        if touched is not None:
+            touched[line].add(index)
+        applied[index] = applied.get(index, 0) + amount
+        return True
+
     for line, candidates in per_line.items():
         list_unit = state.list_unit[line]
         left = state.qty[line]
@@ -53,27 +67,13 @@ def apply_prices(
             take = min(units, left)
             if take <= 0:
                 continue
-            index = offers[rank][0].index
-            amount = (list_unit - price) * take
-            amount = min(amount, amounts[line])
-            if amount > 0:
-                amounts[line] -= amount
-                adjustments.append([index, line, amount])
-                if touched is not None:
-                    touched[line].add(index)
-                applied[index] = applied.get(index, 0) + amount
+            if give(offers[rank][0].index, line, (list_unit - price) * take):
                 won[rank, position] = take
             left -= take
     for rank, (compiled, offer) in enumerate(offers):
         index = compiled.index
         for line, amount in zip(offer.lines, offer.amounts, strict=True):
-            amount = min(amount, amounts[line])
-            if amount > 0:
-                amounts[line] -= amount
-                adjustments.append([index, line, amount])
-                if touched is not None:
-                    touched[line].add(index)
-                applied[index] = applied.get(index, 0) + amount
+            give(index, line, amount)
         if offer.unit_counters:
             # per counter and line: a line whose discount the guardrail or a budget later
             # takes back whole paid another price, and its units take nothing
