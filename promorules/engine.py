@@ -98,6 +98,7 @@ class Engine:
                 kind.compile(promotion, env),
                 spans,
             )
+            compiled.source = kind.source(promotion, env)
             self._compiled.append(compiled)
         for compiled in self._compiled:
             # symmetric: "A not_with B" keeps them apart whichever of them declares it

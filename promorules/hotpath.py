@@ -23,10 +23,12 @@ returns ``(adjustments, gifts, consumption, deposit schedule, shipping fee left)
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
+from string import Template
 from typing import TYPE_CHECKING, Any
 
-from promorules.kind import Lane, Offer
+from promorules.kind import Lane, Offer, Source
 from promorules.pricelane import apply_prices
 from promorules.stacking import resolve
 
@@ -89,11 +91,25 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
     for position, lane in enumerate(plan.lanes):
         if not lane:
             continue
-        emit(1, f"# lane {lane[0].lane.value}")
-        emit(1, "state.shipping = shipping")
-        emit(1, "offers = []")
         everywhere = set(plan.everywhere[position])
         thresholds = {k: lane[k].kind.threshold(lane[k].promotion) for k in everywhere}
+        resolves = sum(1 for c in lane if c.group is not None) > 1
+        budgets = any(c.budget is not None for c in lane)
+        # a lane whose offers need not be seen together (no exclusive groups to resolve,
+        # no budgets) applies each promotion's as soon as it is made, every promotion
+        # measuring on a copy of the lane-start amounts; the kinds' sources run inline
+        fused = (
+            lane[0].lane is not Lane.PRICE
+            and not resolves
+            and not budgets
+            and any(c.source is not None for c in lane)
+        )
+        emit(1, f"# lane {lane[0].lane.value}{' (applied as it goes)' if fused else ''}")
+        emit(1, "state.shipping = shipping")
+        emit(1, "offers = []")
+        if fused:
+            emit(1, "base = amounts[:]  # the lane-start amounts, what every promotion reads")
+            emit(1, "state.amounts = base")
         if any(thresholds.values()):
             emit(1, "total = sum(amounts)  # what the promotions on every line measure")
         for k, compiled in enumerate(lane):
@@ -126,11 +142,30 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
             if conditions:
                 emit(1, f"if {' and '.join(conditions)}:")
                 depth = 2
+            source = compiled.source
+            if fused and source is not None and not without_lines:
+                if source.each:
+                    emit(depth, f"for i in {lines}:")
+                    emit(depth + 1, f"amount = {_inline(source, slot, lines, names)[0]}")
+                    _emit_give(emit, depth + 1, f"c{slot}.index")
+                else:
+                    for text in _inline(source, slot, lines, names):
+                        emit(depth, text)
+                    emit(depth, "if off is not None:")
+                    _emit_apply(emit, depth + 1, f"c{slot}.index", lines, "off")
+                continue
             emit(depth, f"r = e{slot}(state, {lines})")
             emit(depth, "if r.__class__ is Offer:")
             emit(depth + 1, f"offers.append((c{slot}, r))")
+            if fused:
+                _emit_apply(emit, depth + 1, f"c{slot}.index", "r.lines", "r.amounts", "r")
+        if fused:
+            emit(1, "state.amounts = amounts")
+            emit(1, "if offers:")
+            emit(2, "settle(offers, state, gifts, consumes, schedule, {})")
+            continue
         emit(1, "if offers:")
-        if sum(1 for c in lane if c.group is not None) > 1:
+        if resolves:
             emit(2, "if len(offers) > 1:")
             emit(3, "offers = resolve(offers, None)")
         if lane[0].lane is Lane.PRICE:
@@ -138,23 +173,9 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
         else:
             # each line capped at what is left of it, nothing moved to another line
             emit(2, "for compiled, offer in offers:")
-            emit(3, "index = compiled.index")
-            emit(3, "for i, amount in zip(offer.lines, offer.amounts, strict=True):")
-            emit(4, "left = amounts[i]")
-            emit(4, "if amount > left:")
-            emit(5, "amount = left")
-            emit(4, "if amount > 0:")
-            emit(5, "amounts[i] = left - amount")
-            emit(5, "append([index, i, amount])")
-            emit(3, "off = offer.shipping_off")
-            emit(3, "if off:")
-            emit(4, "if off > shipping:")
-            emit(5, "off = shipping")
-            emit(4, "if off > 0:")
-            emit(5, "shipping -= off")
-            emit(5, "append([index, -1, off])")
+            _emit_apply(emit, 3, "compiled.index", "offer.lines", "offer.amounts", "offer")
         emit(2, "settle(offers, state, gifts, consumes, schedule, {})")
-        if any(c.budget is not None for c in lane):
+        if budgets:
             emit(
                 2, "shipping += apply_budgets(offers, adjustments, amounts, state.availability, {})"
             )
@@ -163,6 +184,64 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
         emit(2, "shipping += apply_funder_budgets(adjustments, amounts, state.availability, {})")
     emit(1, "return adjustments, gifts, consumes, schedule, shipping")
     return "\n".join(out) + "\n", names
+
+
+def _emit_apply(
+    emit: Callable[[int, str], None],
+    depth: int,
+    index: str,
+    lines: str,
+    given: str,
+    offer: str | None = None,
+) -> None:
+    """Apply the discounts ``given`` (parallel to ``lines``) for promotion ``index``, each
+    capped at what is left of its line, nothing moved to another line; and the shipping
+    off of ``offer``, if named."""
+    strict = ", strict=True" if offer is not None else ""  # a kind's offer is checked
+    emit(depth, f"for i, amount in zip({lines}, {given}{strict}):")
+    _emit_give(emit, depth + 1, index)
+    if offer is None:
+        return
+    emit(depth, f"off = {offer}.shipping_off")
+    emit(depth, "if off:")
+    emit(depth + 1, "if off > shipping:")
+    emit(depth + 2, "off = shipping")
+    emit(depth + 1, "if off > 0:")
+    emit(depth + 2, "shipping -= off")
+    emit(depth + 2, f"append([{index}, -1, off])")
+
+
+def _emit_give(emit: Callable[[int, str], None], depth: int, index: str) -> None:
+    """Give ``amount`` off line ``i`` for promotion ``index``, capped at what is left."""
+    emit(depth, "left = amounts[i]")
+    emit(depth, "if amount > left:")
+    emit(depth + 1, "amount = left")
+    emit(depth, "if amount > 0:")
+    emit(depth + 1, "amounts[i] = left - amount")
+    emit(depth + 1, f"append([{index}, i, amount])")
+
+
+class _Names(dict[str, str]):
+    """A source block's substitutions: the engine's own, the kind's names (made globals
+    of the hot path), and any other name as a local of the block's own."""
+
+    def __init__(self, slot: int, fixed: dict[str, str]) -> None:
+        super().__init__(fixed)
+        self.slot = slot
+
+    def __missing__(self, key: str) -> str:
+        return f"_{key}_{self.slot}"
+
+
+def _inline(source: Source, slot: int, lines: str, names: dict[str, Any]) -> list[str]:
+    """The lines of ``source``'s block for the promotion in ``slot``, ready to emit."""
+    fixed = {"lines": lines, "amounts": "base", "state": "state", "off": "off", "i": "i"}
+    for key, value in source.names.items():
+        names[f"k{slot}_{key}"] = value
+        fixed[key] = f"k{slot}_{key}"
+    text = source.code or source.each
+    code = Template(textwrap.dedent(text)).substitute(_Names(slot, fixed))
+    return [text for text in code.splitlines() if text.strip()]
 
 
 def build_hot_path(engine: Engine, plan: Plan, check_paused: bool) -> HotPath:

@@ -12,7 +12,7 @@ from typing import Any
 
 from promorules.cart import Line
 from promorules.counters import CounterKey, CounterKind
-from promorules.kind import Evaluator, Kind, Lane, Reason
+from promorules.kind import Evaluator, Kind, Lane, Reason, Source
 from promorules.quote import Status
 from promorules.ruleset import BudgetPolicy, Promotion
 
@@ -50,6 +50,7 @@ class Compiled:
         "promotion",
         "refuse_over_budget",
         "segments",
+        "source",
         "spans",
     )
 
@@ -78,6 +79,8 @@ class Compiled:
         self.segments = frozenset(promotion.segments)
         self.exclude_segments = frozenset(promotion.exclude_segments)
         self.channels = frozenset(promotion.channels)
+        self.source: Source | None = None
+        """The kind's source for the hot path (:meth:`Kind.source`), set by the engine."""
         self.budget = promotion.budget
         self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
         self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE

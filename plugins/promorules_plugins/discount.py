@@ -26,8 +26,9 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
 )
-from promorules.money import apply_rate_each, format_amount, format_percent
+from promorules.money import Rounding, apply_rate, apply_rate_each, format_amount, format_percent
 from promorules.ruleset import Amount, Promotion, Rate
 
 
@@ -83,6 +84,19 @@ class Discount(Kind):
             return Offer(list(lines), given, base=state.base(lines), detail=detail)
 
         return amount_off
+
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        config: DiscountConfig = promotion.config
+        if config.percent is not None:
+            num, den = config.percent.numerator, config.percent.denominator
+            if env.rounding is Rounding.DOWN:
+                return Source(each=f"$amounts[$i] * {num} // {den}")
+            return Source(
+                each=f"$rate($amounts[$i], {num}, {den}, $rounding)",
+                names={"rate": apply_rate, "rounding": env.rounding},
+            )
+        each = config.off_each or 0
+        return Source(each=f"min({each} * $state.qty[$i], $amounts[$i])")
 
     def bound(self, promotion: Promotion) -> Bound:
         config: DiscountConfig = promotion.config

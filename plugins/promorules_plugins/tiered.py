@@ -35,6 +35,7 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
     Upsell,
 )
 from promorules.money import allocate, apply_rate, format_amount, format_percent
@@ -185,23 +186,12 @@ class Tiered(Kind):
                 )
 
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
-        config: TieredConfig = promotion.config
-        lane = promotion.effective_lane(self)
-        scope = config.scope or _default_scope(lane)
-        per_store = scope is Scope.STORE
-        steps = config.steps()
-        by_quantity = steps[0].quantity is not None
-        every = config.mode is Mode.EVERY
-        cap = config.cap
+        shape = _Shape.of(promotion, self)
+        per_store, by_quantity, every = shape.per_store, shape.by_quantity, shape.every
+        cap, ladder, first = shape.cap, shape.ladder, shape.first
+        step_measure, step_off = shape.step_measure, shape.step_off
         rounding = env.rounding
         currency = env.currency
-        # ladder tiers as (measure, off, (num, den) or None), highest first
-        ladder = sorted(
-            ((_measure(t), t.off, _ratio(t.percent)) for t in steps),
-            key=lambda t: t[0],
-            reverse=True,
-        )
-        step_measure, step_off = _measure(steps[0]), steps[0].off or 0
 
         def money(minor: int) -> str:
             return format_amount(minor, currency)
@@ -218,7 +208,6 @@ class Tiered(Kind):
         every_note = f" x {reward_text(step_off, None)} per {reached_text(step_measure)}"
         tier_notes = [f"tier {reached_text(t)}: {reward_text(o, r)}" for t, o, r in ladder]
         tier_rewards = [reward_text(o, r) for _, o, r in ladder]
-        first = ladder[-1][0] if not every else step_measure
         below_first = f"below the first threshold ({reached_text(first)})"
 
         def earned(measure: int, base: int) -> tuple[int, bool]:
@@ -332,6 +321,43 @@ class Tiered(Kind):
 
         return evaluate
 
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        shape = _Shape.of(promotion, self)
+        if shape.per_store and len(promotion.merchants) != 1:
+            return None  # pools per store, worked out per cart
+        names: dict[str, object] = {"allocate": allocate}
+        code = ["$weights = [$amounts[i] for i in $lines]", "$base = sum($weights)"]
+        measure = "$base"
+        if shape.by_quantity:
+            code.append("$qty = $state.qty")
+            code.append("$measure = sum([$qty[i] for i in $lines])")
+            measure = "$measure"
+        code.append(f"if {measure} < {shape.first}:")
+        code.append("    $off = None")
+        code.append("else:")
+        if shape.every:
+            code.append(f"    $given = {measure} // {shape.step_measure} * {shape.step_off}")
+        else:
+            names.update(rate=apply_rate, rounding=env.rounding)
+            for position, (threshold, off, ratio) in enumerate(shape.ladder):
+                test = "if" if position == 0 else "elif"
+                code.append(f"    {test} {measure} >= {threshold}:")
+                if off is not None:
+                    code.append(f"        $given = {off}")
+                elif ratio is not None:
+                    code.append(f"        $given = $rate($base, {ratio[0]}, {ratio[1]}, $rounding)")
+                else:
+                    code.append("        $given = 0")
+            code.append("    else:")  # not reached: the lowest tier is the first step
+            code.append("        $given = 0")
+        if shape.cap is not None:
+            code.append(f"    if $given > {shape.cap}:")
+            code.append(f"        $given = {shape.cap}")
+        code.append("    if $given > $base:")
+        code.append("        $given = $base")
+        code.append("    $off = $allocate($given, $weights) if $given > 0 else None")
+        return Source("\n".join(code), names=names)
+
     def threshold(self, promotion: Promotion) -> int:
         config: TieredConfig = promotion.config
         # tiers all count the same way: by amount, the lowest tier (or the step) is it
@@ -360,6 +386,45 @@ class Tiered(Kind):
             # a pool's discount is spread in proportion to its lines' amounts
             line_rate=rate,
             min_base=min(thresholds) if thresholds else 0,
+        )
+
+
+@attrs.frozen
+class _Shape:
+    """What a promotion's tiers come to, for its evaluator and its source alike."""
+
+    per_store: bool
+    by_quantity: bool
+    every: bool
+    cap: int | None
+    ladder: Sequence[tuple[int, int | None, tuple[int, int] | None]]
+    """The tiers as (measure, off, (num, den) or None), highest first."""
+    step_measure: int
+    step_off: int
+    first: int
+    """The least measure that earns anything."""
+
+    @classmethod
+    def of(cls, promotion: Promotion, kind: Kind) -> _Shape:
+        config: TieredConfig = promotion.config
+        scope = config.scope or _default_scope(promotion.effective_lane(kind))
+        steps = config.steps()
+        every = config.mode is Mode.EVERY
+        ladder = sorted(
+            ((_measure(t), t.off, _ratio(t.percent)) for t in steps),
+            key=lambda t: t[0],
+            reverse=True,
+        )
+        step_measure = _measure(steps[0])
+        return cls(
+            per_store=scope is Scope.STORE,
+            by_quantity=steps[0].quantity is not None,
+            every=every,
+            cap=config.cap,
+            ladder=ladder,
+            step_measure=step_measure,
+            step_off=steps[0].off or 0,
+            first=step_measure if every else ladder[-1][0],
         )
 
 
