@@ -93,7 +93,9 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
             continue
         everywhere = set(plan.everywhere[position])
         thresholds = {k: lane[k].kind.threshold(lane[k].promotion) for k in everywhere}
-        resolves = sum(1 for c in lane if c.group is not None) > 1
+        # exclusive groups to resolve: two promotions of the lane in one group
+        groups = [c.group for c in lane if c.group is not None]
+        resolves = len(set(groups)) < len(groups)
         budgets = any(c.budget is not None for c in lane)
         # a lane whose offers need not be seen together (no exclusive groups to resolve,
         # no budgets) applies each promotion's as soon as it is made, every promotion
@@ -143,16 +145,18 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                 emit(1, f"if {' and '.join(conditions)}:")
                 depth = 2
             source = compiled.source
-            if fused and source is not None and not without_lines:
+            if fused and source is not None:
                 if source.each:
                     emit(depth, f"for i in {lines}:")
                     emit(depth + 1, f"amount = {_inline(source, slot, lines, names)[0]}")
                     _emit_give(emit, depth + 1, f"c{slot}.index")
-                else:
-                    for text in _inline(source, slot, lines, names):
-                        emit(depth, text)
-                    emit(depth, "if off is not None:")
-                    _emit_apply(emit, depth + 1, f"c{slot}.index", lines, "off")
+                    continue
+                for text in _inline(source, slot, lines, names):
+                    emit(depth, text)
+                emit(depth, "if off is not None:")
+                _emit_apply(emit, depth + 1, f"c{slot}.index", lines, "off")
+                if source.shipping:
+                    _emit_shipping(emit, depth, f"c{slot}.index", "shipping_off")
                 continue
             emit(depth, f"r = e{slot}(state, {lines})")
             emit(depth, "if r.__class__ is Offer:")
@@ -202,7 +206,12 @@ def _emit_apply(
     _emit_give(emit, depth + 1, index)
     if offer is None:
         return
-    emit(depth, f"off = {offer}.shipping_off")
+    _emit_shipping(emit, depth, index, f"{offer}.shipping_off")
+
+
+def _emit_shipping(emit: Callable[[int, str], None], depth: int, index: str, off: str) -> None:
+    """Take ``off`` off the shipping fee for promotion ``index``, capped at what is left."""
+    emit(depth, f"off = {off}")
     emit(depth, "if off:")
     emit(depth + 1, "if off > shipping:")
     emit(depth + 2, "off = shipping")
@@ -235,7 +244,14 @@ class _Names(dict[str, str]):
 
 def _inline(source: Source, slot: int, lines: str, names: dict[str, Any]) -> list[str]:
     """The lines of ``source``'s block for the promotion in ``slot``, ready to emit."""
-    fixed = {"lines": lines, "amounts": "base", "state": "state", "off": "off", "i": "i"}
+    fixed = {
+        "lines": lines,
+        "amounts": "base",
+        "state": "state",
+        "off": "off",
+        "shipping_off": "shipping_off",
+        "i": "i",
+    }
     for key, value in source.names.items():
         names[f"k{slot}_{key}"] = value
         fixed[key] = f"k{slot}_{key}"

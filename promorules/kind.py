@@ -421,13 +421,17 @@ class Source:
     lines at once (a threshold on their sum, split over them), in
     :class:`string.Template` form. The engine substitutes these names:
 
-    - ``$lines``: the indexes of the lines in scope (ascending, never empty; read-only);
+    - ``$lines``: the indexes of the lines in scope (ascending; read-only; never empty
+      but for a kind with :attr:`Kind.without_lines`);
     - ``$amounts``: the line amounts at the start of the lane (``state.amounts`` as the
       evaluator would see it; read-only);
     - ``$state``: the :class:`PricingState` (read-only);
     - ``$i`` (``each``): the line whose discount the expression gives;
     - ``$off`` (``code``): what the block must assign: a list parallel to ``$lines`` of
       the discount per line, or None when the promotion gives nothing;
+    - ``$shipping_off`` (``code``, with ``shipping`` True): what the block must assign
+      as well: the amount off the shipping fee (0 for none). The fee at the start of the
+      lane is ``$state.shipping``;
     - ``$<key>`` for each key of ``names``: that object (a constant, a helper function);
     - any other ``$<name>``: a local of the block's own, renamed per promotion so blocks
       never clash (loop variables included; a comprehension's may be plain).
@@ -439,10 +443,13 @@ class Source:
     code: str = ""
     each: str = ""
     names: Mapping[str, object] = attrs.field(factory=dict)
+    shipping: bool = False
 
     def __attrs_post_init__(self) -> None:
         if bool(self.code) == bool(self.each):
             raise ValueError("a Source gives exactly one of code and each")
+        if self.shipping and not self.code:
+            raise ValueError("only a code block takes shipping off")
 
 
 @attrs.frozen

@@ -70,8 +70,9 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
 )
-from promorules.money import allocate, apply_rate, format_amount, format_percent
+from promorules.money import Rounding, allocate, apply_rate, format_amount, format_percent
 from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 MAX_CODE_LENGTH = 64
@@ -380,6 +381,46 @@ class Coupon(Kind):
             )
 
         return evaluate
+
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        config: CouponConfig = promotion.config
+        if (
+            config.uses_per_customer is not None
+            or config.uses is not None
+            or config.is_single_use()
+        ):
+            return None  # limited: its uses are claimed from the ledger's figures
+        names: dict[str, object] = {"codes": self._codes(promotion, env), "allocate": allocate}
+        short = "$base <= 0"
+        if config.threshold is not None:
+            short += f" or $base < {config.threshold}"
+        code = [
+            "if $codes.isdisjoint($state.coupons):",
+            "    $off = None",
+            "else:",
+            "    $weights = [$amounts[i] for i in $lines]",
+            "    $base = sum($weights)",
+            f"    if {short}:",
+            "        $off = None",
+            "    else:",
+        ]
+        if config.off is not None:
+            code.append(f"        $given = {config.off}")
+        else:
+            rate = config.percent or Fraction(0)
+            num, den = rate.numerator, rate.denominator
+            if env.rounding is Rounding.DOWN:
+                code.append(f"        $given = $base * {num} // {den}")
+            else:
+                names.update(rate=apply_rate, rounding=env.rounding)
+                code.append(f"        $given = $rate($base, {num}, {den}, $rounding)")
+            if config.max_off is not None:
+                code.append(f"        if $given > {config.max_off}:")
+                code.append(f"            $given = {config.max_off}")
+        code.append("        if $given > $base:")
+        code.append("            $given = $base")
+        code.append("        $off = $allocate($given, $weights) if $given > 0 else None")
+        return Source("\n".join(code), names=names)
 
     def code_matcher(self, promotion: Promotion, env: CompileEnv) -> CodeMatcher | None:
         config: CouponConfig = promotion.config

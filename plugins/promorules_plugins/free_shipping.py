@@ -32,6 +32,7 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
 )
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion
@@ -105,6 +106,17 @@ class FreeShipping(Kind):
             )
 
         return evaluate
+
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        config: FreeShippingConfig = promotion.config
+        if config.quantity is not None:
+            measure, need = "sum([$state.qty[i] for i in $lines])", config.quantity
+        else:
+            measure, need = "sum([$amounts[i] for i in $lines])", config.threshold or 0
+        fee = "$state.shipping" if config.off is None else f"min({config.off}, $state.shipping)"
+        return Source(
+            f"$off = None\n$shipping_off = {fee} if {measure} >= {need} else 0", shipping=True
+        )
 
     def threshold(self, promotion: Promotion) -> int:
         config: FreeShippingConfig = promotion.config

@@ -1,0 +1,147 @@
+"""Kinds' sources (``Kind.source``) give exactly their evaluators' figures.
+
+Each source is compiled on its own, as the hot path inlines it, and run against the
+evaluator on random states whose amounts sit on, just below and just above the
+promotion's thresholds (where a comparison written the wrong way shows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from promorules.hotpath import _inline
+from promorules.kind import Offer, PricingState
+from promorules.plan import Compiled
+from tests.helpers import ALL_KINDS, D11, HEADER, cart, engine, line
+
+ROUNDINGS = ("down", "half-up", "half-even")
+
+# (promotion table, the amounts its comparisons turn on)
+PROMOTIONS: list[tuple[str, tuple[int, ...]]] = [
+    ('kind = "discount"\nlane = "item"\npercent = "15%"', ()),
+    ('kind = "discount"\nlane = "store"\npercent = "33.3%"', ()),
+    ('kind = "discount"\nlane = "platform"\noff_each = "7.00"', (700,)),
+    ('kind = "tiered"\nlane = "platform"\nmode = "every"\nthreshold = "300"\noff = "50"', (30000,)),
+    (
+        'kind = "tiered"\nlane = "platform"\nmode = "every"\nthreshold = "300"\noff = "50"\n'
+        'cap = "120"',
+        (30000, 60000, 90000),
+    ),
+    (
+        'kind = "tiered"\nlane = "store"\nmerchants = ["m1"]\ntiers = [\n'
+        '  { threshold = "200", off = "20" },\n  { threshold = "400", off = "50" },\n]',
+        (20000, 40000),
+    ),
+    (
+        'kind = "tiered"\nlane = "item"\nscope = "cross-store"\n'
+        'tiers = [\n  { threshold = "100", percent = "5%" },\n'
+        '  { threshold = "250", percent = "12.5%" },\n]\ncap = "25"',
+        (10000, 25000),
+    ),
+    (
+        'kind = "tiered"\nlane = "platform"\ntiers = [\n  { quantity = 2, off = "10" },\n'
+        '  { quantity = 4, percent = "20%" },\n]',
+        (),
+    ),
+    ('kind = "coupon"\nlane = "platform"\ncode = "SAVE"\nthreshold = "199"\noff = "30"', (19900,)),
+    (
+        'kind = "coupon"\nlane = "platform"\ncode = "PCT"\npercent = "10%"\nmax_off = "15"',
+        (15000,),
+    ),
+    (
+        'kind = "coupon"\nlane = "store"\nmerchants = ["m1"]\ncode = "STORE"\n'
+        'threshold = "99"\npercent = "7.5%"',
+        (9900,),
+    ),
+    ('kind = "free_shipping"\nthreshold = "99"', (9900,)),
+    ('kind = "free_shipping"\nthreshold = "59"\noff = "5"', (5900,)),
+    ('kind = "free_shipping"\nquantity = 3', ()),
+]
+
+
+def _compiled(table: str, rounding: str) -> Compiled:
+    header = HEADER.replace("[campaign]\n", f'[campaign]\nrounding = "{rounding}"\n')
+    built = engine(f'[[promotion]]\nid = "p"\n{table}\n', header=header, plugins=ALL_KINDS)
+    return built._compiled[0]
+
+
+def _run(compiled: Compiled) -> Callable[[PricingState, list[int]], tuple[Any, int]]:
+    """The source of ``compiled`` as a function of (state, lines): (discounts, shipping off)."""
+    source = compiled.source
+    assert source is not None
+    names: dict[str, Any] = {}
+    body = _inline(source, 0, "lines", names)
+    text = ["def run(state, lines):", "    base = state.amounts", "    shipping_off = 0"]
+    if source.each:
+        text.append(f"    off = [{body[0]} for i in lines]")
+    else:
+        text.extend("    " + part for part in body)
+    text.append("    return off, shipping_off")
+    exec(compile("\n".join(text) + "\n", "<source under test>", "exec"), names)
+    run: Callable[[PricingState, list[int]], tuple[Any, int]] = names["run"]
+    return run
+
+
+@st.composite
+def states(draw: st.DrawFn, edges: tuple[int, ...]) -> tuple[PricingState, list[int]]:
+    count = draw(st.integers(1, 4))
+    qty = draw(st.lists(st.integers(1, 5), min_size=count, max_size=count))
+    near = [edge + step for edge in edges for step in (-1, 0, 1)] or [0]
+    amount = st.one_of(st.integers(0, 120_000), st.sampled_from(near))
+    amounts = draw(st.lists(amount, min_size=count, max_size=count))
+    if edges and draw(st.booleans()):  # the lines together exactly on an edge, or next to it
+        rest = draw(st.sampled_from(near)) - sum(amounts[1:])
+        if rest >= 0:
+            amounts[0] = rest
+    lines = [line(f"s{i}", q, "2000", merchant="m1") for i, q in enumerate(qty)]
+    coupons = draw(st.sampled_from([(), ("SAVE",), ("PCT", "STORE"), ("OTHER",)]))
+    state = PricingState(
+        lines, cart(*lines).customer, D11, coupons=coupons, shipping=draw(st.integers(0, 1200))
+    )
+    state.explain = False
+    state.amounts = amounts
+    every = list(range(count))
+    scope = sorted(draw(st.sets(st.sampled_from(every), min_size=1)))
+    return state, scope
+
+
+def _figures(result: Any, lines: list[int]) -> tuple[list[int], int]:
+    """An evaluator's answer as the discount on each of ``lines`` and the shipping off."""
+    if result.__class__ is not Offer:
+        return [0] * len(lines), 0
+    given = dict(zip(result.lines, result.amounts, strict=True))
+    assert set(given) <= set(lines)
+    return [given.get(i, 0) for i in lines], result.shipping_off
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize(("table", "edges"), PROMOTIONS)
+def test_a_source_gives_its_evaluators_figures(
+    table: str, edges: tuple[int, ...], rounding: str
+) -> None:
+    compiled = _compiled(table, rounding)
+    run = _run(compiled)
+
+    @settings(max_examples=150, deadline=None)
+    @given(states(edges))
+    def check(case: tuple[PricingState, list[int]]) -> None:
+        state, lines = case
+        expected = _figures(compiled.evaluate(state, lines), lines)
+        off, shipping_off = run(state, lines)
+        assert (off if off is not None else [0] * len(lines), shipping_off) == expected
+
+    check()
+
+
+def test_limited_coupons_and_per_store_pools_give_no_source() -> None:
+    limited = 'kind = "coupon"\ncode = "ONCE"\noff = "5"\nuses = 100'
+    pooled = (
+        'kind = "tiered"\nlane = "store"\nmerchants = ["m1", "m2"]\nthreshold = "100"\noff = "10"'
+    )
+    assert _compiled(limited, "down").source is None
+    assert _compiled(pooled, "down").source is None
