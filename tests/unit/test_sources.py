@@ -94,7 +94,8 @@ def states(draw: st.DrawFn, edges: tuple[int, ...]) -> tuple[PricingState, list[
     near = [edge + step for edge in edges for step in (-1, 0, 1)] or [0]
     amount = st.one_of(st.integers(0, 120_000), st.sampled_from(near))
     amounts = draw(st.lists(amount, min_size=count, max_size=count))
-    if edges and draw(st.booleans()):  # the lines together exactly on an edge, or next to it
+    on_edge = draw(st.booleans())
+    if edges and on_edge:  # the lines together exactly on an edge, or next to it
         rest = draw(st.sampled_from(near)) - sum(amounts[1:])
         if rest >= 0:
             amounts[0] = rest
