@@ -325,15 +325,19 @@ class Engine:
                 found = cache.get((line.sku, line.category, line.brand, line.merchant, line.tags))
                 scopes.append(found if found is not None else plan.scope(line))
         records: dict[int, Any] = {}
-        redeemed: dict[int, tuple[str, ...]] = {}
-        # promotions redeemed by codes give nothing unless one of their codes is presented
-        # (the kind contract of code_matcher): without explanations they are not looked at
-        if explain:
-            unredeemed = _NOTHING
+        codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         if explain or excluded or self._tracks_lines or len(plan.slots) > HOT_PATH_LIMIT:
+            redeemed: dict[int, tuple[str, ...]] = {}
+            # promotions redeemed by codes give nothing unless one of their codes is
+            # presented (the kind contract of code_matcher): without explanations they are
+            # not looked at
+            if explain:
+                unredeemed = _NOTHING
             adjustments, gifts, consumes, schedule, shipping = self._walk(
                 plan, state, scopes, excluded, unredeemed, records, redeemed
             )
+            if explain and coupons:
+                codes = self._code_findings(coupons, state.ts, redeemed, records, plan.defaults)
         else:
             if availability is UNLIMITED:
                 hot = plan.hot
@@ -356,7 +360,9 @@ class Engine:
                 if single
                 else [line.unit_cost * line.quantity for line in lines]
             )
-            extra_cost = sum(g.unit_cost * g.quantity for _, g in gifts) if gifts else 0
+            extra_cost = 0
+            for _, gift in gifts:
+                extra_cost += gift.unit_cost * gift.quantity
             if settle_held and not floors.categories and held(amounts, costs, extra_cost, floors):
                 # every floor holds as priced: nothing for the guardrail to do, and the
                 # floors' report is worked out only if it is read
@@ -375,11 +381,6 @@ class Engine:
                     extra_cost,
                     [(index, g.unit_cost * g.quantity) for index, g in gifts],
                 )
-        codes = (
-            self._code_findings(state.coupons, state.ts, redeemed, records, plan.defaults)
-            if explain and state.coupons
-            else ()
-        )
         quote = Quote(  # positionally (a third of the cost of keywords), in Quote's order
             self.currency,
             lines,
