@@ -159,10 +159,9 @@ def held(amounts: Sequence[int], costs: Sequence[int], extra_cost: int, floors: 
         return order is None or (cost + extra_cost) * order[0] <= amount * order[1]
     if line is not None:
         den, gap = line
-        if den == gap:  # a floor of 0: a line holds at its cost
-            for cost, amount in zip(costs, amounts, strict=True):
-                if cost > amount:
-                    return False
+        if den == gap:  # a floor of 0: a line holds at its cost (pairwise, in C)
+            if any(map(operator.gt, costs, amounts)):
+                return False
         else:
             for cost, amount in zip(costs, amounts, strict=True):
                 if cost * den > amount * gap:
