@@ -149,18 +149,25 @@ def held(amounts: Sequence[int], costs: Sequence[int], extra_cost: int, floors: 
     the clamp nor ``reject`` has anything to do. Category floors are not looked at (a
     caller with any uses :func:`breaches`). In integers: ``ceil(cost * den / gap) >
     revenue`` exactly when ``cost * den > revenue * gap``, the gap being positive."""
-    if floors._line is not None:
-        den, gap = floors._line
-        if den == gap:  # a floor of 0: a line holds at its cost
-            for cost, amount in zip(costs, amounts, strict=True):
-                if cost > amount:
-                    return False
+    line = floors._line
+    order = floors._order
+    if len(amounts) == 1:  # the commonest cart: one line, its floor and the order's
+        amount = amounts[0]
+        cost = costs[0]
+        if line is not None and cost * line[0] > amount * line[1]:
+            return False
+        return order is None or (cost + extra_cost) * order[0] <= amount * order[1]
+    if line is not None:
+        den, gap = line
+        if den == gap:  # a floor of 0: a line holds at its cost (pairwise, in C)
+            if any(map(operator.gt, costs, amounts)):
+                return False
         else:
             for cost, amount in zip(costs, amounts, strict=True):
                 if cost * den > amount * gap:
                     return False
-    if floors._order is not None and amounts:
-        den, gap = floors._order
+    if order is not None and amounts:
+        den, gap = order
         if (sum(costs) + extra_cost) * den > sum(amounts) * gap:
             return False
     return True

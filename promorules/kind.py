@@ -35,6 +35,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -338,6 +339,8 @@ class PricingState:
     """
 
     __slots__ = (
+        "_deferred",
+        "_deposits",
         "amounts",
         "at",
         "availability",
@@ -345,8 +348,6 @@ class PricingState:
         "choices",
         "coupons",
         "customer",
-        "deferred",
-        "deposits",
         "explain",
         "lines",
         "list_unit",
@@ -355,6 +356,8 @@ class PricingState:
         "shipping",
         "ts",
     )
+
+    _NO_CHOICES: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(
         self,
@@ -370,29 +373,62 @@ class PricingState:
         explain: bool = True,
     ) -> None:
         self.lines = lines
-        count = len(lines)
-        if count == 1:  # the commonest cart, built without the loops
+        if len(lines) == 1:  # the commonest cart, built without the loops
             line = lines[0]
             self.qty = [line.quantity]
             self.list_unit = [line.unit_price]
             self.amounts = [line.unit_price * line.quantity]
-            self.deposits = [line.deposit_paid]
         else:
             self.qty = [line.quantity for line in lines]
             self.list_unit = [line.unit_price for line in lines]
             self.amounts = [line.unit_price * line.quantity for line in lines]
-            self.deposits = [line.deposit_paid for line in lines]
-        self.deferred = [False] * count
+        self._deposits: list[int] | None = None  # built when first read (few carts have any)
+        self._deferred: list[bool] | None = None
         self.customer = customer
         self.at = at
-        self.ts = int(at.timestamp())
+        # int(at.timestamp()) in integers: the same seconds at a third of the cost (the
+        # float's own path when a fraction of a second could round it: far from now,
+        # before 1970, or an offset in microseconds)
+        tz = at.tzinfo
+        offset = tz.utcoffset(at) if tz is not None else None
+        if offset is not None and not offset.microseconds:
+            ts = (
+                at.toordinal() * 86400
+                + at.hour * 3600
+                + at.minute * 60
+                + at.second
+                - offset.days * 86400
+                - offset.seconds
+                - 62135683200  # date(1970, 1, 1).toordinal() * 86400
+            )
+            if at.microsecond and not 0 <= ts < 8589934592:  # 2**33 s: year 2242
+                ts = int(at.timestamp())
+        else:
+            ts = int(at.timestamp())
+        self.ts = ts
         self.channel = channel
         self.coupons = coupons
         self.availability = availability
         self.rounding = rounding
         self.shipping = shipping
-        self.choices: Mapping[str, str] = choices if choices is not None else {}
+        self.choices: Mapping[str, str] = choices if choices is not None else self._NO_CHOICES
         self.explain = explain
+
+    @property
+    def deposits(self) -> list[int]:
+        """Per line, the deposit credited to it (see above); built on first access."""
+        deposits = self._deposits
+        if deposits is None:
+            deposits = self._deposits = [line.deposit_paid for line in self.lines]
+        return deposits
+
+    @property
+    def deferred(self) -> list[bool]:
+        """Per line, whether its balance is paid later (see above); built on first access."""
+        deferred = self._deferred
+        if deferred is None:
+            deferred = self._deferred = [False] * len(self.lines)
+        return deferred
 
     @property
     def cost_unit(self) -> list[int]:
