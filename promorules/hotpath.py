@@ -112,8 +112,11 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
         if fused:
             emit(1, "base = amounts[:]  # the lane-start amounts, what every promotion reads")
             emit(1, "state.amounts = base")
-        if any(thresholds.values()):
-            emit(1, "total = sum(amounts)  # what the promotions on every line measure")
+        # what the promotions on every line measure (and their sources' $base)
+        if any(thresholds.values()) or (
+            fused and any(lane[k].source is not None for k in everywhere)
+        ):
+            emit(1, "total = sum(amounts)")
         for k, compiled in enumerate(lane):
             slot = plan.offsets[position] + k
             names[f"c{slot}"] = compiled
@@ -149,20 +152,26 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                 if source.each:
                     emit(depth, f"for i in {lines}:")
                     emit(depth + 1, f"amount = {_inline(source, slot, lines, names)[0]}")
-                    _emit_give(emit, depth + 1, f"c{slot}.index")
+                    _emit_give(emit, depth + 1, str(compiled.index))
                     continue
-                for text in _inline(source, slot, lines, names):
+                if lines == "every_line":  # the lane's own copy and sum
+                    weights, base = "base", "total"
+                else:
+                    weights, base = f"w{slot}", f"b{slot}"
+                    emit(depth, f"{weights} = [base[i] for i in {lines}]")
+                    emit(depth, f"{base} = sum({weights})")
+                for text in _inline(source, slot, lines, names, weights, base):
                     emit(depth, text)
                 emit(depth, "if off is not None:")
-                _emit_apply(emit, depth + 1, f"c{slot}.index", lines, "off")
+                _emit_apply(emit, depth + 1, str(compiled.index), lines, "off")
                 if source.shipping:
-                    _emit_shipping(emit, depth, f"c{slot}.index", "shipping_off")
+                    _emit_shipping(emit, depth, str(compiled.index), "shipping_off")
                 continue
             emit(depth, f"r = e{slot}(state, {lines})")
             emit(depth, "if r.__class__ is Offer:")
             emit(depth + 1, f"offers.append((c{slot}, r))")
             if fused:
-                _emit_apply(emit, depth + 1, f"c{slot}.index", "r.lines", "r.amounts", "r")
+                _emit_apply(emit, depth + 1, str(compiled.index), "r.lines", "r.amounts", "r")
         if fused:
             emit(1, "state.amounts = amounts")
             emit(1, "if offers:")
@@ -242,9 +251,19 @@ class _Names(dict[str, str]):
         return f"_{key}_{self.slot}"
 
 
-def _inline(source: Source, slot: int, lines: str, names: dict[str, Any]) -> list[str]:
-    """The lines of ``source``'s block for the promotion in ``slot``, ready to emit."""
+def _inline(
+    source: Source,
+    slot: int,
+    lines: str,
+    names: dict[str, Any],
+    weights: str = "",
+    base: str = "",
+) -> list[str]:
+    """The lines of ``source``'s block for the promotion in ``slot``, ready to emit;
+    ``weights`` and ``base`` name what ``$weights`` and ``$base`` stand for."""
     fixed = {
+        "weights": weights,
+        "base": base,
         "lines": lines,
         "amounts": "base",
         "state": "state",

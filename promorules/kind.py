@@ -462,6 +462,9 @@ class Source:
     - ``$amounts``: the line amounts at the start of the lane (``state.amounts`` as the
       evaluator would see it; read-only);
     - ``$state``: the :class:`PricingState` (read-only);
+    - ``$weights`` and ``$base`` (``code``): the lane-start amounts of ``$lines`` (a list,
+      read-only) and their sum, bound by the engine before the block runs (for a
+      promotion on every line, without copying or summing again);
     - ``$i`` (``each``): the line whose discount the expression gives;
     - ``$off`` (``code``): what the block must assign: a list parallel to ``$lines`` of
       the discount per line, or None when the promotion gives nothing;

@@ -398,8 +398,6 @@ class Coupon(Kind):
             "if $codes.isdisjoint($state.coupons):",
             "    $off = None",
             "else:",
-            "    $weights = [$amounts[i] for i in $lines]",
-            "    $base = sum($weights)",
             f"    if {short}:",
             "        $off = None",
             "    else:",

@@ -112,7 +112,7 @@ class FreeShipping(Kind):
         if config.quantity is not None:
             measure, need = "sum([$state.qty[i] for i in $lines])", config.quantity
         else:
-            measure, need = "sum([$amounts[i] for i in $lines])", config.threshold or 0
+            measure, need = "$base", config.threshold or 0
         fee = "$state.shipping" if config.off is None else f"min({config.off}, $state.shipping)"
         return Source(
             f"$off = None\n$shipping_off = {fee} if {measure} >= {need} else 0", shipping=True

@@ -326,7 +326,7 @@ class Tiered(Kind):
         if shape.per_store and len(promotion.merchants) != 1:
             return None  # pools per store, worked out per cart
         names: dict[str, object] = {"allocate": allocate}
-        code = ["$weights = [$amounts[i] for i in $lines]", "$base = sum($weights)"]
+        code = []
         measure = "$base"
         if shape.by_quantity:
             code.append("$qty = $state.qty")

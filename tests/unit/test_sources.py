@@ -75,8 +75,14 @@ def _run(compiled: Compiled) -> Callable[[PricingState, list[int]], tuple[Any, i
     source = compiled.source
     assert source is not None
     names: dict[str, Any] = {}
-    body = _inline(source, 0, "lines", names)
-    text = ["def run(state, lines):", "    base = state.amounts", "    shipping_off = 0"]
+    body = _inline(source, 0, "lines", names, "weights", "total")
+    text = [
+        "def run(state, lines):",
+        "    base = state.amounts",
+        "    weights = [base[i] for i in lines]",
+        "    total = sum(weights)",
+        "    shipping_off = 0",
+    ]
     if source.each:
         text.append(f"    off = [{body[0]} for i in lines]")
     else:
