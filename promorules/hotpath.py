@@ -106,9 +106,22 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
             and not budgets
             and any(c.source is not None for c in lane)
         )
-        emit(1, f"# lane {lane[0].lane.value}{' (applied as it goes)' if fused else ''}")
+        # a price lane of unit prices on whole lines alone, the lowest winning (no
+        # priorities, groups or budgets): each line's best price is found inline
+        prices = (
+            lane[0].lane is Lane.PRICE
+            and not resolves
+            and not budgets
+            and not engine._by_priority
+            and all(c.source is not None and c.source.unit_price for c in lane)
+        )
+        how = " (applied as it goes)" if fused else " (the lowest unit price)" if prices else ""
+        emit(1, f"# lane {lane[0].lane.value}{how}")
         emit(1, "state.shipping = shipping")
         emit(1, "offers = []")
+        if prices:
+            emit(1, "list_unit = state.list_unit")
+            emit(1, "best = {}  # line -> (the lowest unit price offered, its promotion)")
         if fused:
             emit(1, "base = amounts[:]  # the lane-start amounts, what every promotion reads")
             emit(1, "state.amounts = base")
@@ -148,6 +161,15 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                 emit(1, f"if {' and '.join(conditions)}:")
                 depth = 2
             source = compiled.source
+            if prices:  # every unit of each line at the lowest price, ties to the earlier
+                assert source is not None
+                emit(depth, f"for i in {lines}:")
+                emit(depth + 1, f"price = {_inline(source, slot, lines, names)[0]}")
+                emit(depth + 1, "if price is not None and price < list_unit[i]:")
+                emit(depth + 2, "found = best.get(i)")
+                emit(depth + 2, "if found is None or price < found[0]:")
+                emit(depth + 3, f"best[i] = (price, {compiled.index})")
+                continue
             if fused and source is not None:
                 if source.each:
                     emit(depth, f"for i in {lines}:")
@@ -169,9 +191,20 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                 continue
             emit(depth, f"r = e{slot}(state, {lines})")
             emit(depth, "if r.__class__ is Offer:")
-            emit(depth + 1, f"offers.append((c{slot}, r))")
             if fused:
                 _emit_apply(emit, depth + 1, str(compiled.index), "r.lines", "r.amounts", "r")
+                # settled with the lane (in lane order) only if it leaves more than discounts
+                emit(depth + 1, "if r.gifts or r.consumes or r.deposits:")
+                emit(depth + 2, f"offers.append((c{slot}, r))")
+            else:
+                emit(depth + 1, f"offers.append((c{slot}, r))")
+        if prices:  # as apply_prices settles such offers: lines in the order first named
+            emit(1, "if best:")
+            emit(2, "qty = state.qty")
+            emit(2, "for i, (price, index) in best.items():")
+            emit(3, "amount = (list_unit[i] - price) * qty[i]")
+            _emit_give(emit, 3, "index")
+            continue
         if fused:
             emit(1, "state.amounts = amounts")
             emit(1, "if offers:")
@@ -274,7 +307,7 @@ def _inline(
     for key, value in source.names.items():
         names[f"k{slot}_{key}"] = value
         fixed[key] = f"k{slot}_{key}"
-    text = source.code or source.each
+    text = source.code or source.each or source.unit_price
     code = Template(textwrap.dedent(text)).substitute(_Names(slot, fixed))
     return [text for text in code.splitlines() if text.strip()]
 

@@ -452,10 +452,13 @@ class Source:
     """A promotion's figures written as Python source, for the engine to write into its
     hot path instead of a call to the evaluator (see :meth:`Kind.source`).
 
-    Either ``each``, an expression of the discount on line ``$i`` alone (a percent off
-    each line), or ``code``, a block of statements computing the discounts of all the
-    lines at once (a threshold on their sum, split over them), in
-    :class:`string.Template` form. The engine substitutes these names:
+    One of ``each``, an expression of the discount on line ``$i`` alone (a percent off
+    each line); ``code``, a block of statements computing the discounts of all the
+    lines at once (a threshold on their sum, split over them); or, in the price lane,
+    ``unit_price``, an expression of the unit price offered for every unit of line
+    ``$i`` (None for none; one at or above the list price offers nothing), for a
+    promotion whose offers are unit prices on all of a line's units, consuming no
+    counter. All in :class:`string.Template` form; the engine substitutes these names:
 
     - ``$lines``: the indexes of the lines in scope (ascending; read-only; never empty
       but for a kind with :attr:`Kind.without_lines`);
@@ -465,7 +468,7 @@ class Source:
     - ``$weights`` and ``$base`` (``code``): the lane-start amounts of ``$lines`` (a list,
       read-only) and their sum, bound by the engine before the block runs (for a
       promotion on every line, without copying or summing again);
-    - ``$i`` (``each``): the line whose discount the expression gives;
+    - ``$i`` (``each``, ``unit_price``): the line the expression is about;
     - ``$off`` (``code``): what the block must assign: a list parallel to ``$lines`` of
       the discount per line, or None when the promotion gives nothing;
     - ``$shipping_off`` (``code``, with ``shipping`` True): what the block must assign
@@ -481,12 +484,13 @@ class Source:
 
     code: str = ""
     each: str = ""
+    unit_price: str = ""
     names: Mapping[str, object] = attrs.field(factory=dict)
     shipping: bool = False
 
     def __attrs_post_init__(self) -> None:
-        if bool(self.code) == bool(self.each):
-            raise ValueError("a Source gives exactly one of code and each")
+        if [bool(self.code), bool(self.each), bool(self.unit_price)].count(True) != 1:
+            raise ValueError("a Source gives exactly one of code, each and unit_price")
         if self.shipping and not self.code:
             raise ValueError("only a code block takes shipping off")
 

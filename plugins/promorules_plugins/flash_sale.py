@@ -39,6 +39,7 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
 )
 from promorules.ruleset import Amount, Promotion, Rate
 from promorules_plugins.unitprice import PriceTable, check_prices, price_bound
@@ -189,6 +190,14 @@ class FlashSale(Kind):
             )
 
         return evaluate
+
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        config: FlashSaleConfig = promotion.config
+        if config.stock is not None or config.total_stock is not None:
+            return None  # its units consume stock
+        if config.per_customer is not None:
+            return None  # and per-customer units
+        return PriceTable(config.prices, config.percent, env.rounding, env.currency).source()
 
     def reach(self, promotion: Promotion) -> frozenset[str] | None:
         config: FlashSaleConfig = promotion.config

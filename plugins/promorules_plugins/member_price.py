@@ -25,6 +25,7 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
 )
 from promorules.ruleset import Amount, Promotion, Rate
 from promorules_plugins.unitprice import PriceTable, check_prices, price_bound
@@ -75,6 +76,10 @@ class MemberPrice(Kind):
             return Offer(base=base, unit_prices=offered, detail="member price " + ", ".join(notes))
 
         return evaluate
+
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        config: MemberPriceConfig = promotion.config
+        return PriceTable(config.prices, config.percent, env.rounding, env.currency).source()
 
     def reach(self, promotion: Promotion) -> frozenset[str] | None:
         config: MemberPriceConfig = promotion.config

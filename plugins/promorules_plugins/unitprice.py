@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 
 from promorules.diagnostics import Problem
-from promorules.kind import Bound, PricingState
+from promorules.kind import Bound, PricingState, Source
 from promorules.money import Rounding, apply_rate, format_amount, format_percent
 from promorules.ruleset import Amount, Rate
 
@@ -64,6 +64,17 @@ class PriceTable:
             if price is not None and price < unit:
                 offered.append((i, price, qty[i]))
         return offered
+
+    def source(self) -> Source:
+        """:meth:`price` as a hot-path expression (see :class:`Source`): the price of
+        every unit of line ``$i``, for an offer capping no line's units."""
+        sku, list_unit = "$state.lines[$i].sku", "$state.list_unit[$i]"
+        if not self._num:
+            return Source(unit_price=f"$prices.get({sku})", names={"prices": self._prices})
+        if self._prices or self._rounding is not Rounding.DOWN:
+            return Source(unit_price=f"$price({sku}, {list_unit})", names={"price": self.price})
+        num, den = self._num, self._den
+        return Source(unit_price=f"{list_unit} - {list_unit} * {num} // {den}")
 
     def money(self, minor: int) -> str:
         return format_amount(minor, self._currency)

@@ -83,7 +83,7 @@ def _run(compiled: Compiled) -> Callable[[PricingState, list[int]], tuple[Any, i
         "    total = sum(weights)",
         "    shipping_off = 0",
     ]
-    if source.each:
+    if source.each or source.unit_price:
         text.append(f"    off = [{body[0]} for i in lines]")
     else:
         text.extend("    " + part for part in body)
@@ -105,7 +105,8 @@ def states(draw: st.DrawFn, edges: tuple[int, ...]) -> tuple[PricingState, list[
         rest = draw(st.sampled_from(near)) - sum(amounts[1:])
         if rest >= 0:
             amounts[0] = rest
-    lines = [line(f"s{i}", q, "2000", merchant="m1") for i, q in enumerate(qty)]
+    prices = st.sampled_from(["9.99", "24.99", "25.00", "25.01", "2000"])
+    lines = [line(f"s{i}", q, draw(prices), merchant="m1") for i, q in enumerate(qty)]
     coupons = draw(st.sampled_from([(), ("SAVE",), ("PCT", "STORE"), ("OTHER",)]))
     state = PricingState(
         lines, cart(*lines).customer, D11, coupons=coupons, shipping=draw(st.integers(0, 1200))
@@ -152,3 +153,47 @@ def test_limited_coupons_and_per_store_pools_give_no_source() -> None:
     )
     assert _compiled(limited, "down").source is None
     assert _compiled(pooled, "down").source is None
+
+
+# price-lane kinds: (promotion table); prices sit on the drawn list prices' edges (25.00)
+PRICES: list[str] = [
+    'kind = "flash_sale"\nphases = ["explosion"]\nprices = { s0 = "25.00", s3 = "2500" }',
+    'kind = "flash_sale"\nphases = ["explosion"]\npercent = "30%"',
+    'kind = "flash_sale"\nphases = ["explosion"]\nprices = { s1 = "25.00" }\npercent = "12.5%"',
+    'kind = "member_price"\nsegments = ["vip"]\npercent = "0.05%"',
+    'kind = "member_price"\nsegments = ["vip"]\nprices = { s2 = "25.00" }',
+]
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("table", PRICES)
+def test_a_unit_price_source_offers_its_evaluators_prices(table: str, rounding: str) -> None:
+    compiled = _compiled(table, rounding)
+    run = _run(compiled)
+
+    @settings(max_examples=150, deadline=None)
+    @given(states(()))
+    def check(case: tuple[PricingState, list[int]]) -> None:
+        state, lines = case
+        result = compiled.evaluate(state, lines)
+        expected = {}
+        if result.__class__ is Offer:
+            assert not result.lines and not result.unit_counters
+            for i, price, units in result.unit_prices or ():
+                assert units == state.qty[i]
+                expected[i] = price
+        offered, _ = run(state, lines)
+        below = {
+            i: price
+            for i, price in zip(lines, offered, strict=True)
+            if price is not None and price < state.list_unit[i]
+        }
+        assert below == expected
+
+    check()
+
+
+def test_flash_sales_with_stock_or_limits_give_no_source() -> None:
+    for limit in ("stock = 10", "total_stock = 100", "per_customer = 2"):
+        table = f'kind = "flash_sale"\nphases = ["explosion"]\npercent = "30%"\n{limit}'
+        assert _compiled(table, "down").source is None
