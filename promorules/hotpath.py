@@ -23,6 +23,7 @@ returns ``(adjustments, gifts, consumption, deposit schedule, shipping fee left)
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Callable
 from string import Template
@@ -184,10 +185,14 @@ def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str
                     emit(depth, f"{base} = sum({weights})")
                 for text in _inline(source, slot, lines, names, weights, base):
                     emit(depth, text)
-                emit(depth, "if off is not None:")
-                _emit_apply(emit, depth + 1, str(compiled.index), lines, "off")
+                if _names_off.search(source.code):
+                    emit(depth, "if off is not None:")
+                    _emit_apply(emit, depth + 1, str(compiled.index), lines, "off")
                 if source.shipping:
                     _emit_shipping(emit, depth, str(compiled.index), "shipping_off")
+                if source.settles:
+                    emit(depth, "if extra is not None:")
+                    emit(depth + 1, f"offers.append((c{slot}, extra))")
                 continue
             emit(depth, f"r = e{slot}(state, {lines})")
             emit(depth, "if r.__class__ is Offer:")
@@ -272,6 +277,10 @@ def _emit_give(emit: Callable[[int, str], None], depth: int, index: str) -> None
     emit(depth + 1, f"append([{index}, i, amount])")
 
 
+_names_off = re.compile(r"\$(off|\{off\})(?!\w)")
+"""Whether a source block names ``$off`` (a block that never does gives no discount)."""
+
+
 class _Names(dict[str, str]):
     """A source block's substitutions: the engine's own, the kind's names (made globals
     of the hot path), and any other name as a local of the block's own."""
@@ -302,6 +311,7 @@ def _inline(
         "state": "state",
         "off": "off",
         "shipping_off": "shipping_off",
+        "settle": "extra",
         "i": "i",
     }
     for key, value in source.names.items():

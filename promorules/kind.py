@@ -470,10 +470,14 @@ class Source:
       promotion on every line, without copying or summing again);
     - ``$i`` (``each``, ``unit_price``): the line the expression is about;
     - ``$off`` (``code``): what the block must assign: a list parallel to ``$lines`` of
-      the discount per line, or None when the promotion gives nothing;
+      the discount per line, or None when the promotion gives nothing (a block that
+      never names ``$off`` gives no discount);
     - ``$shipping_off`` (``code``, with ``shipping`` True): what the block must assign
       as well: the amount off the shipping fee (0 for none). The fee at the start of the
       lane is ``$state.shipping``;
+    - ``$settle`` (``code``, with ``settles`` True): what the block must assign as
+      well: an :class:`Offer` whose gifts, counters and deposits the engine settles with
+      the lane's, in lane order (a constant one is fine: nobody changes it), or None;
     - ``$<key>`` for each key of ``names``: that object (a constant, a helper function);
     - any other ``$<name>``: a local of the block's own, renamed per promotion so blocks
       never clash (loop variables included; a comprehension's may be plain).
@@ -487,12 +491,13 @@ class Source:
     unit_price: str = ""
     names: Mapping[str, object] = attrs.field(factory=dict)
     shipping: bool = False
+    settles: bool = False
 
     def __attrs_post_init__(self) -> None:
         if [bool(self.code), bool(self.each), bool(self.unit_price)].count(True) != 1:
             raise ValueError("a Source gives exactly one of code, each and unit_price")
-        if self.shipping and not self.code:
-            raise ValueError("only a code block takes shipping off")
+        if (self.shipping or self.settles) and not self.code:
+            raise ValueError("only a code block takes shipping off or leaves gifts")
 
 
 @attrs.frozen
@@ -562,8 +567,8 @@ class Kind:
         call (about 1 us a promotion a cart saved: the call, the :class:`Offer`, the
         loops over it).
 
-        Give it only for promotions whose offers carry nothing but ``lines`` and
-        ``amounts`` (no gifts, shipping, counters, deposits or unit prices), and return
+        Give it only for promotions whose figures it can state (see :class:`Source` for
+        discounts, shipping, unit prices and what is settled with the lane), and return
         None for the others (the default: the evaluator is called). The block must
         compute exactly what the evaluator's offer would, to the minor unit, on every
         state: the property suites price random rulesets both ways and compare.

@@ -114,9 +114,7 @@ class FreeShipping(Kind):
         else:
             measure, need = "$base", config.threshold or 0
         fee = "$state.shipping" if config.off is None else f"min({config.off}, $state.shipping)"
-        return Source(
-            f"$off = None\n$shipping_off = {fee} if {measure} >= {need} else 0", shipping=True
-        )
+        return Source(f"$shipping_off = {fee} if {measure} >= {need} else 0", shipping=True)
 
     def threshold(self, promotion: Promotion) -> int:
         config: FreeShippingConfig = promotion.config

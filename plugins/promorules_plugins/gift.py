@@ -43,6 +43,7 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
+    Source,
 )
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion, Ruleset
@@ -142,10 +143,7 @@ class GiftKind(Kind):
         stackable = config.stackable
 
         def to_gift(item: GiftItem) -> Gift:
-            counter = _key(pid, item.sku) if item.stock is not None else None
-            return Gift(
-                item.sku, item.unit_cost, item.quantity, item.title, stackable, counter, item.value
-            )
+            return _gift(pid, item, stackable)
 
         fixed = tuple((item, to_gift(item)) for item in config.gifts)
         options = tuple((item, to_gift(item)) for item in config.choose_one_of)
@@ -224,6 +222,20 @@ class GiftKind(Kind):
 
         return evaluate
 
+    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+        config: GiftConfig = promotion.config
+        if config.choose_one_of or any(i.stock is not None for i in config.gifts):
+            return None  # a choice, or stock to look up: worked out per cart
+        if not config.gifts:
+            return None
+        offer = Offer(gifts=[_gift(promotion.id, i, config.stackable) for i in config.gifts])
+        if config.quantity is not None:
+            measure, need = "sum([$state.qty[i] for i in $lines])", config.quantity
+        else:
+            measure, need = "$base", config.threshold or 0
+        code = f"$settle = $offer if {measure} >= {need} else None"
+        return Source(code, names={"offer": offer}, settles=True)
+
     def threshold(self, promotion: Promotion) -> int:
         config: GiftConfig = promotion.config
         return config.threshold or 0 if config.quantity is None else 0
@@ -243,6 +255,11 @@ class GiftKind(Kind):
         for item in (*config.gifts, *config.choose_one_of):
             if item.stock is not None:
                 yield CounterSpec(_key(promotion.id, item.sku), item.stock)
+
+
+def _gift(promotion: str, item: GiftItem, stackable: bool) -> Gift:
+    counter = _key(promotion, item.sku) if item.stock is not None else None
+    return Gift(item.sku, item.unit_cost, item.quantity, item.title, stackable, counter, item.value)
 
 
 def _key(promotion: str, sku: str) -> CounterKey:

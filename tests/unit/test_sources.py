@@ -61,6 +61,13 @@ PROMOTIONS: list[tuple[str, tuple[int, ...]]] = [
     ('kind = "free_shipping"\nthreshold = "99"', (9900,)),
     ('kind = "free_shipping"\nthreshold = "59"\noff = "5"', (5900,)),
     ('kind = "free_shipping"\nquantity = 3', ()),
+    ('kind = "gift"\nthreshold = "599"\ngifts = [{ sku = "g1", unit_cost = "15" }]', (59900,)),
+    (
+        'kind = "gift"\nquantity = 4\nstackable = true\ngifts = [\n'
+        '  { sku = "g1", unit_cost = "15", quantity = 2, title = "Mug" },\n'
+        '  { sku = "g2", unit_cost = "3", value = "9" },\n]',
+        (),
+    ),
 ]
 
 
@@ -70,8 +77,12 @@ def _compiled(table: str, rounding: str) -> Compiled:
     return built._compiled[0]
 
 
-def _run(compiled: Compiled) -> Callable[[PricingState, list[int]], tuple[Any, int]]:
-    """The source of ``compiled`` as a function of (state, lines): (discounts, shipping off)."""
+Run = Callable[[PricingState, list[int]], tuple[Any, int, Any]]
+
+
+def _run(compiled: Compiled) -> Run:
+    """The source of ``compiled`` as a function of (state, lines): (discounts, shipping
+    off, the offer settled with the lane)."""
     source = compiled.source
     assert source is not None
     names: dict[str, Any] = {}
@@ -82,14 +93,15 @@ def _run(compiled: Compiled) -> Callable[[PricingState, list[int]], tuple[Any, i
         "    weights = [base[i] for i in lines]",
         "    total = sum(weights)",
         "    shipping_off = 0",
+        "    off = extra = None",
     ]
     if source.each or source.unit_price:
         text.append(f"    off = [{body[0]} for i in lines]")
     else:
         text.extend("    " + part for part in body)
-    text.append("    return off, shipping_off")
+    text.append("    return off, shipping_off, extra")
     exec(compile("\n".join(text) + "\n", "<source under test>", "exec"), names)
-    run: Callable[[PricingState, list[int]], tuple[Any, int]] = names["run"]
+    run: Run = names["run"]
     return run
 
 
@@ -118,13 +130,15 @@ def states(draw: st.DrawFn, edges: tuple[int, ...]) -> tuple[PricingState, list[
     return state, scope
 
 
-def _figures(result: Any, lines: list[int]) -> tuple[list[int], int]:
-    """An evaluator's answer as the discount on each of ``lines`` and the shipping off."""
+def _figures(result: Any, lines: list[int]) -> tuple[list[int], int, list[Any]]:
+    """An evaluator's answer as the discount on each of ``lines``, the shipping off and
+    the gifts."""
     if result.__class__ is not Offer:
-        return [0] * len(lines), 0
+        return [0] * len(lines), 0, []
+    assert not result.consumes and not result.deposits and not result.unit_prices
     given = dict(zip(result.lines, result.amounts, strict=True))
     assert set(given) <= set(lines)
-    return [given.get(i, 0) for i in lines], result.shipping_off
+    return [given.get(i, 0) for i in lines], result.shipping_off, list(result.gifts or ())
 
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)
@@ -140,10 +154,18 @@ def test_a_source_gives_its_evaluators_figures(
     def check(case: tuple[PricingState, list[int]]) -> None:
         state, lines = case
         expected = _figures(compiled.evaluate(state, lines), lines)
-        off, shipping_off = run(state, lines)
-        assert (off if off is not None else [0] * len(lines), shipping_off) == expected
+        off, shipping_off, extra = run(state, lines)
+        gifts = list(extra.gifts) if extra is not None else []
+        assert (off if off is not None else [0] * len(lines), shipping_off, gifts) == expected
 
     check()
+
+
+def test_gifts_with_stock_or_a_choice_give_no_source() -> None:
+    stock = 'kind = "gift"\nthreshold = "1"\ngifts = [{ sku = "g", unit_cost = "1", stock = 5 }]'
+    choice = 'kind = "gift"\nthreshold = "1"\nchoose_one_of = [{ sku = "g", unit_cost = "1" }]'
+    assert _compiled(stock, "down").source is None
+    assert _compiled(choice, "down").source is None
 
 
 def test_limited_coupons_and_per_store_pools_give_no_source() -> None:
@@ -182,7 +204,7 @@ def test_a_unit_price_source_offers_its_evaluators_prices(table: str, rounding: 
             for i, price, units in result.unit_prices or ():
                 assert units == state.qty[i]
                 expected[i] = price
-        offered, _ = run(state, lines)
+        offered, _, _ = run(state, lines)
         below = {
             i: price
             for i, price in zip(lines, offered, strict=True)
