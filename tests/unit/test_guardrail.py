@@ -197,6 +197,25 @@ def test_clamp_drops_a_gift_the_order_floor_cannot_hold_then_restores_it() -> No
     assert per_floor == {"order": 10} and work.settled
 
 
+def test_clamp_keeps_a_gift_the_order_floor_can_hold_once_the_lines_are_restored() -> None:
+    # what decides a gift is the revenue with every discount taken back, which restoring
+    # a line floor leaves as it was: a clamp that read it off the revenue as priced, less
+    # the discounts left after the line floors, would find too little and drop the gift
+    floors = Floors(Fraction(0), Fraction(0), {})
+    # one line: cost 60 + gift 15, at least 75; 50 paid, 30 off, so at most 80
+    work = Work([50], [60], (), [[0, 0, 30]], 15, [(0, 15)])
+    taken, per_floor = clamp(work, floors, [0])
+    assert list(taken.items()) == [(0, 25)] and work.amounts == [75]
+    assert list(per_floor.items()) == [("line[0]", 10), ("order", 15)]
+    assert work.dropped == [] and work.extra_cost == 15 and work.settled
+    # two lines: cost 110 + gift 75, at least 185; 150 paid, 40 off, so at most 190
+    work = Work([50, 100], [60, 50], (), [[0, 0, 30], [1, 1, 10]], 75, [(1, 75)])
+    taken, per_floor = clamp(work, floors, [1, 0])
+    assert list(taken.items()) == [(0, 25), (1, 10)] and work.amounts == [75, 110]
+    assert list(per_floor.items()) == [("line[0]", 10), ("order", 25)]
+    assert work.dropped == [] and work.extra_cost == 75 and work.settled
+
+
 FLOOR_RATES = (
     st.none()
     | st.just(Fraction(0))  # "no line below cost": the floor checked without a division
