@@ -391,7 +391,7 @@ class Engine:
                     [line.category for line in lines] if floors.categories else (),
                     adjustments,
                     extra_cost,
-                    [(index, g.unit_cost * g.quantity) for index, g in gifts],
+                    [(index, g.unit_cost * g.quantity) for index, g in gifts] if gifts else (),
                 )
         quote = Quote(  # positionally (a third of the cost of keywords), in Quote's order
             self.currency,

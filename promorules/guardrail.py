@@ -130,8 +130,9 @@ class Work:
         self.categories = categories
         self.adjustments = adjustments
         self.extra_cost = extra_cost
-        # (promotion index, cost) of each gift in the order, in the order they were added
-        self.gifts = list(gifts)
+        # (promotion index, cost) of each gift in the order, in the order they were added;
+        # kept as given (read, never changed)
+        self.gifts = gifts
         self.dropped: list[int] = []
         """Positions in ``gifts`` the clamp dropped (their cost is out of ``extra_cost``)."""
         self._by_line: list[list[list[Any]]] | None = None
@@ -307,13 +308,16 @@ def _clamp_one(
     on the figures as they stand; so both are one greedy walk down the same discounts,
     the order's need starting where the line's stopped (a discount taken whole is skipped,
     as the general path leaves out discounts of nothing)."""
-    mine = [a for a in work.adjustments if a[1] == 0 and a[2] > 0]
-    if len(mine) > 1:
-        get = rank.get
-        by_rank = {get(a[0], -1): a for a in mine}
-        if len(by_rank) < len(mine):
-            return None
-        mine = [by_rank[r] for r in sorted(by_rank)]
+    by_rank: dict[int, list[Any]] = {}  # the line's discounts by rank
+    count = 0  # how many: more than by_rank holds when two share a rank
+    get = rank.get
+    for adjustment in work.adjustments:
+        if adjustment[1] == 0 and adjustment[2] > 0:
+            by_rank[get(adjustment[0], -1)] = adjustment
+            count += 1
+    if len(by_rank) < count:
+        return None
+    mine = [by_rank[r] for r in sorted(by_rank)]
     amounts = work.amounts
     amount = amounts[0]
     cost = work.costs[0]
