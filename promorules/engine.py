@@ -32,7 +32,18 @@ from typing import Any
 
 from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
-from promorules.guardrail import Floors, Work, breaches, clamp, gift_givers, held, report
+from promorules.guardrail import (
+    BREACHED,
+    CLAMP,
+    CLAMPED,
+    Floors,
+    Work,
+    breaches,
+    clamp,
+    gift_givers,
+    held,
+    report,
+)
 from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
 from promorules.kind import (
     CodeMatch,
@@ -380,7 +391,7 @@ class Engine:
                     [line.category for line in lines] if floors.categories else (),
                     adjustments,
                     extra_cost,
-                    [(index, g.unit_cost * g.quantity) for index, g in gifts],
+                    [(index, g.unit_cost * g.quantity) for index, g in gifts] if gifts else (),
                 )
         quote = Quote(  # positionally (a third of the cost of keywords), in Quote's order
             self.currency,
@@ -842,20 +853,32 @@ class Engine:
     def _guard(
         self, cart: Cart, context: Context, quote: Quote, work: Work, explain: bool
     ) -> Quote:
-        if self.on_breach is OnBreach.CLAMP:
-            taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
-            if not per_floor and not work.dropped:  # every floor held as priced
-                return self._finish(quote, work, GuardrailStatus.OK, {}, {}, ())
+        if self.on_breach is CLAMP:
+            floors = self.floors
+            taken, per_floor = clamp(work, floors, self._trim_order, self._trim_rank)
+            dropped = work.dropped
+            if not per_floor and not dropped:  # every floor held as priced
+                return self._finish(quote, work, _OK, {}, {}, ())
             if explain:
                 for index, amount in taken.items():
                     record = quote._records[index]
                     record[0], record[1] = Status.TRIMMED, record[1] - amount
                     record[3] = Reason.GUARDRAIL_CLAMPED
-            if work.dropped:
-                self._drop_gifts(quote, work.dropped, explain)
-            status = GuardrailStatus.CLAMPED if work.settled else GuardrailStatus.BREACHED
-            trims = {self._meta[i][0]: v for i, v in taken.items() if v}
-            return self._finish(quote, work, status, trims, per_floor, ())
+            if dropped:
+                self._drop_gifts(quote, dropped, explain)
+            meta = self._meta
+            trims: dict[str, int] = {}  # per promotion id (a loop: a comprehension costs more)
+            for index, amount in taken.items():
+                if amount:
+                    trims[meta[index][0]] = amount
+            # what _finish does, inline: a clamped quote is the commonest guarded one
+            quote.guardrail = GuardrailReport(
+                CLAMPED if work.settled else BREACHED,
+                lambda: report(work, floors, per_floor),
+                trims,
+                (),
+            )
+            return quote
         found = breaches(work, self.floors)
         if not found:
             return self._finish(quote, work, GuardrailStatus.OK, {}, {}, ())

@@ -28,12 +28,18 @@ from typing import Any
 import attrs
 
 from promorules.money import allocate
-from promorules.quote import Floor
-from promorules.ruleset import Guardrails
+from promorules.quote import Floor, GuardrailStatus
+from promorules.ruleset import Guardrails, OnBreach
 
 ORDER = "order"
+# read on every clamped quote: module globals, as an enum member read off its class
+# costs ~70 ns
+CLAMP = OnBreach.CLAMP
+CLAMPED = GuardrailStatus.CLAMPED
+BREACHED = GuardrailStatus.BREACHED
 _LINE = operator.itemgetter(1)  # an adjustment's line index
 _LINE_NAMES: list[str] = []  # "line[0]", "line[1]", ...: the line floors' names, made once
+_LINE_0 = "line[0]"
 
 
 def _line_names(count: int) -> list[str]:
@@ -124,8 +130,9 @@ class Work:
         self.categories = categories
         self.adjustments = adjustments
         self.extra_cost = extra_cost
-        # (promotion index, cost) of each gift in the order, in the order they were added
-        self.gifts = list(gifts)
+        # (promotion index, cost) of each gift in the order, in the order they were added;
+        # kept as given (read, never changed)
+        self.gifts = gifts
         self.dropped: list[int] = []
         """Positions in ``gifts`` the clamp dropped (their cost is out of ``extra_cost``)."""
         self._by_line: list[list[list[Any]]] | None = None
@@ -242,17 +249,12 @@ def clamp(
     """
     if rank is None:
         rank = {index: position for position, index in enumerate(trim_order)}
+    if len(work.amounts) == 1 and not floors.categories:
+        done = _clamp_one(work, floors, rank)
+        if done is not None:
+            return done
     span = len(trim_order) + 1  # ranks lie in [-1, span - 1), -1 for an index not in it
     amounts = work.amounts
-    # the order floor's least revenue, with the gifts it can hold, and the revenue as
-    # priced: taking back only raises revenue, so when it holds now it holds at the end
-    order_least = order_revenue = 0
-    if floors._order is not None:
-        den, gap = floors._order
-        goods_cost, order_revenue = sum(work.costs), sum(amounts)
-        order_least = _least(goods_cost + work.extra_cost, den, gap)
-        if order_least > order_revenue and work.gifts:
-            order_least = _drop_gifts(work, den, gap, rank, goods_cost, order_revenue, order_least)
     taken: dict[int, int] = {}
     per_floor: dict[str, int] = {}
     settled = True
@@ -270,19 +272,99 @@ def clamp(
                 got = _take(work, lines, need, rank, taken)
                 per_floor[f"category:{category}"] = got
                 settled = settled and got == need
-    if order_least > order_revenue and amounts:
-        need = order_least - sum(amounts)
-        if need > 0:
-            count = len(amounts)
-            if count == 1:  # a one-line order: its line's discounts, as a line floor
-                met = _restore_lines(work, {0: need}, (ORDER,), rank, span, taken, per_floor)
-                settled = settled and met
-            else:
-                got = _take(work, list(range(count)), need, rank, taken)
-                per_floor[ORDER] = got
-                settled = settled and got == need
+    if floors._order is not None:
+        den, gap = floors._order
+        goods_cost, revenue = sum(work.costs), sum(amounts)
+        least = _least(goods_cost + work.extra_cost, den, gap)
+        if least > revenue:
+            # gifts are dropped only now, when the order floor is still broken: whether
+            # to drop them depends on the revenue with every discount taken back, which
+            # taking back leaves as it was (what a discount gives back, a line gains)
+            if work.gifts:
+                least = _drop_gifts(work, den, gap, rank, goods_cost, revenue, least)
+            need = least - revenue
+            if need > 0 and amounts:
+                count = len(amounts)
+                if count == 1:  # a one-line order: its line's discounts, as a line floor
+                    met = _restore_lines(work, {0: need}, (ORDER,), rank, span, taken, per_floor)
+                    settled = settled and met
+                else:
+                    got = _take(work, list(range(count)), need, rank, taken)
+                    per_floor[ORDER] = got
+                    settled = settled and got == need
     work.settled = settled
     return taken, per_floor
+
+
+def _clamp_one(
+    work: Work, floors: Floors, rank: Mapping[int, int]
+) -> tuple[dict[int, int], dict[str, int]] | None:
+    """``clamp`` of a one-line order without category floors (the commonest clamped
+    cart), or None when two of its line's discounts share a rank (then the general
+    path takes them in proportion).
+
+    What the general path does, in one go: its line floor and then its order floor are
+    both restored from the line's discounts, lowest-ranked first, each need worked out
+    on the figures as they stand; so both are one greedy walk down the same discounts,
+    the order's need starting where the line's stopped (a discount taken whole is skipped,
+    as the general path leaves out discounts of nothing)."""
+    by_rank: dict[int, list[Any]] = {}  # the line's discounts by rank
+    count = 0  # how many: more than by_rank holds when two share a rank
+    get = rank.get
+    for adjustment in work.adjustments:
+        if adjustment[1] == 0 and adjustment[2] > 0:
+            by_rank[get(adjustment[0], -1)] = adjustment
+            count += 1
+    if len(by_rank) < count:
+        return None
+    mine = [by_rank[r] for r in sorted(by_rank)]
+    amounts = work.amounts
+    amount = amounts[0]
+    cost = work.costs[0]
+    taken: dict[int, int] = {}
+    per_floor: dict[str, int] = {}
+    settled = True
+    if floors._line is not None:
+        den, gap = floors._line
+        need = -((-cost * den) // gap) - amount
+        if need > 0:
+            got = need - _walk(mine, need, taken)
+            amount += got
+            per_floor[_LINE_0] = got
+            settled = got == need
+    if floors._order is not None:
+        den, gap = floors._order
+        least = -((-(cost + work.extra_cost) * den) // gap)
+        if least > amount:
+            if work.gifts:  # as in clamp: once the line floor is restored
+                least = _drop_gifts(work, den, gap, rank, cost, amount, least)
+            need = least - amount
+            if need > 0:
+                got = need - _walk(mine, need, taken)
+                amount += got
+                per_floor[ORDER] = got
+                settled = settled and got == need
+    amounts[0] = amount
+    work.settled = settled
+    return taken, per_floor
+
+
+def _walk(adjustments: list[list[Any]], need: int, taken: dict[int, int]) -> int:
+    """Take up to ``need`` back from ``adjustments`` in their order, each as much as it
+    has (those taken whole before are skipped); returns what is left of ``need``."""
+    for adjustment in adjustments:
+        amount = adjustment[2]
+        if amount:
+            index = adjustment[0]
+            if amount < need:
+                adjustment[2] = 0
+                taken[index] = taken.get(index, 0) + amount
+                need -= amount
+            else:
+                adjustment[2] = amount - need
+                taken[index] = taken.get(index, 0) + need
+                return 0
+    return need
 
 
 def _restore_lines(

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from promorules.guardrail import Floors, Work, breaches, clamp, held, minimum_revenue
 from promorules.kind import Reason
+from promorules.money import allocate
 from promorules.quote import GuardrailStatus, Status
 from tests.helpers import HEADER, cart, ctx, engine, line, yuan
 
@@ -196,6 +197,25 @@ def test_clamp_drops_a_gift_the_order_floor_cannot_hold_then_restores_it() -> No
     assert per_floor == {"order": 10} and work.settled
 
 
+def test_clamp_keeps_a_gift_the_order_floor_can_hold_once_the_lines_are_restored() -> None:
+    # what decides a gift is the revenue with every discount taken back, which restoring
+    # a line floor leaves as it was: a clamp that read it off the revenue as priced, less
+    # the discounts left after the line floors, would find too little and drop the gift
+    floors = Floors(Fraction(0), Fraction(0), {})
+    # one line: cost 60 + gift 15, at least 75; 50 paid, 30 off, so at most 80
+    work = Work([50], [60], (), [[0, 0, 30]], 15, [(0, 15)])
+    taken, per_floor = clamp(work, floors, [0])
+    assert list(taken.items()) == [(0, 25)] and work.amounts == [75]
+    assert list(per_floor.items()) == [("line[0]", 10), ("order", 15)]
+    assert work.dropped == [] and work.extra_cost == 15 and work.settled
+    # two lines: cost 110 + gift 75, at least 185; 150 paid, 40 off, so at most 190
+    work = Work([50, 100], [60, 50], (), [[0, 0, 30], [1, 1, 10]], 75, [(1, 75)])
+    taken, per_floor = clamp(work, floors, [1, 0])
+    assert list(taken.items()) == [(0, 25), (1, 10)] and work.amounts == [75, 110]
+    assert list(per_floor.items()) == [("line[0]", 10), ("order", 25)]
+    assert work.dropped == [] and work.extra_cost == 75 and work.settled
+
+
 FLOOR_RATES = (
     st.none()
     | st.just(Fraction(0))  # "no line below cost": the floor checked without a division
@@ -234,3 +254,130 @@ def test_held_says_exactly_whether_breaches_finds_none(
     floors = Floors(line, order, {})
     work = Work(list(amounts), costs, (), [], extra_cost)
     assert held(amounts, costs, extra_cost, floors) == (not breaches(work, floors))
+
+
+def _model_clamp(
+    work: Work, floors: Floors, trim_order: list[int]
+) -> tuple[dict[int, int], dict[str, int]]:
+    """The clamp as its docstrings state it, plainly: gifts dropped first, then each
+    floor's need taken back by the generic rule (lowest-ranked promotion first, each
+    promotion's share over its lines in proportion), line floors, categories, order."""
+    rank = {index: position for position, index in enumerate(trim_order)}
+    amounts, costs, adjustments = work.amounts, work.costs, work.adjustments
+    count = len(amounts)
+    order = floors.order
+    if order is not None and work.gifts:
+        goods, revenue = sum(costs), sum(amounts)
+        most = revenue + sum(a[2] for a in adjustments if a[1] >= 0 and a[2] > 0)
+        least = minimum_revenue(goods + work.extra_cost, order)
+        if revenue < least and most < least and minimum_revenue(goods, order) <= most:
+            gifts = work.gifts
+            for k in sorted(range(len(gifts)), key=lambda k: (rank.get(gifts[k][0], -1), -k)):
+                if minimum_revenue(goods + work.extra_cost, order) <= most:
+                    break
+                work.extra_cost -= gifts[k][1]
+                work.dropped.append(k)
+    taken: dict[int, int] = {}
+    per_floor: dict[str, int] = {}
+
+    def take(lines: list[int], need: int) -> int:
+        whole = len(lines) == count  # every line: promotions met in the order made
+        groups: dict[int, list[list[int]]] = {}
+        scan = [a for a in adjustments if a[1] >= 0] if whole else []
+        for i in [] if whole else lines:  # some lines: met line by line
+            scan += [a for a in adjustments if a[1] == i]
+        for a in scan:
+            if a[2] > 0:
+                groups.setdefault(a[0], []).append(a)
+        got = 0
+        for index in sorted(groups, key=lambda p: rank.get(p, -1)):
+            if got >= need:
+                break
+            group = sorted(groups[index], key=lambda a: a[1]) if whole else groups[index]
+            part_of = min(need - got, sum(a[2] for a in group))
+            for a, part in zip(group, allocate(part_of, [a[2] for a in group]), strict=True):
+                a[2] -= part
+                amounts[a[1]] += part
+            taken[index] = taken.get(index, 0) + part_of
+            got += part_of
+        return got
+
+    settled = True
+    if floors.line is not None:
+        for i in range(count):
+            need = minimum_revenue(costs[i], floors.line) - amounts[i]
+            if need > 0:
+                got = per_floor[f"line[{i}]"] = take([i], need)
+                settled = settled and got == need
+    for category, floor in floors.categories.items():
+        lines = [i for i, c in enumerate(work.categories) if c == category]
+        need = minimum_revenue(sum(costs[i] for i in lines), floor) - sum(amounts[i] for i in lines)
+        if lines and need > 0:
+            got = per_floor[f"category:{category}"] = take(lines, need)
+            settled = settled and got == need
+    if order is not None and amounts:
+        need = minimum_revenue(sum(costs) + work.extra_cost, order) - sum(amounts)
+        if need > 0:
+            got = per_floor["order"] = take(list(range(count)), need)
+            settled = settled and got == need
+    work.settled = settled
+    return taken, per_floor
+
+
+MARGINS = st.none() | st.just(Fraction(0)) | st.fractions(-1, Fraction(9, 10), max_denominator=12)
+
+
+@st.composite
+def clamp_cases(draw: st.DrawFn) -> tuple[Work, Floors, list[int], bool]:
+    """A Work, its floors, a trim order (some promotions may be outside it) and whether
+    the rank is passed in; small figures, so lines sharing promotions, a promotion with
+    two discounts on a line, exact holds and gifts worth dropping all come up."""
+    count = draw(st.integers(0, 4))
+    figures = draw(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=count))
+    figures = figures[:count]
+    adjustments = draw(
+        st.lists(
+            st.tuples(st.integers(0, 4), st.integers(-1, count - 1), st.integers(0, 40)),
+            max_size=10,
+        )
+    )
+    gifts = draw(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 30)), max_size=3))
+    categories = [draw(st.sampled_from("ab")) for _ in range(count)]
+    floor_of_a = draw(MARGINS)
+    floors = Floors(draw(MARGINS), draw(MARGINS), {} if floor_of_a is None else {"a": floor_of_a})
+    trim_order = draw(st.permutations(range(5)))[: draw(st.integers(0, 5))]
+    work = Work(
+        [amount for amount, _ in figures],
+        [cost for _, cost in figures],
+        categories,
+        [list(a) for a in adjustments],
+        sum(cost for _, cost in gifts),
+        gifts,
+    )
+    return work, floors, trim_order, draw(st.booleans())
+
+
+@given(clamp_cases())
+def test_clamp_is_the_plain_rule_whatever_shortcut_it_takes(
+    case: tuple[Work, Floors, list[int], bool],
+) -> None:
+    work, floors, trim_order, ranked = case
+    model = Work(
+        list(work.amounts),
+        work.costs,
+        work.categories,
+        [list(a) for a in work.adjustments],
+        work.extra_cost,
+        work.gifts,
+    )
+    rank = {index: position for position, index in enumerate(trim_order)} if ranked else None
+    taken, per_floor = clamp(work, floors, trim_order, rank)
+    want_taken, want_per_floor = _model_clamp(model, floors, trim_order)
+    assert list(taken.items()) == list(want_taken.items())
+    assert list(per_floor.items()) == list(want_per_floor.items())
+    assert work.adjustments == model.adjustments and work.amounts == model.amounts
+    assert (work.settled, work.dropped, work.extra_cost) == (
+        model.settled,
+        model.dropped,
+        model.extra_cost,
+    )
