@@ -564,14 +564,16 @@ class Kind:
     def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
         """Optional, for speed: the figures of this promotion's evaluator as Python source
         (see :class:`Source`), which the engine writes into its hot path in place of a
-        call (about 1 us a promotion a cart saved: the call, the :class:`Offer`, the
-        loops over it).
+        call: no call, no :class:`Offer`, no second loop over it (benchmarks/README.md
+        says what that came to).
 
         Give it only for promotions whose figures it can state (see :class:`Source` for
         discounts, shipping, unit prices and what is settled with the lane), and return
         None for the others (the default: the evaluator is called). The block must
         compute exactly what the evaluator's offer would, to the minor unit, on every
-        state: the property suites price random rulesets both ways and compare.
+        state (``tests/unit/test_sources.py`` holds the built-in kinds' sources to their
+        evaluators on states at their thresholds; the property suites price random
+        rulesets both ways).
         The engine may still call the evaluator instead (in a lane with exclusive
         groups or budgets, or when explaining)."""
         return None

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promorules.hotpath import _inline
-from promorules.kind import Offer, PricingState
+from promorules.hotpath import substitute
+from promorules.kind import Offer, PricingState, Source
 from promorules.plan import Compiled
 from tests.helpers import ALL_KINDS, D11, HEADER, cart, engine, line
 
@@ -86,7 +86,7 @@ def _run(compiled: Compiled) -> Run:
     source = compiled.source
     assert source is not None
     names: dict[str, Any] = {}
-    body = _inline(source, 0, "lines", names, "weights", "total")
+    body = substitute(source, 0, "lines", names, "weights", "total")
     text = [
         "def run(state, lines):",
         "    base = state.amounts",
@@ -219,3 +219,23 @@ def test_flash_sales_with_stock_or_limits_give_no_source() -> None:
     for limit in ("stock = 10", "total_stock = 100", "per_customer = 2"):
         table = f'kind = "flash_sale"\nphases = ["explosion"]\npercent = "30%"\n{limit}'
         assert _compiled(table, "down").source is None
+
+
+def test_a_source_naming_what_it_may_not_is_refused_with_the_name() -> None:
+    names: dict[str, Any] = {}
+    with pytest.raises(ValueError, match="weights"):
+        substitute(Source(each="$amounts[$i] - $weights[0]"), 3, "s3", names)
+    with pytest.raises(ValueError, match="off"):
+        substitute(Source(unit_price="$off"), 3, "s3", names)
+    # in a block, any other name is a local of the block's own, apart from other blocks'
+    block = substitute(Source("$seen = $base\n$off = None"), 3, "s3", names, "w3", "b3")
+    assert block == ["_seen_3 = b3", "off = None"]
+
+
+def test_a_source_gives_one_form() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        Source()
+    with pytest.raises(ValueError, match="exactly one"):
+        Source("$off = None", each="0")
+    with pytest.raises(ValueError, match="only a code block"):
+        Source(each="0", shipping=True)
