@@ -44,7 +44,7 @@ from promorules.guardrail import (
     held,
     report,
 )
-from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
+from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path, check_source
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
@@ -110,6 +110,8 @@ class Engine:
                 spans,
             )
             compiled.source = kind.source(promotion, env)
+            if compiled.source is not None:
+                check_source(compiled.source, promotion.id, kind.name)
             self._compiled.append(compiled)
         for compiled in self._compiled:
             # symmetric: "A not_with B" keeps them apart whichever of them declares it

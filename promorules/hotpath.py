@@ -32,6 +32,7 @@ from collections.abc import Callable
 from string import Template
 from typing import TYPE_CHECKING, Any
 
+from promorules.diagnostics import PromorulesError
 from promorules.kind import Lane, Offer, Source
 from promorules.pricelane import apply_prices
 from promorules.stacking import resolve
@@ -362,6 +363,24 @@ def substitute(
     except (KeyError, ValueError) as error:
         raise ValueError(f"a source names what it may not: {error} in {text!r}") from None
     return [line for line in code.splitlines() if line.strip()]
+
+
+def check_source(source: Source, promotion: str, kind: str) -> None:
+    """Compile ``source`` on its own, as the hot path would write it, so that a kind's
+    source which does not compile is refused when the engine is built, naming the
+    promotion, rather than when a cart first reaches its plan."""
+    names: dict[str, Any] = {}
+    try:
+        if source.code:
+            body = substitute(source, 0, "lines", names, "weights", "total")
+        else:
+            body = ["value = " + substitute(source, 0, "lines", names)[0]]
+        text = "def check(state, lines, base, weights, total, i):\n"
+        compile(text + "".join(f"    {line}\n" for line in body), "<source>", "exec")
+    except (SyntaxError, ValueError) as error:
+        raise PromorulesError(
+            f"promotion {promotion!r}: kind {kind!r} gives a source that does not compile: {error}"
+        ) from None
 
 
 _NAMES_OFF = re.compile(r"\$(off|\{off\})(?!\w)")

@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from promorules import hookimpl
+from promorules.diagnostics import PromorulesError
 from promorules.hotpath import substitute
 from promorules.kind import Offer, PricingState, Source
 from promorules.plan import Compiled
@@ -239,3 +241,39 @@ def test_a_source_gives_one_form() -> None:
         Source("$off = None", each="0")
     with pytest.raises(ValueError, match="only a code block"):
         Source(each="0", shipping=True)
+
+
+class _Broken:
+    """A plugin whose kind's source does not compile."""
+
+    def __init__(self, source: Source) -> None:
+        from promorules_plugins.discount import Discount
+
+        class BrokenDiscount(Discount):
+            name = "broken"
+
+            def source(self, promotion: Any, env: Any) -> Source:
+                return broken
+
+        broken = source
+        self.kind = BrokenDiscount()
+
+    @hookimpl
+    def promorules_register_kinds(self, register: Callable[[object], None]) -> None:
+        register(self.kind)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        Source(each="$amounts[$i] *"),  # a syntax error
+        Source("$off = [$amounts[i] for i in $lines"),
+        Source(each="$weights[0]"),  # a block's name in an expression
+    ],
+)
+def test_a_source_that_does_not_compile_is_refused_when_the_engine_is_built(
+    source: Source,
+) -> None:
+    table = '[[promotion]]\nid = "cut"\nkind = "broken"\npercent = "10%"\n'
+    with pytest.raises(PromorulesError, match="promotion 'cut': kind 'broken' gives a source"):
+        engine(table, plugins=[_Broken(source)])
