@@ -66,7 +66,7 @@ class _Writer:
     - *lowest price* (a price lane whose promotions all give a ``unit_price`` source, with
       no groups, budgets or priority choice): each line's lowest price is kept in a dict
       as the promotions are looked at, then given;
-    - *as it goes* (any other lane without exclusive groups to resolve or budgets): each
+    - *as it goes* (a lane of discounts without exclusive groups to resolve or budgets): each
       promotion's discounts are applied as soon as they are made, every promotion
       measuring on a copy of the lane-start amounts (the same as making every offer
       first: each reads only that copy, and offers apply in lane order). Sources run
@@ -148,7 +148,7 @@ class _Writer:
                 and all(c.source is not None and c.source.unit_price for c in lane)
             )
         else:
-            fused = not resolves and not budgets and any(c.source is not None for c in lane)
+            fused = not resolves and not budgets
             prices = False
         how = " (applied as it goes)" if fused else " (the lowest unit price)" if prices else ""
         emit(1, f"# lane {lane[0].lane.value}{how}")
