@@ -326,7 +326,7 @@ def _clamp_one(
     settled = True
     if floors._line is not None:
         den, gap = floors._line
-        need = -((-cost * den) // gap) - amount
+        need = _least(cost, den, gap) - amount
         if need > 0:
             got = need - _walk(mine, need, taken)
             amount += got
@@ -334,7 +334,7 @@ def _clamp_one(
             settled = got == need
     if floors._order is not None:
         den, gap = floors._order
-        least = -((-(cost + work.extra_cost) * den) // gap)
+        least = _least(cost + work.extra_cost, den, gap)
         if least > amount:
             if work.gifts:  # as in clamp: once the line floor is restored
                 least = _drop_gifts(work, den, gap, rank, cost, amount, least)
