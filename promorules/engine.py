@@ -856,8 +856,7 @@ class Engine:
         self, cart: Cart, context: Context, quote: Quote, work: Work, explain: bool
     ) -> Quote:
         if self.on_breach is CLAMP:
-            floors = self.floors
-            taken, per_floor = clamp(work, floors, self._trim_order, self._trim_rank)
+            taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
             dropped = work.dropped
             if not per_floor and not dropped:  # every floor held as priced
                 return self._finish(quote, work, _OK, {}, {}, ())
@@ -873,14 +872,8 @@ class Engine:
             for index, amount in taken.items():
                 if amount:
                     trims[meta[index][0]] = amount
-            # what _finish does, inline: a clamped quote is the commonest guarded one
-            quote.guardrail = GuardrailReport(
-                CLAMPED if work.settled else BREACHED,
-                lambda: report(work, floors, per_floor),
-                trims,
-                (),
-            )
-            return quote
+            status = CLAMPED if work.settled else BREACHED
+            return self._finish(quote, work, status, trims, per_floor, ())
         found = breaches(work, self.floors)
         if not found:
             return self._finish(quote, work, GuardrailStatus.OK, {}, {}, ())
