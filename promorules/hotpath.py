@@ -153,7 +153,8 @@ class _Writer:
         how = " (applied as it goes)" if fused else " (the lowest unit price)" if prices else ""
         emit(1, f"# lane {lane[0].lane.value}{how}")
         emit(1, "state.shipping = shipping")
-        emit(1, "offers = []")
+        if not prices:  # a lowest-price lane makes no offers
+            emit(1, "offers = []")
         if prices:
             emit(1, "list_unit = state.list_unit")
             emit(1, "best = {}  # line -> (the lowest unit price offered, its promotion)")
