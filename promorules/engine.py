@@ -44,8 +44,10 @@ from promorules.guardrail import (
     held,
     report,
 )
-from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path, check_source
+from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
+from promorules.interpret import evaluator
 from promorules.kind import (
+    Bound,
     CodeMatch,
     CodeMatcher,
     CompileEnv,
@@ -57,6 +59,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.model import bound
 from promorules.money import allocate
 from promorules.plan import FOREVER, Compiled, Plan
 from promorules.pricelane import apply_prices
@@ -100,18 +103,18 @@ class Engine:
                 (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
                 for w in ruleset.windows(promotion)
             ] or [FOREVER]
+            rule = kind.rule(promotion, env)
             compiled = Compiled(
                 index,
                 promotion,
                 kind,
                 lane,
                 lane_position[lane],
-                kind.compile(promotion, env),
+                kind.compile(promotion, env) if rule is None else evaluator(rule, env),
                 spans,
             )
-            compiled.source = kind.source(promotion, env)
-            if compiled.source is not None:
-                check_source(compiled.source, promotion.id, kind.name)
+            compiled.rule = rule
+            compiled.threshold = kind.threshold(promotion) if rule is None else rule.threshold()
             self._compiled.append(compiled)
         for compiled in self._compiled:
             # symmetric: "A not_with B" keeps them apart whichever of them declares it
@@ -210,6 +213,14 @@ class Engine:
         for funder, amount in self.ruleset.budgets.items():
             specs.append(CounterSpec(CounterKey(CounterKind.FUNDER_BUDGET, funder.value), amount))
         return tuple(specs)
+
+    def bound(self, index: int) -> Bound:
+        """The most promotion ``index`` can take, for the validator: derived from its
+        rule (:func:`promorules.model.bound`), else the kind's :meth:`Kind.bound`."""
+        compiled = self._compiled[index]
+        if compiled.rule is not None:
+            return bound(compiled.rule)
+        return compiled.kind.bound(compiled.promotion)
 
     # -- activation plans --------------------------------------------------------------
     def _plan(self, ts: int, segments: frozenset[str], channel: str | None) -> Plan:

@@ -16,24 +16,42 @@ rejected promotions, a ruleset with ``not_with`` pairs, a plan of more than
 :data:`HOT_PATH_LIMIT` promotions). The property suites check that
 both give the same figures, to the minor unit, on random rulesets of every kind.
 
-A promotion whose kind gives a :class:`~promorules.kind.Source` (``Kind.source``) is
-written in as its source: its figures computed and applied in place, without a call, an
-:class:`~promorules.kind.Offer` or a second loop over it; the others' evaluators are
-called as they are. ``tests/unit/test_sources.py`` holds every built-in source to its
-evaluator. The function returns ``(adjustments, gifts, consumption, deposit schedule,
-shipping fee left)``, what ``Engine._walk`` returns.
+A promotion whose kind states its rule in the model (:meth:`Kind.rule
+<promorules.kind.Kind.rule>`) is written in from that rule: its figures computed and
+applied in place, without a call, an :class:`~promorules.kind.Offer` or a second loop
+over it; the others' evaluators (and the interpreter, for rules pooled per store or per
+line, or counting uses) are called as they are. The writer is the one place rules become
+code, and nothing from a ruleset reaches the source but integers (:func:`_int`): names
+are the writer's own, and every other value (codes, price tables) is bound as a global
+of the function. ``tests/property/test_model.py`` holds the written figures to the
+interpreter's on random rules. The function returns ``(adjustments, gifts, consumption,
+deposit schedule, shipping fee left)``, what ``Engine._walk`` returns; its source is
+registered with :mod:`linecache`, so tracebacks and debuggers show it
+(``promorules debug plan`` prints it).
 """
 
 from __future__ import annotations
 
-import re
-import textwrap
+import itertools
+import linecache
 from collections.abc import Callable
-from string import Template
 from typing import TYPE_CHECKING, Any
 
-from promorules.diagnostics import PromorulesError
-from promorules.kind import Lane, Offer, Source
+from promorules.interpret import split, unit_price
+from promorules.kind import Lane, Offer
+from promorules.model import (
+    AmountOff,
+    Every,
+    Leftover,
+    Per,
+    PercentOff,
+    Pool,
+    Rule,
+    ShippingOff,
+    Tiers,
+    UnitPrice,
+)
+from promorules.money import Rounding, allocate, apply_rate
 from promorules.pricelane import apply_prices
 from promorules.stacking import resolve
 
@@ -63,14 +81,14 @@ class _Writer:
 
     A lane is written in one of three ways:
 
-    - *lowest price* (a price lane whose promotions all give a ``unit_price`` source, with
+    - *lowest price* (a price lane whose promotions are all rules of unit prices, with
       no groups, budgets or priority choice): each line's lowest price is kept in a dict
       as the promotions are looked at, then given;
     - *as it goes* (a lane of discounts without exclusive groups to resolve or budgets): each
       promotion's discounts are applied as soon as they are made, every promotion
       measuring on a copy of the lane-start amounts (the same as making every offer
-      first: each reads only that copy, and offers apply in lane order). Sources run
-      inline; called evaluators' offers are applied at once and kept for ``settle`` only
+      first: each reads only that copy, and offers apply in lane order). Rules are
+      written inline; called evaluators' offers are applied at once and kept for ``settle`` only
       if they leave gifts, counters or deposits;
     - *collected* (the rest): every offer is made, then groups resolved, offers applied
       (``apply_prices`` in the price lane), settled and budgets applied, as the walk does.
@@ -89,7 +107,13 @@ class _Writer:
             "apply_budgets": engine._apply_budgets,
             "apply_funder_budgets": engine._apply_funder_budgets,
             "BY_PRIORITY": engine._by_priority,
+            "allocate": allocate,
+            "split": split,
+            "rate": apply_rate,
+            "unit_price": unit_price,
+            "ROUNDING": engine.rounding,
         }
+        self.down = engine.rounding is Rounding.DOWN
         self.out: list[str] = []
 
     def emit(self, depth: int, text: str) -> None:
@@ -135,7 +159,7 @@ class _Writer:
     def _lane(self, position: int, lane: list[Compiled]) -> None:
         emit = self.emit
         everywhere = set(self.plan.everywhere[position])
-        thresholds = {k: lane[k].kind.threshold(lane[k].promotion) for k in everywhere}
+        thresholds = {k: lane[k].threshold for k in everywhere}
         groups = [c.group for c in lane if c.group is not None]
         resolves = len(set(groups)) < len(groups)  # two promotions of the lane in one group
         budgets = any(c.budget is not None for c in lane)
@@ -145,7 +169,7 @@ class _Writer:
                 not resolves
                 and not budgets
                 and not self.engine._by_priority
-                and all(c.source is not None and c.source.unit_price for c in lane)
+                and all(c.rule is not None and isinstance(c.rule.benefit, UnitPrice) for c in lane)
             )
         else:
             fused = not resolves and not budgets
@@ -161,18 +185,18 @@ class _Writer:
         if fused:
             emit(1, "base = amounts[:]  # the lane-start amounts, what every promotion reads")
             emit(1, "state.amounts = base")
-        # what the promotions on every line measure (and their sources' $base)
-        if any(thresholds.values()) or (fused and any(lane[k].source for k in everywhere)):
+        # what the promotions on every line measure (and their rules' pool)
+        if any(thresholds.values()) or (fused and any(_inline(lane[k].rule) for k in everywhere)):
             emit(1, "total = sum(amounts)")
         for k, compiled in enumerate(lane):
             slot = self.plan.offsets[position] + k
             lines, depth = self._reach(compiled, slot, k in everywhere, thresholds.get(k, 0))
-            source = compiled.source
+            rule = compiled.rule
             if prices:
-                assert source is not None
-                self._lowest_price(compiled, source, slot, lines, depth)
-            elif fused and source is not None:
-                self._inline(compiled, source, slot, lines, depth)
+                assert rule is not None and isinstance(rule.benefit, UnitPrice)
+                self._lowest_price(compiled, rule.benefit, slot, lines, depth)
+            elif fused and rule is not None and _inline(rule):
+                self._inline(compiled, rule, slot, lines, depth)
             else:
                 self._call(compiled, slot, lines, depth, fused)
         if prices:  # as apply_prices settles such offers: lines in the order first named
@@ -240,45 +264,161 @@ class _Writer:
         return lines, 2
 
     def _lowest_price(
-        self, compiled: Compiled, source: Source, slot: int, lines: str, depth: int
+        self, compiled: Compiled, benefit: UnitPrice, slot: int, lines: str, depth: int
     ) -> None:
-        """Keep the price ``source`` offers each line when it is the lowest so far (ties
+        """Keep the price ``benefit`` offers each line when it is the lowest so far (ties
         to the earlier promotion)."""
         emit = self.emit
         emit(depth, f"for i in {lines}:")
-        emit(depth + 1, f"price = {self._substitute(source, slot, lines)[0]}")
+        if benefit.percent is None:
+            self.names[f"prices{slot}"] = benefit.prices
+            emit(depth + 1, f"price = prices{slot}.get(state.lines[i].sku)")
+        elif not benefit.prices and self.down:
+            num, den = _int(benefit.percent.numerator), _int(benefit.percent.denominator)
+            emit(depth + 1, f"price = list_unit[i] - list_unit[i] * {num} // {den}")
+        else:
+            self.names[f"benefit{slot}"] = benefit
+            emit(
+                depth + 1,
+                f"price = unit_price(benefit{slot}, state.lines[i].sku, list_unit[i], ROUNDING)",
+            )
         emit(depth + 1, "if price is not None and price < list_unit[i]:")
         emit(depth + 2, "found = best.get(i)")
         emit(depth + 2, "if found is None or price < found[0]:")
-        emit(depth + 3, f"best[i] = (price, {compiled.index})")
+        emit(depth + 3, f"best[i] = (price, {_int(compiled.index)})")
 
-    def _inline(
-        self, compiled: Compiled, source: Source, slot: int, lines: str, depth: int
-    ) -> None:
-        """``source``'s figures, applied as they are made."""
+    def _inline(self, compiled: Compiled, rule: Rule, slot: int, lines: str, depth: int) -> None:
+        """``rule``'s figures for one pool of every line in scope, applied as they are
+        made: the interpreter's :func:`~promorules.interpret.figures`, written out."""
         emit = self.emit
-        index = str(compiled.index)
-        if source.each:
-            emit(depth, f"for i in {lines}:")
-            emit(depth + 1, f"amount = {self._substitute(source, slot, lines)[0]}")
-            self._give(depth + 1, index)
-            return
+        index = str(_int(compiled.index))
+        condition = rule.condition
+        if condition.codes:
+            self.names[f"codes{slot}"] = condition.codes
+            emit(depth, f"if not codes{slot}.isdisjoint(state.coupons):")
+            depth += 1
         if lines == "every_line":  # the lane's own copy and sum
             weights, base = "base", "total"
         else:
             weights, base = f"w{slot}", f"b{slot}"
             emit(depth, f"{weights} = [base[i] for i in {lines}]")
             emit(depth, f"{base} = sum({weights})")
-        for text in self._substitute(source, slot, lines, weights, base):
-            emit(depth, text)
-        if _NAMES_OFF.search(source.code):
-            emit(depth, "if off is not None:")
-            self._apply(depth + 1, index, lines, "off")
-        if source.shipping:
-            self._shipping(depth, index, "shipping_off")
-        if source.settles:
-            emit(depth, "if extra is not None:")
-            emit(depth + 1, f"offers.append((c{slot}, extra))")
+        quantity = f"q{slot}"
+        if condition.min_quantity or rule.by_quantity:
+            emit(depth, f"{quantity} = sum([state.qty[i] for i in {lines}])")
+        measure = quantity if rule.by_quantity else base
+        tests = []
+        first = rule.first
+        if first:
+            tests.append(f"{measure} >= {_int(first)}")
+        if rule.by_quantity and condition.min_amount:
+            tests.append(f"{base} >= {_int(condition.min_amount)}")
+        if condition.min_quantity and not rule.by_quantity:
+            tests.append(f"{quantity} >= {_int(condition.min_quantity)}")
+        if condition.max_amount is not None:
+            tests.append(f"{base} <= {_int(condition.max_amount)}")
+        if tests:
+            emit(depth, f"if {' and '.join(tests)}:")
+            depth += 1
+        benefit = rule.benefit
+        if isinstance(benefit, ShippingOff):
+            emit(depth, f"off = {self._shipping_figure(benefit)}")
+            self._shipping(depth, index, "off")
+            return
+        if not rule.pooled:
+            self._per_line(rule, slot, lines, weights, depth, index)
+            return
+        given = f"g{slot}"
+        self._pool_off(rule, given, measure, base, depth)
+        if rule.cap is not None:
+            emit(depth, f"if {given} > {_int(rule.cap)}:")
+            emit(depth + 1, f"{given} = {_int(rule.cap)}")
+        emit(depth, f"if {given} > {base}:")
+        emit(depth + 1, f"{given} = {base}")
+        emit(depth, f"if {given} > 0:")
+        self._apply(depth + 1, index, lines, self._split(rule, given, weights))
+
+    def _pool_off(self, rule: Rule, given: str, measure: str, base: str, depth: int) -> None:
+        """Assign ``given`` what a pooled benefit comes to (before its cap and base)."""
+        emit = self.emit
+        benefit = rule.benefit
+        if isinstance(benefit, PercentOff):
+            emit(
+                depth,
+                f"{given} = {self._rate(base, benefit.rate.numerator, benefit.rate.denominator)}",
+            )
+        elif isinstance(benefit, AmountOff):
+            emit(depth, f"{given} = {_int(benefit.amount)}")
+        elif isinstance(benefit, Every):
+            emit(depth, f"{given} = {measure} // {_int(benefit.step)} * {_int(benefit.off)}")
+        else:
+            assert isinstance(benefit, Tiers)
+            for position, step in enumerate(reversed(benefit.steps)):
+                test = "if" if position == 0 else "elif"
+                emit(depth, f"{test} {measure} >= {_int(step.at)}:")
+                reward = step.reward
+                if isinstance(reward, AmountOff):
+                    emit(depth + 1, f"{given} = {_int(reward.amount)}")
+                else:
+                    rate = reward.rate
+                    emit(
+                        depth + 1, f"{given} = {self._rate(base, rate.numerator, rate.denominator)}"
+                    )
+            emit(depth, "else:")
+            emit(depth + 1, f"{given} = 0")
+
+    def _per_line(
+        self, rule: Rule, slot: int, lines: str, weights: str, depth: int, index: str
+    ) -> None:
+        """A per-line benefit: each line's own figure (then the pool's cap, if any)."""
+        emit = self.emit
+        benefit = rule.benefit
+        if isinstance(benefit, PercentOff):
+            figure = self._rate("base[i]", benefit.rate.numerator, benefit.rate.denominator)
+        else:
+            assert isinstance(benefit, AmountOff)
+            amount = _int(benefit.amount)
+            if benefit.per is Per.LINE:
+                figure = f"min({amount}, base[i])"
+            elif rule.units_per_line is None:
+                figure = f"min({amount} * state.qty[i], base[i])"
+            else:
+                limit = _int(rule.units_per_line)
+                figure = f"min({amount} * min(state.qty[i], {limit}), base[i])"
+        if rule.cap is None:
+            emit(depth, f"for i in {lines}:")
+            emit(depth + 1, f"amount = {figure}")
+            self._give(depth + 1, index)
+            return
+        given = f"g{slot}"
+        emit(depth, f"{given} = [{figure} for i in {lines}]")
+        emit(depth, f"if sum({given}) > {_int(rule.cap)}:")
+        emit(depth + 1, f"{given} = {self._split(rule, str(_int(rule.cap)), given)}")
+        self._apply(depth, index, lines, given)
+
+    def _split(self, rule: Rule, total: str, weights: str) -> str:
+        if rule.leftover is Leftover.LARGEST_REMAINDER:
+            return f"allocate({total}, {weights})"
+        self.names[f"LEFTOVER_{rule.leftover.name}"] = rule.leftover
+        return f"split({total}, {weights}, LEFTOVER_{rule.leftover.name})"
+
+    def _rate(self, amount: str, numerator: int, denominator: int) -> str:
+        """``amount`` times a rate, rounded as the ruleset rounds (inline when down)."""
+        if self.down:
+            return f"{amount} * {_int(numerator)} // {_int(denominator)}"
+        return f"rate({amount}, {_int(numerator)}, {_int(denominator)}, ROUNDING)"
+
+    def _shipping_figure(self, benefit: ShippingOff) -> str:
+        """What ``benefit`` takes off the lane-start shipping fee, as an expression."""
+        if benefit.amount is not None:
+            return f"min({_int(benefit.amount)}, state.shipping)"
+        if benefit.percent is not None:
+            rate = benefit.percent
+            figure = self._rate("state.shipping", rate.numerator, rate.denominator)
+            return f"min({figure}, state.shipping)"
+        if benefit.price is not None:
+            return f"max(state.shipping - {_int(benefit.price)}, 0)"
+        return "state.shipping"
 
     def _call(self, compiled: Compiled, slot: int, lines: str, depth: int, fused: bool) -> None:
         """Call the evaluator: its offer is collected, or (``fused``) applied at once and
@@ -326,86 +466,35 @@ class _Writer:
         emit(depth + 1, "amounts[i] = left - amount")
         emit(depth + 1, f"append([{index}, i, amount])")
 
-    def _substitute(
-        self, source: Source, slot: int, lines: str, weights: str = "", base: str = ""
-    ) -> list[str]:
-        """The lines of ``source`` for the promotion in ``slot``, its names substituted
-        (``weights`` and ``base``: what ``$weights`` and ``$base`` stand for, in a block)."""
-        return substitute(source, slot, lines, self.names, weights, base)
+
+def _inline(rule: Rule | None) -> bool:
+    """Whether the writer writes ``rule`` inline: one pool of all its lines and nothing
+    the ledger counts (the interpreter works out the others, called like an evaluator)."""
+    return (
+        rule is not None
+        and rule.pool is Pool.ORDER
+        and not rule.uses.any
+        and not isinstance(rule.benefit, UnitPrice)
+    )
 
 
-def substitute(
-    source: Source,
-    slot: int,
-    lines: str,
-    names: dict[str, Any],
-    weights: str = "",
-    base: str = "",
-) -> list[str]:
-    """The lines of ``source`` for the promotion in ``slot``, ready to emit: the engine's
-    names substituted, the kind's names made globals (added to ``names``), the block's
-    own names made its locals. A name an expression does not know is a ValueError."""
-    fixed = {
-        "lines": lines,
-        "amounts": "base",
-        "state": "state",
-        "i": "i",
-    }
-    if source.code:
-        fixed.update(
-            weights=weights, base=base, off="off", shipping_off="shipping_off", settle="extra"
-        )
-    for key, value in source.names.items():
-        names[f"k{slot}_{key}"] = value
-        fixed[key] = f"k{slot}_{key}"
-    text = source.code or source.each or source.unit_price
-    try:
-        code = Template(textwrap.dedent(text)).substitute(_Names(slot, fixed, bool(source.code)))
-    except (KeyError, ValueError) as error:
-        raise ValueError(f"a source names what it may not: {error} in {text!r}") from None
-    return [line for line in code.splitlines() if line.strip()]
+def _int(value: object) -> int:
+    """The only values a rule writes into source: plain ints (never text from a ruleset)."""
+    if type(value) is not int:
+        raise TypeError(f"the hot path writes integers only, not {value!r}")
+    return value
 
 
-def check_source(source: Source, promotion: str, kind: str) -> None:
-    """Compile ``source`` on its own, as the hot path would write it, so that a kind's
-    source which does not compile is refused when the engine is built, naming the
-    promotion, rather than when a cart first reaches its plan."""
-    names: dict[str, Any] = {}
-    try:
-        if source.code:
-            body = substitute(source, 0, "lines", names, "weights", "total")
-        else:
-            body = ["value = " + substitute(source, 0, "lines", names)[0]]
-        text = "def check(state, lines, base, weights, total, i):\n"
-        compile(text + "".join(f"    {line}\n" for line in body), "<source>", "exec")
-    except (SyntaxError, ValueError) as error:
-        raise PromorulesError(
-            f"promotion {promotion!r}: kind {kind!r} gives a source that does not compile: {error}"
-        ) from None
-
-
-_NAMES_OFF = re.compile(r"\$(off|\{off\})(?!\w)")
-"""Whether a source block names ``$off`` (a block that never does gives no discount)."""
-
-
-class _Names(dict[str, str]):
-    """A source's substitutions: the engine's own and the kind's names, and (in a block)
-    any other name as a local of the block's own, suffixed with its slot."""
-
-    def __init__(self, slot: int, fixed: dict[str, str], block: bool) -> None:
-        super().__init__(fixed)
-        self.slot = slot
-        self.block = block
-
-    def __missing__(self, key: str) -> str:
-        if not self.block:
-            raise KeyError(key)
-        return f"_{key}_{self.slot}"
+_SERIAL = itertools.count(1)
 
 
 def build_hot_path(engine: Engine, plan: Plan, check_paused: bool) -> HotPath:
     """Compile ``plan``'s hot-path function (see :func:`hot_path_source`)."""
     source, names = hot_path_source(engine, plan, check_paused)
-    exec(compile(source, "<promorules hot path>", "exec"), names)  # our own source only
+    # a file name of its own, registered with linecache (as attrs does for the methods
+    # it writes), so a traceback or a debugger stepping into the plan shows its lines
+    filename = f"<promorules plan {next(_SERIAL)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), names)  # the writer's own source only
     hot: HotPath = names["hot"]
     return hot

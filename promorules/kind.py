@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from promorules.cart import Customer, Line
     from promorules.diagnostics import Problem
+    from promorules.model import Rule
     from promorules.ruleset import Promotion, Ruleset, Window
 
 
@@ -92,6 +93,16 @@ class Reason(str, enum.Enum):
     """Its promotion applies with another code the customer presented."""
     EXPIRED = "expired"
     NOT_YET_VALID = "not-yet-valid"
+    ABOVE_MAXIMUM = "above-maximum"
+    """The lines come to more than the most the promotion is for."""
+    EXHAUSTED = "exhausted"
+    """Every use of the promotion (a coupon) is taken."""
+    CUSTOMER_LIMIT = "customer-limit-reached"
+    """This customer has no use of it left."""
+    CUSTOMER_REQUIRED = "customer-required"
+    """Limited per customer, and the cart names no customer."""
+    CODE_USED = "code-used"
+    """The single-use code presented has been used."""
     OTHER = "other"
 
 
@@ -448,59 +459,6 @@ Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]
 
 
 @attrs.frozen
-class Source:
-    """A promotion's figures written as Python source, for the engine to write into its
-    hot path instead of a call to the evaluator (see :meth:`Kind.source`).
-
-    One of ``each``, an expression of the discount on line ``$i`` alone (a percent off
-    each line); ``code``, a block of statements computing the discounts of all the
-    lines at once (a threshold on their sum, split over them); or, in the price lane,
-    ``unit_price``, an expression of the unit price offered for every unit of line
-    ``$i`` (None for none; one at or above the list price offers nothing), for a
-    promotion whose offers are unit prices on all of a line's units, consuming no
-    counter. All in :class:`string.Template` form; the engine substitutes these names:
-
-    - ``$lines``: the indexes of the lines in scope (ascending; read-only; never empty
-      but for a kind with :attr:`Kind.without_lines`);
-    - ``$amounts``: the line amounts at the start of the lane (``state.amounts`` as the
-      evaluator would see it; read-only);
-    - ``$state``: the :class:`PricingState` (read-only);
-    - ``$weights`` and ``$base`` (``code``): the lane-start amounts of ``$lines`` (a list,
-      read-only) and their sum, bound by the engine before the block runs (for a
-      promotion on every line, without copying or summing again);
-    - ``$i`` (``each``, ``unit_price``): the line the expression is about;
-    - ``$off`` (``code``): what the block must assign: a list parallel to ``$lines`` of
-      the discount per line, or None when the promotion gives nothing (a block that
-      never names ``$off`` gives no discount);
-    - ``$shipping_off`` (``code``, with ``shipping`` True): what the block must assign
-      as well: the amount off the shipping fee (0 for none). The fee at the start of the
-      lane is ``$state.shipping``;
-    - ``$settle`` (``code``, with ``settles`` True): what the block must assign as
-      well: an :class:`Offer` whose gifts, counters and deposits the engine settles with
-      the lane's, in lane order (a constant one is fine: nobody changes it), or None;
-    - ``$<key>`` for each key of ``names``: that object (a constant, a helper function);
-    - any other ``$<name>``: a local of the block's own, renamed per promotion so blocks
-      never clash (loop variables included; a comprehension's may be plain).
-
-    Bare names other than builtins are not allowed: the hot path's own locals live
-    there. Discounts are >= 0; a zero gives nothing on its line, as in an offer.
-    """
-
-    code: str = ""
-    each: str = ""
-    unit_price: str = ""
-    names: Mapping[str, object] = attrs.field(factory=dict)
-    shipping: bool = False
-    settles: bool = False
-
-    def __attrs_post_init__(self) -> None:
-        if [bool(self.code), bool(self.each), bool(self.unit_price)].count(True) != 1:
-            raise ValueError("a Source gives exactly one of code, each and unit_price")
-        if (self.shipping or self.settles) and not self.code:
-            raise ValueError("only a code block takes shipping off or leaves gifts")
-
-
-@attrs.frozen
 class CompileEnv:
     """What a kind may use while compiling a promotion."""
 
@@ -557,26 +515,21 @@ class Kind:
         to the promotion table, e.g. ``("tiers", 1, "threshold")``)."""
         return ()
 
-    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
-        """Build the evaluator the engine calls for this promotion on every cart."""
-        raise NotImplementedError
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule | None:
+        """The promotion's rule in the core's model (:mod:`promorules.model`): the
+        way to write a kind. From it the core derives the evaluator, the compiled
+        figures of the hot path, the threshold and the validator's bound, so the kind
+        implements none of :meth:`compile`, :meth:`threshold` and :meth:`bound`.
 
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
-        """Optional, for speed: the figures of this promotion's evaluator as Python source
-        (see :class:`Source`), which the engine writes into its hot path in place of a
-        call: no call, no :class:`Offer`, no second loop over it (benchmarks/README.md
-        says what that came to).
-
-        Give it only for promotions whose figures it can state (see :class:`Source` for
-        discounts, shipping, unit prices and what is settled with the lane), and return
-        None for the others (the default: the evaluator is called). The block must
-        compute exactly what the evaluator's offer would, to the minor unit, on every
-        state (``tests/unit/test_sources.py`` holds the built-in kinds' sources to their
-        evaluators on states at their thresholds; the property suites price random
-        rulesets both ways).
-        The engine may still call the evaluator instead (in a lane with exclusive
-        groups or budgets, or when explaining)."""
+        Return None for a promotion the model cannot state (stateful or combinatorial
+        offers: stock per unit, gifts, cheapest-unit runs); the engine then calls
+        :meth:`compile`'s evaluator, and the validator uses :meth:`bound`."""
         return None
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        """Build the evaluator the engine calls for this promotion on every cart, for a
+        promotion :meth:`rule` does not state."""
+        raise NotImplementedError(f"kind {self.name!r} gives neither a rule nor an evaluator")
 
     def threshold(self, promotion: Promotion) -> int:
         """The least amount (minor units) its lines in scope must come to at the start of

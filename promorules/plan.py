@@ -12,7 +12,8 @@ from typing import Any
 
 from promorules.cart import Line
 from promorules.counters import CounterKey, CounterKind
-from promorules.kind import Evaluator, Kind, Lane, Reason, Source
+from promorules.kind import Evaluator, Kind, Lane, Reason
+from promorules.model import Rule
 from promorules.quote import Status
 from promorules.ruleset import BudgetPolicy, Promotion
 
@@ -49,9 +50,10 @@ class Compiled:
         "priority",
         "promotion",
         "refuse_over_budget",
+        "rule",
         "segments",
-        "source",
         "spans",
+        "threshold",
     )
 
     def __init__(
@@ -79,8 +81,12 @@ class Compiled:
         self.segments = frozenset(promotion.segments)
         self.exclude_segments = frozenset(promotion.exclude_segments)
         self.channels = frozenset(promotion.channels)
-        self.source: Source | None = None
-        """The kind's source for the hot path (:meth:`Kind.source`), set by the engine."""
+        self.rule: Rule | None = None
+        """The promotion's rule in the model (:meth:`Kind.rule`), set by the engine:
+        the hot path writes its figures inline; None for a kind's own evaluator."""
+        self.threshold = 0
+        """The least amount its lines must come to for it to give anything (the rule's,
+        else :meth:`Kind.threshold`), set by the engine."""
         self.budget = promotion.budget
         self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
         self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE

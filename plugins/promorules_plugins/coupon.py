@@ -37,15 +37,14 @@ coupons) hold as for every kind.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path as FilePath
 
 import attrs
 
 from promorules import hookimpl
-from promorules.counters import Availability, CounterKey, CounterKind, CounterSpec
+from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.coupon_codes import (
     DEFAULT_LENGTH,
     MAX_COUNT,
@@ -57,22 +56,8 @@ from promorules.coupon_codes import (
     read_codes,
 )
 from promorules.diagnostics import Collector, Problem, RulesetError
-from promorules.kind import (
-    QUIET,
-    Bound,
-    CodeMatch,
-    CodeMatcher,
-    CompileEnv,
-    Evaluator,
-    Kind,
-    Lane,
-    NotApplied,
-    Offer,
-    PricingState,
-    Reason,
-    Source,
-)
-from promorules.money import Rounding, allocate, apply_rate, format_amount, format_percent
+from promorules.kind import CodeMatch, CodeMatcher, CompileEnv, Kind, Lane
+from promorules.model import AmountOff, Condition, PercentOff, Rule, Uses
 from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 MAX_CODE_LENGTH = 64
@@ -85,19 +70,6 @@ EXAMPLE_FILE_CODES = 2
 NEAR_MISS_LIMIT = 200
 """Lists up to this size are searched for a code one typing slip away; bigger lists
 rely on a series' check character instead."""
-
-
-class CouponReason(str, enum.Enum):
-    """Reasons particular to coupons (beside the common :class:`Reason` codes)."""
-
-    EXHAUSTED = "exhausted"
-    """Every use of the coupon is taken."""
-    CUSTOMER_LIMIT = "customer-limit-reached"
-    """This customer has no use of it left."""
-    CUSTOMER_REQUIRED = "customer-required"
-    """Limited per customer, and the cart names no customer."""
-    CODE_USED = "code-used"
-    """The single-use code presented has been used."""
 
 
 @attrs.frozen
@@ -246,179 +218,29 @@ class Coupon(Kind):
             return "coupon:store:" + ",".join(sorted(promotion.merchants))
         return f"coupon:{lane.value}"
 
-    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule:
         config: CouponConfig = promotion.config
-        codes = self._codes(promotion, env)
         pid = promotion.id
-        threshold = config.threshold
-        fixed = config.off
-        ratio = (
-            None
-            if config.percent is None
-            else (config.percent.numerator, config.percent.denominator)
-        )
-        cap = config.max_off
-        rounding = env.rounding
-        currency = env.currency
-        single_use = config.is_single_use()
-        total_key = CounterKey(CounterKind.COUPON_USES, pid) if config.uses is not None else None
-        per_customer = config.uses_per_customer is not None
-
-        def money(minor: int) -> str:
-            return format_amount(minor, currency)
-
-        reward = (
-            money(fixed) + " off"
-            if fixed is not None
-            else (
-                f"{format_percent(config.percent or Fraction(0))} off"
-                + (f" (at most {money(cap)})" if cap is not None else "")
-            )
-        )
-
-        reached = f"{money(threshold)} reached" if threshold is not None else "no threshold"
-
-        limited = per_customer or total_key is not None or single_use
-
-        def claim(
-            state: PricingState, mine: list[str]
-        ) -> tuple[list[tuple[CounterKey, int]], list[str]] | NotApplied:
-            """The uses a quote would take (one of each limit), and the presented codes
-            still usable; a NotApplied when a limit is reached."""
-            availability = state.availability
-            consumes: list[tuple[CounterKey, int]] = []
-            if per_customer:
-                customer = state.customer.id
-                if not customer:
-                    return NotApplied(
-                        CouponReason.CUSTOMER_REQUIRED,
-                        "limited per customer, and the cart names no customer",
-                    )
-                key = CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, customer)
-                left = availability.remaining(key)
-                if left is not None and left <= 0:
-                    return NotApplied(
-                        CouponReason.CUSTOMER_LIMIT, "this customer has no use of it left"
-                    )
-                consumes.append((key, 1))
-            if total_key is not None:
-                left = availability.remaining(total_key)
-                if left is not None and left <= 0:
-                    return NotApplied(CouponReason.EXHAUSTED, "every use of it is taken")
-                consumes.append((total_key, 1))
-            if single_use:
-                fresh = [code for code in mine if _left(availability, pid, code)]
-                if not fresh:
-                    return NotApplied(CouponReason.CODE_USED, "its code has been used")
-                mine = fresh
-                consumes.append((CounterKey(CounterKind.COUPON_CODE_USES, pid, mine[0]), 1))
-            return consumes, mine
-
-        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            explain = state.explain
-            if codes.isdisjoint(state.coupons):
-                if not explain:
-                    return QUIET
-                return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
-            # the presented codes it matches: named only by an explained offer, and by
-            # the single-use counter (the figures alone, without limits, need neither)
-            mine = [code for code in state.coupons if code in codes] if explain or limited else []
-            consumes: list[tuple[CounterKey, int]] | None = None
-            if limited:
-                claimed = claim(state, mine)
-                if isinstance(claimed, NotApplied):
-                    return claimed
-                consumes, mine = claimed
-            amounts = state.amounts
-            weights = [amounts[i] for i in lines]
-            base = sum(weights)
-            if base <= 0:
-                return NotApplied(
-                    Reason.NOTHING_LEFT, "earlier promotions left nothing to discount"
-                )
-            if threshold is not None and base < threshold:
-                if not explain:
-                    return QUIET
-                shortfall = threshold - base
-                hint = env.upsell(shortfall, threshold, reward)
-                return NotApplied(
-                    Reason.BELOW_THRESHOLD,
-                    f"its lines come to {money(base)}, below its threshold {money(threshold)}",
-                    hint,
-                )
-            capped = False
-            off: int
-            if fixed is not None:
-                off = fixed
-            else:
-                assert ratio is not None
-                off = apply_rate(base, ratio[0], ratio[1], rounding)
-                if cap is not None and off > cap:
-                    off, capped = cap, True
-            limited_to_base = off > base
-            if limited_to_base:
-                off = base
-            if off <= 0:
-                if not explain:
-                    return QUIET
-                return NotApplied(Reason.NOTHING_LEFT, "its share of so small a base is zero")
-            if not explain:
-                if consumes is None:  # no limits: no keyword to pass
-                    return Offer(lines, allocate(off, weights))
-                return Offer(lines, allocate(off, weights), consumes=consumes)
-            notes = [reached]
-            if capped:
-                notes.append("capped")
-            if limited_to_base:
-                notes.append("limited to the amount it applies to")
-            return Offer(
-                list(lines),
-                allocate(off, weights),
-                base=base,
-                detail=f"coupon {reward}, " + ", ".join(notes),
-                consumes=consumes if consumes is not None else [],
-                codes=(mine[0],),
-            )
-
-        return evaluate
-
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
-        config: CouponConfig = promotion.config
-        if (
-            config.uses_per_customer is not None
-            or config.uses is not None
-            or config.is_single_use()
-        ):
-            return None  # limited: its uses are claimed from the ledger's figures
-        names: dict[str, object] = {"codes": self._codes(promotion, env), "allocate": allocate}
-        short = "$base <= 0"
-        if config.threshold is not None:
-            short += f" or $base < {config.threshold}"
-        code = [
-            "if $codes.isdisjoint($state.coupons):",
-            "    $off = None",
-            "else:",
-            f"    if {short}:",
-            "        $off = None",
-            "    else:",
-        ]
+        benefit: AmountOff | PercentOff
         if config.off is not None:
-            code.append(f"        $given = {config.off}")
+            benefit = AmountOff(config.off)
         else:
-            rate = config.percent or Fraction(0)
-            num, den = rate.numerator, rate.denominator
-            if env.rounding is Rounding.DOWN:
-                code.append(f"        $given = $base * {num} // {den}")
-            else:
-                names.update(rate=apply_rate, rounding=env.rounding)
-                code.append(f"        $given = $rate($base, {num}, {den}, $rounding)")
-            if config.max_off is not None:
-                code.append(f"        if $given > {config.max_off}:")
-                code.append(f"            $given = {config.max_off}")
-        code.append("        if $given > $base:")
-        code.append("            $given = $base")
-        code.append("        $off = $allocate($given, $weights) if $given > 0 else None")
-        return Source("\n".join(code), names=names)
+            benefit = PercentOff(Fraction(config.percent or 0))
+        uses = Uses(
+            total=CounterKey(CounterKind.COUPON_USES, pid) if config.uses is not None else None,
+            per_customer=(
+                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, "*")
+                if config.uses_per_customer is not None
+                else None
+            ),
+            per_code=(
+                CounterKey(CounterKind.COUPON_CODE_USES, pid, "*")
+                if config.is_single_use()
+                else None
+            ),
+        )
+        condition = Condition(min_amount=config.threshold or 0, codes=self._codes(promotion, env))
+        return Rule(benefit, condition, cap=config.max_off, uses=uses)
 
     def code_matcher(self, promotion: Promotion, env: CompileEnv) -> CodeMatcher | None:
         config: CouponConfig = promotion.config
@@ -436,23 +258,6 @@ class Coupon(Kind):
             return None
 
         return match
-
-    def threshold(self, promotion: Promotion) -> int:
-        config: CouponConfig = promotion.config
-        return config.threshold or 0
-
-    def bound(self, promotion: Promotion) -> Bound:
-        config: CouponConfig = promotion.config
-        if config.percent is not None:
-            rate = Fraction(config.percent)
-            return Bound(
-                rate=rate, cap=config.max_off, note=f"at most {format_percent(rate)} of its base"
-            )
-        off = config.off or 0
-        if config.threshold is not None:
-            rate = min(Fraction(off, config.threshold), Fraction(1))
-            return Bound(rate=rate, cap=off, note=f"at most {format_percent(rate)} of its base")
-        return Bound(rate=Fraction(1), cap=off, note="a fixed amount, up to its whole base")
 
     def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
         config: CouponConfig = promotion.config
@@ -480,11 +285,6 @@ class Coupon(Kind):
             codes = _load_codes_file(promotion, env)
         self._books[id(promotion)] = (promotion, codes)
         return codes
-
-
-def _left(availability: Availability, pid: str, code: str) -> bool:
-    remaining = availability.remaining(CounterKey(CounterKind.COUPON_CODE_USES, pid, code))
-    return remaining is None or remaining > 0
 
 
 def _check_code(code: str, path: tuple[str | int, ...]) -> Iterable[Problem]:

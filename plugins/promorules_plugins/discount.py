@@ -8,27 +8,15 @@ line. Lives in the item lane by default (a direct cut on the item).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from fractions import Fraction
 
 import attrs
 
 from promorules import hookimpl
 from promorules.diagnostics import Problem
-from promorules.kind import (
-    QUIET,
-    Bound,
-    CompileEnv,
-    Evaluator,
-    Kind,
-    Lane,
-    NotApplied,
-    Offer,
-    PricingState,
-    Reason,
-    Source,
-)
-from promorules.money import Rounding, apply_rate, apply_rate_each, format_amount, format_percent
+from promorules.kind import CompileEnv, Kind, Lane
+from promorules.model import AmountOff, Per, PercentOff, Rule
 from promorules.ruleset import Amount, Promotion, Rate
 
 
@@ -54,56 +42,11 @@ class Discount(Kind):
         if config.off_each is not None and config.off_each <= 0:
             yield Problem("PR203", "off_each must be positive", ("off_each",))
 
-    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
-        config: DiscountConfig = promotion.config
-        rounding = env.rounding
-        if config.percent is not None:
-            num, den = config.percent.numerator, config.percent.denominator
-            detail = f"{format_percent(config.percent)} off each line"
-
-            def percent_off(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-                amounts = state.amounts
-                given = apply_rate_each(amounts, lines, num, den, rounding)
-                if not any(given):
-                    if not state.explain:
-                        return QUIET
-                    return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount")
-                if not state.explain:
-                    return Offer(lines, given)
-                return Offer(list(lines), given, base=state.base(lines), detail=detail)
-
-            return percent_off
-        each = config.off_each or 0
-        detail = f"{format_amount(each, env.currency)} off each unit"
-
-        def amount_off(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            amounts, qty = state.amounts, state.qty
-            given = [min(each * qty[i], amounts[i]) for i in lines]
-            if not any(given):
-                return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount")
-            return Offer(list(lines), given, base=state.base(lines), detail=detail)
-
-        return amount_off
-
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule:
         config: DiscountConfig = promotion.config
         if config.percent is not None:
-            num, den = config.percent.numerator, config.percent.denominator
-            if env.rounding is Rounding.DOWN:
-                return Source(each=f"$amounts[$i] * {num} // {den}")
-            return Source(
-                each=f"$rate($amounts[$i], {num}, {den}, $rounding)",
-                names={"rate": apply_rate, "rounding": env.rounding},
-            )
-        each = config.off_each or 0
-        return Source(each=f"min({each} * $state.qty[$i], $amounts[$i])")
-
-    def bound(self, promotion: Promotion) -> Bound:
-        config: DiscountConfig = promotion.config
-        if config.percent is not None:
-            rate = Fraction(config.percent)
-            return Bound(rate=rate, note=f"{format_percent(rate)} of each line")
-        return Bound(note="a fixed amount per unit: up to the whole line on cheap items")
+            return Rule(PercentOff(Fraction(config.percent), per_line=True))
+        return Rule(AmountOff(config.off_each or 0, Per.UNIT))
 
 
 @hookimpl

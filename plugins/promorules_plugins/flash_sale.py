@@ -39,10 +39,10 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Source,
 )
+from promorules.model import Rule, bound
 from promorules.ruleset import Amount, Promotion, Rate
-from promorules_plugins.unitprice import PriceTable, check_prices, price_bound
+from promorules_plugins.unitprice import PriceTable, check_prices, unit_prices
 
 
 @attrs.frozen
@@ -191,13 +191,13 @@ class FlashSale(Kind):
 
         return evaluate
 
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule | None:
         config: FlashSaleConfig = promotion.config
         if config.stock is not None or config.total_stock is not None:
-            return None  # its units consume stock
+            return None  # its units consume stock: the evaluator counts them
         if config.per_customer is not None:
             return None  # and per-customer units
-        return PriceTable(config.prices, config.percent, env.rounding, env.currency).source()
+        return Rule(unit_prices(config.prices, config.percent))
 
     def reach(self, promotion: Promotion) -> frozenset[str] | None:
         config: FlashSaleConfig = promotion.config
@@ -206,7 +206,7 @@ class FlashSale(Kind):
 
     def bound(self, promotion: Promotion) -> Bound:
         config: FlashSaleConfig = promotion.config
-        return price_bound(config.prices, config.percent, "flash price")
+        return bound(Rule(unit_prices(config.prices, config.percent)))
 
     def counters(self, promotion: Promotion) -> Iterable[CounterSpec]:
         config: FlashSaleConfig = promotion.config

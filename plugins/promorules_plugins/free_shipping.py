@@ -14,27 +14,14 @@ so the kind's bound has rate 0 (it never discounts goods) and ``off`` as its cap
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from fractions import Fraction
+from collections.abc import Iterable
 
 import attrs
 
 from promorules import hookimpl
 from promorules.diagnostics import Problem
-from promorules.kind import (
-    QUIET,
-    Bound,
-    CompileEnv,
-    Evaluator,
-    Kind,
-    Lane,
-    NotApplied,
-    Offer,
-    PricingState,
-    Reason,
-    Source,
-)
-from promorules.money import format_amount
+from promorules.kind import CompileEnv, Kind, Lane
+from promorules.model import Condition, Rule, ShippingOff
 from promorules.ruleset import Amount, Promotion
 
 
@@ -65,69 +52,10 @@ class FreeShipping(Kind):
         if config.off is not None and config.off <= 0:
             yield Problem("PR203", "off must be positive", ("off",))
 
-    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule:
         config: FreeShippingConfig = promotion.config
-        by_quantity = config.quantity is not None
-        need = config.quantity if config.quantity is not None else (config.threshold or 0)
-        cap = config.off
-        currency = env.currency
-        reward = "free shipping" if cap is None else f"{format_amount(cap, currency)} off shipping"
-        need_text = f"{need} items" if by_quantity else format_amount(need, currency)
-        below = f"below the threshold ({need_text})"
-        above = f" above {need_text}" if need else ""
-
-        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            if by_quantity:
-                qty = state.qty
-                measure = sum([qty[i] for i in lines])
-            else:
-                measure = state.base(lines)
-            if measure < need:
-                if not state.explain:
-                    return QUIET
-                shortfall = need - measure
-                return NotApplied(
-                    Reason.BELOW_THRESHOLD,
-                    below,
-                    env.upsell(shortfall, need, reward, by_quantity),
-                )
-            fee = state.shipping
-            if fee <= 0:
-                return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
-            off = fee if cap is None else min(cap, fee)
-            if not state.explain:
-                return Offer(shipping_off=off)
-            base = state.base(lines) if by_quantity else measure
-            what = "shipping waived" if off == fee else "off shipping"
-            return Offer(
-                base=base,
-                detail=f"{format_amount(off, currency)} {what}{above}",
-                shipping_off=off,
-            )
-
-        return evaluate
-
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
-        config: FreeShippingConfig = promotion.config
-        if config.quantity is not None:
-            measure, need = "sum([$state.qty[i] for i in $lines])", config.quantity
-        else:
-            measure, need = "$base", config.threshold or 0
-        fee = "$state.shipping" if config.off is None else f"min({config.off}, $state.shipping)"
-        return Source(f"$shipping_off = {fee} if {measure} >= {need} else 0", shipping=True)
-
-    def threshold(self, promotion: Promotion) -> int:
-        config: FreeShippingConfig = promotion.config
-        return config.threshold or 0 if config.quantity is None else 0
-
-    def bound(self, promotion: Promotion) -> Bound:
-        config: FreeShippingConfig = promotion.config
-        return Bound(
-            rate=Fraction(0),
-            cap=config.off,
-            note="reduces the shipping fee only (never below zero); shipping is excluded "
-            "from the goods margin, so goods are not discounted",
-        )
+        condition = Condition(min_amount=config.threshold or 0, min_quantity=config.quantity or 0)
+        return Rule(ShippingOff(amount=config.off), condition)
 
 
 @hookimpl

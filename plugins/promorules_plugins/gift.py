@@ -43,7 +43,6 @@ from promorules.kind import (
     Offer,
     PricingState,
     Reason,
-    Source,
 )
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion, Ruleset
@@ -221,20 +220,6 @@ class GiftKind(Kind):
             return Offer(base=base, detail=detail, gifts=given)
 
         return evaluate
-
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
-        config: GiftConfig = promotion.config
-        if config.choose_one_of or any(i.stock is not None for i in config.gifts):
-            return None  # a choice, or stock to look up: worked out per cart
-        if not config.gifts:
-            return None
-        offer = Offer(gifts=[_gift(promotion.id, i, config.stackable) for i in config.gifts])
-        if config.quantity is not None:
-            measure, need = "sum([$state.qty[i] for i in $lines])", config.quantity
-        else:
-            measure, need = "$base", config.threshold or 0
-        code = f"$settle = $offer if {measure} >= {need} else None"
-        return Source(code, names={"offer": offer}, settles=True)
 
     def threshold(self, promotion: Promotion) -> int:
         config: GiftConfig = promotion.config

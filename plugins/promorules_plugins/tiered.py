@@ -17,28 +17,15 @@ proportion to their amounts, exactly.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from fractions import Fraction
 
 import attrs
 
 from promorules import hookimpl
 from promorules.diagnostics import Problem
-from promorules.kind import (
-    QUIET,
-    Bound,
-    CompileEnv,
-    Evaluator,
-    Kind,
-    Lane,
-    NotApplied,
-    Offer,
-    PricingState,
-    Reason,
-    Source,
-    Upsell,
-)
-from promorules.money import allocate, apply_rate, format_amount, format_percent
+from promorules.kind import CompileEnv, Kind, Lane
+from promorules.model import AmountOff, Every, PercentOff, Pool, Rule, Step, Tiers
 from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 
@@ -185,256 +172,36 @@ class Tiered(Kind):
                     (*path,),
                 )
 
-    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
-        shape = _Shape.of(promotion, self)
-        per_store, by_quantity, every = shape.per_store, shape.by_quantity, shape.every
-        cap, ladder, first = shape.cap, shape.ladder, shape.first
-        step_measure, step_off = shape.step_measure, shape.step_off
-        rounding = env.rounding
-        currency = env.currency
-
-        def money(minor: int) -> str:
-            return format_amount(minor, currency)
-
-        def reward_text(off: int | None, ratio: tuple[int, int] | None) -> str:
-            if ratio is not None:
-                return f"{format_percent(Fraction(*ratio))} off"
-            return f"{money(off or 0)} off"
-
-        def reached_text(measure: int) -> str:
-            return f"{measure} items" if by_quantity else money(measure)
-
-        # explanation texts worked out once, not on every cart
-        every_note = f" x {reward_text(step_off, None)} per {reached_text(step_measure)}"
-        tier_notes = [f"tier {reached_text(t)}: {reward_text(o, r)}" for t, o, r in ladder]
-        tier_rewards = [reward_text(o, r) for _, o, r in ladder]
-        below_first = f"below the first threshold ({reached_text(first)})"
-
-        def earned(measure: int, base: int) -> tuple[int, bool]:
-            """The discount one pool earns (its cap and its base applied), and whether
-            the cap cut it."""
-            if every:
-                off = measure // step_measure * step_off
-            else:
-                for threshold, tier_off, ratio in ladder:
-                    if measure >= threshold:
-                        if tier_off is not None:
-                            off = tier_off
-                        elif ratio is not None:
-                            off = apply_rate(base, ratio[0], ratio[1], rounding)
-                        else:
-                            off = 0
-                        break
-                else:
-                    return 0, False
-            capped = False
-            if cap is not None and off > cap:
-                off, capped = cap, True
-            return (off if off < base else base), capped
-
-        def account(measure: int, capped: bool) -> tuple[str, Upsell | None]:
-            """A note on what one pool reached, and the upsell towards the next step."""
-            if every:
-                times = measure // step_measure
-                hint = None
-                if not capped:
-                    hint = env.upsell(
-                        (times + 1) * step_measure - measure,
-                        step_measure,
-                        lambda: f"{money((times + 1) * step_off)} off",
-                        by_quantity,
-                    )
-                return f"{times}{every_note}" + (" (capped)" if capped else ""), hint
-            for position, (threshold, _, _) in enumerate(ladder):
-                if measure >= threshold:
-                    note = tier_notes[position] + (" (capped)" if capped else "")
-                    hint = None
-                    if position > 0:
-                        higher = ladder[position - 1][0]
-                        hint = env.upsell(
-                            higher - measure, higher, tier_rewards[position - 1], by_quantity
-                        )
-                    return note, hint
-            lowest = ladder[-1][0]
-            return "", env.upsell(lowest - measure, lowest, tier_rewards[-1], by_quantity)
-
-        # one store's promotion pools every line it reaches: no pooling per cart
-        pooled_per_store = per_store and len(promotion.merchants) != 1
-
-        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
-            amounts = state.amounts
-            if not state.explain and not pooled_per_store:
-                # the hot path's figures for one pool: the discount alone, no account. A
-                # pool measuring less than the first step earns nothing (``earned`` gives
-                # 0 for it in both modes), so it is told apart before ``earned`` is called
-                weights = [amounts[i] for i in lines]
-                base = sum(weights)
-                if by_quantity:
-                    qty = state.qty
-                    measure = sum([qty[i] for i in lines])
-                else:
-                    measure = base
-                if measure < first:
-                    return QUIET
-                off = earned(measure, base)[0]
-                if off <= 0:
-                    return QUIET
-                return Offer(lines, allocate(off, weights))
-            explain = state.explain
-            if pooled_per_store:
-                pools: dict[str, list[int]] = {}
-                for i in lines:
-                    pools.setdefault(state.lines[i].merchant, []).append(i)
-                groups: Iterable[Sequence[int]] = pools.values()
-            else:
-                groups = (lines,)
-            out_lines: list[int] = []
-            out_amounts: list[int] = []
-            total_base = 0
-            notes: list[str] = []
-            best_hint: Upsell | None = None
-            for group in groups:
-                weights = [amounts[i] for i in group]
-                base = sum(weights)
-                total_base += base
-                measure = sum(state.qty[i] for i in group) if by_quantity else base
-                off, capped = earned(measure, base)
-                if explain:
-                    note, hint = account(measure, capped)
-                    if hint is not None and (
-                        best_hint is None or hint.shortfall < best_hint.shortfall
-                    ):
-                        best_hint = hint
-                if off <= 0:
-                    continue
-                if explain:
-                    notes.append(note)
-                out_lines.extend(group)
-                out_amounts.extend(allocate(off, weights))
-            if not out_lines:
-                if not explain:
-                    return QUIET
-                return NotApplied(Reason.BELOW_THRESHOLD, below_first, best_hint)
-            return Offer(
-                out_lines, out_amounts, base=total_base, detail="; ".join(notes), hint=best_hint
-            )
-
-        return evaluate
-
-    def source(self, promotion: Promotion, env: CompileEnv) -> Source | None:
-        shape = _Shape.of(promotion, self)
-        if shape.per_store and len(promotion.merchants) != 1:
-            return None  # pools per store, worked out per cart
-        names: dict[str, object] = {"allocate": allocate}
-        code = []
-        measure = "$base"
-        if shape.by_quantity:
-            code.append("$qty = $state.qty")
-            code.append("$measure = sum([$qty[i] for i in $lines])")
-            measure = "$measure"
-        code.append(f"if {measure} < {shape.first}:")
-        code.append("    $off = None")
-        code.append("else:")
-        if shape.every:
-            code.append(f"    $given = {measure} // {shape.step_measure} * {shape.step_off}")
-        else:
-            names.update(rate=apply_rate, rounding=env.rounding)
-            for position, (threshold, off, ratio) in enumerate(shape.ladder):
-                test = "if" if position == 0 else "elif"
-                code.append(f"    {test} {measure} >= {threshold}:")
-                if off is not None:
-                    code.append(f"        $given = {off}")
-                elif ratio is not None:
-                    code.append(f"        $given = $rate($base, {ratio[0]}, {ratio[1]}, $rounding)")
-                else:
-                    code.append("        $given = 0")
-            code.append("    else:")  # not reached: the lowest tier is the first step
-            code.append("        $given = 0")
-        if shape.cap is not None:
-            code.append(f"    if $given > {shape.cap}:")
-            code.append(f"        $given = {shape.cap}")
-        code.append("    if $given > $base:")
-        code.append("        $given = $base")
-        code.append("    $off = $allocate($given, $weights) if $given > 0 else None")
-        return Source("\n".join(code), names=names)
-
-    def threshold(self, promotion: Promotion) -> int:
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule:
         config: TieredConfig = promotion.config
-        # tiers all count the same way: by amount, the lowest tier (or the step) is it
-        amounts = [t.threshold for t in config.steps() if t.threshold is not None]
-        return min(amounts) if amounts else 0
-
-    def bound(self, promotion: Promotion) -> Bound:
-        config: TieredConfig = promotion.config
-        rates: list[Fraction] = []
-        for tier in config.steps():
-            if tier.percent is not None:
-                rates.append(Fraction(tier.percent))
-            elif tier.threshold is not None and tier.off is not None:
-                rates.append(Fraction(tier.off, tier.threshold))
-            else:  # a fixed amount per number of items: cheap items can be discounted fully
-                rates.append(Fraction(1))
-        rate = min(max(rates), Fraction(1))
-        thresholds = [t.threshold for t in config.steps() if t.threshold is not None]
-        lane = promotion.effective_lane(self)
-        pooled = (config.scope or _default_scope(lane)) is Scope.CROSS_STORE
-        return Bound(
-            rate=rate,
-            # the cap holds per pool: per order only when the order is one pool
-            cap=config.cap if pooled else None,
-            note=f"at most {_share(rate)} of its base",
-            # a pool's discount is spread in proportion to its lines' amounts
-            line_rate=rate,
-            min_base=min(thresholds) if thresholds else 0,
-        )
-
-
-@attrs.frozen
-class _Shape:
-    """What a promotion's tiers come to, for its evaluator and its source alike."""
-
-    per_store: bool
-    by_quantity: bool
-    every: bool
-    cap: int | None
-    ladder: Sequence[tuple[int, int | None, tuple[int, int] | None]]
-    """The tiers as (measure, off, (num, den) or None), highest first."""
-    step_measure: int
-    step_off: int
-    first: int
-    """The least measure that earns anything."""
-
-    @classmethod
-    def of(cls, promotion: Promotion, kind: Kind) -> _Shape:
-        config: TieredConfig = promotion.config
-        scope = config.scope or _default_scope(promotion.effective_lane(kind))
         steps = config.steps()
-        every = config.mode is Mode.EVERY
-        ladder = sorted(
-            ((_measure(t), t.off, _ratio(t.percent)) for t in steps),
-            key=lambda t: t[0],
-            reverse=True,
-        )
-        step_measure = _measure(steps[0])
-        return cls(
-            per_store=scope is Scope.STORE,
-            by_quantity=steps[0].quantity is not None,
-            every=every,
-            cap=config.cap,
-            ladder=ladder,
-            step_measure=step_measure,
-            step_off=steps[0].off or 0,
-            first=step_measure if every else ladder[-1][0],
-        )
+        by_quantity = steps[0].quantity is not None
+        scope = config.scope or _default_scope(promotion.effective_lane(self))
+        # one store's promotion pools every line it reaches: no pooling per cart
+        per_store = scope is Scope.STORE and len(promotion.merchants) != 1
+        pool = Pool.STORE if per_store else Pool.ORDER
+        benefit: Tiers | Every
+        if config.mode is Mode.EVERY:
+            benefit = Every(_measure(steps[0]), steps[0].off or 0, by_quantity)
+        else:
+            ladder = sorted(steps, key=_measure)
+            benefit = Tiers(
+                tuple(
+                    Step(
+                        _measure(tier),
+                        AmountOff(tier.off)
+                        if tier.off is not None
+                        else PercentOff(Fraction(tier.percent or 0)),
+                    )
+                    for tier in ladder
+                ),
+                by_quantity,
+            )
+        return Rule(benefit, pool=pool, cap=config.cap)
 
 
 def _default_scope(lane: Lane) -> Scope:
     return Scope.CROSS_STORE if lane is Lane.PLATFORM else Scope.STORE
-
-
-def _share(rate: Fraction) -> str:
-    shown = Fraction(round(rate * 10000), 10000)
-    return format_percent(shown) if shown == rate else f"about {format_percent(shown)}"
 
 
 def _reward_at(tier: Tier, measure: int) -> Fraction:
@@ -447,10 +214,6 @@ def _reward_at(tier: Tier, measure: int) -> Fraction:
 
 def _measure(tier: Tier) -> int:
     return tier.quantity if tier.quantity is not None else (tier.threshold or 0)
-
-
-def _ratio(rate: Rate | None) -> tuple[int, int] | None:
-    return None if rate is None else (rate.numerator, rate.denominator)
 
 
 @hookimpl

@@ -12,8 +12,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 
 from promorules.diagnostics import Problem
-from promorules.kind import Bound, PricingState, Source
-from promorules.money import Rounding, apply_rate, format_amount, format_percent
+from promorules.interpret import unit_price
+from promorules.kind import PricingState
+from promorules.model import UnitPrice
+from promorules.money import Rounding, format_amount
 from promorules.ruleset import Amount, Rate
 
 
@@ -27,34 +29,34 @@ def check_prices(prices: Mapping[str, Amount], percent: Rate | None) -> Iterator
         yield Problem("PR203", "percent must lie in (0%, 100%)", ("percent",))
 
 
-class PriceTable:
-    """The unit price a promotion offers for a sku at a given list price."""
+def unit_prices(prices: Mapping[str, Amount], percent: Rate | None) -> UnitPrice:
+    """The model's unit prices for a price-lane kind's ``prices`` and ``percent``."""
+    return UnitPrice(
+        {sku: int(price) for sku, price in prices.items()},
+        Fraction(percent) if percent is not None else None,
+    )
 
-    __slots__ = ("_currency", "_den", "_num", "_prices", "_rounding")
+
+class PriceTable:
+    """The unit price a promotion offers for a sku at a given list price: the model's
+    :func:`~promorules.interpret.unit_price`, for the evaluators of stateful kinds."""
+
+    __slots__ = ("_benefit", "_currency", "_rounding")
 
     def __init__(
         self, prices: Mapping[str, Amount], percent: Rate | None, rounding: Rounding, currency: str
     ) -> None:
-        self._prices = dict(prices)
-        self._num, self._den = (percent.numerator, percent.denominator) if percent else (0, 1)
+        self._benefit = unit_prices(prices, percent)
         self._rounding = rounding
         self._currency = currency
 
     def price(self, sku: str, list_unit: int) -> int | None:
         """The unit price offered, or None when the sku has none. May be >= list."""
-        fixed = self._prices.get(sku)
-        if fixed is not None:
-            return fixed
-        if self._num:
-            # the rate rounds the discount (down by default), never the price, so a
-            # percent price never gives more than declared
-            return list_unit - apply_rate(list_unit, self._num, self._den, self._rounding)
-        return None
+        return unit_price(self._benefit, sku, list_unit, self._rounding)
 
     def below_list(self, state: PricingState, lines: Sequence[int]) -> list[tuple[int, int, int]]:
         """``(line, unit price, quantity)`` for each of ``lines`` whose sku has a price
-        below its list price (what :meth:`price` gives, checked as the kinds check it):
-        the unit prices of an offer capping no line's units, for the figures alone."""
+        below its list price: the unit prices of an offer capping no line's units."""
         price_of = self.price
         cart, list_unit, qty = state.lines, state.list_unit, state.qty
         offered: list[tuple[int, int, int]] = []
@@ -65,33 +67,5 @@ class PriceTable:
                 offered.append((i, price, qty[i]))
         return offered
 
-    def source(self) -> Source:
-        """:meth:`price` as a hot-path expression (see :class:`Source`): the price of
-        every unit of line ``$i``, for an offer capping no line's units."""
-        sku, list_unit = "$state.lines[$i].sku", "$state.list_unit[$i]"
-        if not self._num:
-            return Source(unit_price=f"$prices.get({sku})", names={"prices": self._prices})
-        if self._prices or self._rounding is not Rounding.DOWN:
-            return Source(unit_price=f"$price({sku}, {list_unit})", names={"price": self.price})
-        num, den = self._num, self._den
-        return Source(unit_price=f"{list_unit} - {list_unit} * {num} // {den}")
-
     def money(self, minor: int) -> str:
         return format_amount(minor, self._currency)
-
-
-def price_bound(prices: Mapping[str, Amount], percent: Rate | None, what: str) -> Bound:
-    """Percent only: the rate. Fixed prices: depth needs the list price (a catalogue),
-    so the catalogue-free rate is 1 and the prices go in ``unit_prices``."""
-    rate = Fraction(percent) if percent is not None else Fraction(0)
-    if not prices:
-        return Bound(rate=rate, note=f"{what} at most {format_percent(rate)} off list")
-    note = f"{what} at fixed prices for {len(prices)} sku(s): depth depends on list prices"
-    if percent is not None:
-        note += f"; {format_percent(rate)} off list for other skus"
-    return Bound(
-        rate=Fraction(1),
-        note=note,
-        unit_prices=dict(prices),
-        other_rate=rate if percent is not None else None,
-    )

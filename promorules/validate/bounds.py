@@ -159,7 +159,7 @@ class Bounds:
         for index, promotion in enumerate(ruleset.promotions):
             kind = engine.kinds[promotion.kind]
             lane = lanes.index(promotion.effective_lane(kind))
-            self.promos.append(_Promo(index, promotion, kind.bound(promotion), lane))
+            self.promos.append(_Promo(index, promotion, engine.bound(index), lane))
         self.without_lines = {
             i for i, p in enumerate(ruleset.promotions) if engine.kinds[p.kind].without_lines
         }

@@ -83,7 +83,7 @@ def lint_ruleset(
         kind = engine.kinds[promotion.kind]
         out.extend(kind.lint(promotion, ruleset), path)
         _config(promotion.config, path, out)
-        bound = kind.bound(promotion)
+        bound = engine.bound(index)
         if bound.rate > 1 or (bound.line_rate is not None and bound.line_rate > 1):
             out.add("PR412", f"its kind bounds it above 100% of its base ({bound.note})", path)
         if bound.extra_cost < 0:

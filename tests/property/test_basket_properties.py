@@ -53,7 +53,7 @@ def check_bounds(engine: Engine, quote: Quote, cart: Cart) -> None:
         if explanation.status is Status.NOT_APPLIED:
             continue
         promotion = engine.ruleset.promotion(explanation.promotion)
-        bound = engine.kinds[promotion.kind].bound(promotion)
+        bound = engine.bound(engine.ruleset.promotions.index(promotion))
         if promotion.kind == "free_shipping":
             assert bound.cap is None or explanation.amount <= bound.cap
             assert explanation.amount <= cart.shipping

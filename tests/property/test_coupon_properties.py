@@ -57,7 +57,7 @@ def test_a_coupon_never_gives_more_than_its_base_or_its_bound(
         if explanation.kind != "coupon" or explanation.status is Status.NOT_APPLIED:
             continue
         promotion = engine.ruleset.promotion(explanation.promotion)
-        bound = engine.kinds["coupon"].bound(promotion)
+        bound = engine.bound(engine.ruleset.promotions.index(promotion))
         assert 0 < explanation.amount <= explanation.base
         assert bound.cap is None or explanation.amount <= bound.cap
         # a percent rounded half-up may land up to half a minor unit above its rate

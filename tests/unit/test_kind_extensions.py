@@ -9,6 +9,7 @@ from typing import ClassVar
 import attrs
 
 from promorules import hookimpl
+from promorules.interpret import evaluator
 from promorules.kind import (
     CodeMatch,
     CodeMatcher,
@@ -197,8 +198,11 @@ class Watched(Tiered):
     name = "watched"
     seen: ClassVar[list[bool]] = []
 
+    def rule(self, promotion: Promotion, env: CompileEnv) -> None:  # type: ignore[override]
+        return None  # priced through compile, so the calls can be watched
+
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
-        inner = super().compile(promotion, env)
+        inner = evaluator(Tiered().rule(promotion, env), env)
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             Watched.seen.append(state.explain)

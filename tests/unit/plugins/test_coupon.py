@@ -370,12 +370,16 @@ def test_per_customer_limit_needs_a_customer() -> None:
 
 def bound_of(body: str) -> Bound:
     rules = coupons(body)
-    promotion = rules.ruleset.promotions[0]
-    return rules.kinds["coupon"].bound(promotion)
+    return rules.bound(0)
 
 
 def test_bounds() -> None:
-    assert bound_of(THRESHOLD) == Bound(Fraction(1, 5), yuan("20"), note=bound_of(THRESHOLD).note)
+    threshold = bound_of(THRESHOLD)
+    assert (threshold.rate, threshold.line_rate, threshold.cap) == (
+        Fraction(1, 5),
+        Fraction(1, 5),
+        yuan("20"),
+    )
     percent = bound_of(PERCENT)
     assert (percent.rate, percent.cap) == (Fraction(1, 10), yuan("50"))
     flat = bound_of(promo("f", "F", 'off = "8"'))

@@ -87,6 +87,6 @@ def test_a_budget_trimming_the_shipping_discount_gives_the_fee_back() -> None:
 
 def test_bound_discounts_no_goods() -> None:
     engine = build(FS + 'off = "6.00"\n')
-    bound = free_shipping.FreeShipping().bound(engine.ruleset.promotion("fs"))
+    bound = engine.bound(0)
     assert (bound.rate, bound.cap) == (Fraction(0), yuan("6.00"))
     assert "excluded from the goods margin" in bound.note

@@ -9,7 +9,6 @@ import pytest
 from promorules.cart import Customer
 from promorules.diagnostics import RulesetError
 from promorules.quote import Status
-from promorules_plugins.member_price import MemberPrice
 from tests.unit.plugins.pricelane import engine, line, price
 
 MEMBER = """
@@ -66,10 +65,9 @@ def test_segments_are_required() -> None:
 
 
 def test_bound() -> None:
-    promotion = engine(MEMBER).ruleset.promotions[0]
-    bound = MemberPrice().bound(promotion)
+    bound = engine(MEMBER).bound(0)
     assert bound.rate == 1
     assert bound.unit_depth("SERUM", 32900) == Fraction(3000, 32900)
     assert bound.unit_depth("LIPSTICK", 19900) == Fraction(1, 10)
     percent = engine(MEMBER.replace('prices = { "SERUM" = "299.00" }\n', ""))
-    assert MemberPrice().bound(percent.ruleset.promotions[0]).rate == Fraction(1, 10)
+    assert percent.bound(0).rate == Fraction(1, 10)

@@ -181,8 +181,5 @@ def test_invalid_tiers_are_reported(fields: str, message: str) -> None:
 def test_bound_of_every_300_off_50_is_one_sixth() -> None:
     from fractions import Fraction
 
-    from promorules_plugins.tiered import Tiered
-
-    e = engine(EVERY_300_OFF_50)
-    bound = Tiered().bound(e.ruleset.promotions[0])
+    bound = engine(EVERY_300_OFF_50).bound(0)
     assert bound.rate == Fraction(1, 6)

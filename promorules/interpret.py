@@ -1,0 +1,524 @@
+"""The interpreter: a :class:`~promorules.model.Rule` priced on a cart, with its account.
+
+:func:`evaluator` turns one rule into the :data:`~promorules.kind.Evaluator` the engine
+calls: the explained pass calls it for every promotion it looks at, and the compiled
+pass for the rules it does not write inline (pools per store or per line, uses counted
+by the ledger). It is the plain reading of the model, kept apart from the writer in
+:mod:`promorules.hotpath` on purpose: ``tests/property/test_model.py`` prices random
+rules both ways and holds them equal to the minor unit, so a slip in either fails.
+
+Figures first: every benefit comes to a discount per line (or off the shipping fee, or
+unit prices), a pooled one split over its pool's lines by :func:`split`. The account
+(what was reached, the upsell towards the next step) is worded only when the state asks
+for explanations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+
+from promorules.counters import CounterKey
+from promorules.kind import (
+    QUIET,
+    CompileEnv,
+    Evaluator,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+    Upsell,
+)
+from promorules.model import (
+    AmountOff,
+    Every,
+    Leftover,
+    Per,
+    PercentOff,
+    Pool,
+    Rule,
+    ShippingOff,
+    Step,
+    Tiers,
+    UnitPrice,
+    Uses,
+)
+from promorules.money import Rounding, allocate, apply_rate, format_amount, format_percent
+
+
+def split(total: int, weights: Sequence[int], leftover: Leftover) -> list[int]:
+    """``total`` split over ``weights`` in proportion, exactly; the minor units left over
+    go by ``leftover``: to the largest remainders (:func:`~promorules.money.allocate`),
+    or to the first (last) lines that have room, one line filled before the next. With
+    ``0 <= total <= sum(weights)`` no part exceeds its weight."""
+    if leftover is Leftover.LARGEST_REMAINDER:
+        return allocate(total, weights)
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        return allocate(total, weights)
+    parts = [total * weight // weight_sum for weight in weights]
+    left = total - sum(parts)
+    order = range(len(parts)) if leftover is Leftover.FIRST_LINE else range(len(parts) - 1, -1, -1)
+    for k in order:
+        if left <= 0:
+            break
+        room = weights[k] - parts[k]
+        if room > 0:
+            give = room if room < left else left
+            parts[k] += give
+            left -= give
+    if left:  # only when total exceeds the weights: the rest on the first (last) line
+        parts[order[0]] += left
+    return parts
+
+
+def unit_price(benefit: UnitPrice, sku: str, list_unit: int, rounding: Rounding) -> int | None:
+    """The unit price ``benefit`` offers a unit of ``sku`` listed at ``list_unit`` (None:
+    none). The rate rounds the discount, never the price, so a percent price never gives
+    more than declared. May be at or above list (then it offers nothing)."""
+    fixed = benefit.prices.get(sku)
+    if fixed is not None:
+        return fixed
+    rate = benefit.percent
+    if rate is not None:
+        return list_unit - apply_rate(list_unit, rate.numerator, rate.denominator, rounding)
+    return None
+
+
+def pool_off(rule: Rule, measure: int, base: int, rounding: Rounding) -> tuple[int, int | None]:
+    """What a pooled benefit comes to on a pool that reached the rule's condition:
+    ``(discount before the cap and the base, the step reached or None)``."""
+    benefit = rule.benefit
+    if isinstance(benefit, PercentOff):
+        rate = benefit.rate
+        return apply_rate(base, rate.numerator, rate.denominator, rounding), None
+    if isinstance(benefit, AmountOff):
+        return benefit.amount, None
+    if isinstance(benefit, Every):
+        return measure // benefit.step * benefit.off, None
+    assert isinstance(benefit, Tiers)
+    for position in range(len(benefit.steps) - 1, -1, -1):
+        step = benefit.steps[position]
+        if measure >= step.at:
+            reward = step.reward
+            if isinstance(reward, AmountOff):
+                return reward.amount, position
+            rate = reward.rate
+            return apply_rate(base, rate.numerator, rate.denominator, rounding), position
+    return 0, None
+
+
+def line_offs(
+    rule: Rule, amounts: Sequence[int], qty: Sequence[int], pool: Sequence[int], rounding: Rounding
+) -> list[int]:
+    """What a per-line benefit gives each line of ``pool`` (before the pool's cap)."""
+    benefit = rule.benefit
+    if isinstance(benefit, PercentOff):
+        num, den = benefit.rate.numerator, benefit.rate.denominator
+        return [apply_rate(amounts[i], num, den, rounding) for i in pool]
+    assert isinstance(benefit, AmountOff)
+    amount = benefit.amount
+    if benefit.per is Per.LINE:
+        return [min(amount, amounts[i]) for i in pool]
+    limit = rule.units_per_line
+    if limit is None:
+        return [min(amount * qty[i], amounts[i]) for i in pool]
+    return [min(amount * min(qty[i], limit), amounts[i]) for i in pool]
+
+
+def figures(rule: Rule, state: PricingState, pool: Sequence[int]) -> tuple[list[int], int | None]:
+    """The discount per line of ``pool`` (which reached the condition), with the pool's
+    cap and base applied, and the tier reached (None: not a ladder)."""
+    amounts = state.amounts
+    weights = [amounts[i] for i in pool]
+    base = sum(weights)
+    if not rule.pooled:
+        given = line_offs(rule, amounts, state.qty, pool, state.rounding)
+        cap = rule.cap
+        if cap is not None and sum(given) > cap:
+            given = split(cap, given, rule.leftover)
+        return given, None
+    measure = sum([state.qty[i] for i in pool]) if rule.by_quantity else base
+    off, step = pool_off(rule, measure, base, state.rounding)
+    if rule.cap is not None and off > rule.cap:
+        off = rule.cap
+    if off > base:
+        off = base
+    if off <= 0:
+        return [0] * len(pool), step
+    return split(off, weights, rule.leftover), step
+
+
+def reached(rule: Rule, state: PricingState, pool: Sequence[int]) -> int:
+    """How far ``pool`` is from the rule's condition: 0 when reached, else the shortfall
+    (in units for a rule counting them, else minor units); -1 when above its maximum."""
+    condition = rule.condition
+    amounts = state.amounts
+    base = sum([amounts[i] for i in pool])
+    if condition.max_amount is not None and base > condition.max_amount:
+        return -1
+    quantity = (
+        sum([state.qty[i] for i in pool]) if condition.min_quantity or rule.by_quantity else 0
+    )
+    if rule.by_quantity:
+        short_units = rule.first - quantity
+        if short_units > 0:
+            return short_units
+        return max(condition.min_amount - base, 0)
+    if condition.min_quantity and quantity < condition.min_quantity:
+        return condition.min_quantity - quantity
+    return max(rule.first - base, 0)
+
+
+def pools(rule: Rule, state: PricingState, lines: Sequence[int]) -> list[Sequence[int]]:
+    """``lines`` cut into the rule's pools (in order of their first line)."""
+    if rule.pool is Pool.ORDER:
+        return [lines]
+    if rule.pool is Pool.LINE:
+        return [[i] for i in lines]
+    by_store: dict[str, list[int]] = {}
+    cart = state.lines
+    for i in lines:
+        by_store.setdefault(cart[i].merchant, []).append(i)
+    return list(by_store.values())
+
+
+class _Words:
+    """A rule's texts, worked out once per promotion, not on every cart."""
+
+    def __init__(self, rule: Rule, env: CompileEnv) -> None:
+        self.rule = rule
+        self.env = env
+        currency = env.currency
+        self.money: Callable[[int], str] = lambda minor: format_amount(minor, currency)
+        self.first = self.measure(rule.first)
+
+    def measure(self, value: int) -> str:
+        return f"{value} items" if self.rule.by_quantity else self.money(value)
+
+    def reward(self, reward: PercentOff | AmountOff) -> str:
+        if isinstance(reward, PercentOff):
+            return f"{format_percent(reward.rate)} off"
+        return f"{self.money(reward.amount)} off"
+
+    def benefit(self) -> str:
+        """The reward the rule gives, as an upsell hint names it."""
+        rule, benefit = self.rule, self.rule.benefit
+        if isinstance(benefit, ShippingOff):
+            if benefit.amount is not None:
+                return f"{self.money(benefit.amount)} off shipping"
+            if benefit.percent is not None:
+                return f"{format_percent(benefit.percent)} off shipping"
+            if benefit.price is not None:
+                return f"shipping at {self.money(benefit.price)}"
+            return "free shipping"
+        if isinstance(benefit, Tiers):
+            return self.reward(benefit.steps[0].reward)
+        if isinstance(benefit, Every):
+            return f"{self.money(benefit.off)} off"
+        if isinstance(benefit, AmountOff):
+            text = self.reward(benefit)
+            if benefit.per is not Per.POOL:
+                text += f" each {benefit.per.value}"
+        elif isinstance(benefit, PercentOff):
+            text = self.reward(benefit) + (" each line" if benefit.per_line else "")
+        else:
+            return "a unit price"
+        if rule.cap is not None:
+            text += f" (at most {self.money(rule.cap)})"
+        return text
+
+    def applied(self, measure: int, step: int | None, capped: bool) -> str:
+        """What one pool reached and got."""
+        rule, benefit = self.rule, self.rule.benefit
+        note = " (capped)" if capped else ""
+        if isinstance(benefit, Tiers) and step is not None:
+            tier = benefit.steps[step]
+            return f"tier {self.measure(tier.at)}: {self.reward(tier.reward)}{note}"
+        if isinstance(benefit, Every):
+            times = measure // benefit.step
+            return f"{times} x {self.money(benefit.off)} off per {self.measure(benefit.step)}{note}"
+        text = self.benefit()
+        if rule.condition.min_amount:
+            text += f", {self.money(rule.condition.min_amount)} reached"
+        return text + (", capped" if capped else "")
+
+    def hint(self, rule: Rule, measure: int, step: int | None) -> Upsell | None:
+        """The upsell from a pool at ``measure`` (amount, or units) to its next reward."""
+        benefit = rule.benefit
+        upsell = self.env.upsell
+        by_quantity = rule.by_quantity
+        if isinstance(benefit, Every):
+            times = measure // benefit.step
+            if times == 0:
+                return upsell(rule.first - measure, rule.first, self.benefit(), by_quantity)
+            target = (times + 1) * benefit.step
+            reward = self.money((times + 1) * benefit.off)
+            return upsell(target - measure, benefit.step, f"{reward} off", by_quantity)
+        if isinstance(benefit, Tiers):
+            following = 0 if step is None else step + 1
+            if following >= len(benefit.steps):
+                return None
+            nxt = benefit.steps[following]
+            at = max(nxt.at, rule.first)
+            return upsell(at - measure, at, self.reward(nxt.reward), by_quantity)
+        return upsell(rule.first - measure, rule.first, self.benefit(), by_quantity)
+
+
+def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
+    """The evaluator of ``rule`` (see the module's docstring)."""
+    benefit = rule.benefit
+    words = _Words(rule, env)
+    codes = rule.condition.codes
+    uses = rule.uses
+    below = (
+        f"below the first threshold ({words.first})"
+        if isinstance(benefit, (Tiers, Every))
+        else f"below the threshold ({words.first})"
+    )
+    above = (
+        f"above its maximum ({words.money(rule.condition.max_amount)})"
+        if rule.condition.max_amount is not None
+        else ""
+    )
+
+    def gate(state: PricingState) -> NotApplied | tuple[list[tuple[CounterKey, int]], str]:
+        """The uses a quote would take and the code it redeems, or why it gives nothing."""
+        mine = [c for c in state.coupons if c in codes]
+        if not mine:
+            if not state.explain:
+                return QUIET
+            return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+        if uses.any:
+            return claim(uses, state, mine)
+        return [], mine[0]
+
+    def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+        explain = state.explain
+        gated = gate(state) if codes else None
+        if isinstance(gated, NotApplied):
+            return gated
+        consumes, code = gated if gated is not None else ([], None)
+        redeemed = (code,) if (explain and code is not None) else ()
+        if isinstance(benefit, UnitPrice):
+            return _unit_prices(benefit, state, lines, words)
+        amounts = state.amounts
+        if isinstance(benefit, ShippingOff):
+            short = reached(rule, state, lines)
+            if short:
+                return _short(rule, state, lines, short, words, below, above)
+            fee = state.shipping
+            if fee <= 0:
+                return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
+            off = shipping_off(benefit, fee, state.rounding)
+            if off <= 0:
+                return NotApplied(Reason.NOTHING_LEFT, "the shipping fee is already that low")
+            if not explain:
+                return Offer(shipping_off=off, consumes=consumes or None)
+            need = rule.first
+            after = f" above {words.first}" if need else ""
+            what = "shipping waived" if off == fee else "off shipping"
+            return Offer(
+                base=sum([amounts[i] for i in lines]),
+                detail=f"{words.money(off)} {what}{after}",
+                shipping_off=off,
+                consumes=consumes,
+                codes=redeemed,
+            )
+        out_lines: list[int] = []
+        out_amounts: list[int] = []
+        total_base = 0
+        notes: list[str] = []
+        best: Upsell | None = None
+        met = short_seen = above_seen = False
+        for pool in pools(rule, state, lines):
+            short = reached(rule, state, pool)
+            if short:
+                if explain:
+                    short_seen = short_seen or short > 0
+                    above_seen = above_seen or short < 0
+                    if short > 0:
+                        best = _better(best, words.hint(rule, _measure(rule, state, pool), None))
+                continue
+            met = True
+            given, step = figures(rule, state, pool)
+            if explain:
+                base = sum([amounts[i] for i in pool])
+                total_base += base
+                measure = _measure(rule, state, pool)
+                capped = _capped(rule, state, pool, measure, base)
+                if not capped:
+                    best = _better(best, words.hint(rule, measure, step))
+            if not any(given):
+                continue
+            if explain:
+                note = words.applied(measure, step, capped)
+                if (
+                    rule.pooled
+                    and sum(given) == base
+                    and _earned(rule, state, measure, base) > base
+                ):
+                    note += ", limited to the amount it applies to"
+                notes.append(note)
+            out_lines.extend(pool)
+            out_amounts.extend(given)
+        if not out_lines:
+            if not explain:
+                return QUIET
+            if met:
+                return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount", best)
+            if short_seen:
+                return NotApplied(Reason.BELOW_THRESHOLD, below, best)
+            if above_seen:
+                return NotApplied(Reason.ABOVE_MAXIMUM, above)
+            return NotApplied(Reason.NO_ELIGIBLE_LINES, "no line in the cart is in its scope")
+        if not explain:
+            if consumes:
+                return Offer(out_lines, out_amounts, consumes=consumes)
+            return Offer(out_lines, out_amounts)
+        return Offer(
+            out_lines,
+            out_amounts,
+            base=total_base,
+            detail="; ".join(notes),
+            hint=best,
+            consumes=consumes,
+            codes=redeemed,
+        )
+
+    return evaluate
+
+
+def shipping_off(benefit: ShippingOff, fee: int, rounding: Rounding) -> int:
+    """What ``benefit`` takes off a shipping fee of ``fee`` (never more than it)."""
+    if benefit.amount is not None:
+        return min(benefit.amount, fee)
+    if benefit.percent is not None:
+        rate = benefit.percent
+        return min(apply_rate(fee, rate.numerator, rate.denominator, rounding), fee)
+    if benefit.price is not None:
+        return max(fee - benefit.price, 0)
+    return fee
+
+
+def claim(
+    uses: Uses, state: PricingState, mine: list[str]
+) -> tuple[list[tuple[CounterKey, int]], str] | NotApplied:
+    """The uses a quote would take (one of each limit) and the code it redeems (of the
+    presented ``mine``, which is not empty); a NotApplied when a limit is reached."""
+    availability = state.availability
+    consumes: list[tuple[CounterKey, int]] = []
+    if uses.per_customer is not None:
+        customer = state.customer.id
+        if not customer:
+            return NotApplied(
+                Reason.CUSTOMER_REQUIRED, "limited per customer, and the cart names no customer"
+            )
+        key = CounterKey(uses.per_customer.kind, uses.per_customer.promotion, customer)
+        left = availability.remaining(key)
+        if left is not None and left <= 0:
+            return NotApplied(Reason.CUSTOMER_LIMIT, "this customer has no use of it left")
+        consumes.append((key, 1))
+    if uses.total is not None:
+        left = availability.remaining(uses.total)
+        if left is not None and left <= 0:
+            return NotApplied(Reason.EXHAUSTED, "every use of it is taken")
+        consumes.append((uses.total, 1))
+    if uses.per_code is not None:
+        template = uses.per_code
+        fresh = [
+            code
+            for code in mine
+            if _left(availability.remaining(CounterKey(template.kind, template.promotion, code)))
+        ]
+        if not fresh:
+            return NotApplied(Reason.CODE_USED, "its code has been used")
+        mine = fresh
+        consumes.append((CounterKey(template.kind, template.promotion, mine[0]), 1))
+    return consumes, mine[0]
+
+
+def _better(best: Upsell | None, hint: Upsell | None) -> Upsell | None:
+    """The nearer of two upsell hints (the first on a tie)."""
+    if hint is None or (best is not None and best.shortfall <= hint.shortfall):
+        return best
+    return hint
+
+
+def _left(remaining: int | None) -> bool:
+    return remaining is None or remaining > 0
+
+
+def _measure(rule: Rule, state: PricingState, pool: Sequence[int]) -> int:
+    if rule.by_quantity:
+        return sum([state.qty[i] for i in pool])
+    return sum([state.amounts[i] for i in pool])
+
+
+def _earned(rule: Rule, state: PricingState, measure: int, base: int) -> int:
+    """A pooled benefit's figure on a pool, after its cap but before its base."""
+    off = pool_off(rule, measure, base, state.rounding)[0]
+    return off if rule.cap is None or off <= rule.cap else rule.cap
+
+
+def _capped(rule: Rule, state: PricingState, pool: Sequence[int], measure: int, base: int) -> bool:
+    if rule.cap is None:
+        return False
+    if rule.pooled:
+        return pool_off(rule, measure, base, state.rounding)[0] > rule.cap
+    return sum(line_offs(rule, state.amounts, state.qty, pool, state.rounding)) > rule.cap
+
+
+def _short(
+    rule: Rule,
+    state: PricingState,
+    lines: Sequence[int],
+    short: int,
+    words: _Words,
+    below: str,
+    above: str,
+) -> NotApplied:
+    if not state.explain:
+        return QUIET
+    if short < 0:
+        return NotApplied(Reason.ABOVE_MAXIMUM, above)
+    return NotApplied(
+        Reason.BELOW_THRESHOLD, below, words.hint(rule, _measure(rule, state, lines), None)
+    )
+
+
+def _unit_prices(
+    benefit: UnitPrice, state: PricingState, lines: Sequence[int], words: _Words
+) -> Offer | NotApplied:
+    cart, list_unit, qty = state.lines, state.list_unit, state.qty
+    rounding = state.rounding
+    offered: list[tuple[int, int, int]] = []
+    notes: list[str] = []
+    base = 0
+    for i in lines:
+        unit = list_unit[i]
+        price = unit_price(benefit, cart[i].sku, unit, rounding)
+        if price is None or price >= unit:
+            continue
+        offered.append((i, price, qty[i]))
+        if state.explain:
+            base += state.amounts[i]
+            notes.append(f"{cart[i].sku} {words.money(price)}")
+    if not offered:
+        if not state.explain:
+            return QUIET
+        return NotApplied(Reason.NO_ELIGIBLE_LINES, "no price below list for the skus in the cart")
+    if not state.explain:
+        return Offer(unit_prices=offered)
+    return Offer(base=base, unit_prices=offered, detail=", ".join(notes))
+
+
+def steps_rate(step: Step, floor: int, by_quantity: bool) -> Fraction:
+    """The most one step gives as a share of the pool it measures on (``floor``: the
+    least pool amount that reaches it, 0 when it counts units)."""
+    reward = step.reward
+    if isinstance(reward, PercentOff):
+        return reward.rate
+    if by_quantity or floor <= 0:
+        return Fraction(1)
+    return min(Fraction(reward.amount, floor), Fraction(1))
