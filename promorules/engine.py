@@ -27,10 +27,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from promorules.cart import Cart, Context
+from promorules.cart import Cart, Context, Customer
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
 from promorules.guardrail import (
     BREACHED,
@@ -44,7 +45,7 @@ from promorules.guardrail import (
     held,
     report,
 )
-from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path
+from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path, hot_path_source
 from promorules.interpret import evaluator
 from promorules.kind import (
     Bound,
@@ -263,6 +264,14 @@ class Engine:
                 self._hot_paths.clear()
             self._hot_paths[key] = hot
         return hot
+
+    def plan_source(
+        self, at: datetime, segments: frozenset[str] = frozenset(), channel: str | None = None
+    ) -> str:
+        """The source of the function the engine writes for the activation plan of
+        ``at``, ``segments`` and ``channel`` (what ``promorules debug plan`` prints)."""
+        plan = self._plan(PricingState((), Customer(), at).ts, segments, channel)
+        return hot_path_source(self, plan, False)[0]
 
     # -- pricing -----------------------------------------------------------------------
     def price(self, cart: Cart, context: Context) -> Quote:

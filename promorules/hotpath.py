@@ -21,7 +21,8 @@ A promotion whose kind states its rule in the model (:meth:`Kind.rule
 applied in place, without a call, an :class:`~promorules.kind.Offer` or a second loop
 over it; the others' evaluators (and the interpreter, for rules pooled per store or per
 line, or counting uses) are called as they are. The writer is the one place rules become
-code, and nothing from a ruleset reaches the source but integers (:func:`_int`): names
+code, and nothing from a ruleset reaches the source but integers (:func:`_int`) and,
+in comments, promotion ids as ``repr`` (ids are checked when the ruleset loads): names
 are the writer's own, and every other value (codes, price tables) is bound as a global
 of the function. ``tests/property/test_model.py`` holds the written figures to the
 interpreter's on random rules. The function returns ``(adjustments, gifts, consumption,
