@@ -52,7 +52,8 @@ def test_the_member_plan_differs_from_the_guest_plan(capsys: pytest.CaptureFixtu
 
 def test_a_plan_function_shows_its_lines_in_a_traceback() -> None:
     ladder = engine(
-        '[[promotion]]\nid = "l"\nkind = "tiered"\nlane = "platform"\nthreshold = "100"\noff = "10"\n'
+        '[[promotion]]\nid = "l"\nkind = "tiered"\nlane = "platform"\n'
+        'threshold = "100"\noff = "10"\n'
     )
     quote = ladder.price(cart(line("a", 1, "150")), ctx())
     assert quote.payable == 14000
