@@ -328,7 +328,8 @@ def bound(rule: Rule) -> Bound:
         )
     if isinstance(benefit, AmountOff):
         if benefit.per is Per.POOL:
-            cap = benefit.amount if cap is None else min(cap, benefit.amount)
+            if rule.pool is Pool.ORDER:  # the amount is per pool: per order when one pool
+                cap = benefit.amount if cap is None else min(cap, benefit.amount)
             if floor > 0:
                 rate = min(Fraction(benefit.amount, floor), Fraction(1))
                 return Bound(

@@ -188,6 +188,17 @@ def test_the_written_figures_equal_the_interpreter(
 
 
 @given(rules(), carts(), st.sampled_from(["down", "half-up", "half-even"]))
+@example(  # an amount per store pool is no cap per order (once derived as one)
+    Rule(AmountOff(1), pool=Pool.STORE),
+    Cart(
+        lines=[
+            Line("S0", 1, unit_price=1, unit_cost=0, merchant="m1"),
+            Line("S1", 1, unit_price=1, unit_cost=0, merchant="m2"),
+        ],
+        customer=Customer("c"),
+    ),
+    "down",
+)
 def test_no_rule_gives_more_than_its_bound(rule: Rule, cart: Cart, rounding: str) -> None:
     engine = build([rule], ["store"], rounding)
     quote = engine.price(cart, Context(at=D11, coupons=CODES))
