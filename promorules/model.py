@@ -300,6 +300,15 @@ def bound(rule: Rule) -> Bound:
     that reaches it; without a threshold it may take a whole cheap line, so it bounds a
     unit by the amount itself (``unit_off``) for a validator that knows list prices.
     """
+    found = _bound(rule)
+    if rule.pooled and rule.leftover is not Leftover.LARGEST_REMAINDER and found.line_rate:
+        # the units left over by a split all go to one end, up to one per line of the
+        # pool: no share of a line holds within the validator's unit of rounding
+        return attrs.evolve(found, line_rate=None)
+    return found
+
+
+def _bound(rule: Rule) -> Bound:
     benefit = rule.benefit
     cap = rule.cap if rule.pool is Pool.ORDER else None  # per order only when one pool
     floor = rule.condition.min_amount
