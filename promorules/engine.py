@@ -561,7 +561,10 @@ class Engine:
                     ]
             if not offers:
                 continue
-            offers = resolve(offers, records if explain else None)
+            price_lane = lane_promotions[0].lane is Lane.PRICE
+            offers = resolve(
+                offers, records if explain else None, None if price_lane else amounts, shipping
+            )
             if lane_promotions[0].lane is Lane.PRICE:
                 apply_prices(
                     offers,

@@ -214,7 +214,10 @@ class _Writer:
             emit(1, "if offers:")
             if resolves:
                 emit(2, "if len(offers) > 1:")
-                emit(3, "offers = resolve(offers, None)")
+                if lane[0].lane is Lane.PRICE:
+                    emit(3, "offers = resolve(offers, None)")
+                else:
+                    emit(3, "offers = resolve(offers, None, amounts, shipping)")
             if lane[0].lane is Lane.PRICE:
                 emit(
                     2, "apply_prices(offers, state, adjustments, None, None, consumes, BY_PRIORITY)"

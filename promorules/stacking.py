@@ -9,6 +9,7 @@ losers are explained as ``lost-to-exclusive-group``, naming the offers they lost
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from promorules.kind import Offer, Reason
@@ -17,15 +18,25 @@ from promorules.quote import Status
 
 
 def resolve(
-    offers: list[tuple[Compiled, Offer]], records: dict[int, list[Any]] | None
+    offers: list[tuple[Compiled, Offer]],
+    records: dict[int, list[Any]] | None,
+    amounts: Sequence[int] | None = None,
+    shipping: int = 0,
 ) -> list[tuple[Compiled, Offer]]:
     """Keep the most valuable combination where groups or not_with pairs conflict.
 
     Offers that clash (same exclusive group, or a not_with pair) form components;
     each component keeps its most valuable compatible subset (exhaustively up to 12
-    offers, greedily by value beyond), ties to the higher-priority, earlier-declared
-    promotions. Offers that clash with nothing are kept as they are. The losers are
-    recorded in ``records`` (None: not explaining).
+    offers, greedily by value beyond), ties to the higher-priority, then the
+    earlier-declared promotions. Offers that clash with nothing are kept as they are.
+    The losers are recorded in ``records`` (None: not explaining).
+
+    With ``amounts`` (what is left of each line at the start of the lane) and
+    ``shipping`` (the fee left), a subset is worth what the lane would really give with
+    it: the kept offers applied in lane order (``offers`` is in it), each line capped
+    at what is left, so an offer whose lines a higher-priority promotion already takes
+    is worth what it can still give, not what it asked for. Without them (the price
+    lane, whose offers are unit prices), an offer is worth what it asks.
     """
     # the common case first: no two offers share a group or form a not_with pair
     groups: set[str] = set()
@@ -51,6 +62,18 @@ def resolve(
 
     count = len(conflicted)
     values = [_worth(o) for _, o in conflicted]
+    value: Callable[[tuple[int, ...]], int] | None = None
+    if amounts is not None:
+        left = amounts
+        clashing = {id(o) for _, o in conflicted}
+
+        def value(combo: tuple[int, ...]) -> int:
+            """What the lane gives with ``combo`` kept (and every offer clashing with
+            nothing), applied in lane order."""
+            chosen = {id(conflicted[i][1]) for i in combo}
+            kept = [o for _, o in offers if id(o) in chosen or id(o) not in clashing]
+            return _applied(kept, left, shipping)
+
     # components of the clash graph, found by a small union-find
     parent = list(range(count))
 
@@ -68,7 +91,7 @@ def resolve(
         components.setdefault(root(i), []).append(i)
     kept: set[int] = set()
     for members in components.values():
-        kept.update(best_subset(members, conflicted, values, clash))
+        kept.update(best_subset(members, conflicted, values, clash, value))
     keep = {conflicted[i][0].index for i in kept}
     out = []
     for compiled, offer in offers:
@@ -100,14 +123,41 @@ def _worth(offer: Offer) -> int:
     return worth
 
 
+def _applied(offers: list[Offer], amounts: Sequence[int], shipping: int) -> int:
+    """What ``offers`` give applied in order, each line capped at what is left of it
+    (and the shipping fee at what is left), gifts at their value."""
+    left = list(amounts)
+    given = 0
+    for offer in offers:
+        for i, amount in zip(offer.lines, offer.amounts, strict=True):
+            room = left[i]
+            if amount > room:
+                amount = room
+            if amount > 0:
+                left[i] = room - amount
+                given += amount
+        off = offer.shipping_off
+        if off:
+            off = min(off, shipping)
+            if off > 0:
+                shipping -= off
+                given += off
+        if offer.gifts:
+            given += sum(gift.worth for gift in offer.gifts)
+    return given
+
+
 def best_subset(
     members: list[int],
     conflicted: list[tuple[Compiled, Offer]],
     values: list[int],
     clash: Any,
+    value: Callable[[tuple[int, ...]], int] | None = None,
 ) -> tuple[int, ...]:
     """The most valuable subset of ``members`` (positions in ``conflicted``) in which no
-    two clash."""
+    two clash: worth ``value(subset)`` when given (what the lane really gives with it),
+    else the sum of ``values``. Ties go to the subset whose strongest member has the
+    higher priority, then was declared earlier."""
     if len(members) == 1:
         return tuple(members)
     if len(members) > 12:  # too many to enumerate: greedy by value
@@ -116,7 +166,7 @@ def best_subset(
             if all(not clash(conflicted[i][0], conflicted[j][0]) for j in chosen):
                 chosen.append(i)
         return tuple(chosen)
-    best: tuple[int, int] = (-1, 0)
+    best: tuple[int, list[tuple[int, int]]] | None = None
     best_set: tuple[int, ...] = ()
     for size in range(len(members), 0, -1):
         for combo in itertools.combinations(members, size):
@@ -125,9 +175,11 @@ def best_subset(
                 for a, b in itertools.combinations(combo, 2)
             ):
                 continue
-            value = sum(values[i] for i in combo)
-            # ties: the higher-priority, earlier-declared promotions win
-            tiebreak = -sum(conflicted[i][0].index for i in combo)
-            if (value, tiebreak) > best:
-                best, best_set = (value, tiebreak), combo
+            worth = value(combo) if value is not None else sum(values[i] for i in combo)
+            # ties: the higher priority, then the earlier declared
+            rank = sorted(
+                ((conflicted[i][0].priority, -conflicted[i][0].index) for i in combo), reverse=True
+            )
+            if best is None or (worth, rank) > best:
+                best, best_set = (worth, rank), combo
     return best_set
