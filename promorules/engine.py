@@ -360,7 +360,39 @@ class Engine:
                 scopes.append(found if found is not None else plan.scope(line))
         records: dict[int, Any] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
-        if explain or excluded or self._tracks_lines or len(plan.slots) > HOT_PATH_LIMIT:
+        figures: tuple[Any, ...] | None = None
+        if not (
+            explain
+            or excluded
+            or self._tracks_lines
+            or state.deposited
+            or len(plan.slots) > HOT_PATH_LIMIT
+        ):
+            if availability is UNLIMITED:
+                hot = plan.hot
+                if hot is None:
+                    hot = plan.hot = self._hot_path(plan, False)
+                figures = hot(state, scopes, unredeemed)
+            else:
+                hot = plan.hot_paused
+                if hot is None:
+                    hot = plan.hot_paused = self._hot_path(plan, True)
+                figures = hot(state, scopes, unredeemed, availability.paused)
+            if figures[3]:  # a deposit scheduled now: later lanes keep to the balances
+                state = PricingState(
+                    lines,
+                    customer,
+                    context.at,
+                    channel,
+                    coupons,
+                    availability,
+                    self.rounding,
+                    cart.shipping,
+                    dict(context.choices) if context.choices else None,
+                    explain,
+                )
+                figures = None
+        if figures is None:
             redeemed: dict[int, tuple[str, ...]] = {}
             # promotions redeemed by codes give nothing unless one of their codes is
             # presented (the kind contract of code_matcher): without explanations they are
@@ -373,16 +405,6 @@ class Engine:
             if explain and coupons:
                 codes = self._code_findings(coupons, state.ts, redeemed, records, plan.defaults)
         else:
-            if availability is UNLIMITED:
-                hot = plan.hot
-                if hot is None:
-                    hot = plan.hot = self._hot_path(plan, False)
-                figures = hot(state, scopes, unredeemed)
-            else:
-                hot = plan.hot_paused
-                if hot is None:
-                    hot = plan.hot_paused = self._hot_path(plan, True)
-                figures = hot(state, scopes, unredeemed, availability.paused)
             adjustments, gifts, consumes, schedule, shipping = figures
         amounts = state.amounts
         work = None
@@ -577,15 +599,19 @@ class Engine:
                 )
             else:
                 append = adjustments.append
+                # a line's amount never goes below its deposit (paid, or due now)
+                deposits = state.deposits if state.deposited else None
                 for compiled, offer in offers:
                     applied = 0
                     index = compiled.index
                     for i, amount in zip(offer.lines, offer.amounts, strict=True):
                         left = amounts[i]
+                        if deposits is not None and deposits[i]:
+                            left = max(left - deposits[i], 0)
                         if amount > left:
                             amount = left
                         if amount > 0:
-                            amounts[i] = left - amount
+                            amounts[i] -= amount
                             append([index, i, amount])
                             if touched is not None:
                                 touched[i].add(index)
@@ -711,6 +737,7 @@ class Engine:
         deposit schedules (seen by later lanes), gifts, and the counters they consume."""
         for compiled, offer in offers:
             if offer.deposits:
+                state.deposited = True
                 for i, deposit in offer.deposits:
                     state.deposits[i] = deposit
                     state.deferred[i] = True

@@ -325,6 +325,16 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 consumes=consumes,
                 codes=redeemed,
             )
+        balances = rule.final_payment and state.deposited
+        if balances:
+            deferred = state.deferred
+            lines = [i for i in lines if not deferred[i]]
+            if not lines:
+                if not explain:
+                    return QUIET
+                return NotApplied(
+                    Reason.OTHER, "applies at the final payment: its lines' balance is paid later"
+                )
         out_lines: list[int] = []
         out_amounts: list[int] = []
         total_base = 0
@@ -342,6 +352,10 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 continue
             met = True
             given, step = figures(rule, state, pool)
+            if balances and sum(given) > _balance(state, pool):
+                if explain:
+                    notes.append("the balance left to pay is below what it gives")
+                continue
             if explain:
                 base = sum([amounts[i] for i in pool])
                 total_base += base
@@ -365,6 +379,8 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         if not out_lines:
             if not explain:
                 return QUIET
+            if met and notes:  # each pool's balance was below what it would give
+                return NotApplied(Reason.OTHER, "; ".join(notes), best)
             if met:
                 return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount", best)
             if short_seen:
@@ -436,6 +452,12 @@ def claim(
         mine = fresh
         consumes.append((CounterKey(template.kind, template.promotion, mine[0]), 1))
     return consumes, mine[0]
+
+
+def _balance(state: PricingState, pool: Sequence[int]) -> int:
+    """What is left to pay on ``pool`` at the final payment: amounts less deposits."""
+    amounts, deposits = state.amounts, state.deposits
+    return sum([max(amounts[i] - deposits[i], 0) for i in pool])
 
 
 def _better(best: Upsell | None, hint: Upsell | None) -> Upsell | None:

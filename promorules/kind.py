@@ -359,6 +359,7 @@ class PricingState:
         "choices",
         "coupons",
         "customer",
+        "deposited",
         "explain",
         "lines",
         "list_unit",
@@ -389,10 +390,14 @@ class PricingState:
             self.qty = [line.quantity]
             self.list_unit = [line.unit_price]
             self.amounts = [line.unit_price * line.quantity]
+            self.deposited = line.deposit_paid > 0
         else:
             self.qty = [line.quantity for line in lines]
             self.list_unit = [line.unit_price for line in lines]
             self.amounts = [line.unit_price * line.quantity for line in lines]
+            self.deposited = any([line.deposit_paid for line in lines])
+        """Whether some line carries a deposit (paid, or scheduled by an earlier lane):
+        then no line's amount goes below its deposit."""
         self._deposits: list[int] | None = None  # built when first read (few carts have any)
         self._deferred: list[bool] | None = None
         self.customer = customer

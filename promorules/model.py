@@ -236,6 +236,10 @@ class Rule:
     """An amount off each unit reaches at most this many units of each line."""
     leftover: Leftover = Leftover.LARGEST_REMAINDER
     uses: Uses = Uses()
+    final_payment: bool = False
+    """Applies at a pre-sale's final payment only (a coupon): never to a line whose
+    balance is paid later, and only while the balance left to pay on its pool (the
+    amounts less the deposits) covers what it gives."""
 
     def __attrs_post_init__(self) -> None:
         benefit = self.benefit

@@ -41,11 +41,14 @@ def apply_prices(
     applied: dict[int, int] = {}
     won: dict[tuple[int, int], int] = {}
     amounts = state.amounts
+    # a line's amount never goes below the deposit paid for it (its payments add up)
+    deposits = state.deposits if state.deposited else None
 
     def give(index: int, line: int, amount: int) -> bool:
         """Apply ``amount`` off ``line`` for promotion ``index``, capped at what is left
-        of the line; False when nothing was left to take."""
-        amount = min(amount, amounts[line])
+        of the line (above its deposit); False when nothing was left to take."""
+        left = amounts[line] if deposits is None else amounts[line] - deposits[line]
+        amount = min(amount, left)
         if amount <= 0:
             return False
         amounts[line] -= amount

@@ -240,7 +240,7 @@ class Coupon(Kind):
             ),
         )
         condition = Condition(min_amount=config.threshold or 0, codes=self._codes(promotion, env))
-        return Rule(benefit, condition, cap=config.max_off, uses=uses)
+        return Rule(benefit, condition, cap=config.max_off, uses=uses, final_payment=True)
 
     def code_matcher(self, promotion: Promotion, env: CompileEnv) -> CodeMatcher | None:
         config: CouponConfig = promotion.config

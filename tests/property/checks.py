@@ -37,6 +37,12 @@ def check_books(quote: Quote, cart: Cart) -> None:
         assert {f: v for f, v in per_funder.items() if v} == by_funder
     else:  # the shipping discount's share is on no line
         assert all(v <= by_funder.get(f, 0) for f, v in per_funder.items())
+    valid_deposits = all(
+        line.deposit_paid <= line.unit_price * line.quantity for line in cart.lines
+    )  # a deposit above its line is bad input (refused when a cart is read)
+    if quote.payments and valid_deposits:  # the schedule accounts for the total, exactly
+        assert sum(p.amount for p in quote.payments) == quote.payable
+        assert all(p.amount >= 0 for p in quote.payments)
     for explanation in quote.explanations:
         given = quote.discounts_by_promotion.get(explanation.promotion, 0)
         assert given == (0 if explanation.status is Status.NOT_APPLIED else explanation.amount)
