@@ -31,8 +31,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from promorules.cart import Cart, Context, Customer
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
+from promorules.diagnostics import PromorulesError
 from promorules.guardrail import (
     BREACHED,
     CLAMP,
@@ -48,10 +51,12 @@ from promorules.guardrail import (
 from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path, hot_path_source
 from promorules.interpret import evaluator
 from promorules.kind import (
+    QUIET,
     Bound,
     CodeMatch,
     CodeMatcher,
     CompileEnv,
+    Evaluator,
     Gift,
     Kind,
     Lane,
@@ -105,15 +110,21 @@ class Engine:
                 for w in ruleset.windows(promotion)
             ] or [FOREVER]
             rule = kind.rule(promotion, env)
-            compiled = Compiled(
-                index,
-                promotion,
-                kind,
-                lane,
-                lane_position[lane],
-                kind.compile(promotion, env) if rule is None else evaluator(rule, env),
-                spans,
-            )
+            unlock = frozenset(_normalise_codes(promotion.unlock_codes))
+            if unlock and rule is not None:
+                if rule.condition.codes:
+                    raise PromorulesError(
+                        f"promotion {promotion.id!r}: a {kind.name} is redeemed by its own "
+                        "codes; unlock_codes gates promotions that have none"
+                    )
+                rule = attrs.evolve(rule, condition=attrs.evolve(rule.condition, codes=unlock))
+            if rule is not None:
+                evaluate = evaluator(rule, env)
+            else:
+                evaluate = kind.compile(promotion, env)
+                if unlock:
+                    evaluate = _unlocked_by(unlock, evaluate)
+            compiled = Compiled(index, promotion, kind, lane, lane_position[lane], evaluate, spans)
             compiled.rule = rule
             compiled.threshold = kind.threshold(promotion) if rule is None else rule.threshold()
             self._compiled.append(compiled)
@@ -157,6 +168,8 @@ class Engine:
         self._code_matches: dict[str, tuple[tuple[int, ...], int]] = {}
         for compiled in self._compiled:
             matcher = compiled.kind.code_matcher(compiled.promotion, env)
+            if matcher is None and compiled.promotion.unlock_codes:
+                matcher = _exact(frozenset(_normalise_codes(compiled.promotion.unlock_codes)))
             if matcher is not None:
                 self._matchers.append((compiled.index, matcher))
         self._coded = frozenset(index for index, _ in self._matchers)
@@ -282,8 +295,6 @@ class Engine:
         pricing the cart again with explanations on: the same figures, by purity).
         """
         if cart.currency != self.currency:
-            from promorules.diagnostics import PromorulesError
-
             raise PromorulesError(
                 f"cart is in {cart.currency} but the ruleset prices in {self.currency}"
             )
@@ -1014,6 +1025,29 @@ def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
         if text and text not in out:
             out.append(text)
     return tuple(out)
+
+
+def _exact(codes: frozenset[str]) -> CodeMatcher:
+    """The code matcher of a promotion unlocked by ``codes``: exact matches only."""
+
+    def match(code: str) -> CodeMatch | None:
+        return CodeMatch.EXACT if code in codes else None
+
+    return match
+
+
+def _unlocked_by(codes: frozenset[str], inner: Evaluator) -> Evaluator:
+    """A kind's own evaluator, given nothing unless one of ``codes`` is presented (the
+    model states the same gate as a rule's condition)."""
+
+    def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+        if codes.isdisjoint(state.coupons):
+            if not state.explain:
+                return QUIET
+            return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+        return inner(state, lines)
+
+    return evaluate
 
 
 def _take_back(index: int, amount: int, adjustments: list[list[Any]], amounts: list[int]) -> int:

@@ -32,6 +32,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from promorules.coupon_codes import normalise
 from promorules.diagnostics import Collector, Path, RulesetError
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
@@ -200,6 +201,9 @@ class Promotion:
     """Exclusive group: of the promotions sharing it, only the best for the customer applies."""
     not_with: tuple[str, ...] = ()
     """Promotions this one never stacks with on the same line."""
+    unlock_codes: tuple[str, ...] = ()
+    """Codes of which the customer must present one for the promotion to apply (any
+    kind: a code-gated percent off, free shipping, buy-2-get-1); compared normalised."""
     funded_by: dict[Funder, Rate] = attrs.field(factory=_default_funding)
     budget: Amount | None = None
     budget_policy: BudgetPolicy = BudgetPolicy.TRIM
@@ -774,6 +778,13 @@ def _check_promotions(
                 )
         if promotion.budget is not None and promotion.budget <= 0:
             out.add("PR104", "a budget must be positive", (*path, "budget"))
+        for item, code in enumerate(promotion.unlock_codes):
+            if len(code) > 64 or not normalise(code):
+                out.add(
+                    "PR203",
+                    "a code is 1 to 64 characters with at least one letter or digit",
+                    (*path, "unlock_codes", item),
+                )
 
 
 def _check_simulate(simulate: Simulation, promotions: list[Promotion], out: Collector) -> None:

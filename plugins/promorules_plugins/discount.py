@@ -1,13 +1,29 @@
-"""The ``discount`` kind: a direct cut on every line in scope, no threshold.
+"""The ``discount`` kind: a direct cut on the lines in scope.
 
-"10% off beauty" or "20.00 off each unit of SKU-1": each line in scope gets its own
-discount, measured on the line's amount at the start of the lane: ``percent`` of it
-(rounded by the ruleset's rounding mode), or ``off_each`` per unit, never more than the
-line. Lives in the item lane by default (a direct cut on the item).
+"10% off beauty" or "20.00 off each unit of SKU-1": by default each line in scope gets
+its own discount, measured on the line's amount at the start of the lane: ``percent``
+of it (rounded by the ruleset's rounding mode, per line), ``off_each`` per unit or
+``off_line`` per line, never more than the line. Lives in the item lane by default (a
+direct cut on the item).
+
+The rest states the model's conditions, pools and limits in the planner's words:
+
+- ``threshold`` / ``min_quantity`` / ``max_amount``: what the lines must come to (at
+  the start of the lane) and how many units they must hold; both must hold when both
+  are given, and a pool above ``max_amount`` gets nothing ("small orders only");
+- ``scope``: ``"order"`` (the default: every line in scope measured together),
+  ``"store"`` (each merchant's lines) or ``"line"`` (each line on its own: "buy 3 of
+  one item, 10% off it");
+- ``cap``: the most it gives per pool; ``max_units``: how many units of each line an
+  ``off_each`` reaches;
+- ``round = "pool"``: a percent worked out once on the pool and split over its lines
+  (default ``"line"``: rounded on each line); ``leftover``: where a split's leftover
+  minor units go (``"largest-remainder"``, ``"first-line"``, ``"last-line"``).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from fractions import Fraction
 
@@ -16,8 +32,13 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import CompileEnv, Kind, Lane
-from promorules.model import AmountOff, Per, PercentOff, Rule
+from promorules.model import AmountOff, Condition, Leftover, Per, PercentOff, Pool, Rule
 from promorules.ruleset import Amount, Promotion, Rate
+
+
+class Round(str, enum.Enum):
+    LINE = "line"
+    POOL = "pool"
 
 
 @attrs.frozen
@@ -25,28 +46,79 @@ class DiscountConfig:
     percent: Rate | None = None
     off_each: Amount | None = None
     """A fixed amount off each unit."""
+    off_line: Amount | None = None
+    """A fixed amount off each line."""
+    threshold: Amount | None = None
+    min_quantity: int | None = None
+    max_amount: Amount | None = None
+    scope: Pool = Pool.ORDER
+    cap: Amount | None = None
+    max_units: int | None = None
+    round: Round = Round.LINE
+    leftover: Leftover = Leftover.LARGEST_REMAINDER
 
 
 class Discount(Kind):
     name = "discount"
     config_type = DiscountConfig
     lanes = (Lane.ITEM, Lane.STORE, Lane.PLATFORM)
-    summary = "direct cut: a percent off each line, or an amount off each unit"
+    summary = "direct cut: a percent off each line, or an amount off each unit or line"
 
     def check(self, promotion: Promotion) -> Iterable[Problem]:
         config: DiscountConfig = promotion.config
-        if (config.percent is None) == (config.off_each is None):
-            yield Problem("PR203", "give exactly one of percent or off_each")
+        rewards = [config.percent, config.off_each, config.off_line]
+        if sum(r is not None for r in rewards) != 1:
+            yield Problem("PR203", "give exactly one of percent, off_each or off_line")
         if config.percent is not None and not (0 < config.percent <= 1):
             yield Problem("PR203", "percent must lie in (0%, 100%]", ("percent",))
-        if config.off_each is not None and config.off_each <= 0:
-            yield Problem("PR203", "off_each must be positive", ("off_each",))
+        for key in ("off_each", "off_line", "cap"):
+            value = getattr(config, key)
+            if value is not None and value <= 0:
+                yield Problem("PR203", f"{key} must be positive", (key,))
+        for key in ("threshold", "max_amount"):
+            value = getattr(config, key)
+            if value is not None and value < 0:
+                yield Problem("PR203", f"{key} must not be negative", (key,))
+        if config.min_quantity is not None and config.min_quantity < 1:
+            yield Problem("PR203", "min_quantity must be at least 1", ("min_quantity",))
+        if config.max_units is not None:
+            if config.off_each is None:
+                yield Problem("PR203", "max_units limits off_each", ("max_units",))
+            elif config.max_units < 1:
+                yield Problem("PR203", "max_units must be at least 1", ("max_units",))
+        if config.round is Round.POOL and config.percent is None:
+            yield Problem("PR203", 'round = "pool" rounds a percent', ("round",))
+        if (
+            config.max_amount is not None
+            and config.threshold is not None
+            and config.max_amount < config.threshold
+        ):
+            yield Problem(
+                "PR203", "max_amount is below threshold: it never applies", ("max_amount",)
+            )
 
     def rule(self, promotion: Promotion, env: CompileEnv) -> Rule:
         config: DiscountConfig = promotion.config
+        benefit: PercentOff | AmountOff
         if config.percent is not None:
-            return Rule(PercentOff(Fraction(config.percent), per_line=True))
-        return Rule(AmountOff(config.off_each or 0, Per.UNIT))
+            benefit = PercentOff(Fraction(config.percent), per_line=config.round is Round.LINE)
+        elif config.off_line is not None:
+            benefit = AmountOff(config.off_line, Per.LINE)
+        else:
+            benefit = AmountOff(config.off_each or 0, Per.UNIT)
+        condition = Condition(
+            min_amount=config.threshold or 0,
+            min_quantity=config.min_quantity or 0,
+            max_amount=config.max_amount,
+        )
+        return Rule(
+            benefit,
+            condition,
+            pool=config.scope,
+            cap=config.cap,
+            units_per_line=config.max_units,
+            leftover=config.leftover,
+        )
 
 
 @hookimpl

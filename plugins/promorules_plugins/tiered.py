@@ -11,7 +11,9 @@ A tier is reached by amount (``threshold = "300.00"``) or by number of items
 (``percent``; ladder only). ``scope = "store"`` measures each merchant's lines
 separately; ``"cross-store"`` pools every line in scope (the default in the platform
 lane; ``"store"`` elsewhere). The discount of a pool is spread over its lines in
-proportion to their amounts, exactly.
+proportion to their amounts, exactly (``leftover`` says where the last minor units go).
+``scope = "line"`` lets each line reach the tiers by its own amount or quantity ("buy 2
+of one item, 10% off it; 3, 20% off").
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import CompileEnv, Kind, Lane
-from promorules.model import AmountOff, Every, PercentOff, Pool, Rule, Step, Tiers
+from promorules.model import AmountOff, Every, Leftover, PercentOff, Pool, Rule, Step, Tiers
 from promorules.ruleset import Amount, Promotion, Rate, Ruleset
 
 
@@ -37,6 +39,8 @@ class Mode(str, enum.Enum):
 class Scope(str, enum.Enum):
     STORE = "store"
     CROSS_STORE = "cross-store"
+    LINE = "line"
+    """Each line reaches its tiers by its own amount or quantity."""
 
 
 @attrs.frozen
@@ -61,6 +65,8 @@ class TieredConfig:
     percent: Rate | None = None
     cap: Amount | None = None
     """Most the promotion gives per pool (per store, or per order when cross-store)."""
+    leftover: Leftover = Leftover.LARGEST_REMAINDER
+    """Where the minor units left over when a pool's discount is split go."""
 
     def steps(self) -> tuple[Tier, ...]:
         if self.tiers:
@@ -179,7 +185,7 @@ class Tiered(Kind):
         scope = config.scope or _default_scope(promotion.effective_lane(self))
         # one store's promotion pools every line it reaches: no pooling per cart
         per_store = scope is Scope.STORE and len(promotion.merchants) != 1
-        pool = Pool.STORE if per_store else Pool.ORDER
+        pool = Pool.LINE if scope is Scope.LINE else Pool.STORE if per_store else Pool.ORDER
         benefit: Tiers | Every
         if config.mode is Mode.EVERY:
             benefit = Every(_measure(steps[0]), steps[0].off or 0, by_quantity)
@@ -197,7 +203,7 @@ class Tiered(Kind):
                 ),
                 by_quantity,
             )
-        return Rule(benefit, pool=pool, cap=config.cap)
+        return Rule(benefit, pool=pool, cap=config.cap, leftover=config.leftover)
 
 
 def _default_scope(lane: Lane) -> Scope:

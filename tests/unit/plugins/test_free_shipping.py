@@ -90,3 +90,21 @@ def test_bound_discounts_no_goods() -> None:
     bound = engine.bound(0)
     assert (bound.rate, bound.cap) == (Fraction(0), yuan("6.00"))
     assert "excluded from the goods margin" in bound.note
+
+
+def test_a_percent_off_shipping_and_shipping_at_a_fixed_price() -> None:
+    basket = cart(line("a", 1, "120.00"), shipping="15.00")
+    for config, paid in (('percent = "40%"\n', "9.00"), ('price = "6.00"\n', "6.00")):
+        rules = build(FS + config)
+        for quote in (rules.price(basket, ctx()), rules.explained(basket, ctx())):
+            assert quote.shipping_payable == yuan(paid)
+    cheap = cart(line("a", 1, "120.00"), shipping="5.00")  # below the fixed price: as it is
+    assert build(FS + 'price = "6.00"\n').price(cheap, ctx()).shipping_payable == yuan("5.00")
+
+
+def test_amount_and_quantity_together() -> None:
+    rules = build(FS + "quantity = 2\n")
+    one = cart(line("a", 1, "120.00"), shipping="10.00")
+    two = cart(line("a", 2, "60.00"), shipping="10.00")
+    assert rules.price(one, ctx()).shipping_payable == yuan("10.00")  # 120.00, but 1 item
+    assert rules.price(two, ctx()).shipping_payable == 0

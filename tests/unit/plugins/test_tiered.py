@@ -183,3 +183,14 @@ def test_bound_of_every_300_off_50_is_one_sixth() -> None:
 
     bound = engine(EVERY_300_OFF_50).bound(0)
     assert bound.rate == Fraction(1, 6)
+
+
+def test_each_line_reaches_its_own_tier() -> None:
+    # "2 of one item: 10% off it; 3: 20% off it": each line on its own quantity
+    rules = engine(
+        '[[promotion]]\nid = "multi"\nkind = "tiered"\nlane = "item"\nscope = "line"\n'
+        'tiers = [{ quantity = 2, percent = "10%" }, { quantity = 3, percent = "20%" }]\n'
+    )
+    basket = cart(line("a", 3, "10.00"), line("b", 2, "50.00"), line("c", 1, "80.00"))
+    for quote in (rules.price(basket, ctx()), rules.explained(basket, ctx())):
+        assert [ql.discount for ql in quote.lines] == [yuan("6.00"), yuan("10.00"), 0]
