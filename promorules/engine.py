@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from promorules.budgets import FunderBudgets, apply_budgets
 from promorules.cart import Cart, Context, Customer
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
 from promorules.diagnostics import PromorulesError
@@ -66,7 +67,6 @@ from promorules.kind import (
     Reason,
 )
 from promorules.model import bound
-from promorules.money import allocate
 from promorules.plan import FOREVER, Compiled, Plan
 from promorules.pricelane import apply_prices
 from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
@@ -80,6 +80,7 @@ from promorules.ruleset import (
     load_ruleset,
     parse_ruleset,
 )
+from promorules.settle import Settler
 from promorules.stacking import resolve
 
 _PLAN_CACHE_LIMIT = 4096
@@ -145,7 +146,8 @@ class Engine:
         ]
         self._trim_rank = {index: position for position, index in enumerate(self._trim_order)}
         self._apply_order = {c.index: (-c.priority, c.index) for c in self._compiled}
-        self._by_priority = ruleset.stacking.price is PriceChoice.PRIORITY
+        self.price_by_priority = ruleset.stacking.price is PriceChoice.PRIORITY
+        """The price lane gives each unit the highest-priority price (else the lowest)."""
         # which promotions each line carries matters only when some not_with is declared
         self._tracks_lines = any(c.not_with for c in self._compiled)
         breakpoints = sorted({edge for c in self._compiled for span in c.spans for edge in span})
@@ -164,6 +166,18 @@ class Engine:
             funder: CounterKey(CounterKind.FUNDER_BUDGET, funder.value)
             for funder in ruleset.budgets
         }
+        self.funder_budgets = FunderBudgets(
+            self._funder_budget_keys,
+            ruleset.budgets,
+            [meta[3] for meta in self._meta],
+            self._trim_order,
+            ruleset.stacking.funder_budget_policy is BudgetPolicy.REFUSE,
+        )
+        """Keeps each budgeted funder's share within its budget (the walk and the written
+        function apply it after the lanes)."""
+        self.settle = Settler([meta[0] for meta in self._meta])
+        """Settles a lane's deposits, gifts and counters (the walk and the written
+        function call it)."""
         self._matchers: list[tuple[int, CodeMatcher]] = []
         self._code_matches: dict[str, tuple[tuple[int, ...], int]] = {}
         for compiled in self._compiled:
@@ -172,7 +186,8 @@ class Engine:
                 matcher = _exact(frozenset(_normalise_codes(compiled.promotion.unlock_codes)))
             if matcher is not None:
                 self._matchers.append((compiled.index, matcher))
-        self._coded = frozenset(index for index, _ in self._matchers)
+        self.coded = frozenset(index for index, _ in self._matchers)
+        """The promotions redeemed by codes: given nothing unless one is presented."""
         self._presented: dict[tuple[str, ...], tuple[tuple[str, ...], frozenset[int]]] = {}
 
     # -- construction ------------------------------------------------------------------
@@ -339,7 +354,7 @@ class Engine:
                 found_codes = self._present(presented)
             coupons, unredeemed = found_codes
         else:
-            coupons, unredeemed = (), self._coded
+            coupons, unredeemed = (), self.coded
         state = PricingState(
             lines,
             customer,
@@ -606,7 +621,7 @@ class Engine:
                     touched,
                     records if explain else None,
                     consumes,
-                    self._by_priority,
+                    self.price_by_priority,
                 )
             else:
                 append = adjustments.append
@@ -650,14 +665,14 @@ class Engine:
                         else "earlier promotions left nothing to discount",
                         offer.hint,
                     ]
-            self._settle(offers, state, gifts, consumes, schedule, records)
+            self.settle(offers, state, gifts, consumes, schedule, records)
             if explain and state.coupons:
                 for compiled, offer in offers:
                     redeemed[compiled.index] = offer.codes
             if self._budget_keys:  # some promotion has a budget
-                shipping += self._apply_budgets(offers, adjustments, amounts, availability, records)
-        if self._funder_budget_keys and adjustments:
-            shipping += self._apply_funder_budgets(adjustments, amounts, availability, records)
+                shipping += apply_budgets(offers, adjustments, amounts, availability, records)
+        if self.funder_budgets.keys and adjustments:
+            shipping += self.funder_budgets.apply(adjustments, amounts, availability, records)
         return adjustments, gifts, consumes, schedule, shipping
 
     def _code_findings(
@@ -705,7 +720,7 @@ class Engine:
         them redeems; cached per tuple presented, like :meth:`_match_code`'s answers
         (entries are immutable: a race at worst works one out twice)."""
         codes = _normalise_codes(presented)
-        found = (codes, self._coded.difference(*(self._match_code(code)[0] for code in codes)))
+        found = (codes, self.coded.difference(*(self._match_code(code)[0] for code in codes)))
         if len(self._presented) >= _CODE_CACHE_LIMIT:
             self._presented.clear()
         self._presented[presented] = found
@@ -734,183 +749,6 @@ class Engine:
             self._code_matches.clear()
         self._code_matches[code] = found
         return found
-
-    def _settle(
-        self,
-        offers: list[tuple[Compiled, Offer]],
-        state: PricingState,
-        gifts: list[tuple[int, Gift]],
-        consumes: list[Consumed],
-        schedule: list[tuple[list[tuple[int, int]], Any]],
-        records: dict[int, list[Any]],
-    ) -> None:
-        """What a lane's offers leave beyond their discounts, once the lane is applied:
-        deposit schedules (seen by later lanes), gifts, and the counters they consume."""
-        for compiled, offer in offers:
-            if offer.deposits:
-                state.deposited = True
-                for i, deposit in offer.deposits:
-                    state.deposits[i] = deposit
-                    state.deferred[i] = True
-                schedule.append((list(offer.deposits), offer.balance_window))
-            if offer.gifts:
-                self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
-            if offer.consumes:
-                consumes.extend((compiled.index, key, n, -1) for key, n in offer.consumes)
-
-    def _add_gifts(
-        self,
-        compiled: Compiled,
-        offered: list[Gift],
-        gifts: list[tuple[int, Gift]],
-        records: dict[int, list[Any]],
-        consumes: list[Consumed],
-    ) -> None:
-        """Add the gifts of an offer; a sku already given is refused unless both gifts are
-        stackable. A gift's stock counter is consumed only for a gift actually added, and
-        a promotion whose every gift was refused (and that gave nothing else) is not
-        applied, with the promotion that gave the gift named."""
-        refused: list[str] = []
-        added = 0
-        for gift in offered:
-            holder = next(
-                (
-                    index
-                    for index, g in gifts
-                    if g.sku == gift.sku and not (g.stackable and gift.stackable)
-                ),
-                None,
-            )
-            if holder is not None:
-                refused.append(f"{gift.sku} (given by {self._meta[holder][0]})")
-                continue
-            gifts.append((compiled.index, gift))
-            added += 1
-            if gift.counter is not None:
-                consumes.append((compiled.index, gift.counter, gift.quantity, -1))
-        record = records.get(compiled.index)
-        if refused and not added and record is not None and record[1] == 0:
-            records[compiled.index] = [
-                Status.NOT_APPLIED,
-                0,
-                record[2],
-                Reason.GIFT_DUPLICATE,
-                "gift already in the order: " + ", ".join(refused),
-                record[5],
-            ]
-
-    def _apply_budgets(
-        self,
-        offers: list[tuple[Compiled, Offer]],
-        adjustments: list[list[Any]],
-        amounts: list[int],
-        availability: Any,
-        records: dict[int, list[Any]],
-    ) -> int:
-        """Trim or refuse offers over their budget; returns the shipping fee given back
-        (a trimmed shipping discount), which the caller adds to the fee left to pay."""
-        shipping_back = 0
-        for compiled, _offer in offers:
-            if compiled.budget is None:
-                continue
-            left = availability.remaining(compiled.budget_key)
-            if left is None:
-                left = compiled.budget
-            mine = [a for a in adjustments if a[0] == compiled.index and a[2] > 0]
-            given = sum(a[2] for a in mine)
-            if given <= left:
-                continue
-            keep = 0 if compiled.refuse_over_budget else max(left, 0)
-            parts = allocate(keep, [a[2] for a in mine])
-            for adjustment, part in zip(mine, parts, strict=True):
-                back = adjustment[2] - part
-                adjustment[2] = part
-                if adjustment[1] >= 0:
-                    amounts[adjustment[1]] += back
-                else:
-                    shipping_back += back
-            record = records.get(compiled.index)
-            if record is None:  # not explaining
-                continue
-            if keep == 0:
-                records[compiled.index] = [
-                    Status.NOT_APPLIED,
-                    0,
-                    record[2],
-                    Reason.BUDGET_EXHAUSTED,
-                    "its budget cannot cover this discount",
-                    None,
-                ]
-            else:
-                record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
-        return shipping_back
-
-    def _funder_share(self, index: int, total: int, funder: Funder) -> int:
-        """The part of a promotion's ``total`` its funding split gives ``funder`` (the same
-        split the quote reports)."""
-        shares = self._meta[index][3]
-        parts = allocate(total, [weight for _, weight in shares])
-        return sum(part for (f, _), part in zip(shares, parts, strict=True) if f is funder)
-
-    def _apply_funder_budgets(
-        self,
-        adjustments: list[list[Any]],
-        amounts: list[int],
-        availability: Any,
-        records: dict[int, list[Any]],
-    ) -> int:
-        """Keep each budgeted funder's share of the quote within what is left of its budget.
-
-        Over budget, discounts the funder pays part of are taken back in the guardrail's
-        trim order (lowest priority first): by as little as makes the share fit (``trim``)
-        or whole (``refuse``). Returns the shipping fee given back."""
-        shipping_back = 0
-        refuse = self.ruleset.stacking.funder_budget_policy is BudgetPolicy.REFUSE
-        for funder, key in self._funder_budget_keys.items():
-            left = availability.remaining(key)
-            if left is None:
-                left = self.ruleset.budgets[funder]
-            left = max(left, 0)
-            totals: dict[int, int] = {}
-            for index, _line, amount in adjustments:
-                totals[index] = totals.get(index, 0) + amount
-            share = {i: self._funder_share(i, t, funder) for i, t in totals.items() if t}
-            over = sum(share.values()) - left
-            for index in self._trim_order:
-                if over <= 0:
-                    break
-                if not share.get(index):
-                    continue
-                total = totals[index]
-                keep = 0
-                if not refuse:
-                    # the largest total whose share fits what the others leave
-                    room = share[index] - over
-                    low, high = 0, total
-                    while low < high:
-                        middle = (low + high + 1) // 2
-                        if self._funder_share(index, middle, funder) <= room:
-                            low = middle
-                        else:
-                            high = middle - 1
-                    keep = low
-                shipping_back += _take_back(index, total - keep, adjustments, amounts)
-                over -= share[index] - self._funder_share(index, keep, funder)
-                record = records.get(index)
-                if record is None:
-                    continue
-                if keep == 0:
-                    records[index] = [
-                        Status.NOT_APPLIED,
-                        0,
-                        record[2],
-                        Reason.BUDGET_EXHAUSTED,
-                        f"the {funder.value} budget cannot cover this discount",
-                        None,
-                    ]
-                else:
-                    record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
-        return shipping_back
 
     # -- guardrail ---------------------------------------------------------------------
     def _guard(
@@ -1048,17 +886,3 @@ def _unlocked_by(codes: frozenset[str], inner: Evaluator) -> Evaluator:
         return inner(state, lines)
 
     return evaluate
-
-
-def _take_back(index: int, amount: int, adjustments: list[list[Any]], amounts: list[int]) -> int:
-    """Take ``amount`` back from promotion ``index``'s adjustments, spread in proportion to
-    them; returns the part that goes back to the shipping fee."""
-    mine = [a for a in adjustments if a[0] == index and a[2] > 0]
-    shipping_back = 0
-    for adjustment, part in zip(mine, allocate(amount, [a[2] for a in mine]), strict=True):
-        adjustment[2] -= part
-        if adjustment[1] >= 0:
-            amounts[adjustment[1]] += part
-        else:
-            shipping_back += part
-    return shipping_back

@@ -38,6 +38,7 @@ import linecache
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from promorules.budgets import apply_budgets
 from promorules.interpret import split, unit_price
 from promorules.kind import Lane, Offer
 from promorules.model import (
@@ -104,10 +105,10 @@ class _Writer:
             "Offer": Offer,
             "resolve": resolve,
             "apply_prices": apply_prices,
-            "settle": engine._settle,
-            "apply_budgets": engine._apply_budgets,
-            "apply_funder_budgets": engine._apply_funder_budgets,
-            "BY_PRIORITY": engine._by_priority,
+            "settle": engine.settle,
+            "apply_budgets": apply_budgets,
+            "apply_funder_budgets": engine.funder_budgets.apply,
+            "BY_PRIORITY": engine.price_by_priority,
             "allocate": allocate,
             "split": split,
             "rate": apply_rate,
@@ -149,7 +150,7 @@ class _Writer:
         for position, lane in enumerate(self.plan.lanes):
             if lane:
                 self._lane(position, lane)
-        if self.engine._funder_budget_keys:
+        if self.engine.funder_budgets.keys:
             emit(1, "if adjustments:")
             emit(
                 2, "shipping += apply_funder_budgets(adjustments, amounts, state.availability, {})"
@@ -169,7 +170,7 @@ class _Writer:
             prices = (
                 not resolves
                 and not budgets
-                and not self.engine._by_priority
+                and not self.engine.price_by_priority
                 and all(c.rule is not None and isinstance(c.rule.benefit, UnitPrice) for c in lane)
             )
         else:
@@ -257,7 +258,7 @@ class _Writer:
                 emit(2, f"s{slot} = []")
             else:
                 conditions.append(f"s{slot} is not None")
-        if compiled.index in self.engine._coded:
+        if compiled.index in self.engine.coded:
             conditions.append(f"{compiled.index} not in unredeemed")
         if self.check_paused:
             conditions.append(f"not paused(p{slot})")
