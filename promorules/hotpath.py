@@ -43,6 +43,7 @@ from promorules.interpret import split, unit_price
 from promorules.kind import Lane, Offer
 from promorules.model import (
     AmountOff,
+    Cheapest,
     Every,
     Leftover,
     Per,
@@ -479,7 +480,7 @@ def _inline(rule: Rule | None) -> bool:
         rule is not None
         and rule.pool is Pool.ORDER
         and not rule.uses.any
-        and not isinstance(rule.benefit, UnitPrice)
+        and not isinstance(rule.benefit, (UnitPrice, Cheapest))
     )
 
 

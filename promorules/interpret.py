@@ -31,6 +31,7 @@ from promorules.kind import (
 )
 from promorules.model import (
     AmountOff,
+    Cheapest,
     Every,
     Leftover,
     Per,
@@ -44,6 +45,7 @@ from promorules.model import (
     Uses,
 )
 from promorules.money import Rounding, allocate, apply_rate, format_amount, format_percent
+from promorules.units import runs, take
 
 
 def split(total: int, weights: Sequence[int], leftover: Leftover) -> list[int]:
@@ -113,6 +115,8 @@ def line_offs(
 ) -> list[int]:
     """What a per-line benefit gives each line of ``pool`` (before the pool's cap)."""
     benefit = rule.benefit
+    if isinstance(benefit, Cheapest):
+        return _cheapest(benefit, amounts, qty, pool, rounding)
     if isinstance(benefit, PercentOff):
         num, den = benefit.rate.numerator, benefit.rate.denominator
         return [apply_rate(amounts[i], num, den, rounding) for i in pool]
@@ -124,6 +128,26 @@ def line_offs(
     if limit is None:
         return [min(amount * qty[i], amounts[i]) for i in pool]
     return [min(amount * min(qty[i], limit), amounts[i]) for i in pool]
+
+
+def _cheapest(
+    benefit: Cheapest,
+    amounts: Sequence[int],
+    qty: Sequence[int],
+    pool: Sequence[int],
+    rounding: Rounding,
+) -> list[int]:
+    """What the cheapest (dearest) units give each line of ``pool``: a percent rounded
+    once on each line's picked units, or an amount off each picked unit."""
+    picked: dict[int, int] = {}
+    reward = benefit.reward
+    for line, value, count in take(runs(amounts, qty, pool), benefit.count, benefit.dearest):
+        unit = min(reward.amount, value) if isinstance(reward, AmountOff) else value
+        picked[line] = picked.get(line, 0) + unit * count
+    if isinstance(reward, PercentOff):
+        num, den = reward.rate.numerator, reward.rate.denominator
+        return [apply_rate(picked.get(i, 0), num, den, rounding) for i in pool]
+    return [picked.get(i, 0) for i in pool]
 
 
 def figures(rule: Rule, state: PricingState, pool: Sequence[int]) -> tuple[list[int], int | None]:

@@ -205,7 +205,22 @@ class UnitPrice:
             raise ValueError("unit prices: give prices and/or percent")
 
 
-Benefit = PercentOff | AmountOff | Tiers | Every | ShippingOff | UnitPrice
+@attrs.frozen
+class Cheapest:
+    """The ``count`` cheapest units of the pool (``dearest``: the dearest), each given
+    ``reward``: a percent of the unit, or an amount off it (never more than the unit)."""
+
+    count: int = attrs.field(validator=_positive)
+    reward: PercentOff | AmountOff = attrs.field()
+    dearest: bool = False
+
+    @reward.validator
+    def _per_unit(self, _: object, reward: PercentOff | AmountOff) -> None:
+        if isinstance(reward, AmountOff) and reward.per is not Per.UNIT:
+            raise ValueError("the cheapest units get an amount off each unit")
+
+
+Benefit = PercentOff | AmountOff | Tiers | Every | ShippingOff | UnitPrice | Cheapest
 POOLED = (Tiers, Every)
 
 
@@ -263,7 +278,7 @@ class Rule:
             return not benefit.per_line
         if isinstance(benefit, AmountOff):
             return benefit.per is Per.POOL
-        return isinstance(benefit, POOLED)
+        return isinstance(benefit, POOLED)  # Cheapest: per unit, so per line
 
     @property
     def by_quantity(self) -> bool:
@@ -360,6 +375,17 @@ def _bound(rule: Rule) -> Bound:
             min_base=floor,
             note=f"a fixed amount off each {benefit.per.value}: up to the whole of a cheap one",
         )
+    if isinstance(benefit, Cheapest):
+        reward = benefit.reward
+        if isinstance(reward, PercentOff):  # no unit gets more than its share
+            return Bound(
+                rate=reward.rate,
+                line_rate=reward.rate,
+                cap=cap,
+                min_base=floor,
+                note=f"at most {_share(reward.rate)} of each unit it picks",
+            )
+        return Bound(cap=cap, min_base=floor, note="a fixed amount off cheap units: up to all")
     by_quantity = rule.by_quantity
     if isinstance(benefit, Every):
         # by quantity, a fixed amount per number of items may take a cheap item whole

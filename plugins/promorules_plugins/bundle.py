@@ -35,7 +35,7 @@ from promorules.kind import (
 )
 from promorules.money import allocate, format_amount
 from promorules.ruleset import Amount, Promotion
-from promorules_plugins.units import runs
+from promorules.units import runs
 
 NO_SAVING = "no-saving"
 """Reason code when the units already cost no more than the bundle price."""

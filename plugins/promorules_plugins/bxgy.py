@@ -35,7 +35,7 @@ from promorules.kind import (
 )
 from promorules.money import apply_rate, format_percent
 from promorules.ruleset import Promotion, Rate
-from promorules_plugins.units import runs, take_cheapest
+from promorules.units import runs, take_cheapest
 
 
 @attrs.frozen
@@ -48,6 +48,13 @@ class BxgyConfig:
     """Discount on the Y units; None: they are free."""
     max_repeats: int | None = None
     """Most groups per order; None: as many as the cart holds."""
+    partial: bool = False
+    """A last, incomplete group still gets ``max(0, units - buy)`` units (buy 2 get 1
+    with 2 units: nothing; some platforms count 3 of a "buy 2 get 2" as 1 free)."""
+    get_skus: tuple[str, ...] = ()
+    get_categories: tuple[str, ...] = ()
+    """Buy from one scope, get from another: the units discounted are those of these skus
+    or categories (within the promotion's scope), the units bought the others."""
 
 
 class Bxgy(Kind):
@@ -66,6 +73,10 @@ class Bxgy(Kind):
             yield Problem("PR203", "percent must lie in (0%, 100%]", ("percent",))
         if config.max_repeats is not None and config.max_repeats <= 0:
             yield Problem("PR203", "max_repeats must be at least 1", ("max_repeats",))
+        if config.partial and (config.get_skus or config.get_categories):
+            yield Problem(
+                "PR203", "a partial group counts one scope: not with get_skus", ("partial",)
+            )
 
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: BxgyConfig = promotion.config
@@ -80,22 +91,49 @@ class Bxgy(Kind):
 
         free = num == den  # apply_rate(amount, 1, 1, mode) is the amount, in every mode
 
+        partial = config.partial
+        get_skus, get_categories = frozenset(config.get_skus), frozenset(config.get_categories)
+        split_scope = bool(get_skus or get_categories)
+
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             qty = state.qty
-            count = sum([qty[i] for i in lines])  # the units of the runs of these lines
-            times = count // group
-            if repeats is not None:
-                times = min(times, repeats)
-            if times == 0:
+            getting: Sequence[int] = lines
+            if split_scope:
+                cart = state.lines
+                getting = [
+                    i
+                    for i in lines
+                    if cart[i].sku in get_skus or cart[i].category in get_categories
+                ]
+                got = set(getting)
+                bought = sum([qty[i] for i in lines if i not in got])
+                times = bought // buy
+                count = bought
+                units = min(times * get, sum([qty[i] for i in getting]))
+                if repeats is not None:
+                    times = min(times, repeats)
+                    units = min(units, times * get)
+            else:
+                count = sum([qty[i] for i in lines])  # the units of the runs of these lines
+                times = count // group
+                if repeats is not None:
+                    times = min(times, repeats)
+                units = times * get
+                if partial and (repeats is None or times < repeats):
+                    units += max(0, count - times * group - buy)
+            step = buy if split_scope else group
+            if units == 0:
                 if not state.explain:
                     return QUIET
-                shortfall = group - count
+                if split_scope and times:
+                    return NotApplied(Reason.NO_ELIGIBLE_LINES, "no unit to get in the cart")
+                shortfall = step - count
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
-                    f"{count} eligible units; {name} needs {group}",
-                    env.upsell(shortfall, group, f"{get} {how}", by_quantity=True),
+                    f"{count} eligible units; {name} needs {step}",
+                    env.upsell(shortfall, step, f"{get} {how}", by_quantity=True),
                 )
-            chosen = take_cheapest(runs(state.amounts, qty, lines), times * get)
+            chosen = take_cheapest(runs(state.amounts, qty, getting), units)
             out_lines: list[int] = []
             out_amounts: list[int] = []
             for i in sorted(chosen):
@@ -107,8 +145,8 @@ class Bxgy(Kind):
                 return Offer(out_lines, out_amounts)
             hint = None
             if state.explain and (repeats is None or times < repeats):
-                shortfall = group - count % group
-                hint = env.upsell(shortfall, group, f"{get} more {how}", by_quantity=True)
+                shortfall = step - count % step
+                hint = env.upsell(shortfall, step, f"{get} more {how}", by_quantity=True)
             if not out_lines:
                 return NotApplied(
                     Reason.NOTHING_LEFT, "the cheapest units are already at 0.00", hint
@@ -118,7 +156,7 @@ class Bxgy(Kind):
                 out_lines,
                 out_amounts,
                 base=base,
-                detail=f"{name}, {times} x (cheapest {times * get} of {count} units)",
+                detail=f"{name}, cheapest {units} of {sum([qty[i] for i in getting])} units",
                 hint=hint,
             )
 
@@ -126,6 +164,10 @@ class Bxgy(Kind):
 
     def bound(self, promotion: Promotion) -> Bound:
         config: BxgyConfig = promotion.config
+        if config.get_skus or config.get_categories:
+            # the units got may be worth far more than the units bought
+            return Bound(note="buy from one scope, get from another: up to the whole base")
+        # a partial last group of r units gets r - buy < get of them: no deeper
         rate = Fraction(config.get, config.buy + config.get)
         if config.percent is not None:
             rate *= Fraction(config.percent)

@@ -16,6 +16,8 @@ The rest states the model's conditions, pools and limits in the planner's words:
   one item, 10% off it");
 - ``cap``: the most it gives per pool; ``max_units``: how many units of each line an
   ``off_each`` reaches;
+- ``cheapest = N``: only the N cheapest units of each pool (``dearest = true``: the
+  dearest) get ``percent`` or ``off_each`` ("the cheapest 2 items half price");
 - ``round = "pool"``: a percent worked out once on the pool and split over its lines
   (default ``"line"``: rounded on each line); ``leftover``: where a split's leftover
   minor units go (``"largest-remainder"``, ``"first-line"``, ``"last-line"``).
@@ -32,7 +34,7 @@ import attrs
 from promorules import hookimpl
 from promorules.diagnostics import Problem
 from promorules.kind import CompileEnv, Kind, Lane
-from promorules.model import AmountOff, Condition, Leftover, Per, PercentOff, Pool, Rule
+from promorules.model import AmountOff, Cheapest, Condition, Leftover, Per, PercentOff, Pool, Rule
 from promorules.ruleset import Amount, Promotion, Rate
 
 
@@ -56,6 +58,10 @@ class DiscountConfig:
     max_units: int | None = None
     round: Round = Round.LINE
     leftover: Leftover = Leftover.LARGEST_REMAINDER
+    cheapest: int | None = None
+    """Only the N cheapest units of each pool get ``percent`` or ``off_each``."""
+    dearest: bool = False
+    """With ``cheapest``: the N dearest units instead."""
 
 
 class Discount(Kind):
@@ -86,6 +92,15 @@ class Discount(Kind):
                 yield Problem("PR203", "max_units limits off_each", ("max_units",))
             elif config.max_units < 1:
                 yield Problem("PR203", "max_units must be at least 1", ("max_units",))
+        if config.cheapest is not None:
+            if config.cheapest < 1:
+                yield Problem("PR203", "cheapest must be at least 1", ("cheapest",))
+            if config.off_line is not None or config.round is Round.POOL:
+                yield Problem(
+                    "PR203", "the cheapest units take a percent or off_each", ("cheapest",)
+                )
+        elif config.dearest:
+            yield Problem("PR203", "dearest picks with cheapest = N", ("dearest",))
         if config.round is Round.POOL and config.percent is None:
             yield Problem("PR203", 'round = "pool" rounds a percent', ("round",))
         if (
@@ -99,13 +114,16 @@ class Discount(Kind):
 
     def rule(self, promotion: Promotion, env: CompileEnv) -> Rule:
         config: DiscountConfig = promotion.config
-        benefit: PercentOff | AmountOff
+        benefit: PercentOff | AmountOff | Cheapest
         if config.percent is not None:
             benefit = PercentOff(Fraction(config.percent), per_line=config.round is Round.LINE)
         elif config.off_line is not None:
             benefit = AmountOff(config.off_line, Per.LINE)
         else:
             benefit = AmountOff(config.off_each or 0, Per.UNIT)
+        if config.cheapest is not None:
+            reward = PercentOff(benefit.rate) if isinstance(benefit, PercentOff) else benefit
+            benefit = Cheapest(config.cheapest, reward, config.dearest)
         condition = Condition(
             min_amount=config.threshold or 0,
             min_quantity=config.min_quantity or 0,

@@ -26,6 +26,7 @@ from promorules.engine import Engine
 from promorules.kind import CompileEnv, Kind, Lane
 from promorules.model import (
     AmountOff,
+    Cheapest,
     Condition,
     Every,
     Leftover,
@@ -74,7 +75,12 @@ amounts = st.integers(min_value=1, max_value=50_000)
 
 @st.composite
 def benefits(draw: st.DrawFn) -> Any:
-    which = draw(st.sampled_from(["percent", "amount", "tiers", "every", "shipping"]))
+    which = draw(st.sampled_from(["percent", "amount", "tiers", "every", "shipping", "cheapest"]))
+    if which == "cheapest":
+        reward = draw(
+            st.one_of(rates.map(PercentOff), amounts.map(lambda a: AmountOff(a, Per.UNIT)))
+        )
+        return Cheapest(draw(st.integers(1, 5)), reward, draw(st.booleans()))
     if which == "percent":
         return PercentOff(draw(rates), per_line=draw(st.booleans()))
     if which == "amount":
@@ -110,7 +116,7 @@ def rules(draw: st.DrawFn) -> Rule:
         codes=frozenset(draw(st.sampled_from([(), (), ("SAVE",), CODES]))),
     )
     pool = Pool.ORDER if shipping else draw(st.sampled_from(list(Pool)))
-    per_unit = isinstance(benefit, AmountOff) and benefit.per is Per.UNIT
+    per_unit = isinstance(benefit, AmountOff) and benefit.per is Per.UNIT  # not Cheapest
     return Rule(
         benefit,
         condition,

@@ -107,3 +107,34 @@ def test_bad_bxgy_promotions_are_located_errors(body: str, message: str) -> None
     with pytest.raises(RulesetError) as err:
         build(body)
     assert message in str(err.value)
+
+
+def test_a_partial_last_group() -> None:
+    # buy 2 get 2: 7 units = one group of 4 (2 free) + 3 units (3 - 2 = 1 more free)
+    body = '[[promotion]]\nid = "b2g2"\nkind = "bxgy"\nbuy = 2\nget = 2\n'
+    basket = cart(line("a", 7, "10.00"))
+    assert build(body).price(basket, ctx()).discount_total == yuan("20.00")
+    partial = build(body + "partial = true\n")
+    for quote in (partial.price(basket, ctx()), partial.explained(basket, ctx())):
+        assert quote.discount_total == yuan("30.00")
+    two = cart(line("a", 2, "10.00"))  # 2 units: 2 - 2 = 0 free
+    assert partial.price(two, ctx()).discount_total == 0
+
+
+def test_buy_from_one_scope_get_from_another() -> None:
+    # buy a phone, get a case free: 2 phones, 3 cases -> 2 cases (the cheapest) free
+    body = (
+        '[[promotion]]\nid = "case"\nkind = "bxgy"\nbuy = 1\nget = 1\n'
+        'skus = ["PHONE", "CASE-A", "CASE-B"]\nget_categories = ["cases"]\n'
+    )
+    basket = cart(
+        line("PHONE", 2, "3000.00", category="phones"),
+        line("CASE-A", 2, "80.00", category="cases"),
+        line("CASE-B", 1, "50.00", category="cases"),
+    )
+    rules = build(body)
+    for quote in (rules.price(basket, ctx()), rules.explained(basket, ctx())):
+        assert [ql.discount for ql in quote.lines] == [0, yuan("80.00"), yuan("50.00")]
+    cases_only = cart(line("CASE-A", 3, "80.00", category="cases"))
+    assert rules.price(cases_only, ctx()).discount_total == 0
+    assert rules.bound(0).rate == 1

@@ -129,3 +129,16 @@ def test_model_keys_are_checked(config: str, message: str) -> None:
     with pytest.raises(RulesetError) as info:
         cut(config)
     assert message in str(info.value)
+
+
+def test_the_cheapest_and_the_dearest_units() -> None:
+    lines = (line("a", 3, "10.00"), line("b", 1, "40.00"))
+    # the 2 cheapest units (both of a) at half price: 10.00 off a
+    for quote in both(cut('percent = "50%"\ncheapest = 2\n'), *lines):
+        assert [ql.discount for ql in quote.lines] == [yuan("10.00"), 0]
+    # the 2 dearest (b's, then one of a) at half price: 5.00 off a, 20.00 off b
+    for quote in both(cut('percent = "50%"\ncheapest = 2\ndearest = true\n'), *lines):
+        assert [ql.discount for ql in quote.lines] == [yuan("5.00"), yuan("20.00")]
+    # 15.00 off each of the 2 cheapest, never more than a unit: 10.00 + 10.00 off a
+    for quote in both(cut('off_each = "15.00"\ncheapest = 2\n'), *lines):
+        assert [ql.discount for ql in quote.lines] == [yuan("20.00"), 0]

@@ -29,6 +29,21 @@ def runs(amounts: Sequence[int], qty: Sequence[int], lines: Sequence[int]) -> li
     return out
 
 
+def take(units: list[Run], count: int, dearest: bool = False) -> list[tuple[int, int, int]]:
+    """The ``count`` cheapest (``dearest``: dearest) units as ``(line, value, units)``
+    runs, in the order taken (ties: lower line first)."""
+    out: list[tuple[int, int, int]] = []
+    left = count
+    ordered = sorted(units, key=lambda r: (-r[0], r[1])) if dearest else sorted(units)
+    for value, line, units_left in ordered:
+        if left <= 0:
+            break
+        taken = min(units_left, left)
+        out.append((line, value, taken))
+        left -= taken
+    return out
+
+
 def take_cheapest(units: list[Run], count: int) -> dict[int, int]:
     """The amount, per line, of the ``count`` cheapest units (ties: lower line first)."""
     chosen: dict[int, int] = {}
