@@ -14,7 +14,8 @@ import difflib
 import enum
 import re
 import sys
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 from pathlib import Path as FilePath
@@ -296,6 +297,12 @@ class Ruleset:
                 return promotion
         raise KeyError(promotion_id)
 
+    def collector(self) -> Collector:
+        """A collector for problems found in this ruleset after loading (lint, a kind's
+        late checks): located in its file, promotions named by id as loading names them."""
+        names = promotion_names([p.id for p in self.promotions])
+        return Collector(self.source, dict(self.positions), names)
+
     def windows(self, promotion: Promotion) -> tuple[Window, ...]:
         """When a promotion is live: its window, its phases, or always (empty tuple)."""
         if promotion.window is not None:
@@ -567,11 +574,20 @@ def build_ruleset(
     if not isinstance(raw_promotions, list):
         out.add("PR103", "write promotions as [[promotion]] tables", ("promotion",))
         raw_promotions = []
-    promotions = []
+    raw_ids = [raw.get("id") if isinstance(raw, dict) else None for raw in raw_promotions]
+    out.names.update(promotion_names(raw_ids))
+    _check_ids(raw_ids, out)
+    # every id written down, even of a promotion dropped for its own errors: a reference
+    # to it (not_with, an uplift) is not wrong, and one broken promotion must not make
+    # the others report errors of their own
+    declared = {i for i in raw_ids if isinstance(i, str)}
+    # with their index in the file: a dropped promotion must not shift the paths (and
+    # so the lines) of the problems found in the ones after it
+    promotions: list[tuple[int, Promotion]] = []
     for index, raw in enumerate(raw_promotions):
         promotion = _promotion(conv, raw, ("promotion", index), kinds, out)
         if promotion is not None:
-            promotions.append(promotion)
+            promotions.append((index, promotion))
 
     if campaign is not None:
         _check_campaign(campaign, out)
@@ -582,9 +598,9 @@ def build_ruleset(
     if catalog is not None:
         _check_catalog(catalog, out)
     if campaign is not None:
-        _check_promotions(promotions, campaign, kinds, out)
+        _check_promotions(promotions, campaign, kinds, declared, out)
     if simulate is not None:
-        _check_simulate(simulate, promotions, out)
+        _check_simulate(simulate, declared, out)
     if price_rules is not None:
         _check_price_rules(price_rules, out)
     out.raise_if_errors()
@@ -592,7 +608,7 @@ def build_ruleset(
         campaign=campaign,
         guardrails=guardrails,
         stacking=stacking,
-        promotions=tuple(promotions),
+        promotions=tuple(p for _, p in promotions),
         budgets=budgets,
         simulate=simulate,
         price_rules=price_rules,
@@ -600,6 +616,41 @@ def build_ruleset(
         source=source,
         positions=out.positions,
     )
+
+
+def promotion_names(ids: Sequence[object]) -> dict[Path, str]:
+    """How diagnostics name each promotion: by its id when that id is well formed and
+    unique (``promotion "d11-ladder"``), else by its index (no entry)."""
+    counts = Counter(i for i in ids if isinstance(i, str))
+    return {
+        ("promotion", index): f'promotion "{pid}"'
+        for index, pid in enumerate(ids)
+        if isinstance(pid, str) and _ID.fullmatch(pid) and counts[pid] == 1
+    }
+
+
+def _check_ids(ids: Sequence[object], out: Collector) -> None:
+    """Ids well formed and unique, over every promotion written (even a broken one)."""
+    first: dict[str, int] = {}
+    for index, pid in enumerate(ids):
+        if not isinstance(pid, str):
+            continue  # a missing or non-string id is the structuring's to report
+        path: Path = ("promotion", index, "id")
+        if not _ID.fullmatch(pid):
+            out.add(
+                "PR103",
+                "an id is 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter "
+                "or digit",
+                path,
+            )
+        if pid in first:
+            line, _ = out.position(("promotion", first[pid], "id"))
+            out.add(
+                "PR202",
+                f"duplicate id {pid!r} (first used by promotion[{first[pid]}] on line {line})",
+                path,
+            )
+        first.setdefault(pid, index)
 
 
 def _currency_and_zone(raw: Mapping[str, Any], out: Collector) -> tuple[str, tzinfo]:
@@ -711,28 +762,16 @@ def _check_catalog(catalog: CatalogFacts, out: Collector) -> None:
 
 
 def _check_promotions(
-    promotions: list[Promotion], campaign: Campaign, kinds: Mapping[str, Kind], out: Collector
+    promotions: list[tuple[int, Promotion]],
+    campaign: Campaign,
+    kinds: Mapping[str, Kind],
+    ids: set[str],
+    out: Collector,
 ) -> None:
-    seen: dict[str, int] = {}
-    ids = {p.id for p in promotions}
     group_lanes: dict[str, Lane] = {}
-    for index, promotion in enumerate(promotions):
+    for index, promotion in promotions:
         path: Path = ("promotion", index)
         kind = kinds[promotion.kind]
-        if not _ID.fullmatch(promotion.id):
-            out.add(
-                "PR103",
-                "an id is 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter "
-                "or digit",
-                (*path, "id"),
-            )
-        if promotion.id in seen:
-            out.add(
-                "PR202",
-                f"duplicate id {promotion.id!r} (first used by promotion[{seen[promotion.id]}])",
-                (*path, "id"),
-            )
-        seen.setdefault(promotion.id, index)
         lane = promotion.effective_lane(kind)
         if lane not in kind.lanes:
             allowed = ", ".join(la.value for la in kind.lanes)
@@ -776,8 +815,7 @@ def _check_promotions(
             out.add("PR104", "a budget must be positive", (*path, "budget"))
 
 
-def _check_simulate(simulate: Simulation, promotions: list[Promotion], out: Collector) -> None:
-    ids = {p.id for p in promotions}
+def _check_simulate(simulate: Simulation, ids: set[str], out: Collector) -> None:
     grades = {g.value for g in Grade}
     for key, rate in simulate.uplift.items():
         path: Path = ("simulate", "uplift", key)

@@ -41,7 +41,7 @@ from fractions import Fraction
 import attrs
 
 from promorules import hookimpl
-from promorules.diagnostics import Collector, Problem
+from promorules.diagnostics import Problem
 from promorules.kind import (
     Bound,
     CompileEnv,
@@ -233,7 +233,7 @@ def _windows(promotion: Promotion, ruleset: Ruleset) -> tuple[Window, Window]:
     config: PresaleConfig = promotion.config
     phases = ruleset.campaign.phases
     prefix = ("promotion", ruleset.promotions.index(promotion))
-    out = Collector(ruleset.source, dict(ruleset.positions))
+    out = ruleset.collector()
     found: list[Window | None] = []
     for which in ("deposit", "final"):
         window, phase = getattr(config, f"{which}_window"), getattr(config, f"{which}_phase")
