@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 import attrs
 
@@ -125,11 +125,12 @@ class Collector:
     def __init__(
         self,
         file: str,
-        positions: dict[Path, tuple[int, int]] | None = None,
+        positions: MutableMapping[Path, tuple[int, int]] | None = None,
         names: Mapping[Path, str] | None = None,
     ) -> None:
         self.file = file
-        self.positions = positions or {}
+        # kept as given, not copied: a ruleset's positions are scanned only when read
+        self.positions = positions if positions is not None else {}
         self.names: dict[Path, str] = dict(names or {})
         """How to show a path prefix (see :func:`format_path`): promotions by id."""
         self.problems: list[Problem] = []

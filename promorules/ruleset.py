@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import re
 import sys
+import typing
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 from pathlib import Path as FilePath
@@ -300,8 +302,16 @@ class Ruleset:
     def collector(self) -> Collector:
         """A collector for problems found in this ruleset after loading (lint, a kind's
         late checks): located in its file, promotions named by id as loading names them."""
-        names = promotion_names([p.id for p in self.promotions])
-        return Collector(self.source, dict(self.positions), names)
+        positions = self.positions
+        return Collector(
+            self.source,
+            positions if isinstance(positions, MutableMapping) else dict(positions),
+            self._names,
+        )
+
+    @functools.cached_property
+    def _names(self) -> dict[Path, str]:
+        return promotion_names([p.id for p in self.promotions])
 
     def windows(self, promotion: Promotion) -> tuple[Window, ...]:
         """When a promotion is live: its window, its phases, or always (empty tuple)."""
@@ -337,8 +347,47 @@ class _ValueProblem(ValueError):
         self.code = code
 
 
-def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
-    """A converter bound to the ruleset's currency and time zone, strict about types."""
+def _enums_in(tp: Any, seen: set[Any] | None = None) -> set[type[enum.Enum]]:
+    """Every enum class a type refers to, through unions, containers and attrs classes."""
+    seen = set() if seen is None else seen
+    found: set[type[enum.Enum]] = set()
+    if tp in seen:
+        return found
+    seen.add(tp)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        found.add(tp)
+    elif isinstance(tp, type) and attrs.has(tp):
+        resolve_types(tp)
+        for field in attrs.fields(tp):
+            found |= _enums_in(field.type, seen)
+    for arg in getattr(tp, "__args__", ()) or ():
+        found |= _enums_in(arg, seen)
+    return found
+
+
+def _converter(currency: str, tz: tzinfo, tables: tuple[type[Any], ...] = ()) -> cattrs.Converter:
+    """A converter bound to the ruleset's currency and time zone, strict about types.
+
+    One per currency, zone and set of kinds' config classes, built once: cattrs generates
+    (and compiles) the structuring code of each class on first use and caches it, but
+    registering any hook afterwards clears that cache. So every hook, the enums of every
+    table included, is registered here, before anything is structured; loading 1,000
+    promotions then generates each class's code once instead of once per promotion.
+    """
+    key = (currency, tz, tables)
+    conv = _CONVERTERS.get(key)
+    if conv is None:
+        conv = _build_converter(currency, tz, tables)
+        if len(_CONVERTERS) >= 32:  # a long-lived process that meets many currencies
+            _CONVERTERS.pop(next(iter(_CONVERTERS)))
+        _CONVERTERS[key] = conv
+    return conv
+
+
+_CONVERTERS: dict[tuple[str, tzinfo, tuple[type[Any], ...]], cattrs.Converter] = {}
+
+
+def _build_converter(currency: str, tz: tzinfo, tables: tuple[type[Any], ...]) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
 
     def amount(value: object, _: object) -> Amount:
@@ -391,22 +440,24 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
             raise _ValueProblem("PR103", f"expected a list, not {_show(value)}")
         return structure_tuple(value, cls)
 
+    registered: set[type[enum.Enum]] = set()
+
     def register_enums(tp: Any) -> None:
         """Give each enum met in ``tp`` the strict enum hook, by exact class.
 
         cattrs dispatches classes before predicates, so a predicate hook alone never
         reaches a ``str``/``int`` subclass such as an Enum; registering the class itself
-        does.
+        does. An enum already registered is not registered again (that would clear the
+        cache of generated code).
         """
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            conv.register_structure_hook(tp, enum_hook)
-        for arg in getattr(tp, "__args__", ()) or ():
-            register_enums(arg)
+        for found in _enums_in(tp) - registered:
+            conv.register_structure_hook(found, enum_hook)
+            registered.add(found)
 
     def table_factory(cls: Any) -> Any:
-        resolve_types(cls)
-        for field in attrs.fields(cls):
-            register_enums(field.type)
+        # a class outside ``tables`` (a kind's config written back by dump_ruleset, say)
+        # registers its enums on first use; those of the known tables are already in
+        register_enums(cls)
         structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
 
         def table_guard(value: object, target: Any) -> Any:
@@ -425,7 +476,7 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
     conv.register_structure_hook(str, string)
     conv.register_structure_hook(int, integer)
     conv.register_structure_hook(bool, boolean)
-    for known in (Grade, OnBreach, BudgetPolicy, Funder, Rounding, Lane):
+    for known in (Grade, OnBreach, BudgetPolicy, Funder, Rounding, Lane, Ruleset, *tables):
         register_enums(known)
     structure_tuple = conv.get_structure_hook(tuple[str, ...])
     conv.register_structure_hook_func(
@@ -439,6 +490,18 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda v: v.value
     )
+    # Warm up now rather than during the first loads: cattrs keeps each mapping type's
+    # hook by registering it, which clears the cache, so the first pass over the tables
+    # leaves some classes to be generated again; the second pass generates those, and
+    # nothing is registered (or cleared) after it.
+    warm = [
+        f.type
+        for f in attrs.fields(Ruleset)
+        if (isinstance(f.type, type) and attrs.has(f.type)) or typing.get_origin(f.type) is dict
+    ]
+    for _ in range(2):
+        for table in (*warm, Promotion, *tables):
+            conv.get_structure_hook(table)
     return conv
 
 
@@ -499,8 +562,14 @@ _TOP_KEYS = (
 )
 
 
-def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[int, int]]]:
-    """Parse TOML text; a syntax error becomes a located PR002 diagnostic."""
+def read_toml(
+    text: str, source: str
+) -> tuple[dict[str, Any], MutableMapping[Path, tuple[int, int]]]:
+    """Parse TOML text; a syntax error becomes a located PR002 diagnostic.
+
+    The key positions come back unscanned: they are worked out when a problem is
+    first located (see :class:`promorules.tomlpos.LazyPositions`).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -515,9 +584,9 @@ def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[
         collector = Collector(source)
         collector.add("PR002", "TOML nested too deeply (arrays or inline tables)")
         raise RulesetError(collector.diagnostics()) from None
-    from promorules.tomlpos import key_positions
+    from promorules.tomlpos import LazyPositions
 
-    return data, key_positions(text)
+    return data, LazyPositions(text)
 
 
 def load_ruleset(path: str | FilePath, kinds: Mapping[str, Kind]) -> Ruleset:
@@ -549,7 +618,10 @@ def build_ruleset(
     positions: Mapping[Path, tuple[int, int]] | None = None,
 ) -> Ruleset:
     """Structure and check a ruleset from already-parsed data (a TOML document's dict)."""
-    out = Collector(source, dict(positions or {}))
+    # not copied: a copy would scan lazy positions that a clean ruleset never reads
+    out = Collector(source, positions if isinstance(positions, MutableMapping) else None)
+    if positions is not None and not isinstance(positions, MutableMapping):
+        out.positions.update(positions)
     for key in data:
         if key not in _TOP_KEYS:
             out.add("PR101", _unknown_key(key, list(_TOP_KEYS)), (key,))
@@ -560,7 +632,7 @@ def build_ruleset(
         out.raise_if_errors()
     assert isinstance(raw_campaign, dict)
     currency, tz = _currency_and_zone(raw_campaign, out)
-    conv = _converter(currency, tz)
+    conv = _converter(currency, tz, _config_types(kinds.values()))
 
     campaign = _structure(conv, raw_campaign, Campaign, ("campaign",), out)
     guardrails = _structure(conv, data.get("guardrails", {}), Guardrails, ("guardrails",), out)
@@ -651,6 +723,12 @@ def _check_ids(ids: Sequence[object], out: Collector) -> None:
                 path,
             )
         first.setdefault(pid, index)
+
+
+def _config_types(items: Iterable[Any], *, of_instances: bool = False) -> tuple[type[Any], ...]:
+    """The config classes of kinds (or of config objects), in a stable order for a key."""
+    types = {type(i) if of_instances else i.config_type for i in items}
+    return tuple(sorted(types, key=lambda t: (t.__module__, t.__qualname__)))
 
 
 def _currency_and_zone(raw: Mapping[str, Any], out: Collector) -> tuple[str, tzinfo]:
@@ -862,7 +940,8 @@ def _check_price_rules(rules: PriceRules, out: Collector) -> None:
 def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
     """The ruleset as a TOML-ready dict that :func:`build_ruleset` reads back equal."""
     campaign = ruleset.campaign
-    conv = _converter(campaign.currency, ruleset.tz)
+    configs = (p.config for p in ruleset.promotions if p.config is not None)
+    conv = _converter(campaign.currency, ruleset.tz, _config_types(configs, of_instances=True))
     data: dict[str, Any] = {"campaign": _plain(conv.unstructure(campaign))}
     data["guardrails"] = _plain(conv.unstructure(ruleset.guardrails))
     data["stacking"] = conv.unstructure(ruleset.stacking)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from promorules.diagnostics import Collector, Diagnostic, RulesetError, format_path
+from promorules.diagnostics import Path as KeyPath
 from promorules.plugins import PluginHost
 from promorules.ruleset import load_ruleset, parse_ruleset
 from promorules_plugins import tiered
@@ -202,7 +203,7 @@ def test_a_duplicate_of_a_broken_promotion_is_still_reported() -> None:
 
 
 def test_format_path_shows_named_prefixes() -> None:
-    names = {("promotion", 2): 'promotion "d11-ladder"'}
+    names: dict[KeyPath, str] = {("promotion", 2): 'promotion "d11-ladder"'}
     assert format_path(("promotion", 2, "tiers", 1), names) == 'promotion "d11-ladder".tiers[1]'
     assert format_path(("promotion", 3, "tiers"), names) == "promotion[3].tiers"
     assert format_path(("promotion",), names) == "promotion"
