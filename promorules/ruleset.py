@@ -92,7 +92,9 @@ class Window:
     """A span of time, inclusive at one-second resolution: [start, end]."""
 
     start: datetime
+    """The first second of the window (a local time is in the campaign's zone)."""
     end: datetime
+    """The last second of the window: ``23:59:59`` covers that whole second."""
 
     def contains(self, at: datetime) -> bool:
         return self.start <= at.replace(microsecond=0) <= self.end
@@ -100,11 +102,19 @@ class Window:
 
 @attrs.frozen
 class Campaign:
+    """``[campaign]``: what the campaign is called, its currency, zone, grade and phases."""
+
     name: str
+    """The campaign's name."""
     currency: str
+    """ISO 4217 code; amounts are written in it."""
     timezone: str
+    """IANA zone, for local date-times."""
     grade: Grade = Grade.B
+    """S (platform-wide), A (festival or seasonal) or B (category or theme)."""
     phases: dict[str, Window] = attrs.field(factory=dict)
+    """Named windows: ``explosion = { start = 2026-11-11T00:00:00, end =
+    2026-11-11T23:59:59 }``."""
     rounding: Rounding = Rounding.DOWN
     """How percent discounts land on a minor unit; down never gives more than declared."""
 
@@ -114,10 +124,16 @@ class Guardrails:
     """Margin floors no stack of promotions may break, and what to do when one would."""
 
     min_order_margin: Rate | None = None
+    """Floor on ``(payable - cost) / payable`` of the goods of an order, gift costs
+    included."""
     min_line_margin: Rate | None = None
+    """The same floor per line (``"0%"``: nothing sold below cost)."""
     categories: dict[str, Rate] = attrs.field(factory=dict)
-    """Per-category floors on the margin of a category's lines within an order."""
+    """Per-category floors on the margin of a category's lines within an order:
+    ``{ digital = "3%" }``."""
     on_breach: OnBreach = OnBreach.CLAMP
+    """``clamp``: take discounts back until the floors hold; ``reject``: drop the
+    promotions behind a breach; ``warn``: report only (the CLI exits 1)."""
 
 
 class PriceChoice(str, enum.Enum):
@@ -155,13 +171,18 @@ class CatalogFacts:
     """
 
     categories: dict[str, CategoryFacts] = attrs.field(factory=dict)
+    """Per category: its lowest margin at list price and its price range."""
 
 
 @attrs.frozen
 class Stacking:
+    """``[stacking]``: the order lanes apply in, and how offers compete."""
+
     lanes: tuple[Lane, ...] = DEFAULT_LANES
+    """The order lanes apply in; ``price`` must come first."""
     price: PriceChoice = PriceChoice.LOWEST
-    """How the price lane picks one price per unit (see :class:`PriceChoice`)."""
+    """How the price lane picks one price per unit: ``lowest`` (the lowest offered) or
+    ``priority`` (the offer of the highest-priority promotion, never above list)."""
     upsell_within: Rate = attrs.field(factory=lambda: Rate(Fraction(3, 10)))
     """Hint at the next tier when the cart is this close to it (share of its threshold)."""
     funder_budget_policy: BudgetPolicy = BudgetPolicy.TRIM
@@ -178,34 +199,60 @@ class Promotion:
     """One promotion: the fields every kind shares, and its kind's own ``config``."""
 
     id: str
+    """Unique in the ruleset: 1-64 letters, digits, ``_ . : -``."""
     kind: str
+    """The promotion kind (``promorules plugins`` lists them)."""
     title: str = ""
+    """Shown to planners."""
     lane: Lane | None = None
-    """None: the kind's default lane (the first it declares)."""
+    """Where it stacks. None: the kind's default lane (the first it declares)."""
     priority: int = 0
-    """Higher wins ties and is trimmed last by the guardrail."""
+    """Higher applies first within a lane, wins ties and is trimmed last by the guardrail."""
     phases: tuple[str, ...] = ()
+    """Names of campaign phases it is live in (with neither phases nor window: always)."""
     window: Window | None = None
+    """When it is live: ``{ start, end }`` (in place of ``phases``)."""
     skus: tuple[str, ...] = ()
+    """Lines it targets, by sku. Every declared dimension must match; any value within one."""
     categories: tuple[str, ...] = ()
+    """Lines it targets, by category."""
     brands: tuple[str, ...] = ()
+    """Lines it targets, by brand."""
     merchants: tuple[str, ...] = ()
+    """Lines it targets, by merchant (store)."""
     tags: tuple[str, ...] = ()
+    """Lines it targets, by tag."""
     exclude_skus: tuple[str, ...] = ()
+    """Lines it never touches, by sku."""
     exclude_categories: tuple[str, ...] = ()
+    """Lines it never touches, by category."""
     exclude_brands: tuple[str, ...] = ()
+    """Lines it never touches, by brand."""
     exclude_merchants: tuple[str, ...] = ()
+    """Lines it never touches, by merchant."""
     exclude_tags: tuple[str, ...] = ()
+    """Lines it never touches, by tag."""
     segments: tuple[str, ...] = ()
+    """Customer segments it is offered to (any of them)."""
     exclude_segments: tuple[str, ...] = ()
+    """Customer segments it is never offered to."""
     channels: tuple[str, ...] = ()
+    """Channels it is offered in (the pricing context's channel)."""
     group: str | None = None
-    """Exclusive group: of the promotions sharing it, only the best for the customer applies."""
+    """Exclusive group: of the promotions sharing it (in one lane), only the best for the
+    customer applies (an offer is worth its discount, the shipping it takes off and its
+    gifts at their ``value``)."""
     not_with: tuple[str, ...] = ()
-    """Promotions this one never stacks with on the same line."""
+    """Ids it never stacks with on the same line: lines an earlier-lane partner discounted
+    are out of its scope; in the same lane the better one wins."""
     funded_by: dict[Funder, Rate] = attrs.field(factory=_default_funding)
+    """Split between ``platform`` and ``merchant``, adding up to 100%; default: the
+    platform funds the platform lane, the merchant the others."""
     budget: Amount | None = None
+    """A money budget for this promotion (a ledger counter)."""
     budget_policy: BudgetPolicy = BudgetPolicy.TRIM
+    """When a discount would exceed the budget left: ``trim`` it to what is left, or
+    ``refuse`` it."""
     config: Any = None
 
     def effective_lane(self, kind: Kind) -> Lane:
@@ -233,6 +280,9 @@ class Simulation:
     """
 
     uplift: dict[str, Rate] = attrs.field(factory=dict)
+    """The share by which promotions are assumed to raise the sales they touch, by grade
+    (``S``, ``A``, ``B``) or promotion id (which wins): ``{ S = "30%", d11-ladder =
+    "45%" }``."""
 
     def uplift_for(self, promotion: str, grade: Grade) -> Rate | None:
         """The uplift assumed for ``promotion`` in a campaign of ``grade``, if any."""
@@ -264,8 +314,13 @@ class PriceRules:
     """
 
     reference: ReferencePrice | None = None
+    """A named rule: ``lowest-7-days`` (China, SAMR 2020) or ``lowest-30-days`` (EU
+    Omnibus directive, Art. 6a)."""
     reference_days: int | None = None
+    """The look-back in days (1 to 366), in place of a named ``reference``."""
     min_cut: Rate | None = None
+    """How far below the reference price an event price must be (Tmall asked 10% for
+    Double 11); needs a reference rule."""
 
     @property
     def days(self) -> int | None:

@@ -35,6 +35,7 @@ from promorules.ruleset import Amount, Promotion, Rate
 @attrs.frozen
 class DiscountConfig:
     percent: Rate | None = None
+    """A share off each line in scope (give this or ``off_each``)."""
     off_each: Amount | None = None
     """A fixed amount off each unit."""
 
