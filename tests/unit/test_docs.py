@@ -17,7 +17,7 @@ import pytest
 
 from promorules import cartfile, fieldtables
 from promorules.plugins import PluginHost
-from promorules.ruleset import Promotion, Ruleset, resolve_types
+from promorules.ruleset import Promotion, Ruleset, parse_ruleset, resolve_types
 from promorules.schema import field_docs
 from tests.markdown import fenced, table_keys
 
@@ -124,3 +124,15 @@ def test_the_examples_of_carts_md_load_and_agree(tmp_path: Path) -> None:
     serum, box = as_toml.cart.lines
     assert (serum.unit_price, serum.unit_cost, serum.merchant) == (32900, 9800, "lumi-beauty")
     assert (box.unit_price, box.category, as_toml.cart.shipping) == (5900, "gifts", 1000)
+
+
+def test_the_toml_examples_of_rulesets_md_load() -> None:
+    blocks = fenced(RULESETS_MD.read_text(encoding="utf-8"), "toml")
+    assert len(blocks) >= 3
+    campaign = '[campaign]\nname = "x"\ncurrency = "CNY"\ntimezone = "Asia/Shanghai"\n'
+    # the promotion an example's uplift names
+    ladder = '[[promotion]]\nid = "d11-ladder"\nkind = "tiered"\nthreshold = "300"\noff = "30"\n'
+    for line, block in blocks:
+        text = campaign + block + "\n" + ladder
+        ruleset = parse_ruleset(text, KINDS, source=f"docs/rulesets.md:{line}")
+        assert ruleset != parse_ruleset(campaign + ladder, KINDS), block  # it said something
