@@ -15,6 +15,7 @@ import enum
 import functools
 import re
 import sys
+import threading
 import typing
 from collections import Counter
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
@@ -432,14 +433,16 @@ def _converter(currency: str, tz: tzinfo, tables: tuple[type[Any], ...] = ()) ->
     key = (currency, tz, tables)
     conv = _CONVERTERS.get(key)
     if conv is None:
-        conv = _build_converter(currency, tz, tables)
-        if len(_CONVERTERS) >= 32:  # a long-lived process that meets many currencies
-            _CONVERTERS.pop(next(iter(_CONVERTERS)))
-        _CONVERTERS[key] = conv
+        built = _build_converter(currency, tz, tables)
+        with _CONVERTERS_LOCK:  # two threads loading at once keep one converter
+            conv = _CONVERTERS.setdefault(key, built)
+            if len(_CONVERTERS) > 32:  # a long-lived process that meets many currencies
+                _CONVERTERS.pop(next(iter(_CONVERTERS)))
     return conv
 
 
 _CONVERTERS: dict[tuple[str, tzinfo, tuple[type[Any], ...]], cattrs.Converter] = {}
+_CONVERTERS_LOCK = threading.Lock()
 
 
 def _build_converter(currency: str, tz: tzinfo, tables: tuple[type[Any], ...]) -> cattrs.Converter:
