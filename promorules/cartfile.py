@@ -102,7 +102,7 @@ def _read(path: str | FilePath, what: str, code: str) -> tuple[str, str]:
         raise RulesetError(collector.diagnostics()) from None
 
 
-def _parse(text: str, source: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
+def _parse(text: str, source: str) -> tuple[Any, Mapping[Path, tuple[int, int]]]:
     if source.endswith(".json"):
         try:
             data = json.loads(text)

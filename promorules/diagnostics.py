@@ -1,7 +1,10 @@
 """Diagnostics: problems found in a ruleset or cart, reported all at once.
 
 Every problem is a :class:`Diagnostic` with a location (``file:line:col``), a stable
-code, the key path it concerns (``promotion[2].tiers[1]``) and a sentence. Loading
+code, the key path it concerns and a sentence. A promotion is named in the path by its
+id (``promotion "d11-ladder".tiers[1]``), the name planners know it by; only a promotion
+without a usable id (missing, malformed, or shared with another) is named by its index
+(``promotion[2].tiers[1]``). Loading
 collects all of them and raises one :class:`RulesetError`; the CLI prints them in the
 ``ruff``/``mypy`` style and exits 2.
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 
 import attrs
 
@@ -32,11 +35,19 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-def format_path(path: Path) -> str:
-    """``("promotion", 2, "tiers", 1)`` -> ``"promotion[2].tiers[1]"``."""
+def format_path(path: Path, names: Mapping[Path, str] | None = None) -> str:
+    """``("promotion", 2, "tiers", 1)`` -> ``"promotion[2].tiers[1]"``.
+
+    ``names`` renders a prefix of the path by name instead: with
+    ``{("promotion", 2): 'promotion "d11-ladder"'}`` the same path reads
+    ``promotion "d11-ladder".tiers[1]``.
+    """
     out = ""
-    for part in path:
-        if isinstance(part, int):
+    for end, part in enumerate(path, 1):
+        name = names.get(path[:end]) if names else None
+        if name is not None:
+            out = name
+        elif isinstance(part, int):
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
@@ -54,9 +65,15 @@ class Diagnostic:
     line: int = 1
     column: int = 1
     severity: Severity = Severity.ERROR
+    where: str | None = None
+    """The key path as shown (promotions by id); None: :func:`format_path` of ``path``."""
+
+    @property
+    def shown_path(self) -> str:
+        return self.where if self.where is not None else format_path(self.path)
 
     def __str__(self) -> str:
-        where = format_path(self.path)
+        where = self.shown_path
         prefix = f"{where}: " if where else ""
         return f"{self.file}:{self.line}:{self.column}: {self.code} {prefix}{self.message}"
 
@@ -67,7 +84,7 @@ class Diagnostic:
             "column": self.column,
             "code": self.code,
             "severity": self.severity.value,
-            "path": format_path(self.path),
+            "path": self.shown_path,
             "message": self.message,
         }
 
@@ -105,9 +122,17 @@ class Problem:
 class Collector:
     """Gathers problems while a document is read, then locates them all at once."""
 
-    def __init__(self, file: str, positions: dict[Path, tuple[int, int]] | None = None) -> None:
+    def __init__(
+        self,
+        file: str,
+        positions: MutableMapping[Path, tuple[int, int]] | None = None,
+        names: Mapping[Path, str] | None = None,
+    ) -> None:
         self.file = file
-        self.positions = positions or {}
+        # kept as given, not copied: a ruleset's positions are scanned only when read
+        self.positions = positions if positions is not None else {}
+        self.names: dict[Path, str] = dict(names or {})
+        """How to show a path prefix (see :func:`format_path`): promotions by id."""
         self.problems: list[Problem] = []
 
     def add(self, code: str, message: str, path: Path = (), *, warning: bool = False) -> None:
@@ -132,7 +157,14 @@ class Collector:
     def locate(self, problem: Problem) -> Diagnostic:
         line, column = self.position(problem.path)
         return Diagnostic(
-            problem.code, problem.message, problem.path, self.file, line, column, problem.severity
+            problem.code,
+            problem.message,
+            problem.path,
+            self.file,
+            line,
+            column,
+            problem.severity,
+            format_path(problem.path, self.names) if self.names else None,
         )
 
     def position(self, path: Path) -> tuple[int, int]:

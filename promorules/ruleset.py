@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 import re
 import sys
-from collections.abc import Mapping
+import threading
+import typing
+from collections import Counter
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 from pathlib import Path as FilePath
@@ -90,7 +94,9 @@ class Window:
     """A span of time, inclusive at one-second resolution: [start, end]."""
 
     start: datetime
+    """The first second of the window (a local time is in the campaign's zone)."""
     end: datetime
+    """The last second of the window: ``23:59:59`` covers that whole second."""
 
     def contains(self, at: datetime) -> bool:
         return self.start <= at.replace(microsecond=0) <= self.end
@@ -98,11 +104,19 @@ class Window:
 
 @attrs.frozen
 class Campaign:
+    """``[campaign]``: what the campaign is called, its currency, zone, grade and phases."""
+
     name: str
+    """The campaign's name."""
     currency: str
+    """ISO 4217 code; amounts are written in it."""
     timezone: str
+    """IANA zone, for local date-times."""
     grade: Grade = Grade.B
+    """S (platform-wide), A (festival or seasonal) or B (category or theme)."""
     phases: dict[str, Window] = attrs.field(factory=dict)
+    """Named windows: ``explosion = { start = 2026-11-11T00:00:00, end =
+    2026-11-11T23:59:59 }``."""
     rounding: Rounding = Rounding.DOWN
     """How percent discounts land on a minor unit; down never gives more than declared."""
 
@@ -112,10 +126,16 @@ class Guardrails:
     """Margin floors no stack of promotions may break, and what to do when one would."""
 
     min_order_margin: Rate | None = None
+    """Floor on ``(payable - cost) / payable`` of the goods of an order, gift costs
+    included."""
     min_line_margin: Rate | None = None
+    """The same floor per line (``"0%"``: nothing sold below cost)."""
     categories: dict[str, Rate] = attrs.field(factory=dict)
-    """Per-category floors on the margin of a category's lines within an order."""
+    """Per-category floors on the margin of a category's lines within an order:
+    ``{ digital = "3%" }``."""
     on_breach: OnBreach = OnBreach.CLAMP
+    """``clamp``: take discounts back until the floors hold; ``reject``: drop the
+    promotions behind a breach; ``warn``: report only (the CLI exits 1)."""
 
 
 class PriceChoice(str, enum.Enum):
@@ -153,13 +173,18 @@ class CatalogFacts:
     """
 
     categories: dict[str, CategoryFacts] = attrs.field(factory=dict)
+    """Per category: its lowest margin at list price and its price range."""
 
 
 @attrs.frozen
 class Stacking:
+    """``[stacking]``: the order lanes apply in, and how offers compete."""
+
     lanes: tuple[Lane, ...] = DEFAULT_LANES
+    """The order lanes apply in; ``price`` must come first."""
     price: PriceChoice = PriceChoice.LOWEST
-    """How the price lane picks one price per unit (see :class:`PriceChoice`)."""
+    """How the price lane picks one price per unit: ``lowest`` (the lowest offered) or
+    ``priority`` (the offer of the highest-priority promotion, never above list)."""
     upsell_within: Rate = attrs.field(factory=lambda: Rate(Fraction(3, 10)))
     """Hint at the next tier when the cart is this close to it (share of its threshold)."""
     funder_budget_policy: BudgetPolicy = BudgetPolicy.TRIM
@@ -176,37 +201,64 @@ class Promotion:
     """One promotion: the fields every kind shares, and its kind's own ``config``."""
 
     id: str
+    """Unique in the ruleset: 1-64 letters, digits, ``_ . : -``."""
     kind: str
+    """The promotion kind (``promorules plugins`` lists them)."""
     title: str = ""
+    """Shown to planners."""
     lane: Lane | None = None
-    """None: the kind's default lane (the first it declares)."""
+    """Where it stacks. None: the kind's default lane (the first it declares)."""
     priority: int = 0
-    """Higher wins ties and is trimmed last by the guardrail."""
+    """Higher applies first within a lane, wins ties and is trimmed last by the guardrail."""
     phases: tuple[str, ...] = ()
+    """Names of campaign phases it is live in (with neither phases nor window: always)."""
     window: Window | None = None
+    """When it is live: ``{ start, end }`` (in place of ``phases``)."""
     skus: tuple[str, ...] = ()
+    """Lines it targets, by sku. Every declared dimension must match; any value within one."""
     categories: tuple[str, ...] = ()
+    """Lines it targets, by category."""
     brands: tuple[str, ...] = ()
+    """Lines it targets, by brand."""
     merchants: tuple[str, ...] = ()
+    """Lines it targets, by merchant (store)."""
     tags: tuple[str, ...] = ()
+    """Lines it targets, by tag."""
     exclude_skus: tuple[str, ...] = ()
+    """Lines it never touches, by sku."""
     exclude_categories: tuple[str, ...] = ()
+    """Lines it never touches, by category."""
     exclude_brands: tuple[str, ...] = ()
+    """Lines it never touches, by brand."""
     exclude_merchants: tuple[str, ...] = ()
+    """Lines it never touches, by merchant."""
     exclude_tags: tuple[str, ...] = ()
+    """Lines it never touches, by tag."""
     segments: tuple[str, ...] = ()
+    """Customer segments it is offered to (any of them)."""
     exclude_segments: tuple[str, ...] = ()
+    """Customer segments it is never offered to."""
     channels: tuple[str, ...] = ()
+    """Channels it is offered in (the pricing context's channel)."""
     group: str | None = None
-    """Exclusive group: of the promotions sharing it, only the best for the customer applies."""
+    """Exclusive group: of the promotions sharing it (in one lane), only the best for the
+    customer applies: an offer is worth what the lane really gives with it (after the
+    higher-priority promotions, each line capped at what is left), the shipping it takes
+    off and its gifts at their ``value``; ties to the higher priority, then the earlier."""
     not_with: tuple[str, ...] = ()
-    """Promotions this one never stacks with on the same line."""
+    """Ids it never stacks with on the same line: lines an earlier-lane partner discounted
+    are out of its scope; in the same lane the better one wins."""
     unlock_codes: tuple[str, ...] = ()
     """Codes of which the customer must present one for the promotion to apply (any
     kind: a code-gated percent off, free shipping, buy-2-get-1); compared normalised."""
     funded_by: dict[Funder, Rate] = attrs.field(factory=_default_funding)
+    """Split between ``platform`` and ``merchant``, adding up to 100%; default: the
+    platform funds the platform lane, the merchant the others."""
     budget: Amount | None = None
+    """A money budget for this promotion (a ledger counter)."""
     budget_policy: BudgetPolicy = BudgetPolicy.TRIM
+    """When a discount would exceed the budget left: ``trim`` it to what is left, or
+    ``refuse`` it."""
     config: Any = None
 
     def effective_lane(self, kind: Kind) -> Lane:
@@ -234,6 +286,9 @@ class Simulation:
     """
 
     uplift: dict[str, Rate] = attrs.field(factory=dict)
+    """The share by which promotions are assumed to raise the sales they touch, by grade
+    (``S``, ``A``, ``B``) or promotion id (which wins): ``{ S = "30%", d11-ladder =
+    "45%" }``."""
 
     def uplift_for(self, promotion: str, grade: Grade) -> Rate | None:
         """The uplift assumed for ``promotion`` in a campaign of ``grade``, if any."""
@@ -265,8 +320,13 @@ class PriceRules:
     """
 
     reference: ReferencePrice | None = None
+    """A named rule: ``lowest-7-days`` (China, SAMR 2020) or ``lowest-30-days`` (EU
+    Omnibus directive, Art. 6a)."""
     reference_days: int | None = None
+    """The look-back in days (1 to 366), in place of a named ``reference``."""
     min_cut: Rate | None = None
+    """How far below the reference price an event price must be (Tmall asked 10% for
+    Double 11); needs a reference rule."""
 
     @property
     def days(self) -> int | None:
@@ -299,6 +359,20 @@ class Ruleset:
             if promotion.id == promotion_id:
                 return promotion
         raise KeyError(promotion_id)
+
+    def collector(self) -> Collector:
+        """A collector for problems found in this ruleset after loading (lint, a kind's
+        late checks): located in its file, promotions named by id as loading names them."""
+        positions = self.positions
+        return Collector(
+            self.source,
+            positions if isinstance(positions, MutableMapping) else dict(positions),
+            self._names,
+        )
+
+    @functools.cached_property
+    def _names(self) -> dict[Path, str]:
+        return promotion_names([p.id for p in self.promotions])
 
     def windows(self, promotion: Promotion) -> tuple[Window, ...]:
         """When a promotion is live: its window, its phases, or always (empty tuple)."""
@@ -334,8 +408,49 @@ class _ValueProblem(ValueError):
         self.code = code
 
 
-def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
-    """A converter bound to the ruleset's currency and time zone, strict about types."""
+def _enums_in(tp: Any, seen: set[Any] | None = None) -> set[type[enum.Enum]]:
+    """Every enum class a type refers to, through unions, containers and attrs classes."""
+    seen = set() if seen is None else seen
+    found: set[type[enum.Enum]] = set()
+    if tp in seen:
+        return found
+    seen.add(tp)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        found.add(tp)
+    elif isinstance(tp, type) and attrs.has(tp):
+        resolve_types(tp)
+        for field in attrs.fields(tp):
+            found |= _enums_in(field.type, seen)
+    for arg in getattr(tp, "__args__", ()) or ():
+        found |= _enums_in(arg, seen)
+    return found
+
+
+def _converter(currency: str, tz: tzinfo, tables: tuple[type[Any], ...] = ()) -> cattrs.Converter:
+    """A converter bound to the ruleset's currency and time zone, strict about types.
+
+    One per currency, zone and set of kinds' config classes, built once: cattrs generates
+    (and compiles) the structuring code of each class on first use and caches it, but
+    registering any hook afterwards clears that cache. So every hook, the enums of every
+    table included, is registered here, before anything is structured; loading 1,000
+    promotions then generates each class's code once instead of once per promotion.
+    """
+    key = (currency, tz, tables)
+    conv = _CONVERTERS.get(key)
+    if conv is None:
+        built = _build_converter(currency, tz, tables)
+        with _CONVERTERS_LOCK:  # two threads loading at once keep one converter
+            conv = _CONVERTERS.setdefault(key, built)
+            if len(_CONVERTERS) > 32:  # a long-lived process that meets many currencies
+                _CONVERTERS.pop(next(iter(_CONVERTERS)))
+    return conv
+
+
+_CONVERTERS: dict[tuple[str, tzinfo, tuple[type[Any], ...]], cattrs.Converter] = {}
+_CONVERTERS_LOCK = threading.Lock()
+
+
+def _build_converter(currency: str, tz: tzinfo, tables: tuple[type[Any], ...]) -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
 
     def amount(value: object, _: object) -> Amount:
@@ -388,22 +503,24 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
             raise _ValueProblem("PR103", f"expected a list, not {_show(value)}")
         return structure_tuple(value, cls)
 
+    registered: set[type[enum.Enum]] = set()
+
     def register_enums(tp: Any) -> None:
         """Give each enum met in ``tp`` the strict enum hook, by exact class.
 
         cattrs dispatches classes before predicates, so a predicate hook alone never
         reaches a ``str``/``int`` subclass such as an Enum; registering the class itself
-        does.
+        does. An enum already registered is not registered again (that would clear the
+        cache of generated code).
         """
-        if isinstance(tp, type) and issubclass(tp, enum.Enum):
-            conv.register_structure_hook(tp, enum_hook)
-        for arg in getattr(tp, "__args__", ()) or ():
-            register_enums(arg)
+        for found in _enums_in(tp) - registered:
+            conv.register_structure_hook(found, enum_hook)
+            registered.add(found)
 
     def table_factory(cls: Any) -> Any:
-        resolve_types(cls)
-        for field in attrs.fields(cls):
-            register_enums(field.type)
+        # a class outside ``tables`` (a kind's config written back by dump_ruleset, say)
+        # registers its enums on first use; those of the known tables are already in
+        register_enums(cls)
         structure = make_dict_structure_fn(cls, conv, _cattrs_forbid_extra_keys=True)
 
         def table_guard(value: object, target: Any) -> Any:
@@ -422,7 +539,7 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
     conv.register_structure_hook(str, string)
     conv.register_structure_hook(int, integer)
     conv.register_structure_hook(bool, boolean)
-    for known in (Grade, OnBreach, BudgetPolicy, Funder, Rounding, Lane):
+    for known in (Grade, OnBreach, BudgetPolicy, Funder, Rounding, Lane, Ruleset, *tables):
         register_enums(known)
     structure_tuple = conv.get_structure_hook(tuple[str, ...])
     conv.register_structure_hook_func(
@@ -436,6 +553,18 @@ def _converter(currency: str, tz: tzinfo) -> cattrs.Converter:
     conv.register_unstructure_hook_func(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda v: v.value
     )
+    # Warm up now rather than during the first loads: cattrs keeps each mapping type's
+    # hook by registering it, which clears the cache, so the first pass over the tables
+    # leaves some classes to be generated again; the second pass generates those, and
+    # nothing is registered (or cleared) after it.
+    warm = [
+        f.type
+        for f in attrs.fields(Ruleset)
+        if (isinstance(f.type, type) and attrs.has(f.type)) or typing.get_origin(f.type) is dict
+    ]
+    for _ in range(2):
+        for table in (*warm, Promotion, *tables):
+            conv.get_structure_hook(table)
     return conv
 
 
@@ -496,8 +625,14 @@ _TOP_KEYS = (
 )
 
 
-def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[int, int]]]:
-    """Parse TOML text; a syntax error becomes a located PR002 diagnostic."""
+def read_toml(
+    text: str, source: str
+) -> tuple[dict[str, Any], MutableMapping[Path, tuple[int, int]]]:
+    """Parse TOML text; a syntax error becomes a located PR002 diagnostic.
+
+    The key positions come back unscanned: they are worked out when a problem is
+    first located (see :class:`promorules.tomlpos.LazyPositions`).
+    """
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -512,9 +647,9 @@ def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[
         collector = Collector(source)
         collector.add("PR002", "TOML nested too deeply (arrays or inline tables)")
         raise RulesetError(collector.diagnostics()) from None
-    from promorules.tomlpos import key_positions
+    from promorules.tomlpos import LazyPositions
 
-    return data, key_positions(text)
+    return data, LazyPositions(text)
 
 
 def load_ruleset(path: str | FilePath, kinds: Mapping[str, Kind]) -> Ruleset:
@@ -546,7 +681,10 @@ def build_ruleset(
     positions: Mapping[Path, tuple[int, int]] | None = None,
 ) -> Ruleset:
     """Structure and check a ruleset from already-parsed data (a TOML document's dict)."""
-    out = Collector(source, dict(positions or {}))
+    # not copied: a copy would scan lazy positions that a clean ruleset never reads
+    out = Collector(source, positions if isinstance(positions, MutableMapping) else None)
+    if positions is not None and not isinstance(positions, MutableMapping):
+        out.positions.update(positions)
     for key in data:
         if key not in _TOP_KEYS:
             out.add("PR101", _unknown_key(key, list(_TOP_KEYS)), (key,))
@@ -557,7 +695,7 @@ def build_ruleset(
         out.raise_if_errors()
     assert isinstance(raw_campaign, dict)
     currency, tz = _currency_and_zone(raw_campaign, out)
-    conv = _converter(currency, tz)
+    conv = _converter(currency, tz, _config_types(kinds.values()))
 
     campaign = _structure(conv, raw_campaign, Campaign, ("campaign",), out)
     guardrails = _structure(conv, data.get("guardrails", {}), Guardrails, ("guardrails",), out)
@@ -571,11 +709,20 @@ def build_ruleset(
     if not isinstance(raw_promotions, list):
         out.add("PR103", "write promotions as [[promotion]] tables", ("promotion",))
         raw_promotions = []
-    promotions = []
+    raw_ids = [raw.get("id") if isinstance(raw, dict) else None for raw in raw_promotions]
+    out.names.update(promotion_names(raw_ids))
+    _check_ids(raw_ids, out)
+    # every id written down, even of a promotion dropped for its own errors: a reference
+    # to it (not_with, an uplift) is not wrong, and one broken promotion must not make
+    # the others report errors of their own
+    declared = {i for i in raw_ids if isinstance(i, str)}
+    # with their index in the file: a dropped promotion must not shift the paths (and
+    # so the lines) of the problems found in the ones after it
+    promotions: list[tuple[int, Promotion]] = []
     for index, raw in enumerate(raw_promotions):
         promotion = _promotion(conv, raw, ("promotion", index), kinds, out)
         if promotion is not None:
-            promotions.append(promotion)
+            promotions.append((index, promotion))
 
     if campaign is not None:
         _check_campaign(campaign, out)
@@ -586,9 +733,9 @@ def build_ruleset(
     if catalog is not None:
         _check_catalog(catalog, out)
     if campaign is not None:
-        _check_promotions(promotions, campaign, kinds, out)
+        _check_promotions(promotions, campaign, kinds, declared, out)
     if simulate is not None:
-        _check_simulate(simulate, promotions, out)
+        _check_simulate(simulate, declared, out)
     if price_rules is not None:
         _check_price_rules(price_rules, out)
     out.raise_if_errors()
@@ -596,7 +743,7 @@ def build_ruleset(
         campaign=campaign,
         guardrails=guardrails,
         stacking=stacking,
-        promotions=tuple(promotions),
+        promotions=tuple(p for _, p in promotions),
         budgets=budgets,
         simulate=simulate,
         price_rules=price_rules,
@@ -604,6 +751,47 @@ def build_ruleset(
         source=source,
         positions=out.positions,
     )
+
+
+def promotion_names(ids: Sequence[object]) -> dict[Path, str]:
+    """How diagnostics name each promotion: by its id when that id is well formed and
+    unique (``promotion "d11-ladder"``), else by its index (no entry)."""
+    counts = Counter(i for i in ids if isinstance(i, str))
+    return {
+        ("promotion", index): f'promotion "{pid}"'
+        for index, pid in enumerate(ids)
+        if isinstance(pid, str) and _ID.fullmatch(pid) and counts[pid] == 1
+    }
+
+
+def _check_ids(ids: Sequence[object], out: Collector) -> None:
+    """Ids well formed and unique, over every promotion written (even a broken one)."""
+    first: dict[str, int] = {}
+    for index, pid in enumerate(ids):
+        if not isinstance(pid, str):
+            continue  # a missing or non-string id is the structuring's to report
+        path: Path = ("promotion", index, "id")
+        if not _ID.fullmatch(pid):
+            out.add(
+                "PR103",
+                "an id is 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter "
+                "or digit",
+                path,
+            )
+        if pid in first:
+            line, _ = out.position(("promotion", first[pid], "id"))
+            out.add(
+                "PR202",
+                f"duplicate id {pid!r} (first used by promotion[{first[pid]}] on line {line})",
+                path,
+            )
+        first.setdefault(pid, index)
+
+
+def _config_types(items: Iterable[Any], *, of_instances: bool = False) -> tuple[type[Any], ...]:
+    """The config classes of kinds (or of config objects), in a stable order for a key."""
+    types = {type(i) if of_instances else i.config_type for i in items}
+    return tuple(sorted(types, key=lambda t: (t.__module__, t.__qualname__)))
 
 
 def _currency_and_zone(raw: Mapping[str, Any], out: Collector) -> tuple[str, tzinfo]:
@@ -715,28 +903,16 @@ def _check_catalog(catalog: CatalogFacts, out: Collector) -> None:
 
 
 def _check_promotions(
-    promotions: list[Promotion], campaign: Campaign, kinds: Mapping[str, Kind], out: Collector
+    promotions: list[tuple[int, Promotion]],
+    campaign: Campaign,
+    kinds: Mapping[str, Kind],
+    ids: set[str],
+    out: Collector,
 ) -> None:
-    seen: dict[str, int] = {}
-    ids = {p.id for p in promotions}
     group_lanes: dict[str, Lane] = {}
-    for index, promotion in enumerate(promotions):
+    for index, promotion in promotions:
         path: Path = ("promotion", index)
         kind = kinds[promotion.kind]
-        if not _ID.fullmatch(promotion.id):
-            out.add(
-                "PR103",
-                "an id is 1-64 letters, digits, '_', '.', ':' or '-', starting with a letter "
-                "or digit",
-                (*path, "id"),
-            )
-        if promotion.id in seen:
-            out.add(
-                "PR202",
-                f"duplicate id {promotion.id!r} (first used by promotion[{seen[promotion.id]}])",
-                (*path, "id"),
-            )
-        seen.setdefault(promotion.id, index)
         lane = promotion.effective_lane(kind)
         if lane not in kind.lanes:
             allowed = ", ".join(la.value for la in kind.lanes)
@@ -787,8 +963,7 @@ def _check_promotions(
                 )
 
 
-def _check_simulate(simulate: Simulation, promotions: list[Promotion], out: Collector) -> None:
-    ids = {p.id for p in promotions}
+def _check_simulate(simulate: Simulation, ids: set[str], out: Collector) -> None:
     grades = {g.value for g in Grade}
     for key, rate in simulate.uplift.items():
         path: Path = ("simulate", "uplift", key)
@@ -835,7 +1010,8 @@ def _check_price_rules(rules: PriceRules, out: Collector) -> None:
 def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
     """The ruleset as a TOML-ready dict that :func:`build_ruleset` reads back equal."""
     campaign = ruleset.campaign
-    conv = _converter(campaign.currency, ruleset.tz)
+    configs = (p.config for p in ruleset.promotions if p.config is not None)
+    conv = _converter(campaign.currency, ruleset.tz, _config_types(configs, of_instances=True))
     data: dict[str, Any] = {"campaign": _plain(conv.unstructure(campaign))}
     data["guardrails"] = _plain(conv.unstructure(ruleset.guardrails))
     data["stacking"] = conv.unstructure(ruleset.stacking)

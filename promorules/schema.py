@@ -1,7 +1,8 @@
 """A JSON Schema of the ruleset format, built from the same attrs classes the loader uses.
 
-The schema follows the model rather than restating it: the campaign, guardrails,
-stacking, budgets and catalogue tables come from :mod:`promorules.ruleset`, and each
+The schema follows the model rather than restating it: every top-level table is a field
+of :class:`promorules.ruleset.Ruleset` (campaign, guardrails, stacking, budgets,
+simulate, price_rules, catalog, and any table added there later), and each
 promotion kind contributes its own ``config_type``, so a plugin's fields are in the
 schema as soon as the plugin is installed. Editors that validate TOML against a JSON
 Schema (Taplo / Even Better TOML, for instance) then flag an unknown key or a
@@ -30,13 +31,9 @@ from promorules.kind import Kind
 from promorules.ruleset import (
     COMMON_KEYS,
     Amount,
-    Campaign,
-    CatalogFacts,
-    Funder,
-    Guardrails,
     Promotion,
     Rate,
-    Stacking,
+    Ruleset,
     resolve_types,
 )
 
@@ -172,8 +169,18 @@ def field_docs(cls: type[Any]) -> dict[str, str]:
     return out
 
 
+NOT_TABLES = frozenset({"source", "positions"})
+"""Fields of :class:`~promorules.ruleset.Ruleset` that are not read from the file."""
+
+
 def ruleset_schema(kinds: Mapping[str, Kind]) -> dict[str, Any]:
-    """The JSON Schema of a ruleset for the given kinds."""
+    """The JSON Schema of a ruleset for the given kinds.
+
+    Every top-level table is a field of :class:`~promorules.ruleset.Ruleset` (but
+    :data:`NOT_TABLES`): a table added there (``[goals]``, say) is in the schema with no
+    change here, described by its class and its fields' docstrings.
+    """
+    resolve_types(Ruleset)
     builder = _Builder()
     common, _ = builder.properties(Promotion, frozenset({"config"}))
     common["kind"] = {"enum": sorted(kinds), "description": "the promotion kind"}
@@ -199,6 +206,18 @@ def ruleset_schema(kinds: Mapping[str, Kind]) -> dict[str, Any]:
         "properties": {"id": common["id"], "kind": common["kind"]},
         "allOf": branches,
     }
+    docs = field_docs(Ruleset)
+    tables: dict[str, Any] = {}
+    for field in attrs.fields(Ruleset):
+        if field.name in NOT_TABLES:
+            continue
+        if field.name == "promotions":  # written [[promotion]], one table per promotion
+            tables["promotion"] = {"type": "array", "items": promotion}
+            continue
+        table = builder.type_schema(field.type)
+        if docs.get(field.name):
+            table = {**table, "description": docs[field.name]}
+        tables[field.name] = table
     schema: dict[str, Any] = {
         "$schema": DIALECT,
         "title": "promorules ruleset",
@@ -206,14 +225,7 @@ def ruleset_schema(kinds: Mapping[str, Kind]) -> dict[str, Any]:
         "type": "object",
         "additionalProperties": False,
         "required": ["campaign"],
-        "properties": {
-            "campaign": builder.type_schema(Campaign),
-            "guardrails": builder.type_schema(Guardrails),
-            "stacking": builder.type_schema(Stacking),
-            "budgets": builder.type_schema(dict[Funder, Amount]),
-            "catalog": builder.type_schema(CatalogFacts),
-            "promotion": {"type": "array", "items": promotion},
-        },
+        "properties": tables,
     }
     schema["$defs"] = builder.defs
     return schema

@@ -10,6 +10,8 @@ at the right character.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
+
 from promorules.diagnostics import Path
 
 Position = tuple[int, int]
@@ -180,3 +182,42 @@ def key_positions(text: str) -> dict[Path, Position]:
         return _Scanner(text).document()
     except (IndexError, RecursionError):  # pragma: no cover - positions are best effort
         return {}
+
+
+class LazyPositions(MutableMapping[Path, Position]):
+    """:func:`key_positions` of a text, worked out when first read.
+
+    Positions serve only to locate problems; a ruleset that loads clean (the usual case,
+    and the one a checkout process pays for at start-up) never reads them, and scanning
+    a 1,000-promotion ruleset for them takes about twice as long as parsing it. Two
+    threads reading them first at once both scan, and keep equal tables.
+    """
+
+    __slots__ = ("_table", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._table: dict[Path, Position] | None = None
+
+    def _positions(self) -> dict[Path, Position]:
+        table = self._table
+        if table is None:
+            # the text is kept: clearing it here would hand a thread that saw no table
+            # yet an empty text to scan
+            table = self._table = key_positions(self._text)
+        return table
+
+    def __getitem__(self, key: Path) -> Position:
+        return self._positions()[key]
+
+    def __setitem__(self, key: Path, value: Position) -> None:
+        self._positions()[key] = value
+
+    def __delitem__(self, key: Path) -> None:
+        del self._positions()[key]
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._positions())
+
+    def __len__(self) -> int:
+        return len(self._positions())

@@ -52,9 +52,10 @@ class BxgyConfig:
     """A last, incomplete group still gets ``max(0, units - buy)`` units (buy 2 get 1
     with 2 units: nothing; some platforms count 3 of a "buy 2 get 2" as 1 free)."""
     get_skus: tuple[str, ...] = ()
-    get_categories: tuple[str, ...] = ()
     """Buy from one scope, get from another: the units discounted are those of these skus
-    or categories (within the promotion's scope), the units bought the others."""
+    (or ``get_categories``, within the promotion's scope), the units bought the others."""
+    get_categories: tuple[str, ...] = ()
+    """The categories of the units discounted, as ``get_skus``."""
 
 
 class Bxgy(Kind):

@@ -75,22 +75,35 @@ rely on a series' check character instead."""
 @attrs.frozen
 class CouponConfig:
     off: Amount | None = None
+    """A fixed amount off the coupon's lines (give this or ``percent``)."""
     percent: Rate | None = None
+    """A share off the coupon's lines (on the lane's base)."""
     max_off: Amount | None = None
     """Cap of a percent coupon."""
     threshold: Amount | None = None
     """The coupon's lines must add up to at least this (on the lane's base)."""
     code: str | None = None
+    """One shared code that every customer presents."""
     codes: tuple[str, ...] = ()
+    """An explicit list of issued codes."""
     codes_file: str | None = None
+    """A file of issued codes, one a line (path relative to the ruleset), as made by
+    ``promorules coupons generate``."""
     series: str | None = None
+    """The prefix of generated codes: listed codes must carry a valid check character, and
+    a presented code of the series that fails it is reported as mistyped."""
     series_length: int = DEFAULT_LENGTH
+    """The length of the random part of the series' codes."""
     single_use: bool | None = None
     """Each code once; default true for ``codes``/``codes_file``, false for ``code``."""
     uses: int | None = None
+    """Total uses across all customers (a ledger counter, read from its snapshot)."""
     uses_per_customer: int | None = None
+    """Uses per customer (a ledger counter, read from its snapshot)."""
     stackable: bool = False
-    """True: no implicit one-per-store / one-per-order group."""
+    """True: no implicit one-per-store / one-per-order group. Without it a coupon shares
+    an implicit group: one store coupon per store (per ``merchants`` set), one platform
+    coupon per order."""
 
     def is_single_use(self) -> bool:
         return self.single_use if self.single_use is not None else self.code is None

@@ -46,18 +46,27 @@ class Round(str, enum.Enum):
 @attrs.frozen
 class DiscountConfig:
     percent: Rate | None = None
+    """A share off each line in scope (give this or ``off_each``)."""
     off_each: Amount | None = None
     """A fixed amount off each unit."""
     off_line: Amount | None = None
     """A fixed amount off each line."""
     threshold: Amount | None = None
+    """What the lines of a pool must come to at the start of the lane."""
     min_quantity: int | None = None
+    """How many units the lines of a pool must hold."""
     max_amount: Amount | None = None
+    """A pool coming to more gets nothing ("small orders only")."""
     scope: Pool = Pool.ORDER
+    """The pools: every line in scope together, each store's lines, or each line alone."""
     cap: Amount | None = None
+    """The most it gives per pool."""
     max_units: int | None = None
+    """How many units of each line ``off_each`` reaches."""
     round: Round = Round.LINE
+    """A percent rounded on each line, or once on the pool and split over its lines."""
     leftover: Leftover = Leftover.LARGEST_REMAINDER
+    """Where a split leaves its last minor units."""
     cheapest: int | None = None
     """Only the N cheapest units of each pool get ``percent`` or ``off_each``."""
     dearest: bool = False

@@ -48,7 +48,9 @@ from promorules_plugins.unitprice import PriceTable, check_prices, unit_prices
 @attrs.frozen
 class FlashSaleConfig:
     prices: dict[str, Amount] = attrs.field(factory=dict)
+    """The flash unit price per sku: ``{ "LUMI-SERUM" = "199.00" }``."""
     percent: Rate | None = None
+    """A share off the list price of every other sku in scope."""
     stock: int | None = None
     """Flash units per sku."""
     total_stock: int | None = None

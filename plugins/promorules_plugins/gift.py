@@ -56,10 +56,13 @@ class GiftItem:
     """One gift: what it is, what one unit costs, how many units, and its stock."""
 
     sku: str
+    """The gift's sku (a line at price 0 in the quote)."""
     unit_cost: Amount
     """Required: a gift's cost counts against the order margin."""
     quantity: int = 1
+    """Units given."""
     title: str = ""
+    """Shown to the customer."""
     stock: int | None = None
     """Units this promotion may give away (a ledger counter); None: not limited here."""
     value: Amount | None = None

@@ -23,7 +23,9 @@ from promorules_plugins.unitprice import check_prices, unit_prices
 @attrs.frozen
 class MemberPriceConfig:
     prices: dict[str, Amount] = attrs.field(factory=dict)
+    """The member unit price per sku: ``{ "GREEN-OIL" = "109.00" }``."""
     percent: Rate | None = None
+    """A share off the list price of every other sku in scope."""
 
 
 class MemberPrice(Kind):

@@ -41,7 +41,7 @@ from fractions import Fraction
 import attrs
 
 from promorules import hookimpl
-from promorules.diagnostics import Collector, Problem
+from promorules.diagnostics import Problem
 from promorules.kind import (
     Bound,
     CompileEnv,
@@ -63,12 +63,22 @@ NO_DEPOSIT = "no-deposit-paid"
 @attrs.frozen
 class PresaleConfig:
     deposit: Amount
+    """What the customer pays per unit in the deposit window."""
     worth: Amount
+    """What the deposit counts for at the final payment; the bonus ``worth - deposit`` is
+    a discount (funded per ``funded_by``)."""
     deposit_window: Window | None = None
+    """When deposits are taken: ``{ start, end }`` (give this or ``deposit_phase``)."""
     deposit_phase: str | None = None
+    """When deposits are taken: a campaign phase."""
     final_window: Window | None = None
+    """When the final payment is made: ``{ start, end }``, opening after the deposit
+    window closes (give this or ``final_phase``)."""
     final_phase: str | None = None
+    """When the final payment is made: a campaign phase."""
     presale_price: Amount | None = None
+    """A unit price for presale units, competing with the other offers of the price
+    lane; the deposit may not be worth more than it."""
 
 
 class Presale(Kind):
@@ -233,7 +243,7 @@ def _windows(promotion: Promotion, ruleset: Ruleset) -> tuple[Window, Window]:
     config: PresaleConfig = promotion.config
     phases = ruleset.campaign.phases
     prefix = ("promotion", ruleset.promotions.index(promotion))
-    out = Collector(ruleset.source, dict(ruleset.positions))
+    out = ruleset.collector()
     found: list[Window | None] = []
     for which in ("deposit", "final"):
         window, phase = getattr(config, f"{which}_window"), getattr(config, f"{which}_phase")

@@ -48,21 +48,34 @@ class Tier:
     """One step: reached at ``threshold`` (amount) or ``quantity`` (items)."""
 
     threshold: Amount | None = None
+    """Reached when the pool's amount is at least this (give this or ``quantity``)."""
     quantity: int | None = None
+    """Reached when the pool holds at least this many units."""
     off: Amount | None = None
+    """A fixed amount off the pool (give this or ``percent``)."""
     percent: Rate | None = None
+    """A share off the pool."""
 
 
 @attrs.frozen
 class TieredConfig:
     mode: Mode = Mode.LADDER
+    """``ladder``: the highest tier reached applies; ``every``: ``floor(base / threshold) *
+    off``, repeating."""
     scope: Scope | None = None
+    """``store``: each merchant's lines are a pool of their own; ``cross-store``: the lines
+    of every store pooled. None: ``cross-store`` in the platform lane, ``store`` elsewhere."""
     tiers: tuple[Tier, ...] = ()
+    """The steps, lowest first: ``[{ threshold = "300.00", off = "30.00" }, ...]`` or
+    ``[{ quantity = 2, percent = "10%" }, ...]``."""
     threshold: Amount | None = None
     """Shorthand for a single tier (and the step of ``every`` mode)."""
     quantity: int | None = None
+    """Shorthand for a single tier reached by units (in place of ``threshold``)."""
     off: Amount | None = None
+    """The single tier's amount off (and what each step of ``every`` gives)."""
     percent: Rate | None = None
+    """The single tier's share off (in place of ``off``)."""
     cap: Amount | None = None
     """Most the promotion gives per pool (per store, or per order when cross-store)."""
     leftover: Leftover = Leftover.LARGEST_REMAINDER

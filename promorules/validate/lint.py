@@ -62,7 +62,7 @@ def lint_ruleset(
 ) -> list[Diagnostic]:
     """Every lint finding for ``engine``'s ruleset over ``space``."""
     ruleset = engine.ruleset
-    out = Collector(ruleset.source, dict(ruleset.positions))
+    out = ruleset.collector()
     if not floors:
         out.add(
             "PR414",
@@ -269,7 +269,7 @@ def _may_overlap(ruleset: Ruleset, a: Promotion, b: Promotion) -> bool:
 
 def problems_from_search(ruleset: Ruleset, notes: Iterable[str]) -> list[Diagnostic]:
     """Anomalies the search saw (``CODE:message``) as located diagnostics."""
-    out = Collector(ruleset.source, dict(ruleset.positions))
+    out = ruleset.collector()
     for note in notes:
         code, _, message = note.partition(":")
         out.add(code, message + " (seen while searching)")

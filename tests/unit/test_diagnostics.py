@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from promorules.diagnostics import Collector, Diagnostic, RulesetError, format_path
+from promorules.diagnostics import Path as KeyPath
 from promorules.plugins import PluginHost
 from promorules.ruleset import load_ruleset, parse_ruleset
 from promorules_plugins import tiered
@@ -153,3 +154,56 @@ def test_collector_falls_back_to_the_nearest_located_ancestor() -> None:
     with pytest.raises(RulesetError) as caught:
         collector.raise_if_errors()
     assert str(caught.value).endswith("(and 2 more)")
+
+
+def test_diagnostics_name_promotions_by_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    (only,) = _diagnostics("funding-not-100", monkeypatch)
+    assert only.path == ("promotion", 0, "funded_by")  # the key path itself is unchanged
+    assert 'PR205 promotion "every-300".funded_by: ' in str(only)
+    assert only.to_dict()["path"] == 'promotion "every-300".funded_by'
+
+
+def test_a_promotion_without_a_usable_id_is_named_by_its_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (duplicate,) = _diagnostics("duplicate-ids", monkeypatch)  # two share it: ambiguous
+    assert duplicate.shown_path == "promotion[1].id"
+    assert "first used by promotion[0] on line 7" in duplicate.message
+    (malformed,) = _diagnostics("id-newline", monkeypatch)
+    assert malformed.shown_path == "promotion[0].id"
+
+
+def test_one_broken_promotion_causes_no_errors_in_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    diagnostics = _diagnostics("one-bad-promotion", monkeypatch)
+    # "ladder" (bad funded_by) and "weird" (unknown kind) are dropped, yet naming them in
+    # not_with or [simulate] is right; naming "ghost", which nobody declared, is not
+    assert [(d.code, d.shown_path) for d in diagnostics] == [
+        ("PR103", 'promotion "ladder".funded_by.platfrom'),
+        ("PR201", 'promotion "weird".kind'),
+        ("PR204", 'promotion "every-300".not_with[2]'),
+        ("PR204", 'promotion "every-300".lane'),
+    ]
+    # the third promotion's problems are located in it, not in the first one's table
+    source = (BROKEN / "one-bad-promotion.toml").read_text(encoding="utf-8").splitlines()
+    assert source[diagnostics[-1].line - 1].startswith('lane = "price"')
+
+
+def test_a_duplicate_of_a_broken_promotion_is_still_reported() -> None:
+    base = '[campaign]\nname = "x"\ncurrency = "CNY"\ntimezone = "UTC"\n'
+    text = (
+        base
+        + '[[promotion]]\nid = "a"\nkind = "tiered"\nthreshold = 3.5\noff = "1"\n'
+        + '[[promotion]]\nid = "a"\nkind = "tiered"\nthreshold = "3"\noff = "1"\n'
+    )
+    with pytest.raises(RulesetError) as caught:
+        parse_ruleset(text, KINDS)
+    assert sorted(d.code for d in caught.value.diagnostics) == ["PR104", "PR202"]
+
+
+def test_format_path_shows_named_prefixes() -> None:
+    names: dict[KeyPath, str] = {("promotion", 2): 'promotion "d11-ladder"'}
+    assert format_path(("promotion", 2, "tiers", 1), names) == 'promotion "d11-ladder".tiers[1]'
+    assert format_path(("promotion", 3, "tiers"), names) == "promotion[3].tiers"
+    assert format_path(("promotion",), names) == "promotion"

@@ -121,6 +121,7 @@ def test_every_lint_code_is_reported_where_it_arises(tmp_path: Path) -> None:
     assert falling.path == ("promotion", 0, "tiers", 1)
     assert falling.line == line_of(text, '{ threshold = "500.00"')
     assert falling.severity is Severity.ERROR
+    assert 'PR401 promotion "falling-ladder".tiers[1]: ' in str(falling)  # named by its id
     (free,) = found["PR402"]
     assert free.path == ("promotion", 1, "off")
     assert free.line == line_of(text, 'off = "100.00"')

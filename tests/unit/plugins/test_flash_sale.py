@@ -170,7 +170,7 @@ def test_check(body: str, message: str) -> None:
     with pytest.raises(RulesetError) as info:
         engine(f'\n[[promotion]]\nid = "flash"\nkind = "flash_sale"\n{body}\n')
     assert message in str(info.value)
-    assert "promotion[0]" in str(info.value)
+    assert 'promotion "flash"' in str(info.value)
 
 
 def test_counters_declared() -> None:

@@ -275,7 +275,7 @@ def test_check_problems_are_located(extra: str, message: str) -> None:
         engine(body)
     text = str(info.value)
     assert message in text
-    assert "promotion[0]" in text
+    assert 'promotion "ps"' in text
     assert "<string>:" in text
 
 
