@@ -185,11 +185,16 @@ class _Writer:
         if prices:
             emit(1, "list_unit = state.list_unit")
             emit(1, "best = {}  # line -> (the lowest unit price offered, its promotion)")
+        collected = not fused and not prices
         if fused:
             emit(1, "base = amounts[:]  # the lane-start amounts, what every promotion reads")
             emit(1, "state.amounts = base")
+        elif collected and any(_inline(c.rule) for c in lane):
+            emit(1, "base = amounts  # nothing is applied before every offer is made")
         # what the promotions on every line measure (and their rules' pool)
-        if any(thresholds.values()) or (fused and any(_inline(lane[k].rule) for k in everywhere)):
+        if any(thresholds.values()) or (
+            not prices and any(_inline(lane[k].rule) for k in everywhere)
+        ):
             emit(1, "total = sum(amounts)")
         for k, compiled in enumerate(lane):
             slot = self.plan.offsets[position] + k
@@ -198,8 +203,8 @@ class _Writer:
             if prices:
                 assert rule is not None and isinstance(rule.benefit, UnitPrice)
                 self._lowest_price(compiled, rule.benefit, slot, lines, depth)
-            elif fused and rule is not None and _inline(rule):
-                self._inline(compiled, rule, slot, lines, depth)
+            elif rule is not None and _inline(rule):
+                self._inline(compiled, rule, slot, lines, depth, offer=collected)
             else:
                 self._call(compiled, slot, lines, depth, fused)
         if prices:  # as apply_prices settles such offers: lines in the order first named
@@ -293,9 +298,12 @@ class _Writer:
         emit(depth + 2, "if found is None or price < found[0]:")
         emit(depth + 3, f"best[i] = (price, {_int(compiled.index)})")
 
-    def _inline(self, compiled: Compiled, rule: Rule, slot: int, lines: str, depth: int) -> None:
-        """``rule``'s figures for one pool of every line in scope, applied as they are
-        made: the interpreter's :func:`~promorules.interpret.figures`, written out."""
+    def _inline(
+        self, compiled: Compiled, rule: Rule, slot: int, lines: str, depth: int, offer: bool
+    ) -> None:
+        """``rule``'s figures for one pool of every line in scope, the interpreter's
+        :func:`~promorules.interpret.figures` written out: applied as they are made, or
+        (``offer``, a lane that resolves groups or budgets first) made into an offer."""
         emit = self.emit
         index = str(_int(compiled.index))
         condition = rule.condition
@@ -329,10 +337,14 @@ class _Writer:
         benefit = rule.benefit
         if isinstance(benefit, ShippingOff):
             emit(depth, f"off = {self._shipping_figure(benefit)}")
-            self._shipping(depth, index, "off")
+            if offer:
+                emit(depth, "if off > 0:")
+                emit(depth + 1, f"offers.append((c{slot}, Offer(shipping_off=off)))")
+            else:
+                self._shipping(depth, index, "off")
             return
         if not rule.pooled:
-            self._per_line(rule, slot, lines, weights, depth, index)
+            self._per_line(rule, slot, lines, weights, depth, index, offer)
             return
         given = f"g{slot}"
         self._pool_off(rule, given, measure, base, depth)
@@ -342,7 +354,11 @@ class _Writer:
         emit(depth, f"if {given} > {base}:")
         emit(depth + 1, f"{given} = {base}")
         emit(depth, f"if {given} > 0:")
-        self._apply(depth + 1, index, lines, self._split(rule, given, weights))
+        if offer:
+            parts = self._split(rule, given, weights)
+            emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {parts})))")
+        else:
+            self._apply(depth + 1, index, lines, self._split(rule, given, weights))
 
     def _pool_off(self, rule: Rule, given: str, measure: str, base: str, depth: int) -> None:
         """Assign ``given`` what a pooled benefit comes to (before its cap and base)."""
@@ -374,7 +390,7 @@ class _Writer:
             emit(depth + 1, f"{given} = 0")
 
     def _per_line(
-        self, rule: Rule, slot: int, lines: str, weights: str, depth: int, index: str
+        self, rule: Rule, slot: int, lines: str, weights: str, depth: int, index: str, offer: bool
     ) -> None:
         """A per-line benefit: each line's own figure (then the pool's cap, if any)."""
         emit = self.emit
@@ -391,16 +407,21 @@ class _Writer:
             else:
                 limit = _int(rule.units_per_line)
                 figure = f"min({amount} * min(state.qty[i], {limit}), base[i])"
-        if rule.cap is None:
+        if rule.cap is None and not offer:
             emit(depth, f"for i in {lines}:")
             emit(depth + 1, f"amount = {figure}")
             self._give(depth + 1, index)
             return
         given = f"g{slot}"
         emit(depth, f"{given} = [{figure} for i in {lines}]")
-        emit(depth, f"if sum({given}) > {_int(rule.cap)}:")
-        emit(depth + 1, f"{given} = {self._split(rule, str(_int(rule.cap)), given)}")
-        self._apply(depth, index, lines, given)
+        if rule.cap is not None:
+            emit(depth, f"if sum({given}) > {_int(rule.cap)}:")
+            emit(depth + 1, f"{given} = {self._split(rule, str(_int(rule.cap)), given)}")
+        if offer:
+            emit(depth, f"if any({given}):")
+            emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {given})))")
+        else:
+            self._apply(depth, index, lines, given)
 
     def _split(self, rule: Rule, total: str, weights: str) -> str:
         if rule.leftover is Leftover.LARGEST_REMAINDER:
