@@ -42,7 +42,9 @@ one answer (see :mod:`benchmarks.campaign_reference`).
 
 Carts of 1, 10 and 100 lines: skus from 1, 2 to 4, or 5 to 15 stores (a customer fills a
 cart in a few shops), quantity 1 (70%), 2 (20%) or 3; the hour of 11.11 drawn with the
-explosion's first two hours and the evening peak most likely; each of the cart's stores'
+explosion's first two hours and the evening peak most likely; 40% of carts hold
+(a tenth of their lines, at least one) skus of the flash sale live at that hour, 15% of
+carts of 10 or 100 lines three skus of one bundle; each of the cart's stores'
 coupons presented by 30% of customers, each platform coupon by 25%; 30% of customers are
 members, 5% members and VIPs; a flat 8.00 shipping fee.
 """
@@ -508,13 +510,28 @@ def campaign_carts(
         spread = (2, 4)
     else:
         spread = (5, 15)
+    flash_by_hour = {
+        int(p.config["hour"]): sorted(p.config["prices"])
+        for p in campaign.promotions
+        if p.kind == "flash_sale"
+    }
+    bundles = [sorted(p.target.skus) for p in campaign.promotions if p.kind == "bundle"]
     for _ in range(count):
         shops = rng.sample(stores, rng.randint(*spread))
         pool = sorted({s for shop in shops for s in campaign.store_skus[shop]})
         chosen = rng.sample(pool, min(n_lines, len(pool)))
-        lines = tuple((sku, rng.choices((1, 2, 3), (70, 20, 10))[0]) for sku in chosen)
         hour = rng.choices(HOURS, HOUR_WEIGHTS)[0]
         at = DAY + timedelta(hours=hour, minutes=rng.randint(0, 59))
+        # customers come for the flash sale live at the time, and for bundles
+        extra: list[str] = []
+        if rng.random() < 0.4:
+            extra += rng.sample(flash_by_hour[hour], max(1, n_lines // 10))
+        if n_lines >= 3 and rng.random() < 0.15:
+            extra += rng.sample(rng.choice(bundles), 3)
+        extra = [s for s in dict.fromkeys(extra) if s not in chosen][:n_lines]
+        if extra:
+            chosen[-len(extra) :] = extra
+        lines = tuple((sku, rng.choices((1, 2, 3), (70, 20, 10))[0]) for sku in chosen)
         codes = [
             code
             for shop in shops
