@@ -5,9 +5,10 @@ the payable, each line's payable, each line's adjustments (promotion -> amount, 
 guardrail), the clamp's trims per promotion, the shipping left to pay and the gifts. A
 cart that differs is priced again by the reference with today's engine's group rule
 (:data:`benchmarks.campaign_reference.ENGINE_TODAY`): when that agrees with the engine,
-the difference is the exclusive-group semantics issue 13 fixes (``known``), and the
-cart is put down to ties (the rule's tie-break alone changes the figures) and/or caps
-(the members' real totals alone change them); otherwise it is a plain disagreement.
+the reference given is the one of issue 13's rule, and changing the rule's tie-break or
+its real totals is what moves the figures, the difference is the exclusive-group
+semantics issue 13 fixes (``known``: put down to ``ties`` and/or ``caps``); otherwise it
+is a plain disagreement.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import attrs
 from benchmarks.campaign import Campaign, CampaignCart
 from benchmarks.campaign_reference import (
     ENGINE_TODAY,
+    ISSUE_13,
     CampaignQuote,
     GroupRule,
     make_campaign_pricer,
@@ -151,13 +153,17 @@ def check_campaign(
             want = reference_view(reference(cart), ids)
             if got == want:
                 continue
-            known = under(ENGINE_TODAY, cart) == got
+            # known: the engine prices as the reference does under today's group rule,
+            # the reference given is the one of issue 13's rule, and a rule's tie-break
+            # or its real totals are what tell the two apart
+            today = under(ENGINE_TODAY, cart)
             causes: list[str] = []
-            if known:
+            if today == got and under(ISSUE_13, cart) == want:
                 offered_priority = under(GroupRule(False, True), cart)
-                if offered_priority != under(ENGINE_TODAY, cart):
+                if offered_priority != today:
                     causes.append("ties")
                 if want != offered_priority:
                     causes.append("caps")
+            known = bool(causes)
             out.append(Disagreement(size, cart, got, want, known, tuple(causes)))
     return CampaignCheck(checked, out)
