@@ -156,16 +156,20 @@ def timed(loaded: Loaded, batch: Batch, repeats: int) -> tuple[float, float, flo
 
 
 def profile(loaded: Loaded, batch: Batch, top: int = 15) -> str:
-    """cProfile of ``engine.price`` over ``batch`` (after a warm-up pass): the top
-    functions by own time, and by cumulative time."""
+    """cProfile of ``engine.price`` over ``batch`` (after a warm-up pass, gc off as when
+    timed): the top functions by own time, and by cumulative time."""
     engine = loaded.engine
     for cart, context in (p for _, p in batch):
         engine.price(cart, context)
     profiler = cProfile.Profile()
-    profiler.enable()
-    for _, (cart, context) in batch:
-        engine.price(cart, context)
-    profiler.disable()
+    gc.disable()  # as when timed
+    try:
+        profiler.enable()
+        for _, (cart, context) in batch:
+            engine.price(cart, context)
+        profiler.disable()
+    finally:
+        gc.enable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("tottime").print_stats(top)
@@ -196,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{statistics.median(loaded.load_ms):.0f} ms, compile "
         f"{statistics.median(loaded.compile_ms):.0f} ms"
     )
-    carts = batches(loaded, counts, args.seed)
+    carts = batches(loaded, FULL_COUNTS if args.profile else counts, args.seed)
     if args.profile:
         print(profile(loaded, carts.get(args.profile) or carts[10]))
         return 0

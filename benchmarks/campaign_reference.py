@@ -84,8 +84,14 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     return parts
 
 
-# Kinds as the reference's small integers (a tuple's first field per promotion).
-DISCOUNT_PCT, DISCOUNT_EACH, BXGY, BUNDLE, LADDER, EVERY, COUPON, GIFT, SHIPPING = range(9)
+Evaluator = Callable[[list[int], list[int], list[int]], "list[int] | int | None"]
+"""What a promotion offers on its ``lines`` given the lane-start ``amounts`` and the
+quantities: parts per line, -1 (free shipping: the whole fee left), 0 (its gift), or None
+for nothing."""
+
+
+def _nothing(lines: list[int], amounts: list[int], qtys: list[int]) -> None:
+    return None
 
 
 def _reach(campaign: Campaign) -> list[list[str] | None]:
@@ -120,30 +126,95 @@ def _reach(campaign: Campaign) -> list[list[str] | None]:
     return out
 
 
-def _step(p: Promo) -> tuple[int, ...]:
-    """The promotion's figures as a tuple whose first field is its kind (above)."""
+def _evaluator(p: Promo) -> Evaluator:
+    """Promotion ``p``'s figures as a function with its constants bound."""
     c = p.config
-    if p.kind == "discount":
-        return (DISCOUNT_PCT, c["percent"]) if "percent" in c else (DISCOUNT_EACH, c["off_each"])
-    if p.kind == "bxgy":
-        return (BXGY, c["buy"] + c["get"], c["get"])
-    if p.kind == "bundle":
-        return (BUNDLE, c["quantity"], c["price"])
-    if p.kind == "tiered":
-        if c["mode"] == "ladder":
-            tiers = c["tiers"]
-            # highest tier first, flattened: threshold, off, threshold, off, ...
-            return (LADDER, tiers[0][0], *(v for tier in reversed(tiers) for v in tier))
-        return (EVERY, c["step"], c["off"], c["cap"])
-    if p.kind == "coupon":
-        if "off" in c:
-            return (COUPON, c["threshold"], c["off"], 0, 0)
-        return (COUPON, c["threshold"], 0, c["percent"], c["cap"])
-    if p.kind == "gift":
-        return (GIFT, c["threshold"], c["cost"])
-    if p.kind == "free_shipping":
-        return (SHIPPING, c["threshold"])
-    raise ValueError(f"{p.id}: kind {p.kind} not in the campaign's lanes 1-3")
+    kind = p.kind
+    if kind == "discount" and "percent" in c:
+        pct = int(c["percent"])
+
+        def percent_off(lines: list[int], amounts: list[int], qtys: list[int]) -> list[int] | None:
+            parts = [amounts[i] * pct // 100 for i in lines]
+            return parts if any(parts) else None
+
+        return percent_off
+    if kind == "discount":
+        each = int(c["off_each"])
+
+        def off_each(lines: list[int], amounts: list[int], qtys: list[int]) -> list[int] | None:
+            parts = [min(each * qtys[i], amounts[i]) for i in lines]
+            return parts if any(parts) else None
+
+        return off_each
+    if kind == "tiered" and c["mode"] == "ladder":
+        first = c["tiers"][0][0]
+        highest_first = tuple(reversed(c["tiers"]))
+
+        def ladder(lines: list[int], amounts: list[int], qtys: list[int]) -> list[int] | None:
+            weights = [amounts[i] for i in lines]
+            base = sum(weights)
+            if base < first:
+                return None
+            off = 0  # base reaches the first tier: some tier is found
+            for threshold, tier_off in highest_first:
+                if base >= threshold:
+                    off = tier_off
+                    break
+            if off > base:
+                off = base
+            return allocate(off, weights) if off > 0 else None
+
+        return ladder
+    if kind == "tiered":
+        step, step_off, cap = int(c["step"]), int(c["off"]), int(c["cap"])
+
+        def every(lines: list[int], amounts: list[int], qtys: list[int]) -> list[int] | None:
+            weights = [amounts[i] for i in lines]
+            base = sum(weights)
+            if base < step:
+                return None
+            off = base // step * step_off
+            if cap and off > cap:
+                off = cap
+            if off > base:
+                off = base
+            return allocate(off, weights)
+
+        return every
+    if kind == "coupon":
+        threshold, fixed = int(c["threshold"]), int(c.get("off", 0))
+        pct, most = int(c.get("percent", 0)), int(c.get("cap", 0))
+
+        def coupon(lines: list[int], amounts: list[int], qtys: list[int]) -> list[int] | None:
+            weights = [amounts[i] for i in lines]
+            base = sum(weights)
+            if base <= 0 or base < threshold:
+                return None
+            off = fixed
+            if not off:
+                off = base * pct // 100
+                if off > most:
+                    off = most
+            if off > base:
+                off = base
+            return allocate(off, weights) if off > 0 else None
+
+        return coupon
+    if kind in ("gift", "free_shipping"):
+        need = int(c["threshold"])
+        offered = 0 if kind == "gift" else -1
+
+        def above(lines: list[int], amounts: list[int], qtys: list[int]) -> int | None:
+            return offered if sum([amounts[i] for i in lines]) >= need else None
+
+        return above
+    if kind == "bxgy":
+        group, free = int(c["buy"]) + int(c["get"]), int(c["get"])
+        return lambda lines, amounts, qtys: _bxgy(group, free, lines, amounts, qtys)
+    if kind == "bundle":
+        size, price = int(c["quantity"]), int(c["price"])
+        return lambda lines, amounts, qtys: _bundle(size, price, lines, amounts, qtys)
+    raise ValueError(f"{p.id}: kind {kind} not in the campaign's lanes 1-3")
 
 
 def make_campaign_pricer(
@@ -173,7 +244,8 @@ def make_campaign_pricer(
     paired = frozenset(i for i in range(count) if partners[i])
     groups: list[str | None] = [p.implicit_group() for p in promos]
     codes_of = [str(p.config["code"]) if p.kind == "coupon" else "" for p in promos]
-    steps = [_step(p) if p.lane != "price" else () for p in promos]
+    evaluators = [_evaluator(p) if p.lane != "price" else _nothing for p in promos]
+    gift_cost = [int(p.config.get("cost", 0)) for p in promos]
     gift_sku = [str(p.config.get("sku", "")) for p in promos]
     real_totals, ties_by_priority = rule
 
@@ -221,56 +293,6 @@ def make_campaign_pricer(
     }
     line_gap = 100 - LINE_MARGIN_PCT
     order_gap = 100 - ORDER_MARGIN_PCT
-
-    def evaluate(
-        index: int, lines: list[int], amounts: list[int], qtys: list[int]
-    ) -> list[int] | int | None:
-        """What promotion ``index`` offers on ``lines`` at the lane-start ``amounts``:
-        parts per line, a shipping amount (free shipping: -1 for the whole fee), a gift
-        (0), or None for nothing."""
-        step = steps[index]
-        kind = step[0]
-        if kind == DISCOUNT_PCT:
-            pct = step[1]
-            parts = [amounts[i] * pct // 100 for i in lines]
-            return parts if any(parts) else None
-        if kind == DISCOUNT_EACH:
-            each = step[1]
-            parts = [min(each * qtys[i], amounts[i]) for i in lines]
-            return parts if any(parts) else None
-        if kind in (LADDER, EVERY, COUPON):
-            weights = [amounts[i] for i in lines]
-            base = sum(weights)
-            if kind == COUPON:
-                if base <= 0 or base < step[1]:
-                    return None
-                off = step[2]
-                if not off:
-                    off = base * step[3] // 100
-                    if off > step[4]:
-                        off = step[4]
-            elif base < step[1]:
-                return None
-            elif kind == EVERY:
-                off = base // step[1] * step[2]
-                if step[3] and off > step[3]:
-                    off = step[3]
-            else:
-                off = 0
-                for k in range(2, len(step), 2):
-                    if base >= step[k]:
-                        off = step[k + 1]
-                        break
-            if off > base:
-                off = base
-            return allocate(off, weights) if off > 0 else None
-        if kind == GIFT:
-            return 0 if sum(amounts[i] for i in lines) >= step[1] else None
-        if kind == SHIPPING:
-            return -1 if sum(amounts[i] for i in lines) >= step[1] else None
-        if kind == BXGY:
-            return _bxgy(step[1], step[2], lines, amounts, qtys)
-        return _bundle(step[1], step[2], lines, amounts, qtys)
 
     def price(cart: CampaignCart) -> CampaignQuote:
         ts = int(cart.at.timestamp())
@@ -346,7 +368,7 @@ def make_campaign_pricer(
                     lines = [i for i in lines if mine.isdisjoint(touched[i])]
                     if not lines:
                         continue
-                got = evaluate(p, lines, amounts, qtys)
+                got = evaluators[p](lines, amounts, qtys)
                 if got is not None:
                     offers.append((apply_rank[p], p, lines, got))
             if not offers:
@@ -383,7 +405,7 @@ def make_campaign_pricer(
                             amounts[i] = left - part
                             add(p, i, part)
                 elif got == 0:
-                    gifts.append((p, gift_sku[p], steps[p][2]))
+                    gifts.append((p, gift_sku[p], gift_cost[p]))
                 elif shipping > 0:  # free shipping: the fee left, all of it
                     add(p, -1, shipping)
                     shipping = 0
