@@ -304,18 +304,9 @@ def make_campaign_pricer(
         costs = [0] * n
         reach: list[tuple[tuple[int, ...], ...]] = [()] * n
         given: dict[int, list[list[int]]] = {}
-        touched: list[set[int]] = [set() for _ in range(n)] if paired else []
+        # per line, the promotions of a not_with pair that discounted it
+        touched: dict[int, set[int]] = {}
         list_total = 0
-
-        def add(p: int, i: int, amount: int) -> None:
-            rec = given.get(p)
-            if rec is None:
-                given[p] = [[i], [amount]]
-            else:
-                rec[0].append(i)
-                rec[1].append(amount)
-            if paired and p in paired:
-                touched[i].add(p)
 
         # Price lane: each unit pays the lowest price offered (ties: the first applied).
         for i, (sku, qty) in enumerate(cart.lines):
@@ -337,7 +328,14 @@ def make_campaign_pricer(
                     ):
                         best, best_rank, winner = offered, rank, p
             if winner >= 0:
-                add(winner, i, (list_price - best) * qty)
+                rec = given.get(winner)
+                if rec is None:
+                    given[winner] = [[i], [(list_price - best) * qty]]
+                else:
+                    rec[0].append(i)
+                    rec[1].append((list_price - best) * qty)
+                if winner in paired:
+                    touched.setdefault(i, set()).add(winner)
                 amount = best * qty
             amounts[i] = amount
             qtys[i] = qty
@@ -363,9 +361,9 @@ def make_campaign_pricer(
                 code = codes_of[p]
                 if code and code not in presented:
                     continue
-                if paired and p in paired:
+                if p in paired:
                     mine = partners[p]
-                    lines = [i for i in lines if mine.isdisjoint(touched[i])]
+                    lines = [i for i in lines if i not in touched or mine.isdisjoint(touched[i])]
                     if not lines:
                         continue
                 got = evaluators[p](lines, amounts, qtys)
@@ -397,17 +395,26 @@ def make_campaign_pricer(
                         if key > top:
                             top, p, lines, got = key, q, q_lines, q_got
                 if type(got) is list:
+                    # a promotion of lanes 1-3 applies once a cart: its record starts here
+                    on: list[int] = []
+                    given_amounts: list[int] = []
                     for i, part in zip(lines, got, strict=True):
                         left = amounts[i]
                         if part > left:
                             part = left
                         if part > 0:
                             amounts[i] = left - part
-                            add(p, i, part)
+                            on.append(i)
+                            given_amounts.append(part)
+                    if on:
+                        given[p] = [on, given_amounts]
+                        if p in paired:
+                            for i in on:
+                                touched.setdefault(i, set()).add(p)
                 elif got == 0:
                     gifts.append((p, gift_sku[p], gift_cost[p]))
                 elif shipping > 0:  # free shipping: the fee left, all of it
-                    add(p, -1, shipping)
+                    given[p] = [[-1], [shipping]]
                     shipping = 0
 
         trims = _clamp(amounts, costs, list_total, gifts, given, trim_rank, line_gap, order_gap)
@@ -500,7 +507,7 @@ def _clamp(
     trims: dict[int, int] = {}
     needs = {}
     for i, amount in enumerate(amounts):
-        need = _least(costs[i], line_gap) - amount
+        need = -(-costs[i] * 100 // line_gap) - amount  # _least, inline: every line, every cart
         if need > 0:
             needs[i] = need
     if needs:
