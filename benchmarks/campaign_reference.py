@@ -65,22 +65,31 @@ class CampaignQuote(NamedTuple):
 
 
 def allocate(total: int, weights: list[int]) -> list[int]:
-    """Largest remainder, ties to the earlier position (as :func:`promorules.money.allocate`);
-    ``total`` never exceeds ``sum(weights)``, which is positive."""
+    """Largest remainder, ties to the earlier position (as :func:`promorules.money.allocate`,
+    with its short cuts for one and two lines and one unit left over); ``total`` never
+    exceeds ``sum(weights)``, which is positive."""
+    count = len(weights)
+    if count == 1:
+        return [total]
     weight_sum = sum(weights)
-    parts = []
-    rems = []
-    given = 0
-    for index, weight in enumerate(weights):
-        part, rem = divmod(total * weight, weight_sum)
-        parts.append(part)
-        given += part
-        rems.append((-rem, index))
-    left = total - given
+    if count == 2:
+        first, remainder = divmod(total * weights[0], weight_sum)
+        second = total * weights[1] // weight_sum
+        if first + second < total:
+            if 2 * remainder >= weight_sum:
+                first += 1
+            else:
+                second += 1
+        return [first, second]
+    parts = [total * weight // weight_sum for weight in weights]
+    left = total - sum(parts)
     if left:
-        rems.sort()
-        for _, index in rems[:left]:
-            parts[index] += 1
+        remainders = [total * weight % weight_sum for weight in weights]
+        if left == 1:
+            parts[remainders.index(max(remainders))] += 1
+        else:  # the sort is stable, reversed too: ties stay in position order
+            for index in sorted(range(count), key=remainders.__getitem__, reverse=True)[:left]:
+                parts[index] += 1
     return parts
 
 

@@ -244,3 +244,18 @@ def test_campaign_toml_loads(campaign: Campaign) -> None:
     )
     assert check.checked == 1
     assert not check.unexplained
+
+
+def test_reference_allocate_is_the_engines() -> None:
+    from random import Random
+
+    from benchmarks.campaign_reference import allocate
+    from promorules.money import allocate as engine_allocate
+
+    rng = Random(13)
+    for _ in range(2000):
+        weights = [rng.choice((0, 1, 7, rng.randint(1, 10**6))) for _ in range(rng.randint(1, 6))]
+        if not sum(weights):
+            weights[0] = 1
+        total = rng.randint(0, sum(weights))
+        assert allocate(total, weights) == engine_allocate(total, weights), (total, weights)
