@@ -485,11 +485,12 @@ def build_campaign(seed: int = CAMPAIGN_SEED) -> Campaign:
     pair(special_ids[0], flash_ids[0])
     # a store with coupons that sells a brand of member-02's
     member_brands = promos[by_id[member_ids[2]]].target.brands
-    coupon_merchant = next(
+    sells = [
         m
         for m in sorted(store_codes)
         if any(catalogue[s].brand in member_brands for s in store_skus[m])
-    )
+    ]
+    coupon_merchant = sells[0] if sells else sorted(store_codes)[0]  # some seeds: none
     pair(member_ids[2], f"coupon-{coupon_merchant}-0")
     return Campaign(seed, catalogue, tuple(promos), store_skus, store_codes, tuple(platform_codes))
 
