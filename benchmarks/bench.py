@@ -15,6 +15,12 @@ and 100 lines, the median microseconds per cart and carts per second of ``engine
 the compiled ruleset, of the reference, and of GoRules zen-engine (when installed; see
 :mod:`benchmarks.zen_baseline`), and the ratios measured in the same run (each repeat times
 every pricer once, interleaved; the ratio shown is the median of the per-repeat ratios).
+Then the campaign workload (:mod:`benchmarks.campaign`, about 1,000 promotions): its
+hand-written reference (:mod:`benchmarks.campaign_reference`) checked against
+``engine.price`` cart by cart before anything is timed (carts that differ only by the
+exclusive-group semantics issue 13 asks for are listed and counted, and fail the run with
+``--strict-groups``; any other difference always does), engine and reference timed the
+same way at 1, 10 and 100 lines, and its load + check + compile time.
 Then: load-and-compile time, the wall time of ``promorules price`` as a fresh process,
 peak memory per 10,000 quotes held, throughput with 2 worker processes, and the figures of
 modules other branches are building (validation, simulation) when they exist.
@@ -42,6 +48,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from benchmarks import campaign_bench
+from benchmarks.campaign_check import check_campaign
 from benchmarks.reference import RefQuote, make_reference_pricer
 from benchmarks.ruleset import CartMaker, ruleset_toml, write_cli_files
 from benchmarks.workload import DEFAULT_SEED, Cart, Workload, build_workload, carts
@@ -327,6 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a few hundred carts (CI)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--repeats", type=int, help="timed passes per size (7; quick: 3)")
+    parser.add_argument(
+        "--strict-groups",
+        action="store_true",
+        help="also fail on campaign carts that differ only by the exclusive-group semantics "
+        "issue 13 asks for (listed and counted either way)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     counts = QUICK_COUNTS if quick else FULL_COUNTS
@@ -363,6 +377,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\nquotes priced from two threads differ from a sequential pass")
         return 1
     print("thread safety: 2 threads pricing the same carts at once give the same quotes")
+
+    # the campaign workload: about 1,000 promotions, checked before anything is timed
+    campaign = campaign_bench.load(seed, 1 if quick else 3)
+    campaign_counts = campaign_bench.QUICK_COUNTS if quick else campaign_bench.FULL_COUNTS
+    campaign_batches = campaign_bench.batches(campaign, campaign_counts, seed)
+    print(
+        f"campaign ruleset: {len(campaign.campaign.promotions)} promotions, "
+        f"{len(campaign.campaign.catalogue):,} skus"
+    )
+    check = check_campaign(campaign.engine, campaign.campaign, campaign.reference, campaign_batches)
+    if not campaign_bench.report_check(check, args.strict_groups):
+        return 1
 
     zen_pricers: dict[str, Callable[[Cart], Any]] = {}
     if zen_available():
@@ -430,6 +456,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows,
         )
     )
+    campaign_rows = []
+    campaign_ratios: dict[int, float] = {}
+    for size in SIZES:
+        engine_us, reference_us, campaign_ratio = campaign_bench.timed(
+            campaign, campaign_batches[size], repeats
+        )
+        campaign_ratios[size] = campaign_ratio
+        campaign_rows.append([size, engine_us, reference_us, f"{campaign_ratio:.2f}x"])
+    print()
+    print("campaign workload (benchmarks/campaign.py):")
+    print(_table(["lines", "1 engine us", "2 reference us", "1/2"], campaign_rows))
     if zen_agree:
         agree = ", ".join(f"{zen_agree[s]}/{len(batches[s])} at {s}" for s in SIZES)
         print(f"zen static payables equal the engine's on {agree} lines (the rest: see above)")
@@ -449,6 +486,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     two = two_process_rate(seed, 10, counts[10], passes)
     extra = [
         ["load + check + compile the ruleset (TOML file)", f"{load_ms:.1f} ms"],
+        [
+            f"load + check + compile the campaign ruleset ({len(campaign.campaign.promotions)} "
+            "promotions; median of 3 runs, quick: 1)",
+            f"{statistics.median(campaign.load_ms) + statistics.median(campaign.compile_ms):,.0f}"
+            f" ms (load + check {statistics.median(campaign.load_ms):,.0f} ms, compile "
+            f"{statistics.median(campaign.compile_ms):,.0f} ms)",
+        ],
         [
             "`promorules price` on a 10-line cart, fresh process (median; bytecode written)",
             f"{cli_s:.3f} s",
@@ -475,6 +519,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ["engine within 1.5x of the reference at 10 lines", ratios[10]["1/2"] <= 1.5],
         ["engine within 1.5x of the reference at 100 lines", ratios[100]["1/2"] <= 1.5],
         ["promorules price as a fresh process under 0.3 s", cli_s < 0.3],
+        *(
+            [f"campaign: engine within 1.5x of the reference at {size} lines (aim 1.2x)", r <= 1.5]
+            for size, r in campaign_ratios.items()
+        ),
+        [
+            "campaign: load + check + compile under 150 ms",
+            statistics.median(campaign.load_ms) + statistics.median(campaign.compile_ms) < 150,
+        ],
     ]
     if zen_pricers:
         targets.append(
