@@ -394,7 +394,6 @@ class Engine:
         if not (
             explain
             or excluded
-            or self._tracks_lines
             or state.deposited
             or len(plan.slots) > HOT_PATH_LIMIT
         ):

@@ -102,6 +102,9 @@ class _Writer:
         self.plan = plan
         self.check_paused = check_paused
         self.targeted = any(c.line_filter is not None for c in plan.slots)
+        # promotions some live promotion does not stack with: the lines they give on are
+        # noted (``touched``), and a promotion with not_with partners leaves those out
+        self.partners = frozenset(p for c in plan.slots for p in c.not_with)
         self.names: dict[str, Any] = {
             "Offer": Offer,
             "resolve": resolve,
@@ -115,6 +118,7 @@ class _Writer:
             "rate": apply_rate,
             "unit_price": unit_price,
             "ROUNDING": engine.rounding,
+            "PARTNERS": self.partners,
         }
         self.down = engine.rounding is Rounding.DOWN
         self.out: list[str] = []
@@ -135,6 +139,8 @@ class _Writer:
         emit(1, "n = len(amounts)")
         if any(self.plan.everywhere):
             emit(1, "every_line = list(range(n))  # shared by the untargeted, never changed")
+        if self.partners:
+            emit(1, "touched = [set() for _ in amounts]  # per line, the partners given on it")
         if self.targeted:
             emit(1, "# the lines in scope of each targeted promotion, by slot")
             emit(1, "if n == 1:")
@@ -165,6 +171,8 @@ class _Writer:
         thresholds = {k: lane[k].threshold for k in everywhere}
         groups = [c.group for c in lane if c.group is not None]
         resolves = len(set(groups)) < len(groups)  # two promotions of the lane in one group
+        here = {c.index for c in lane}
+        resolves = resolves or any(not c.not_with.isdisjoint(here) for c in lane)
         budgets = any(c.budget is not None for c in lane)
         if lane[0].lane is Lane.PRICE:
             fused = False
@@ -226,8 +234,11 @@ class _Writer:
                 else:
                     emit(3, "offers = resolve(offers, None, amounts, shipping)")
             if lane[0].lane is Lane.PRICE:
+                touched = "touched" if self.partners else "None"
                 emit(
-                    2, "apply_prices(offers, state, adjustments, None, None, consumes, BY_PRIORITY)"
+                    2,
+                    f"apply_prices(offers, state, adjustments, {touched}, None, consumes, "
+                    "BY_PRIORITY)",
                 )
             else:
                 # each line capped at what is left of it, nothing moved to another line
@@ -264,6 +275,21 @@ class _Writer:
                 emit(2, f"s{slot} = []")
             else:
                 conditions.append(f"s{slot} is not None")
+        if compiled.not_with:
+            # lines an earlier-lane partner gave on are out of its scope
+            self.names[f"nw{slot}"] = compiled.not_with
+            if lines == "every_line":
+                emit(1, f"s{slot} = every_line")
+                lines = f"s{slot}"
+            test = f"s{slot}" if without_lines else f"s{slot} is not None"
+            emit(1, f"if {test}:")
+            emit(2, f"s{slot} = [i for i in s{slot} if nw{slot}.isdisjoint(touched[i])]")
+            if not without_lines:
+                if f"s{slot} is not None" in conditions:
+                    conditions.remove(f"s{slot} is not None")
+                if "n" in conditions:
+                    conditions.remove("n")
+                conditions.insert(0, f"s{slot}")
         if compiled.index in self.engine.coded:
             conditions.append(f"{compiled.index} not in unredeemed")
         if self.check_paused:
@@ -492,6 +518,14 @@ class _Writer:
         emit(depth, "if amount > 0:")
         emit(depth + 1, "amounts[i] = left - amount")
         emit(depth + 1, f"append([{index}, i, amount])")
+        if not self.partners:
+            return
+        if index.isdigit():
+            if int(index) in self.partners:
+                emit(depth + 1, f"touched[i].add({index})")
+        else:
+            emit(depth + 1, f"if {index} in PARTNERS:")
+            emit(depth + 2, f"touched[i].add({index})")
 
 
 def _inline(rule: Rule | None) -> bool:

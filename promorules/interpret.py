@@ -150,19 +150,36 @@ def _cheapest(
     return [picked.get(i, 0) for i in pool]
 
 
-def figures(rule: Rule, state: PricingState, pool: Sequence[int]) -> tuple[list[int], int | None]:
-    """The discount per line of ``pool`` (which reached the condition), with the pool's
-    cap and base applied, and the tier reached (None: not a ladder)."""
+def measures(rule: Rule, state: PricingState, pool: Sequence[int]) -> tuple[list[int], int, int]:
+    """``pool``'s line amounts at the start of the lane, their sum, and its number of
+    units (0 when the rule counts none)."""
     amounts = state.amounts
     weights = [amounts[i] for i in pool]
-    base = sum(weights)
+    if rule.condition.min_quantity or rule.by_quantity:
+        qty = state.qty
+        return weights, sum(weights), sum([qty[i] for i in pool])
+    return weights, sum(weights), 0
+
+
+def figures(
+    rule: Rule,
+    state: PricingState,
+    pool: Sequence[int],
+    weights: list[int],
+    base: int,
+    quantity: int,
+) -> tuple[list[int], int | None]:
+    """The discount per line of ``pool`` (which reached the condition; ``weights``,
+    ``base`` and ``quantity`` its :func:`measures`), with the pool's cap and base
+    applied, and the tier reached (None: not a ladder)."""
+    amounts = state.amounts
     if not rule.pooled:
         given = line_offs(rule, amounts, state.qty, pool, state.rounding)
         cap = rule.cap
         if cap is not None and sum(given) > cap:
             given = split(cap, given, rule.leftover)
         return given, None
-    measure = sum([state.qty[i] for i in pool]) if rule.by_quantity else base
+    measure = quantity if rule.by_quantity else base
     off, step = pool_off(rule, measure, base, state.rounding)
     if rule.cap is not None and off > rule.cap:
         off = rule.cap
@@ -173,17 +190,14 @@ def figures(rule: Rule, state: PricingState, pool: Sequence[int]) -> tuple[list[
     return split(off, weights, rule.leftover), step
 
 
-def reached(rule: Rule, state: PricingState, pool: Sequence[int]) -> int:
-    """How far ``pool`` is from the rule's condition: 0 when reached, else the shortfall
-    (in units for a rule counting them, else minor units); -1 when above its maximum."""
+def reached(rule: Rule, base: int, quantity: int) -> int:
+    """How far a pool of ``base`` (its amount) and ``quantity`` (its units, as
+    :func:`measures` counts them) is from the rule's condition: 0 when reached, else the
+    shortfall (in units for a rule counting them, else minor units); -1 when above its
+    maximum."""
     condition = rule.condition
-    amounts = state.amounts
-    base = sum([amounts[i] for i in pool])
     if condition.max_amount is not None and base > condition.max_amount:
         return -1
-    quantity = (
-        sum([state.qty[i] for i in pool]) if condition.min_quantity or rule.by_quantity else 0
-    )
     if rule.by_quantity:
         short_units = rule.first - quantity
         if short_units > 0:
@@ -326,9 +340,9 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         redeemed = (code,) if (explain and code is not None) else ()
         if isinstance(benefit, UnitPrice):
             return _unit_prices(benefit, state, lines, words)
-        amounts = state.amounts
         if isinstance(benefit, ShippingOff):
-            short = reached(rule, state, lines)
+            _, goods, units = measures(rule, state, lines)
+            short = reached(rule, goods, units)
             if short:
                 return _short(rule, state, lines, short, words, below, above)
             fee = state.shipping
@@ -343,7 +357,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             after = f" above {words.first}" if need else ""
             what = "shipping waived" if off == fee else "off shipping"
             return Offer(
-                base=sum([amounts[i] for i in lines]),
+                base=goods,
                 detail=f"{words.money(off)} {what}{after}",
                 shipping_off=off,
                 consumes=consumes,
@@ -365,25 +379,27 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         notes: list[str] = []
         best: Upsell | None = None
         met = short_seen = above_seen = False
-        for pool in pools(rule, state, lines):
-            short = reached(rule, state, pool)
+        by_quantity = rule.by_quantity
+        for pool in pools(rule, state, lines) if rule.pool is not Pool.ORDER else (lines,):
+            weights, base, quantity = measures(rule, state, pool)
+            short = reached(rule, base, quantity)
             if short:
                 if explain:
                     short_seen = short_seen or short > 0
                     above_seen = above_seen or short < 0
                     if short > 0:
-                        best = _better(best, words.hint(rule, _measure(rule, state, pool), None))
+                        measure = quantity if by_quantity else base
+                        best = _better(best, words.hint(rule, measure, None))
                 continue
             met = True
-            given, step = figures(rule, state, pool)
+            given, step = figures(rule, state, pool, weights, base, quantity)
             if balances and sum(given) > _balance(state, pool):
                 if explain:
                     notes.append("the balance left to pay is below what it gives")
                 continue
             if explain:
-                base = sum([amounts[i] for i in pool])
                 total_base += base
-                measure = _measure(rule, state, pool)
+                measure = quantity if by_quantity else base
                 capped = _capped(rule, state, pool, measure, base)
                 if not capped:
                     best = _better(best, words.hint(rule, measure, step))

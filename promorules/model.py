@@ -255,8 +255,13 @@ class Rule:
     """Applies at a pre-sale's final payment only (a coupon): never to a line whose
     balance is paid later, and only while the balance left to pay on its pool (the
     amounts less the deposits) covers what it gives."""
+    # what pricing reads on every cart, worked out once (see the properties below)
+    _facts: tuple[bool, bool, int] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        pooled, counts = self._is_pooled(), self._counts_units()
+        object.__setattr__(self, "_facts", (pooled, counts, 0))  # _least reads by_quantity
+        object.__setattr__(self, "_facts", (pooled, counts, self._least()))
         benefit = self.benefit
         if self.units_per_line is not None:
             _positive(self, attrs.fields(Rule).units_per_line, self.units_per_line)
@@ -273,6 +278,20 @@ class Rule:
     def pooled(self) -> bool:
         """Whether one discount is worked out per pool and split over its lines (rather
         than per line)."""
+        return self._facts[0]
+
+    @property
+    def by_quantity(self) -> bool:
+        """Whether its steps count units (the pool's measure is its quantity)."""
+        return self._facts[1]
+
+    @property
+    def first(self) -> int:
+        """The least measure (amount, or units for a rule counting them) that can give
+        anything: the condition's, or the benefit's first step, whichever is higher."""
+        return self._facts[2]
+
+    def _is_pooled(self) -> bool:
         benefit = self.benefit
         if isinstance(benefit, PercentOff):
             return not benefit.per_line
@@ -280,15 +299,11 @@ class Rule:
             return benefit.per is Per.POOL
         return isinstance(benefit, POOLED)  # Cheapest: per unit, so per line
 
-    @property
-    def by_quantity(self) -> bool:
+    def _counts_units(self) -> bool:
         benefit = self.benefit
         return isinstance(benefit, (Tiers, Every)) and benefit.by_quantity
 
-    @property
-    def first(self) -> int:
-        """The least measure (amount, or units for a rule counting them) that can give
-        anything: the condition's, or the benefit's first step, whichever is higher."""
+    def _least(self) -> int:
         benefit = self.benefit
         if isinstance(benefit, Tiers):
             step = benefit.steps[0].at
