@@ -337,10 +337,12 @@ class Engine:
         excluded: frozenset[int],
         explain: bool,
         settle_held: bool = True,
+        walk: bool = False,
     ) -> tuple[Quote, Work | None]:
         """One pass over the lanes. With ``explain`` off, nothing but the figures: no
         record per promotion, no code findings, and evaluators may skip their texts; the
-        plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`).
+        plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`),
+        unless ``walk``.
 
         Returns the quote and the guardrail's working figures, or None for them when
         there are no floors or (``settle_held``) every floor holds as priced: the quote's
@@ -393,6 +395,7 @@ class Engine:
         figures: tuple[Any, ...] | None = None
         if not (
             explain
+            or walk
             or excluded
             or state.deposited
             or len(plan.slots) > HOT_PATH_LIMIT
@@ -408,19 +411,7 @@ class Engine:
                     hot = plan.hot_paused = self._hot_path(plan, True)
                 figures = hot(state, scopes, unredeemed, availability.paused)
             if figures[3]:  # a deposit scheduled now: later lanes keep to the balances
-                state = PricingState(
-                    lines,
-                    customer,
-                    context.at,
-                    channel,
-                    coupons,
-                    availability,
-                    self.rounding,
-                    cart.shipping,
-                    dict(context.choices) if context.choices else None,
-                    explain,
-                )
-                figures = None
+                return self._price(cart, context, excluded, explain, settle_held, walk=True)
         if figures is None:
             redeemed: dict[int, tuple[str, ...]] = {}
             # promotions redeemed by codes give nothing unless one of their codes is
