@@ -353,7 +353,8 @@ def render(data: Mapping[str, Any]) -> str:
         ]
         overruns = [b["counter"] for b in data["burn"] if b["overrun"]]
         if overruns:
-            out.append("over budget (not enforced by pricing): " + ", ".join(overruns))
+            # pricing never lets a budget go below zero: an overrun means a ledger refusal
+            out.append("over their initial amount: " + ", ".join(overruns))
     r = data["roi"]
     out += [
         "",
