@@ -36,6 +36,7 @@ import attrs
 from promorules.cart import Context
 from promorules.counters import Consumption, CounterKey
 from promorules.simulate.orders import Block, LogFormat, Order, OrderError, OrderReader, plan_blocks
+from promorules.simulate.periods import Periods
 from promorules.simulate.replay import Outcome, Progress, Replayer
 from promorules.simulate.totals import Totals
 
@@ -122,7 +123,7 @@ def _prepared(job: Job) -> tuple[Engine, OrderReader]:
 def price_block(job: Job, block: Block) -> BlockResult:
     """Read and price one block (runs in a worker process)."""
     engine, reader = _prepared(job)
-    totals = Totals()
+    totals = Totals(Periods.of(engine.ruleset))
     events: list[Order | tuple[float, Consumption]] = []
     recorder = _Recorder()
     first: tuple[float, int] | None = None

@@ -22,7 +22,9 @@ import attrs
 from promorules.cart import Context
 from promorules.counters import Consumption
 from promorules.simulate.burn import BurnLog
+from promorules.simulate.cuts import BudgetCuts
 from promorules.simulate.orders import Order, OrderError
+from promorules.simulate.periods import Periods
 from promorules.simulate.state import ReplayState
 from promorules.simulate.totals import Totals
 
@@ -49,6 +51,7 @@ class Outcome:
 
     totals: Totals
     burn: BurnLog
+    cuts: BudgetCuts
     refused: int = 0
     workers: int = 1
     backend: str = "sequential"
@@ -62,8 +65,10 @@ class Replayer:
     def __init__(self, engine: Engine, state: ReplayState | None = None) -> None:
         self.engine = engine
         self.state = state if state is not None else ReplayState.provisioned(engine.counters)
-        self.totals = Totals()
+        periods = Periods.of(engine.ruleset)
+        self.totals = Totals(periods)
         self.burn = BurnLog(engine.counters)
+        self.cuts = BudgetCuts(engine, self.state, periods)
         self.refused = 0
         self._last: tuple[float, int, str] | None = None
 
@@ -84,12 +89,13 @@ class Replayer:
         self._last = (ts, line, source)
 
     def price(self, order: Order) -> Quote:
-        context = Context(order.at, order.channel, order.coupons, self.state)
+        context = Context(order.at, order.channel, order.coupons, self.cuts.availability)
         return self.engine.price(order.cart, context)
 
     def replay(self, order: Order) -> Quote:
         """Price one order against what is left, take its consumption, add it up."""
         quote = self.price(order)
+        self.cuts.after(order, quote)
         self.consume(order.ts, quote.consumption)
         self.totals.add(order, quote)
         return quote
@@ -103,7 +109,7 @@ class Replayer:
                 self.burn.refused(consumption)
 
     def outcome(self) -> Outcome:
-        return Outcome(self.totals, self.burn, self.refused)
+        return Outcome(self.totals, self.burn, self.cuts, self.refused)
 
 
 def replay(

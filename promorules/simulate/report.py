@@ -13,7 +13,9 @@ from datetime import datetime, tzinfo
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from promorules.counters import CounterKind
 from promorules.money import format_amount
+from promorules.simulate.cuts import REFUSED_ORDERS, TRIMMED, TRIMMED_ORDERS
 from promorules.simulate.roi import Assumption, Roi, overall, roi
 from promorules.simulate.totals import (
     COST,
@@ -21,6 +23,8 @@ from promorules.simulate.totals import (
     GMV,
     ORDERS,
     P_DISCOUNT,
+    P_GIFT_COST,
+    P_GIFT_UNITS,
     P_GMV,
     P_ORDERS,
     PAYABLE,
@@ -68,9 +72,15 @@ def _summary(totals: Totals, money: Any) -> dict[str, Any]:
     }
 
 
-def _dimension(table: Mapping[str, list[int]], money: Any, label: str) -> list[dict[str, Any]]:
+STOCK_KINDS = (CounterKind.GIFT_STOCK, CounterKind.FLASH_STOCK)
+
+
+def _dimension(
+    table: Mapping[str, list[int]], money: Any, label: str, *, by_key: bool = False
+) -> list[dict[str, Any]]:
     rows = []
-    for key in sorted(table, key=lambda k: -table[k][GMV]):
+    order = sorted(table) if by_key else sorted(table, key=lambda k: -table[k][GMV])
+    for key in order:
         row = table[key]
         rows.append(
             {
@@ -122,13 +132,32 @@ def build(
 
     totals = outcome.totals
     lanes = {p.id: p.effective_lane(engine.kinds[p.kind]).value for p in engine.ruleset.promotions}
+    sold_out: dict[str, float] = {}
+    for key, counter in outcome.burn.counters.items():
+        at = counter.exhausted_at
+        if key.kind in STOCK_KINDS and at is not None:
+            sold_out[key.promotion] = min(at, sold_out.get(key.promotion, at))
+    cuts = outcome.cuts.by_promotion()
     by_lane: dict[str, int] = {}
     promotions = []
-    for pid in sorted(totals.by_promotion, key=lambda k: -totals.by_promotion[k][P_DISCOUNT]):
-        row = totals.by_promotion[pid]
-        lane = lanes.get(pid, "")
+    empty = [0] * 7
+    # every promotion of the ruleset, those that gave nothing last: a gift that ran out
+    # or a budget that refused everything must show
+    ranked = sorted(
+        lanes,
+        key=lambda k: (
+            -(
+                totals.by_promotion.get(k, empty)[P_DISCOUNT]
+                + totals.by_promotion.get(k, empty)[P_GIFT_COST]
+            )
+        ),
+    )
+    for pid in ranked:
+        row = totals.by_promotion.get(pid, empty)
+        lane = lanes[pid]
         by_lane[lane] = by_lane.get(lane, 0) + row[P_DISCOUNT]
         clamp = totals.clamp_by_promotion.get(pid, [0, 0])
+        cut = cuts.get(pid, [0, 0, 0])
         promotions.append(
             {
                 "promotion": pid,
@@ -136,11 +165,27 @@ def build(
                 "orders": row[P_ORDERS],
                 "discount": money(row[P_DISCOUNT]),
                 "depth": pct(row[P_DISCOUNT], row[P_GMV]),
+                "gift_units": row[P_GIFT_UNITS],
+                "gift_cost": money(row[P_GIFT_COST]),
+                "sold_out_at": _when(sold_out.get(pid), tz),
                 "clamped_orders": clamp[0],
                 "clamped": money(clamp[1]),
                 "rejected_orders": totals.rejected.get(pid, 0),
+                "budget_trimmed_orders": cut[TRIMMED_ORDERS],
+                "budget_trimmed": money(cut[TRIMMED]),
+                "budget_refused_orders": cut[REFUSED_ORDERS],
             }
         )
+    budget_cuts = [
+        {
+            "day": day,
+            "promotion": pid,
+            "trimmed_orders": row[TRIMMED_ORDERS],
+            "trimmed": money(row[TRIMMED]),
+            "refused_orders": row[REFUSED_ORDERS],
+        }
+        for (day, pid), row in sorted(outcome.cuts.rows.items())
+    ]
     burn: list[dict[str, Any]] = []
     for key, counter in outcome.burn.counters.items():
         peak = max(counter.per_hour.items(), key=lambda kv: kv[1], default=None)
@@ -180,6 +225,7 @@ def build(
             "seconds": None if seconds is None else round(seconds, 2),
             "orders_per_second": None if not seconds else round(totals.orders / seconds),
             "repriced_in_order": outcome.repriced,
+            "repriced_for_budget_cuts": outcome.cuts.repriced,
             "ledger_refusals": outcome.refused,
         },
         "totals": _summary(totals, money),
@@ -191,6 +237,9 @@ def build(
         "by_category": _dimension(totals.by_category, money, "category"),
         "by_channel": _dimension(totals.by_channel, money, "channel"),
         "by_segment": _dimension(totals.by_segment, money, "segment"),
+        "by_phase": _dimension(totals.by_phase, money, "phase"),
+        "by_day": _dimension(totals.by_day, money, "day", by_key=True),
+        "budget_cuts": budget_cuts,
         "guardrail": {
             "orders": dict(sorted(totals.guardrail.items())),
             "by_floor": [
@@ -304,16 +353,53 @@ def render(data: Mapping[str, Any]) -> str:
                 "orders",
                 "discount",
                 "depth",
+                "gift_units",
+                "gift_cost",
+                "sold_out_at",
                 "clamped_orders",
                 "clamped",
                 "rejected_orders",
+                "budget_trimmed_orders",
+                "budget_trimmed",
+                "budget_refused_orders",
             ),
-            ("promotion", "lane", "orders", "discount", "depth", "clamped", "trimmed", "rejected"),
+            (
+                "promotion",
+                "lane",
+                "orders",
+                "discount",
+                "depth",
+                "gifts",
+                "gift cost",
+                "sold out at",
+                "clamped",
+                "trimmed",
+                "rejected",
+                "budget-trimmed",
+                "budget cut",
+                "budget-refused",
+            ),
         ),
     ]
+    if data["budget_cuts"]:
+        out += [
+            "",
+            "budget cuts by day (discounts a promotion or funder budget trimmed or refused)",
+            _table(
+                data["budget_cuts"],
+                ("day", "promotion", "trimmed_orders", "trimmed", "refused_orders"),
+                ("day", "promotion", "orders trimmed", "cut", "orders refused"),
+            ),
+        ]
     out += ["", "by lane", _table(data["by_lane"], ("lane", "discount"))]
     out += ["", "by funder", _table(data["by_funder"], ("funder", "discount"))]
-    for name, key in (("category", "lines"), ("channel", "orders"), ("segment", "orders")):
+    for name, key in (
+        ("category", "lines"),
+        ("channel", "orders"),
+        ("segment", "orders"),
+        ("phase", "orders"),
+        ("day", "orders"),
+    ):
         out += [
             "",
             f"by {name}",

@@ -1,7 +1,8 @@
 """Running sums of a replay: what the report is made of, kept as plain integers.
 
 A :class:`Totals` takes one priced order at a time and keeps only sums (per promotion,
-funder, category, channel, segment, guardrail floor, margin bucket), never the quotes,
+funder, category, channel, segment, day, phase, guardrail floor, margin bucket), never
+the quotes,
 so memory does not grow with the log. Totals of parts of a log merge by addition, in
 any order, into the totals of the whole: that is what lets workers sum their share of
 the orders and the coordinator add the parts up.
@@ -22,12 +23,14 @@ from promorules.quote import GuardrailStatus
 if TYPE_CHECKING:
     from promorules.quote import Quote
     from promorules.simulate.orders import Order
+    from promorules.simulate.periods import Periods
 
 # per-dimension row: orders (lines for categories), units, GMV, discount, payable, cost
 ORDERS, UNITS, GMV, DISCOUNT, PAYABLE, COST = range(6)
 # per-promotion row: orders it applied to, its discount, and its share (in proportion
-# to discounts) of those orders' GMV, goods payable and cost, for ROI
-P_ORDERS, P_DISCOUNT, P_GMV, P_PAYABLE, P_COST = range(5)
+# to what it gave: discount plus gift cost) of those orders' GMV, goods payable and
+# cost of goods, for ROI; then the gift units it added and their cost
+P_ORDERS, P_DISCOUNT, P_GMV, P_PAYABLE, P_COST, P_GIFT_UNITS, P_GIFT_COST = range(7)
 
 MARGIN_LOW, MARGIN_HIGH = -100, 100
 """Margin buckets are whole percents, clipped to this range."""
@@ -42,7 +45,9 @@ def _bucket(revenue: int, cost: int) -> int | None:
 class Totals:
     """Sums over the orders replayed so far (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, periods: Periods | None = None) -> None:
+        self.periods = periods
+        """Days and phases to sum by (none: no per-day or per-phase table)."""
         self.orders = 0
         self.promoted = 0
         self.units = 0
@@ -56,6 +61,8 @@ class Totals:
         self.by_category: dict[str, list[int]] = {}
         self.by_channel: dict[str, list[int]] = {}
         self.by_segment: dict[str, list[int]] = {}
+        self.by_day: dict[str, list[int]] = {}
+        self.by_phase: dict[str, list[int]] = {}
         self.by_promotion: dict[str, list[int]] = {}
         self.by_funder: dict[str, int] = {}
         self.guardrail: dict[str, int] = {}
@@ -104,10 +111,12 @@ class Totals:
         self.units += units
         self.cost_goods += cost_goods
         self.cost_gifts -= cost_goods
-        for table, key in (
-            (self.by_channel, order.channel or ""),
-            (self.by_segment, order.segment),
-        ):
+        keyed = [(self.by_channel, order.channel or ""), (self.by_segment, order.segment)]
+        periods = self.periods
+        if periods is not None:
+            keyed.append((self.by_day, periods.day(order.ts)))
+            keyed.append((self.by_phase, periods.phase(order.ts)))
+        for table, key in keyed:
             row = table.get(key)
             if row is None:
                 row = table[key] = [0, 0, 0, 0, 0, 0]
@@ -118,27 +127,38 @@ class Totals:
             row[PAYABLE] += payable
             row[COST] += cost
         by_promotion = quote.discounts_by_promotion
-        if by_promotion:
+        gifts = quote.gifts_by_promotion
+        if by_promotion or gifts:
             self.promoted += 1
             ids = list(by_promotion)
-            weights = [by_promotion[i] for i in ids]
+            ids += [pid for pid in gifts if pid not in by_promotion]
+            gift_of = [gifts.get(pid, (0, 0)) for pid in ids]
+            # what each promotion gave the order: its discount, and a gift's cost
+            weights = [
+                by_promotion.get(pid, 0) + gift[1] for pid, gift in zip(ids, gift_of, strict=True)
+            ]
+            if not any(weights):  # only gifts that cost nothing: share the order evenly
+                weights = [1] * len(ids)
             shares = zip(
                 ids,
                 weights,
+                gift_of,
                 allocate(gmv, weights),
                 allocate(goods, weights),
-                allocate(cost, weights),
+                allocate(cost_goods, weights),
                 strict=True,
             )
-            for pid, amount, share_gmv, share_payable, share_cost in shares:
+            for pid, given, gift, share_gmv, share_payable, share_cost in shares:
                 row = self.by_promotion.get(pid)
                 if row is None:
-                    row = self.by_promotion[pid] = [0, 0, 0, 0, 0]
+                    row = self.by_promotion[pid] = [0, 0, 0, 0, 0, 0, 0]
                 row[P_ORDERS] += 1
-                row[P_DISCOUNT] += amount
+                row[P_DISCOUNT] += given - gift[1]
                 row[P_GMV] += share_gmv
                 row[P_PAYABLE] += share_payable
                 row[P_COST] += share_cost
+                row[P_GIFT_UNITS] += gift[0]
+                row[P_GIFT_COST] += gift[1]
             for funder, amount in quote.discounts_by_funder.items():
                 self.by_funder[funder.value] = self.by_funder.get(funder.value, 0) + amount
         guard = quote.guardrail
@@ -209,10 +229,12 @@ class Totals:
         yield self.by_category, other.by_category
         yield self.by_channel, other.by_channel
         yield self.by_segment, other.by_segment
+        yield self.by_day, other.by_day
+        yield self.by_phase, other.by_phase
         yield self.by_promotion, other.by_promotion
         yield self.clamp_by_promotion, other.clamp_by_promotion
         yield self.clamp_by_floor, other.clamp_by_floor
 
     def figures(self) -> dict[str, object]:
         """Every sum, for comparing two runs (sequential against parallel) exactly."""
-        return {name: getattr(self, name) for name in sorted(vars(self))}
+        return {name: getattr(self, name) for name in sorted(vars(self)) if name != "periods"}
