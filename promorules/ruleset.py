@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 from pathlib import Path as FilePath
-from typing import Any, NewType
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -32,7 +32,10 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from promorules.amounts import Amount as Amount
+from promorules.amounts import Rate as Rate
 from promorules.diagnostics import Collector, Path, RulesetError
+from promorules.goals import Goals, check_goals
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
     MoneyError,
@@ -49,10 +52,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-Amount = NewType("Amount", int)
-"""Money in a ruleset: written "299.00" or 299, held as minor units of its currency."""
-Rate = NewType("Rate", Fraction)
-"""A share written "12.5%", held exactly."""
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # whole id: fullmatch (no "\n" after)
 MAX_RULESET_BYTES = 8 * 1024 * 1024
@@ -283,6 +282,7 @@ class Ruleset:
     simulate: Simulation = Simulation()
     price_rules: PriceRules = PriceRules()
     catalog: CatalogFacts = attrs.field(factory=CatalogFacts)
+    goals: Goals = attrs.field(factory=Goals)
     source: str = attrs.field(default="<ruleset>", eq=False)
     positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -489,6 +489,7 @@ _TOP_KEYS = (
     "simulate",
     "price_rules",
     "catalog",
+    "goals",
 )
 
 
@@ -562,6 +563,7 @@ def build_ruleset(
     simulate = _structure(conv, data.get("simulate", {}), Simulation, ("simulate",), out)
     price_rules = _structure(conv, data.get("price_rules", {}), PriceRules, ("price_rules",), out)
     catalog = _structure(conv, data.get("catalog", {}), CatalogFacts, ("catalog",), out)
+    goals = _structure(conv, data.get("goals", {}), Goals, ("goals",), out)
 
     raw_promotions = data.get("promotion", [])
     if not isinstance(raw_promotions, list):
@@ -587,6 +589,8 @@ def build_ruleset(
         _check_simulate(simulate, promotions, out)
     if price_rules is not None:
         _check_price_rules(price_rules, out)
+    if goals is not None:
+        check_goals(goals, campaign.phases if campaign is not None else {}, out)
     out.raise_if_errors()
     return Ruleset(
         campaign=campaign,
@@ -597,6 +601,7 @@ def build_ruleset(
         simulate=simulate,
         price_rules=price_rules,
         catalog=catalog,
+        goals=goals,
         source=source,
         positions=out.positions,
     )
@@ -836,6 +841,8 @@ def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
         data["price_rules"] = _plain(_drop_defaults(conv, ruleset.price_rules, PriceRules))
     if ruleset.catalog.categories:
         data["catalog"] = _plain(conv.unstructure(ruleset.catalog))
+    if not ruleset.goals.empty:
+        data["goals"] = _plain(_drop_defaults(conv, ruleset.goals, Goals))
     promotions = []
     for promotion in ruleset.promotions:
         table = _drop_defaults(conv, promotion, Promotion)

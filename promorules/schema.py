@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from promorules.goals import Goals
 from promorules.kind import Kind
 from promorules.ruleset import (
     COMMON_KEYS,
@@ -212,6 +213,7 @@ def ruleset_schema(kinds: Mapping[str, Kind]) -> dict[str, Any]:
             "stacking": builder.type_schema(Stacking),
             "budgets": builder.type_schema(dict[Funder, Amount]),
             "catalog": builder.type_schema(CatalogFacts),
+            "goals": builder.type_schema(Goals),
             "promotion": {"type": "array", "items": promotion},
         },
     }

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from promorules.counters import CounterKind
 from promorules.money import format_amount
 from promorules.simulate.cuts import REFUSED_ORDERS, TRIMMED, TRIMMED_ORDERS
+from promorules.simulate.goals import goal_rows, pacing
+from promorules.simulate.periods import Periods
 from promorules.simulate.roi import Assumption, Roi, overall, roi
 from promorules.simulate.totals import (
     COST,
@@ -111,6 +113,69 @@ def _roi_rows(rows: Sequence[Roi], money: Any) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+def _goals_and_pacing(
+    engine: Engine, outcome: Outcome, money: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The goals table, the pacing of every money budget, and the warnings they raise."""
+    ruleset = engine.ruleset
+    tz = ruleset.tz
+    totals = outcome.totals
+    goals = []
+    for row in goal_rows(ruleset.goals, totals):
+        show = str if row.figure == "orders" else money
+        goals.append(
+            {
+                "scope": row.scope,
+                "figure": row.figure,
+                "goal": show(row.goal),
+                "forecast": show(row.forecast),
+                "gap": show(row.gap),
+                "attained": pct(row.forecast, row.goal),
+                "met": row.met,
+            }
+        )
+    periods = Periods.of(ruleset)
+    paces = []
+    warnings = []
+    for pace in pacing(ruleset, outcome.burn.counters.values(), periods, totals.last):
+        planned_sum = spent_sum = 0
+        days = []
+        for day in pace.days:
+            planned_sum += day.planned
+            spent_sum += day.spent
+            days.append(
+                {
+                    "day": day.day,
+                    "planned": money(day.planned),
+                    "spent": money(day.spent),
+                    "planned_to_date": money(planned_sum),
+                    "spent_to_date": money(spent_sum),
+                }
+            )
+        runs_out = _when(pace.runs_out_at, tz)
+        ends = _when(pace.ends_at - 1, tz)
+        if pace.runs_out_at is not None:
+            hours = (pace.ends_at - pace.runs_out_at) / 3600
+            verb = "is projected to run out" if pace.projected else "ran out"
+            warnings.append(
+                f"{pace.counter} {verb} at {runs_out}, {hours:.1f} hours before its "
+                f"promotions end ({ends})"
+            )
+        paces.append(
+            {
+                "counter": pace.counter,
+                "curve": pace.curve,
+                "initial": money(pace.initial),
+                "used": money(pace.used),
+                "ends_at": ends,
+                "runs_out_at": runs_out,
+                "projected": pace.projected,
+                "days": days,
+            }
+        )
+    return goals, paces, warnings
 
 
 def build(
@@ -213,6 +278,7 @@ def build(
                     entry[name] = money(entry[name])
             entry["per_hour"] = {k: money(v) for k, v in entry["per_hour"].items()}
     rows = roi(totals, assumed)
+    goals, paces, warnings = _goals_and_pacing(engine, outcome, money)
     data: dict[str, Any] = {
         "ruleset": engine.ruleset.source,
         "campaign": engine.ruleset.campaign.name,
@@ -240,6 +306,9 @@ def build(
         "by_phase": _dimension(totals.by_phase, money, "phase"),
         "by_day": _dimension(totals.by_day, money, "day", by_key=True),
         "budget_cuts": budget_cuts,
+        "goals": goals,
+        "pacing": paces,
+        "warnings": warnings,
         "guardrail": {
             "orders": dict(sorted(totals.guardrail.items())),
             "by_floor": [
@@ -441,6 +510,34 @@ def render(data: Mapping[str, Any]) -> str:
         if overruns:
             # pricing never lets a budget go below zero: an overrun means a ledger refusal
             out.append("over their initial amount: " + ", ".join(overruns))
+    if data["goals"]:
+        out += [
+            "",
+            "goals: the replay as a forecast (gap = forecast - goal)",
+            _table(
+                [{**g, "met": "yes" if g["met"] else "NO"} for g in data["goals"]],
+                ("scope", "figure", "goal", "forecast", "gap", "attained", "met"),
+            ),
+        ]
+    if data["pacing"]:
+        out += [
+            "",
+            "budget pacing (planned: the budget along its curve)",
+            _table(
+                data["pacing"],
+                ("counter", "curve", "initial", "used", "ends_at", "runs_out_at", "projected"),
+                ("budget", "curve", "initial", "used", "promotions end", "runs out", "projected"),
+            ),
+            "",
+            "budget pacing by day",
+            _table(
+                [{"counter": p["counter"], **d} for p in data["pacing"] for d in p["days"]],
+                ("counter", "day", "planned", "spent", "planned_to_date", "spent_to_date"),
+                ("budget", "day", "planned", "spent", "planned to date", "spent to date"),
+            ),
+        ]
+    if data["warnings"]:
+        out += ["", *(f"warning: {safe(w, 300)}" for w in data["warnings"])]
     r = data["roi"]
     out += [
         "",

@@ -48,6 +48,9 @@ class Totals:
     def __init__(self, periods: Periods | None = None) -> None:
         self.periods = periods
         """Days and phases to sum by (none: no per-day or per-phase table)."""
+        self.first: float | None = None
+        self.last: float | None = None
+        """Times of the first and last orders (POSIX seconds): how far the log reaches."""
         self.orders = 0
         self.promoted = 0
         self.units = 0
@@ -85,6 +88,11 @@ class Totals:
         cost = quote.cost_total
         cost_goods = 0
         units = 0
+        ts = order.ts
+        if self.last is None or ts > self.last:
+            self.last = ts
+        if self.first is None or ts < self.first:
+            self.first = ts
         self.orders += 1
         self.gmv += gmv
         self.discount += discount
@@ -203,6 +211,9 @@ class Totals:
             "cost_gifts",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, pick in (("first", min), ("last", max)):
+            values = [v for v in (getattr(self, name), getattr(other, name)) if v is not None]
+            setattr(self, name, pick(values) if values else None)
         for mine, theirs in self._tables(other):
             for key, row in theirs.items():
                 found = mine.get(key)
