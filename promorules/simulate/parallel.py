@@ -91,7 +91,7 @@ class BlockResult:
     count: int
 
 
-class _Recorder:
+class AskRecorder:
     """An availability that answers "unlimited" and notes whether it was asked."""
 
     __slots__ = ("asked",)
@@ -125,7 +125,7 @@ def price_block(job: Job, block: Block) -> BlockResult:
     engine, reader = _prepared(job)
     totals = Totals(Periods.of(engine.ruleset))
     events: list[Order | tuple[float, Consumption]] = []
-    recorder = _Recorder()
+    recorder = AskRecorder()
     first: tuple[float, int] | None = None
     last: tuple[float, int] | None = None
     count = 0

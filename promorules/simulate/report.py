@@ -389,6 +389,8 @@ def render(data: Mapping[str, Any]) -> str:
         f"{data['totals']['orders']} orders, {run['backend']} x{run['workers']}"
         f"{speed}; amounts in {data['currency']}"
     )
+    if run.get("workers_chosen"):
+        out.append(f"workers: {safe(run['workers_chosen'], 200)}")
     t = data["totals"]
     out += [
         "",
