@@ -119,3 +119,31 @@ def test_calendar_warns_but_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Double 11 2026" in out and "618 Mid-year 2026" in out
     assert "PR701" in out  # two S-grade campaigns in a year: practice is 3 to 5
     assert "PR702" not in out  # both S-grade campaigns declare their preparation
+
+
+def test_bundled_double11_report_shows_goals_pacing_and_every_promotion(
+    sample: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["simulate", DOUBLE11, sample, "--catalog", CATALOG, "--workers", "1"]
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ids = [
+        line.split('"')[1]
+        for line in Path(DOUBLE11).read_text().splitlines()
+        if line.startswith("id = ")
+    ]
+    assert sorted(r["promotion"] for r in data["by_promotion"]) == sorted(ids)
+    assert [r["promotion"] for r in data["roi"]["promotions"]] == ids
+    goals = {(g["scope"], g["figure"]) for g in data["goals"]}
+    assert {("campaign", "gmv"), ("segment new", "orders"), ("category beauty", "subsidy")} <= goals
+    paced = {p["counter"]: p for p in data["pacing"]}
+    assert set(paced) == {
+        "budget:every-300-off-50",
+        "budget:d11-platform-coupon",
+        "funder_budget:platform",
+    }
+    assert paced["funder_budget:platform"]["curve"] == "declared"
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    for heading in ("goals: the replay as a forecast", "budget pacing by day", "lumi-gift"):
+        assert heading in text
