@@ -71,6 +71,10 @@ def _summary(totals: Totals, money: Any) -> dict[str, Any]:
         "margin_after": pct(profit, totals.goods_payable),
         "discount_depth": pct(totals.discount, totals.gmv),
         "average_order_value": money(totals.payable // totals.orders) if totals.orders else None,
+        "deposit_orders": totals.deposit_orders,
+        "deposits_taken": money(totals.deposits_taken),
+        "final_payments": totals.final_payments,
+        "deposits_forfeited": money(max(totals.deposits_taken - totals.deposits_credited, 0)),
     }
 
 
@@ -409,6 +413,11 @@ def render(data: Mapping[str, Any]) -> str:
                     "value": f"{t['promoted_orders']} of {t['orders']}",
                 },
                 {"figure": "average order value", "value": t["average_order_value"]},
+                {
+                    "figure": "pre-sale deposits (final payments)",
+                    "value": f"{t['deposit_orders']} ({t['final_payments']})",
+                },
+                {"figure": "deposits forfeited", "value": t["deposits_forfeited"]},
             ],
             ("figure", "value"),
         ),

@@ -10,6 +10,12 @@ the orders and the coordinator add the parts up.
 Vocabulary: GMV is the list value of the goods ordered (before any discount); the
 discount includes shipping taken off; payable is what customers pay for goods and
 shipping; cost is the cost of goods sold, gifts included.
+
+A deposit pre-sale comes as two rows of one order: the deposit (priced in the deposit
+window, its quote leaves a balance due later) and the final payment (its lines carry
+the deposit paid). The sale is counted once, at the final payment; a deposit row only
+adds to the deposits taken, and deposits never followed by their final payment are
+forfeited.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from promorules.money import allocate
-from promorules.quote import GuardrailStatus
+from promorules.quote import GuardrailStatus, PaymentStatus
 
 if TYPE_CHECKING:
     from promorules.quote import Quote
@@ -52,6 +58,12 @@ class Totals:
         self.last: float | None = None
         """Times of the first and last orders (POSIX seconds): how far the log reaches."""
         self.orders = 0
+        self.deposit_orders = 0
+        """Deposit rows of pre-sales: not sales yet (see the module docstring)."""
+        self.deposits_taken = 0
+        self.final_payments = 0
+        self.deposits_credited = 0
+        """Deposits counted towards final payments (the lines' ``deposit_paid``)."""
         self.promoted = 0
         self.units = 0
         self.gmv = 0
@@ -81,6 +93,17 @@ class Totals:
     def add(self, order: Order, quote: Quote) -> None:
         """Add one priced order."""
         cart = order.cart
+        payments = quote.payments
+        if payments and any(p.status is PaymentStatus.DUE_LATER for p in payments):
+            self.deposit_orders += 1
+            self.deposits_taken += sum(p.amount for p in payments if p.label == "deposit")
+            return
+        credited = 0
+        for cart_line in cart.lines:
+            credited += cart_line.deposit_paid
+        if credited:
+            self.final_payments += 1
+            self.deposits_credited += credited
         gmv = quote.list_total
         discount = quote.discount_total
         payable = quote.payable
@@ -200,6 +223,10 @@ class Totals:
         """Add ``other`` (the totals of other orders) into these."""
         for name in (
             "orders",
+            "deposit_orders",
+            "deposits_taken",
+            "final_payments",
+            "deposits_credited",
             "promoted",
             "units",
             "gmv",
