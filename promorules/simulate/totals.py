@@ -93,17 +93,16 @@ class Totals:
     def add(self, order: Order, quote: Quote) -> None:
         """Add one priced order."""
         cart = order.cart
-        payments = quote.payments
-        if payments and any(p.status is PaymentStatus.DUE_LATER for p in payments):
-            self.deposit_orders += 1
-            self.deposits_taken += sum(p.amount for p in payments if p.label == "deposit")
-            return
-        credited = 0
-        for cart_line in cart.lines:
-            credited += cart_line.deposit_paid
-        if credited:
-            self.final_payments += 1
-            self.deposits_credited += credited
+        payments = quote.payments  # empty unless the order holds a deposit pre-sale
+        if payments:
+            if any(p.status is PaymentStatus.DUE_LATER for p in payments):
+                self.deposit_orders += 1
+                self.deposits_taken += sum(p.amount for p in payments if p.label == "deposit")
+                return
+            credited = sum(p.amount for p in payments if p.status is PaymentStatus.PAID)
+            if credited:
+                self.final_payments += 1
+                self.deposits_credited += credited
         gmv = quote.list_total
         discount = quote.discount_total
         payable = quote.payable
@@ -145,8 +144,9 @@ class Totals:
         keyed = [(self.by_channel, order.channel or ""), (self.by_segment, order.segment)]
         periods = self.periods
         if periods is not None:
-            keyed.append((self.by_day, periods.day(order.ts)))
-            keyed.append((self.by_phase, periods.phase(order.ts)))
+            day, phase = periods.at(ts)
+            keyed.append((self.by_day, day))
+            keyed.append((self.by_phase, phase))
         for table, key in keyed:
             row = table.get(key)
             if row is None:

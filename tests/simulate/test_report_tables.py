@@ -150,3 +150,28 @@ def test_report_per_day_and_per_phase(tmp_path: Path) -> None:
     assert phases == {"warmup": 1, "sales": 3}
     text = report.render(data)
     assert "by phase" in text and "by day" in text
+
+
+def test_periods_tell_apart_moments_either_side_of_a_phase_edge() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from promorules.ruleset import Window
+    from promorules.simulate.periods import NO_PHASE, Periods
+
+    tz = ZoneInfo("Asia/Shanghai")
+    sale = Window(
+        datetime(2026, 3, 2, 20, 7, tzinfo=tz), datetime(2026, 3, 2, 23, 59, 59, tzinfo=tz)
+    )
+    periods = Periods(tz, {"sale": sale})
+    # 20:05 and 20:10 share a quarter hour; the sale opens between them
+    for _ in range(2):  # the second time from the cache, if any
+        assert periods.at(datetime(2026, 3, 2, 20, 5, tzinfo=tz).timestamp()) == (
+            "2026-03-02",
+            NO_PHASE,
+        )
+        assert periods.at(datetime(2026, 3, 2, 20, 10, tzinfo=tz).timestamp()) == (
+            "2026-03-02",
+            "sale",
+        )
+    assert periods.at(datetime(2026, 3, 3, 0, 0, 1, tzinfo=tz).timestamp())[0] == "2026-03-03"
