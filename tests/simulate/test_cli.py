@@ -150,3 +150,27 @@ def test_bundled_double11_report_shows_goals_pacing_and_every_promotion(
     text = capsys.readouterr().out
     for heading in ("goals: the replay as a forecast", "budget pacing by day", "lumi-gift"):
         assert heading in text
+
+
+def test_618_report_warns_that_its_budget_ran_out_days_early(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset = str(ROOT / "rulesets" / "calendar" / "618.toml")
+    orders = str(tmp_path / "orders.csv")
+    assert main(["sample-orders", ruleset, "-n", "15000", "-o", orders, "--catalog", CATALOG]) == 0
+    capsys.readouterr()
+    assert main(["simulate", ruleset, orders, "--catalog", CATALOG, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {(g["scope"], g["figure"]) for g in data["goals"]} == {
+        ("campaign", "gmv"),
+        ("campaign", "orders"),
+        ("campaign", "subsidy"),
+        ("segment new", "orders"),
+    }
+    [pace] = data["pacing"]
+    assert pace["counter"] == "budget:618-every-300-off-40" and pace["curve"] == "even"
+    [warning] = data["warnings"]
+    assert warning.startswith("budget:618-every-300-off-40 ran out at 2026-06-1")
+    # from then on the reduction was refused, day by day, and the report says so
+    refused_days = {c["day"] for c in data["budget_cuts"] if c["refused_orders"]}
+    assert "2026-06-18" in refused_days and len(refused_days) >= 2
