@@ -312,6 +312,16 @@ def build(
         "by_phase": _dimension(totals.by_phase, money, "phase"),
         "by_day": _dimension(totals.by_day, money, "day", by_key=True),
         "budget_cuts": budget_cuts,
+        "promotion_burn": [
+            {
+                "day": day,
+                "promotion": pid,
+                "orders": spend[0],
+                "discount": money(spend[1]),
+                "gift_cost": money(spend[2]),
+            }
+            for (day, pid), spend in sorted(totals.promotion_days.items())
+        ],
         "goals": goals,
         "pacing": paces,
         "warnings": warnings,

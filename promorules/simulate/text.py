@@ -101,6 +101,16 @@ def render(data: Mapping[str, Any]) -> str:
             ),
         ),
     ]
+    if data["promotion_burn"]:
+        out += [
+            "",
+            "spend by day and promotion (every promotion that gave something)",
+            _table(
+                data["promotion_burn"],
+                ("day", "promotion", "orders", "discount", "gift_cost"),
+                ("day", "promotion", "orders", "discount", "gift cost"),
+            ),
+        ]
     if data["budget_cuts"]:
         out += [
             "",

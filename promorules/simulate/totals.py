@@ -79,6 +79,9 @@ class Totals:
         self.by_day: dict[str, list[int]] = {}
         self.by_phase: dict[str, list[int]] = {}
         self.by_promotion: dict[str, list[int]] = {}
+        self.promotion_days: dict[tuple[str, str], list[int]] = {}
+        """(day, promotion id) -> [orders, discount, gift cost]: each promotion's spend
+        over time (kept when days are summed: ``periods`` given)."""
         self.by_funder: dict[str, int] = {}
         self.guardrail: dict[str, int] = {}
         """Orders per guardrail status (ok, clamped, rejected, breached)."""
@@ -143,6 +146,7 @@ class Totals:
         self.cost_gifts -= cost_goods
         keyed = [(self.by_channel, order.channel or ""), (self.by_segment, order.segment)]
         periods = self.periods
+        day = ""
         if periods is not None:
             day, phase = periods.at(ts)
             keyed.append((self.by_day, day))
@@ -190,6 +194,13 @@ class Totals:
                 row[P_COST] += share_cost
                 row[P_GIFT_UNITS] += gift[0]
                 row[P_GIFT_COST] += gift[1]
+                if day:
+                    spend = self.promotion_days.get((day, pid))
+                    if spend is None:
+                        spend = self.promotion_days[(day, pid)] = [0, 0, 0]
+                    spend[0] += 1
+                    spend[1] += given - gift[1]
+                    spend[2] += gift[1]
             for funder, amount in quote.discounts_by_funder.items():
                 self.by_funder[funder.value] = self.by_funder.get(funder.value, 0) + amount
         guard = quote.guardrail
@@ -249,6 +260,10 @@ class Totals:
                 else:
                     for i, value in enumerate(row):
                         found[i] += value
+        for when, spend in other.promotion_days.items():
+            kept = self.promotion_days.setdefault(when, [0, 0, 0])
+            for i, value in enumerate(spend):
+                kept[i] += value
         for counts, more in (
             (self.by_funder, other.by_funder),
             (self.guardrail, other.guardrail),

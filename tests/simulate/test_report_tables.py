@@ -175,3 +175,22 @@ def test_periods_tell_apart_moments_either_side_of_a_phase_edge() -> None:
             "sale",
         )
     assert periods.at(datetime(2026, 3, 3, 0, 0, 1, tzinfo=tz).timestamp())[0] == "2026-03-03"
+
+
+def test_every_promotion_that_gave_something_has_its_spend_by_day(tmp_path: Path) -> None:
+    _engine, data = _gift_run(tmp_path)
+    # the tote went with the orders of 10:00 and 11:00 on the 2nd, then ran out
+    assert data["promotion_burn"] == [
+        {
+            "day": "2026-03-02",
+            "promotion": "tote",
+            "orders": 2,
+            "discount": "0.00",
+            "gift_cost": "50.00",
+        }
+    ]
+    engine, job = setup(tmp_path, BUDGET_LOG)
+    outcome = replay(engine, reader(engine, job).read(job.path))
+    assert outcome.totals.promotion_days == {
+        ("2026-03-02", "plat-200-off-30"): [2, 6000, 0],
+    }
