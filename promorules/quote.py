@@ -363,6 +363,17 @@ class Quote:
         return tuple(out)
 
     @cached_property
+    def gifts_by_promotion(self) -> dict[str, tuple[int, int]]:
+        """Per promotion id that added gift lines: (units given, their cost). Gifts are no
+        discount, so :attr:`discounts_by_promotion` cannot show them."""
+        out: dict[str, tuple[int, int]] = {}
+        for index, gift in self._gifts:
+            pid = self._promotions[index][0]
+            units, cost = out.get(pid, (0, 0))
+            out[pid] = (units + gift.quantity, cost + gift.unit_cost * gift.quantity)
+        return out
+
+    @cached_property
     def discounts_by_funder(self) -> dict[Funder, int]:
         """Each promotion's total split once by its funding shares, then summed.
 

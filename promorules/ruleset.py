@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
 from pathlib import Path as FilePath
-from typing import Any, NewType
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -36,8 +36,11 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from promorules.amounts import Amount as Amount
+from promorules.amounts import Rate as Rate
 from promorules.coupon_codes import normalise
 from promorules.diagnostics import Collector, Path, RulesetError
+from promorules.goals import Goals, check_goals
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
     MoneyError,
@@ -54,10 +57,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-Amount = NewType("Amount", int)
-"""Money in a ruleset: written "299.00" or 299, held as minor units of its currency."""
-Rate = NewType("Rate", Fraction)
-"""A share written "12.5%", held exactly."""
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # whole id: fullmatch (no "\n" after)
 MAX_RULESET_BYTES = 8 * 1024 * 1024
@@ -347,6 +346,7 @@ class Ruleset:
     simulate: Simulation = Simulation()
     price_rules: PriceRules = PriceRules()
     catalog: CatalogFacts = attrs.field(factory=CatalogFacts)
+    goals: Goals = attrs.field(factory=Goals)
     source: str = attrs.field(default="<ruleset>", eq=False)
     positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -622,6 +622,7 @@ _TOP_KEYS = (
     "simulate",
     "price_rules",
     "catalog",
+    "goals",
 )
 
 
@@ -704,6 +705,7 @@ def build_ruleset(
     simulate = _structure(conv, data.get("simulate", {}), Simulation, ("simulate",), out)
     price_rules = _structure(conv, data.get("price_rules", {}), PriceRules, ("price_rules",), out)
     catalog = _structure(conv, data.get("catalog", {}), CatalogFacts, ("catalog",), out)
+    goals = _structure(conv, data.get("goals", {}), Goals, ("goals",), out)
 
     raw_promotions = data.get("promotion", [])
     if not isinstance(raw_promotions, list):
@@ -738,6 +740,8 @@ def build_ruleset(
         _check_simulate(simulate, declared, out)
     if price_rules is not None:
         _check_price_rules(price_rules, out)
+    if goals is not None:
+        check_goals(goals, campaign.phases if campaign is not None else {}, out)
     out.raise_if_errors()
     return Ruleset(
         campaign=campaign,
@@ -748,6 +752,7 @@ def build_ruleset(
         simulate=simulate,
         price_rules=price_rules,
         catalog=catalog,
+        goals=goals,
         source=source,
         positions=out.positions,
     )
@@ -1023,6 +1028,8 @@ def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
         data["price_rules"] = _plain(_drop_defaults(conv, ruleset.price_rules, PriceRules))
     if ruleset.catalog.categories:
         data["catalog"] = _plain(conv.unstructure(ruleset.catalog))
+    if not ruleset.goals.empty:
+        data["goals"] = _plain(_drop_defaults(conv, ruleset.goals, Goals))
     promotions = []
     for promotion in ruleset.promotions:
         table = _drop_defaults(conv, promotion, Promotion)

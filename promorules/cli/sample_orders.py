@@ -11,7 +11,9 @@ def register(subparsers: Any) -> None:
         "sample-orders",
         help="generate a synthetic order log to try simulate with",
         description="Write COUNT synthetic orders for RULESET, in time order, over its "
-        "campaign phases (peaking on the explosion day), drawing skus from the catalogue.",
+        "campaign phases (an evening rush, peaking on the explosion day), drawing skus "
+        "from the catalogue: lifecycle segments, shipping fees, and deposit pre-sales as "
+        "a deposit row and a final-payment row.",
     )
     parser.add_argument("ruleset", help="the ruleset (TOML)")
     parser.add_argument("-n", "--count", type=int, default=10_000, help="orders (default 10000)")
@@ -24,8 +26,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--catalog",
         metavar="FILE",
-        default="rulesets/catalog.csv",
-        help="catalogue to draw skus from (default rulesets/catalog.csv)",
+        help="required: the catalogue (CSV or TOML) to draw skus, prices and costs from; "
+        "the bundled examples use rulesets/catalog.csv",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument(
@@ -50,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         raise PromorulesError("--count: from 0 to 100000000 orders")
     if not 1 <= args.days <= 366:
         raise PromorulesError("--days: from 1 to 366")
+    if not args.catalog:
+        # no default: a path relative to the current directory fails everywhere but in
+        # the repository, and a bundled catalogue would not hold the ruleset's skus
+        raise PromorulesError(
+            "sample-orders needs --catalog FILE: the skus, prices and costs to draw "
+            "orders from (the bundled examples use rulesets/catalog.csv)"
+        )
     engine = Engine.from_toml(args.ruleset)
     catalog = load_catalog(args.catalog, engine.currency)
     start = None
@@ -76,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         except OSError as exc:
             raise PromorulesError(f"cannot write {args.output}: {exc}") from None
-        print(f"wrote {count} orders to {args.output}", file=sys.stderr)
+        print(f"wrote {count} rows to {args.output}", file=sys.stderr)
     else:
         write_sample(
             engine.ruleset,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from promorules.engine import Engine
     from promorules.simulate.parallel import Job
     from promorules.simulate.replay import Outcome
+    from promorules.simulate.workers import Choice
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +45,9 @@ def register(subparsers: Any) -> None:
         "--workers",
         default="auto",
         metavar="N",
-        help="processes to use (default: all cores for logs over a few MB)",
+        help="processes to use, or auto (the default): more than one only when the "
+        "machine has a core to spare for the coordinator and a probe of the log's first "
+        "orders says it pays (docs/simulate.md)",
     )
     parser.add_argument(
         "--backend",
@@ -113,25 +116,21 @@ def _count_rows(path: str) -> int:
     return count
 
 
-def _workers(text: str, path: str) -> int:
-    import os
-
+def _workers(text: str, engine: Engine, job: Job, rows: int, backend: str) -> Choice:
     from promorules.diagnostics import PromorulesError
+    from promorules.simulate.workers import Choice, auto_workers, cores
 
-    cores = os.cpu_count() or 1
     if text == "auto":
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            size = 0
-        return cores if size > 8 * 1024 * 1024 else 1
+        if backend == "dask":
+            return Choice(cores(), "dask: one worker a core")
+        return auto_workers(engine, job, rows)
     try:
         workers = int(text)
     except ValueError:
         workers = 0
     if not 1 <= workers <= 256:
-        raise PromorulesError(f"--workers: a number from 1 to 256, not {text[:20]!r}")
-    return workers
+        raise PromorulesError(f"--workers: a number from 1 to 256, or auto, not {text[:20]!r}")
+    return Choice(workers, "--workers")
 
 
 def _job(path: str, orders: str, catalog: Any, *, baseline: bool = False) -> Job:
@@ -220,8 +219,9 @@ def run(args: argparse.Namespace) -> int:
             raise PromorulesError("--price-history needs --catalog (the skus to check)")
         history = load_price_history(args.price_history, engine.currency)
         findings = check_price_rules(engine, history, catalog)
-    workers = _workers(args.workers, args.orders)
     total = _count_rows(args.orders)
+    choice = _workers(args.workers, engine, job, total, args.backend)
+    workers = choice.workers
     try:
         outcome, seconds = _replay(engine, job, args, workers, "replay", total)
         baseline = None
@@ -246,6 +246,7 @@ def run(args: argparse.Namespace) -> int:
         baseline=baseline,
         price_findings=findings,
     )
+    data["run"]["workers_chosen"] = choice.reason
     if args.plot:
         from promorules.simulate.plots import write_all
 

@@ -5,9 +5,13 @@
 - :mod:`~promorules.simulate.replay`: the sequential, reference replay;
 - :mod:`~promorules.simulate.parallel`: the same on several processes or on Dask;
 - :mod:`~promorules.simulate.totals` and :mod:`~promorules.simulate.burn`: running sums;
+- :mod:`~promorules.simulate.cuts`: budget trims and refusals; :mod:`~promorules.simulate.periods`:
+  days and phases; :mod:`~promorules.simulate.goals`: goals and budget pacing;
 - :mod:`~promorules.simulate.roi`, :mod:`~promorules.simulate.report`,
+  :mod:`~promorules.simulate.text`,
   :mod:`~promorules.simulate.plots`: what the planner reads;
-- :mod:`~promorules.simulate.sample`: synthetic order logs.
+- :mod:`~promorules.simulate.sample`: synthetic order logs; :mod:`~promorules.simulate.workers`:
+  how many processes a replay should use.
 
 :func:`run` picks the sequential or the parallel replay for a log.
 """

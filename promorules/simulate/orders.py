@@ -11,7 +11,11 @@ object a line). Either holds, per order:
   a quantity of 1 by default and ``@PRICE`` to override the catalogue's unit price
   (``NOVA-BUDS*1@459.00``). In JSON, a list of such strings or of objects with the keys
   of a cart file line (``sku``, ``quantity``, ``unit_price``, ``unit_cost``, ...);
-- ``shipping``: the shipping fee.
+- ``shipping``: the shipping fee;
+- ``deposits``: at the final payment of a deposit pre-sale, the deposit already paid
+  per sku (``HEARTH-DUVET=100.00``, several joined by ``|``; a JSON list too), set on
+  the order's line of that sku (``Line.deposit_paid``). In JSON a line object may give
+  ``deposit_paid`` itself.
 
 Sku facts (price, cost, category, brand, merchant) come from the catalogue unless the
 row gives them. Rows are read lazily and never all held: memory stays flat however
@@ -38,7 +42,17 @@ from promorules.money import MoneyError, parse_amount
 
 MAX_ROW_BYTES = 1024 * 1024
 """Longest order row accepted; longer is an error, not a silent truncation."""
-COLUMNS = ("time", "order", "customer", "segment", "channel", "lines", "coupons", "shipping")
+COLUMNS = (
+    "time",
+    "order",
+    "customer",
+    "segment",
+    "channel",
+    "lines",
+    "coupons",
+    "shipping",
+    "deposits",
+)
 _LINE_OBJECT_KEYS = (
     "sku",
     "quantity",
@@ -49,6 +63,7 @@ _LINE_OBJECT_KEYS = (
     "merchant",
     "tags",
     "title",
+    "deposit_paid",
 )
 _CACHE_LIMIT = 20_000
 """Most distinct lines and customers kept for reuse; past it the cache starts afresh."""
@@ -278,6 +293,8 @@ class OrderReader:
         if len(items) > MAX_LINES:
             self._fail(number, f"at most {MAX_LINES} lines an order")
         lines = tuple(self._line(item, number) for item in items)
+        if row.get("deposits") is not None:
+            lines = self._deposits(lines, row["deposits"], number)
         key = (customer_id, "|".join(segments))
         customer = self._customers.get(key)
         if customer is None:
@@ -286,6 +303,22 @@ class OrderReader:
             customer = self._customers[key] = Customer(customer_id, frozenset(segments))
         cart = Cart(lines, customer, self.currency, shipping)
         return Order(at, cart, channel, coupons, ident, number, "|".join(sorted(segments)))
+
+    def _deposits(self, lines: tuple[Line, ...], value: Any, number: int) -> tuple[Line, ...]:
+        """``lines`` with the deposits paid (``SKU=AMOUNT|...``) set on their skus' lines."""
+        paid: dict[str, int] = {}
+        for entry in self._names(value, "deposits", number):
+            sku, sep, amount = entry.partition("=")
+            if not sep or not sku.strip():
+                self._fail(number, f"deposits: write SKU=AMOUNT, not {entry[:40]!r}")
+            paid[sku.strip()] = self._money(amount.strip(), f"deposit of {sku[:40]!r}", number)
+        missing = [sku for sku in paid if sku not in {line.sku for line in lines}]
+        if missing:
+            self._fail(number, f"deposits: {missing[0][:40]!r} is not a line of the order")
+        return tuple(
+            attrs.evolve(line, deposit_paid=paid[line.sku]) if line.sku in paid else line
+            for line in lines
+        )
 
     def _time(self, value: Any, number: int) -> datetime:
         if not isinstance(value, str) or not value:
@@ -399,4 +432,6 @@ class OrderReader:
                 changes[key] = self._text(item[key], key, number)
         if "tags" in item:
             changes["tags"] = self._names(item["tags"], "tags", number)
+        if "deposit_paid" in item:
+            changes["deposit_paid"] = self._money(item["deposit_paid"], "deposit_paid", number)
         return attrs.evolve(base, **changes) if changes else base

@@ -36,7 +36,8 @@ import attrs
 from promorules.cart import Context
 from promorules.counters import Consumption, CounterKey
 from promorules.simulate.orders import Block, LogFormat, Order, OrderError, OrderReader, plan_blocks
-from promorules.simulate.replay import Consumer, Outcome, Progress, Replayer
+from promorules.simulate.periods import Periods
+from promorules.simulate.replay import Outcome, Progress, Replayer
 from promorules.simulate.totals import Totals
 
 if TYPE_CHECKING:
@@ -84,13 +85,13 @@ class BlockResult:
     coordinator must play in order (an Order to re-price, or a consumption to take)."""
 
     totals: Totals
-    events: list[Order | tuple[float, Consumption, Consumption]]
+    events: list[Order | tuple[float, Consumption]]
     first: tuple[float, int] | None
     last: tuple[float, int] | None
     count: int
 
 
-class _Recorder:
+class AskRecorder:
     """An availability that answers "unlimited" and notes whether it was asked."""
 
     __slots__ = ("asked",)
@@ -107,24 +108,24 @@ class _Recorder:
         return False
 
 
-_PREPARED: dict[str, tuple[Engine, OrderReader, Consumer]] = {}
+_PREPARED: dict[str, tuple[Engine, OrderReader]] = {}
 
 
-def _prepared(job: Job) -> tuple[Engine, OrderReader, Consumer]:
+def _prepared(job: Job) -> tuple[Engine, OrderReader]:
     found = _PREPARED.get(job.key)
     if found is None:
         _PREPARED.clear()  # one job at a time per worker process
         engine = job.engine()
-        found = _PREPARED[job.key] = (engine, job.reader(engine), Consumer(engine))
+        found = _PREPARED[job.key] = (engine, job.reader(engine))
     return found
 
 
 def price_block(job: Job, block: Block) -> BlockResult:
     """Read and price one block (runs in a worker process)."""
-    engine, reader, consumer = _prepared(job)
-    totals = Totals()
-    events: list[Order | tuple[float, Consumption, Consumption]] = []
-    recorder = _Recorder()
+    engine, reader = _prepared(job)
+    totals = Totals(Periods.of(engine.ruleset))
+    events: list[Order | tuple[float, Consumption]] = []
+    recorder = AskRecorder()
     first: tuple[float, int] | None = None
     last: tuple[float, int] | None = None
     count = 0
@@ -147,9 +148,9 @@ def price_block(job: Job, block: Block) -> BlockResult:
             events.append(order)
             continue
         totals.add(order, quote)
-        enforced, counted = consumer.split(quote)
-        if enforced or counted:
-            events.append((order.ts, enforced, counted))
+        consumption = quote.consumption
+        if consumption:
+            events.append((order.ts, consumption))
     return BlockResult(totals, events, first, last, count)
 
 

@@ -6,10 +6,10 @@ the quote consumes, records the burn, and adds the order to the totals. This
 sequential replay is the reference: :mod:`promorules.simulate.parallel` spreads the
 work over processes and gives exactly the same totals.
 
-What an order consumes is the quote's ``consumption`` (coupon uses, stock, ...) plus,
-for each promotion with a budget, the discount it gave, when the engine has not
-listed it already; a funder's budget is not enforced by pricing, so its use is
-counted (and an overrun shown) but never refused.
+What an order consumes is the quote's ``consumption``, taken as it is: it already
+lists every counter once (coupon uses, stock, gifts, each budgeted promotion's discount
+and each budgeted funder's share). Pricing enforces promotion and funder budgets alike
+(trimming or refusing discounts against what is left), so a replay never adds to it.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 from promorules.cart import Context
-from promorules.counters import Consumption, CounterKey, CounterKind
+from promorules.counters import Consumption
 from promorules.simulate.burn import BurnLog
+from promorules.simulate.cuts import BudgetCuts
 from promorules.simulate.orders import Order, OrderError
+from promorules.simulate.periods import Periods
 from promorules.simulate.state import ReplayState
 from promorules.simulate.totals import Totals
 
@@ -42,41 +44,6 @@ def without_promotions(engine: Engine) -> Engine:
     return Engine(attrs.evolve(engine.ruleset, promotions=()), engine.kinds)
 
 
-class Consumer:
-    """Splits a quote's use of counters into what the ledger enforces and what is only
-    counted, adding the budgets the quote does not list itself."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.budgets: dict[str, CounterKey] = {}
-        self.funders: dict[str, CounterKey] = {}
-        for spec in engine.counters:
-            if spec.key.kind is CounterKind.BUDGET:
-                self.budgets[spec.key.promotion] = spec.key
-            elif spec.key.kind is CounterKind.FUNDER_BUDGET:
-                self.funders[spec.key.promotion] = spec.key
-
-    def split(self, quote: Quote) -> tuple[Consumption, Consumption]:
-        enforced = quote.consumption
-        if self.budgets:
-            listed = {key for key, _ in enforced}
-            extra = []
-            for pid, amount in quote.discounts_by_promotion.items():
-                key = self.budgets.get(pid)
-                if key is not None and key not in listed and amount:
-                    extra.append((key, amount))
-            if extra:
-                enforced = (*enforced, *extra)
-        counted: Consumption = ()
-        if self.funders:
-            pairs = []
-            for funder, amount in quote.discounts_by_funder.items():
-                key = self.funders.get(funder.value)
-                if key is not None and amount:
-                    pairs.append((key, amount))
-            counted = tuple(pairs)
-        return enforced, counted
-
-
 @attrs.define
 class Outcome:
     """What a replay found: the totals, the burn, and how many orders the ledger would
@@ -84,6 +51,7 @@ class Outcome:
 
     totals: Totals
     burn: BurnLog
+    cuts: BudgetCuts
     refused: int = 0
     workers: int = 1
     backend: str = "sequential"
@@ -97,9 +65,10 @@ class Replayer:
     def __init__(self, engine: Engine, state: ReplayState | None = None) -> None:
         self.engine = engine
         self.state = state if state is not None else ReplayState.provisioned(engine.counters)
-        self.consumer = Consumer(engine)
-        self.totals = Totals()
+        periods = Periods.of(engine.ruleset)
+        self.totals = Totals(periods)
         self.burn = BurnLog(engine.counters)
+        self.cuts = BudgetCuts(engine, self.state, periods)
         self.refused = 0
         self._last: tuple[float, int, str] | None = None
 
@@ -120,30 +89,27 @@ class Replayer:
         self._last = (ts, line, source)
 
     def price(self, order: Order) -> Quote:
-        context = Context(order.at, order.channel, order.coupons, self.state)
+        context = Context(order.at, order.channel, order.coupons, self.cuts.availability)
         return self.engine.price(order.cart, context)
 
     def replay(self, order: Order) -> Quote:
         """Price one order against what is left, take its consumption, add it up."""
         quote = self.price(order)
-        enforced, counted = self.consumer.split(quote)
-        self.consume(order.ts, enforced, counted)
+        self.cuts.after(order, quote)
+        self.consume(order.ts, quote.consumption)
         self.totals.add(order, quote)
         return quote
 
-    def consume(self, ts: float, enforced: Consumption, counted: Consumption) -> None:
-        if enforced:
-            if self.state.take(enforced):
-                self.burn.record(ts, enforced)
+    def consume(self, ts: float, consumption: Consumption) -> None:
+        if consumption:
+            if self.state.take(consumption):
+                self.burn.record(ts, consumption)
             else:
                 self.refused += 1
-                self.burn.refused(enforced)
-        if counted:
-            self.state.force(counted)
-            self.burn.record(ts, counted)
+                self.burn.refused(consumption)
 
     def outcome(self) -> Outcome:
-        return Outcome(self.totals, self.burn, self.refused)
+        return Outcome(self.totals, self.burn, self.cuts, self.refused)
 
 
 def replay(

@@ -2,8 +2,9 @@
 
 :func:`build` turns an :class:`~promorules.simulate.replay.Outcome` (and optionally a
 baseline's) into one dict with amounts as decimal strings and rates as percents;
-:func:`render` lays that dict out as the tables a planner reads. Both outputs carry
-the same figures, the uplift assumption included: it is never left out.
+:func:`~promorules.simulate.text.render` (re-exported here) lays that dict out as the
+tables a planner reads. Both outputs carry the same figures, the uplift assumption
+included: it is never left out.
 """
 
 from __future__ import annotations
@@ -13,14 +14,21 @@ from datetime import datetime, tzinfo
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from promorules.counters import CounterKind
 from promorules.money import format_amount
+from promorules.simulate.cuts import REFUSED_ORDERS, TRIMMED, TRIMMED_ORDERS
+from promorules.simulate.goals import goal_rows, pacing
+from promorules.simulate.periods import Periods
 from promorules.simulate.roi import Assumption, Roi, overall, roi
+from promorules.simulate.text import render as render
 from promorules.simulate.totals import (
     COST,
     DISCOUNT,
     GMV,
     ORDERS,
     P_DISCOUNT,
+    P_GIFT_COST,
+    P_GIFT_UNITS,
     P_GMV,
     P_ORDERS,
     PAYABLE,
@@ -65,12 +73,22 @@ def _summary(totals: Totals, money: Any) -> dict[str, Any]:
         "margin_after": pct(profit, totals.goods_payable),
         "discount_depth": pct(totals.discount, totals.gmv),
         "average_order_value": money(totals.payable // totals.orders) if totals.orders else None,
+        "deposit_orders": totals.deposit_orders,
+        "deposits_taken": money(totals.deposits_taken),
+        "final_payments": totals.final_payments,
+        "deposits_forfeited": money(max(totals.deposits_taken - totals.deposits_credited, 0)),
     }
 
 
-def _dimension(table: Mapping[str, list[int]], money: Any, label: str) -> list[dict[str, Any]]:
+STOCK_KINDS = (CounterKind.GIFT_STOCK, CounterKind.FLASH_STOCK)
+
+
+def _dimension(
+    table: Mapping[str, list[int]], money: Any, label: str, *, by_key: bool = False
+) -> list[dict[str, Any]]:
     rows = []
-    for key in sorted(table, key=lambda k: -table[k][GMV]):
+    order = sorted(table) if by_key else sorted(table, key=lambda k: -table[k][GMV])
+    for key in order:
         row = table[key]
         rows.append(
             {
@@ -103,6 +121,69 @@ def _roi_rows(rows: Sequence[Roi], money: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _goals_and_pacing(
+    engine: Engine, outcome: Outcome, money: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """The goals table, the pacing of every money budget, and the warnings they raise."""
+    ruleset = engine.ruleset
+    tz = ruleset.tz
+    totals = outcome.totals
+    goals = []
+    for row in goal_rows(ruleset.goals, totals):
+        show = str if row.figure == "orders" else money
+        goals.append(
+            {
+                "scope": row.scope,
+                "figure": row.figure,
+                "goal": show(row.goal),
+                "forecast": show(row.forecast),
+                "gap": show(row.gap),
+                "attained": pct(row.forecast, row.goal),
+                "met": row.met,
+            }
+        )
+    periods = Periods.of(ruleset)
+    paces = []
+    warnings = []
+    for pace in pacing(ruleset, outcome.burn.counters.values(), periods, totals.last):
+        planned_sum = spent_sum = 0
+        days = []
+        for day in pace.days:
+            planned_sum += day.planned
+            spent_sum += day.spent
+            days.append(
+                {
+                    "day": day.day,
+                    "planned": money(day.planned),
+                    "spent": money(day.spent),
+                    "planned_to_date": money(planned_sum),
+                    "spent_to_date": money(spent_sum),
+                }
+            )
+        runs_out = _when(pace.runs_out_at, tz)
+        ends = _when(pace.ends_at - 1, tz)
+        if pace.runs_out_at is not None:
+            hours = (pace.ends_at - pace.runs_out_at) / 3600
+            verb = "is projected to run out" if pace.projected else "ran out"
+            warnings.append(
+                f"{pace.counter} {verb} at {runs_out}, {hours:.1f} hours before its "
+                f"promotions end ({ends})"
+            )
+        paces.append(
+            {
+                "counter": pace.counter,
+                "curve": pace.curve,
+                "initial": money(pace.initial),
+                "used": money(pace.used),
+                "ends_at": ends,
+                "runs_out_at": runs_out,
+                "projected": pace.projected,
+                "days": days,
+            }
+        )
+    return goals, paces, warnings
+
+
 def build(
     engine: Engine,
     outcome: Outcome,
@@ -122,13 +203,32 @@ def build(
 
     totals = outcome.totals
     lanes = {p.id: p.effective_lane(engine.kinds[p.kind]).value for p in engine.ruleset.promotions}
+    sold_out: dict[str, float] = {}
+    for key, counter in outcome.burn.counters.items():
+        at = counter.exhausted_at
+        if key.kind in STOCK_KINDS and at is not None:
+            sold_out[key.promotion] = min(at, sold_out.get(key.promotion, at))
+    cuts = outcome.cuts.by_promotion()
     by_lane: dict[str, int] = {}
     promotions = []
-    for pid in sorted(totals.by_promotion, key=lambda k: -totals.by_promotion[k][P_DISCOUNT]):
-        row = totals.by_promotion[pid]
-        lane = lanes.get(pid, "")
+    empty = [0] * 7
+    # every promotion of the ruleset, those that gave nothing last: a gift that ran out
+    # or a budget that refused everything must show
+    ranked = sorted(
+        lanes,
+        key=lambda k: (
+            -(
+                totals.by_promotion.get(k, empty)[P_DISCOUNT]
+                + totals.by_promotion.get(k, empty)[P_GIFT_COST]
+            )
+        ),
+    )
+    for pid in ranked:
+        row = totals.by_promotion.get(pid, empty)
+        lane = lanes[pid]
         by_lane[lane] = by_lane.get(lane, 0) + row[P_DISCOUNT]
         clamp = totals.clamp_by_promotion.get(pid, [0, 0])
+        cut = cuts.get(pid, [0, 0, 0])
         promotions.append(
             {
                 "promotion": pid,
@@ -136,11 +236,27 @@ def build(
                 "orders": row[P_ORDERS],
                 "discount": money(row[P_DISCOUNT]),
                 "depth": pct(row[P_DISCOUNT], row[P_GMV]),
+                "gift_units": row[P_GIFT_UNITS],
+                "gift_cost": money(row[P_GIFT_COST]),
+                "sold_out_at": _when(sold_out.get(pid), tz),
                 "clamped_orders": clamp[0],
                 "clamped": money(clamp[1]),
                 "rejected_orders": totals.rejected.get(pid, 0),
+                "budget_trimmed_orders": cut[TRIMMED_ORDERS],
+                "budget_trimmed": money(cut[TRIMMED]),
+                "budget_refused_orders": cut[REFUSED_ORDERS],
             }
         )
+    budget_cuts = [
+        {
+            "day": day,
+            "promotion": pid,
+            "trimmed_orders": row[TRIMMED_ORDERS],
+            "trimmed": money(row[TRIMMED]),
+            "refused_orders": row[REFUSED_ORDERS],
+        }
+        for (day, pid), row in sorted(outcome.cuts.rows.items())
+    ]
     burn: list[dict[str, Any]] = []
     for key, counter in outcome.burn.counters.items():
         peak = max(counter.per_hour.items(), key=lambda kv: kv[1], default=None)
@@ -168,6 +284,7 @@ def build(
                     entry[name] = money(entry[name])
             entry["per_hour"] = {k: money(v) for k, v in entry["per_hour"].items()}
     rows = roi(totals, assumed)
+    goals, paces, warnings = _goals_and_pacing(engine, outcome, money)
     data: dict[str, Any] = {
         "ruleset": engine.ruleset.source,
         "campaign": engine.ruleset.campaign.name,
@@ -180,6 +297,7 @@ def build(
             "seconds": None if seconds is None else round(seconds, 2),
             "orders_per_second": None if not seconds else round(totals.orders / seconds),
             "repriced_in_order": outcome.repriced,
+            "repriced_for_budget_cuts": outcome.cuts.repriced,
             "ledger_refusals": outcome.refused,
         },
         "totals": _summary(totals, money),
@@ -191,6 +309,22 @@ def build(
         "by_category": _dimension(totals.by_category, money, "category"),
         "by_channel": _dimension(totals.by_channel, money, "channel"),
         "by_segment": _dimension(totals.by_segment, money, "segment"),
+        "by_phase": _dimension(totals.by_phase, money, "phase"),
+        "by_day": _dimension(totals.by_day, money, "day", by_key=True),
+        "budget_cuts": budget_cuts,
+        "promotion_burn": [
+            {
+                "day": day,
+                "promotion": pid,
+                "orders": spend[0],
+                "discount": money(spend[1]),
+                "gift_cost": money(spend[2]),
+            }
+            for (day, pid), spend in sorted(totals.promotion_days.items())
+        ],
+        "goals": goals,
+        "pacing": paces,
+        "warnings": warnings,
         "guardrail": {
             "orders": dict(sorted(totals.guardrail.items())),
             "by_floor": [
@@ -243,209 +377,3 @@ def build(
             },
         }
     return data
-
-
-def _table(
-    rows: Sequence[Mapping[str, Any]], keys: Sequence[str], headers: Sequence[str] | None = None
-) -> str:
-    from promorules.cli.render import safe, table
-
-    return table(
-        ([safe("-" if r.get(k) is None else r.get(k), 48) for k in keys] for r in rows),
-        headers or keys,
-    )
-
-
-def render(data: Mapping[str, Any]) -> str:
-    """The report as text tables."""
-    from promorules.cli.render import safe
-
-    out: list[str] = []
-    run = data["run"]
-    out.append(
-        f"simulation of {safe(data['campaign'], 60)} ({data['grade']}-grade, "
-        f"{safe(data['ruleset'], 80)}) over {safe(data['orders_file'], 80)}"
-    )
-    speed = f", {run['orders_per_second']} orders/s" if run["orders_per_second"] else ""
-    out.append(
-        f"{data['totals']['orders']} orders, {run['backend']} x{run['workers']}"
-        f"{speed}; amounts in {data['currency']}"
-    )
-    t = data["totals"]
-    out += [
-        "",
-        _table(
-            [
-                {"figure": "GMV (list value)", "value": t["gmv"]},
-                {"figure": "discounts", "value": t["discount"]},
-                {"figure": "payable", "value": t["payable"]},
-                {"figure": "cost (gifts incl.)", "value": t["cost"]},
-                {"figure": "gross profit", "value": t["gross_profit"]},
-                {"figure": "margin before promotions", "value": t["margin_before"]},
-                {"figure": "margin after promotions", "value": t["margin_after"]},
-                {"figure": "discount depth", "value": t["discount_depth"]},
-                {
-                    "figure": "orders with a promotion",
-                    "value": f"{t['promoted_orders']} of {t['orders']}",
-                },
-                {"figure": "average order value", "value": t["average_order_value"]},
-            ],
-            ("figure", "value"),
-        ),
-    ]
-    out += [
-        "",
-        "by promotion",
-        _table(
-            data["by_promotion"],
-            (
-                "promotion",
-                "lane",
-                "orders",
-                "discount",
-                "depth",
-                "clamped_orders",
-                "clamped",
-                "rejected_orders",
-            ),
-            ("promotion", "lane", "orders", "discount", "depth", "clamped", "trimmed", "rejected"),
-        ),
-    ]
-    out += ["", "by lane", _table(data["by_lane"], ("lane", "discount"))]
-    out += ["", "by funder", _table(data["by_funder"], ("funder", "discount"))]
-    for name, key in (("category", "lines"), ("channel", "orders"), ("segment", "orders")):
-        out += [
-            "",
-            f"by {name}",
-            _table(
-                data[f"by_{name}"],
-                (name, key, "units", "gmv", "discount", "depth", "payable", "margin"),
-            ),
-        ]
-    guard = data["guardrail"]
-    statuses = ", ".join(f"{k} {v}" for k, v in guard["orders"].items())
-    out += ["", f"guardrail: {statuses}"]
-    if guard["by_floor"]:
-        out.append(
-            _table(
-                guard["by_floor"],
-                ("floor", "orders", "trimmed"),
-                ("floor", "orders clamped", "trimmed"),
-            )
-        )
-    if data["burn"]:
-        out += [
-            "",
-            "budget and stock burn",
-            _table(
-                data["burn"],
-                (
-                    "counter",
-                    "initial",
-                    "used",
-                    "remaining",
-                    "exhausted_at",
-                    "peak_hour",
-                    "refusals",
-                ),
-                ("counter", "initial", "used", "left", "ran out at", "busiest hour", "refused"),
-            ),
-        ]
-        overruns = [b["counter"] for b in data["burn"] if b["overrun"]]
-        if overruns:
-            out.append("over budget (not enforced by pricing): " + ", ".join(overruns))
-    r = data["roi"]
-    out += [
-        "",
-        "ROI: uplift assumed (" + r["assumption"] + ")",
-        _table(
-            [*r["promotions"], r["total"]],
-            (
-                "promotion",
-                "uplift",
-                "uplift_from",
-                "subsidy",
-                "incremental_gmv",
-                "incremental_gross_profit",
-                "gmv_per_subsidy",
-                "profit_per_subsidy",
-            ),
-            (
-                "promotion",
-                "uplift",
-                "from",
-                "subsidy",
-                "incr. GMV",
-                "incr. gross profit",
-                "GMV/subsidy",
-                "profit/subsidy",
-            ),
-        ),
-    ]
-    base = data.get("baseline")
-    if base is not None:
-        d = base["difference"]
-        bt = base["totals"]
-        out += [
-            "",
-            f"against baseline {safe(base['ruleset'], 80)}",
-            _table(
-                [
-                    {
-                        "figure": "GMV",
-                        "this": t["gmv"],
-                        "baseline": bt["gmv"],
-                        "difference": d["gmv"],
-                    },
-                    {
-                        "figure": "discounts",
-                        "this": t["discount"],
-                        "baseline": bt["discount"],
-                        "difference": d["discount"],
-                    },
-                    {
-                        "figure": "payable",
-                        "this": t["payable"],
-                        "baseline": bt["payable"],
-                        "difference": d["payable"],
-                    },
-                    {
-                        "figure": "gross profit",
-                        "this": t["gross_profit"],
-                        "baseline": bt["gross_profit"],
-                        "difference": d["gross_profit"],
-                    },
-                    {
-                        "figure": "margin after",
-                        "this": t["margin_after"],
-                        "baseline": bt["margin_after"],
-                        "difference": "",
-                    },
-                    {
-                        "figure": "incremental GMV (uplift)",
-                        "this": r["total"]["incremental_gmv"],
-                        "baseline": base["roi_total"]["incremental_gmv"],
-                        "difference": d["incremental_gmv"],
-                    },
-                    {
-                        "figure": "incremental gross profit (uplift)",
-                        "this": r["total"]["incremental_gross_profit"],
-                        "baseline": base["roi_total"]["incremental_gross_profit"],
-                        "difference": d["incremental_gross_profit"],
-                    },
-                ],
-                ("figure", "this", "baseline", "difference"),
-            ),
-        ]
-        out.append(
-            f"per unit of extra subsidy ({d['subsidy']}): GMV "
-            f"{d['gmv_per_extra_subsidy'] or '-'}, gross profit "
-            f"{d['profit_per_extra_subsidy'] or '-'}"
-        )
-    if data["price_rules"]:
-        out += ["", "price rules"]
-        out += [
-            f"{p['file']}:{p['line']}:{p['column']}: {p['code']} {safe(p['message'], 200)}"
-            for p in data["price_rules"]
-        ]
-    return "\n".join(out)

@@ -3,18 +3,20 @@ stated uplift assumption.
 
 A promotion's uplift ``u`` is the assumption that the sales it touched are ``1 + u``
 times what they would have been without it. For the orders a promotion applied to
-(its share of each order, in proportion to the discounts on it, so an order carrying
-two promotions is counted once):
+(its share of each order, in proportion to what each promotion gave it, so an order
+carrying two promotions is counted once):
 
 - incremental GMV = GMV x u / (1 + u): the sales that would not have happened;
-- incremental gross profit = (payable - cost) - (GMV - cost) / (1 + u): the profit made
-  with the promotion, less the profit the orders that would have happened anyway
-  would have made at full price. With no uplift it is minus the subsidy.
+- incremental gross profit = (payable - cost - gift cost) - (GMV - cost) / (1 + u):
+  the profit made with the promotion, less the profit the orders that would have
+  happened anyway would have made at full price (cost: of the goods). With no uplift
+  it is minus the subsidy.
 
-ROI is each figure divided by the subsidy (the promotion's discount, whoever funds
-it). The uplift comes from the command line (``--uplift ID=20%`` or ``--uplift S=30%``),
-else from the ruleset's ``[simulate] uplift``, else it is 0%, and the report always
-says which.
+ROI is each figure divided by the subsidy (the promotion's discount plus the cost of
+the gifts it gave, whoever funds it). Every promotion of the ruleset has a row, those
+that gave nothing too (their ratios are blank). The uplift comes from the command line
+(``--uplift ID=20%`` or ``--uplift S=30%``), else from the ruleset's
+``[simulate] uplift``, else it is 0%, and the report always says which.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from promorules.money import MoneyError, parse_percent
-from promorules.simulate.totals import P_COST, P_DISCOUNT, P_GMV, P_PAYABLE
+from promorules.simulate.totals import P_COST, P_DISCOUNT, P_GIFT_COST, P_GMV, P_PAYABLE
 
 if TYPE_CHECKING:
     from promorules.ruleset import Ruleset
@@ -99,22 +101,24 @@ def _round(value: Fraction) -> int:
 
 
 def roi(totals: Totals, assumed: Mapping[str, Assumption]) -> list[Roi]:
-    """ROI per promotion that gave a discount, in the order of ``assumed``."""
+    """ROI of every promotion of ``assumed``, in its order (one that gave nothing too)."""
     out = []
     for pid, assumption in assumed.items():
         row = totals.by_promotion.get(pid)
-        if row is None or row[P_DISCOUNT] == 0:
-            continue
         grow = 1 + assumption.uplift
-        gmv, payable, cost = row[P_GMV], row[P_PAYABLE], row[P_COST]
+        gmv, payable, cost, gifts, discount = (
+            (row[P_GMV], row[P_PAYABLE], row[P_COST], row[P_GIFT_COST], row[P_DISCOUNT])
+            if row is not None
+            else (0, 0, 0, 0, 0)
+        )
         incremental_gmv = _round(gmv * assumption.uplift / grow)
-        incremental_profit = _round((payable - cost) - Fraction(gmv - cost) / grow)
+        incremental_profit = _round((payable - cost - gifts) - Fraction(gmv - cost) / grow)
         out.append(
             Roi(
                 pid,
                 assumption.uplift,
                 assumption.source,
-                row[P_DISCOUNT],
+                discount + gifts,
                 incremental_gmv,
                 incremental_profit,
             )

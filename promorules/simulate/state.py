@@ -72,13 +72,6 @@ class ReplayState:
             used[key] = used.get(key, 0) + amount
         return True
 
-    def force(self, consumption: Consumption) -> None:
-        """Count ``consumption`` even past zero: for counters pricing does not enforce
-        (a funder's budget), whose overrun the report shows rather than prevents."""
-        used = self._used
-        for key, amount in consumption:
-            used[key] = used.get(key, 0) + amount
-
     def used(self, key: CounterKey) -> int:
         return self._used.get(key, 0)
 

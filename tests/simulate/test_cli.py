@@ -23,9 +23,10 @@ def sample(tmp_path: Path) -> str:
 
 def test_sample_orders_are_in_time_order_on_the_campaign(sample: str) -> None:
     rows = Path(sample).read_text().splitlines()
-    assert rows[0] == "time,order,customer,segment,channel,lines,coupons"
+    assert rows[0] == "time,order,customer,segment,channel,lines,coupons,shipping,deposits"
     times = [row.split(",")[0] for row in rows[1:]]
-    assert len(times) == 400
+    # 400 orders; a pre-sale paid in full is two rows of one order
+    assert len({row.split(",")[1] for row in rows[1:]}) == 400
     assert times == sorted(times)
     assert times[0] >= "2026-10-20" and times[-1] < "2026-11-14"
     on_the_day = sum(t.startswith("2026-11-11") for t in times)
@@ -54,7 +55,9 @@ def test_simulate_json_report(
     )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["totals"]["orders"] == 400
+    rows = len(Path(sample).read_text().splitlines()) - 1
+    # a pre-sale's deposit row is no sale: the order is counted at its final payment
+    assert data["totals"]["orders"] + data["totals"]["deposit_orders"] == rows
     assert data["baseline"]["totals"]["discount"] == "0.00"
     assert data["baseline"]["difference"]["discount"] == data["totals"]["discount"]
     uplift = data["roi"]["uplift"]
@@ -119,3 +122,55 @@ def test_calendar_warns_but_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Double 11 2026" in out and "618 Mid-year 2026" in out
     assert "PR701" in out  # two S-grade campaigns in a year: practice is 3 to 5
     assert "PR702" not in out  # both S-grade campaigns declare their preparation
+
+
+def test_bundled_double11_report_shows_goals_pacing_and_every_promotion(
+    sample: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["simulate", DOUBLE11, sample, "--catalog", CATALOG, "--workers", "1"]
+    assert main([*args, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ids = [
+        line.split('"')[1]
+        for line in Path(DOUBLE11).read_text().splitlines()
+        if line.startswith("id = ")
+    ]
+    assert sorted(r["promotion"] for r in data["by_promotion"]) == sorted(ids)
+    assert [r["promotion"] for r in data["roi"]["promotions"]] == ids
+    goals = {(g["scope"], g["figure"]) for g in data["goals"]}
+    assert {("campaign", "gmv"), ("segment new", "orders"), ("category beauty", "subsidy")} <= goals
+    paced = {p["counter"]: p for p in data["pacing"]}
+    assert set(paced) == {
+        "budget:every-300-off-50",
+        "budget:d11-platform-coupon",
+        "funder_budget:platform",
+    }
+    assert paced["funder_budget:platform"]["curve"] == "declared"
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    for heading in ("goals: the replay as a forecast", "budget pacing by day", "lumi-gift"):
+        assert heading in text
+
+
+def test_618_report_warns_that_its_budget_ran_out_days_early(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset = str(ROOT / "rulesets" / "calendar" / "618.toml")
+    orders = str(tmp_path / "orders.csv")
+    assert main(["sample-orders", ruleset, "-n", "15000", "-o", orders, "--catalog", CATALOG]) == 0
+    capsys.readouterr()
+    assert main(["simulate", ruleset, orders, "--catalog", CATALOG, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {(g["scope"], g["figure"]) for g in data["goals"]} == {
+        ("campaign", "gmv"),
+        ("campaign", "orders"),
+        ("campaign", "subsidy"),
+        ("segment new", "orders"),
+    }
+    [pace] = data["pacing"]
+    assert pace["counter"] == "budget:618-every-300-off-40" and pace["curve"] == "even"
+    [warning] = data["warnings"]
+    assert warning.startswith("budget:618-every-300-off-40 ran out at 2026-06-1")
+    # from then on the reduction was refused, day by day, and the report says so
+    refused_days = {c["day"] for c in data["budget_cuts"] if c["refused_orders"]}
+    assert "2026-06-18" in refused_days and len(refused_days) >= 2

@@ -45,7 +45,7 @@ def _figures(outcome: Outcome) -> tuple[object, ...]:
         str(k): (b.used, b.exhausted_at, dict(b.per_hour), b.refusals)
         for k, b in outcome.burn.counters.items()
     }
-    return outcome.totals.figures(), burn, outcome.refused
+    return outcome.totals.figures(), burn, outcome.refused, outcome.cuts.rows
 
 
 def test_two_workers_match_the_sequential_replay(tmp_path: Path) -> None:
@@ -56,6 +56,7 @@ def test_two_workers_match_the_sequential_replay(tmp_path: Path) -> None:
     # the limits did bind: otherwise this test would prove nothing
     assert all(b.exhausted_at is not None for b in sequential.burn.counters.values())
     assert parallel.repriced > 0
+    assert sequential.cuts.rows  # the budget refused orders: both replays must see it
     assert _figures(parallel) == _figures(sequential)
 
 
