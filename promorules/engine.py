@@ -393,13 +393,7 @@ class Engine:
         records: dict[int, Any] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         figures: tuple[Any, ...] | None = None
-        if not (
-            explain
-            or walk
-            or excluded
-            or state.deposited
-            or len(plan.slots) > HOT_PATH_LIMIT
-        ):
+        if not (explain or walk or excluded or state.deposited or len(plan.slots) > HOT_PATH_LIMIT):
             if availability is UNLIMITED:
                 hot = plan.hot
                 if hot is None:
