@@ -45,7 +45,7 @@ from pathlib import Path as FilePath
 import attrs
 
 from promorules import hookimpl
-from promorules.counters import Availability, CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, Availability, CounterKey, CounterKind, CounterSpec
 from promorules.coupon_codes import (
     DEFAULT_LENGTH,
     MAX_COUNT,
@@ -461,10 +461,11 @@ class Coupon(Kind):
             yield CounterSpec(CounterKey(CounterKind.COUPON_USES, pid), config.uses)
         if config.uses_per_customer is not None:
             yield CounterSpec(
-                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, "*"), config.uses_per_customer
+                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, ANY_SUBJECT),
+                config.uses_per_customer,
             )
         if config.is_single_use():
-            yield CounterSpec(CounterKey(CounterKind.COUPON_CODE_USES, pid, "*"), 1)
+            yield CounterSpec(CounterKey(CounterKind.COUPON_CODE_USES, pid, ANY_SUBJECT), 1)
 
     # -- codes -----------------------------------------------------------------------
     def _codes(self, promotion: Promotion, env: CompileEnv) -> frozenset[str]:

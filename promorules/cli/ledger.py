@@ -107,7 +107,8 @@ def _row_json(row: CounterRow) -> dict[str, object]:
         "key": str(row.key),
         "kind": row.key.kind.value,
         "promotion": row.key.promotion,
-        "subject": row.key.subject,
+        # a template has no subject; a structured one is its list of parts
+        "subject": None if row.is_template else row.key.subject,
         "template": row.is_template,
         "initial": row.initial,
         "held": row.held,

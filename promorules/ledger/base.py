@@ -29,11 +29,27 @@ from typing import NamedTuple
 
 import attrs
 
-from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterSpec, Snapshot
+from promorules.counters import (
+    ANY_SUBJECT,
+    Consumption,
+    CounterKey,
+    CounterKind,
+    CounterSpec,
+    Snapshot,
+    Wildcard,
+)
 from promorules.ledger.errors import InvalidRequest, ReservationClosed
 
 Clock = Callable[[], float]
 """Seconds since the epoch; injectable so tests can move time."""
+
+MAX_AMOUNT = 2**63 - 1
+"""The largest figure a counter may hold, and so the largest amount, initial or top-up.
+
+Every backend stores figures as signed 64-bit integers (SQLite INTEGER, PostgreSQL
+bigint, Redis HINCRBY); past this they would overflow or silently turn to floating point,
+so the ledger refuses such requests with InvalidRequest instead (92,233,720,368,547,758.07
+in a two-decimal currency)."""
 
 
 class ReservationState(str, enum.Enum):
@@ -138,14 +154,31 @@ def normalise(consumption: Iterable[tuple[CounterKey, int]]) -> Consumption:
     """
     totals: dict[CounterKey, int] = defaultdict(int)
     for key, amount in consumption:
-        if not isinstance(key, CounterKey):
-            raise InvalidRequest(f"not a CounterKey: {key!r}")
+        check_key(key)
         if key.subject == ANY_SUBJECT:
             raise InvalidRequest(f"cannot consume from a template counter: {key}")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise InvalidRequest(f"amount for {key} must be a non-negative integer: {amount!r}")
         totals[key] += amount
+        if totals[key] > MAX_AMOUNT:
+            raise InvalidRequest(f"amount for {key} is above the ledger maximum {MAX_AMOUNT}")
     return tuple(sorted(((k, n) for k, n in totals.items() if n), key=lambda kv: str(kv[0])))
+
+
+def check_key(key: object) -> CounterKey:
+    """A CounterKey whose parts have the types its text form can carry back exactly."""
+    if not isinstance(key, CounterKey) or not isinstance(key.kind, CounterKind):
+        raise InvalidRequest(f"not a CounterKey: {key!r}")
+    if not isinstance(key.promotion, str) or not key.promotion:
+        raise InvalidRequest(f"a counter's promotion must be a non-empty string: {key!r}")
+    subject = key.subject
+    if isinstance(subject, tuple):
+        # one part would print as a plain subject and read back as a string
+        if len(subject) < 2 or not all(isinstance(part, str) for part in subject):
+            raise InvalidRequest(f"a structured subject is two or more strings: {key!r}")
+    elif not isinstance(subject, str | Wildcard):
+        raise InvalidRequest(f"a counter's subject must be a string or a tuple: {key!r}")
+    return key
 
 
 def encode(consumption: Consumption) -> str:
@@ -158,10 +191,18 @@ def decode(text: str) -> Consumption:
 
 
 def check_spec(spec: CounterSpec) -> CounterSpec:
-    if not isinstance(spec.key, CounterKey):
-        raise InvalidRequest(f"not a CounterKey: {spec.key!r}")
+    check_key(spec.key)
+    if spec.key.subject == "*":
+        # A plugin written before ANY_SUBJECT was a sentinel meant a template here; a
+        # concrete counter for the subject "*" is never declared by a ruleset.
+        raise InvalidRequest(
+            f"counter {spec.key} names the subject '*': declare a template with"
+            " promorules.counters.ANY_SUBJECT"
+        )
     if not isinstance(spec.initial, int) or isinstance(spec.initial, bool) or spec.initial < 0:
         raise InvalidRequest(f"initial for {spec.key} must be a non-negative integer")
+    if spec.initial > MAX_AMOUNT:
+        raise InvalidRequest(f"initial for {spec.key} is above the ledger maximum {MAX_AMOUNT}")
     return spec
 
 
@@ -270,10 +311,11 @@ class Ledger(abc.ABC):
         raises InsufficientError, or with ``clamp=True`` cuts available to zero. On a
         template key it changes the initial of subjects created from then on.
         """
-        if not isinstance(key, CounterKey):
-            raise InvalidRequest(f"not a CounterKey: {key!r}")
+        check_key(key)
         if not isinstance(delta, int) or isinstance(delta, bool):
             raise InvalidRequest("delta must be an integer")
+        if abs(delta) > MAX_AMOUNT:
+            raise InvalidRequest(f"delta is beyond the ledger maximum {MAX_AMOUNT}")
         return self._adjust(key, delta, clamp)
 
     def status(self, promotion: str | None = None) -> list[CounterRow]:
@@ -386,8 +428,15 @@ def _check_promotion(promotion: str) -> str:
     return promotion
 
 
-def adjusted(available: int, delta: int, clamp: bool) -> int | None:
-    """The delta an adjust really applies, or None when a cut exceeds what is available."""
+def adjusted(initial: int, available: int, delta: int, clamp: bool) -> int | None:
+    """The delta an adjust really applies, or None when a cut exceeds what is available.
+
+    Raises InvalidRequest when a top-up would take the counter past MAX_AMOUNT.
+    """
+    if initial + delta > MAX_AMOUNT:
+        raise InvalidRequest(
+            f"a top-up of {delta} would take the counter past the ledger maximum {MAX_AMOUNT}"
+        )
     if available + delta >= 0:
         return delta
     return -available if clamp else None

@@ -202,7 +202,7 @@ class MemoryLedger(Ledger):
             counter = self._counters.get(key)
             if counter is None:
                 raise UnknownCounter((key,))
-            applied = adjusted(counter.available, delta, clamp)
+            applied = adjusted(counter.initial, counter.available, delta, clamp)
             if applied is None:
                 raise InsufficientError((Shortfall(key, -delta, counter.available),))
             counter.initial += applied

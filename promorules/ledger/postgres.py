@@ -432,13 +432,13 @@ class PostgresLedger(Ledger):
     def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (str(key),)
+                "SELECT initial, available FROM counters WHERE key = %s FOR UPDATE", (str(key),)
             ).fetchone()
             if row is None:
                 raise UnknownCounter((key,))
-            applied = adjusted(int(row[0]), delta, clamp)
+            applied = adjusted(int(row[0]), int(row[1]), delta, clamp)
             if applied is None:
-                raise InsufficientError((Shortfall(key, -delta, int(row[0])),))
+                raise InsufficientError((Shortfall(key, -delta, int(row[1])),))
             found = conn.execute(
                 "UPDATE counters SET initial = initial + %s, available = available + %s"
                 " WHERE key = %s RETURNING key, initial, held, used, available",

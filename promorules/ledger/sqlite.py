@@ -341,12 +341,12 @@ class SQLiteLedger(Ledger):
 
     def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
         with self._write() as conn:
-            row = _one(conn, "SELECT available FROM counters WHERE key = ?", (str(key),))
+            row = _one(conn, "SELECT initial, available FROM counters WHERE key = ?", (str(key),))
             if row is None:
                 raise UnknownCounter((key,))
-            applied = adjusted(int(row[0]), delta, clamp)
+            applied = adjusted(int(row[0]), int(row[1]), delta, clamp)
             if applied is None:
-                raise InsufficientError((Shortfall(key, -delta, int(row[0])),))
+                raise InsufficientError((Shortfall(key, -delta, int(row[1])),))
             _run(
                 conn,
                 "UPDATE counters SET initial = initial + ?, available = available + ?"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from promorules.cli import main
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import open_ledger
 
 FLASH = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
-EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "*")
+EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", ANY_SUBJECT)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
     IdempotencyConflict,
     InsufficientError,
@@ -36,7 +36,7 @@ from tests.ledger.conftest import BACKENDS, FakeClock, server_url, with_namespac
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 COUPON = CounterKey(CounterKind.COUPON_USES, "c10")
-EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "*")
+EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", ANY_SUBJECT)
 BUDGET = CounterKey(CounterKind.BUDGET, "c10")
 SPECS = {STOCK: 12, COUPON: 4, EACH: 1, BUDGET: 3_000}
 CUSTOMERS = ("ann", "bo", "cy")
