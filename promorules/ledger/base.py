@@ -19,7 +19,9 @@ Backends implement the ``_``-prefixed primitives, each as one atomic step.
 from __future__ import annotations
 
 import abc
+import difflib
 import enum
+import getpass
 import json
 import time
 from collections import defaultdict
@@ -38,7 +40,8 @@ from promorules.counters import (
     Snapshot,
     Wildcard,
 )
-from promorules.ledger.errors import InvalidRequest, ReservationClosed
+from promorules.ledger.errors import InvalidRequest, LedgerFormatError, ReservationClosed
+from promorules.ledger.legacy import KEY_FORMAT, reads_the_same, refusal
 
 Clock = Callable[[], float]
 """Seconds since the epoch; injectable so tests can move time."""
@@ -95,6 +98,64 @@ class ProvisionResult:
     created: tuple[CounterKey, ...] = ()
     unchanged: tuple[CounterKey, ...] = ()
     differing: tuple[tuple[CounterKey, int, int], ...] = ()
+
+
+class Action(str, enum.Enum):
+    """What an entry of the audit log records."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    ADJUST = "adjust"
+    PROVISION = "provision"
+
+
+@attrs.frozen
+class LogEntry:
+    """One line of the audit log: who changed what, when, from what to what, and why.
+
+    ``target`` is the promotion (pause, resume), the counter key's text (adjust) or
+    ``""`` (provision); ``before`` and ``after`` hold the figures that changed.
+    """
+
+    seq: int
+    at: float
+    actor: str
+    action: Action
+    promotion: str
+    target: str
+    before: dict[str, object]
+    after: dict[str, object]
+    reason: str | None = None
+
+    def to_json(self) -> str:
+        """The stored form (``seq`` is the backend's: its position in the log)."""
+        data = attrs.asdict(self)
+        del data["seq"]
+        data["action"] = self.action.value
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, seq: int, text: str) -> LogEntry:
+        data = json.loads(text)
+        return cls(
+            seq,
+            float(data["at"]),
+            str(data["actor"]),
+            Action(data["action"]),
+            str(data["promotion"]),
+            str(data["target"]),
+            dict(data["before"]),
+            dict(data["after"]),
+            data.get("reason"),
+        )
+
+
+def current_user() -> str:
+    """Who is at the terminal, for the audit log when no actor is given."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in containers without a passwd entry
+        return "unknown"
 
 
 class Transition(enum.Enum):
@@ -169,7 +230,7 @@ def check_key(key: object) -> CounterKey:
     """A CounterKey whose parts have the types its text form can carry back exactly."""
     if not isinstance(key, CounterKey) or not isinstance(key.kind, CounterKind):
         raise InvalidRequest(f"not a CounterKey: {key!r}")
-    if not isinstance(key.promotion, str) or not key.promotion:
+    if not isinstance(key.promotion, str) or not key.promotion or "\x00" in key.promotion:
         raise InvalidRequest(f"a counter's promotion must be a non-empty string: {key!r}")
     subject = key.subject
     if isinstance(subject, tuple):
@@ -225,15 +286,37 @@ class Ledger(abc.ABC):
 
     # -- setup ------------------------------------------------------------------------
 
-    def provision(self, specs: Iterable[CounterSpec]) -> ProvisionResult:
-        """Create the counters a ruleset declares; counters that exist are left alone."""
+    def provision(
+        self,
+        specs: Iterable[CounterSpec],
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ProvisionResult:
+        """Create the counters a ruleset declares; counters that exist are left alone.
+
+        Logged in the audit log when it creates anything.
+        """
         merged: dict[CounterKey, int] = {}
         for spec in specs:
             check_spec(spec)
             if merged.setdefault(spec.key, spec.initial) != spec.initial:
                 raise InvalidRequest(f"counter {spec.key} declared twice with different initial")
         ordered = tuple(sorted((CounterSpec(k, n) for k, n in merged.items()), key=str))
-        return self._provision(ordered)
+        result = self._provision(ordered)
+        if result.created:
+            created = {str(k): merged[k] for k in result.created}
+            promotions = sorted({k.promotion for k in result.created})
+            self._log(
+                Action.PROVISION,
+                promotions[0] if len(promotions) == 1 else "",
+                "",
+                {},
+                {"created": created},
+                actor,
+                reason,
+            )
+        return result
 
     # -- the pricing read -------------------------------------------------------------
 
@@ -267,6 +350,9 @@ class Ledger(abc.ABC):
         """
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise InvalidRequest("idempotency_key must be a non-empty string")
+        if "\x00" in idempotency_key:
+            # PostgreSQL text cannot hold NUL: refused alike on every backend
+            raise InvalidRequest("idempotency_key must not contain NUL")
         consumption = normalise(consumption_of(request))
         at = self.now(now)
         if (ttl is None) == (expires_at is None):
@@ -294,17 +380,39 @@ class Ledger(abc.ABC):
 
     # -- emergency controls -----------------------------------------------------------
 
-    def pause(self, promotion: str) -> None:
-        """Refuse new reservations that consume from ``promotion`` (holds stay)."""
-        self._set_paused(_check_promotion(promotion), True)
+    def pause(self, promotion: str, *, actor: str | None = None, reason: str | None = None) -> None:
+        """Refuse new reservations that consume from ``promotion`` (holds stay). Logged."""
+        self._pause_or_resume(promotion, True, actor, reason)
 
-    def resume(self, promotion: str) -> None:
-        self._set_paused(_check_promotion(promotion), False)
+    def resume(
+        self, promotion: str, *, actor: str | None = None, reason: str | None = None
+    ) -> None:
+        """Accept reservations for ``promotion`` again. Logged."""
+        self._pause_or_resume(promotion, False, actor, reason)
+
+    def _pause_or_resume(
+        self, promotion: str, paused: bool, actor: str | None, reason: str | None
+    ) -> None:
+        _check_promotion(promotion)
+        before = promotion in self.paused()
+        self._set_paused(promotion, paused)
+        action = Action.PAUSE if paused else Action.RESUME
+        self._log(
+            action, promotion, promotion, {"paused": before}, {"paused": paused}, actor, reason
+        )
 
     def paused(self) -> frozenset[str]:
         return self._availability(())[1]
 
-    def adjust(self, key: CounterKey, delta: int, *, clamp: bool = False) -> CounterRow:
+    def adjust(
+        self,
+        key: CounterKey,
+        delta: int,
+        *,
+        clamp: bool = False,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> CounterRow:
         """Top up (``delta > 0``) or cut (``delta < 0``) a counter's initial and available.
 
         A cut never takes what is held or used: when it exceeds what is available it
@@ -316,7 +424,83 @@ class Ledger(abc.ABC):
             raise InvalidRequest("delta must be an integer")
         if abs(delta) > MAX_AMOUNT:
             raise InvalidRequest(f"delta is beyond the ledger maximum {MAX_AMOUNT}")
-        return self._adjust(key, delta, clamp)
+        before, after = self._adjust(key, delta, clamp)
+        self._log(
+            Action.ADJUST,
+            key.promotion,
+            str(key),
+            _figures(before),
+            {**_figures(after), "delta": delta, "clamp": clamp},
+            actor,
+            reason,
+        )
+        return after
+
+    # -- the audit log ----------------------------------------------------------------
+
+    def log(self, promotion: str | None = None, limit: int | None = None) -> list[LogEntry]:
+        """The audit log, oldest first (the last ``limit`` entries, of ``promotion``)."""
+        entries = [LogEntry.from_json(seq, text) for seq, text in self._read_log()]
+        if promotion is not None:
+            entries = [e for e in entries if e.promotion == promotion]
+        return entries if limit is None else entries[-limit:] if limit > 0 else []
+
+    def _log(
+        self,
+        action: Action,
+        promotion: str,
+        target: str,
+        before: dict[str, object],
+        after: dict[str, object],
+        actor: str | None,
+        reason: str | None,
+    ) -> None:
+        # Appended right after the change it records: a crash in between loses the line,
+        # never the change, and the log itself is never rewritten.
+        who = actor if actor else current_user()
+        entry = LogEntry(0, self.now(), who, action, promotion, target, before, after, reason)
+        self._append_log(entry.to_json())
+
+    # -- the ledger's own settings ----------------------------------------------------
+
+    def currency(self) -> str | None:
+        """The currency of the money counters, as recorded by ``set_currency``."""
+        return self._meta_get("currency")
+
+    def set_currency(self, currency: str) -> None:
+        """Record the ruleset currency (budgets are in its minor units); never changes it."""
+        found = self.currency()
+        if found is not None and found != currency:
+            raise InvalidRequest(f"this ledger counts money in {found}, not {currency}")
+        if found is None:
+            self._meta_set("currency", currency)
+
+    def promotions(self) -> frozenset[str]:
+        """Every promotion the ledger knows: with a counter, recorded by a ruleset, or paused."""
+        recorded = json.loads(self._meta_get("promotions") or "[]")
+        with_counters = {r.key.promotion for r in self.status()}
+        return frozenset({*recorded, *with_counters, *self.paused()})
+
+    def record_promotions(self, promotions: Iterable[str]) -> None:
+        """Remember a ruleset's promotion ids, so the console knows those without counters."""
+        known = set(json.loads(self._meta_get("promotions") or "[]"))
+        wanted = known | {_check_promotion(p) for p in promotions}
+        if wanted != known:
+            self._meta_set("promotions", json.dumps(sorted(wanted)))
+
+    def _settle_key_format(self) -> None:
+        """Record the key format of a new ledger; refuse one whose keys would misread."""
+        stored = self._meta_get("key_format")
+        if stored == KEY_FORMAT:
+            return
+        bad = (
+            []
+            if stored is not None
+            else [name for name in self._counter_names() if not reads_the_same(name)]
+        )
+        if stored is not None or bad:
+            raise LedgerFormatError(refusal(self.url, stored, bad))
+        self._meta_set("key_format", KEY_FORMAT)
 
     def status(self, promotion: str | None = None) -> list[CounterRow]:
         """Every counter (templates included) with its four figures, sorted by key."""
@@ -406,13 +590,31 @@ class Ledger(abc.ABC):
     def _set_paused(self, promotion: str, paused: bool) -> None: ...
 
     @abc.abstractmethod
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow: ...
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
+        """Apply an adjust; returns the counter's row before and after it."""
 
     @abc.abstractmethod
     def _status(self, promotion: str | None) -> Iterable[CounterRow]: ...
 
     @abc.abstractmethod
     def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]: ...
+
+    @abc.abstractmethod
+    def _counter_names(self) -> Iterable[str]:
+        """The stored text of every counter key, as it is stored."""
+
+    @abc.abstractmethod
+    def _meta_get(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def _meta_set(self, name: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def _append_log(self, entry: str) -> None: ...
+
+    @abc.abstractmethod
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        """Every log entry with its position, oldest first."""
 
 
 def _key_of(reservation: Reservation | str) -> str:
@@ -425,7 +627,29 @@ def _key_of(reservation: Reservation | str) -> str:
 def _check_promotion(promotion: str) -> str:
     if not isinstance(promotion, str) or not promotion:
         raise InvalidRequest("promotion must be a non-empty string")
+    if "\x00" in promotion:
+        raise InvalidRequest("promotion must not contain NUL")
     return promotion
+
+
+def check_options(backend: str, query: dict[str, str], known: Sequence[str]) -> None:
+    """Refuse URL options the backend does not know, naming the closest known one."""
+    for name in query:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidRequest(
+                f"unknown {backend} URL option {name[:60]!r}{hint}; known: {', '.join(known)}"
+            )
+
+
+def _figures(row: CounterRow) -> dict[str, object]:
+    return {
+        "initial": row.initial,
+        "held": row.held,
+        "used": row.used,
+        "available": row.available,
+    }
 
 
 def adjusted(initial: int, available: int, delta: int, clamp: bool) -> int | None:

@@ -57,12 +57,16 @@ class MemoryLedger(Ledger):
         self._counters: dict[CounterKey, _Counter] = {}
         self._records: dict[str, tuple[Reservation, str]] = {}
         self._paused: set[str] = set()
+        self._meta: dict[str, str] = {}
+        self._entries: list[str] = []
+        self._settle_key_format()
 
     def destroy(self) -> None:
         with self._lock:
             self._counters.clear()
             self._records.clear()
             self._paused.clear()
+            self._entries.clear()
 
     def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
         created, unchanged, differing = [], [], []
@@ -197,7 +201,7 @@ class MemoryLedger(Ledger):
             else:
                 self._paused.discard(promotion)
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
@@ -205,9 +209,10 @@ class MemoryLedger(Ledger):
             applied = adjusted(counter.initial, counter.available, delta, clamp)
             if applied is None:
                 raise InsufficientError((Shortfall(key, -delta, counter.available),))
+            before = counter.row(key)
             counter.initial += applied
             counter.available += applied
-            return counter.row(key)
+            return before, counter.row(key)
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._lock:
@@ -220,3 +225,23 @@ class MemoryLedger(Ledger):
     def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]:
         with self._lock:
             return [r for r, _ in self._records.values() if state in (None, r.state)]
+
+    def _counter_names(self) -> Iterable[str]:
+        with self._lock:
+            return [str(k) for k in self._counters]
+
+    def _meta_get(self, name: str) -> str | None:
+        with self._lock:
+            return self._meta.get(name)
+
+    def _meta_set(self, name: str, value: str) -> None:
+        with self._lock:
+            self._meta[name] = value
+
+    def _append_log(self, entry: str) -> None:
+        with self._lock:
+            self._entries.append(entry)
+
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        with self._lock:
+            return list(enumerate(self._entries, 1))
