@@ -354,3 +354,65 @@ def test_a_customer_named_star_is_not_the_template(ready: Ledger) -> None:
 def test_a_declared_subject_star_is_refused(ledger: Ledger) -> None:
     with pytest.raises(InvalidRequest, match="ANY_SUBJECT"):
         ledger.provision([CounterSpec(STAR_CUSTOMER, 1)])
+
+
+# -- the audit log ----------------------------------------------------------------------
+
+
+def test_every_pause_resume_adjust_and_provision_is_logged(
+    ledger: Ledger, open_more: Factory, clock: FakeClock
+) -> None:
+    ledger.provision(SPECS, actor="deploy", reason="d11 ruleset v3")
+    ledger.provision(SPECS)  # nothing created: nothing to log
+    clock.advance(60)
+    ledger.pause("c10", actor="li.wei", reason="coupon leaked")
+    ledger.adjust(FLASH, 7, actor="li.wei")
+    ledger.adjust(FLASH, -99, clamp=True, reason="sold elsewhere")
+    ledger.resume("c10")
+    entries = open_more(clock=clock).log()
+    assert [(e.seq, e.action.value) for e in entries] == [
+        (1, "provision"),
+        (2, "pause"),
+        (3, "adjust"),
+        (4, "adjust"),
+        (5, "resume"),
+    ]
+    provision, pause, top_up, cut, resume = entries
+    assert (provision.actor, provision.reason) == ("deploy", "d11 ruleset v3")
+    assert provision.after == {"created": {str(s.key): s.initial for s in SPECS}}
+    assert (pause.at - provision.at, pause.promotion, pause.target) == (60, "c10", "c10")
+    assert (pause.before, pause.after, pause.reason) == (
+        {"paused": False},
+        {"paused": True},
+        "coupon leaked",
+    )
+    assert top_up.target == str(FLASH) and top_up.promotion == "flash"
+    assert (top_up.before["initial"], top_up.after["initial"]) == (5, 12)
+    assert (cut.before["available"], cut.after["available"], cut.after["clamp"]) == (12, 0, True)
+    assert resume.after == {"paused": False} and resume.actor  # the OS user
+    assert [e.action.value for e in ledger.log("c10")] == ["pause", "resume"]
+    assert [e.seq for e in ledger.log(limit=2)] == [4, 5]
+
+
+def test_a_refused_change_is_not_logged(ready: Ledger) -> None:
+    before = len(ready.log())
+    with pytest.raises(InsufficientError):
+        ready.adjust(FLASH, -99)
+    with pytest.raises(UnknownCounter):
+        ready.adjust(CounterKey(CounterKind.GIFT_STOCK, "x"), 1)
+    assert len(ready.log()) == before
+
+
+def test_the_currency_is_recorded_once(ledger: Ledger) -> None:
+    assert ledger.currency() is None
+    ledger.set_currency("CNY")
+    ledger.set_currency("CNY")
+    with pytest.raises(InvalidRequest, match="CNY"):
+        ledger.set_currency("USD")
+    assert ledger.currency() == "CNY"
+
+
+def test_promotions_the_ledger_knows(ready: Ledger) -> None:
+    ready.record_promotions(["plain-discount"])
+    ready.pause("by-hand")
+    assert ready.promotions() == {"c10", "flash", "gift", "plain-discount", "by-hand"}
