@@ -303,20 +303,9 @@ class Ledger(abc.ABC):
             if merged.setdefault(spec.key, spec.initial) != spec.initial:
                 raise InvalidRequest(f"counter {spec.key} declared twice with different initial")
         ordered = tuple(sorted((CounterSpec(k, n) for k, n in merged.items()), key=str))
-        result = self._provision(ordered)
-        if result.created:
-            created = {str(k): merged[k] for k in result.created}
-            promotions = sorted({k.promotion for k in result.created})
-            self._log(
-                Action.PROVISION,
-                promotions[0] if len(promotions) == 1 else "",
-                "",
-                {},
-                {"created": created},
-                actor,
-                reason,
-            )
-        return result
+        promotions = {k.promotion for k in merged}
+        only = promotions.pop() if len(promotions) == 1 else ""
+        return self._provision(ordered, self._head(Action.PROVISION, only, "", actor, reason))
 
     # -- the pricing read -------------------------------------------------------------
 
@@ -394,12 +383,8 @@ class Ledger(abc.ABC):
         self, promotion: str, paused: bool, actor: str | None, reason: str | None
     ) -> None:
         _check_promotion(promotion)
-        before = promotion in self.paused()
-        self._set_paused(promotion, paused)
         action = Action.PAUSE if paused else Action.RESUME
-        self._log(
-            action, promotion, promotion, {"paused": before}, {"paused": paused}, actor, reason
-        )
+        self._set_paused(promotion, paused, self._head(action, promotion, promotion, actor, reason))
 
     def paused(self) -> frozenset[str]:
         return self._availability(())[1]
@@ -424,17 +409,8 @@ class Ledger(abc.ABC):
             raise InvalidRequest("delta must be an integer")
         if abs(delta) > MAX_AMOUNT:
             raise InvalidRequest(f"delta is beyond the ledger maximum {MAX_AMOUNT}")
-        before, after = self._adjust(key, delta, clamp)
-        self._log(
-            Action.ADJUST,
-            key.promotion,
-            str(key),
-            _figures(before),
-            {**_figures(after), "delta": delta, "clamp": clamp},
-            actor,
-            reason,
-        )
-        return after
+        head = self._head(Action.ADJUST, key.promotion, str(key), actor, reason)
+        return self._adjust(key, delta, clamp, head)
 
     # -- the audit log ----------------------------------------------------------------
 
@@ -445,21 +421,24 @@ class Ledger(abc.ABC):
             entries = [e for e in entries if e.promotion == promotion]
         return entries if limit is None else entries[-limit:] if limit > 0 else []
 
-    def _log(
+    def _head(
         self,
         action: Action,
         promotion: str,
         target: str,
-        before: dict[str, object],
-        after: dict[str, object],
         actor: str | None,
         reason: str | None,
-    ) -> None:
-        # Appended right after the change it records: a crash in between loses the line,
-        # never the change, and the log itself is never rewritten.
+    ) -> str:
+        """The fixed fields of a log entry, as JSON; the backend adds before and after.
+
+        The backend appends the entry in the same transaction (or script) as the change
+        it records, once it knows the figures: a change is never without its entry.
+        """
         who = actor if actor else current_user()
-        entry = LogEntry(0, self.now(), who, action, promotion, target, before, after, reason)
-        self._append_log(entry.to_json())
+        entry = LogEntry(0, self.now(), who, action, promotion, target, {}, {}, reason)
+        data = json.loads(entry.to_json())
+        del data["before"], data["after"]
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     # -- the ledger's own settings ----------------------------------------------------
 
@@ -560,7 +539,8 @@ class Ledger(abc.ABC):
     # -- what a backend implements, each atomically -----------------------------------
 
     @abc.abstractmethod
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult: ...
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
+        """Create what is missing; log ``provision_entry`` with it, if anything was created."""
 
     @abc.abstractmethod
     def _availability(
@@ -587,11 +567,12 @@ class Ledger(abc.ABC):
     def _sweep(self, now: float) -> int: ...
 
     @abc.abstractmethod
-    def _set_paused(self, promotion: str, paused: bool) -> None: ...
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
+        """Pause or resume, and log ``pause_entry`` in the same atomic step."""
 
     @abc.abstractmethod
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
-        """Apply an adjust; returns the counter's row before and after it."""
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
+        """Apply an adjust and log ``adjust_entry`` in the same atomic step; the new row."""
 
     @abc.abstractmethod
     def _status(self, promotion: str | None) -> Iterable[CounterRow]: ...
@@ -608,9 +589,6 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def _meta_set(self, name: str, value: str) -> None: ...
-
-    @abc.abstractmethod
-    def _append_log(self, entry: str) -> None: ...
 
     @abc.abstractmethod
     def _read_log(self) -> Iterable[tuple[int, str]]:
@@ -643,13 +621,31 @@ def check_options(backend: str, query: dict[str, str], known: Sequence[str]) -> 
             )
 
 
-def _figures(row: CounterRow) -> dict[str, object]:
+def log_entry(head: str, before: dict[str, object], after: dict[str, object]) -> str:
+    """A whole log entry: the fixed fields of ``head`` with the figures before and after."""
+    figures = json.dumps({"before": before, "after": after}, separators=(",", ":"))
+    return f"{head[:-1]},{figures[1:]}"
+
+
+def figures(row: CounterRow) -> dict[str, object]:
     return {
         "initial": row.initial,
         "held": row.held,
         "used": row.used,
         "available": row.available,
     }
+
+
+def pause_entry(head: str, before: bool, after: bool) -> str:
+    return log_entry(head, {"paused": before}, {"paused": after})
+
+
+def adjust_entry(head: str, before: CounterRow, after: CounterRow, delta: int, clamp: bool) -> str:
+    return log_entry(head, figures(before), {**figures(after), "delta": delta, "clamp": clamp})
+
+
+def provision_entry(head: str, created: dict[str, int]) -> str:
+    return log_entry(head, {}, {"created": created})
 
 
 def adjusted(initial: int, available: int, delta: int, clamp: bool) -> int | None:

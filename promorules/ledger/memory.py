@@ -20,8 +20,11 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Transition,
+    adjust_entry,
     adjusted,
     check_transition,
+    pause_entry,
+    provision_entry,
     verb,
 )
 from promorules.ledger.errors import (
@@ -68,7 +71,7 @@ class MemoryLedger(Ledger):
             self._paused.clear()
             self._entries.clear()
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
         created, unchanged, differing = [], [], []
         with self._lock:
             for key, initial in specs:
@@ -80,6 +83,9 @@ class MemoryLedger(Ledger):
                     unchanged.append(key)
                 else:
                     differing.append((key, found.initial, initial))
+            if created:
+                made = {str(k): self._counters[k].initial for k in created}
+                self._entries.append(provision_entry(head, made))
         return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
 
     def _availability(
@@ -194,14 +200,15 @@ class MemoryLedger(Ledger):
                 self._move(reservation, ReservationState.EXPIRED)
             return len(due)
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with self._lock:
+            self._entries.append(pause_entry(head, promotion in self._paused, paused))
             if paused:
                 self._paused.add(promotion)
             else:
                 self._paused.discard(promotion)
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
@@ -212,7 +219,9 @@ class MemoryLedger(Ledger):
             before = counter.row(key)
             counter.initial += applied
             counter.available += applied
-            return before, counter.row(key)
+            after = counter.row(key)
+            self._entries.append(adjust_entry(head, before, after, delta, clamp))
+            return after
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._lock:
@@ -237,10 +246,6 @@ class MemoryLedger(Ledger):
     def _meta_set(self, name: str, value: str) -> None:
         with self._lock:
             self._meta[name] = value
-
-    def _append_log(self, entry: str) -> None:
-        with self._lock:
-            self._entries.append(entry)
 
     def _read_log(self) -> Iterable[tuple[int, str]]:
         with self._lock:

@@ -45,10 +45,13 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Transition,
+    adjust_entry,
     adjusted,
     check_options,
     check_transition,
     decode,
+    pause_entry,
+    provision_entry,
     verb,
 )
 from promorules.ledger.errors import (
@@ -207,7 +210,7 @@ class PostgresLedger(Ledger):
 
     # -- primitives -------------------------------------------------------------------
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
         created, unchanged, differing = [], [], []
         with self._transaction() as conn:
             for key, initial in specs:
@@ -227,6 +230,9 @@ class PostgresLedger(Ledger):
                     unchanged.append(key)
                 else:
                     differing.append((key, int(found[0]), initial))
+            if created:
+                made = {str(k): n for k, n in specs if k in set(created)}
+                conn.execute(_INSERT_LOG, (provision_entry(head, made),))
         return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
 
     def _availability(
@@ -439,14 +445,23 @@ class PostgresLedger(Ledger):
             if len(due) < SWEEP_BATCH:
                 return total
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with self._transaction() as conn:
+            # one pause or resume of a promotion at a time, so "before" is what it changed
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                (f"pause:{self.namespace}:{promotion}",),
+            )
+            before = conn.execute(
+                "SELECT 1 FROM paused WHERE promotion = %s", (promotion,)
+            ).fetchone()
+            conn.execute(_INSERT_LOG, (pause_entry(head, before is not None, paused),))
             if paused:
                 conn.execute("INSERT INTO paused VALUES (%s) ON CONFLICT DO NOTHING", (promotion,))
             else:
                 conn.execute("DELETE FROM paused WHERE promotion = %s", (promotion,))
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with self._transaction() as conn:
             seen = conn.execute(f"{_SELECT_ROWS} WHERE key = %s FOR UPDATE", (str(key),)).fetchone()
             if seen is None:
@@ -460,8 +475,10 @@ class PostgresLedger(Ledger):
                 " WHERE key = %s RETURNING key, initial, held, used, available",
                 (applied, applied, str(key)),
             ).fetchone()
-        assert found is not None
-        return before, _row(found)
+            assert found is not None
+            after = _row(found)
+            conn.execute(_INSERT_LOG, (adjust_entry(head, before, after, delta, clamp),))
+        return after
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._transaction() as conn:
@@ -497,10 +514,6 @@ class PostgresLedger(Ledger):
                 (name, value, value),
             )
 
-    def _append_log(self, entry: str) -> None:
-        with self._transaction() as conn:
-            conn.execute("INSERT INTO log (entry) VALUES (%s)", (entry,))
-
     def _read_log(self) -> Iterable[tuple[int, str]]:
         with self._transaction() as conn:
             rows = conn.execute("SELECT seq, entry FROM log ORDER BY seq").fetchall()
@@ -510,6 +523,7 @@ class PostgresLedger(Ledger):
 _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
+_INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:

@@ -47,6 +47,7 @@ from promorules.ledger.base import (
     verb,
 )
 from promorules.ledger.errors import (
+    BackendError,
     BackendUnavailable,
     IdempotencyConflict,
     InsufficientError,
@@ -69,6 +70,20 @@ LESS = """
 local function less(a, b)
   if #a ~= #b then return #a < #b end
   return a < b
+end
+"""
+
+# The audit log entry of a change, appended by the script that makes it. ``head`` is the
+# entry's fixed fields as a JSON object from Python; the figures, known only here, are
+# decimal strings from Redis, so concatenated they stay exact JSON integers.
+APPEND_LOG = """
+local function append_log(key, head, before, after)
+  redis.call('RPUSH', key, string.sub(head, 1, -2) .. ',"before":' .. before
+             .. ',"after":' .. after .. '}')
+end
+local function figures(f)
+  return '{"initial":' .. f[1] .. ',"held":' .. f[2] .. ',"used":' .. f[3]
+         .. ',"available":' .. f[4]
 end
 """
 
@@ -206,11 +221,13 @@ return {expired, #due}
 """
 )
 
-# KEYS: counters. ARGV: prefix, then name/initial pairs. Returns the current initial of
-# each counter that existed before (or '' for the ones created).
-PROVISION = """
-local out = {}
-for i = 2, #ARGV, 2 do
+# KEYS: counters, log. ARGV: prefix, log head, then name/initial pairs. Returns the current
+# initial of each counter that existed before (or '' for the ones created).
+PROVISION = (
+    APPEND_LOG
+    + """
+local out, created = {}, {}
+for i = 3, #ARGV, 2 do
   local counter = ARGV[1] .. ':c:' .. ARGV[i]
   local found = redis.call('HGET', counter, 'initial')
   if found then
@@ -220,10 +237,30 @@ for i = 2, #ARGV, 2 do
                'held', 0, 'used', 0)
     redis.call('SADD', KEYS[1], ARGV[i])
     out[#out + 1] = ''
+    created[#created + 1] = cjson.encode(ARGV[i]) .. ':' .. ARGV[i + 1]
   end
+end
+if #created > 0 then
+  append_log(KEYS[2], ARGV[2], '{}', '{"created":{' .. table.concat(created, ',') .. '}}')
 end
 return out
 """
+)
+
+# KEYS: paused, log. ARGV: promotion, '1' to pause or '0' to resume, log head.
+PAUSE = (
+    APPEND_LOG
+    + """
+local before = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
+if ARGV[2] == '1' then
+  redis.call('SADD', KEYS[1], ARGV[1])
+else
+  redis.call('SREM', KEYS[1], ARGV[1])
+end
+append_log(KEYS[2], ARGV[3], '{"paused":' .. tostring(before) .. '}',
+           '{"paused":' .. (ARGV[2] == '1' and 'true' or 'false') .. '}')
+"""
+)
 
 # KEYS: paused, counters. ARGV: prefix, then names (none: every counter).
 AVAILABILITY = """
@@ -254,10 +291,11 @@ end
 return out
 """
 
-# KEYS: counter. ARGV: delta (decimal, maybe signed), clamp ('1' or '0'). Returns the
-# figures before and after.
+# KEYS: counter, log. ARGV: delta (decimal, maybe signed), clamp ('1' or '0'), log head.
+# Returns the figures after.
 ADJUST = (
     LESS
+    + APPEND_LOG
     + """
 local before = redis.call('HMGET', KEYS[1], 'initial', 'held', 'used', 'available')
 if not before[1] then return {'unknown'} end
@@ -271,7 +309,9 @@ local grown = redis.pcall('HINCRBY', KEYS[1], 'initial', d)
 if type(grown) == 'table' and grown.err then return {'overflow'} end
 redis.call('HINCRBY', KEYS[1], 'available', d)
 local after = redis.call('HMGET', KEYS[1], 'initial', 'held', 'used', 'available')
-return {'ok', before[1], before[2], before[3], before[4], after[1], after[2], after[3], after[4]}
+append_log(KEYS[2], ARGV[3], figures(before) .. '}', figures(after) .. ',"delta":' .. ARGV[1]
+           .. ',"clamp":' .. (ARGV[2] == '1' and 'true' or 'false') .. '}')
+return {'ok', after[1], after[2], after[3], after[4]}
 """
 )
 
@@ -320,6 +360,7 @@ class RedisLedger(Ledger):
         self._availability_script = register(AVAILABILITY)
         self._status_script = register(STATUS)
         self._adjust_script = register(ADJUST)
+        self._pause_script = register(PAUSE)
         self._reservations_script = register(RESERVATIONS)
         n = namespace
         self._paused_key = f"{n}:paused"
@@ -366,12 +407,12 @@ class RedisLedger(Ledger):
 
     # -- primitives -------------------------------------------------------------------
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
-        args: list[str] = [self.namespace]
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
+        args: list[str] = [self.namespace, head]
         for key, initial in specs:
             args += [str(key), str(initial)]
         with _translated():
-            found = self._provision_script(keys=[self._counters_key], args=args)
+            found = self._provision_script(keys=[self._counters_key, self._log_key], args=args)
         created, unchanged, differing = [], [], []
         for (key, initial), before in zip(specs, found, strict=True):
             if before == "":
@@ -495,17 +536,18 @@ class RedisLedger(Ledger):
             if int(seen) < SWEEP_BATCH:
                 return total
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with _translated():
-            if paused:
-                self._redis.sadd(self._paused_key, promotion)
-            else:
-                self._redis.srem(self._paused_key, promotion)
+            self._pause_script(
+                keys=[self._paused_key, self._log_key],
+                args=[promotion, "1" if paused else "0", head],
+            )
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with _translated():
             out = self._adjust_script(
-                keys=[self._counter(str(key))], args=[str(delta), "1" if clamp else "0"]
+                keys=[self._counter(str(key)), self._log_key],
+                args=[str(delta), "1" if clamp else "0", head],
             )
         if out[0] == "unknown":
             raise UnknownCounter((key,))
@@ -515,7 +557,7 @@ class RedisLedger(Ledger):
             raise InvalidRequest(
                 f"a top-up of {delta} would take {key} past the ledger maximum {MAX_AMOUNT}"
             )
-        return _row([str(key), *out[1:5]]), _row([str(key), *out[5:9]])
+        return _row([str(key), *out[1:5]])
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with _translated():
@@ -542,10 +584,6 @@ class RedisLedger(Ledger):
         with _translated():
             self._redis.hset(self._meta_key, name, value)
 
-    def _append_log(self, entry: str) -> None:
-        with _translated():
-            self._redis.rpush(self._log_key, entry)
-
     def _read_log(self) -> Iterable[tuple[int, str]]:
         with _translated():
             found = self._redis.lrange(self._log_key, 0, -1)
@@ -564,13 +602,20 @@ def _row(row: Sequence[Any]) -> CounterRow:
     return CounterRow(CounterKey.parse(name), int(initial), int(held), int(used), int(available))
 
 
+# Error replies a retry can change: a script or a load still running, memory that
+# eviction frees, a replica promoted. Any other reply (a script error, a foreign key of
+# the wrong type in our namespace) stays until someone fixes it.
+_TRANSIENT_REPLIES = ("BUSY", "LOADING", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN", "NOREPLICAS")
+
+
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
-    """Turn driver errors into the ledger's typed errors."""
+    """Turn driver errors into the ledger's typed errors, by what a retry can change."""
     try:
         yield
     except redis.exceptions.ResponseError as exc:
-        # A script error is a bug or a foreign key in our namespace: never silent.
-        raise LedgerError(f"redis: {exc}") from exc
+        if str(exc).split(" ", 1)[0] in _TRANSIENT_REPLIES:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+        raise BackendError(f"redis: {exc}") from exc
     except redis.exceptions.RedisError as exc:
         raise BackendUnavailable(f"redis: {exc}") from exc

@@ -35,10 +35,13 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Transition,
+    adjust_entry,
     adjusted,
     check_options,
     check_transition,
     decode,
+    pause_entry,
+    provision_entry,
     verb,
 )
 from promorules.ledger.errors import (
@@ -185,7 +188,7 @@ class SQLiteLedger(Ledger):
 
     # -- primitives -------------------------------------------------------------------
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
         created, unchanged, differing = [], [], []
         with self._write() as conn:
             for key, initial in specs:
@@ -201,6 +204,9 @@ class SQLiteLedger(Ledger):
                     unchanged.append(key)
                 else:
                     differing.append((key, int(row[0]), initial))
+            if created:
+                made = {str(k): n for k, n in specs if k in set(created)}
+                _run(conn, _INSERT_LOG, (provision_entry(head, made),))
         return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
 
     def _availability(
@@ -347,14 +353,16 @@ class SQLiteLedger(Ledger):
             if len(due) < SWEEP_BATCH:
                 return total
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with self._write() as conn:
+            before = _one(conn, "SELECT 1 FROM paused WHERE promotion = ?", (promotion,))
+            _run(conn, _INSERT_LOG, (pause_entry(head, before is not None, paused),))
             if paused:
                 _run(conn, "INSERT OR IGNORE INTO paused VALUES (?)", (promotion,))
             else:
                 _run(conn, "DELETE FROM paused WHERE promotion = ?", (promotion,))
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> tuple[CounterRow, CounterRow]:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with self._write() as conn:
             seen = _one(conn, f"{_SELECT_ROWS} WHERE key = ?", (str(key),))
             if seen is None:
@@ -370,8 +378,10 @@ class SQLiteLedger(Ledger):
                 (applied, applied, str(key)),
             )
             found = _one(conn, f"{_SELECT_ROWS} WHERE key = ?", (str(key),))
-        assert found is not None
-        return before, _row(found)
+            assert found is not None
+            after = _row(found)
+            _run(conn, _INSERT_LOG, (adjust_entry(head, before, after, delta, clamp),))
+        return after
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._read() as conn:
@@ -402,10 +412,6 @@ class SQLiteLedger(Ledger):
         with self._write() as conn:
             _run(conn, "INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
-    def _append_log(self, entry: str) -> None:
-        with self._write() as conn:
-            _run(conn, "INSERT INTO log (entry) VALUES (?)", (entry,))
-
     def _read_log(self) -> Iterable[tuple[int, str]]:
         with self._read() as conn:
             return [
@@ -418,6 +424,7 @@ _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at F
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = ?"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
 _INSERT_INSTANCE = "INSERT INTO counters VALUES (?, ?, ?, ?, 0, 0)"
+_INSERT_LOG = "INSERT INTO log (entry) VALUES (?)"
 
 Row = tuple[Any, ...]  # what the driver returns; typed by the helpers below
 Params = Sequence[object]

@@ -179,3 +179,20 @@ def test_an_old_ledger_whose_keys_would_misread_is_refused(backend: str, tmp_pat
             keys = list(client.scan_iter(match=f"{prefix}:*"))
             if keys:
                 client.delete(*keys)
+
+
+@pytest.mark.parametrize(
+    ("reply", "retryable"),
+    [
+        ("OOM command not allowed when used memory > 'maxmemory'.", True),
+        ("BUSY Redis is busy running a script.", True),
+        ("ERR Error running script: attempt to compare nil with number", False),
+        ("WRONGTYPE Operation against a key holding the wrong kind of value", False),
+    ],
+)
+def test_redis_error_replies_by_what_a_retry_changes(reply: str, retryable: bool) -> None:
+    redis = pytest.importorskip("redis")
+    from promorules.ledger.redis import _translated
+
+    with pytest.raises(BackendUnavailable if retryable else BackendError), _translated():
+        raise redis.exceptions.ResponseError(reply)
