@@ -299,21 +299,25 @@ def _adjust(ledger: Ledger, args: argparse.Namespace) -> int:
     key = _key(args.key)
     currency = _currency(ledger, args)
     delta = _delta(key, args.delta, currency)
-    existing = {r.key: r for r in ledger.status(key.promotion)}
-    if key not in existing and not args.new:
-        names = [str(k) for k in existing] or [str(r.key) for r in ledger.status()]
+    if ledger.exists(key):
+        row = ledger.adjust(key, delta, clamp=args.clamp, actor=args.actor, reason=args.reason)
+    elif not args.new:
+        # only on this failing path is it worth listing counters for the hint
+        names = [str(r.key) for r in ledger.status(key.promotion)] or [
+            str(r.key) for r in ledger.status()
+        ]
         raise _BadInput(
             f"unknown counter {str(key)!r}{_closest(str(key), names)};"
             " give --new to create it with DELTA as its initial"
         )
-    if key not in existing:
-        if delta < 0:
-            raise _BadInput(f"a new counter starts at zero or more, not {args.delta!r}")
-        _known_promotion(ledger, key.promotion, args.new)
-        ledger.provision([CounterSpec(key, delta)], actor=args.actor, reason=args.reason)
-        row = next(r for r in ledger.status(key.promotion) if r.key == key)
+    elif delta < 0:
+        raise _BadInput(f"a new counter starts at zero or more, not {args.delta!r}")
     else:
-        row = ledger.adjust(key, delta, clamp=args.clamp, actor=args.actor, reason=args.reason)
+        result = ledger.provision([CounterSpec(key, delta)], actor=args.actor, reason=args.reason)
+        if result.created:
+            row = CounterRow(key, delta, 0, 0, delta)
+        else:  # created by someone else meanwhile: show what is there
+            row = next(r for r in ledger.status(key.promotion) if r.key == key)
     _emit(args, _row_json(row, currency), _table([row], ledger.paused(), currency))
     return OK
 

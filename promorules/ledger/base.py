@@ -304,8 +304,12 @@ class Ledger(abc.ABC):
                 raise InvalidRequest(f"counter {spec.key} declared twice with different initial")
         ordered = tuple(sorted((CounterSpec(k, n) for k, n in merged.items()), key=str))
         promotions = {k.promotion for k in merged}
-        only = promotions.pop() if len(promotions) == 1 else ""
-        return self._provision(ordered, self._head(Action.PROVISION, only, "", actor, reason))
+        only = next(iter(promotions)) if len(promotions) == 1 else ""
+        result = self._provision(ordered, self._head(Action.PROVISION, only, "", actor, reason))
+        # every per-subject counter comes from a declared template of its promotion, so
+        # the declared ones name every promotion with counters: no scan needed later
+        self.record_promotions(promotions)
+        return result
 
     # -- the pricing read -------------------------------------------------------------
 
@@ -456,9 +460,16 @@ class Ledger(abc.ABC):
 
     def promotions(self) -> frozenset[str]:
         """Every promotion the ledger knows: with a counter, recorded by a ruleset, or paused."""
-        recorded = json.loads(self._meta_get("promotions") or "[]")
-        with_counters = {r.key.promotion for r in self.status()}
-        return frozenset({*recorded, *with_counters, *self.paused()})
+        recorded = json.loads(self._meta_get("promotions") or "null")
+        if recorded is None:  # provisioned before promotions were recorded: look once
+            recorded = sorted({CounterKey.parse(n).promotion for n in self._counter_names()})
+            if recorded:
+                self._meta_set("promotions", json.dumps(recorded))
+        return frozenset({*recorded, *self.paused()})
+
+    def exists(self, key: CounterKey) -> bool:
+        """True when the counter ``key`` itself exists (not only its template)."""
+        return check_key(key) in self._availability((key,))[0]
 
     def record_promotions(self, promotions: Iterable[str]) -> None:
         """Remember a ruleset's promotion ids, so the console knows those without counters."""

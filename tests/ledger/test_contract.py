@@ -416,3 +416,10 @@ def test_promotions_the_ledger_knows(ready: Ledger) -> None:
     ready.record_promotions(["plain-discount"])
     ready.pause("by-hand")
     assert ready.promotions() == {"c10", "flash", "gift", "plain-discount", "by-hand"}
+
+
+def test_exists_tells_a_counter_from_its_template(ready: Ledger) -> None:
+    assert ready.exists(COUPON) and ready.exists(COUPON_EACH)
+    assert not ready.exists(COUPON_ALICE)  # only its template so far
+    ready.reserve(((COUPON_ALICE, 1),), "o1", 60)
+    assert ready.exists(COUPON_ALICE)
