@@ -196,3 +196,37 @@ def test_redis_error_replies_by_what_a_retry_changes(reply: str, retryable: bool
 
     with pytest.raises(BackendUnavailable if retryable else BackendError), _translated():
         raise redis.exceptions.ResponseError(reply)
+
+
+def test_a_redis_hold_made_before_string_amounts_still_moves(tmp_path: Path) -> None:
+    url = fresh_url("redis", tmp_path)
+    ledger = open_ledger(url)
+    try:
+        ledger.provision([CounterSpec(FLASH, 5)])
+        ledger.reserve(((FLASH, 2),), "old-hold", 60)
+        ledger.reserve(((FLASH, 1),), "old-cancel", 60)
+        client = ledger._redis  # type: ignore[attr-defined]
+        for key in ("old-hold", "old-cancel"):  # as the previous version stored them
+            client.hdel(f"{ledger.namespace}:r:{key}", "moves")  # type: ignore[attr-defined]
+        ledger.commit("old-hold")
+        ledger.release("old-cancel")
+        row = ledger.status()[0]
+        assert (row.initial, row.held, row.used, row.available) == (5, 0, 2, 3)
+    finally:
+        ledger.destroy()
+
+
+def test_a_postgres_schema_from_before_the_audit_log_gets_it(tmp_path: Path) -> None:
+    url = fresh_url("postgres", tmp_path)
+    with open_ledger(url) as ledger:
+        ledger.provision([CounterSpec(FLASH, 5)])
+        with ledger._transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute("DROP TABLE log")
+            conn.execute("DROP TABLE meta")
+    ledger = open_ledger(url)
+    try:
+        ledger.pause("flash")
+        assert [e.action.value for e in ledger.log()] == ["pause"]
+        assert ledger.exists(FLASH)
+    finally:
+        ledger.destroy()
