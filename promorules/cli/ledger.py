@@ -262,8 +262,14 @@ def _table(rows: Iterable[CounterRow], paused: frozenset[str], currency: str | N
         colalign=("left", "right", "right", "right", "right", "left"),
         disable_numparse=True,
     )
-    if currency is not None and any(r.key.kind in MONEY_KINDS for r in rows):
-        text += f"\n\nbudgets in {currency}"
+    if any(r.key.kind in MONEY_KINDS for r in rows):
+        # never let a planner read fen as yuan
+        text += (
+            f"\n\nbudgets in {currency}"
+            if currency is not None
+            else "\n\nbudgets in minor units (the ledger does not record its currency:"
+            " --currency CODE)"
+        )
     return text
 
 

@@ -204,6 +204,7 @@ def test_money_needs_a_currency(url: str, capsys: pytest.CaptureFixture[str]) ->
         ledger.provision([CounterSpec(MERCHANT, 100)])
     code, _, err = run(capsys, "adjust", "funder_budget:merchant", "+5.00", "--ledger", url)
     assert code == 2 and "--currency" in err
+    assert "budgets in minor units" in run(capsys, "status", "--ledger", url)[1]
     argv = ("adjust", "funder_budget:merchant", "+5.5", "--currency", "JPY", "--ledger", url)
     code, _, err = run(capsys, *argv)
     assert code == 2 and "more precise than JPY" in err
