@@ -32,12 +32,12 @@ import time
 import uuid
 from typing import Any
 
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import Ledger, RetryableLedgerError, open_ledger
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "bench", "sku-1")
 BUDGET = CounterKey(CounterKind.BUDGET, "bench")
-EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "bench", "*")
+EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "bench", ANY_SUBJECT)
 BIG = 10**12
 
 

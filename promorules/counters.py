@@ -6,21 +6,53 @@ consume as a tuple of ``(CounterKey, amount)`` pairs. A ledger backend keeps the
 counters and takes a quote's consumption all-or-nothing.
 
 A counter is named by a :class:`CounterKey`: what it counts (:class:`CounterKind`), the
-promotion it belongs to, and a subject (``""`` for a promotion-wide counter, a sku for
-flash stock, a normalised code for single-use coupon codes, ``"<customer>"`` or
-``"<customer>/<sku>"`` for per-customer limits). A
-ruleset declares its counters as :class:`CounterSpec` values; a spec whose subject is
-``"*"`` is a template: the ledger creates one counter per subject on first use, each
-starting at the spec's ``initial``.
+promotion it belongs to, and a subject: ``""`` for a promotion-wide counter, a sku for
+flash stock, a normalised code for single-use coupon codes, a customer id, or a tuple
+of parts such as ``(customer, sku)`` for per-customer limits on one sku. The parts stay
+separate values, so customer ``"a/b"`` buying sku ``"c"`` and customer ``"a"`` buying
+``"b/c"`` are two counters. A ruleset declares its counters as :class:`CounterSpec`
+values; a spec whose subject is :data:`ANY_SUBJECT` is a template: the ledger creates
+one counter per subject on first use, each starting at the spec's ``initial``.
+:data:`ANY_SUBJECT` is a sentinel, not a string, so no id (not even ``"*"``) is taken
+for it.
+
+``str(key)`` is the key's one text form, used by every ledger backend to store it and
+by ``promorules ledger`` to print and read it: ``KIND:PROMOTION:SUBJECT``, the parts of
+a structured subject joined by ``/`` and the template written ``*``. Inside each part
+``%``, ``:``, ``/``, ``*`` and every non-printable character are percent-encoded (UTF-8
+bytes, ``%3A`` for ``:``), so the text never breaks at the wrong place and never
+carries a terminal escape. :meth:`CounterKey.parse` is its exact inverse.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
-from typing import NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
-ANY_SUBJECT = "*"
+
+class Wildcard(enum.Enum):
+    """The subject of a template counter: any subject, on first use."""
+
+    ANY = "*"
+
+    def __str__(self) -> str:
+        return "*"
+
+    def __repr__(self) -> str:
+        return "ANY_SUBJECT"
+
+
+ANY_SUBJECT: Final = Wildcard.ANY
+
+Subject = str | tuple[str, ...] | Wildcard
+"""A counter's subject: one id, a structured tuple of ids (two or more), or the wildcard."""
+
+# What is percent-encoded inside a key's parts besides the non-printable characters:
+# the separators, the escape itself and the wildcard.
+_RESERVED = frozenset("%:/*")
+_ESCAPE = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 
 
 class CounterKind(str, enum.Enum):
@@ -42,23 +74,79 @@ class CounterKey(NamedTuple):
 
     kind: CounterKind
     promotion: str
-    subject: str = ""
+    subject: Subject = ""
 
     def __str__(self) -> str:
-        return f"{self.kind.value}:{self.promotion}:{self.subject}"
+        subject = self.subject
+        if isinstance(subject, str):
+            text = escape(subject)
+        elif isinstance(subject, tuple):
+            text = "/".join(escape(part) for part in subject)
+        else:
+            text = "*"
+        return f"{self.kind.value}:{escape(self.promotion)}:{text}"
 
     @classmethod
     def parse(cls, text: str) -> CounterKey:
-        """Inverse of ``str(key)``; raises ValueError on a malformed key."""
-        kind, sep, rest = text.partition(":")
-        promotion, sep2, subject = rest.partition(":")
-        if not (sep and sep2):
-            raise ValueError(f"not a counter key: {text!r}")
-        return cls(CounterKind(kind), promotion, subject)
+        """Inverse of ``str(key)``; raises ValueError on a malformed key.
+
+        ``KIND:PROMOTION`` (no trailing colon) reads as the promotion-wide counter.
+        """
+        fields = text.split(":")
+        if len(fields) == 2:
+            fields.append("")
+        if len(fields) != 3:
+            raise ValueError(
+                f"not a counter key: {text[:200]!r} (expected KIND:PROMOTION[:SUBJECT])"
+            )
+        kind_text, promotion, subject_text = fields
+        try:
+            kind = CounterKind(kind_text)
+        except ValueError:
+            known = ", ".join(k.value for k in CounterKind)
+            raise ValueError(f"unknown counter kind {kind_text[:40]!r} (one of {known})") from None
+        subject: Subject
+        if subject_text == "*":
+            subject = ANY_SUBJECT
+        elif "/" in subject_text:
+            subject = tuple(unescape(part) for part in subject_text.split("/"))
+        else:
+            subject = unescape(subject_text)
+        return cls(kind, unescape(promotion), subject)
 
     def template(self) -> CounterKey:
-        """The template key this counter is instantiated from (subject ``"*"``)."""
+        """The template key this counter is instantiated from (subject ANY_SUBJECT)."""
         return CounterKey(self.kind, self.promotion, ANY_SUBJECT)
+
+
+def escape(part: str) -> str:
+    """One part of a key's text: reserved and non-printable characters percent-encoded."""
+    if part.isprintable() and _RESERVED.isdisjoint(part):
+        return part
+    return "".join(
+        ch
+        if ch.isprintable() and ch not in _RESERVED
+        else "".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
+        for ch in part
+    )
+
+
+def unescape(part: str) -> str:
+    """Inverse of :func:`escape`; raises ValueError on a stray ``%`` or bad UTF-8."""
+    if "%" not in part:
+        return part
+
+    def decode(match: re.Match[str]) -> str:
+        raw = bytes.fromhex(match.group(0).replace("%", ""))
+        try:
+            return raw.decode("utf-8", "surrogatepass")
+        except UnicodeDecodeError:
+            raise ValueError(f"bad escape {match.group(0)!r} in {part[:200]!r}") from None
+
+    text = _ESCAPE.sub(decode, part)
+    if "%" in _ESCAPE.sub("", part):
+        raise ValueError(f"a '%' not followed by two hex digits in {part[:200]!r}")
+    return text
 
 
 class CounterSpec(NamedTuple):
@@ -110,7 +198,7 @@ class Snapshot:
     """An availability built from plain mappings (what a ledger read returns, or a test).
 
     ``remaining`` maps concrete keys; a key missing from it falls back to its template
-    (``subject == "*"``) so per-customer counters that were never touched read as full.
+    (``subject is ANY_SUBJECT``) so per-customer counters that were never touched read as full.
     """
 
     __slots__ = ("_paused", "_remaining")

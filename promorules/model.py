@@ -227,7 +227,8 @@ POOLED = (Tiers, Every)
 @attrs.frozen
 class Uses:
     """Uses of a code-redeemed promotion the ledger counts: the counters one quote
-    takes one of (a key whose subject is ``"*"`` is per customer / per code)."""
+    takes one of (``per_customer`` and ``per_code`` are templates, their subject
+    :data:`~promorules.counters.ANY_SUBJECT`: the customer's or the code's counter)."""
 
     total: CounterKey | None = None
     per_customer: CounterKey | None = None

@@ -44,7 +44,7 @@ from pathlib import Path as FilePath
 import attrs
 
 from promorules import hookimpl
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.coupon_codes import (
     DEFAULT_LENGTH,
     MAX_COUNT,
@@ -242,12 +242,12 @@ class Coupon(Kind):
         uses = Uses(
             total=CounterKey(CounterKind.COUPON_USES, pid) if config.uses is not None else None,
             per_customer=(
-                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, "*")
+                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, ANY_SUBJECT)
                 if config.uses_per_customer is not None
                 else None
             ),
             per_code=(
-                CounterKey(CounterKind.COUPON_CODE_USES, pid, "*")
+                CounterKey(CounterKind.COUPON_CODE_USES, pid, ANY_SUBJECT)
                 if config.is_single_use()
                 else None
             ),
@@ -279,10 +279,11 @@ class Coupon(Kind):
             yield CounterSpec(CounterKey(CounterKind.COUPON_USES, pid), config.uses)
         if config.uses_per_customer is not None:
             yield CounterSpec(
-                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, "*"), config.uses_per_customer
+                CounterKey(CounterKind.COUPON_CUSTOMER_USES, pid, ANY_SUBJECT),
+                config.uses_per_customer,
             )
         if config.is_single_use():
-            yield CounterSpec(CounterKey(CounterKind.COUPON_CODE_USES, pid, "*"), 1)
+            yield CounterSpec(CounterKey(CounterKind.COUPON_CODE_USES, pid, ANY_SUBJECT), 1)
 
     # -- codes -----------------------------------------------------------------------
     def _codes(self, promotion: Promotion, env: CompileEnv) -> frozenset[str]:

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from promorules import hookimpl
-from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec, Subject
 from promorules.diagnostics import Problem
 from promorules.kind import (
     QUIET,
@@ -138,7 +138,7 @@ class FlashSale(Kind):
                 if per_customer is not None:
                     found = None
                     if customer:
-                        key = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, pid, f"{customer}/{sku}")
+                        key = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, pid, (customer, sku))
                         keys.append(key)
                         found = availability.remaining(key)
                     if sku not in customer_left:
@@ -214,7 +214,7 @@ class FlashSale(Kind):
         config: FlashSaleConfig = promotion.config
         pid = promotion.id
         if config.stock is not None:
-            skus = sorted(set(config.prices) | set(promotion.skus))
+            skus: list[Subject] = [*sorted(set(config.prices) | set(promotion.skus))]
             if config.percent is not None and not promotion.skus:
                 skus.append(ANY_SUBJECT)  # any sku in scope: one counter each, on first use
             for sku in skus:

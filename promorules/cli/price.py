@@ -35,6 +35,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--channel", help="sales channel (overrides the cart's)")
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of sku facts")
     parser.add_argument("--format", choices=("table", "json"), default="table")
+    parser.add_argument(
+        "--ledger",
+        metavar="URL",
+        help="price against a live snapshot of this ledger (stock, uses, budgets, pauses)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     catalog = load_catalog(args.catalog, engine.currency) if args.catalog else None
     at = _parse_time(args.at, tz) if args.at else None
     results = []
+    inputs: list[Any] = []  # (cart, context) of each result, to price again live
     for path in args.carts:
         cart_file = load_cart(path, engine.currency, tz, catalog)
         moment = at or cart_file.at or datetime.now(tz)
@@ -64,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
             raise PromorulesError(f"{path}: {exc}") from None
         # everything is printed: explanations worked out in the one pass
         results.append((path, moment, engine.explained(cart_file.cart, context)))
+        inputs.append((cart_file.cart, context))
+    if args.ledger:
+        results = _priced_live(args.ledger, engine, results, inputs)
     if args.format == "json":
         print(
             json.dumps(
@@ -78,6 +87,21 @@ def run(args: argparse.Namespace) -> int:
         print("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
     breached = any(q.guardrail.status is GuardrailStatus.BREACHED for _, _, q in results)
     return 1 if breached else 0
+
+
+def _priced_live(url: str, engine: Any, results: list[Any], inputs: list[Any]) -> list[Any]:
+    """The same carts priced again against one snapshot of the ledger at ``url``."""
+    import attrs
+
+    from promorules.cli.live import live_availability
+
+    def priced(availability: Any) -> list[Any]:
+        return [
+            (path, moment, engine.explained(cart, attrs.evolve(context, availability=availability)))
+            for (path, moment, _), (cart, context) in zip(results, inputs, strict=True)
+        ]
+
+    return priced(live_availability(url, priced))
 
 
 def _check_coupons(codes: list[str]) -> None:

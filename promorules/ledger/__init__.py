@@ -17,20 +17,25 @@ import time
 from urllib.parse import urlsplit
 
 from promorules.ledger.base import (
+    MAX_AMOUNT,
+    Action,
     Clock,
     CounterRow,
     Ledger,
+    LogEntry,
     ProvisionResult,
     Reservation,
     ReservationState,
 )
 from promorules.ledger.errors import (
+    BackendError,
     BackendUnavailable,
     ContentionError,
     IdempotencyConflict,
     InsufficientError,
     InvalidRequest,
     LedgerError,
+    LedgerFormatError,
     PromotionPaused,
     ReservationClosed,
     RetryableLedgerError,
@@ -40,6 +45,9 @@ from promorules.ledger.errors import (
 )
 
 __all__ = [
+    "MAX_AMOUNT",
+    "Action",
+    "BackendError",
     "BackendUnavailable",
     "Clock",
     "ContentionError",
@@ -49,6 +57,8 @@ __all__ = [
     "InvalidRequest",
     "Ledger",
     "LedgerError",
+    "LedgerFormatError",
+    "LogEntry",
     "PromotionPaused",
     "ProvisionResult",
     "Reservation",

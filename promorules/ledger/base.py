@@ -19,7 +19,9 @@ Backends implement the ``_``-prefixed primitives, each as one atomic step.
 from __future__ import annotations
 
 import abc
+import difflib
 import enum
+import getpass
 import json
 import time
 from collections import defaultdict
@@ -29,11 +31,28 @@ from typing import NamedTuple
 
 import attrs
 
-from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterSpec, Snapshot
-from promorules.ledger.errors import InvalidRequest, ReservationClosed
+from promorules.counters import (
+    ANY_SUBJECT,
+    Consumption,
+    CounterKey,
+    CounterKind,
+    CounterSpec,
+    Snapshot,
+    Wildcard,
+)
+from promorules.ledger.errors import InvalidRequest, LedgerFormatError, ReservationClosed
+from promorules.ledger.legacy import KEY_FORMAT, reads_the_same, refusal
 
 Clock = Callable[[], float]
 """Seconds since the epoch; injectable so tests can move time."""
+
+MAX_AMOUNT = 2**63 - 1
+"""The largest figure a counter may hold, and so the largest amount, initial or top-up.
+
+Every backend stores figures as signed 64-bit integers (SQLite INTEGER, PostgreSQL
+bigint, Redis HINCRBY); past this they would overflow or silently turn to floating point,
+so the ledger refuses such requests with InvalidRequest instead (92,233,720,368,547,758.07
+in a two-decimal currency)."""
 
 
 class ReservationState(str, enum.Enum):
@@ -79,6 +98,64 @@ class ProvisionResult:
     created: tuple[CounterKey, ...] = ()
     unchanged: tuple[CounterKey, ...] = ()
     differing: tuple[tuple[CounterKey, int, int], ...] = ()
+
+
+class Action(str, enum.Enum):
+    """What an entry of the audit log records."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    ADJUST = "adjust"
+    PROVISION = "provision"
+
+
+@attrs.frozen
+class LogEntry:
+    """One line of the audit log: who changed what, when, from what to what, and why.
+
+    ``target`` is the promotion (pause, resume), the counter key's text (adjust) or
+    ``""`` (provision); ``before`` and ``after`` hold the figures that changed.
+    """
+
+    seq: int
+    at: float
+    actor: str
+    action: Action
+    promotion: str
+    target: str
+    before: dict[str, object]
+    after: dict[str, object]
+    reason: str | None = None
+
+    def to_json(self) -> str:
+        """The stored form (``seq`` is the backend's: its position in the log)."""
+        data = attrs.asdict(self)
+        del data["seq"]
+        data["action"] = self.action.value
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, seq: int, text: str) -> LogEntry:
+        data = json.loads(text)
+        return cls(
+            seq,
+            float(data["at"]),
+            str(data["actor"]),
+            Action(data["action"]),
+            str(data["promotion"]),
+            str(data["target"]),
+            dict(data["before"]),
+            dict(data["after"]),
+            data.get("reason"),
+        )
+
+
+def current_user() -> str:
+    """Who is at the terminal, for the audit log when no actor is given."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in containers without a passwd entry
+        return "unknown"
 
 
 class Transition(enum.Enum):
@@ -138,14 +215,31 @@ def normalise(consumption: Iterable[tuple[CounterKey, int]]) -> Consumption:
     """
     totals: dict[CounterKey, int] = defaultdict(int)
     for key, amount in consumption:
-        if not isinstance(key, CounterKey):
-            raise InvalidRequest(f"not a CounterKey: {key!r}")
+        check_key(key)
         if key.subject == ANY_SUBJECT:
             raise InvalidRequest(f"cannot consume from a template counter: {key}")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise InvalidRequest(f"amount for {key} must be a non-negative integer: {amount!r}")
         totals[key] += amount
+        if totals[key] > MAX_AMOUNT:
+            raise InvalidRequest(f"amount for {key} is above the ledger maximum {MAX_AMOUNT}")
     return tuple(sorted(((k, n) for k, n in totals.items() if n), key=lambda kv: str(kv[0])))
+
+
+def check_key(key: object) -> CounterKey:
+    """A CounterKey whose parts have the types its text form can carry back exactly."""
+    if not isinstance(key, CounterKey) or not isinstance(key.kind, CounterKind):
+        raise InvalidRequest(f"not a CounterKey: {key!r}")
+    if not isinstance(key.promotion, str) or not key.promotion or "\x00" in key.promotion:
+        raise InvalidRequest(f"a counter's promotion must be a non-empty string: {key!r}")
+    subject = key.subject
+    if isinstance(subject, tuple):
+        # one part would print as a plain subject and read back as a string
+        if len(subject) < 2 or not all(isinstance(part, str) for part in subject):
+            raise InvalidRequest(f"a structured subject is two or more strings: {key!r}")
+    elif not isinstance(subject, str | Wildcard):
+        raise InvalidRequest(f"a counter's subject must be a string or a tuple: {key!r}")
+    return key
 
 
 def encode(consumption: Consumption) -> str:
@@ -158,10 +252,18 @@ def decode(text: str) -> Consumption:
 
 
 def check_spec(spec: CounterSpec) -> CounterSpec:
-    if not isinstance(spec.key, CounterKey):
-        raise InvalidRequest(f"not a CounterKey: {spec.key!r}")
+    check_key(spec.key)
+    if spec.key.subject == "*":
+        # A plugin written before ANY_SUBJECT was a sentinel meant a template here; a
+        # concrete counter for the subject "*" is never declared by a ruleset.
+        raise InvalidRequest(
+            f"counter {spec.key} names the subject '*': declare a template with"
+            " promorules.counters.ANY_SUBJECT"
+        )
     if not isinstance(spec.initial, int) or isinstance(spec.initial, bool) or spec.initial < 0:
         raise InvalidRequest(f"initial for {spec.key} must be a non-negative integer")
+    if spec.initial > MAX_AMOUNT:
+        raise InvalidRequest(f"initial for {spec.key} is above the ledger maximum {MAX_AMOUNT}")
     return spec
 
 
@@ -184,15 +286,30 @@ class Ledger(abc.ABC):
 
     # -- setup ------------------------------------------------------------------------
 
-    def provision(self, specs: Iterable[CounterSpec]) -> ProvisionResult:
-        """Create the counters a ruleset declares; counters that exist are left alone."""
+    def provision(
+        self,
+        specs: Iterable[CounterSpec],
+        *,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> ProvisionResult:
+        """Create the counters a ruleset declares; counters that exist are left alone.
+
+        Logged in the audit log when it creates anything.
+        """
         merged: dict[CounterKey, int] = {}
         for spec in specs:
             check_spec(spec)
             if merged.setdefault(spec.key, spec.initial) != spec.initial:
                 raise InvalidRequest(f"counter {spec.key} declared twice with different initial")
         ordered = tuple(sorted((CounterSpec(k, n) for k, n in merged.items()), key=str))
-        return self._provision(ordered)
+        promotions = {k.promotion for k in merged}
+        only = next(iter(promotions)) if len(promotions) == 1 else ""
+        result = self._provision(ordered, self._head(Action.PROVISION, only, "", actor, reason))
+        # every per-subject counter comes from a declared template of its promotion, so
+        # the declared ones name every promotion with counters: no scan needed later
+        self.record_promotions(promotions)
+        return result
 
     # -- the pricing read -------------------------------------------------------------
 
@@ -226,6 +343,9 @@ class Ledger(abc.ABC):
         """
         if not isinstance(idempotency_key, str) or not idempotency_key:
             raise InvalidRequest("idempotency_key must be a non-empty string")
+        if "\x00" in idempotency_key:
+            # PostgreSQL text cannot hold NUL: refused alike on every backend
+            raise InvalidRequest("idempotency_key must not contain NUL")
         consumption = normalise(consumption_of(request))
         at = self.now(now)
         if (ttl is None) == (expires_at is None):
@@ -253,28 +373,124 @@ class Ledger(abc.ABC):
 
     # -- emergency controls -----------------------------------------------------------
 
-    def pause(self, promotion: str) -> None:
-        """Refuse new reservations that consume from ``promotion`` (holds stay)."""
-        self._set_paused(_check_promotion(promotion), True)
+    def pause(self, promotion: str, *, actor: str | None = None, reason: str | None = None) -> None:
+        """Refuse new reservations that consume from ``promotion`` (holds stay). Logged."""
+        self._pause_or_resume(promotion, True, actor, reason)
 
-    def resume(self, promotion: str) -> None:
-        self._set_paused(_check_promotion(promotion), False)
+    def resume(
+        self, promotion: str, *, actor: str | None = None, reason: str | None = None
+    ) -> None:
+        """Accept reservations for ``promotion`` again. Logged."""
+        self._pause_or_resume(promotion, False, actor, reason)
+
+    def _pause_or_resume(
+        self, promotion: str, paused: bool, actor: str | None, reason: str | None
+    ) -> None:
+        _check_promotion(promotion)
+        action = Action.PAUSE if paused else Action.RESUME
+        self._set_paused(promotion, paused, self._head(action, promotion, promotion, actor, reason))
 
     def paused(self) -> frozenset[str]:
         return self._availability(())[1]
 
-    def adjust(self, key: CounterKey, delta: int, *, clamp: bool = False) -> CounterRow:
+    def adjust(
+        self,
+        key: CounterKey,
+        delta: int,
+        *,
+        clamp: bool = False,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> CounterRow:
         """Top up (``delta > 0``) or cut (``delta < 0``) a counter's initial and available.
 
         A cut never takes what is held or used: when it exceeds what is available it
         raises InsufficientError, or with ``clamp=True`` cuts available to zero. On a
         template key it changes the initial of subjects created from then on.
         """
-        if not isinstance(key, CounterKey):
-            raise InvalidRequest(f"not a CounterKey: {key!r}")
+        check_key(key)
         if not isinstance(delta, int) or isinstance(delta, bool):
             raise InvalidRequest("delta must be an integer")
-        return self._adjust(key, delta, clamp)
+        if abs(delta) > MAX_AMOUNT:
+            raise InvalidRequest(f"delta is beyond the ledger maximum {MAX_AMOUNT}")
+        head = self._head(Action.ADJUST, key.promotion, str(key), actor, reason)
+        return self._adjust(key, delta, clamp, head)
+
+    # -- the audit log ----------------------------------------------------------------
+
+    def log(self, promotion: str | None = None, limit: int | None = None) -> list[LogEntry]:
+        """The audit log, oldest first (the last ``limit`` entries, of ``promotion``)."""
+        entries = [LogEntry.from_json(seq, text) for seq, text in self._read_log()]
+        if promotion is not None:
+            entries = [e for e in entries if e.promotion == promotion]
+        return entries if limit is None else entries[-limit:] if limit > 0 else []
+
+    def _head(
+        self,
+        action: Action,
+        promotion: str,
+        target: str,
+        actor: str | None,
+        reason: str | None,
+    ) -> str:
+        """The fixed fields of a log entry, as JSON; the backend adds before and after.
+
+        The backend appends the entry in the same transaction (or script) as the change
+        it records, once it knows the figures: a change is never without its entry.
+        """
+        who = actor if actor else current_user()
+        entry = LogEntry(0, self.now(), who, action, promotion, target, {}, {}, reason)
+        data = json.loads(entry.to_json())
+        del data["before"], data["after"]
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+    # -- the ledger's own settings ----------------------------------------------------
+
+    def currency(self) -> str | None:
+        """The currency of the money counters, as recorded by ``set_currency``."""
+        return self._meta_get("currency")
+
+    def set_currency(self, currency: str) -> None:
+        """Record the ruleset currency (budgets are in its minor units); never changes it."""
+        found = self.currency()
+        if found is not None and found != currency:
+            raise InvalidRequest(f"this ledger counts money in {found}, not {currency}")
+        if found is None:
+            self._meta_set("currency", currency)
+
+    def promotions(self) -> frozenset[str]:
+        """Every promotion the ledger knows: with a counter, recorded by a ruleset, or paused."""
+        recorded = json.loads(self._meta_get("promotions") or "null")
+        if recorded is None:  # provisioned before promotions were recorded: look once
+            recorded = sorted({CounterKey.parse(n).promotion for n in self._counter_names()})
+            if recorded:
+                self._meta_set("promotions", json.dumps(recorded))
+        return frozenset({*recorded, *self.paused()})
+
+    def exists(self, key: CounterKey) -> bool:
+        """True when the counter ``key`` itself exists (not only its template)."""
+        return check_key(key) in self._availability((key,))[0]
+
+    def record_promotions(self, promotions: Iterable[str]) -> None:
+        """Remember a ruleset's promotion ids, so the console knows those without counters."""
+        known = set(json.loads(self._meta_get("promotions") or "[]"))
+        wanted = known | {_check_promotion(p) for p in promotions}
+        if wanted != known:
+            self._meta_set("promotions", json.dumps(sorted(wanted)))
+
+    def _settle_key_format(self) -> None:
+        """Record the key format of a new ledger; refuse one whose keys would misread."""
+        stored = self._meta_get("key_format")
+        if stored == KEY_FORMAT:
+            return
+        bad = (
+            []
+            if stored is not None
+            else [name for name in self._counter_names() if not reads_the_same(name)]
+        )
+        if stored is not None or bad:
+            raise LedgerFormatError(refusal(self.url, stored, bad))
+        self._meta_set("key_format", KEY_FORMAT)
 
     def status(self, promotion: str | None = None) -> list[CounterRow]:
         """Every counter (templates included) with its four figures, sorted by key."""
@@ -334,7 +550,8 @@ class Ledger(abc.ABC):
     # -- what a backend implements, each atomically -----------------------------------
 
     @abc.abstractmethod
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult: ...
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
+        """Create what is missing; log ``provision_entry`` with it, if anything was created."""
 
     @abc.abstractmethod
     def _availability(
@@ -361,16 +578,32 @@ class Ledger(abc.ABC):
     def _sweep(self, now: float) -> int: ...
 
     @abc.abstractmethod
-    def _set_paused(self, promotion: str, paused: bool) -> None: ...
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
+        """Pause or resume, and log ``pause_entry`` in the same atomic step."""
 
     @abc.abstractmethod
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow: ...
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
+        """Apply an adjust and log ``adjust_entry`` in the same atomic step; the new row."""
 
     @abc.abstractmethod
     def _status(self, promotion: str | None) -> Iterable[CounterRow]: ...
 
     @abc.abstractmethod
     def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]: ...
+
+    @abc.abstractmethod
+    def _counter_names(self) -> Iterable[str]:
+        """The stored text of every counter key, as it is stored."""
+
+    @abc.abstractmethod
+    def _meta_get(self, name: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def _meta_set(self, name: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        """Every log entry with its position, oldest first."""
 
 
 def _key_of(reservation: Reservation | str) -> str:
@@ -383,11 +616,58 @@ def _key_of(reservation: Reservation | str) -> str:
 def _check_promotion(promotion: str) -> str:
     if not isinstance(promotion, str) or not promotion:
         raise InvalidRequest("promotion must be a non-empty string")
+    if "\x00" in promotion:
+        raise InvalidRequest("promotion must not contain NUL")
     return promotion
 
 
-def adjusted(available: int, delta: int, clamp: bool) -> int | None:
-    """The delta an adjust really applies, or None when a cut exceeds what is available."""
+def check_options(backend: str, query: dict[str, str], known: Sequence[str]) -> None:
+    """Refuse URL options the backend does not know, naming the closest known one."""
+    for name in query:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidRequest(
+                f"unknown {backend} URL option {name[:60]!r}{hint}; known: {', '.join(known)}"
+            )
+
+
+def log_entry(head: str, before: dict[str, object], after: dict[str, object]) -> str:
+    """A whole log entry: the fixed fields of ``head`` with the figures before and after."""
+    figures = json.dumps({"before": before, "after": after}, separators=(",", ":"))
+    return f"{head[:-1]},{figures[1:]}"
+
+
+def figures(row: CounterRow) -> dict[str, object]:
+    return {
+        "initial": row.initial,
+        "held": row.held,
+        "used": row.used,
+        "available": row.available,
+    }
+
+
+def pause_entry(head: str, before: bool, after: bool) -> str:
+    return log_entry(head, {"paused": before}, {"paused": after})
+
+
+def adjust_entry(head: str, before: CounterRow, after: CounterRow, delta: int, clamp: bool) -> str:
+    return log_entry(head, figures(before), {**figures(after), "delta": delta, "clamp": clamp})
+
+
+def provision_entry(head: str, created: dict[str, int]) -> str:
+    return log_entry(head, {}, {"created": created})
+
+
+def adjusted(initial: int, available: int, delta: int, clamp: bool) -> int | None:
+    """The delta an adjust really applies, or None when a cut exceeds what is available.
+
+    Raises InvalidRequest when a top-up would take the counter past MAX_AMOUNT.
+    """
+    if initial + delta > MAX_AMOUNT:
+        raise InvalidRequest(
+            f"a top-up of {delta} would take the counter past the ledger maximum {MAX_AMOUNT}"
+        )
     if available + delta >= 0:
         return delta
     return -available if clamp else None

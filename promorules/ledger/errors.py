@@ -33,8 +33,20 @@ class BackendUnavailable(RetryableLedgerError):
     """The backend could not be reached or failed mid-call."""
 
 
+class BackendError(LedgerError):
+    """The backend refused for a reason a retry will not change.
+
+    A missing table, a corrupt file, a permission, a server setting: someone has to fix
+    the ledger or its URL before the call can succeed.
+    """
+
+
 class InvalidRequest(LedgerError, ValueError):
     """The call itself is malformed: a negative amount, a template key, no expiry."""
+
+
+class LedgerFormatError(LedgerError):
+    """The ledger was written in a format this version cannot read safely."""
 
 
 class Shortfall(NamedTuple):

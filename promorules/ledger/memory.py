@@ -20,8 +20,11 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Transition,
+    adjust_entry,
     adjusted,
     check_transition,
+    pause_entry,
+    provision_entry,
     verb,
 )
 from promorules.ledger.errors import (
@@ -57,14 +60,18 @@ class MemoryLedger(Ledger):
         self._counters: dict[CounterKey, _Counter] = {}
         self._records: dict[str, tuple[Reservation, str]] = {}
         self._paused: set[str] = set()
+        self._meta: dict[str, str] = {}
+        self._entries: list[str] = []
+        self._settle_key_format()
 
     def destroy(self) -> None:
         with self._lock:
             self._counters.clear()
             self._records.clear()
             self._paused.clear()
+            self._entries.clear()
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
         created, unchanged, differing = [], [], []
         with self._lock:
             for key, initial in specs:
@@ -76,6 +83,9 @@ class MemoryLedger(Ledger):
                     unchanged.append(key)
                 else:
                     differing.append((key, found.initial, initial))
+            if created:
+                made = {str(k): self._counters[k].initial for k in created}
+                self._entries.append(provision_entry(head, made))
         return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
 
     def _availability(
@@ -190,24 +200,28 @@ class MemoryLedger(Ledger):
                 self._move(reservation, ReservationState.EXPIRED)
             return len(due)
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with self._lock:
+            self._entries.append(pause_entry(head, promotion in self._paused, paused))
             if paused:
                 self._paused.add(promotion)
             else:
                 self._paused.discard(promotion)
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
                 raise UnknownCounter((key,))
-            applied = adjusted(counter.available, delta, clamp)
+            applied = adjusted(counter.initial, counter.available, delta, clamp)
             if applied is None:
                 raise InsufficientError((Shortfall(key, -delta, counter.available),))
+            before = counter.row(key)
             counter.initial += applied
             counter.available += applied
-            return counter.row(key)
+            after = counter.row(key)
+            self._entries.append(adjust_entry(head, before, after, delta, clamp))
+            return after
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._lock:
@@ -220,3 +234,19 @@ class MemoryLedger(Ledger):
     def _reservations(self, state: ReservationState | None) -> Iterable[Reservation]:
         with self._lock:
             return [r for r, _ in self._records.values() if state in (None, r.state)]
+
+    def _counter_names(self) -> Iterable[str]:
+        with self._lock:
+            return [str(k) for k in self._counters]
+
+    def _meta_get(self, name: str) -> str | None:
+        with self._lock:
+            return self._meta.get(name)
+
+    def _meta_set(self, name: str, value: str) -> None:
+        with self._lock:
+            self._meta[name] = value
+
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        with self._lock:
+            return list(enumerate(self._entries, 1))

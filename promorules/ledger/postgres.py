@@ -45,12 +45,17 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Transition,
+    adjust_entry,
     adjusted,
+    check_options,
     check_transition,
     decode,
+    pause_entry,
+    provision_entry,
     verb,
 )
 from promorules.ledger.errors import (
+    BackendError,
     BackendUnavailable,
     ContentionError,
     IdempotencyConflict,
@@ -85,12 +90,16 @@ CREATE TABLE IF NOT EXISTS reservations (
 );
 CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
     WHERE state = 'held';
--- paused is created last: its presence says the schema is complete.
 CREATE TABLE IF NOT EXISTS paused (promotion text PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value text NOT NULL);
+-- log is created last: its presence says the schema is complete (a ledger made before
+-- the audit log existed gets meta and log on its next open).
+CREATE TABLE IF NOT EXISTS log (seq bigserial PRIMARY KEY, entry text NOT NULL);
 """
 
 NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 SWEEP_BATCH = 500
+OWN_OPTIONS = ("namespace", "pool", "lock_timeout", "synchronous_commit")
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
@@ -112,6 +121,7 @@ class PostgresLedger(Ledger):
         super().__init__(clock)
         if not NAMESPACE.match(namespace):
             raise InvalidRequest(f"namespace must be a lower-case SQL identifier: {namespace!r}")
+        self._check_settings(pool, lock_timeout_ms)
         self.namespace = namespace
         self.url = conninfo
         self._conninfo = conninfo
@@ -123,6 +133,7 @@ class PostgresLedger(Ledger):
         )
         self._pool: Pool[Conn] = Pool(self._connect, _close, _healthy, pool)
         self._create_schema()
+        self._settle_key_format()
 
     def _create_schema(self) -> None:
         """Create the tables unless they exist.
@@ -132,7 +143,7 @@ class PostgresLedger(Ledger):
         may open a fresh namespace at once and DDL "IF NOT EXISTS" is not race-free in
         PostgreSQL, so creation is serialised by an advisory lock.
         """
-        probe = f"SELECT to_regclass('{self.namespace}.paused') IS NOT NULL"
+        probe = f"SELECT to_regclass('{self.namespace}.log') IS NOT NULL"
         with self._transaction() as conn:
             found = conn.execute(probe).fetchone()
             if found is not None and found[0]:
@@ -149,7 +160,8 @@ class PostgresLedger(Ledger):
     @classmethod
     def from_url(cls, url: str, clock: Clock = time.time) -> PostgresLedger:
         parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        check_options("postgresql", query, (*OWN_OPTIONS, *_libpq_options()))
         namespace = query.pop("namespace", "promorules")
         pool = query.pop("pool", "10")
         lock_timeout = query.pop("lock_timeout", "10000")
@@ -165,7 +177,15 @@ class PostgresLedger(Ledger):
                 synchronous_commit=synchronous_commit,
             )
         except ValueError as exc:
-            raise InvalidRequest(f"bad postgresql URL: {exc}") from exc
+            raise InvalidRequest(f"bad postgresql URL option: {exc}") from exc
+
+    def _check_settings(self, pool: int, lock_timeout_ms: int) -> None:
+        if not 1 <= pool <= 1_000:
+            raise InvalidRequest(f"postgresql pool is 1 to 1000 connections, got {pool}")
+        if not 0 <= lock_timeout_ms <= 2**31 - 1:
+            raise InvalidRequest(
+                f"postgresql lock_timeout is 0 to 2^31-1 ms, got {lock_timeout_ms}"
+            )
 
     # -- connections ------------------------------------------------------------------
 
@@ -190,7 +210,7 @@ class PostgresLedger(Ledger):
 
     # -- primitives -------------------------------------------------------------------
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
         created, unchanged, differing = [], [], []
         with self._transaction() as conn:
             for key, initial in specs:
@@ -210,6 +230,9 @@ class PostgresLedger(Ledger):
                     unchanged.append(key)
                 else:
                     differing.append((key, int(found[0]), initial))
+            if created:
+                made = {str(k): n for k, n in specs if k in set(created)}
+                conn.execute(_INSERT_LOG, (provision_entry(head, made),))
         return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
 
     def _availability(
@@ -422,30 +445,40 @@ class PostgresLedger(Ledger):
             if len(due) < SWEEP_BATCH:
                 return total
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with self._transaction() as conn:
+            # one pause or resume of a promotion at a time, so "before" is what it changed
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                (f"pause:{self.namespace}:{promotion}",),
+            )
+            before = conn.execute(
+                "SELECT 1 FROM paused WHERE promotion = %s", (promotion,)
+            ).fetchone()
+            conn.execute(_INSERT_LOG, (pause_entry(head, before is not None, paused),))
             if paused:
                 conn.execute("INSERT INTO paused VALUES (%s) ON CONFLICT DO NOTHING", (promotion,))
             else:
                 conn.execute("DELETE FROM paused WHERE promotion = %s", (promotion,))
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with self._transaction() as conn:
-            row = conn.execute(
-                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (str(key),)
-            ).fetchone()
-            if row is None:
+            seen = conn.execute(f"{_SELECT_ROWS} WHERE key = %s FOR UPDATE", (str(key),)).fetchone()
+            if seen is None:
                 raise UnknownCounter((key,))
-            applied = adjusted(int(row[0]), delta, clamp)
+            before = _row(seen)
+            applied = adjusted(before.initial, before.available, delta, clamp)
             if applied is None:
-                raise InsufficientError((Shortfall(key, -delta, int(row[0])),))
+                raise InsufficientError((Shortfall(key, -delta, before.available),))
             found = conn.execute(
                 "UPDATE counters SET initial = initial + %s, available = available + %s"
                 " WHERE key = %s RETURNING key, initial, held, used, available",
                 (applied, applied, str(key)),
             ).fetchone()
-        assert found is not None
-        return _row(found)
+            assert found is not None
+            after = _row(found)
+            conn.execute(_INSERT_LOG, (adjust_entry(head, before, after, delta, clamp),))
+        return after
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._transaction() as conn:
@@ -465,10 +498,32 @@ class PostgresLedger(Ledger):
                 ).fetchall()
         return [_reservation(r) for r in rows]
 
+    def _counter_names(self) -> Iterable[str]:
+        with self._transaction() as conn:
+            return [str(k) for (k,) in conn.execute("SELECT key FROM counters").fetchall()]
+
+    def _meta_get(self, name: str) -> str | None:
+        with self._transaction() as conn:
+            found = conn.execute("SELECT value FROM meta WHERE name = %s", (name,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def _meta_set(self, name: str, value: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (name) DO UPDATE SET value = %s",
+                (name, value, value),
+            )
+
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT seq, entry FROM log ORDER BY seq").fetchall()
+        return [(int(n), str(t)) for n, t in rows]
+
 
 _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
+_INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:
@@ -491,20 +546,50 @@ def _healthy(conn: Conn) -> bool:
     return not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
+def _libpq_options() -> list[str]:
+    """The connection options libpq knows (sslmode, connect_timeout, ...)."""
+    return [o.keyword.decode() for o in psycopg.pq.Conninfo.get_defaults()]
+
+
+# SQLSTATE classes a retry can change: 08 connection exception, 53 insufficient
+# resources, 57 operator intervention (shutdown, cannot connect now), 58 system error.
+_UNAVAILABLE_CLASSES = ("08", "53", "57", "58")
+
+
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
     """Turn driver errors into the ledger's typed errors."""
     try:
         yield
-    except (
-        psycopg.errors.LockNotAvailable,
-        psycopg.errors.DeadlockDetected,
-        psycopg.errors.SerializationFailure,
-        psycopg.errors.QueryCanceled,
-    ) as exc:
-        raise ContentionError(f"postgresql: {exc}") from exc
-    except psycopg.errors.IntegrityError as exc:
-        # CHECK constraints caught what the guards should have: never silent.
-        raise LedgerError(f"postgresql integrity check failed: {exc}") from exc
     except psycopg.Error as exc:
-        raise BackendUnavailable(f"postgresql: {exc}") from exc
+        raise classify(exc) from exc
+
+
+def classify(exc: psycopg.Error) -> LedgerError:
+    """The ledger error for a driver error, by what a retry with the same input can change.
+
+    Lock waits, deadlocks and serialisation failures (class 40, 55P03, a cancelled
+    statement) are contention; a server that did not answer is unavailable; a value the
+    server cannot take (class 22: NUL in text, bigint out of range) is an invalid request;
+    a missing table, a bad option or a permission (class 42 and the rest) stays broken
+    until someone fixes it, so it is a BackendError, never retryable.
+    """
+    state = exc.sqlstate or ""
+    if isinstance(
+        exc,
+        psycopg.errors.LockNotAvailable
+        | psycopg.errors.DeadlockDetected
+        | psycopg.errors.SerializationFailure
+        | psycopg.errors.QueryCanceled,
+    ) or state.startswith("40"):
+        return ContentionError(f"postgresql: {exc}")
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        # CHECK constraints caught what the guards should have: never silent.
+        return LedgerError(f"postgresql integrity check failed: {exc}")
+    if isinstance(exc, psycopg.DataError) or state.startswith("22"):
+        return InvalidRequest(f"postgresql cannot take a value: {exc}")
+    if state[:2] in _UNAVAILABLE_CLASSES:
+        return BackendUnavailable(f"postgresql: {exc}")
+    if not state and isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return BackendUnavailable(f"postgresql: {exc}")  # no server answered at all
+    return BackendError(f"postgresql: {exc}")

@@ -35,16 +35,19 @@ from redis.retry import Retry
 
 from promorules.counters import Consumption, CounterKey, CounterSpec
 from promorules.ledger.base import (
+    MAX_AMOUNT,
     Clock,
     CounterRow,
     Ledger,
     ProvisionResult,
     Reservation,
     ReservationState,
+    check_options,
     decode,
     verb,
 )
 from promorules.ledger.errors import (
+    BackendError,
     BackendUnavailable,
     IdempotencyConflict,
     InsufficientError,
@@ -60,9 +63,48 @@ from promorules.ledger.errors import (
 NAMESPACE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
 SWEEP_BATCH = 500
 
+# Lua numbers are doubles: from 2^53 on, tonumber() rounds, so every figure stays a
+# decimal string, compared by this and changed only by HINCRBY (exact 64-bit).
+# Figures are non-negative and written by HINCRBY or str(int): no sign, no leading zero.
+LESS = """
+local function less(a, b)
+  if #a ~= #b then return #a < #b end
+  return a < b
+end
+"""
+
+# The audit log entry of a change, appended by the script that makes it. ``head`` is the
+# entry's fixed fields as a JSON object from Python; the figures, known only here, are
+# decimal strings from Redis, so concatenated they stay exact JSON integers.
+APPEND_LOG = """
+local function append_log(key, head, before, after)
+  redis.call('RPUSH', key, string.sub(head, 1, -2) .. ',"before":' .. before
+             .. ',"after":' .. after .. '}')
+end
+local function figures(f)
+  return '{"initial":' .. f[1] .. ',"held":' .. f[2] .. ',"used":' .. f[3]
+         .. ',"available":' .. f[4]
+end
+"""
+
+# URL options this backend reads itself, and those redis-py parses; anything else is a
+# typo that redis-py would only trip over (TypeError) on the first command.
+OWN_OPTIONS = ("namespace", "pool")
+DRIVER_OPTIONS = (
+    *sorted(redis.connection.URL_QUERY_ARGUMENT_PARSERS),
+    "client_name",
+    "ssl_ca_certs",
+    "ssl_ca_path",
+    "ssl_cert_reqs",
+    "ssl_certfile",
+    "ssl_keyfile",
+)
+
 # KEYS: reservation, paused, due, counters, reservations, then (counter, template) pairs.
 # ARGV: idempotency key, fingerprint, now, expires_at, n, n amounts, n names, m, m promotions.
-RESERVE = """
+RESERVE = (
+    LESS
+    + """
 local res = KEYS[1]
 local seen = redis.call('HMGET', res, 'consumption', 'state', 'created_at', 'expires_at')
 if seen[1] then
@@ -87,7 +129,7 @@ for i = 1, n do
   end
   if not available then
     unknown[#unknown + 1] = name
-  elseif tonumber(available) < tonumber(ARGV[5 + i]) then
+  elseif less(available, ARGV[5 + i]) then
     short[#short + 1] = name
     short[#short + 1] = available
   end
@@ -95,7 +137,9 @@ end
 if #unknown > 0 then return {'unknown', unpack(unknown)} end
 if #short > 0 then return {'short', unpack(short)} end
 -- Every check passed: only now write.
+local moves = {}
 for i = 1, n do
+  moves[i] = {ARGV[5 + n + i], ARGV[5 + i]}
   local counter, amount = KEYS[4 + 2 * i], ARGV[5 + i]
   if fresh[i] then
     redis.call('HSET', counter, 'initial', fresh[i], 'available', fresh[i], 'held', 0, 'used', 0)
@@ -104,19 +148,23 @@ for i = 1, n do
   redis.call('HINCRBY', counter, 'available', '-' .. amount)
   redis.call('HINCRBY', counter, 'held', amount)
 end
+-- 'moves' keeps the amounts as strings: cjson would read the fingerprint's as doubles.
 redis.call('HSET', res, 'consumption', ARGV[2], 'state', 'held',
-           'created_at', ARGV[3], 'expires_at', ARGV[4])
+           'created_at', ARGV[3], 'expires_at', ARGV[4], 'moves', cjson.encode(moves))
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('SADD', KEYS[5], ARGV[1])
 return {'ok'}
 """
+)
 
 # Moves a reservation's amounts out of held; shared by the transition and the sweep.
 MOVE = """
-local function move(prefix, consumption, back)
-  for _, pair in ipairs(cjson.decode(consumption)) do
+local function move(prefix, consumption, moves, back)
+  -- reservations made before 'moves' existed: their amounts were below 2^53 or wrong
+  for _, pair in ipairs(cjson.decode(moves or consumption)) do
     local counter = prefix .. ':c:' .. pair[1]
-    local amount = string.format('%d', pair[2])
+    local amount = pair[2]
+    if type(amount) == 'number' then amount = string.format('%d', amount) end
     redis.call('HINCRBY', counter, 'held', '-' .. amount)
     redis.call('HINCRBY', counter, back, amount)
   end
@@ -129,7 +177,8 @@ end
 TRANSITION = (
     MOVE
     + """
-local seen = redis.call('HMGET', KEYS[1], 'consumption', 'state', 'created_at', 'expires_at')
+local seen = redis.call('HMGET', KEYS[1], 'consumption', 'state', 'created_at', 'expires_at',
+                       'moves')
 if not seen[1] then return {'unknown'} end
 local state, target = seen[2], ARGV[2]
 local verdict, to = 'keep', state
@@ -144,7 +193,7 @@ if state ~= target then
   end
 end
 if verdict == 'moved' then
-  move(ARGV[1], seen[1], to == 'committed' and 'used' or 'available')
+  move(ARGV[1], seen[1], seen[5], to == 'committed' and 'used' or 'available')
   redis.call('HSET', KEYS[1], 'state', to)
   redis.call('ZREM', KEYS[2], ARGV[4])
 end
@@ -160,9 +209,9 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, AR
 local expired = 0
 for _, key in ipairs(due) do
   local res = ARGV[1] .. ':r:' .. key
-  local seen = redis.call('HMGET', res, 'consumption', 'state')
+  local seen = redis.call('HMGET', res, 'consumption', 'state', 'moves')
   if seen[2] == 'held' then
-    move(ARGV[1], seen[1], 'available')
+    move(ARGV[1], seen[1], seen[3], 'available')
     redis.call('HSET', res, 'state', 'expired')
     expired = expired + 1
   end
@@ -172,11 +221,13 @@ return {expired, #due}
 """
 )
 
-# KEYS: counters. ARGV: prefix, then name/initial pairs. Returns the current initial of
-# each counter that existed before (or '' for the ones created).
-PROVISION = """
-local out = {}
-for i = 2, #ARGV, 2 do
+# KEYS: counters, log. ARGV: prefix, log head, then name/initial pairs. Returns the current
+# initial of each counter that existed before (or '' for the ones created).
+PROVISION = (
+    APPEND_LOG
+    + """
+local out, created = {}, {}
+for i = 3, #ARGV, 2 do
   local counter = ARGV[1] .. ':c:' .. ARGV[i]
   local found = redis.call('HGET', counter, 'initial')
   if found then
@@ -186,10 +237,30 @@ for i = 2, #ARGV, 2 do
                'held', 0, 'used', 0)
     redis.call('SADD', KEYS[1], ARGV[i])
     out[#out + 1] = ''
+    created[#created + 1] = cjson.encode(ARGV[i]) .. ':' .. ARGV[i + 1]
   end
+end
+if #created > 0 then
+  append_log(KEYS[2], ARGV[2], '{}', '{"created":{' .. table.concat(created, ',') .. '}}')
 end
 return out
 """
+)
+
+# KEYS: paused, log. ARGV: promotion, '1' to pause or '0' to resume, log head.
+PAUSE = (
+    APPEND_LOG
+    + """
+local before = redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1
+if ARGV[2] == '1' then
+  redis.call('SADD', KEYS[1], ARGV[1])
+else
+  redis.call('SREM', KEYS[1], ARGV[1])
+end
+append_log(KEYS[2], ARGV[3], '{"paused":' .. tostring(before) .. '}',
+           '{"paused":' .. (ARGV[2] == '1' and 'true' or 'false') .. '}')
+"""
+)
 
 # KEYS: paused, counters. ARGV: prefix, then names (none: every counter).
 AVAILABILITY = """
@@ -220,21 +291,29 @@ end
 return out
 """
 
-# KEYS: counter. ARGV: delta, clamp ('1' or '0').
-ADJUST = """
-local available = redis.call('HGET', KEYS[1], 'available')
-if not available then return {'unknown'} end
-local delta = tonumber(ARGV[1])
-available = tonumber(available)
-if available + delta < 0 then
-  if ARGV[2] ~= '1' then return {'short', tostring(available)} end
-  delta = -available
+# KEYS: counter, log. ARGV: delta (decimal, maybe signed), clamp ('1' or '0'), log head.
+# Returns the figures after.
+ADJUST = (
+    LESS
+    + APPEND_LOG
+    + """
+local before = redis.call('HMGET', KEYS[1], 'initial', 'held', 'used', 'available')
+if not before[1] then return {'unknown'} end
+local available, d = before[4], ARGV[1]
+if string.sub(d, 1, 1) == '-' and less(available, string.sub(d, 2)) then
+  if ARGV[2] ~= '1' then return {'short', available} end
+  d = available == '0' and '0' or '-' .. available
 end
-local d = string.format('%d', delta)
-redis.call('HINCRBY', KEYS[1], 'initial', d)
+-- initial is the largest figure: if it does not overflow, available does not either
+local grown = redis.pcall('HINCRBY', KEYS[1], 'initial', d)
+if type(grown) == 'table' and grown.err then return {'overflow'} end
 redis.call('HINCRBY', KEYS[1], 'available', d)
-return {'ok', unpack(redis.call('HMGET', KEYS[1], 'initial', 'held', 'used', 'available'))}
+local after = redis.call('HMGET', KEYS[1], 'initial', 'held', 'used', 'available')
+append_log(KEYS[2], ARGV[3], figures(before) .. '}', figures(after) .. ',"delta":' .. ARGV[1]
+           .. ',"clamp":' .. (ARGV[2] == '1' and 'true' or 'false') .. '}')
+return {'ok', after[1], after[2], after[3], after[4]}
 """
+)
 
 # KEYS: reservations. ARGV: prefix.
 RESERVATIONS = """
@@ -260,6 +339,8 @@ class RedisLedger(Ledger):
         super().__init__(clock)
         if not NAMESPACE.match(namespace):
             raise InvalidRequest(f"namespace must be letters, digits or _: {namespace!r}")
+        if not 1 <= pool <= 10_000:
+            raise InvalidRequest(f"redis pool is 1 to 10000 connections, got {pool}")
         self.url = url
         self.namespace = namespace
         connections = redis.BlockingConnectionPool.from_url(
@@ -279,17 +360,22 @@ class RedisLedger(Ledger):
         self._availability_script = register(AVAILABILITY)
         self._status_script = register(STATUS)
         self._adjust_script = register(ADJUST)
+        self._pause_script = register(PAUSE)
         self._reservations_script = register(RESERVATIONS)
         n = namespace
         self._paused_key = f"{n}:paused"
         self._due_key = f"{n}:due"
         self._counters_key = f"{n}:counters"
         self._reservations_key = f"{n}:reservations"
+        self._meta_key = f"{n}:meta"
+        self._log_key = f"{n}:log"
+        self._settle_key_format()
 
     @classmethod
     def from_url(cls, url: str, clock: Clock = time.time) -> RedisLedger:
         parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        check_options("redis", query, (*OWN_OPTIONS, *DRIVER_OPTIONS))
         namespace = query.pop("namespace", "promorules")
         pool = query.pop("pool", "64")
         plain = urlunsplit(parts._replace(query=urlencode(query)))
@@ -321,12 +407,12 @@ class RedisLedger(Ledger):
 
     # -- primitives -------------------------------------------------------------------
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
-        args: list[str] = [self.namespace]
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
+        args: list[str] = [self.namespace, head]
         for key, initial in specs:
             args += [str(key), str(initial)]
         with _translated():
-            found = self._provision_script(keys=[self._counters_key], args=args)
+            found = self._provision_script(keys=[self._counters_key, self._log_key], args=args)
         created, unchanged, differing = [], [], []
         for (key, initial), before in zip(specs, found, strict=True):
             if before == "":
@@ -450,23 +536,28 @@ class RedisLedger(Ledger):
             if int(seen) < SWEEP_BATCH:
                 return total
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with _translated():
-            if paused:
-                self._redis.sadd(self._paused_key, promotion)
-            else:
-                self._redis.srem(self._paused_key, promotion)
+            self._pause_script(
+                keys=[self._paused_key, self._log_key],
+                args=[promotion, "1" if paused else "0", head],
+            )
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with _translated():
             out = self._adjust_script(
-                keys=[self._counter(str(key))], args=[str(delta), "1" if clamp else "0"]
+                keys=[self._counter(str(key)), self._log_key],
+                args=[str(delta), "1" if clamp else "0", head],
             )
         if out[0] == "unknown":
             raise UnknownCounter((key,))
         if out[0] == "short":
             raise InsufficientError((Shortfall(key, -delta, int(out[1])),))
-        return _row([str(key), *out[1:]])
+        if out[0] == "overflow":
+            raise InvalidRequest(
+                f"a top-up of {delta} would take {key} past the ledger maximum {MAX_AMOUNT}"
+            )
+        return _row([str(key), *out[1:5]])
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with _translated():
@@ -479,6 +570,24 @@ class RedisLedger(Ledger):
             out = self._reservations_script(keys=[self._reservations_key], args=[self.namespace])
         found = [_reservation(r) for r in out]
         return [r for r in found if state in (None, r.state)]
+
+    def _counter_names(self) -> Iterable[str]:
+        with _translated():
+            return [str(n) for n in self._redis.smembers(self._counters_key)]
+
+    def _meta_get(self, name: str) -> str | None:
+        with _translated():
+            found = self._redis.hget(self._meta_key, name)
+        return None if found is None else str(found)
+
+    def _meta_set(self, name: str, value: str) -> None:
+        with _translated():
+            self._redis.hset(self._meta_key, name, value)
+
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        with _translated():
+            found = self._redis.lrange(self._log_key, 0, -1)
+        return [(seq, str(text)) for seq, text in enumerate(found, 1)]
 
 
 def _reservation(row: Sequence[Any]) -> Reservation:
@@ -493,13 +602,20 @@ def _row(row: Sequence[Any]) -> CounterRow:
     return CounterRow(CounterKey.parse(name), int(initial), int(held), int(used), int(available))
 
 
+# Error replies a retry can change: a script or a load still running, memory that
+# eviction frees, a replica promoted. Any other reply (a script error, a foreign key of
+# the wrong type in our namespace) stays until someone fixes it.
+_TRANSIENT_REPLIES = ("BUSY", "LOADING", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN", "NOREPLICAS")
+
+
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
-    """Turn driver errors into the ledger's typed errors."""
+    """Turn driver errors into the ledger's typed errors, by what a retry can change."""
     try:
         yield
     except redis.exceptions.ResponseError as exc:
-        # A script error is a bug or a foreign key in our namespace: never silent.
-        raise LedgerError(f"redis: {exc}") from exc
+        if str(exc).split(" ", 1)[0] in _TRANSIENT_REPLIES:
+            raise BackendUnavailable(f"redis: {exc}") from exc
+        raise BackendError(f"redis: {exc}") from exc
     except redis.exceptions.RedisError as exc:
         raise BackendUnavailable(f"redis: {exc}") from exc

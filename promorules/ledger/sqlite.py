@@ -35,12 +35,17 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Transition,
+    adjust_entry,
     adjusted,
+    check_options,
     check_transition,
     decode,
+    pause_entry,
+    provision_entry,
     verb,
 )
 from promorules.ledger.errors import (
+    BackendError,
     BackendUnavailable,
     ContentionError,
     IdempotencyConflict,
@@ -75,9 +80,17 @@ CREATE TABLE IF NOT EXISTS reservations (
 CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
     WHERE state = 'held';
 CREATE TABLE IF NOT EXISTS paused (promotion TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+-- The audit log is append-only: no statement of ours rewrites it, and neither may anyone's.
+CREATE TRIGGER IF NOT EXISTS log_no_update BEFORE UPDATE ON log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
 SWEEP_BATCH = 500
+OPTIONS = ("timeout", "synchronous", "pool")
+MAX_TIMEOUT = 86_400.0
+MAX_POOL = 1_000
 
 
 class SQLiteLedger(Ledger):
@@ -100,6 +113,7 @@ class SQLiteLedger(Ledger):
         self._pool = Pool(self._connect, _close, _healthy, pool)
         with self._connection() as conn:
             conn.executescript(SCHEMA)
+        self._settle_key_format()
 
     @classmethod
     def from_url(cls, url: str, clock: Clock = time.time) -> SQLiteLedger:
@@ -108,17 +122,20 @@ class SQLiteLedger(Ledger):
         if not url.startswith(prefix) or not parts.path.strip("/"):
             raise InvalidRequest(f"expected sqlite:///path/to/file.db, got {url!r}")
         path = url[len(prefix) :].split("?", 1)[0]
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        check_options("sqlite", query, OPTIONS)
         try:
-            return cls(
-                path,
-                clock,
-                timeout=float(query.get("timeout", 10.0)),
-                synchronous=query.get("synchronous", "full"),
-                pool=int(query.get("pool", 8)),
-            )
+            timeout = float(query.get("timeout", 10.0))
+            pool = int(query.get("pool", 8))
         except ValueError as exc:
-            raise InvalidRequest(f"bad sqlite URL {url!r}: {exc}") from exc
+            raise InvalidRequest(f"bad sqlite URL option: {exc}") from exc
+        if not 0 <= timeout <= MAX_TIMEOUT:
+            raise InvalidRequest(f"sqlite timeout is 0 to {MAX_TIMEOUT} seconds, got {timeout}")
+        if not 1 <= pool <= MAX_POOL:
+            raise InvalidRequest(f"sqlite pool is 1 to {MAX_POOL} connections, got {pool}")
+        return cls(
+            path, clock, timeout=timeout, synchronous=query.get("synchronous", "full"), pool=pool
+        )
 
     # -- connections ------------------------------------------------------------------
 
@@ -167,10 +184,11 @@ class SQLiteLedger(Ledger):
             conn.execute("DELETE FROM counters")
             conn.execute("DELETE FROM reservations")
             conn.execute("DELETE FROM paused")
+            conn.execute("DELETE FROM log")
 
     # -- primitives -------------------------------------------------------------------
 
-    def _provision(self, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    def _provision(self, specs: Sequence[CounterSpec], head: str) -> ProvisionResult:
         created, unchanged, differing = [], [], []
         with self._write() as conn:
             for key, initial in specs:
@@ -186,6 +204,9 @@ class SQLiteLedger(Ledger):
                     unchanged.append(key)
                 else:
                     differing.append((key, int(row[0]), initial))
+            if created:
+                made = {str(k): n for k, n in specs if k in set(created)}
+                _run(conn, _INSERT_LOG, (provision_entry(head, made),))
         return ProvisionResult(tuple(created), tuple(unchanged), tuple(differing))
 
     def _availability(
@@ -332,21 +353,24 @@ class SQLiteLedger(Ledger):
             if len(due) < SWEEP_BATCH:
                 return total
 
-    def _set_paused(self, promotion: str, paused: bool) -> None:
+    def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         with self._write() as conn:
+            before = _one(conn, "SELECT 1 FROM paused WHERE promotion = ?", (promotion,))
+            _run(conn, _INSERT_LOG, (pause_entry(head, before is not None, paused),))
             if paused:
                 _run(conn, "INSERT OR IGNORE INTO paused VALUES (?)", (promotion,))
             else:
                 _run(conn, "DELETE FROM paused WHERE promotion = ?", (promotion,))
 
-    def _adjust(self, key: CounterKey, delta: int, clamp: bool) -> CounterRow:
+    def _adjust(self, key: CounterKey, delta: int, clamp: bool, head: str) -> CounterRow:
         with self._write() as conn:
-            row = _one(conn, "SELECT available FROM counters WHERE key = ?", (str(key),))
-            if row is None:
+            seen = _one(conn, f"{_SELECT_ROWS} WHERE key = ?", (str(key),))
+            if seen is None:
                 raise UnknownCounter((key,))
-            applied = adjusted(int(row[0]), delta, clamp)
+            before = _row(seen)
+            applied = adjusted(before.initial, before.available, delta, clamp)
             if applied is None:
-                raise InsufficientError((Shortfall(key, -delta, int(row[0])),))
+                raise InsufficientError((Shortfall(key, -delta, before.available),))
             _run(
                 conn,
                 "UPDATE counters SET initial = initial + ?, available = available + ?"
@@ -354,8 +378,10 @@ class SQLiteLedger(Ledger):
                 (applied, applied, str(key)),
             )
             found = _one(conn, f"{_SELECT_ROWS} WHERE key = ?", (str(key),))
-        assert found is not None
-        return _row(found)
+            assert found is not None
+            after = _row(found)
+            _run(conn, _INSERT_LOG, (adjust_entry(head, before, after, delta, clamp),))
+        return after
 
     def _status(self, promotion: str | None) -> Iterable[CounterRow]:
         with self._read() as conn:
@@ -373,11 +399,32 @@ class SQLiteLedger(Ledger):
                 rows = _all(conn, f"{_SELECT_RESERVATIONS} WHERE state = ?", (state.value,))
         return [_reservation(r) for r in rows]
 
+    def _counter_names(self) -> Iterable[str]:
+        with self._read() as conn:
+            return [str(k) for (k,) in _all(conn, "SELECT key FROM counters", ())]
+
+    def _meta_get(self, name: str) -> str | None:
+        with self._read() as conn:
+            found = _one(conn, "SELECT value FROM meta WHERE name = ?", (name,))
+        return None if found is None else str(found[0])
+
+    def _meta_set(self, name: str, value: str) -> None:
+        with self._write() as conn:
+            _run(conn, "INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def _read_log(self) -> Iterable[tuple[int, str]]:
+        with self._read() as conn:
+            return [
+                (int(n), str(t))
+                for n, t in _all(conn, "SELECT seq, entry FROM log ORDER BY seq", ())
+            ]
+
 
 _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = ?"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
 _INSERT_INSTANCE = "INSERT INTO counters VALUES (?, ?, ?, ?, 0, 0)"
+_INSERT_LOG = "INSERT INTO log (entry) VALUES (?)"
 
 Row = tuple[Any, ...]  # what the driver returns; typed by the helpers below
 Params = Sequence[object]
@@ -413,21 +460,32 @@ def _healthy(conn: sqlite3.Connection) -> bool:
         return False
 
 
+# What a retry can change: another writer letting go of the lock, or a disk that was
+# full or failing for a moment. Everything else (no such table, not a database, a
+# read-only file, a directory that does not exist) stays until someone fixes it.
+_CONTENTION = ("locked", "busy")
+_TRANSIENT = ("disk i/o error", "database or disk is full", "interrupted")
+
+
 @contextlib.contextmanager
 def _translated() -> Iterator[None]:
-    """Turn sqlite3 errors into the ledger's typed errors."""
+    """Turn sqlite3 errors into the ledger's typed errors, by what a retry can change."""
     try:
         yield
     except sqlite3.OperationalError as exc:
         text = str(exc).lower()
-        if "locked" in text or "busy" in text:
+        if any(word in text for word in _CONTENTION):
             raise ContentionError(f"sqlite: {exc}") from exc
-        raise BackendUnavailable(f"sqlite: {exc}") from exc
+        if any(word in text for word in _TRANSIENT):
+            raise BackendUnavailable(f"sqlite: {exc}") from exc
+        raise BackendError(f"sqlite: {exc}") from exc
     except sqlite3.IntegrityError as exc:
         # The CHECK constraints caught what the guards should have: never silent.
         raise LedgerError(f"sqlite integrity check failed: {exc}") from exc
+    except (sqlite3.DataError, OverflowError) as exc:
+        raise InvalidRequest(f"sqlite cannot store a value: {exc}") from exc
     except sqlite3.Error as exc:
-        raise BackendUnavailable(f"sqlite: {exc}") from exc
+        raise BackendError(f"sqlite: {exc}") from exc
 
 
 def _run(conn: sqlite3.Connection, sql: str, params: Params) -> int:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from promorules.cli import main
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import open_ledger
 
 FLASH = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
-EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "*")
+EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", ANY_SUBJECT)
 
 
 @pytest.fixture
@@ -132,3 +132,139 @@ def test_init_provisions_what_the_engine_declares(
     assert code == 0 and "created 0, unchanged 1" in out and "left alone" in out
     code, _, err = run(capsys, "init", str(tmp_path / "missing.toml"), "--ledger", url)
     assert code == 2 and "cannot read" in err
+
+
+# -- a safe emergency console ---------------------------------------------------------
+
+MERCHANT = CounterKey(CounterKind.FUNDER_BUDGET, "merchant")
+
+
+@pytest.fixture
+def budgets(url: str) -> str:
+    with open_ledger(url) as ledger:
+        ledger.provision([CounterSpec(MERCHANT, 100_000_000)])  # 1,000,000.00 CNY
+        ledger.set_currency("CNY")
+    return url
+
+
+def test_an_unknown_promotion_is_refused_with_the_closest_names(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in ("pause", "resume"):
+        code, out, err = run(capsys, command, "flsh", "--ledger", url)
+        assert code == 2 and out == ""
+        assert "unknown promotion 'flsh' (did you mean flash?)" in err and "--new" in err
+    assert run(capsys, "status", "--promotion", "flsh", "--ledger", url)[0] == 2
+    assert run(capsys, "log", "--promotion", "flsh", "--ledger", url)[0] == 2
+    with open_ledger(url) as ledger:
+        assert ledger.paused() == frozenset()
+        assert [e.action.value for e in ledger.log()] == ["provision"]
+    assert run(capsys, "pause", "flsh", "--new", "--ledger", url)[0] == 0
+    assert run(capsys, "resume", "flsh", "--ledger", url)[0] == 0  # known now: paused once
+
+
+def test_an_unknown_counter_is_refused_unless_new(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(capsys, "adjust", "flash_stock:flash:sku-2", "+5", "--ledger", url)
+    assert code == 2 and "did you mean flash_stock:flash:sku-1?" in err
+    code, out, _ = run(capsys, "adjust", "flash_stock:flash:sku-2", "+5", "--new", "--ledger", url)
+    assert code == 0 and out.splitlines()[-1].split() == [
+        "flash_stock:flash:sku-2",
+        "5",
+        "0",
+        "0",
+        "5",
+    ]
+
+
+def test_money_is_shown_and_adjusted_in_major_units(
+    budgets: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "status", "--ledger", budgets)
+    assert code == 0 and "1,000,000.00" in out and "budgets in CNY" in out
+    # the key as status prints it, without the trailing colon
+    code, out, err = run(
+        capsys, "adjust", "funder_budget:merchant", "+5000000.00", "--ledger", budgets
+    )
+    assert code == 0, err
+    assert "6,000,000.00" in out
+    assert run(capsys, "adjust", "funder_budget:merchant:", "-0.01", "--ledger", budgets)[0] == 0
+    with open_ledger(budgets) as ledger:
+        assert ledger.status("merchant")[0].initial == 600_000_000 - 1
+    code, _, err = run(capsys, "adjust", "funder_budget:merchant", "+0.001", "--ledger", budgets)
+    assert code == 2 and "more precise" in err
+    code, out, _ = run(capsys, "status", "--ledger", budgets, "--format", "json")
+    row = next(c for c in json.loads(out)["counters"] if c["promotion"] == "merchant")
+    assert (row["initial"], row["currency"]) == (599_999_999, "CNY")
+
+
+def test_money_needs_a_currency(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with open_ledger(url) as ledger:
+        ledger.provision([CounterSpec(MERCHANT, 100)])
+    code, _, err = run(capsys, "adjust", "funder_budget:merchant", "+5.00", "--ledger", url)
+    assert code == 2 and "--currency" in err
+    assert "budgets in minor units" in run(capsys, "status", "--ledger", url)[1]
+    argv = ("adjust", "funder_budget:merchant", "+5.5", "--currency", "JPY", "--ledger", url)
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "more precise than JPY" in err
+    argv = ("adjust", "funder_budget:merchant", "+5", "--currency", "JPY", "--ledger", url)
+    assert run(capsys, *argv)[0] == 0
+    with open_ledger(url) as ledger:
+        assert ledger.status("merchant")[0].initial == 105
+
+
+def test_every_change_is_in_the_audit_log(
+    budgets: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "ops-oncall")
+    run(capsys, "pause", "flash", "--reason", "price typo", "--ledger", budgets)
+    run(capsys, "resume", "flash", "--actor", "li.wei", "--ledger", budgets)
+    run(capsys, "adjust", "funder_budget:merchant", "+5000000.00", "--ledger", budgets)
+    code, out, _ = run(capsys, "log", "--ledger", budgets, "--format", "json")
+    entries = json.loads(out)
+    assert code == 0
+    assert [(e["action"], e["actor"], e["reason"]) for e in entries[-3:]] == [
+        ("pause", "ops-oncall", "price typo"),
+        ("resume", "li.wei", None),
+        ("adjust", "ops-oncall", None),
+    ]
+    assert entries[-3]["before"] == {"paused": False} and entries[-3]["after"] == {"paused": True}
+    assert entries[-1]["target"] == "funder_budget:merchant:"
+    assert (entries[-1]["before"]["initial"], entries[-1]["after"]["initial"]) == (
+        100_000_000,
+        600_000_000,
+    )
+    code, out, _ = run(capsys, "log", "--ledger", budgets, "--limit", "1")
+    assert "initial 1,000,000.00 -> 6,000,000.00" in out and "ops-oncall" in out
+    code, out, _ = run(capsys, "log", "--promotion", "flash", "--ledger", budgets)
+    assert "price typo" in out and "merchant" not in out
+
+
+def test_status_never_prints_a_terminal_escape(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = CounterKey(CounterKind.FLASH_STOCK, "flash", "\x1b]0;pwned\x07")
+    with open_ledger(url) as ledger:
+        ledger.provision([CounterSpec(hostile, 1)])
+        ledger.pause("\x1b[2Jp", actor="\x1b[31m")
+    for argv in (("status",), ("log",)):
+        code, out, _ = run(capsys, *argv, "--ledger", url)
+        assert code == 0 and "\x1b" not in out and "\x07" not in out
+
+
+def test_init_records_the_currency_and_every_promotion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    ruleset = str(Path(__file__).parents[2] / "rulesets" / "examples" / "flash.toml")
+    assert run(capsys, "init", ruleset, "--reason", "go live", "--ledger", url)[0] == 0
+    # member-lumi has no counter, but the ruleset names it: no --new needed
+    assert run(capsys, "pause", "member-lumi", "--ledger", url)[0] == 0
+    with open_ledger(url) as ledger:
+        assert ledger.currency() == "CNY"
+        assert ledger.paused() == frozenset({"member-lumi"})
+        assert [(e.action.value, e.reason) for e in ledger.log()] == [
+            ("provision", "go live"),
+            ("pause", None),
+        ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promorules.counters import Consumption, CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
     CounterRow,
     IdempotencyConflict,
@@ -305,3 +305,121 @@ def test_empty_consumption_reserves_nothing(ready: Ledger) -> None:
     empty = ready.reserve((), "plain-order", 60)
     assert empty.consumption == ()
     assert ready.commit(empty).state is ReservationState.COMMITTED
+
+
+# -- keys carry any id: colons, slashes, a customer named "*" -------------------------
+
+COLON_BUDGET = CounterKey(CounterKind.BUDGET, "d11:flash")
+COLON_STOCK = CounterKey(CounterKind.FLASH_STOCK, "d11:flash", "sku:1")
+PAIR_EACH = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "d11:flash", ANY_SUBJECT)
+SLASH_CUSTOMER = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "d11:flash", ("a/b", "c"))
+SLASH_SKU = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "d11:flash", ("a", "b/c"))
+STAR_CUSTOMER = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "*")
+
+
+def test_a_promotion_id_with_colons_is_read_back_whole(ledger: Ledger) -> None:
+    ledger.provision([CounterSpec(COLON_BUDGET, 500), CounterSpec(COLON_STOCK, 2)])
+    snapshot = ledger.availability([COLON_BUDGET, COLON_STOCK])
+    assert (snapshot.remaining(COLON_BUDGET), snapshot.remaining(COLON_STOCK)) == (500, 2)
+    assert ledger.availability().remaining(COLON_STOCK) == 2
+    ledger.commit(ledger.reserve(((COLON_STOCK, 2), (COLON_BUDGET, 100)), "o1", 60))
+    assert ledger.availability([COLON_STOCK]).remaining(COLON_STOCK) == 0
+    assert {r.key for r in ledger.status("d11:flash")} == {COLON_BUDGET, COLON_STOCK}
+    ledger.pause("d11:flash")
+    assert ledger.availability().paused("d11:flash")
+    assert ledger.audit() == []
+
+
+def test_structured_subjects_never_share_a_counter(ledger: Ledger) -> None:
+    ledger.provision([CounterSpec(PAIR_EACH, 1)])
+    ledger.reserve(((SLASH_CUSTOMER, 1),), "o1", 60)
+    # customer "a" buying "b/c" is another counter, still full
+    assert ledger.availability([SLASH_SKU]).remaining(SLASH_SKU) == 1
+    ledger.reserve(((SLASH_SKU, 1),), "o2", 60)
+    assert figures(ledger, SLASH_CUSTOMER) == (1, 1, 0, 0)
+    assert figures(ledger, SLASH_SKU) == (1, 1, 0, 0)
+    assert ledger.reservations()[0].consumption == ((SLASH_CUSTOMER, 1),)
+
+
+def test_a_customer_named_star_is_not_the_template(ready: Ledger) -> None:
+    ready.reserve(((STAR_CUSTOMER, 1),), "o1", 60)
+    assert figures(ready, COUPON_EACH) == (1, 0, 0, 1)
+    assert figures(ready, STAR_CUSTOMER) == (1, 1, 0, 0)
+    with pytest.raises(InsufficientError):
+        ready.reserve(((STAR_CUSTOMER, 1),), "o2", 60)
+    ready.reserve(((COUPON_ALICE, 1),), "o3", 60)  # the template still gives a fresh one
+    assert ready.availability().remaining(STAR_CUSTOMER) == 0
+
+
+def test_a_declared_subject_star_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(InvalidRequest, match="ANY_SUBJECT"):
+        ledger.provision([CounterSpec(STAR_CUSTOMER, 1)])
+
+
+# -- the audit log ----------------------------------------------------------------------
+
+
+def test_every_pause_resume_adjust_and_provision_is_logged(
+    ledger: Ledger, open_more: Factory, clock: FakeClock
+) -> None:
+    ledger.provision(SPECS, actor="deploy", reason="d11 ruleset v3")
+    ledger.provision(SPECS)  # nothing created: nothing to log
+    clock.advance(60)
+    ledger.pause("c10", actor="li.wei", reason="coupon leaked")
+    ledger.adjust(FLASH, 7, actor="li.wei")
+    ledger.adjust(FLASH, -99, clamp=True, reason="sold elsewhere")
+    ledger.resume("c10")
+    entries = open_more(clock=clock).log()
+    assert [(e.seq, e.action.value) for e in entries] == [
+        (1, "provision"),
+        (2, "pause"),
+        (3, "adjust"),
+        (4, "adjust"),
+        (5, "resume"),
+    ]
+    provision, pause, top_up, cut, resume = entries
+    assert (provision.actor, provision.reason) == ("deploy", "d11 ruleset v3")
+    assert provision.after == {"created": {str(s.key): s.initial for s in SPECS}}
+    assert (pause.at - provision.at, pause.promotion, pause.target) == (60, "c10", "c10")
+    assert (pause.before, pause.after, pause.reason) == (
+        {"paused": False},
+        {"paused": True},
+        "coupon leaked",
+    )
+    assert top_up.target == str(FLASH) and top_up.promotion == "flash"
+    assert (top_up.before["initial"], top_up.after["initial"]) == (5, 12)
+    assert (cut.before["available"], cut.after["available"], cut.after["clamp"]) == (12, 0, True)
+    assert resume.after == {"paused": False} and resume.actor  # the OS user
+    assert [e.action.value for e in ledger.log("c10")] == ["pause", "resume"]
+    assert [e.seq for e in ledger.log(limit=2)] == [4, 5]
+
+
+def test_a_refused_change_is_not_logged(ready: Ledger) -> None:
+    before = len(ready.log())
+    with pytest.raises(InsufficientError):
+        ready.adjust(FLASH, -99)
+    with pytest.raises(UnknownCounter):
+        ready.adjust(CounterKey(CounterKind.GIFT_STOCK, "x"), 1)
+    assert len(ready.log()) == before
+
+
+def test_the_currency_is_recorded_once(ledger: Ledger) -> None:
+    assert ledger.currency() is None
+    ledger.set_currency("CNY")
+    ledger.set_currency("CNY")
+    with pytest.raises(InvalidRequest, match="CNY"):
+        ledger.set_currency("USD")
+    assert ledger.currency() == "CNY"
+
+
+def test_promotions_the_ledger_knows(ready: Ledger) -> None:
+    ready.record_promotions(["plain-discount"])
+    ready.pause("by-hand")
+    assert ready.promotions() == {"c10", "flash", "gift", "plain-discount", "by-hand"}
+
+
+def test_exists_tells_a_counter_from_its_template(ready: Ledger) -> None:
+    assert ready.exists(COUPON) and ready.exists(COUPON_EACH)
+    assert not ready.exists(COUPON_ALICE)  # only its template so far
+    ready.reserve(((COUPON_ALICE, 1),), "o1", 60)
+    assert ready.exists(COUPON_ALICE)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from promorules.counters import Consumption, CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
     InsufficientError,
     Ledger,
@@ -28,7 +28,7 @@ from tests.ledger.unprotected import NaiveStock, naive_stock, naive_take
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 COUPON = CounterKey(CounterKind.COUPON_USES, "c10")
-PER_CUSTOMER = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "*")
+PER_CUSTOMER = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", ANY_SUBJECT)
 ALICE = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "alice")
 
 Contender = Callable[[int, Any], bool]

@@ -21,7 +21,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
     IdempotencyConflict,
     InsufficientError,
@@ -36,7 +36,7 @@ from tests.ledger.conftest import BACKENDS, FakeClock, server_url, with_namespac
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 COUPON = CounterKey(CounterKind.COUPON_USES, "c10")
-EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", "*")
+EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", ANY_SUBJECT)
 BUDGET = CounterKey(CounterKind.BUDGET, "c10")
 SPECS = {STOCK: 12, COUPON: 4, EACH: 1, BUDGET: 3_000}
 CUSTOMERS = ("ann", "bo", "cy")
@@ -57,6 +57,14 @@ class Model:
         self.counters = {k: [n, n, 0, 0] for k, n in SPECS.items()}
         self.orders: dict[str, tuple[dict[CounterKey, int], str, float]] = {}
         self.paused: set[str] = set()
+        # the audit log: (action, target, before, after) of every change that happened
+        self.log: list[tuple[str, str, dict[str, object], dict[str, object]]] = [
+            ("provision", "", {}, {"created": {str(k): n for k, n in SPECS.items()}})
+        ]
+
+    def figures(self, key: CounterKey) -> dict[str, object]:
+        initial, available, held, used = self.counters[key]
+        return {"initial": initial, "held": held, "used": used, "available": available}
 
     def figure(self, key: CounterKey) -> list[int] | None:
         if key in self.counters:
@@ -218,12 +226,15 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(promotion=st.sampled_from(["flash", "c10"]), pause=st.booleans())
     def pause_or_resume(self, promotion: str, pause: bool) -> None:
+        before = promotion in self.model.paused
         if pause:
             self.ledger.pause(promotion)
             self.model.paused.add(promotion)
         else:
             self.ledger.resume(promotion)
             self.model.paused.discard(promotion)
+        action = "pause" if pause else "resume"
+        self.model.log.append((action, promotion, {"paused": before}, {"paused": pause}))
 
     @rule(
         key=st.sampled_from([STOCK, COUPON, BUDGET, EACH]),
@@ -231,6 +242,7 @@ class LedgerMachine(RuleBasedStateMachine):
         clamp=st.booleans(),
     )
     def adjust(self, key: CounterKey, delta: int, clamp: bool) -> None:
+        before = self.model.figures(key)
         expected = self.model.adjust(key, delta, clamp)
         try:
             self.ledger.adjust(key, delta, clamp=clamp)
@@ -238,12 +250,19 @@ class LedgerMachine(RuleBasedStateMachine):
             assert not expected
         else:
             assert expected
+            after = {**self.model.figures(key), "delta": delta, "clamp": clamp}
+            self.model.log.append(("adjust", str(key), before, after))
 
     @invariant()
     def figures_match_the_model(self) -> None:
         got = {r.key: [r.initial, r.available, r.held, r.used] for r in self.ledger.status()}
         assert got == self.model.counters
         assert self.ledger.paused() == frozenset(self.model.paused)
+
+    @invariant()
+    def the_log_holds_every_change(self) -> None:
+        got = [(e.action.value, e.target, e.before, e.after) for e in self.ledger.log()]
+        assert got == self.model.log
 
 
 def _url_factory(backend: str) -> Callable[[], tuple[str, Callable[[], None]]]:

@@ -223,9 +223,8 @@ def price_lane_cases(
     remaining = {}
     for sku in flash:
         remaining[CounterKey(CounterKind.FLASH_STOCK, "flash", sku)] = stock_left[sku]
-        remaining[CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", f"c-1/{sku}")] = mine_left[
-            sku
-        ]
+        mine = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", ("c-1", sku))
+        remaining[mine] = mine_left[sku]
     text = PRICE_HEADER
     if with_guardrail:
         text += '\n[guardrails]\nmin_line_margin = "0%"\n'

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from promorules.cart import Cart, Context, Customer
-from promorules.counters import CounterKey, CounterKind, CounterSpec, Snapshot
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec, Snapshot, Subject
 from promorules.coupon_codes import generate
 from promorules.diagnostics import RulesetError
 from promorules.engine import Engine
@@ -312,15 +312,15 @@ def limited(snapshot: Snapshot, codes: tuple[str, ...], customer: str = "alice")
     return rules.price(basket, Context(D11, coupons=codes, availability=snapshot))
 
 
-def key(kind: CounterKind, subject: str = "") -> CounterKey:
+def key(kind: CounterKind, subject: Subject = "") -> CounterKey:
     return CounterKey(kind, "ltd", subject)
 
 
 def test_counters_declared_and_consumed() -> None:
     assert set(coupons(LIMITED).counters) == {
         CounterSpec(key(CounterKind.COUPON_USES), 100),
-        CounterSpec(key(CounterKind.COUPON_CUSTOMER_USES, "*"), 1),
-        CounterSpec(key(CounterKind.COUPON_CODE_USES, "*"), 1),
+        CounterSpec(key(CounterKind.COUPON_CUSTOMER_USES, ANY_SUBJECT), 1),
+        CounterSpec(key(CounterKind.COUPON_CODE_USES, ANY_SUBJECT), 1),
     }
     quote = limited(Snapshot(), ("two",))
     assert quote.discount_total == yuan("10")
@@ -340,7 +340,7 @@ def test_a_shared_code_without_limits_consumes_nothing() -> None:
     ("remaining", "reason"),
     [
         ({key(CounterKind.COUPON_USES): 0}, "exhausted"),
-        ({key(CounterKind.COUPON_CUSTOMER_USES, "*"): 0}, "customer-limit-reached"),
+        ({key(CounterKind.COUPON_CUSTOMER_USES, ANY_SUBJECT): 0}, "customer-limit-reached"),
         ({key(CounterKind.COUPON_CUSTOMER_USES, "alice"): 0}, "customer-limit-reached"),
         ({key(CounterKind.COUPON_CODE_USES, "ONE"): 0}, "code-used"),
     ],

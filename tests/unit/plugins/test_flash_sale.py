@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from promorules.cart import Customer
-from promorules.counters import CounterKey, CounterKind, CounterSpec, Snapshot
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec, Snapshot
 from promorules.diagnostics import RulesetError
 from promorules.quote import Status
 from promorules_plugins.flash_sale import FlashSale
@@ -24,7 +24,7 @@ per_customer = 5
 """
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "SERUM")
-MINE = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "c-1/SERUM")
+MINE = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", ("c-1", "SERUM"))
 
 
 def test_stock_of_two_left_with_three_in_the_cart() -> None:
@@ -56,7 +56,7 @@ def test_per_customer_units_already_bought_come_from_the_ledger() -> None:
 
 
 def test_template_counter_reads_for_a_fresh_customer() -> None:
-    template = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "*")
+    template = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", ANY_SUBJECT)
     left = Snapshot({template: 1})
     quote = price(engine(FLASH), [line("SERUM", 2, "329.00")], availability=left)
     assert quote.payable == 19900 + 32900
@@ -178,7 +178,7 @@ def test_counters_declared() -> None:
     assert set(eng.counters) == {
         CounterSpec(STOCK, 500),
         CounterSpec(CounterKey(CounterKind.FLASH_STOCK, "flash", ""), 800),
-        CounterSpec(CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "*"), 5),
+        CounterSpec(CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", ANY_SUBJECT), 5),
     }
 
 
@@ -229,5 +229,5 @@ def test_units_whose_flash_discount_the_clamp_takes_back_whole_take_no_stock() -
         assert [ql.payable for ql in quote.lines] == [2 * 32900, 5900]
         assert quote.guardrail.trims == {"flash": 2 * 13000}
         toner = CounterKey(CounterKind.FLASH_STOCK, "flash", "TONER")
-        toner_mine = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "c-1/TONER")
+        toner_mine = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", ("c-1", "TONER"))
         assert dict(quote.consumption) == {toner: 1, toner_mine: 1}
