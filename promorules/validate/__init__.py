@@ -190,4 +190,5 @@ def _breach(
         # the file must reproduce the breach exactly as found
         again = load_cart(written, currency, engine.ruleset.tz)
         assert again.cart == cart, "breach cart does not round-trip"
+        assert again.choices == case.choices, "breach choices do not round-trip"
     return Breach(case, found, cart_path, command, at_checkout)

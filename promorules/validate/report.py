@@ -126,6 +126,8 @@ def cart_data(case: Case, currency: str) -> dict[str, Any]:
         data["channel"] = case.channel
     if case.coupons:
         data["coupons"] = list(case.coupons)
+    if case.choices:
+        data["choices"] = dict(case.choices)
     data["customer"] = {"id": "validator", "segments": sorted(case.segments)}
     data["lines"] = lines
     return data
@@ -174,9 +176,12 @@ def render_text(report: Report) -> str:
             who = ", ".join(sorted(case.segments)) or "no segment"
             wallet = ", ".join(case.coupons) or "no coupon"
             where = f", channel {case.channel}" if case.channel else ""
+            picked = "".join(
+                f", picks {safe(option, 40)} for {safe(pid, 40)}" for pid, option in case.choices
+            )
             out.append(
                 f"  at {case.at.isoformat()}, customer: {safe(who, 80)}{where}, "
-                f"coupons: {safe(wallet, 120)}"
+                f"coupons: {safe(wallet, 120)}{picked}"
             )
             for line in case.lines:
                 out.append(

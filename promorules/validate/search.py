@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, find, settings, target
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from promorules.cart import MAX_CODES, Cart, Context, Customer, Line
+from promorules.cart import MAX_CHOICES, MAX_CODES, Cart, Context, Customer, Line
 from promorules.engine import Engine
 from promorules.guardrail import minimum_revenue
 from promorules.quote import Quote
@@ -46,12 +46,14 @@ class Case:
     channel: str | None = None
     segments: frozenset[str] = frozenset()
     coupons: tuple[str, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
+    """Promotion id -> the option picked (a ``choose_one_of`` gift), sorted by id."""
 
     def cart(self, currency: str) -> Cart:
         return Cart(self.lines, Customer(CUSTOMER_ID, self.segments), currency)
 
     def context(self) -> Context:
-        return Context(self.at, self.channel, self.coupons)
+        return Context(self.at, self.channel, self.coupons, choices=self.choices)
 
 
 @attrs.frozen
@@ -155,6 +157,12 @@ def cases(space: Space, order: Sequence[int]) -> st.SearchStrategy[Case]:
         if space.codes
         else st.just(())
     )
+    # none (the kind's default) first, so shrinking ends on no choice made
+    picks = [
+        st.tuples(st.just(pid), st.sampled_from((None, *options)))
+        for pid, options in space.choices[:MAX_CHOICES]
+    ]
+    choices = st.tuples(*picks).map(_made)
     # a cart holds a sku once (checkout merges repeats into one line); repeats are
     # dropped after drawing rather than refused while drawing, which keeps every draw
     # valid for Hypothesis' optimiser (refusals make its hill climbing overrun)
@@ -166,7 +174,12 @@ def cases(space: Space, order: Sequence[int]) -> st.SearchStrategy[Case]:
         st.sampled_from((None, *space.channels)),
         segments,
         codes,
+        choices,
     )
+
+
+def _made(drawn: tuple[tuple[str, str | None], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((pid, option) for pid, option in drawn if option is not None))
 
 
 def _distinct(lines: list[Line]) -> tuple[Line, ...]:
