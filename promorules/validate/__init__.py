@@ -27,6 +27,7 @@ from promorules.validate.bounds import Bounds, FloorSpec, floors_of
 from promorules.validate.lint import lint_ruleset, problems_from_search
 from promorules.validate.report import (
     Breach,
+    FailOn,
     Report,
     Status,
     Verdict,
@@ -38,7 +39,7 @@ from promorules.validate.report import (
 from promorules.validate.search import Case, Progress, search_floor, shortfall, unguarded
 from promorules.validate.space import Item, Space, build_space
 
-__all__ = ["Options", "Report", "Status", "validate"]
+__all__ = ["FailOn", "Options", "Report", "Status", "validate"]
 
 
 @attrs.frozen
@@ -56,6 +57,8 @@ class Options:
     catalog_path: str | None = None
     progress: bool = False
     stream: TextIO | None = None
+    fail_on: FailOn = FailOn.UNPROVEN
+    """The least verdict that fails validation (see :attr:`Report.exit_code`)."""
 
 
 def validate(
@@ -122,6 +125,7 @@ def validate(
         examples=options.examples,
         seed=options.seed,
         seconds=time.monotonic() - started,
+        fail_on=options.fail_on,
     )
 
 

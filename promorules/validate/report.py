@@ -30,6 +30,23 @@ class Status(str, enum.Enum):
     UNPROVEN = "unproven"
 
 
+class FailOn(str, enum.Enum):
+    """The least verdict that fails validation (``--fail-on``)."""
+
+    UNPROVEN = "unproven"
+    """A floor not PROVEN fails: BREACHED exits 1, UNPROVEN exits 3 (the default)."""
+    BREACHED = "breached"
+    """Only a BREACHED floor fails; an UNPROVEN one is reported and exits 0."""
+
+
+EXIT_OK = 0
+EXIT_BREACHED = 1
+"""A floor BREACHED, or a lint error."""
+EXIT_UNPROVEN = 3
+"""No floor BREACHED and no lint error, but a floor UNPROVEN (under ``--fail-on unproven``);
+2 stays the exit code of bad input, as for every command."""
+
+
 @attrs.frozen
 class Breach:
     """A concrete case that breaks a floor before the clamp."""
@@ -63,6 +80,7 @@ class Report:
     examples: int
     seed: int
     seconds: float
+    fail_on: FailOn = FailOn.UNPROVEN
 
     @property
     def errors(self) -> int:
@@ -70,9 +88,14 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0: every floor PROVEN and no lint error; 1 otherwise."""
-        failed = any(v.status is not Status.PROVEN for v in self.verdicts)
-        return 1 if failed or self.errors else 0
+        """1: a floor BREACHED or a lint error; else 3: a floor UNPROVEN, when ``fail_on``
+        is UNPROVEN; else 0. A CI gate tells a real breach from a missing proof by it."""
+        statuses = {v.status for v in self.verdicts}
+        if Status.BREACHED in statuses or self.errors:
+            return EXIT_BREACHED
+        if Status.UNPROVEN in statuses and self.fail_on is FailOn.UNPROVEN:
+            return EXIT_UNPROVEN
+        return EXIT_OK
 
     def verdict(self, name: str) -> Verdict:
         for verdict in self.verdicts:
@@ -259,6 +282,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     return {
         "ruleset": report.ruleset,
         "exit_code": report.exit_code,
+        "fail_on": report.fail_on.value,
         "limits": {"max_lines": report.max_lines, "max_quantity": report.max_quantity},
         "examples": report.examples,
         "seed": report.seed,

@@ -156,7 +156,7 @@ def test_unproven_says_how_large_the_gap_is_and_how_hard_it_looked(tmp_path: Pat
     assert verdict.claim.worst_margin is None
     assert verdict.claim.gap is None
     assert verdict.tried == 300  # every example of the effort, none breaching
-    assert report.exit_code == 1
+    assert report.exit_code == 3  # UNPROVEN, nothing breached
     from promorules.validate.report import render_text
 
     text = render_text(report)
