@@ -22,6 +22,7 @@ from typing import TextIO
 import attrs
 
 from promorules.cartfile import CatalogItem, load_cart
+from promorules.counters import UNLIMITED
 from promorules.engine import Engine
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
 from promorules.validate.lint import lint_ruleset, problems_from_search
@@ -195,4 +196,7 @@ def _breach(
         again = load_cart(written, currency, engine.ruleset.tz)
         assert again.cart == cart, "breach cart does not round-trip"
         assert again.choices == case.choices, "breach choices do not round-trip"
-    return Breach(case, found, cart_path, command, at_checkout)
+    # within the budgets as declared (no ledger attached) the cart may hold the floor
+    declared = attrs.evolve(case.context(), availability=UNLIMITED)
+    needs_top_up = shortfall(loose.price(cart, declared), cart, floor).deficit <= 0
+    return Breach(case, found, cart_path, command, at_checkout, needs_top_up)

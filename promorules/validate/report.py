@@ -57,6 +57,9 @@ class Breach:
     command: str
     at_checkout: str
     """What the ruleset's own guardrail does with this cart (clamp, reject, warn)."""
+    needs_top_up: bool = False
+    """The cart breaks the floor only once a budget is raised past what the ruleset
+    declares (``promorules ledger adjust``); priced with budgets as declared, it holds."""
 
 
 @attrs.frozen
@@ -214,6 +217,11 @@ def render_text(report: Report) -> str:
                     f"{safe(line.merchant or '-', 30)})"
                 )
             out.append(f"  at checkout: {b.at_checkout}")
+            if b.needs_top_up:
+                out.append(
+                    "  only once a budget is topped up (promorules ledger adjust): within the "
+                    "budgets as declared (as `promorules price` prices it) the cart holds"
+                )
             if b.cart_file:
                 out.append(f"  cart: {safe(b.cart_file, 200)}")
             out.append(f"  reproduce: {safe(b.command, 400)}")
@@ -276,6 +284,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "cart_file": b.cart_file,
                 "command": b.command,
                 "at_checkout": b.at_checkout,
+                "needs_top_up": b.needs_top_up,
             }
         return data
 

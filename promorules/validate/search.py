@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 from promorules.cart import MAX_CHOICES, MAX_CODES, Cart, Context, Customer, Line
+from promorules.counters import CounterKey, CounterKind
 from promorules.engine import Engine
 from promorules.guardrail import minimum_revenue
 from promorules.quote import Quote
@@ -38,6 +39,29 @@ _T = TypeVar("_T")
 CUSTOMER_ID = "validator"
 DEPOSIT_SHARES = (Fraction(0), Fraction(1, 10), Fraction(1, 4), Fraction(1, 2), Fraction(1))
 """Deposits a line may say were paid (share of its list amount), for pre-sale kinds."""
+
+
+TOPPED_UP = 10**15
+"""What the search says is left of every budget: more than any cart can take."""
+_BUDGETS = frozenset({CounterKind.BUDGET, CounterKind.FUNDER_BUDGET})
+
+
+class ToppedUp:
+    """The ledger as the search sees it: every budget topped up beyond reach, every other
+    counter (uses, stock) unlimited. Budgets and the other counters are what
+    ``promorules ledger adjust`` may raise during a campaign, so a breach they hold off
+    today is a breach after a top-up; the bound counts none of them either."""
+
+    __slots__ = ()
+
+    def remaining(self, key: CounterKey) -> int | None:
+        return TOPPED_UP if key.kind in _BUDGETS else None
+
+    def paused(self, promotion: str) -> bool:
+        return False
+
+
+TOPPED = ToppedUp()
 
 
 @attrs.frozen
@@ -56,7 +80,9 @@ class Case:
         return Cart(self.lines, Customer(CUSTOMER_ID, self.segments), currency)
 
     def context(self) -> Context:
-        return Context(self.at, self.channel, self.coupons, choices=self.choices)
+        return Context(
+            self.at, self.channel, self.coupons, availability=TOPPED, choices=self.choices
+        )
 
 
 @attrs.frozen
