@@ -24,6 +24,7 @@ import attrs
 from promorules.cartfile import CatalogItem, load_cart
 from promorules.counters import UNLIMITED
 from promorules.engine import Engine
+from promorules.validate.blame import blame
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
 from promorules.validate.lint import lint_ruleset, problems_from_search
 from promorules.validate.report import (
@@ -98,14 +99,17 @@ def validate(
                 progress=progress,
             )
             notes.update(dict.fromkeys(outcome.observations))
+            why = blame(bounds, floor)
             if outcome.found is None:
                 verdicts.append(
-                    Verdict(floor, Status.UNPROVEN, claim, outcome.tried, outcome.seconds)
+                    Verdict(
+                        floor, Status.UNPROVEN, claim, outcome.tried, outcome.seconds, None, why
+                    )
                 )
                 continue
             breach = _breach(engine, catalog, floor, outcome.found.case, options)
             verdicts.append(
-                Verdict(floor, Status.BREACHED, claim, outcome.tried, outcome.seconds, breach)
+                Verdict(floor, Status.BREACHED, claim, outcome.tried, outcome.seconds, breach, why)
             )
     else:
         from promorules.validate.bounds import Claim

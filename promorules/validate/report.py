@@ -20,6 +20,7 @@ import attrs
 
 from promorules.diagnostics import Diagnostic, Severity
 from promorules.money import format_amount, format_percent
+from promorules.validate.blame import Blame
 from promorules.validate.bounds import Claim, FloorSpec
 from promorules.validate.search import Case, Shortfall
 
@@ -70,6 +71,8 @@ class Verdict:
     tried: int = 0
     seconds: float = 0.0
     breach: Breach | None = None
+    blame: Blame = attrs.field(factory=Blame)
+    """For a floor not PROVEN: the promotions it fails on and what would make it hold."""
 
 
 @attrs.frozen
@@ -226,6 +229,7 @@ def render_text(report: Report) -> str:
                 out.append(f"  cart: {safe(b.cart_file, 200)}")
             out.append(f"  reproduce: {safe(b.command, 400)}")
             out.append(f"  found after {v.tried} examples in {v.seconds:.1f}s")
+            _blame_text(v.blame, out)
         else:
             if claim.worst_margin is None:
                 out.append(
@@ -242,6 +246,7 @@ def render_text(report: Report) -> str:
                 f"  search: no breach in {v.tried} examples ({v.seconds:.1f}s, within "
                 f"{report.max_lines} lines of up to {report.max_quantity} units)"
             )
+            _blame_text(v.blame, out)
     counts = {s: sum(1 for v in report.verdicts if v.status is s) for s in Status}
     out.append("")
     out.append(
@@ -250,6 +255,15 @@ def render_text(report: Report) -> str:
         f"{len(report.diagnostics) - report.errors} warning(s); {report.seconds:.1f}s"
     )
     return "\n".join(out)
+
+
+def _blame_text(blame: Blame, out: list[str]) -> None:
+    from promorules.cli.render import safe
+
+    if blame.culprits:
+        out.append("  fails on: " + ", ".join(safe(c, 80) for c in blame.culprits))
+    for fix in blame.fixes:
+        out.append(f"  would hold with {safe(fix, 200)}")
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -272,6 +286,9 @@ def to_dict(report: Report) -> dict[str, Any]:
             },
             "search": {"examples": v.tried, "seconds": round(v.seconds, 3)},
         }
+        if v.status is not Status.PROVEN:
+            data["fails_on"] = list(v.blame.culprits)
+            data["would_hold_with"] = list(v.blame.fixes)
         if v.breach is not None:
             b = v.breach
             data["breach"] = {

@@ -1,0 +1,262 @@
+"""Where a floor is not proven: which promotions' bounds make it fail, and what would
+make it hold.
+
+This module reads the per-promotion terms :class:`~promorules.validate.bounds.Bounds`
+composes (each promotion's depth on a unit of each sku, its lane, its group, its gift
+cost and threshold) and changes none of them. For a unit that the composed bound lets
+fall below the floor, the promotions touching it are the ones the proof fails on. For
+one of them alone, with every other term as it is:
+
+- the largest per-line share (a percent) that keeps the floor on every unit it touches,
+  in every slot and channel, solved exactly from ``p * prod(1 - d_lane) - n`` (see
+  docs/validate.md); stated only when every failing unit is one the promotion touches,
+  so that lowering it alone is enough;
+- for a gift whose cost the order's margin cannot carry, the smallest threshold from
+  which the margin left on the cheapest order reaching it covers its cost (when its
+  kind's bound ties the cost to a threshold, ``min_base``).
+
+Figures are rounded towards the safe side: a percent down, a threshold up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+
+import attrs
+
+from promorules.money import format_amount, format_percent
+from promorules.validate.bounds import Bounds, FloorSpec
+
+_ONE = Fraction(1)
+
+
+@attrs.frozen
+class Blame:
+    """The promotions a floor fails on, and the changes that would make it hold."""
+
+    culprits: tuple[str, ...] = ()
+    """Promotion ids whose bounds let a unit fall below the floor (or add a gift cost
+    the order cannot carry), in ruleset order."""
+    fixes: tuple[str, ...] = ()
+    """One change per promotion that alone would make the bound hold the floor."""
+
+
+@attrs.frozen
+class _Terms:
+    lanes: tuple[Fraction, ...]
+    """Per lane, the summed per-line depth of the promotions counted."""
+    slack: int
+    """The rounding allowance: one minor unit per promotion (an exclusive group once)."""
+    used: frozenset[int]
+
+
+def unit_terms(
+    bounds: Bounds, k: int, active: frozenset[int], skip: frozenset[int] = frozenset()
+) -> _Terms:
+    """The lane depths of one unit of item ``k``, composed as the bound composes them
+    (held equal to it by tests/validate/test_blame.py)."""
+    lanes = [Fraction(0)] * bounds.lane_count
+    groups: dict[tuple[int, str], Fraction] = {}
+    used: set[int] = set()
+    deepest_price = Fraction(0)
+    for i, (price_part, depth) in bounds.depth[k].items():
+        if i not in active or i in skip or (depth <= 0 and price_part <= 0):
+            continue
+        used.add(i)
+        deepest_price = max(deepest_price, price_part)
+        promo = bounds.promos[i]
+        if promo.group is not None:
+            key = (promo.lane, promo.group)
+            groups[key] = max(groups.get(key, Fraction(0)), depth)
+        else:
+            lanes[promo.lane] += depth
+    for (lane, _group), depth in groups.items():
+        lanes[lane] += depth
+    lanes[bounds.price_position] += deepest_price
+    grouped = sum(1 for i in used if bounds.promos[i].group is not None)
+    return _Terms(tuple(lanes), len(used) - grouped + len(groups), frozenset(used))
+
+
+def factor(terms: _Terms) -> Fraction:
+    out = _ONE
+    for depth in terms.lanes:
+        out *= 1 - min(depth, _ONE)
+    return out
+
+
+def floor_items(bounds: Bounds, floor: FloorSpec) -> list[int]:
+    """The items a floor speaks of, as :meth:`Bounds.claim` picks them."""
+    return [
+        k
+        for k, item in enumerate(bounds.space.items)
+        if (floor.category is None or item.category == floor.category)
+        and not (
+            floor.name == "line"
+            and not item.synthetic
+            and item.price * (1 - floor.floor) < item.cost
+        )
+    ]
+
+
+def _cost(bounds: Bounds, k: int, floor: FloorSpec) -> Fraction:
+    item = bounds.space.items[k]
+    if floor.name == "line" and item.synthetic:
+        return min(item.cost, item.price * (1 - floor.floor))
+    return item.cost
+
+
+def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
+    """The promotions ``floor`` fails on under ``bounds``, and what would make it hold."""
+    f = floor.floor
+    if f >= 1:
+        return Blame()
+    items = floor_items(bounds, floor)
+    failing: list[tuple[int, frozenset[int]]] = []
+    culprits: set[int] = set()
+    for context in bounds.contexts:
+        active = frozenset(context.active)
+        for k in items:
+            terms = unit_terms(bounds, k, active)
+            item = bounds.space.items[k]
+            paid = max(item.price * factor(terms) - terms.slack, Fraction(0))
+            if paid * (1 - f) < _cost(bounds, k, floor):
+                failing.append((k, active))
+                culprits.update(i for i in terms.used if _takes(bounds, i, k))
+    fixes: list[str] = []
+    for i in sorted(culprits):
+        share = _largest_share(bounds, floor, items, failing, i)
+        if share is not None:
+            fixes.append(
+                f"{bounds.promos[i].promotion.id}: a per-line share of at most "
+                f"{_pct_down(share)} keeps the floor"
+            )
+    if floor.name == "order" and not failing:
+        gift_culprits, gift_fixes = _gifts(bounds, floor, items)
+        culprits.update(gift_culprits)
+        fixes += gift_fixes
+    return Blame(
+        tuple(bounds.promos[i].promotion.id for i in sorted(culprits)),
+        tuple(fixes),
+    )
+
+
+def _takes(bounds: Bounds, i: int, k: int) -> bool:
+    price_part, depth = bounds.depth[k].get(i, (Fraction(0), Fraction(0)))
+    return price_part > 0 or depth > 0
+
+
+def _largest_share(
+    bounds: Bounds,
+    floor: FloorSpec,
+    items: Sequence[int],
+    failing: Sequence[tuple[int, frozenset[int]]],
+    i: int,
+) -> Fraction | None:
+    """The largest per-line depth of promotion ``i`` (others as they are) that keeps
+    every unit it touches at the floor; ``None`` when lowering it alone is not enough
+    (a failing unit it does not touch, a price-lane offer, or no share at all)."""
+    promo = bounds.promos[i]
+    if promo.lane == bounds.price_position:
+        return None  # a unit price, not a share: its own bound says what it charges
+    if any(not (i in active and _takes(bounds, i, k)) for k, active in failing):
+        return None
+    f = floor.floor
+    best: Fraction | None = None
+    for context in bounds.contexts:
+        active = frozenset(context.active)
+        if i not in active:
+            continue
+        for k in items:
+            if not _takes(bounds, i, k):
+                continue
+            item = bounds.space.items[k]
+            rest = unit_terms(bounds, k, active, frozenset({i}))
+            other = Fraction(item.price)
+            for lane, depth in enumerate(rest.lanes):
+                if lane != promo.lane:
+                    other *= 1 - min(depth, _ONE)
+            # ``i`` keeps its minor unit of rounding whatever its share
+            need = _cost(bounds, k, floor) / (1 - f) + rest.slack + 1
+            if other <= 0:
+                return None
+            share = 1 - rest.lanes[promo.lane] - need / other
+            best = share if best is None else min(best, share)
+    if best is None or best <= 0:
+        return None
+    return min(best, _ONE)
+
+
+def _gifts(bounds: Bounds, floor: FloorSpec, items: Sequence[int]) -> tuple[set[int], list[str]]:
+    """Gifts whose cost the margin the order keeps cannot carry from their threshold
+    (no unit falls below the floor, yet the order does): each one's smallest threshold
+    that keeps it, the other gifts as they are."""
+    f = floor.floor
+    culprits: set[int] = set()
+    needed: dict[int, int | None] = {}
+    for context in bounds.contexts:
+        active = frozenset(context.active)
+        ratio: Fraction | None = None
+        for k in items:
+            item = bounds.space.items[k]
+            terms = unit_terms(bounds, k, active)
+            paid = max(item.price * factor(terms) - terms.slack, Fraction(0))
+            share = (paid * (1 - f) - item.cost) / item.price
+            ratio = share if ratio is None else min(ratio, share)
+        if ratio is None:
+            continue
+        lowest = min(bounds.space.items[k].price for k in items)
+        gifts = [
+            (bounds.promos[i].bound.min_base, bounds.promos[i].bound.extra_cost, i)
+            for i in sorted(active)
+            if bounds.promos[i].bound.extra_cost > 0
+            and (i in bounds.without_lines or any(i in bounds.touch[k] for k in items))
+        ]
+        for base, cost, i in gifts:
+            total = max(base, lowest)
+            carried = sum(c for m, c, _ in gifts if max(m, lowest) <= total)
+            if ratio * total >= carried:
+                continue
+            culprits.add(i)
+            if base <= 0:
+                # the kind ties no threshold to the gift's cost in its bound: raising its
+                # threshold would not show in the proof, so no figure is stated
+                needed[i] = None
+                continue
+            needed.setdefault(i, 0)
+            threshold = _smallest_threshold(ratio, cost, [(m, c) for m, c, j in gifts if j != i])
+            current = needed[i]
+            needed[i] = None if threshold is None or current is None else max(current, threshold)
+    fixes = [
+        f"{bounds.promos[i].promotion.id}: a threshold of at least "
+        f"{format_amount(amount, bounds.currency)} keeps the floor"
+        for i, amount in sorted(needed.items())
+        if amount is not None
+    ]
+    return culprits, fixes
+
+
+def _smallest_threshold(
+    ratio: Fraction, cost: int, others: Sequence[tuple[int, int]]
+) -> int | None:
+    """The least order total ``M`` with ``ratio * M >= cost + (gift costs of the others
+    with a threshold up to M)``: the margin the cheapest order reaching ``M`` keeps
+    covers every gift it brings. ``None`` when the margin grows with nothing to carry
+    it (``ratio <= 0``) or another gift fails at its own threshold."""
+    if ratio <= 0:
+        return None
+    for base, _ in others:
+        if ratio * base < sum(c for m, c in others if m <= base):
+            return None
+    threshold = 0
+    while True:
+        carried = cost + sum(c for m, c in others if m <= threshold)
+        wanted = math.ceil(carried / ratio)
+        if wanted <= threshold:
+            return threshold
+        threshold = wanted
+
+
+def _pct_down(rate: Fraction) -> str:
+    return format_percent(Fraction(math.floor(rate * 10000), 10000))
