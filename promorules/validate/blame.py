@@ -21,7 +21,7 @@ Figures are rounded towards the safe side: a percent down, a threshold up.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import attrs
@@ -107,33 +107,81 @@ def _cost(bounds: Bounds, k: int, floor: FloorSpec) -> Fraction:
     return item.cost
 
 
+class _Scan:
+    """The terms of every item in every slot and channel, worked out once per group of
+    items that share their promotions' depths (a catalogue of 100,000 skus has a few
+    dozen such groups), so the exact arithmetic runs per group, not per sku. Floats
+    only pick which items to check exactly: every decision is made in fractions."""
+
+    def __init__(self, bounds: Bounds, items: Sequence[int]) -> None:
+        self.bounds = bounds
+        self.contexts = [frozenset(c.active) for c in bounds.contexts]
+        groups: dict[tuple[tuple[int, tuple[Fraction, Fraction]], ...], list[int]] = {}
+        for k in items:
+            groups.setdefault(tuple(sorted(bounds.depth[k].items())), []).append(k)
+        self.groups = list(groups.values())
+        self._terms: dict[tuple[int, int, int], tuple[_Terms, Fraction]] = {}
+
+    def terms(self, group: int, context: int, skip: int = -1) -> tuple[_Terms, Fraction]:
+        key = (group, context, skip)
+        found = self._terms.get(key)
+        if found is None:
+            k = self.groups[group][0]
+            skipped = frozenset({skip}) if skip >= 0 else frozenset()
+            terms = unit_terms(self.bounds, k, self.contexts[context], skipped)
+            found = self._terms[key] = (terms, factor(terms))
+        return found
+
+
+def _least(
+    items: Sequence[int], rough: Callable[[int], float], exact: Callable[[int], Fraction]
+) -> Fraction:
+    """``min(exact(k))`` over ``items``, evaluated exactly only where ``rough`` (the same
+    figure in floats, off by far less than 1e-9) comes within 1e-9 of its least."""
+    values = [rough(k) for k in items]
+    low = min(values)
+    return min(exact(k) for k, v in zip(items, values, strict=True) if v <= low + 1e-9)
+
+
 def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
     """The promotions ``floor`` fails on under ``bounds``, and what would make it hold."""
     f = floor.floor
     if f >= 1:
         return Blame()
     items = floor_items(bounds, floor)
+    scan = _Scan(bounds, items)
+    keep = 1 - f
     failing: list[tuple[int, frozenset[int]]] = []
     culprits: set[int] = set()
-    for context in bounds.contexts:
-        active = frozenset(context.active)
-        for k in items:
-            terms = unit_terms(bounds, k, active)
-            item = bounds.space.items[k]
-            paid = max(item.price * factor(terms) - terms.slack, Fraction(0))
-            if paid * (1 - f) < _cost(bounds, k, floor):
+    for c, active in enumerate(scan.contexts):
+        for g, group in enumerate(scan.groups):
+            terms, whole = scan.terms(g, c)
+            taking = [i for i in terms.used if _takes(bounds, i, group[0])]
+
+            rough_whole, rough_keep = float(whole), float(keep)
+            for k in group:
+                item = bounds.space.items[k]
+                cost = _cost(bounds, k, floor)
+                # how far a unit falls below the floor (> 0: below), in floats first
+                guess = float(cost) - max(item.price * rough_whole - terms.slack, 0.0) * rough_keep
+                if guess < -1e-6:
+                    continue
+                if guess <= 1e-6:
+                    paid = max(item.price * whole - terms.slack, Fraction(0))
+                    if paid * keep >= cost:
+                        continue
                 failing.append((k, active))
-                culprits.update(i for i in terms.used if _takes(bounds, i, k))
+                culprits.update(taking)
     fixes: list[str] = []
     for i in sorted(culprits):
-        share = _largest_share(bounds, floor, items, failing, i)
+        share = _largest_share(scan, floor, failing, i)
         if share is not None:
             fixes.append(
                 f"{bounds.promos[i].promotion.id}: a per-line share of at most "
                 f"{_pct_down(share)} keeps the floor"
             )
     if floor.name == "order" and not failing:
-        gift_culprits, gift_fixes = _gifts(bounds, floor, items)
+        gift_culprits, gift_fixes = _gifts(scan, floor, items)
         culprits.update(gift_culprits)
         fixes += gift_fixes
     return Blame(
@@ -148,62 +196,85 @@ def _takes(bounds: Bounds, i: int, k: int) -> bool:
 
 
 def _largest_share(
-    bounds: Bounds,
+    scan: _Scan,
     floor: FloorSpec,
-    items: Sequence[int],
     failing: Sequence[tuple[int, frozenset[int]]],
     i: int,
 ) -> Fraction | None:
     """The largest per-line depth of promotion ``i`` (others as they are) that keeps
     every unit it touches at the floor; ``None`` when lowering it alone is not enough
     (a failing unit it does not touch, a price-lane offer, or no share at all)."""
+    bounds = scan.bounds
     promo = bounds.promos[i]
     if promo.lane == bounds.price_position:
         return None  # a unit price, not a share: its own bound says what it charges
     if any(not (i in active and _takes(bounds, i, k)) for k, active in failing):
         return None
-    f = floor.floor
+    keep = 1 - floor.floor
     best: Fraction | None = None
-    for context in bounds.contexts:
-        active = frozenset(context.active)
+    for c, active in enumerate(scan.contexts):
         if i not in active:
             continue
-        for k in items:
-            if not _takes(bounds, i, k):
+        for g, group in enumerate(scan.groups):
+            if not _takes(bounds, i, group[0]):
                 continue
-            item = bounds.space.items[k]
-            rest = unit_terms(bounds, k, active, frozenset({i}))
-            other = Fraction(item.price)
+            rest, _ = scan.terms(g, c, i)
+            other = Fraction(1)
             for lane, depth in enumerate(rest.lanes):
                 if lane != promo.lane:
                     other *= 1 - min(depth, _ONE)
-            # ``i`` keeps its minor unit of rounding whatever its share
-            need = _cost(bounds, k, floor) / (1 - f) + rest.slack + 1
             if other <= 0:
                 return None
-            share = 1 - rest.lanes[promo.lane] - need / other
-            best = share if best is None else min(best, share)
+            # ``i`` keeps its minor unit of rounding whatever its share
+            slack = rest.slack + 1
+            room = 1 - rest.lanes[promo.lane]
+
+            def share(
+                k: int, other: Fraction = other, slack: int = slack, room: Fraction = room
+            ) -> Fraction:
+                item = bounds.space.items[k]
+                return room - (_cost(bounds, k, floor) / keep + slack) / (item.price * other)
+
+            def rough(
+                k: int, o: float = float(other), slack: int = slack, room: float = float(room)
+            ) -> float:
+                cost = float(_cost(bounds, k, floor))
+                return room - (cost / float(keep) + slack) / (bounds.space.items[k].price * o)
+
+            least = _least(group, rough, share)
+            best = least if best is None else min(best, least)
     if best is None or best <= 0:
         return None
     return min(best, _ONE)
 
 
-def _gifts(bounds: Bounds, floor: FloorSpec, items: Sequence[int]) -> tuple[set[int], list[str]]:
+def _gifts(scan: _Scan, floor: FloorSpec, items: Sequence[int]) -> tuple[set[int], list[str]]:
     """Gifts whose cost the margin the order keeps cannot carry from their threshold
     (no unit falls below the floor, yet the order does): each one's smallest threshold
     that keeps it, the other gifts as they are."""
     f = floor.floor
     culprits: set[int] = set()
     needed: dict[int, int | None] = {}
-    for context in bounds.contexts:
-        active = frozenset(context.active)
+    bounds = scan.bounds
+    keep = 1 - f
+    for c, active in enumerate(scan.contexts):
         ratio: Fraction | None = None
-        for k in items:
-            item = bounds.space.items[k]
-            terms = unit_terms(bounds, k, active)
-            paid = max(item.price * factor(terms) - terms.slack, Fraction(0))
-            share = (paid * (1 - f) - item.cost) / item.price
-            ratio = share if ratio is None else min(ratio, share)
+        for g, group in enumerate(scan.groups):
+            terms, whole = scan.terms(g, c)
+
+            def slack(k: int, terms: _Terms = terms, whole: Fraction = whole) -> Fraction:
+                """The margin a unit of ``k`` keeps above the floor, per unit of list."""
+                item = bounds.space.items[k]
+                paid = max(item.price * whole - terms.slack, Fraction(0))
+                return (paid * keep - item.cost) / item.price
+
+            def rough(k: int, n: int = terms.slack, w: float = float(whole)) -> float:
+                item = bounds.space.items[k]
+                paid = max(item.price * w - n, 0.0)
+                return (paid * float(keep) - float(item.cost)) / item.price
+
+            least = _least(group, rough, slack)
+            ratio = least if ratio is None else min(ratio, least)
         if ratio is None:
             continue
         lowest = min(bounds.space.items[k].price for k in items)
