@@ -81,14 +81,20 @@ def validate(
     notes: dict[str, None] = {}
     if space.items:
         bounds = Bounds(engine, space)
-        risk = bounds.risk()
-        order = sorted(range(len(space.items)), key=lambda k: (risk[k], space.items[k].price))
+        order: list[int] | None = None
         progress = Progress(options.stream, options.progress)
         for floor in floors:
             claim = bounds.claim(floor)
             if claim.proven:
                 verdicts.append(Verdict(floor, Status.PROVEN, claim))
                 continue
+            if order is None:
+                # riskiest skus first, for the search only: a ruleset proven on every
+                # floor never pays for it (about a tenth of the bound's time)
+                risk = bounds.risk()
+                order = sorted(
+                    range(len(space.items)), key=lambda k: (risk[k], space.items[k].price)
+                )
             outcome = search_floor(
                 engine,
                 space,
