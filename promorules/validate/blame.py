@@ -38,7 +38,8 @@ class Blame:
 
     culprits: tuple[str, ...] = ()
     """Promotion ids whose bounds let a unit fall below the floor (or add a gift cost
-    the order cannot carry), in ruleset order."""
+    the order cannot carry), the deepest first (the largest share of a failing unit its
+    bound allows; ruleset order among equals)."""
     fixes: tuple[str, ...] = ()
     """One change per promotion that alone would make the bound hold the floor."""
 
@@ -153,6 +154,7 @@ def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
     keep = 1 - f
     failing: list[tuple[int, frozenset[int]]] = []
     culprits: set[int] = set()
+    deepest: dict[int, Fraction] = {}
     for c, active in enumerate(scan.contexts):
         for g, group in enumerate(scan.groups):
             terms, whole = scan.terms(g, c)
@@ -172,6 +174,9 @@ def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
                         continue
                 failing.append((k, active))
                 culprits.update(taking)
+                for i in taking:
+                    price_part, depth = bounds.depth[k][i]
+                    deepest[i] = max(deepest.get(i, Fraction(0)), price_part + depth)
     fixes: list[str] = []
     for i in sorted(culprits):
         share = _largest_share(scan, floor, failing, i)
@@ -185,7 +190,10 @@ def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
         culprits.update(gift_culprits)
         fixes += gift_fixes
     return Blame(
-        tuple(bounds.promos[i].promotion.id for i in sorted(culprits)),
+        tuple(
+            bounds.promos[i].promotion.id
+            for i in sorted(culprits, key=lambda i: (-deepest.get(i, Fraction(0)), i))
+        ),
         tuple(fixes),
     )
 

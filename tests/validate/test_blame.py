@@ -132,3 +132,15 @@ def test_floats_only_pick_the_candidates_the_least_is_exact() -> None:
     exact = {0: Fraction(1, 3) + Fraction(1, 10**30), 1: Fraction(1, 3), 2: Fraction(1, 2)}
     assert _least([0, 1, 2], lambda k: float(exact[k]), exact.__getitem__) == Fraction(1, 3)
     assert _least([2, 0], lambda k: float(exact[k]), exact.__getitem__) == exact[0]
+
+
+def test_the_promotion_taking_most_of_a_failing_unit_is_named_first(tmp_path: Path) -> None:
+    text = (CORPUS / "presale-coupon.toml").read_text()
+    # the coupon listed first: still named after the bonus, which may take the whole unit
+    head, bonus, coupon = text.split("[[promotion]]")
+    swapped = Engine.from_string(
+        "[[promotion]]".join((head, coupon + "\n", bonus)), plugins=PLUGINS
+    )
+    catalog = load_catalog(CORPUS / "presale.csv", "CNY")
+    verdict = validate(swapped, catalog, Options(examples=50, out_dir=tmp_path)).verdict("line")
+    assert verdict.blame.culprits == ("nova-presale", "plat-10")
