@@ -114,14 +114,43 @@ class _Scan:
     dozen such groups), so the exact arithmetic runs per group, not per sku. Floats
     only pick which items to check exactly: every decision is made in fractions."""
 
-    def __init__(self, bounds: Bounds, items: Sequence[int]) -> None:
+    def __init__(self, bounds: Bounds, items: Sequence[int], floor: FloorSpec) -> None:
         self.bounds = bounds
+        self.floor = floor
+        self.keep = 1 - floor.floor
         self.contexts = [frozenset(c.active) for c in bounds.contexts]
         groups: dict[tuple[tuple[int, tuple[Fraction, Fraction]], ...], list[int]] = {}
         for k in items:
             groups.setdefault(tuple(sorted(bounds.depth[k].items())), []).append(k)
         self.groups = list(groups.values())
         self._terms: dict[tuple[int, int, int], tuple[_Terms, Fraction]] = {}
+        self._most: dict[tuple[int, int, bool], Fraction | None] = {}
+
+    def most(self, group: int, slack: int, costly: bool) -> Fraction | None:
+        """``max((cost / (1 - f) + slack) / price)`` over the group's items (with a cost
+        only, when ``costly``): a unit of item ``k`` falls below the floor exactly when
+        its lanes leave it less than that share of its price (``factor < most``), and the
+        figure depends on the slot and channel only through ``slack``."""
+        key = (group, slack, costly)
+        if key in self._most:
+            return self._most[key]
+        bounds, floor, keep = self.bounds, self.floor, self.keep
+        rough_keep = float(keep)
+        ks = [k for k in self.groups[group] if not costly or _cost(bounds, k, floor) > 0]
+        found: Fraction | None = None
+        if ks:
+            rough = [
+                (float(_cost(bounds, k, floor)) / rough_keep + slack) / bounds.space.items[k].price
+                for k in ks
+            ]
+            top = max(rough)
+            found = max(
+                (_cost(bounds, k, floor) / keep + slack) / bounds.space.items[k].price
+                for k, r in zip(ks, rough, strict=True)
+                if r >= top - 1e-9
+            )
+        self._most[key] = found
+        return found
 
     def terms(self, group: int, context: int, skip: int = -1) -> tuple[_Terms, Fraction]:
         key = (group, context, skip)
@@ -150,36 +179,26 @@ def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
     if f >= 1:
         return Blame()
     items = floor_items(bounds, floor)
-    scan = _Scan(bounds, items)
-    keep = 1 - f
-    failing: list[tuple[int, frozenset[int]]] = []
+    scan = _Scan(bounds, items, floor)
+    failing: list[tuple[int, int]] = []
+    """(group, context) pairs in which some unit falls below the floor."""
     culprits: set[int] = set()
     deepest: dict[int, Fraction] = {}
-    for c, active in enumerate(scan.contexts):
+    for c in range(len(scan.contexts)):
         for g, group in enumerate(scan.groups):
             terms, whole = scan.terms(g, c)
-            taking = [i for i in terms.used if _takes(bounds, i, group[0])]
-
-            rough_whole, rough_keep = float(whole), float(keep)
-            for k in group:
-                item = bounds.space.items[k]
-                cost = _cost(bounds, k, floor)
-                # how far a unit falls below the floor (> 0: below), in floats first
-                guess = float(cost) - max(item.price * rough_whole - terms.slack, 0.0) * rough_keep
-                if guess < -1e-6:
-                    continue
-                if guess <= 1e-6:
-                    paid = max(item.price * whole - terms.slack, Fraction(0))
-                    if paid * keep >= cost:
-                        continue
-                failing.append((k, active))
-                culprits.update(taking)
-                for i in taking:
-                    price_part, depth = bounds.depth[k][i]
+            most = scan.most(g, terms.slack, costly=True)
+            if most is None or whole >= most:
+                continue
+            failing.append((g, c))
+            for i in terms.used:
+                price_part, depth = bounds.depth[group[0]][i]
+                if price_part > 0 or depth > 0:
+                    culprits.add(i)
                     deepest[i] = max(deepest.get(i, Fraction(0)), price_part + depth)
     fixes: list[str] = []
     for i in sorted(culprits):
-        share = _largest_share(scan, floor, failing, i)
+        share = _largest_share(scan, failing, i)
         if share is not None:
             fixes.append(
                 f"{bounds.promos[i].promotion.id}: a per-line share of at most "
@@ -203,12 +222,7 @@ def _takes(bounds: Bounds, i: int, k: int) -> bool:
     return price_part > 0 or depth > 0
 
 
-def _largest_share(
-    scan: _Scan,
-    floor: FloorSpec,
-    failing: Sequence[tuple[int, frozenset[int]]],
-    i: int,
-) -> Fraction | None:
+def _largest_share(scan: _Scan, failing: Sequence[tuple[int, int]], i: int) -> Fraction | None:
     """The largest per-line depth of promotion ``i`` (others as they are) that keeps
     every unit it touches at the floor; ``None`` when lowering it alone is not enough
     (a failing unit it does not touch, a price-lane offer, or no share at all)."""
@@ -216,9 +230,10 @@ def _largest_share(
     promo = bounds.promos[i]
     if promo.lane == bounds.price_position:
         return None  # a unit price, not a share: its own bound says what it charges
-    if any(not (i in active and _takes(bounds, i, k)) for k, active in failing):
+    if any(
+        not (i in scan.contexts[c] and _takes(bounds, i, scan.groups[g][0])) for g, c in failing
+    ):
         return None
-    keep = 1 - floor.floor
     best: Fraction | None = None
     for c, active in enumerate(scan.contexts):
         if i not in active:
@@ -233,24 +248,13 @@ def _largest_share(
                     other *= 1 - min(depth, _ONE)
             if other <= 0:
                 return None
-            # ``i`` keeps its minor unit of rounding whatever its share
-            slack = rest.slack + 1
-            room = 1 - rest.lanes[promo.lane]
-
-            def share(
-                k: int, other: Fraction = other, slack: int = slack, room: Fraction = room
-            ) -> Fraction:
-                item = bounds.space.items[k]
-                return room - (_cost(bounds, k, floor) / keep + slack) / (item.price * other)
-
-            def rough(
-                k: int, o: float = float(other), slack: int = slack, room: float = float(room)
-            ) -> float:
-                cost = float(_cost(bounds, k, floor))
-                return room - (cost / float(keep) + slack) / (bounds.space.items[k].price * o)
-
-            least = _least(group, rough, share)
-            best = least if best is None else min(best, least)
+            # a unit of k holds while its lanes leave at least most(k) of its price:
+            # (1 - rest - share) * other >= (cost / (1 - f) + slack) / price, and ``i``
+            # keeps its minor unit of rounding whatever its share
+            most = scan.most(g, rest.slack + 1, costly=False)
+            assert most is not None  # every group holds an item
+            share = 1 - rest.lanes[promo.lane] - most / other
+            best = share if best is None else min(best, share)
     if best is None or best <= 0:
         return None
     return min(best, _ONE)

@@ -4,19 +4,23 @@ from the bound's own terms: each figure is checked by putting it into the rulese
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from promorules.cartfile import load_catalog
 from promorules.engine import Engine
 from promorules.validate import Options, Status, validate
-from promorules.validate.blame import blame, factor, unit_terms
+from promorules.validate.blame import blame, factor, floor_items, unit_terms
 from promorules.validate.bounds import Bounds, floors_of
 from promorules.validate.report import render_text, to_dict
 from promorules.validate.space import build_space
 from tests import kinds
 from tests.helpers import ALL_KINDS
+from tests.property.strategies import catalogues, wide_rulesets
 
 CORPUS = Path(__file__).parent / "corpus"
 PLUGINS: list[object] = [*ALL_KINDS, kinds]
@@ -124,8 +128,6 @@ def test_the_terms_read_out_compose_as_the_bound_composes_them(name: str, catalo
 
 
 def test_floats_only_pick_the_candidates_the_least_is_exact() -> None:
-    from fractions import Fraction
-
     from promorules.validate.blame import _least
 
     # equal as floats, not as fractions: the exact least wins
@@ -144,3 +146,36 @@ def test_the_promotion_taking_most_of_a_failing_unit_is_named_first(tmp_path: Pa
     catalog = load_catalog(CORPUS / "presale.csv", "CNY")
     verdict = validate(swapped, catalog, Options(examples=50, out_dir=tmp_path)).verdict("line")
     assert verdict.blame.culprits == ("nova-presale", "plat-10")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_promotions_named_are_those_of_every_failing_unit_worked_out_one_by_one(
+    data: st.DataObject,
+) -> None:
+    engine = Engine.from_dict(data.draw(wide_rulesets()), plugins=PLUGINS)
+    space = build_space(engine, data.draw(catalogues()), max_lines=4, max_quantity=4)
+    if not space.items:
+        return
+    bounds = Bounds(engine, space)
+    for floor in floors_of(engine.ruleset):
+        if floor.floor >= 1:
+            continue
+        named: set[int] = set()
+        for context in bounds.contexts:
+            active = frozenset(context.active)
+            for k in floor_items(bounds, floor):
+                terms = unit_terms(bounds, k, active)
+                item = space.items[k]
+                cost = item.cost
+                if floor.name == "line" and item.synthetic:
+                    cost = min(cost, item.price * (1 - floor.floor))
+                paid = max(item.price * factor(terms) - terms.slack, Fraction(0))
+                if paid * (1 - floor.floor) < cost:
+                    named |= {i for i in terms.used if sum(bounds.depth[k][i]) > 0}
+        found = set(blame(bounds, floor).culprits)
+        expected = {bounds.promos[i].promotion.id for i in named}
+        if named:
+            assert found == expected
+        else:
+            assert expected <= found  # the gifts an order cannot carry, if any
