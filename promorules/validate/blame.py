@@ -114,14 +114,16 @@ class _Scan:
     dozen such groups), so the exact arithmetic runs per group, not per sku. Floats
     only pick which items to check exactly: every decision is made in fractions."""
 
-    def __init__(self, bounds: Bounds, items: Sequence[int], floor: FloorSpec) -> None:
+    def __init__(
+        self, bounds: Bounds, items: Sequence[int], floor: FloorSpec, kinds: Sequence[int]
+    ) -> None:
         self.bounds = bounds
         self.floor = floor
         self.keep = 1 - floor.floor
         self.contexts = [frozenset(c.active) for c in bounds.contexts]
-        groups: dict[tuple[tuple[int, tuple[Fraction, Fraction]], ...], list[int]] = {}
+        groups: dict[int, list[int]] = {}
         for k in items:
-            groups.setdefault(tuple(sorted(bounds.depth[k].items())), []).append(k)
+            groups.setdefault(kinds[k], []).append(k)
         self.groups = list(groups.values())
         self._terms: dict[tuple[int, int, int], tuple[_Terms, Fraction]] = {}
         self._most: dict[tuple[int, int, bool], Fraction | None] = {}
@@ -173,13 +175,21 @@ def _least(
     return min(exact(k) for k, v in zip(items, values, strict=True) if v <= low + 1e-9)
 
 
-def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
-    """The promotions ``floor`` fails on under ``bounds``, and what would make it hold."""
+def groups_of(bounds: Bounds) -> list[int]:
+    """Per item, a number shared by exactly the items whose promotions' depths are the
+    same (worked out once, for every floor's blame)."""
+    seen: dict[tuple[tuple[int, tuple[Fraction, Fraction]], ...], int] = {}
+    return [seen.setdefault(tuple(sorted(depth.items())), len(seen)) for depth in bounds.depth]
+
+
+def blame(bounds: Bounds, floor: FloorSpec, groups: Sequence[int] | None = None) -> Blame:
+    """The promotions ``floor`` fails on under ``bounds``, and what would make it hold.
+    ``groups``: :func:`groups_of` ``bounds``, when blaming several floors."""
     f = floor.floor
     if f >= 1:
         return Blame()
     items = floor_items(bounds, floor)
-    scan = _Scan(bounds, items, floor)
+    scan = _Scan(bounds, items, floor, groups_of(bounds) if groups is None else groups)
     failing: list[tuple[int, int]] = []
     """(group, context) pairs in which some unit falls below the floor."""
     culprits: set[int] = set()
