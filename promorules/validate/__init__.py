@@ -148,13 +148,17 @@ def loss_leaders(space: Space, floors: list[FloorSpec]) -> list[tuple[Item, str]
     cart is the catalogue's problem, not the ruleset's: the line floor leaves them out,
     and only carts that hold a floor at list price count as its breaches."""
     out = []
+    # price * (1 - f) < cost in whole numbers: a Fraction per sku and floor was most of
+    # this pass's time on a large catalogue
+    keeps = [(f, (1 - f.floor).numerator, (1 - f.floor).denominator) for f in floors]
     for item in space.items:
+        cost = item.cost
         broken = next(
             (
                 f.label
-                for f in floors
+                for f, n, d in keeps
                 if (f.category is None or f.category == item.category)
-                and item.price * (1 - f.floor) < item.cost
+                and item.price * n * cost.denominator < cost.numerator * d
             ),
             None,
         )
