@@ -207,7 +207,10 @@ def blame(bounds: Bounds, floor: FloorSpec, groups: Sequence[int] | None = None)
                     culprits.add(i)
                     deepest[i] = max(deepest.get(i, Fraction(0)), price_part + depth)
     fixes: list[str] = []
-    for i in sorted(culprits):
+    # on the order floor a gift's cost is carried by the margin the units keep, so a
+    # share that only keeps every unit at the floor would not be enough to state
+    gifts = floor.name == "order" and any(p.bound.extra_cost > 0 for p in bounds.promos)
+    for i in sorted(culprits) if not gifts else ():
         share = _largest_share(scan, failing, i)
         if share is not None:
             fixes.append(

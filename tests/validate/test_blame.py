@@ -179,3 +179,18 @@ def test_the_promotions_named_are_those_of_every_failing_unit_worked_out_one_by_
             assert found == expected
         else:
             assert expected <= found  # the gifts an order cannot carry, if any
+
+
+def test_no_share_is_stated_for_an_order_floor_that_also_carries_a_gift(tmp_path: Path) -> None:
+    # the 50% discount alone would hold at 33.32%, but a 20.00 gift from any order needs
+    # more margin than that: a share keeping every unit at the floor is not enough
+    text = (CORPUS / "budget-proof.toml").read_text() + (
+        '\n[[promotion]]\nid = "bag"\nkind = "test_gift"\nthreshold = "0.01"\n'
+        'gift_sku = "BAG"\ngift_cost = "20.00"\n'
+    )
+    engine = Engine.from_string(text, plugins=PLUGINS)
+    catalog = load_catalog(CORPUS / "budget-proof.csv", "CNY")
+    verdict = validate(engine, catalog, Options(examples=50, out_dir=tmp_path)).verdict("order")
+    assert verdict.blame.culprits == ("half-off-tea",)
+    assert verdict.blame.fixes == ()
+    assert not proven(text.replace('"50%"', '"33.32%"'), "budget-proof.csv", "order")
