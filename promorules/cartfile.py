@@ -37,6 +37,9 @@ from promorules.diagnostics import Collector, Path, RulesetError
 from promorules.money import MoneyError, parse_amount
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+"""Largest cart or TOML catalogue read (held in memory whole); a CSV catalogue is
+streamed and bounded by :data:`MAX_CATALOG_ITEMS` instead."""
+MAX_CATALOG_ITEMS = 5_000_000
 MAX_LINES = 10_000
 
 _CART_KEYS = (
@@ -123,73 +126,105 @@ def _parse(text: str, source: str) -> tuple[Any, Mapping[Path, tuple[int, int]]]
 
 
 def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
-    """Read a catalogue: CSV with a header row, or TOML with ``[[item]]`` tables."""
+    """Read a catalogue: CSV with a header row, or TOML with ``[[item]]`` tables.
+
+    A CSV catalogue is streamed: read a row at a time, with no size limit beyond
+    :data:`MAX_CATALOG_ITEMS`, and only the rows with a problem keep their position (a
+    catalogue of a million skus is read in one pass, holding its items alone)."""
+    source = str(file)
+    if source.endswith(".csv"):
+        return _stream_csv(file, source, currency)
     text, source = _read(file, "catalogue", "PR001")
     out = Collector(source)
-    rows: list[tuple[Path, Mapping[str, Any]]] = []
-    if source.endswith(".csv"):
-        reader = csv.DictReader(text.splitlines())
-        for field in reader.fieldnames or []:
-            if field not in _CATALOG_KEYS:
-                out.add(
-                    "PR302", f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}"
-                )
-        for index, record in enumerate(reader):
-            where: Path = ("item", index)
-            # the physical line: a quoted field may span lines
-            out.positions[where] = (reader.line_num, 1)
-            extra = record.pop(None, None)
-            if extra:
-                out.add("PR302", f"row has {len(extra)} more field(s) than the header", where)
-            # unknown columns were reported once, on the header, not again on every row
-            rows.append(
-                (
-                    where,
-                    {k: v for k, v in record.items() if k in _CATALOG_KEYS and v not in ("", None)},
-                )
-            )
-    else:
-        data, positions = _parse(text, source)
-        out.positions.update(positions)
-        items = data.get("item", []) if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            out.add("PR302", "a TOML catalogue holds [[item]] tables", ("item",))
-            items = []
-        rows = [(("item", i), row) for i, row in enumerate(items)]
+    data, positions = _parse(text, source)
+    out.positions.update(positions)
+    items = data.get("item", []) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        out.add("PR302", "a TOML catalogue holds [[item]] tables", ("item",))
+        items = []
     catalog: dict[str, CatalogItem] = {}
-    for where, row in rows:
-        if not isinstance(row, Mapping):
-            out.add("PR302", "an item is a table", where)
-            continue
-        for key in row:
-            if key not in _CATALOG_KEYS:
-                out.add("PR302", f"unknown key {str(key)[:40]!r}", (*where, key))
-        sku = row.get("sku")
-        if not isinstance(sku, str) or not sku:
-            out.add("PR302", "every item needs a sku", (*where, "sku"))
-            continue
-        if sku in catalog:
-            out.add("PR302", f"sku {sku[:40]!r} listed twice", (*where, "sku"))
-        price = _money(row.get("price"), currency, (*where, "price"), out, "PR302")
-        cost = _money(row.get("cost"), currency, (*where, "cost"), out, "PR302")
-        raw_tags = row.get("tags", ())
-        tags = (
-            tuple(t for t in raw_tags.split("|") if t)
-            if isinstance(raw_tags, str)
-            else tuple(str(t) for t in raw_tags)
-        )
-        catalog[sku] = CatalogItem(
-            sku,
-            price,
-            cost,
-            str(row.get("category", "")),
-            str(row.get("brand", "")),
-            str(row.get("merchant", "")),
-            tags,
-            str(row.get("title", "")),
-        )
+    for i, row in enumerate(items):
+        _catalog_item(("item", i), row, currency, catalog, out)
     out.raise_if_errors()
     return catalog
+
+
+def _stream_csv(file: str | FilePath, source: str, currency: str) -> dict[str, CatalogItem]:
+    out = Collector(source)
+    catalog: dict[str, CatalogItem] = {}
+    line = 1  # where reading stopped, should it fail (the row after the last one read)
+    try:
+        with FilePath(file).open("rb") as handle:
+            # decoded a line at a time, so a bad byte is reported on its own line
+            reader = csv.DictReader(raw.decode("utf-8") for raw in handle)
+            for field in reader.fieldnames or []:
+                if field not in _CATALOG_KEYS:
+                    out.add(
+                        "PR302",
+                        f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}",
+                    )
+            for index, record in enumerate(reader):
+                if index >= MAX_CATALOG_ITEMS:
+                    out.positions[("item", index)] = (reader.line_num, 1)
+                    out.add("PR302", f"at most {MAX_CATALOG_ITEMS} items", ("item", index))
+                    break
+                where: Path = ("item", index)
+                before = len(out.problems)
+                # the physical line: a quoted field may span lines
+                out.positions[where] = (reader.line_num, 1)
+                line = reader.line_num + 1
+                extra = record.pop(None, None)
+                if extra:
+                    out.add("PR302", f"row has {len(extra)} more field(s) than the header", where)
+                # unknown columns were reported once, on the header, not again on every row
+                row = {
+                    k: v for k, v in record.items() if k in _CATALOG_KEYS and v not in ("", None)
+                }
+                _catalog_item(where, row, currency, catalog, out)
+                if len(out.problems) == before:
+                    del out.positions[where]  # only rows with a problem keep where they are
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        collector = Collector(source, {(): (line, 1)})
+        collector.add("PR001", f"cannot read catalogue: {exc}")
+        raise RulesetError(collector.diagnostics()) from None
+    out.raise_if_errors()
+    return catalog
+
+
+def _catalog_item(
+    where: Path, row: object, currency: str, catalog: dict[str, CatalogItem], out: Collector
+) -> None:
+    """Check one catalogue row and add it to ``catalog`` (problems go to ``out``)."""
+    if not isinstance(row, Mapping):
+        out.add("PR302", "an item is a table", where)
+        return
+    for key in row:
+        if key not in _CATALOG_KEYS:
+            out.add("PR302", f"unknown key {str(key)[:40]!r}", (*where, key))
+    sku = row.get("sku")
+    if not isinstance(sku, str) or not sku:
+        out.add("PR302", "every item needs a sku", (*where, "sku"))
+        return
+    if sku in catalog:
+        out.add("PR302", f"sku {sku[:40]!r} listed twice", (*where, "sku"))
+    price = _money(row.get("price"), currency, (*where, "price"), out, "PR302")
+    cost = _money(row.get("cost"), currency, (*where, "cost"), out, "PR302")
+    raw_tags = row.get("tags", ())
+    tags = (
+        tuple(t for t in raw_tags.split("|") if t)
+        if isinstance(raw_tags, str)
+        else tuple(str(t) for t in raw_tags)
+    )
+    catalog[sku] = CatalogItem(
+        sku,
+        price,
+        cost,
+        str(row.get("category", "")),
+        str(row.get("brand", "")),
+        str(row.get("merchant", "")),
+        tags,
+        str(row.get("title", "")),
+    )
 
 
 def _money(

@@ -32,8 +32,9 @@ def register(subparsers: Any) -> None:
         help="prove margin floors hold for every cart, or find one that breaks them",
         description="Lint a ruleset, bound every margin floor from the promotions' own "
         "discount bounds, and search for breaching carts where the bound cannot prove "
-        "the floor. Exit 0: every floor PROVEN and no lint error; 1: a floor BREACHED or "
-        "UNPROVEN, or a lint error; 2: bad input.",
+        "the floor. Exit 0: every floor PROVEN (or, with --fail-on breached, none "
+        "BREACHED) and no lint error; 1: a floor BREACHED, or a lint error; 2: bad input; "
+        "3: a floor UNPROVEN (none BREACHED) under --fail-on unproven, the default.",
     )
     parser.add_argument("ruleset", help="the ruleset (TOML)")
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of skus")
@@ -77,6 +78,13 @@ def register(subparsers: Any) -> None:
         help="CSV of past prices (sku,date,price): check the ruleset's reference-price rule "
         "([price_rules]) against it; needs --catalog",
     )
+    parser.add_argument(
+        "--fail-on",
+        choices=("unproven", "breached"),
+        default="unproven",
+        help="the least verdict that fails: unproven (default; an UNPROVEN floor exits 3, "
+        "a BREACHED one 1) or breached (only a BREACHED floor fails, exit 1)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(run=run)
@@ -88,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from promorules.cartfile import load_catalog
     from promorules.diagnostics import RulesetError
     from promorules.engine import Engine
-    from promorules.validate import Options, validate
+    from promorules.validate import FailOn, Options, validate
     from promorules.validate.report import render_text, to_dict
 
     try:
@@ -110,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         catalog_path=args.catalog,
         progress=not args.quiet,
         stream=sys.stderr,
+        fail_on=FailOn(args.fail_on),
     )
     try:
         report = validate(engine, catalog, options)

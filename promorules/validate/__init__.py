@@ -22,11 +22,14 @@ from typing import TextIO
 import attrs
 
 from promorules.cartfile import CatalogItem, load_cart
+from promorules.counters import UNLIMITED
 from promorules.engine import Engine
+from promorules.validate.blame import blame, groups_of
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
 from promorules.validate.lint import lint_ruleset, problems_from_search
 from promorules.validate.report import (
     Breach,
+    FailOn,
     Report,
     Status,
     Verdict,
@@ -38,7 +41,7 @@ from promorules.validate.report import (
 from promorules.validate.search import Case, Progress, search_floor, shortfall, unguarded
 from promorules.validate.space import Item, Space, build_space
 
-__all__ = ["Options", "Report", "Status", "validate"]
+__all__ = ["FailOn", "Options", "Report", "Status", "validate"]
 
 
 @attrs.frozen
@@ -56,6 +59,8 @@ class Options:
     catalog_path: str | None = None
     progress: bool = False
     stream: TextIO | None = None
+    fail_on: FailOn = FailOn.UNPROVEN
+    """The least verdict that fails validation (see :attr:`Report.exit_code`)."""
 
 
 def validate(
@@ -76,14 +81,21 @@ def validate(
     notes: dict[str, None] = {}
     if space.items:
         bounds = Bounds(engine, space)
-        risk = bounds.risk()
-        order = sorted(range(len(space.items)), key=lambda k: (risk[k], space.items[k].price))
+        order: list[int] | None = None
+        groups: list[int] | None = None
         progress = Progress(options.stream, options.progress)
         for floor in floors:
             claim = bounds.claim(floor)
             if claim.proven:
                 verdicts.append(Verdict(floor, Status.PROVEN, claim))
                 continue
+            if order is None:
+                # riskiest skus first, for the search only: a ruleset proven on every
+                # floor never pays for it (about a tenth of the bound's time)
+                risk = bounds.risk()
+                order = sorted(
+                    range(len(space.items)), key=lambda k: (risk[k], space.items[k].price)
+                )
             outcome = search_floor(
                 engine,
                 space,
@@ -94,14 +106,19 @@ def validate(
                 progress=progress,
             )
             notes.update(dict.fromkeys(outcome.observations))
+            if groups is None:
+                groups = groups_of(bounds)
+            why = blame(bounds, floor, groups)
             if outcome.found is None:
                 verdicts.append(
-                    Verdict(floor, Status.UNPROVEN, claim, outcome.tried, outcome.seconds)
+                    Verdict(
+                        floor, Status.UNPROVEN, claim, outcome.tried, outcome.seconds, None, why
+                    )
                 )
                 continue
             breach = _breach(engine, catalog, floor, outcome.found.case, options)
             verdicts.append(
-                Verdict(floor, Status.BREACHED, claim, outcome.tried, outcome.seconds, breach)
+                Verdict(floor, Status.BREACHED, claim, outcome.tried, outcome.seconds, breach, why)
             )
     else:
         from promorules.validate.bounds import Claim
@@ -122,6 +139,7 @@ def validate(
         examples=options.examples,
         seed=options.seed,
         seconds=time.monotonic() - started,
+        fail_on=options.fail_on,
     )
 
 
@@ -130,13 +148,17 @@ def loss_leaders(space: Space, floors: list[FloorSpec]) -> list[tuple[Item, str]
     cart is the catalogue's problem, not the ruleset's: the line floor leaves them out,
     and only carts that hold a floor at list price count as its breaches."""
     out = []
+    # price * (1 - f) < cost in whole numbers: a Fraction per sku and floor was most of
+    # this pass's time on a large catalogue
+    keeps = [(f, (1 - f.floor).numerator, (1 - f.floor).denominator) for f in floors]
     for item in space.items:
+        cost = item.cost
         broken = next(
             (
                 f.label
-                for f in floors
+                for f, n, d in keeps
                 if (f.category is None or f.category == item.category)
-                and item.price * (1 - f.floor) < item.cost
+                and item.price * n * cost.denominator < cost.numerator * d
             ),
             None,
         )
@@ -190,4 +212,8 @@ def _breach(
         # the file must reproduce the breach exactly as found
         again = load_cart(written, currency, engine.ruleset.tz)
         assert again.cart == cart, "breach cart does not round-trip"
-    return Breach(case, found, cart_path, command, at_checkout)
+        assert again.choices == case.choices, "breach choices do not round-trip"
+    # within the budgets as declared (no ledger attached) the cart may hold the floor
+    declared = attrs.evolve(case.context(), availability=UNLIMITED)
+    needs_top_up = shortfall(loose.price(cart, declared), cart, floor).deficit <= 0
+    return Breach(case, found, cart_path, command, at_checkout, needs_top_up)

@@ -112,9 +112,9 @@ class _Promo:
         self.lane = lane
         self.group = promotion.group
         self.channels = frozenset(promotion.channels)
-        caps = [c for c in (bound.cap, promotion.budget) if c is not None]
-        # a discount never exceeds its cap nor, in one order, its whole budget
-        self.absolute: int | None = min(caps) if caps else None
+        # only the kind's own cap bounds an order: a budget is a ledger counter that
+        # `ledger adjust` may raise at any time, so no proof may rest on it
+        self.absolute: int | None = bound.cap
 
 
 def _unit_depth(promo: _Promo, item: Item, price_lane: bool) -> tuple[Fraction, Fraction]:

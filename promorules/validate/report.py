@@ -20,6 +20,7 @@ import attrs
 
 from promorules.diagnostics import Diagnostic, Severity
 from promorules.money import format_amount, format_percent
+from promorules.validate.blame import Blame
 from promorules.validate.bounds import Claim, FloorSpec
 from promorules.validate.search import Case, Shortfall
 
@@ -28,6 +29,23 @@ class Status(str, enum.Enum):
     PROVEN = "proven"
     BREACHED = "breached"
     UNPROVEN = "unproven"
+
+
+class FailOn(str, enum.Enum):
+    """The least verdict that fails validation (``--fail-on``)."""
+
+    UNPROVEN = "unproven"
+    """A floor not PROVEN fails: BREACHED exits 1, UNPROVEN exits 3 (the default)."""
+    BREACHED = "breached"
+    """Only a BREACHED floor fails; an UNPROVEN one is reported and exits 0."""
+
+
+EXIT_OK = 0
+EXIT_BREACHED = 1
+"""A floor BREACHED, or a lint error."""
+EXIT_UNPROVEN = 3
+"""No floor BREACHED and no lint error, but a floor UNPROVEN (under ``--fail-on unproven``);
+2 stays the exit code of bad input, as for every command."""
 
 
 @attrs.frozen
@@ -40,6 +58,9 @@ class Breach:
     command: str
     at_checkout: str
     """What the ruleset's own guardrail does with this cart (clamp, reject, warn)."""
+    needs_top_up: bool = False
+    """The cart breaks the floor only once a budget is raised past what the ruleset
+    declares (``promorules ledger adjust``); priced with budgets as declared, it holds."""
 
 
 @attrs.frozen
@@ -50,6 +71,8 @@ class Verdict:
     tried: int = 0
     seconds: float = 0.0
     breach: Breach | None = None
+    blame: Blame = attrs.field(factory=Blame)
+    """For a floor not PROVEN: the promotions it fails on and what would make it hold."""
 
 
 @attrs.frozen
@@ -63,6 +86,7 @@ class Report:
     examples: int
     seed: int
     seconds: float
+    fail_on: FailOn = FailOn.UNPROVEN
 
     @property
     def errors(self) -> int:
@@ -70,9 +94,14 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """0: every floor PROVEN and no lint error; 1 otherwise."""
-        failed = any(v.status is not Status.PROVEN for v in self.verdicts)
-        return 1 if failed or self.errors else 0
+        """1: a floor BREACHED or a lint error; else 3: a floor UNPROVEN, when ``fail_on``
+        is UNPROVEN; else 0. A CI gate tells a real breach from a missing proof by it."""
+        statuses = {v.status for v in self.verdicts}
+        if Status.BREACHED in statuses or self.errors:
+            return EXIT_BREACHED
+        if Status.UNPROVEN in statuses and self.fail_on is FailOn.UNPROVEN:
+            return EXIT_UNPROVEN
+        return EXIT_OK
 
     def verdict(self, name: str) -> Verdict:
         for verdict in self.verdicts:
@@ -126,6 +155,8 @@ def cart_data(case: Case, currency: str) -> dict[str, Any]:
         data["channel"] = case.channel
     if case.coupons:
         data["coupons"] = list(case.coupons)
+    if case.choices:
+        data["choices"] = dict(case.choices)
     data["customer"] = {"id": "validator", "segments": sorted(case.segments)}
     data["lines"] = lines
     return data
@@ -174,9 +205,12 @@ def render_text(report: Report) -> str:
             who = ", ".join(sorted(case.segments)) or "no segment"
             wallet = ", ".join(case.coupons) or "no coupon"
             where = f", channel {case.channel}" if case.channel else ""
+            picked = "".join(
+                f", picks {safe(option, 40)} for {safe(pid, 40)}" for pid, option in case.choices
+            )
             out.append(
                 f"  at {case.at.isoformat()}, customer: {safe(who, 80)}{where}, "
-                f"coupons: {safe(wallet, 120)}"
+                f"coupons: {safe(wallet, 120)}{picked}"
             )
             for line in case.lines:
                 out.append(
@@ -186,10 +220,16 @@ def render_text(report: Report) -> str:
                     f"{safe(line.merchant or '-', 30)})"
                 )
             out.append(f"  at checkout: {b.at_checkout}")
+            if b.needs_top_up:
+                out.append(
+                    "  only once a budget is topped up (promorules ledger adjust): within the "
+                    "budgets as declared (as `promorules price` prices it) the cart holds"
+                )
             if b.cart_file:
                 out.append(f"  cart: {safe(b.cart_file, 200)}")
             out.append(f"  reproduce: {safe(b.command, 400)}")
             out.append(f"  found after {v.tried} examples in {v.seconds:.1f}s")
+            _blame_text(v.blame, out)
         else:
             if claim.worst_margin is None:
                 out.append(
@@ -206,6 +246,7 @@ def render_text(report: Report) -> str:
                 f"  search: no breach in {v.tried} examples ({v.seconds:.1f}s, within "
                 f"{report.max_lines} lines of up to {report.max_quantity} units)"
             )
+            _blame_text(v.blame, out)
     counts = {s: sum(1 for v in report.verdicts if v.status is s) for s in Status}
     out.append("")
     out.append(
@@ -214,6 +255,15 @@ def render_text(report: Report) -> str:
         f"{len(report.diagnostics) - report.errors} warning(s); {report.seconds:.1f}s"
     )
     return "\n".join(out)
+
+
+def _blame_text(blame: Blame, out: list[str]) -> None:
+    from promorules.cli.render import safe
+
+    if blame.culprits:
+        out.append("  fails on: " + ", ".join(safe(c, 80) for c in blame.culprits))
+    for fix in blame.fixes:
+        out.append(f"  would hold with {safe(fix, 200)}")
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -236,6 +286,9 @@ def to_dict(report: Report) -> dict[str, Any]:
             },
             "search": {"examples": v.tried, "seconds": round(v.seconds, 3)},
         }
+        if v.status is not Status.PROVEN:
+            data["fails_on"] = list(v.blame.culprits)
+            data["would_hold_with"] = list(v.blame.fixes)
         if v.breach is not None:
             b = v.breach
             data["breach"] = {
@@ -248,12 +301,14 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "cart_file": b.cart_file,
                 "command": b.command,
                 "at_checkout": b.at_checkout,
+                "needs_top_up": b.needs_top_up,
             }
         return data
 
     return {
         "ruleset": report.ruleset,
         "exit_code": report.exit_code,
+        "fail_on": report.fail_on.value,
         "limits": {"max_lines": report.max_lines, "max_quantity": report.max_quantity},
         "examples": report.examples,
         "seed": report.seed,

@@ -9,14 +9,18 @@ search result speak of the same carts:
   price in ``[min_price, max_price]`` and a unit cost at the declared margin (the worst
   the declaration allows), with any merchant, brand, sku name or tag the ruleset
   mentions, so targeted promotions can fire.
-- **Moments.** The edges of every promotion window and campaign phase cut time into
-  slots in which the same promotions are live; a moment is drawn per slot (its first
-  second, its middle and its last second) plus one before the first edge, so every
-  distinct activation plan is reachable.
+- **Moments.** The edges of every window (a promotion's ``window``, every campaign
+  phase, and every :class:`~promorules.ruleset.Window` a kind holds in its own fields,
+  such as a pre-sale's ``deposit_window`` and ``final_window``) cut time into slots in
+  which the same promotions are live; a moment is drawn per slot (its first second, its
+  middle and its last second) plus one before the first edge, so every distinct
+  activation plan is reachable.
 - **Customers.** Any subset of the segments the ruleset mentions, any channel it
   mentions (or none).
 - **Wallets.** Any subset of the codes the kinds offer through
   :meth:`promorules.kind.Kind.example_codes`.
+- **Choices.** For every promotion whose fields offer a ``choose_one_of`` list (items
+  with a ``sku``, as the gift kind's), any one option or none (the kind's default).
 """
 
 from __future__ import annotations
@@ -25,15 +29,19 @@ import itertools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from fractions import Fraction
+from typing import Any
 
 import attrs
 
 from promorules.cartfile import CatalogItem
 from promorules.engine import Engine
 from promorules.plan import line_filter as engine_line_filter
-from promorules.ruleset import Promotion, Ruleset
+from promorules.ruleset import Promotion, Ruleset, Window
 
 SYNTHETIC_MAX_PRICE = 1_000_000
+CHOICE_FIELD = "choose_one_of"
+"""The field of a kind's config that lists options a customer picks one of (each with a
+``sku``, the option's name in :attr:`promorules.cart.Context.choices`)."""
 """Highest list price (minor units) of a synthetic sku whose category declares none."""
 
 
@@ -77,6 +85,8 @@ class Space:
     segments: tuple[str, ...]
     channels: tuple[str, ...]
     codes: tuple[str, ...]
+    choices: tuple[tuple[str, tuple[str, ...]], ...]
+    """Per promotion offering a choice: its id and its options."""
     merchants: tuple[str, ...]
     brands: tuple[str, ...]
     skus: tuple[str, ...]
@@ -139,6 +149,11 @@ def build_space(
         segments=segments,
         channels=channels,
         codes=tuple(codes),
+        choices=tuple(
+            (promotion.id, options)
+            for promotion in promotions
+            if (options := declared_choices(promotion.config))
+        ),
         merchants=merchants,
         brands=brands,
         skus=skus,
@@ -179,16 +194,48 @@ def _synthetic_items(ruleset: Ruleset) -> tuple[Item, ...]:
     return tuple(out)
 
 
+def declared_windows(value: object) -> tuple[Window, ...]:
+    """Every :class:`~promorules.ruleset.Window` held anywhere in a kind's own fields (a
+    pre-sale's deposit and final windows, a kind's sub-windows): the kind contract says
+    nothing of when a kind gives what, but a window in its config is where it changes."""
+    if isinstance(value, Window):
+        return (value,)
+    cls: Any = type(value)
+    if attrs.has(cls):
+        fields = attrs.fields(cls)
+        return tuple(w for f in fields for w in declared_windows(getattr(value, f.name)))
+    if isinstance(value, tuple | list):
+        return tuple(w for item in value for w in declared_windows(item))
+    if isinstance(value, dict):
+        return tuple(w for item in value.values() for w in declared_windows(item))
+    return ()
+
+
+def declared_choices(config: object) -> tuple[str, ...]:
+    """The options a customer may pick from a promotion's ``choose_one_of`` field (by
+    sku); empty when its kind offers no choice."""
+    if not attrs.has(type(config)) or not hasattr(config, CHOICE_FIELD):
+        return ()
+    options = getattr(config, CHOICE_FIELD)
+    if not isinstance(options, tuple | list):
+        return ()
+    skus = (getattr(option, "sku", None) for option in options)
+    return tuple(dict.fromkeys(sku for sku in skus if isinstance(sku, str) and sku))
+
+
 def _slots(ruleset: Ruleset) -> tuple[Slot, ...]:
     spans: list[list[tuple[int, int]]] = []
     for promotion in ruleset.promotions:
         windows = ruleset.windows(promotion)
         spans.append([(int(w.start.timestamp()), int(w.end.timestamp()) + 1) for w in windows])
+    # a kind's own windows only add edges: the promotion's liveness stays its common
+    # window (or always), which over-approximates when it gives anything
+    own = [w for promotion in ruleset.promotions for w in declared_windows(promotion.config)]
     edges = sorted(
         {edge for span in spans for pair in span for edge in pair}
         | {
             edge
-            for w in ruleset.campaign.phases.values()
+            for w in (*ruleset.campaign.phases.values(), *own)
             for edge in (int(w.start.timestamp()), int(w.end.timestamp()) + 1)
         }
     )

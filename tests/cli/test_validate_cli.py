@@ -168,3 +168,69 @@ def test_schema_writes_to_a_file(tmp_path: Path) -> None:
     assert tiered["properties"]["mode"]["enum"] == ["ladder", "every"]
     assert "not_with" in tiered["properties"]
     assert tiered["additionalProperties"] is False
+
+
+def _beyond_limits(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> int:
+    code, _, _ = validate(
+        capsys,
+        str(CORPUS / "gift-beyond-limits.toml"),
+        "--catalog",
+        str(CORPUS / "gift-beyond-limits.csv"),
+        "--out",
+        str(tmp_path),
+        *args,
+    )
+    return code
+
+
+def test_unproven_has_its_own_exit_code_and_fail_on_breached_lets_it_pass(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # a real breach (six units bring the gift) beyond a search of five units: UNPROVEN
+    assert _beyond_limits(capsys, tmp_path) == 3
+    assert _beyond_limits(capsys, tmp_path, "--fail-on", "unproven") == 3
+    assert _beyond_limits(capsys, tmp_path, "--fail-on", "breached") == 0
+    # within reach of the search it is BREACHED: 1 whatever --fail-on says
+    assert _beyond_limits(capsys, tmp_path, "--max-quantity", "6") == 1
+    assert _beyond_limits(capsys, tmp_path, "--max-quantity", "6", "--fail-on", "breached") == 1
+    code, out, _ = validate(
+        capsys,
+        str(CORPUS / "gift-beyond-limits.toml"),
+        "--catalog",
+        str(CORPUS / "gift-beyond-limits.csv"),
+        "--fail-on",
+        "breached",
+        "--format",
+        "json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert (data["exit_code"], data["fail_on"]) == (0, "breached")
+    assert data["guardrails"][0]["status"] == "unproven"
+
+
+def test_a_lint_error_exits_1_even_under_fail_on_breached(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ruleset = tmp_path / "free-gift.toml"
+    text = (CORPUS / "gift-beyond-limits.toml").read_text()
+    ruleset.write_text(text.replace('unit_cost = "100.00"', 'unit_cost = "0.00"'))
+    code, out, _ = validate(
+        capsys,
+        str(ruleset),
+        "--catalog",
+        str(CORPUS / "gift-beyond-limits.csv"),
+        "--fail-on",
+        "breached",
+        "--out",
+        str(tmp_path),
+    )
+    assert "PR411" in out
+    assert code == 1
+
+
+def test_fail_on_takes_only_its_two_values(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["validate", str(CORPUS / "safe-tiered.toml"), "--fail-on", "proven"])
+    assert raised.value.code == 2
+    assert "invalid choice: 'proven'" in capsys.readouterr().err

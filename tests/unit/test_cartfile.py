@@ -375,3 +375,40 @@ def test_build_cart_from_data_checks_the_same_way() -> None:
             {"lines": [{"sku": "A", "unit_price": "1.00", "deposit_paid": "-1"}]}, "CNY", SHANGHAI
         )
     assert [d.path for d in caught.value.diagnostics] == [("lines", 0, "deposit_paid")]
+
+
+def test_a_csv_catalogue_is_streamed_past_the_size_a_file_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promorules.cartfile as cartfile
+
+    monkeypatch.setattr(cartfile, "MAX_FILE_BYTES", 64)  # far below either file
+    rows = "".join(f"SKU-{n},{n}.00,{n // 2}.00,home\n" for n in range(1, 2001))
+    items = load_catalog(write(tmp_path, "big.csv", "sku,price,cost,category\n" + rows), "CNY")
+    assert len(items) == 2000
+    assert items["SKU-2000"].price == 200000
+    with pytest.raises(RulesetError, match="at most 64 are read"):
+        load_catalog(write(tmp_path, "big.toml", CATALOG_TOML), "CNY")
+
+
+def test_a_catalogue_that_stops_decoding_midway_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    good = b"".join(b"SKU-%d,1.00\n" % n for n in range(3000))  # past a read buffer
+    path.write_bytes(b"sku,price\n" + good + b"C\xff\xfe,3.00\n")
+    with pytest.raises(RulesetError) as caught:
+        load_catalog(path, "CNY")
+    (first,) = caught.value.diagnostics
+    assert first.code == "PR001"
+    assert "cannot read catalogue" in first.message
+    assert first.line == 3002  # the header, 3,000 good rows, then the bad one
+
+
+def test_a_problem_on_a_late_row_of_a_long_catalogue_is_located_there(tmp_path: Path) -> None:
+    rows = [f"SKU-{n},{n}.00\n" for n in range(1, 5001)]
+    rows[4321] = "SKU-BAD,1.001\n"
+    path = write(tmp_path, "c.csv", "sku,price\n" + "".join(rows))
+    with pytest.raises(RulesetError) as caught:
+        load_catalog(path, "CNY")
+    (first,) = caught.value.diagnostics
+    assert (first.code, first.line) == ("PR302", 4323)
+    assert first.path == ("item", 4321, "price")

@@ -156,9 +156,41 @@ def test_unproven_says_how_large_the_gap_is_and_how_hard_it_looked(tmp_path: Pat
     assert verdict.claim.worst_margin is None
     assert verdict.claim.gap is None
     assert verdict.tried == 300  # every example of the effort, none breaching
-    assert report.exit_code == 1
+    assert report.exit_code == 3  # UNPROVEN, nothing breached
     from promorules.validate.report import render_text
 
     text = render_text(report)
     assert "order margin >= 5%: UNPROVEN" in text
     assert "no breach in 300 examples" in text
+
+
+# once wrongly PROVEN: each is BREACHED or UNPROVEN now, never PROVEN
+ONCE_PROVEN = [("budget-proof", "budget-proof.csv", "order")]
+
+
+@pytest.mark.parametrize(("name", "catalog", "floor"), ONCE_PROVEN, ids=[c[0] for c in ONCE_PROVEN])
+def test_a_once_wrongly_proven_ruleset_is_never_proven(
+    name: str, catalog: str, floor: str, tmp_path: Path
+) -> None:
+    engine = Engine.from_toml(CORPUS / f"{name}.toml")
+    items = load_catalog(CORPUS / catalog, "CNY")
+    report = validate(engine, items, Options(examples=300, seed=0, out_dir=tmp_path))
+    verdict = report.verdict(floor)
+    assert not verdict.claim.proven
+    assert verdict.status is not Status.PROVEN
+
+
+def test_a_budget_never_makes_a_proof_and_the_search_tops_it_up(tmp_path: Path) -> None:
+    # the 10.00 budget held one order's 50% off to 10.00; `ledger adjust` can raise it
+    engine = Engine.from_toml(CORPUS / "budget-proof.toml")
+    items = load_catalog(CORPUS / "budget-proof.csv", "CNY")
+    report = validate(engine, items, Options(examples=300, seed=0, out_dir=tmp_path))
+    verdict = report.verdict("order")
+    assert verdict.status is Status.BREACHED
+    breach = verdict.breach
+    assert breach is not None
+    assert (breach.shortfall.revenue, breach.shortfall.cost) == (5000, 6000)
+    assert breach.needs_top_up  # within the declared 10.00 the order holds
+    from promorules.validate.report import render_text
+
+    assert "only once a budget is topped up" in render_text(report)
