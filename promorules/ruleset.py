@@ -32,6 +32,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
+from promorules.cart import MAX_AMOUNT, MAX_ID_LENGTH
 from promorules.diagnostics import Collector, Path, RulesetError
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
@@ -701,10 +702,15 @@ def _check_catalog(catalog: CatalogFacts, out: Collector) -> None:
             out.add(
                 "PR105", "a margin must lie between -100% and 100% (exclusive)", (*path, "margin")
             )
+        if len(name) > MAX_ID_LENGTH:
+            # no cart line could name it (promorules.cart bounds a category's length)
+            out.add("PR103", f"a category name is at most {MAX_ID_LENGTH} characters", path)
         for key in ("min_price", "max_price"):
             value = getattr(facts, key)
             if value is not None and value <= 0:
                 out.add("PR104", "a price must be positive", (*path, key))
+            elif value is not None and value > MAX_AMOUNT:
+                out.add("PR104", f"a price is at most {MAX_AMOUNT:,} minor units", (*path, key))
         low, high = facts.min_price, facts.max_price
         if low is not None and high is not None and low > high:
             out.add("PR104", "min_price is above max_price", (*path, "min_price"))

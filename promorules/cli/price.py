@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             context = Context(
                 moment, args.channel or cart_file.channel, coupons, choices=cart_file.choices
             )
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise PromorulesError(f"{path}: {exc}") from None
         # everything is printed: explanations worked out in the one pass
         results.append((path, moment, engine.explained(cart_file.cart, context)))
