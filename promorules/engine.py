@@ -32,6 +32,7 @@ from typing import Any
 
 from promorules.cart import Cart, Context
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
+from promorules.coupon_codes import normalise
 from promorules.guardrail import (
     BREACHED,
     CLAMP,
@@ -960,7 +961,7 @@ def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
             if text not in out:
                 out.append(text)
             continue
-        text = "".join(ch for ch in code.upper() if ch.isalnum() and ch.isascii())
+        text = normalise(code)  # one rule for codes, with no Unicode case folding
         if text and text not in out:
             out.append(text)
     return tuple(out)
