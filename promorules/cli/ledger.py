@@ -22,6 +22,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from promorules.cli.render import safe
 from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger import (
     CounterRow,
@@ -94,12 +95,13 @@ def _run(args: argparse.Namespace, body: Callable[[Ledger, argparse.Namespace], 
 
 
 def _fail(code: int, message: str) -> int:
-    print(f"promorules ledger: error: {message}", file=sys.stderr)
+    print(f"promorules ledger: error: {safe(message, 2000)}", file=sys.stderr)
     return code
 
 
 def _emit(args: argparse.Namespace, data: object, text: str) -> None:
-    print(json.dumps(data, indent=2) if args.format == "json" else text)
+    # counter keys carry customer ids and skus from checkout: never raw to a terminal
+    print(json.dumps(data, indent=2) if args.format == "json" else safe(text, None, lines=True))
 
 
 def _row_json(row: CounterRow) -> dict[str, object]:
@@ -119,7 +121,7 @@ def _row_json(row: CounterRow) -> dict[str, object]:
 def _table(rows: Iterable[CounterRow], paused: frozenset[str]) -> str:
     body = [
         (
-            str(r.key) + (" (template)" if r.is_template else ""),
+            safe(r.key, 200) + (" (template)" if r.is_template else ""),
             r.initial,
             r.held,
             r.used,
@@ -138,7 +140,7 @@ def _status(ledger: Ledger, args: argparse.Namespace) -> int:
     data = {"counters": [_row_json(r) for r in rows], "paused": sorted(paused)}
     text = _table(rows, paused) if rows else "no counters"
     if paused:
-        text += "\n\npaused: " + ", ".join(sorted(paused))
+        text += "\n\npaused: " + ", ".join(safe(p, 80) for p in sorted(paused))
     _emit(args, data, text)
     return OK
 

@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
+        from promorules.cli.render import echo
+
+        echo("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
     breached = any(q.guardrail.status is GuardrailStatus.BREACHED for _, _, q in results)
     return 1 if breached else 0
 
@@ -150,7 +152,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     if quote.payments:
         payments = [
             [
-                p.label,
+                safe(p.label, 60),
                 money(p.amount),
                 p.status.value,
                 ""
@@ -164,7 +166,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     if guardrail.floors:
         floors = [
             [
-                f.name,
+                safe(f.name, 60),
                 _pct(f.minimum),
                 _pct(f.margin),
                 "held" if f.held else "BROKEN",

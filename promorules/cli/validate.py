@@ -127,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(to_dict(report), indent=2))
     else:
-        print(render_text(report))
+        from promorules.cli.render import echo
+
+        echo(render_text(report))
     return report.exit_code
 
 

@@ -353,11 +353,13 @@ def render(data: Mapping[str, Any]) -> str:
         ]
         overruns = [b["counter"] for b in data["burn"] if b["overrun"]]
         if overruns:
-            out.append("over budget (not enforced by pricing): " + ", ".join(overruns))
+            out.append(
+                "over budget (not enforced by pricing): " + ", ".join(safe(o, 80) for o in overruns)
+            )
     r = data["roi"]
     out += [
         "",
-        "ROI: uplift assumed (" + r["assumption"] + ")",
+        "ROI: uplift assumed (" + safe(r["assumption"], 200) + ")",
         _table(
             [*r["promotions"], r["total"]],
             (

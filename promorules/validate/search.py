@@ -277,7 +277,9 @@ class Progress:
         if now - self.last < 0.2:
             return
         self.last = now
-        self.stream.write(f"\rsearching {label}: {count}/{total} examples")
+        from promorules.cli.render import safe
+
+        self.stream.write(f"\rsearching {safe(label, 60)}: {count}/{total} examples")
         self.stream.flush()
 
     def done(self) -> None:
