@@ -60,7 +60,18 @@ def _int(owner: str, name: str, value: object, low: int, high: int, unit: str) -
             f"{type(value).__name__} {_describe(value)}"
         )
     if not low <= value <= high:
-        raise ValueError(f"{owner}.{name} must be from {low} to {high:,} {unit} (got {value:,})")
+        raise ValueError(
+            f"{owner}.{name} must be from {low} to {high:,} {unit} (got {_number(value)})"
+        )
+
+
+def _number(value: int) -> str:
+    """``value`` for a message; past 30 digits by size only (a 5,000-digit int cannot
+    even be turned into text: int -> str is capped at 4,300 digits)."""
+    if abs(value) < 10**30:
+        return f"{value:,}"
+    sign = "a negative" if value < 0 else "a"
+    return f"{sign} number of {value.bit_length():,} bits"
 
 
 def _text(owner: str, name: str, value: object, limit: int) -> None:

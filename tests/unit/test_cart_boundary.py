@@ -116,6 +116,15 @@ def test_line_text_of_the_wrong_type_is_a_type_error(changes: dict[str, Any], me
         line(**changes)
 
 
+@pytest.mark.parametrize("value", [10**5000, -(10**5000), 10**40], ids=["huge", "-huge", "1e40"])
+def test_a_huge_int_is_refused_by_name_not_by_int_to_str(value: int) -> None:
+    # formatting a 5,000-digit int raises its own ValueError ("Exceeds the limit ...")
+    with pytest.raises(ValueError, match=r"^Cart\.shipping must be from 0 .* number of \d"):
+        Cart([line()], shipping=value)
+    with pytest.raises(ValueError, match=r"^Line\.quantity must be from 1 .* number of \d"):
+        line(quantity=value)
+
+
 def test_the_largest_values_are_accepted() -> None:
     big = Line(
         "s" * MAX_ID_LENGTH,
