@@ -121,6 +121,16 @@ class Snapshot:
         paused: frozenset[str] | set[str] = frozenset(),
     ) -> None:
         self._remaining = dict(remaining or {})
+        # checked here, where checkout builds it: a float, NaN or bool left over would
+        # price a flash sale's units in fractions, as unlimited or as one (bool is int)
+        for key, left in self._remaining.items():
+            if type(key) is not CounterKey or type(left) is not int:
+                raise TypeError(
+                    "Snapshot.remaining maps CounterKey to int, not "
+                    f"{type(key).__name__} to {type(left).__name__}"
+                )
+        if isinstance(paused, str | bytes) or not all(type(p) is str for p in paused):
+            raise TypeError("Snapshot.paused is a set of promotion ids (strings)")
         self._paused = frozenset(paused)
 
     def remaining(self, key: CounterKey) -> int | None:

@@ -312,3 +312,23 @@ def test_validate_searches_only_carts_within_the_bounds(
     out = str(tmp_path / "breaches")
     assert main(["validate", *argv, "--quiet", "--out", out]) == 1
     assert "UNPROVEN" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("left", [2.5, math.nan, True, "2", None, Decimal(2)], ids=repr)
+def test_a_snapshot_holds_int_counts(left: Any) -> None:
+    # 2.5 failed deep inside pricing (a TypeError from Fraction), NaN read as unlimited
+    # and True as one unit left
+    from promorules.counters import CounterKey, CounterKind
+
+    key = CounterKey(CounterKind.FLASH_STOCK, "flash", "A")
+    with pytest.raises(TypeError, match=r"^Snapshot\.remaining maps CounterKey to int"):
+        Snapshot({key: left})
+    assert Snapshot({key: 2}).remaining(key) == 2
+
+
+@pytest.mark.parametrize("paused", ["flash", b"flash", [1]], ids=repr)
+def test_a_snapshot_pauses_promotions_by_id(paused: Any) -> None:
+    # "flash" used to pause the promotions f, l, a, s and h
+    with pytest.raises(TypeError, match=r"^Snapshot\.paused is a set of promotion ids"):
+        Snapshot({}, paused)
+    assert Snapshot({}, {"flash"}).paused("flash")
