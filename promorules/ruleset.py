@@ -679,6 +679,10 @@ def _check_guardrails(guardrails: Guardrails, out: Collector) -> None:
         (("guardrails", "min_line_margin"), guardrails.min_line_margin),
     ]
     floors += [(("guardrails", "categories", c), r) for c, r in guardrails.categories.items()]
+    for category in guardrails.categories:
+        if len(category) > MAX_ID_LENGTH:
+            path: Path = ("guardrails", "categories", category)
+            out.add("PR103", f"a category name is at most {MAX_ID_LENGTH} characters", path)
     for path, rate in floors:
         if rate is not None and not (-1 < rate < 1):
             out.add("PR105", "a margin floor must lie between -100% and 100% (exclusive)", path)
@@ -780,6 +784,29 @@ def _check_promotions(
                 )
         if promotion.budget is not None and promotion.budget <= 0:
             out.add("PR104", "a budget must be positive", (*path, "budget"))
+        for field in _NAMES:
+            for item, name in enumerate(getattr(promotion, field)):
+                if len(name) > MAX_ID_LENGTH:
+                    # no cart, customer or context can carry it (promorules.cart bounds)
+                    out.add("PR103", f"at most {MAX_ID_LENGTH} characters", (*path, field, item))
+
+
+_NAMES = (
+    "skus",
+    "categories",
+    "brands",
+    "merchants",
+    "tags",
+    "exclude_skus",
+    "exclude_categories",
+    "exclude_brands",
+    "exclude_merchants",
+    "exclude_tags",
+    "segments",
+    "exclude_segments",
+    "channels",
+)
+"""Promotion fields naming what a cart line, customer or context carries."""
 
 
 def _check_simulate(simulate: Simulation, promotions: list[Promotion], out: Collector) -> None:

@@ -332,3 +332,24 @@ def test_a_snapshot_pauses_promotions_by_id(paused: Any) -> None:
     with pytest.raises(TypeError, match=r"^Snapshot\.paused is a set of promotion ids"):
         Snapshot({}, paused)
     assert Snapshot({}, {"flash"}).paused("flash")
+
+
+def test_ruleset_names_no_cart_could_carry_are_located(tmp_path: Path) -> None:
+    # validate used to draw a Context with the 200-character channel and fail on it
+    from promorules.engine import Engine
+
+    text = FACTS.format(category="beauty", low="1.00", high="2.00").replace(
+        'kind = "tiered"',
+        f'kind = "tiered"\nsegments = ["{"s" * 129}"]\nchannels = ["ok", "{"c" * 200}"]',
+    )
+    text = text.replace(
+        'on_breach = "warn"', f'on_breach = "warn"\ncategories = {{ {"g" * 129} = "1%" }}'
+    )
+    path = tmp_path / "names.toml"
+    path.write_text(text)
+    with pytest.raises(RulesetError) as raised:
+        Engine.from_toml(path)
+    rendered = raised.value.render()
+    assert "PR103 promotion[0].segments[0]: at most 128 characters" in rendered
+    assert "PR103 promotion[0].channels[1]: at most 128 characters" in rendered
+    assert "PR103 guardrails.categories." + "g" * 129 + ": a category name is at most" in rendered
