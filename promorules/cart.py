@@ -257,6 +257,8 @@ class Cart:
         if type(self.customer) is not Customer:
             raise TypeError(f"Cart.customer must be a Customer, not {type(self.customer).__name__}")
         if type(self.currency) is not str or self.currency not in MINOR_UNITS:
+            if type(self.currency) is not str:
+                raise TypeError(f"Cart.currency must be a str, not {type(self.currency).__name__}")
             raise ValueError(
                 f"Cart.currency must be an ISO 4217 code promorules knows, not "
                 f"{_describe(self.currency)}"

@@ -17,7 +17,7 @@ starting at the spec's ``initial``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple, Protocol
 
 ANY_SUBJECT = "*"
@@ -120,6 +120,10 @@ class Snapshot:
         remaining: Mapping[CounterKey, int] | None = None,
         paused: frozenset[str] | set[str] = frozenset(),
     ) -> None:
+        if remaining is not None and not isinstance(remaining, Mapping):
+            raise TypeError(
+                f"Snapshot.remaining maps CounterKey to int, not a {type(remaining).__name__}"
+            )
         self._remaining = dict(remaining or {})
         # checked here, where checkout builds it: a float, NaN or bool left over would
         # price a flash sale's units in fractions, as unlimited or as one (bool is int)
@@ -129,7 +133,11 @@ class Snapshot:
                     "Snapshot.remaining maps CounterKey to int, not "
                     f"{type(key).__name__} to {type(left).__name__}"
                 )
-        if isinstance(paused, str | bytes) or not all(type(p) is str for p in paused):
+        if (
+            isinstance(paused, str | bytes)
+            or not isinstance(paused, Iterable)
+            or not all(type(p) is str for p in paused)
+        ):
             raise TypeError("Snapshot.paused is a set of promotion ids (strings)")
         self._paused = frozenset(paused)
 

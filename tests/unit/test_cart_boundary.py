@@ -178,8 +178,10 @@ def test_cart_bounds_and_types() -> None:
         Cart([one], "c-1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"Cart.currency must be an ISO 4217 code"):
         Cart([one], currency="cny")
-    with pytest.raises(ValueError, match=r"Cart.currency must be an ISO 4217 code"):
+    with pytest.raises(TypeError, match=r"Cart.currency must be a str, not NoneType"):
         Cart([one], currency=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Cart.currency must be a str, not list"):
+        Cart([one], currency=["CNY"])  # type: ignore[arg-type]
     for bad in (8.0, True, Decimal(8)):
         with pytest.raises(TypeError, match=r"Cart.shipping must be an int of minor units"):
             Cart([one], shipping=bad)  # type: ignore[arg-type]
@@ -326,7 +328,7 @@ def test_a_snapshot_holds_int_counts(left: Any) -> None:
     assert Snapshot({key: 2}).remaining(key) == 2
 
 
-@pytest.mark.parametrize("paused", ["flash", b"flash", [1]], ids=repr)
+@pytest.mark.parametrize("paused", ["flash", b"flash", [1], None, 5], ids=repr)
 def test_a_snapshot_pauses_promotions_by_id(paused: Any) -> None:
     # "flash" used to pause the promotions f, l, a, s and h
     with pytest.raises(TypeError, match=r"^Snapshot\.paused is a set of promotion ids"):
@@ -353,3 +355,9 @@ def test_ruleset_names_no_cart_could_carry_are_located(tmp_path: Path) -> None:
     assert "PR103 promotion[0].segments[0]: at most 128 characters" in rendered
     assert "PR103 promotion[0].channels[1]: at most 128 characters" in rendered
     assert "PR103 guardrails.categories." + "g" * 129 + ": a category name is at most" in rendered
+
+
+@pytest.mark.parametrize("remaining", [[("k", 1)], "k", 5], ids=repr)
+def test_a_snapshot_takes_a_mapping(remaining: Any) -> None:
+    with pytest.raises(TypeError, match=r"^Snapshot\.remaining maps CounterKey to int, not a"):
+        Snapshot(remaining)
