@@ -310,7 +310,7 @@ def test_validate_searches_only_carts_within_the_bounds(
     path.write_text(
         FACTS.format(category="beauty", low="1000000000000.00", high="9999999999999.00")
     )
-    argv = [str(path), "--max-quantity", "1000", "--max-lines", "12000", "--examples", "30"]
+    argv = [str(path), "--max-quantity", "1000", "--max-lines", "10000", "--examples", "30"]
     out = str(tmp_path / "breaches")
     assert main(["validate", *argv, "--quiet", "--out", out]) == 1
     assert "UNPROVEN" in capsys.readouterr().out
