@@ -215,7 +215,7 @@ def _catalog_item(
         if isinstance(raw_tags, str)
         else tuple(str(t) for t in raw_tags)
     )
-    catalog[sku] = CatalogItem(
+    item = CatalogItem(
         sku,
         price,
         cost,
@@ -225,6 +225,22 @@ def _catalog_item(
         tags,
         str(row.get("title", "")),
     )
+    try:  # an item must make a valid line: the API's bounds, checked once, here
+        Line(
+            sku,
+            1,
+            price or 0,
+            cost or 0,
+            item.category,
+            item.brand,
+            item.merchant,
+            tags,
+            item.title,
+        )
+    except (TypeError, ValueError) as exc:
+        out.add("PR302", str(exc), where)
+        return
+    catalog[sku] = item
 
 
 def _money(
@@ -316,7 +332,12 @@ def build_cart(
         raw_lines = []
     lines = [_line(raw, ("lines", i), currency, catalog, out) for i, raw in enumerate(raw_lines)]
     out.raise_if_errors()
-    cart = Cart(tuple(line for line in lines if line is not None), customer, currency, shipping)
+    try:
+        cart = Cart(tuple(line for line in lines if line is not None), customer, currency, shipping)
+    except (TypeError, ValueError) as exc:  # the API's bounds: the list total, the shipping fee
+        out.add("PR301", str(exc), ("lines",))
+        out.raise_if_errors()
+        raise  # pragma: no cover - raise_if_errors raised
     return CartFile(cart, at, channel, coupons[:MAX_CODES], source, choices)
 
 
@@ -371,11 +392,15 @@ def _customer(raw: Any, out: Collector) -> Customer:
             "PR301", "customer id must be a string of at most 128 characters", ("customer", "id")
         )
         ident = ""
-    return Customer(
-        ident,
-        frozenset(_strings(raw.get("segments"), ("customer", "segments"), out)),
-        frozenset(_strings(raw.get("tags"), ("customer", "tags"), out)),
-    )
+    try:
+        return Customer(
+            ident,
+            frozenset(_strings(raw.get("segments"), ("customer", "segments"), out)),
+            frozenset(_strings(raw.get("tags"), ("customer", "tags"), out)),
+        )
+    except (TypeError, ValueError) as exc:  # the API's bounds: how many, how long
+        out.add("PR301", str(exc), ("customer",))
+        return Customer(ident)
 
 
 def _line(
@@ -439,15 +464,19 @@ def _line(
         if "tags" in raw
         else (item.tags if item is not None else ())
     )
-    return Line(
-        sku,
-        quantity,
-        price,
-        cost or 0,
-        text("category", item.category if item else ""),
-        text("brand", item.brand if item else ""),
-        text("merchant", item.merchant if item else ""),
-        tags,
-        text("title", item.title if item else ""),
-        deposit,
-    )
+    try:
+        return Line(
+            sku,
+            quantity,
+            price,
+            cost or 0,
+            text("category", item.category if item else ""),
+            text("brand", item.brand if item else ""),
+            text("merchant", item.merchant if item else ""),
+            tags,
+            text("title", item.title if item else ""),
+            deposit,
+        )
+    except (TypeError, ValueError) as exc:  # the API's bounds (amounts, lengths, deposit)
+        out.add("PR301", str(exc), path)
+        return None

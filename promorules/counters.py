@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, NamedTuple, Protocol
 
 
@@ -208,7 +208,25 @@ class Snapshot:
         remaining: Mapping[CounterKey, int] | None = None,
         paused: frozenset[str] | set[str] = frozenset(),
     ) -> None:
+        if remaining is not None and not isinstance(remaining, Mapping):
+            raise TypeError(
+                f"Snapshot.remaining maps CounterKey to int, not a {type(remaining).__name__}"
+            )
         self._remaining = dict(remaining or {})
+        # checked here, where checkout builds it: a float, NaN or bool left over would
+        # price a flash sale's units in fractions, as unlimited or as one (bool is int)
+        for key, left in self._remaining.items():
+            if type(key) is not CounterKey or type(left) is not int:
+                raise TypeError(
+                    "Snapshot.remaining maps CounterKey to int, not "
+                    f"{type(key).__name__} to {type(left).__name__}"
+                )
+        if (
+            isinstance(paused, str | bytes)
+            or not isinstance(paused, Iterable)
+            or not all(type(p) is str for p in paused)
+        ):
+            raise TypeError("Snapshot.paused is a set of promotion ids (strings)")
         self._paused = frozenset(paused)
 
     def remaining(self, key: CounterKey) -> int | None:

@@ -13,11 +13,13 @@ That is what lets a mistyped code be told apart from an unknown one. The check i
 a secret: authenticity comes from the list of issued codes the ruleset loads
 (``codes_file``), with ~31^10 possible bodies per series by default.
 
-Matching ignores case, spaces and dashes (see :func:`normalise`).
+Matching ignores the case of ASCII letters, spaces and dashes, and nothing else: no
+Unicode case folding (see :func:`normalise`).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXY"
@@ -39,13 +41,41 @@ class CodeError(ValueError):
 
 
 def normalise(code: str) -> str:
-    """The form codes are compared in: upper case, ASCII letters and digits only.
+    """The form codes are compared in: ASCII letters upper-cased, separators dropped.
 
-    ``" d11-abcd "`` and ``"D11ABCD"`` are the same code. Whatever else was typed
-    (spaces, dashes, control characters, other scripts) is dropped, so the result is
-    always safe to print. Bound the input's length before calling this.
+    ``" d11-abcd "`` and ``"D11ABCD"`` are the same code. The rule, character by
+    character:
+
+    - an ASCII letter or digit is kept, letters upper-cased (an ASCII-only mapping);
+    - anything else that cannot tell two codes apart to the eye is dropped: ASCII
+      spaces, dashes, punctuation and controls, and their Unicode kin (separators such
+      as a no-break space, punctuation such as an en dash, control and format
+      characters such as a zero-width space, bidi controls or an escape);
+    - any other character (a letter, digit, mark or symbol of another script) is kept
+      verbatim: no case mapping, no compatibility folding.
+
+    So no Unicode rule can turn one code into another: Python's ``"\u017f".upper()``
+    (long s) is ``"S"``, and NFKC maps the long s, the full-width s and others to ASCII
+    too, which would let ``"\u017fave20"`` redeem ``SAVE20`` and slip past any list of
+    codes kept outside promorules. Codes are ASCII in practice; a code with another script's
+    letters matches only the same letters. The result holds no control or invisible
+    character, so it is safe to print. Bound the input's length before calling this.
     """
-    return "".join(ch for ch in code.upper() if ch.isascii() and ch.isalnum())
+    if code.isascii():  # the usual case: str.upper() of ASCII text stays ASCII
+        return "".join(ch for ch in code if ch.isalnum()).upper()
+    out = []
+    for ch in code:
+        if ch.isascii():
+            if ch.isalnum():
+                out.append(ch.upper())
+        elif unicodedata.category(ch)[0] in _KEPT:
+            out.append(ch)
+    return "".join(out)
+
+
+_KEPT = "LMNS"
+"""Unicode categories kept verbatim in a code: letters, marks, numbers, symbols (the rest,
+separators Z, punctuation P and others C, carry nothing a customer could tell apart)."""
 
 
 def check_char(body: str) -> str:

@@ -36,6 +36,7 @@ import attrs
 from promorules.budgets import FunderBudgets, apply_budgets
 from promorules.cart import Cart, Context, Customer
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
+from promorules.coupon_codes import normalise
 from promorules.diagnostics import PromorulesError
 from promorules.guardrail import (
     BREACHED,
@@ -847,7 +848,7 @@ def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
             if text not in out:
                 out.append(text)
             continue
-        text = "".join(ch for ch in code.upper() if ch.isalnum() and ch.isascii())
+        text = normalise(code)  # one rule for codes, with no Unicode case folding
         if text and text not in out:
             out.append(text)
     return tuple(out)

@@ -570,7 +570,7 @@ class Kind:
         """For kinds redeemed by codes: recognise a presented code (see :class:`CodeMatch`).
 
         Called once when the engine is built. The engine asks every matcher about every
-        presented code (already normalised: upper case, ASCII letters and digits) so the
+        presented code (already normalised: see :func:`promorules.coupon_codes.normalise`) so the
         quote can account for each code, including those no live promotion uses: unknown,
         mistyped, expired, not yet valid. Keep it cheap: it runs for each priced cart that
         carries codes.

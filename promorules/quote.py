@@ -104,8 +104,8 @@ class CodeFinding:
     """What became of one coupon code the customer presented."""
 
     code: str
-    """The code as normalised for matching (upper-case ASCII letters and digits only, so
-    safe to print): never the raw input."""
+    """The code as normalised for matching (ASCII letters upper-cased, separators and
+    invisible characters dropped, so safe to print): never the raw input."""
     promotion: str | None
     """The promotion the code belongs to (or, when mistyped, resembles); None if unknown."""
     status: Status

@@ -38,6 +38,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from promorules.amounts import Amount as Amount
 from promorules.amounts import Rate as Rate
+from promorules.cart import MAX_AMOUNT, MAX_ID_LENGTH
 from promorules.coupon_codes import normalise
 from promorules.diagnostics import Collector, Path, RulesetError
 from promorules.goals import Goals, check_goals
@@ -875,6 +876,10 @@ def _check_guardrails(guardrails: Guardrails, out: Collector) -> None:
         (("guardrails", "min_line_margin"), guardrails.min_line_margin),
     ]
     floors += [(("guardrails", "categories", c), r) for c, r in guardrails.categories.items()]
+    for category in guardrails.categories:
+        if len(category) > MAX_ID_LENGTH:
+            path: Path = ("guardrails", "categories", category)
+            out.add("PR103", f"a category name is at most {MAX_ID_LENGTH} characters", path)
     for path, rate in floors:
         if rate is not None and not (-1 < rate < 1):
             out.add("PR105", "a margin floor must lie between -100% and 100% (exclusive)", path)
@@ -898,10 +903,15 @@ def _check_catalog(catalog: CatalogFacts, out: Collector) -> None:
             out.add(
                 "PR105", "a margin must lie between -100% and 100% (exclusive)", (*path, "margin")
             )
+        if len(name) > MAX_ID_LENGTH:
+            # no cart line could name it (promorules.cart bounds a category's length)
+            out.add("PR103", f"a category name is at most {MAX_ID_LENGTH} characters", path)
         for key in ("min_price", "max_price"):
             value = getattr(facts, key)
             if value is not None and value <= 0:
                 out.add("PR104", "a price must be positive", (*path, key))
+            elif value is not None and value > MAX_AMOUNT:
+                out.add("PR104", f"a price is at most {MAX_AMOUNT:,} minor units", (*path, key))
         low, high = facts.min_price, facts.max_price
         if low is not None and high is not None and low > high:
             out.add("PR104", "min_price is above max_price", (*path, "min_price"))
@@ -966,6 +976,29 @@ def _check_promotions(
                     "a code is 1 to 64 characters with at least one letter or digit",
                     (*path, "unlock_codes", item),
                 )
+        for field in _NAMES:
+            for item, name in enumerate(getattr(promotion, field)):
+                if len(name) > MAX_ID_LENGTH:
+                    # no cart, customer or context can carry it (promorules.cart bounds)
+                    out.add("PR103", f"at most {MAX_ID_LENGTH} characters", (*path, field, item))
+
+
+_NAMES = (
+    "skus",
+    "categories",
+    "brands",
+    "merchants",
+    "tags",
+    "exclude_skus",
+    "exclude_categories",
+    "exclude_brands",
+    "exclude_merchants",
+    "exclude_tags",
+    "segments",
+    "exclude_segments",
+    "channels",
+)
+"""Promotion fields naming what a cart line, customer or context carries."""
 
 
 def _check_simulate(simulate: Simulation, ids: set[str], out: Collector) -> None:

@@ -65,10 +65,13 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(render(shown, year))
+        from promorules.cli.render import echo, safe
+
+        echo(render(shown, year))
         if warnings:
             print()
-            print("\n".join(str(w) for w in warnings))
+            # warnings quote campaign and phase names as the rulesets spell them
+            echo("\n".join(safe(w, 400) for w in warnings))
         if args.plot:
             print(f"\ncalendar drawn to {args.plot}")
     return 0

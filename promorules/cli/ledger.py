@@ -143,7 +143,8 @@ def _fail(code: int, message: str) -> int:
 
 
 def _emit(args: argparse.Namespace, data: object, text: str) -> None:
-    print(json.dumps(data, indent=2) if args.format == "json" else text)
+    # counter keys carry customer ids and skus from checkout: never raw to a terminal
+    print(json.dumps(data, indent=2) if args.format == "json" else safe(text, None, lines=True))
 
 
 # -- money in major units ---------------------------------------------------------------
@@ -246,7 +247,7 @@ def _row_json(row: CounterRow, currency: str | None) -> dict[str, object]:
 def _table(rows: Iterable[CounterRow], paused: frozenset[str], currency: str | None) -> str:
     body = [
         (
-            str(r.key) + (" (template)" if r.is_template else ""),
+            safe(r.key, 200) + (" (template)" if r.is_template else ""),
             _figure(r.key, r.initial, currency),
             _figure(r.key, r.held, currency),
             _figure(r.key, r.used, currency),

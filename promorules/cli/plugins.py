@@ -16,7 +16,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from promorules.cli.render import table
+    from promorules.cli.render import echo, table
     from promorules.plugins import PluginHost
 
     kinds = PluginHost.default().kinds
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(rows, indent=2))
     else:
-        print(
+        echo(
             table(
                 ([r["kind"], r["lanes"], r["summary"], r["source"]] for r in rows),
                 ("kind", "lanes", "summary", "from"),

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             context = Context(
                 moment, args.channel or cart_file.channel, coupons, choices=cart_file.choices
             )
-        except ValueError as exc:
+        except (TypeError, ValueError) as exc:
             raise PromorulesError(f"{path}: {exc}") from None
         # everything is printed: explanations worked out in the one pass
         results.append((path, moment, engine.explained(cart_file.cart, context)))
@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
+        from promorules.cli.render import echo
+
+        echo("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
     breached = any(q.guardrail.status is GuardrailStatus.BREACHED for _, _, q in results)
     return 1 if breached else 0
 
@@ -174,7 +176,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     if quote.payments:
         payments = [
             [
-                p.label,
+                safe(p.label, 60),
                 money(p.amount),
                 p.status.value,
                 ""
@@ -188,7 +190,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     if guardrail.floors:
         floors = [
             [
-                f.name,
+                safe(f.name, 60),
                 _pct(f.minimum),
                 _pct(f.margin),
                 "held" if f.held else "BROKEN",

@@ -235,7 +235,9 @@ def run(args: argparse.Namespace) -> int:
                 assumptions(base_engine.ruleset, overrides),
             )
     except OrderError as exc:
-        print(str(exc), file=sys.stderr)
+        from promorules.cli.render import safe
+
+        print(safe(exc, 2000), file=sys.stderr)
         return 2
     data = report.build(
         engine,
@@ -254,7 +256,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(data, indent=2))
     else:
-        print(report.render(data))
+        from promorules.cli.render import echo
+
+        echo(report.render(data))
         if data.get("charts"):
             print("\ncharts: " + ", ".join(data["charts"]))
     return 1 if any(d.severity is Severity.ERROR for d in findings) else 0

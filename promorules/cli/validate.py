@@ -19,6 +19,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _lines(text: str) -> int:
+    """--max-lines: no more than a cart may hold (promorules.cart.MAX_LINES)."""
+    from promorules.cart import MAX_LINES
+
+    value = _positive(text)
+    if value > MAX_LINES:
+        raise argparse.ArgumentTypeError(f"a cart holds at most {MAX_LINES} lines")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         return int(text)
@@ -40,7 +50,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of skus")
     parser.add_argument(
         "--max-lines",
-        type=_positive,
+        type=_lines,
         default=6,
         metavar="N",
         help="most lines in a cart considered (default: 6)",
@@ -136,7 +146,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(to_dict(report), indent=2))
     else:
-        print(render_text(report))
+        from promorules.cli.render import echo
+
+        echo(render_text(report))
     return report.exit_code
 
 

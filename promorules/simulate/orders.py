@@ -300,8 +300,15 @@ class OrderReader:
         if customer is None:
             if len(self._customers) >= _CACHE_LIMIT:
                 self._customers.clear()
-            customer = self._customers[key] = Customer(customer_id, frozenset(segments))
-        cart = Cart(lines, customer, self.currency, shipping)
+            try:
+                customer = Customer(customer_id, frozenset(segments))
+            except (TypeError, ValueError) as exc:  # the API's bounds (how many segments)
+                self._fail(number, str(exc))
+            self._customers[key] = customer
+        try:
+            cart = Cart(lines, customer, self.currency, shipping)
+        except (TypeError, ValueError) as exc:  # the API's bounds (list total, shipping)
+            self._fail(number, str(exc))
         return Order(at, cart, channel, coupons, ident, number, "|".join(sorted(segments)))
 
     def _deposits(self, lines: tuple[Line, ...], value: Any, number: int) -> tuple[Line, ...]:
@@ -393,17 +400,20 @@ class OrderReader:
                 )
             assert item is not None and item.price is not None
             price = item.price
-        line = Line(
-            sku,
-            quantity,
-            price,
-            (item.cost or 0) if item else 0,
-            item.category if item else "",
-            item.brand if item else "",
-            item.merchant if item else "",
-            item.tags if item else (),
-            item.title if item else "",
-        )
+        try:
+            line = Line(
+                sku,
+                quantity,
+                price,
+                (item.cost or 0) if item else 0,
+                item.category if item else "",
+                item.brand if item else "",
+                item.merchant if item else "",
+                item.tags if item else (),
+                item.title if item else "",
+            )
+        except (TypeError, ValueError) as exc:  # the API's bounds (amounts, lengths)
+            self._fail(number, str(exc))
         if len(self._lines) >= _CACHE_LIMIT:
             self._lines.clear()
         self._lines[key] = line
@@ -434,4 +444,7 @@ class OrderReader:
             changes["tags"] = self._names(item["tags"], "tags", number)
         if "deposit_paid" in item:
             changes["deposit_paid"] = self._money(item["deposit_paid"], "deposit_paid", number)
-        return attrs.evolve(base, **changes) if changes else base
+        try:
+            return attrs.evolve(base, **changes) if changes else base
+        except (TypeError, ValueError) as exc:  # the API's bounds (amounts, lengths)
+            self._fail(number, str(exc))

@@ -170,7 +170,7 @@ def render(data: Mapping[str, Any]) -> str:
         overruns = [b["counter"] for b in data["burn"] if b["overrun"]]
         if overruns:
             # pricing never lets a budget go below zero: an overrun means a ledger refusal
-            out.append("over their initial amount: " + ", ".join(overruns))
+            out.append("over their initial amount: " + safe(", ".join(overruns), 300))
     if data["goals"]:
         out += [
             "",
@@ -202,7 +202,7 @@ def render(data: Mapping[str, Any]) -> str:
     r = data["roi"]
     out += [
         "",
-        "ROI: uplift assumed (" + r["assumption"] + ")",
+        "ROI: uplift assumed (" + safe(r["assumption"], 200) + ")",
         _table(
             [*r["promotions"], r["total"]],
             (

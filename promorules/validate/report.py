@@ -180,13 +180,13 @@ def price_command(ruleset: str, cart: str, catalog: str | None) -> str:
 def render_text(report: Report) -> str:
     from promorules.cli.render import safe
 
-    out = [str(d) for d in report.diagnostics]
+    out = [safe(d, 2000) for d in report.diagnostics]
     if out:
         out.append("")
     money = report.currency
     for v in report.verdicts:
         floor, claim = v.floor, v.claim
-        head = f"{floor.label} >= {pct(floor.floor)}: {v.status.value.upper()}"
+        head = f"{safe(floor.label, 120)} >= {pct(floor.floor)}: {v.status.value.upper()}"
         out.append(head)
         if v.status is Status.PROVEN:
             out.append(f"  bound: {safe(claim.reason, 300)}")
@@ -204,7 +204,7 @@ def render_text(report: Report) -> str:
             )
             who = ", ".join(sorted(case.segments)) or "no segment"
             wallet = ", ".join(case.coupons) or "no coupon"
-            where = f", channel {case.channel}" if case.channel else ""
+            where = f", channel {safe(case.channel, 40)}" if case.channel else ""
             picked = "".join(
                 f", picks {safe(option, 40)} for {safe(pid, 40)}" for pid, option in case.choices
             )
@@ -219,7 +219,7 @@ def render_text(report: Report) -> str:
                     f"{format_amount(line.unit_cost, money)}, {safe(line.category, 20)}, "
                     f"{safe(line.merchant or '-', 30)})"
                 )
-            out.append(f"  at checkout: {b.at_checkout}")
+            out.append(f"  at checkout: {safe(b.at_checkout, 300)}")
             if b.needs_top_up:
                 out.append(
                     "  only once a budget is topped up (promorules ledger adjust): within the "

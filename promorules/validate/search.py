@@ -25,7 +25,16 @@ from hypothesis import HealthCheck, Phase, find, settings, target
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from promorules.cart import MAX_CHOICES, MAX_CODES, Cart, Context, Customer, Line
+from promorules.cart import (
+    MAX_AMOUNT,
+    MAX_CHOICES,
+    MAX_CODES,
+    MAX_LINES,
+    Cart,
+    Context,
+    Customer,
+    Line,
+)
 from promorules.counters import CounterKey, CounterKind
 from promorules.engine import Engine
 from promorules.guardrail import minimum_revenue
@@ -195,7 +204,7 @@ def cases(space: Space, order: Sequence[int]) -> st.SearchStrategy[Case]:
     # a cart holds a sku once (checkout merges repeats into one line); repeats are
     # dropped after drawing rather than refused while drawing, which keeps every draw
     # valid for Hypothesis' optimiser (refusals make its hill climbing overrun)
-    lines = st.lists(line, min_size=1, max_size=space.max_lines).map(_distinct)
+    lines = st.lists(line, min_size=1, max_size=min(space.max_lines, MAX_LINES)).map(_distinct)
     return st.builds(
         Case,
         lines,
@@ -214,10 +223,13 @@ def _made(drawn: tuple[tuple[str, str | None], ...]) -> tuple[tuple[str, str], .
 def _distinct(lines: list[Line]) -> tuple[Line, ...]:
     seen: set[str] = set()
     out = []
+    total = 0
     for line in lines:
-        if line.sku not in seen:
+        # past the API's largest list total the cart could not be priced: stop there
+        if line.sku not in seen and total + line.amount <= MAX_AMOUNT:
             seen.add(line.sku)
             out.append(line)
+            total += line.amount
     return tuple(out)
 
 
@@ -230,7 +242,14 @@ def _slot_rank(space: Space, moment: datetime) -> tuple[int, float]:
     return (0, ts)
 
 
+def _within(price: int, quantity: int) -> int:
+    """``quantity``, cut so the line stays within the API's largest amount (a cart past
+    it cannot be priced at all, so the search need not draw it)."""
+    return min(quantity, MAX_AMOUNT // price) if price > 0 else quantity
+
+
 def _catalog_line(item: Item, quantity: int, deposit: Fraction) -> Line:
+    quantity = _within(item.price, quantity)
     return Line(
         item.sku,
         quantity,
@@ -252,11 +271,12 @@ def _synthetic_lines(
     def draw_line(draw: st.DrawFn) -> Line:
         item = draw(st.sampled_from(items))
         price = draw(st.integers(item.price, max(item.price, item.max_price)))
-        quantity = draw(st.integers(1, space.max_quantity))
+        quantity = _within(price, draw(st.integers(1, space.max_quantity)))
         margin = item.margin if item.margin is not None else Fraction(0)
         # the worst the declaration allows: the highest whole cost at the declared margin
-        cost = int((1 - margin) * price)
-        sku = draw(st.sampled_from((f"{item.category}-{price}", *space.skus)))
+        cost = min(int((1 - margin) * price), MAX_AMOUNT)
+        # a category name may take all of a sku's MAX_ID_LENGTH: keep room for the price
+        sku = draw(st.sampled_from((f"{item.category[:100]}-{price}", *space.skus)))
         brand = draw(st.sampled_from(("", *space.brands)))
         tags = tuple(draw(st.lists(st.sampled_from(space.tags), unique=True))) if space.tags else ()
         deposit = draw(st.sampled_from(DEPOSIT_SHARES))
@@ -338,7 +358,9 @@ class Progress:
         if now - self.last < 0.2:
             return
         self.last = now
-        self.stream.write(f"\rsearching {label}: {count}/{total} examples")
+        from promorules.cli.render import safe
+
+        self.stream.write(f"\rsearching {safe(label, 60)}: {count}/{total} examples")
         self.stream.flush()
 
     def done(self) -> None:

@@ -90,6 +90,7 @@ def test_json_carries_the_same_findings(capsys: pytest.CaptureFixture[str], tmp_
         ["missing.toml"],
         [str(CORPUS / "safe-tiered.toml"), "--catalog", "missing.csv"],
         [str(CORPUS / "safe-tiered.toml"), "--max-lines", "0"],
+        [str(CORPUS / "safe-tiered.toml"), "--max-lines", "10001"],  # past Cart's MAX_LINES
         [str(CORPUS / "safe-tiered.toml"), "--examples", "lots"],
     ],
 )

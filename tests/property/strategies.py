@@ -267,7 +267,10 @@ final_phase = "explosion"
         if draw(st.booleans()):
             at = DEPOSIT_TIME
         else:
-            paid = deposit * draw(st.integers(0, lines[0].quantity))
+            # a deposit is paid for at most every unit, and never past the line's amount
+            # (a Line refuses more: the excess would vanish from the quote)
+            units = min(lines[0].quantity, lines[0].amount // deposit)
+            paid = deposit * draw(st.integers(0, units))
             lines[0] = attrs.evolve(lines[0], deposit_paid=paid)
         if with_guardrail and draw(st.booleans()):
             text += """
@@ -688,7 +691,9 @@ def deposit_paid(draw: st.DrawFn, line: Line) -> Line:
     """``line``, now and then with a pre-sale deposit paid for some of its units."""
     if draw(st.integers(0, 2)):
         return line
-    paid = draw(st.sampled_from(DEPOSITS)) * draw(st.integers(0, line.quantity))
+    deposit = draw(st.sampled_from(DEPOSITS))
+    # never past the line's amount, which a Line refuses
+    paid = deposit * draw(st.integers(0, min(line.quantity, line.amount // deposit)))
     return attrs.evolve(line, deposit_paid=paid)
 
 

@@ -31,7 +31,8 @@ def test_choices_are_held_as_sorted_pairs_whatever_their_order() -> None:
     ],
 )
 def test_bad_choices_are_refused_with_a_message(bad: object) -> None:
-    with pytest.raises(ValueError, match="choice"):
+    # a wrong type (a number, a bare string) is a TypeError, a bad value a ValueError
+    with pytest.raises((TypeError, ValueError), match="choice"):
         Context(D11, choices=bad)
 
 

@@ -104,7 +104,40 @@ def test_series_tells_mistyped_from_foreign() -> None:
 def test_normalise_keeps_ascii_letters_and_digits_upper_case() -> None:
     assert normalise(" d11-abc 9 ") == "D11ABC9"
     assert normalise("\x1b[31mab\n\u202ecd") == "31MABCD"
-    assert normalise("\uff44\uff11\uff11") == ""  # full-width forms are not ASCII
+
+
+@pytest.mark.parametrize(
+    ("typed", "normal"),
+    [
+        ("\u017fave20", "\u017fAVE20"),  # long s: str.upper() and NFKC both make it S
+        ("\u0131save", "\u0131SAVE"),  # dotless i: upper() makes it I
+        ("\u212aEY", "\u212aEY"),  # Kelvin sign: NFC and NFKC make it K
+        ("\uff53ave20", "\uff53AVE20"),  # full-width s: NFKC makes it s
+        ("\uff44\uff11\uff11", "\uff44\uff11\uff11"),  # full-width d11
+        ("S\u0301AVE20", "S\u0301AVE20"),  # a combining accent is a mark: kept
+        ("promo\u4fc3\u9500", "PROMO\u4fc3\u9500"),  # another script: verbatim
+        ("\u00fcber", "\u00fcBER"),  # no case mapping outside ASCII
+    ],
+)
+def test_no_unicode_rule_turns_one_code_into_another(typed: str, normal: str) -> None:
+    assert normalise(typed) == normal
+    assert normalise(typed).isascii() is False
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "SAVE\u200b20",  # zero-width space (format)
+        "SAVE\u202e20",  # bidi override (format)
+        "SAVE\u00a020",  # no-break space (separator)
+        "SAVE\u201320",  # en dash (punctuation)
+        "SAVE\uff0d20",  # full-width hyphen (punctuation)
+        "SAVE\x0020",  # NUL (control)
+        "\u3000save 20\u3000",  # ideographic spaces (separator)
+    ],
+)
+def test_invisible_characters_and_separators_are_dropped(typed: str) -> None:
+    assert normalise(typed) == "SAVE20"
 
 
 def test_one_slip_apart() -> None:
