@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -121,9 +121,24 @@ def time_pass(price: Callable[[Any], Any], items: Sequence[Any]) -> float:
             gc.enable()
 
 
-def timed(loaded: Loaded, batch: Batch, repeats: int) -> tuple[float, float, float]:
-    """Median us per cart of engine and reference over interleaved repeats (one warm-up
-    pass each), and the median of the per-repeat ratios."""
+class Timing(NamedTuple):
+    """Engine and reference timed over interleaved repeats."""
+
+    engine_us: float
+    """Median over the repeats of the engine's mean microseconds per cart."""
+    reference_us: float
+    """The same for the reference."""
+    ratios: list[float]
+    """Engine over reference, per repeat (both timed in it, one after the other)."""
+
+    @property
+    def ratio(self) -> float:
+        """The median of the per-repeat ratios: a noisy neighbour slows both sides alike."""
+        return statistics.median(self.ratios)
+
+
+def timed(loaded: Loaded, batch: Batch, repeats: int) -> Timing:
+    """Engine and reference over ``repeats`` interleaved repeats (one warm-up pass each)."""
     engine, reference = loaded.engine, loaded.reference
     plain = [c for c, _ in batch]
     priced = [p for _, p in batch]
@@ -139,8 +154,16 @@ def timed(loaded: Loaded, batch: Batch, repeats: int) -> tuple[float, float, flo
     for _ in range(repeats):
         runs_engine.append(time_pass(engine_price, priced))
         runs_reference.append(time_pass(reference, plain))
-    ratio = statistics.median(e / r for e, r in zip(runs_engine, runs_reference, strict=True))
-    return statistics.median(runs_engine), statistics.median(runs_reference), ratio
+    return Timing(
+        statistics.median(runs_engine),
+        statistics.median(runs_reference),
+        [e / r for e, r in zip(runs_engine, runs_reference, strict=True)],
+    )
+
+
+def spread(ratios: Sequence[float]) -> str:
+    """The per-repeat ratios' range, as printed beside their median."""
+    return f"{min(ratios):.2f}-{max(ratios):.2f}"
 
 
 def profile(loaded: Loaded, batch: Batch, top: int = 15) -> str:
@@ -191,10 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not report_check(check):
         return 1
     for size in SIZES:
-        engine_us, reference_us, ratio = timed(loaded, carts[size], repeats)
+        t = timed(loaded, carts[size], repeats)
         print(
-            f"{size} lines: engine {engine_us:,.1f} us, "
-            f"reference {reference_us:,.1f} us, {ratio:.2f}x"
+            f"{size} lines: engine {t.engine_us:,.1f} us, reference {t.reference_us:,.1f} us, "
+            f"{t.ratio:.2f}x (per repeat {spread(t.ratios)})"
         )
     return 0
 

@@ -217,6 +217,21 @@ def test_the_strict_groups_flag_is_gone(entry: Callable[[list[str]], int]) -> No
     assert exited.value.code == 2
 
 
+def test_timing_keeps_each_repeats_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    # engine and reference alternate within each repeat; these passes' microseconds make
+    # the per-repeat ratios 2.0, 3.0 and 1.0, which no ratio of medians (10 / 8) gives
+    passes = iter([10.0, 5.0, 30.0, 10.0, 8.0, 8.0])
+    monkeypatch.setattr(campaign_bench, "time_pass", lambda price, items: next(passes))
+    engine = Engine.from_string(campaign_toml(TIES))
+    loaded = campaign_bench.Loaded(TIES, engine, make_campaign_pricer(TIES), [0.0], [0.0])
+    batch = [(TIES_CART, CampaignCartMaker(TIES)(TIES_CART))]
+    timing = campaign_bench.timed(loaded, batch, 3)
+    assert timing == (10.0, 8.0, [2.0, 3.0, 1.0])
+    assert timing.ratio == 2.0
+    assert campaign_bench.spread(timing.ratios) == "1.00-3.00"
+    assert bench.repeat_ratios([10.0, 30.0, 8.0], [5.0, 10.0, 8.0]) == [2.0, 3.0, 1.0]
+
+
 @pytest.fixture(scope="module")
 def campaign() -> Campaign:
     return build_campaign()
