@@ -1,14 +1,10 @@
-"""The campaign reference held to ``engine.price``, cart by cart, and what differs why.
+"""The campaign reference held to ``engine.price``, cart by cart.
 
 :func:`check_campaign` prices every cart both ways and compares what a checkout reads:
 the payable, each line's payable, each line's adjustments (promotion -> amount, after the
-guardrail), the clamp's trims per promotion, the shipping left to pay and the gifts. A
-cart that differs is priced again by the reference with today's engine's group rule
-(:data:`benchmarks.campaign_reference.ENGINE_TODAY`): when that agrees with the engine,
-the reference given is the one of issue 13's rule, and changing the rule's tie-break or
-its real totals is what moves the figures, the difference is the exclusive-group
-semantics issue 13 fixes (``known``: put down to ``ties`` and/or ``caps``); otherwise it
-is a plain disagreement.
+guardrail), the clamp's trims per promotion, the shipping left to pay and the gifts. Any
+cart that differs in any of them is a disagreement: the benchmark prints it and stops
+before timing (a reference that prices something else is not a floor to time against).
 """
 
 from __future__ import annotations
@@ -19,13 +15,7 @@ from typing import Any
 import attrs
 
 from benchmarks.campaign import Campaign, CampaignCart
-from benchmarks.campaign_reference import (
-    ENGINE_TODAY,
-    ISSUE_13,
-    CampaignQuote,
-    GroupRule,
-    make_campaign_pricer,
-)
+from benchmarks.campaign_reference import CampaignQuote
 from promorules.cart import Cart, Context
 from promorules.engine import Engine
 from promorules.quote import Quote
@@ -77,19 +67,18 @@ def reference_view(ref: CampaignQuote, ids: Sequence[str]) -> tuple[Any, ...]:
 
 @attrs.define
 class Disagreement:
+    """A cart the engine and the reference price differently."""
+
     size: int
     cart: CampaignCart
     got: tuple[Any, ...]
+    """The engine's view (:func:`engine_view`)."""
     want: tuple[Any, ...]
-    known: bool
-    """Explained by the exclusive-group semantics of issue 13 (the engine agrees with the
-    reference priced under today's group rule)."""
-    causes: tuple[str, ...]
-    """For a known one: ``ties`` and/or ``caps``."""
+    """The reference's view (:func:`reference_view`)."""
 
     def describe(self) -> str:
-        what = "group semantics: " + " and ".join(self.causes) if self.known else "UNEXPLAINED"
-        out = [f"DISAGREE ({self.size} lines; {what}): {self.cart}"]
+        """The cart and each field that differs (lists narrowed to the differing items)."""
+        out = [f"DISAGREE ({self.size} lines): {self.cart}"]
         for name, g, w in zip(FIELDS, self.got, self.want, strict=True):
             if g != w:
                 if isinstance(g, list) and isinstance(w, list) and len(g) == len(w):
@@ -108,23 +97,11 @@ class CampaignCheck:
     checked: int
     disagreements: list[Disagreement]
 
-    @property
-    def unexplained(self) -> list[Disagreement]:
-        return [d for d in self.disagreements if not d.known]
-
-    @property
-    def known(self) -> list[Disagreement]:
-        return [d for d in self.disagreements if d.known]
-
     def summary(self) -> str:
-        known = self.known
-        ties = sum("ties" in d.causes for d in known)
-        caps = sum("caps" in d.causes for d in known)
+        same = self.checked - len(self.disagreements)
         return (
-            f"campaign agreement: {self.checked - len(self.disagreements):,} of "
-            f"{self.checked:,} carts identical; {len(known)} differ by the exclusive-group "
-            f"semantics of issue 13 ({ties} by ties going to priority, {caps} by members' "
-            f"real totals after caps); {len(self.unexplained)} unexplained"
+            f"campaign agreement: {same:,} of {self.checked:,} carts identical; "
+            f"{len(self.disagreements):,} differ"
         )
 
 
@@ -134,16 +111,8 @@ def check_campaign(
     reference: Callable[[CampaignCart], CampaignQuote],
     batches: dict[int, list[tuple[CampaignCart, tuple[Cart, Context]]]],
 ) -> CampaignCheck:
-    """Every cart priced both ways; the disagreements, each classified."""
+    """Every cart priced both ways; every cart that differs."""
     ids = [p.id for p in campaign.promotions]
-    rules: dict[GroupRule, Callable[[CampaignCart], CampaignQuote]] = {}
-
-    def under(rule: GroupRule, cart: CampaignCart) -> tuple[Any, ...]:
-        pricer = rules.get(rule)
-        if pricer is None:
-            pricer = rules[rule] = make_campaign_pricer(campaign, rule)
-        return reference_view(pricer(cart), ids)
-
     out: list[Disagreement] = []
     checked = 0
     for size, batch in batches.items():
@@ -151,19 +120,6 @@ def check_campaign(
             checked += 1
             got = engine_view(engine.price(engine_cart, context))
             want = reference_view(reference(cart), ids)
-            if got == want:
-                continue
-            # known: the engine prices as the reference does under today's group rule,
-            # the reference given is the one of issue 13's rule, and a rule's tie-break
-            # or its real totals are what tell the two apart
-            today = under(ENGINE_TODAY, cart)
-            causes: list[str] = []
-            if today == got and under(ISSUE_13, cart) == want:
-                offered_priority = under(GroupRule(False, True), cart)
-                if offered_priority != today:
-                    causes.append("ties")
-                if want != offered_priority:
-                    causes.append("caps")
-            known = bool(causes)
-            out.append(Disagreement(size, cart, got, want, known, tuple(causes)))
+            if got != want:
+                out.append(Disagreement(size, cart, got, want))
     return CampaignCheck(checked, out)

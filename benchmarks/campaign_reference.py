@@ -8,18 +8,15 @@ figures on the lane-start amounts and applies them by priority, capped per line.
 what promorules' engine prices (the semantics of :mod:`benchmarks.workload`'s docstring:
 lowest unit price in the price lane, lanes measuring on what earlier lanes left, largest
 remainder splits on lane-start amounts, ``not_with`` taking lines an earlier-lane partner
-discounted out of scope, the clamp's trim order and its gift drops), with one exception
-on purpose: exclusive groups follow the semantics docs/rulesets.md states and issue 13
-asks for, not today's engine.
+discounted out of scope, the clamp's trim order and its gift drops, and exclusive groups
+as docs/rulesets.md states them).
 
-Exclusive groups (:data:`ISSUE_13`): a group is settled when its first member comes up in
-its lane's application order (priority, higher first, then declaration order), after the
+Exclusive groups (issue 13): a group is settled when its first member comes up in its
+lane's application order (priority, higher first, then declaration order), after the
 promotions before it have claimed their part of each line. Each member's worth is its
 *real* total: what it would give on the amounts left at that moment, every line capped.
 The member worth most wins, ties to the higher priority, then the earlier declaration; it
-alone is applied, there. Today's engine (:data:`ENGINE_TODAY`) picks the member whose
-uncapped offer is largest, ties to the earlier declaration, before any cap is known;
-:mod:`benchmarks.campaign_check` prices with both to say which carts differ and why.
+alone is applied, there.
 """
 
 from __future__ import annotations
@@ -32,21 +29,6 @@ from benchmarks.campaign import DAY, Campaign, CampaignCart, Promo
 LANES = ("price", "item", "store", "platform")
 ORDER_MARGIN_PCT = 5  # the ruleset's guardrails: see campaign_toml
 LINE_MARGIN_PCT = 0
-
-
-class GroupRule(NamedTuple):
-    """How an exclusive group picks its member."""
-
-    real_totals: bool
-    """True: each member's total after the lane's earlier claims and per-line caps;
-    False: its uncapped offer."""
-    ties_by_priority: bool
-    """True: equal worth goes to the higher priority, then the earlier declaration;
-    False: to the earlier declaration."""
-
-
-ISSUE_13 = GroupRule(real_totals=True, ties_by_priority=True)
-ENGINE_TODAY = GroupRule(real_totals=False, ties_by_priority=False)
 
 
 class CampaignQuote(NamedTuple):
@@ -226,10 +208,8 @@ def _evaluator(p: Promo) -> Evaluator:
     raise ValueError(f"{p.id}: kind {kind} not in the campaign's lanes 1-3")
 
 
-def make_campaign_pricer(
-    campaign: Campaign, rule: GroupRule = ISSUE_13
-) -> Callable[[CampaignCart], CampaignQuote]:
-    """A function pricing one cart of ``campaign`` (exclusive groups by ``rule``)."""
+def make_campaign_pricer(campaign: Campaign) -> Callable[[CampaignCart], CampaignQuote]:
+    """A function pricing one cart of ``campaign``."""
     promos = campaign.promotions
     count = len(promos)
     lane_of = [LANES.index(p.lane) for p in promos]
@@ -256,7 +236,6 @@ def make_campaign_pricer(
     evaluators = [_evaluator(p) if p.lane != "price" else _nothing for p in promos]
     gift_cost = [int(p.config.get("cost", 0)) for p in promos]
     gift_sku = [str(p.config.get("sku", "")) for p in promos]
-    real_totals, ties_by_priority = rule
 
     # per sku: list price, cost, flash offers (start, end, price, rank, promotion), member
     # offers (segment, price, rank, promotion), and the promotions of lanes 1-3 reaching it
@@ -393,14 +372,12 @@ def make_campaign_pricer(
                         if groups[q] != group:
                             continue
                         assert type(q_got) is list  # the campaign groups discounts only
-                        if real_totals:  # what it would give now, every line capped
-                            total = 0
-                            for i, part in zip(q_lines, q_got, strict=True):
-                                left = amounts[i]
-                                total += part if part < left else left
-                        else:
-                            total = sum(q_got)
-                        key = (total, priority[q], -q) if ties_by_priority else (total, -q)
+                        # worth what it would give now, every line capped at what is left
+                        total = 0
+                        for i, part in zip(q_lines, q_got, strict=True):
+                            left = amounts[i]
+                            total += part if part < left else left
+                        key = (total, priority[q], -q)  # ties: priority, then declaration
                         if key > top:
                             top, p, lines, got = key, q, q_lines, q_got
                 if type(got) is list:

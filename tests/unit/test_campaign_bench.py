@@ -2,16 +2,18 @@
 
 The full campaign is checked against the engine by ``python -m benchmarks.bench --quick``
 (CI); here small hand-built campaigns pin the exclusive-group semantics the reference
-follows (issue 13) with hand-worked figures, and how the checker sorts what differs.
+follows (issue 13, docs/rulesets.md) with hand-worked figures, and the checker is shown
+to stop the run on any difference, however small.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
 
-from benchmarks import campaign_bench
+from benchmarks import bench, campaign_bench
 from benchmarks.campaign import (
     DAY,
     Campaign,
@@ -22,13 +24,7 @@ from benchmarks.campaign import (
     campaign_carts,
 )
 from benchmarks.campaign_check import CampaignCheck, check_campaign, reference_view
-from benchmarks.campaign_reference import (
-    ENGINE_TODAY,
-    ISSUE_13,
-    CampaignQuote,
-    _reach,
-    make_campaign_pricer,
-)
+from benchmarks.campaign_reference import CampaignQuote, _reach, make_campaign_pricer
 from benchmarks.campaign_ruleset import CampaignCartMaker, campaign_toml
 from benchmarks.workload import Sku
 from promorules.engine import Engine
@@ -60,7 +56,7 @@ def _ladder(pid: str, priority: int, target: Target, threshold: int, off: int) -
 
 
 # The issue's example: a higher-priority promotion outside the group takes line A whole;
-# the group's member worth 20.00 on A then gives nothing, the one worth 5.00 on B is lost.
+# the group's member worth 10.00 on A then gives nothing, the one worth 5.00 on B must win.
 CAPS = _campaign(
     [Sku("a", 2000, 0, "c01", "b001", "s1"), Sku("b", 5000, 1000, "c01", "b001", "s1")],
     [
@@ -76,6 +72,7 @@ CAPS = _campaign(
         _ladder("on-b", 30, Target(skus=frozenset({"b"})), 1500, 500),
     ],
 )
+CAPS_CART = CampaignCart((("a", 1), ("b", 1)), NOON)
 # Two members worth the same: the lower priority is declared first.
 TIES = _campaign(
     [Sku("c", 10000, 1000, "c01", "b001", "s1")],
@@ -84,71 +81,155 @@ TIES = _campaign(
         _ladder("higher-priority", 20, Target(merchants=frozenset({"s1"})), 5000, 500),
     ],
 )
+TIES_CART = CampaignCart((("c", 1),), NOON)
 
 
-def _check(campaign: Campaign, cart: CampaignCart) -> CampaignCheck:
+def _check(
+    campaign: Campaign,
+    cart: CampaignCart,
+    reference: Callable[[CampaignCart], CampaignQuote] | None = None,
+) -> CampaignCheck:
     engine = Engine.from_string(campaign_toml(campaign))
     batch = [(cart, CampaignCartMaker(campaign)(cart))]
-    return check_campaign(
-        engine, campaign, make_campaign_pricer(campaign), {len(cart.lines): batch}
-    )
+    pricer = reference or make_campaign_pricer(campaign)
+    return check_campaign(engine, campaign, pricer, {len(cart.lines): batch})
 
 
 def test_group_settled_on_real_totals_after_caps() -> None:
-    cart = CampaignCart((("a", 1), ("b", 1)), NOON)
-    quote = make_campaign_pricer(CAPS)(cart)
-    # A: 20.00 - 20.00 (special) = 0; B: 50.00 - 5.00 (on-b) = 45.00; shipping 8.00
+    quote = make_campaign_pricer(CAPS)(CAPS_CART)
+    # A: 20.00 - 20.00 (special, priority 60, applied first) = 0, so on-a (10.00 offered)
+    # is worth 0.00 there; on-b is worth 5.00 and wins: B: 50.00 - 5.00 = 45.00
     assert quote.amounts == [0, 4500]
     assert quote.given == {0: [[0], [2000]], 2: [[1], [500]]}
+    assert quote.trims == {}
+    # payable with the 8.00 shipping fee
     assert reference_view(quote, ["special", "on-a", "on-b"])[0] == 5300
-    # today's rule keeps on-a (20.00 offered, nothing left to take): B pays 50.00
-    today = make_campaign_pricer(CAPS, ENGINE_TODAY)(cart)
-    assert today.amounts == [0, 5000]
-    assert 2 not in today.given
 
 
 def test_group_ties_go_to_priority_then_declaration() -> None:
-    cart = CampaignCart((("c", 1),), NOON)
-    assert make_campaign_pricer(TIES, ISSUE_13)(cart).given == {1: [[0], [500]]}
-    assert make_campaign_pricer(TIES, ENGINE_TODAY)(cart).given == {0: [[0], [500]]}
+    # equal worth (5.00 each on 100.00): the higher priority wins, though declared second
+    assert make_campaign_pricer(TIES)(TIES_CART).given == {1: [[0], [500]]}
+    # equal worth and equal priority: the earlier declared
+    even = _campaign(
+        list(TIES.catalogue.values()),
+        [
+            _ladder("first-declared", 10, Target(merchants=frozenset({"s1"})), 5000, 500),
+            _ladder("second-declared", 10, Target(merchants=frozenset({"s1"})), 5000, 500),
+        ],
+    )
+    assert make_campaign_pricer(even)(TIES_CART).given == {0: [[0], [500]]}
 
 
-@pytest.mark.parametrize(
-    ("campaign", "cart", "causes"),
-    [
-        (CAPS, CampaignCart((("a", 1), ("b", 1)), NOON), ("caps",)),
-        (TIES, CampaignCart((("c", 1),), NOON), ("ties",)),
-    ],
-)
-def test_the_engine_now_settles_both_group_examples_as_the_reference(
-    campaign: Campaign, cart: CampaignCart, causes: tuple[str, ...]
+@pytest.mark.parametrize(("campaign", "cart"), [(CAPS, CAPS_CART), (TIES, TIES_CART)])
+def test_the_engine_settles_both_group_examples_as_the_reference(
+    campaign: Campaign, cart: CampaignCart
 ) -> None:
-    # the engine follows issue 13's group semantics: the two cases that once differed
-    # (by ``causes``) are identical now, and pass even under --strict-groups
     check = _check(campaign, cart)
     assert check.checked == 1
-    assert causes and not check.known
-    assert not check.unexplained
-    assert campaign_bench.report_check(check, strict_groups=True)
+    assert check.disagreements == []
+    assert campaign_bench.report_check(check)
 
 
-def test_checker_fails_a_reference_that_differs_otherwise() -> None:
-    campaign = CAPS
-    cart = CampaignCart((("b", 2),), NOON)  # the group has one member here: no tie, no cap
-    engine = Engine.from_string(campaign_toml(campaign))
+def _payable_off_by_one(quote: CampaignQuote) -> None:
+    quote.amounts[0] += 1
+
+
+def _tie_to_declaration(quote: CampaignQuote) -> None:
+    # the rule the engine followed before issue 13: the tie credited to the first declared
+    quote.given[0] = quote.given.pop(1)
+
+
+def _winner_before_caps(quote: CampaignQuote) -> None:
+    # the rule the engine followed before issue 13: on-a kept (10.00 offered, 0.00 left to
+    # take), on-b dropped, B pays 50.00
+    quote.amounts[1] += quote.given.pop(2)[1][0]
+
+
+WRONG = {
+    "payable": (CAPS, CampaignCart((("b", 2),), NOON), _payable_off_by_one, "line payables"),
+    "tie": (TIES, TIES_CART, _tie_to_declaration, "line adjustments"),
+    "caps": (CAPS, CAPS_CART, _winner_before_caps, "payable"),
+}
+
+
+def _wrong(
+    campaign: Campaign, spoil: Callable[[CampaignQuote], None]
+) -> Callable[[CampaignCart], CampaignQuote]:
     honest = make_campaign_pricer(campaign)
 
-    def off_by_one(c: CampaignCart) -> CampaignQuote:
-        quote = honest(c)
-        quote.amounts[0] += 1
+    def wrong(cart: CampaignCart) -> CampaignQuote:
+        quote = honest(cart)
+        spoil(quote)
         return quote
 
-    batch = {2: [(cart, CampaignCartMaker(campaign)(cart))]}
-    assert not check_campaign(engine, campaign, honest, batch).disagreements
-    check = check_campaign(engine, campaign, off_by_one, batch)
-    assert len(check.unexplained) == 1
-    assert "UNEXPLAINED" in check.unexplained[0].describe()
-    assert not campaign_bench.report_check(check, strict_groups=False)
+    return wrong
+
+
+@pytest.mark.parametrize("case", list(WRONG))
+def test_checker_fails_loudly_on_any_difference(
+    case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a deliberately wrong reference fails the check, whatever differs: a cent off a line,
+    # or an exclusive group settled as the engine did before issue 13 (a tie credited to
+    # the earlier declared: same payable; the winner chosen before caps: B pays 5.00 more)
+    campaign, cart, spoil, field = WRONG[case]
+    assert _check(campaign, cart).disagreements == []  # the honest reference agrees
+    check = _check(campaign, cart, _wrong(campaign, spoil))
+    assert len(check.disagreements) == 1
+    assert not campaign_bench.report_check(check)
+    out = capsys.readouterr().out
+    assert "0 of 1 carts identical; 1 differ" in out
+    assert f"DISAGREE ({len(cart.lines)} lines)" in out
+    assert f"  {field}:\n    engine " in out
+    assert "1 campaign carts disagree: engine and reference differ; no timing." in out
+
+
+def _not_timed(*args: object, **kwargs: object) -> object:
+    raise AssertionError("timed although the campaign check failed")
+
+
+@pytest.mark.parametrize("entry", ["bench", "campaign_bench"])
+def test_a_campaign_difference_stops_the_benchmark_before_timing(
+    entry: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = Engine.from_string(campaign_toml(TIES))
+    wrong = _wrong(TIES, _tie_to_declaration)
+    loaded = campaign_bench.Loaded(TIES, engine, wrong, [0.0], [0.0])
+    batch = [(TIES_CART, CampaignCartMaker(TIES)(TIES_CART))]
+    monkeypatch.setattr(campaign_bench, "load", lambda seed, runs: loaded)
+    monkeypatch.setattr(campaign_bench, "batches", lambda loaded, counts, seed: {1: batch})
+    monkeypatch.setattr(campaign_bench, "timed", _not_timed)
+    monkeypatch.setattr(bench, "interleaved", _not_timed)
+    main = bench.main if entry == "bench" else campaign_bench.main
+    assert main(["--quick"]) == 1
+    out = capsys.readouterr().out
+    assert "DISAGREE (1 lines)" in out
+    assert "1 campaign carts disagree: engine and reference differ; no timing." in out
+    if entry == "bench":  # the bundled workload was checked, and agreed, first
+        assert "engine and reference give identical quotes on all 320 carts" in out
+
+
+@pytest.mark.parametrize("entry", [bench.main, campaign_bench.main])
+def test_the_strict_groups_flag_is_gone(entry: Callable[[list[str]], int]) -> None:
+    # every difference fails now; the flag that made group differences fail is refused
+    with pytest.raises(SystemExit) as exited:
+        entry(["--strict-groups"])
+    assert exited.value.code == 2
+
+
+def test_timing_keeps_each_repeats_ratio(monkeypatch: pytest.MonkeyPatch) -> None:
+    # engine and reference alternate within each repeat; these passes' microseconds make
+    # the per-repeat ratios 2.0, 3.0 and 1.0, which no ratio of medians (10 / 8) gives
+    passes = iter([10.0, 5.0, 30.0, 10.0, 8.0, 8.0])
+    monkeypatch.setattr(campaign_bench, "time_pass", lambda price, items: next(passes))
+    engine = Engine.from_string(campaign_toml(TIES))
+    loaded = campaign_bench.Loaded(TIES, engine, make_campaign_pricer(TIES), [0.0], [0.0])
+    batch = [(TIES_CART, CampaignCartMaker(TIES)(TIES_CART))]
+    timing = campaign_bench.timed(loaded, batch, 3)
+    assert timing == (10.0, 8.0, [2.0, 3.0, 1.0])
+    assert timing.ratio == 2.0
+    assert campaign_bench.spread(timing.ratios) == "1.00-3.00"
+    assert bench.repeat_ratios([10.0, 30.0, 8.0], [5.0, 10.0, 8.0]) == [2.0, 3.0, 1.0]
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +325,7 @@ def test_campaign_toml_loads(campaign: Campaign) -> None:
         engine, small, make_campaign_pricer(small), {5: [(cart, CampaignCartMaker(small)(cart))]}
     )
     assert check.checked == 1
-    assert not check.unexplained
+    assert check.disagreements == []
 
 
 def test_reference_allocate_is_the_engines() -> None:
