@@ -63,7 +63,7 @@ def resolve(
     count = len(conflicted)
     values = [_worth(o) for _, o in conflicted]
     value: Callable[[tuple[int, ...]], int] | None = None
-    if amounts is not None:
+    if amounts is not None and _caps_matter(offers, conflicted, amounts, clash):
         left = amounts
         clashing = {id(o) for _, o in conflicted}
 
@@ -121,6 +121,33 @@ def _worth(offer: Offer) -> int:
     if offer.gifts:
         worth += sum(gift.worth for gift in offer.gifts)
     return worth
+
+
+def _caps_matter(
+    offers: list[tuple[Compiled, Offer]],
+    conflicted: list[tuple[Compiled, Offer]],
+    amounts: Sequence[int],
+    clash: Callable[[Compiled, Compiled], bool],
+) -> bool:
+    """Whether applying the lane could give a clashing offer less than it asks: it asks
+    more than a line has or takes shipping off, or shares a line with an offer that
+    clashes with nothing, or with a clashing offer it may be kept beside. Otherwise
+    each subset is worth what its offers ask (plus what the others give, the same for
+    every subset), and the lane need not be simulated for each."""
+    clashing = {id(o) for _, o in conflicted}
+    settled: set[int] = set()
+    for _, offer in offers:
+        if id(offer) not in clashing:
+            settled.update(offer.lines)
+    for position, (compiled, offer) in enumerate(conflicted):
+        if offer.shipping_off or not settled.isdisjoint(offer.lines):
+            return True
+        if any(amount > amounts[i] for i, amount in zip(offer.lines, offer.amounts, strict=True)):
+            return True
+        for other, other_offer in conflicted[position + 1 :]:
+            if not clash(compiled, other) and not set(offer.lines).isdisjoint(other_offer.lines):
+                return True
+    return False
 
 
 def _applied(offers: list[Offer], amounts: Sequence[int], shipping: int) -> int:
