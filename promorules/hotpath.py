@@ -45,6 +45,7 @@ from promorules.model import (
     AmountOff,
     Cheapest,
     Every,
+    GiveGifts,
     Leftover,
     Per,
     PercentOff,
@@ -361,6 +362,10 @@ class _Writer:
             emit(depth, f"if {' and '.join(tests)}:")
             depth += 1
         benefit = rule.benefit
+        if isinstance(benefit, GiveGifts):  # settled with the lane, like a kind's offer
+            self.names[f"gifts{slot}"] = Offer(gifts=list(benefit.gifts))
+            emit(depth, f"offers.append((c{slot}, gifts{slot}))")
+            return
         if isinstance(benefit, ShippingOff):
             emit(depth, f"off = {self._shipping_figure(benefit)}")
             if offer:

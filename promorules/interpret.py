@@ -33,6 +33,7 @@ from promorules.model import (
     AmountOff,
     Cheapest,
     Every,
+    GiveGifts,
     Leftover,
     Per,
     PercentOff,
@@ -254,6 +255,11 @@ class _Words:
             return self.reward(benefit.steps[0].reward)
         if isinstance(benefit, Every):
             return f"{self.money(benefit.off)} off"
+        if isinstance(benefit, GiveGifts):
+            return "gift " + ", ".join(
+                (g.title or g.sku) + ("" if g.quantity == 1 else f" x{g.quantity}")
+                for g in benefit.gifts
+            )
         if isinstance(benefit, AmountOff):
             text = self.reward(benefit)
             if benefit.per is not Per.POOL:
@@ -331,6 +337,9 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             return claim(uses, state, mine)
         return [], mine[0]
 
+    # fixed gifts: the same offer on every cart that reaches them (nobody changes it)
+    gifts_offer = Offer(gifts=list(benefit.gifts)) if isinstance(benefit, GiveGifts) else None
+
     def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
         explain = state.explain
         gated = gate(state) if codes else None
@@ -340,6 +349,15 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         redeemed = (code,) if (explain and code is not None) else ()
         if isinstance(benefit, UnitPrice):
             return _unit_prices(benefit, state, lines, words)
+        if isinstance(benefit, GiveGifts):
+            _, goods, units = measures(rule, state, lines)
+            short = reached(rule, goods, units)
+            if short:
+                return _short(rule, state, lines, short, words, below, above)
+            if not explain:
+                assert gifts_offer is not None
+                return gifts_offer
+            return Offer(base=goods, detail=f"adds {words.benefit()}", gifts=list(benefit.gifts))
         if isinstance(benefit, ShippingOff):
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)

@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 
 from promorules.counters import CounterKey
-from promorules.kind import Bound
+from promorules.kind import Bound, Gift
 from promorules.money import format_percent
 
 
@@ -220,7 +220,21 @@ class Cheapest:
             raise ValueError("the cheapest units get an amount off each unit")
 
 
-Benefit = PercentOff | AmountOff | Tiers | Every | ShippingOff | UnitPrice | Cheapest
+@attrs.frozen
+class GiveGifts:
+    """Gift lines added at price 0 (each with its cost, which counts against the order's
+    margin); fixed gifts without stock (a gift counted by the ledger, or chosen by the
+    customer, stays with its kind's own evaluator)."""
+
+    gifts: tuple[Gift, ...] = attrs.field()
+
+    @gifts.validator
+    def _stockless(self, _: object, gifts: tuple[Gift, ...]) -> None:
+        if not gifts or any(g.counter is not None for g in gifts):
+            raise ValueError("give at least one gift, none counted by the ledger")
+
+
+Benefit = PercentOff | AmountOff | Tiers | Every | ShippingOff | UnitPrice | Cheapest | GiveGifts
 POOLED = (Tiers, Every)
 
 
@@ -268,8 +282,8 @@ class Rule:
             _positive(self, attrs.fields(Rule).units_per_line, self.units_per_line)
             if not (isinstance(benefit, AmountOff) and benefit.per is Per.UNIT):
                 raise ValueError("units_per_line limits an amount off each unit")
-        if isinstance(benefit, (ShippingOff, UnitPrice)) and self.pool is not Pool.ORDER:
-            raise ValueError("shipping and unit prices are not pooled per store or line")
+        if isinstance(benefit, (ShippingOff, UnitPrice, GiveGifts)) and self.pool is not Pool.ORDER:
+            raise ValueError("shipping, unit prices and gifts are not pooled per store or line")
         if isinstance(benefit, UnitPrice) and (
             self.condition != Condition() or self.cap is not None or self.uses.any
         ):
@@ -357,6 +371,13 @@ def _bound(rule: Rule) -> Bound:
             note=note,
             unit_prices=dict(benefit.prices),
             other_rate=benefit.percent,
+        )
+    if isinstance(benefit, GiveGifts):
+        return Bound(
+            rate=Fraction(0),
+            extra_cost=sum(gift.unit_cost * gift.quantity for gift in benefit.gifts),
+            min_base=0 if rule.condition.min_quantity else floor,
+            note="no discount; adds gifts costing at most the extra cost per order",
         )
     if isinstance(benefit, ShippingOff):
         return Bound(

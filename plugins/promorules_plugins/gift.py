@@ -44,6 +44,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.model import Condition, GiveGifts, Rule
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion, Ruleset
 
@@ -135,6 +136,14 @@ class GiftKind(Kind):
                         "floors; state what it costs",
                         (field, index, "unit_cost"),
                     )
+
+    def rule(self, promotion: Promotion, env: CompileEnv) -> Rule | None:
+        config: GiftConfig = promotion.config
+        if config.choose_one_of or any(item.stock is not None for item in config.gifts):
+            return None  # a choice, or stock to look up: the evaluator below
+        gifts = tuple(_gift(promotion.id, item, config.stackable) for item in config.gifts)
+        condition = Condition(min_amount=config.threshold or 0, min_quantity=config.quantity or 0)
+        return Rule(GiveGifts(gifts), condition)
 
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: GiftConfig = promotion.config

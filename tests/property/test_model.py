@@ -23,12 +23,13 @@ from hypothesis import strategies as st
 from promorules import hookimpl
 from promorules.cart import Cart, Context, Customer, Line
 from promorules.engine import Engine
-from promorules.kind import CompileEnv, Kind, Lane
+from promorules.kind import CompileEnv, Gift, Kind, Lane
 from promorules.model import (
     AmountOff,
     Cheapest,
     Condition,
     Every,
+    GiveGifts,
     Leftover,
     Per,
     PercentOff,
@@ -75,7 +76,12 @@ amounts = st.integers(min_value=1, max_value=50_000)
 
 @st.composite
 def benefits(draw: st.DrawFn) -> Any:
-    which = draw(st.sampled_from(["percent", "amount", "tiers", "every", "shipping", "cheapest"]))
+    which = draw(
+        st.sampled_from(["percent", "amount", "tiers", "every", "shipping", "cheapest", "gifts"])
+    )
+    if which == "gifts":
+        cost = draw(st.integers(0, 3_000))
+        return GiveGifts((Gift("MUG", cost, draw(st.integers(1, 2)), value=cost + 500),))
     if which == "cheapest":
         reward = draw(
             st.one_of(rates.map(PercentOff), amounts.map(lambda a: AmountOff(a, Per.UNIT)))
@@ -108,7 +114,7 @@ def benefits(draw: st.DrawFn) -> Any:
 @st.composite
 def rules(draw: st.DrawFn) -> Rule:
     benefit = draw(benefits())
-    shipping = isinstance(benefit, ShippingOff)
+    shipping = isinstance(benefit, (ShippingOff, GiveGifts))  # pooled over the order only
     condition = Condition(
         min_amount=draw(st.sampled_from([0, 0, 5_000, 30_000])),
         min_quantity=draw(st.sampled_from([0, 0, 2, 3])),
@@ -234,6 +240,10 @@ def test_no_rule_gives_more_than_its_bound(rule: Rule, cart: Cart, rounding: str
     # one minor unit of rounding per line at most (a split, or a rate landing on a unit)
     slack = len(cart.lines)
     goods = sum(line.unit_price * line.quantity for line in cart.lines)
+    if isinstance(rule.benefit, GiveGifts):
+        assert bound.rate == 0 and given_total == 0
+        assert sum(g.unit_cost * g.quantity for _, g in quote._gifts) <= bound.extra_cost
+        return
     if isinstance(rule.benefit, ShippingOff):
         assert bound.rate == 0
         assert given_total <= cart.shipping
