@@ -23,8 +23,6 @@ Cart file shape (TOML shown; JSON has the same keys)::
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Mapping
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path as FilePath
@@ -33,8 +31,9 @@ from typing import Any
 import attrs
 
 from promorules.cart import MAX_CHOICES, MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
-from promorules.diagnostics import Collector, Path, RulesetError
+from promorules.diagnostics import Collector, Path
 from promorules.money import MoneyError, parse_amount
+from promorules.reading import csv_records, load_document
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINES = 10_000
@@ -89,67 +88,15 @@ class CartFile:
     choices: tuple[tuple[str, str], ...] = ()
 
 
-def _read(path: str | FilePath, what: str, code: str) -> tuple[str, str]:
-    source = str(path)
-    try:
-        size = FilePath(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise OSError(f"file is {size} bytes; at most {MAX_FILE_BYTES} are read")
-        return FilePath(path).read_text(encoding="utf-8"), source
-    except (OSError, UnicodeDecodeError) as exc:
-        collector = Collector(source)
-        collector.add(code, f"cannot read {what}: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
-
-
-def _parse(text: str, source: str) -> tuple[Any, dict[Path, tuple[int, int]]]:
-    if source.endswith(".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            collector = Collector(source, {(): (exc.lineno, exc.colno)})
-            collector.add("PR002", f"JSON syntax error: {exc.msg}")
-            raise RulesetError(collector.diagnostics()) from None
-        except RecursionError:  # [[[[...: the parser's stack ran out before the text did
-            collector = Collector(source)
-            collector.add("PR002", "JSON nested too deeply to be a cart")
-            raise RulesetError(collector.diagnostics()) from None
-        from promorules.jsonpos import key_positions
-
-        return data, key_positions(text)
-    from promorules.ruleset import read_toml
-
-    return read_toml(text, source)
-
-
 def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
     """Read a catalogue: CSV with a header row, or TOML with ``[[item]]`` tables."""
-    text, source = _read(file, "catalogue", "PR001")
+    source = str(file)
     out = Collector(source)
     rows: list[tuple[Path, Mapping[str, Any]]] = []
     if source.endswith(".csv"):
-        reader = csv.DictReader(text.splitlines())
-        for field in reader.fieldnames or []:
-            if field not in _CATALOG_KEYS:
-                out.add(
-                    "PR302", f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}"
-                )
-        for index, record in enumerate(reader):
-            where: Path = ("item", index)
-            # the physical line: a quoted field may span lines
-            out.positions[where] = (reader.line_num, 1)
-            extra = record.pop(None, None)
-            if extra:
-                out.add("PR302", f"row has {len(extra)} more field(s) than the header", where)
-            # unknown columns were reported once, on the header, not again on every row
-            rows.append(
-                (
-                    where,
-                    {k: v for k, v in record.items() if k in _CATALOG_KEYS and v not in ("", None)},
-                )
-            )
+        rows = _csv_rows(file, out)
     else:
-        data, positions = _parse(text, source)
+        data, positions, _ = load_document(file, "catalogue", MAX_FILE_BYTES)
         out.positions.update(positions)
         items = data.get("item", []) if isinstance(data, dict) else None
         if not isinstance(items, list):
@@ -192,6 +139,36 @@ def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
     return catalog
 
 
+def _csv_rows(file: str | FilePath, out: Collector) -> list[tuple[Path, Mapping[str, Any]]]:
+    """A CSV catalogue's rows by header name, each located at the line it starts on."""
+    records = csv_records(file, "catalogue", MAX_FILE_BYTES, "PR302")
+    _, header = next(records, (1, []))
+    for field in header:
+        if field not in _CATALOG_KEYS:
+            out.add("PR302", f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}")
+    rows: list[tuple[Path, Mapping[str, Any]]] = []
+    for line, fields in records:
+        if not fields:
+            continue  # a blank line is no item
+        where: Path = ("item", len(rows))
+        out.positions[where] = (line, 1)
+        if len(fields) > len(header):
+            extra = len(fields) - len(header)
+            out.add("PR302", f"row has {extra} more field(s) than the header", where)
+        # unknown columns were reported once, on the header, not again on every row
+        rows.append(
+            (
+                where,
+                {
+                    k: v
+                    for k, v in zip(header, fields, strict=False)
+                    if k in _CATALOG_KEYS and v != ""
+                },
+            )
+        )
+    return rows
+
+
 def _money(
     value: Any, currency: str, path: Path, out: Collector, code: str = "PR301"
 ) -> int | None:
@@ -224,8 +201,7 @@ def load_cart(
     catalog: Mapping[str, CatalogItem] | None = None,
 ) -> CartFile:
     """Read a cart file; raises RulesetError listing every problem found."""
-    text, source = _read(path, "cart", "PR001")
-    data, positions = _parse(text, source)
+    data, positions, source = load_document(path, "cart", MAX_FILE_BYTES)
     return build_cart(data, currency, tz, catalog, source=source, positions=positions)
 
 

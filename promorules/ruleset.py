@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import enum
 import re
-import sys
 from collections.abc import Mapping
 from datetime import date, datetime, time, tzinfo
 from fractions import Fraction
@@ -32,7 +31,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn
 
-from promorules.diagnostics import Collector, Path, RulesetError
+from promorules.diagnostics import Collector, Path
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
     MoneyError,
@@ -43,11 +42,7 @@ from promorules.money import (
     parse_amount,
     parse_percent,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from promorules.reading import parse_toml, read_text
 
 Amount = NewType("Amount", int)
 """Money in a ruleset: written "299.00" or 299, held as minor units of its currency."""
@@ -493,39 +488,14 @@ _TOP_KEYS = (
 
 
 def read_toml(text: str, source: str) -> tuple[dict[str, Any], dict[Path, tuple[int, int]]]:
-    """Parse TOML text; a syntax error becomes a located PR002 diagnostic."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
-        collector = Collector(source, {(): (line, col)})
-        collector.add("PR002", f"TOML syntax error: {message}")
-        raise RulesetError(collector.diagnostics()) from None
-    except RecursionError:  # a = [[[[...: the parser's stack ran out before the text did
-        collector = Collector(source)
-        collector.add("PR002", "TOML nested too deeply (arrays or inline tables)")
-        raise RulesetError(collector.diagnostics()) from None
-    from promorules.tomlpos import key_positions
-
-    return data, key_positions(text)
+    """Parse TOML text; every failure is a located PR002 diagnostic."""
+    return parse_toml(text, source)
 
 
 def load_ruleset(path: str | FilePath, kinds: Mapping[str, Kind]) -> Ruleset:
     """Read and check the TOML ruleset at ``path`` (see :func:`parse_ruleset`)."""
-    source = str(path)
-    try:
-        size = FilePath(path).stat().st_size
-        if size > MAX_RULESET_BYTES:
-            raise OSError(f"file is {size} bytes; a ruleset is at most {MAX_RULESET_BYTES}")
-        text = FilePath(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        collector = Collector(source)
-        collector.add("PR001", f"cannot read ruleset: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
-    return parse_ruleset(text, kinds, source=source)
+    text = read_text(path, "ruleset", MAX_RULESET_BYTES)
+    return parse_ruleset(text, kinds, source=str(path))
 
 
 def parse_ruleset(text: str, kinds: Mapping[str, Kind], *, source: str = "<ruleset>") -> Ruleset:

@@ -106,8 +106,10 @@ class ProgressBar:
 
 
 def _count_rows(path: str) -> int:
+    from promorules.simulate.orders import open_log
+
     count = 0
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         while chunk := handle.read(1 << 20):
             count += chunk.count(b"\n")
     return count
@@ -135,18 +137,12 @@ def _workers(text: str, path: str) -> int:
 
 
 def _job(path: str, orders: str, catalog: Any, *, baseline: bool = False) -> Job:
-    from pathlib import Path
-
-    from promorules.diagnostics import Collector, RulesetError
+    from promorules.reading import read_text
+    from promorules.ruleset import MAX_RULESET_BYTES
     from promorules.simulate.orders import detect_format
     from promorules.simulate.parallel import Job
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        collector = Collector(path)
-        collector.add("PR001", f"cannot read ruleset: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
+    text = read_text(path, "ruleset", MAX_RULESET_BYTES)
     return Job(text, path, None, catalog, orders, detect_format(orders), baseline=baseline)
 
 

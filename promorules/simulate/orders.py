@@ -27,14 +27,15 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path as FilePath
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import attrs
 
 from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
 from promorules.cartfile import MAX_LINES, CatalogItem
-from promorules.diagnostics import Diagnostic, PromorulesError
+from promorules.diagnostics import Diagnostic, RulesetError
 from promorules.money import MoneyError, parse_amount
+from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, deepest, open_input
 
 MAX_ROW_BYTES = 1024 * 1024
 """Longest order row accepted; longer is an error, not a silent truncation."""
@@ -54,12 +55,12 @@ _CACHE_LIMIT = 20_000
 """Most distinct lines and customers kept for reuse; past it the cache starts afresh."""
 
 
-class OrderError(PromorulesError):
+class OrderError(RulesetError):
     """A row of an order log that cannot be replayed, located as ``file:line``."""
 
     def __init__(self, file: str, line: int, message: str, code: str = "PR303") -> None:
         self.diagnostic = Diagnostic(code, message, (), file, line, 1)
-        super().__init__(str(self.diagnostic))
+        super().__init__([self.diagnostic])
 
     def __reduce__(self) -> tuple[type[OrderError], tuple[str, int, str, str]]:
         # raised in worker processes: travel back whole, not as a bare message
@@ -106,12 +107,13 @@ def detect_format(path: str | FilePath) -> LogFormat:
     """The log's format by its extension; a CSV log's header is read and checked."""
     source = str(path)
     suffix = FilePath(path).suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return LogFormat("jsonl")
-    if suffix != ".csv":
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
         raise OrderError(source, 1, "an order log is .csv or .jsonl (JSON Lines)", "PR001")
+    if suffix != ".csv":
+        open_log(path).close()  # refused now, not in a worker, if it is no regular file
+        return LogFormat("jsonl")
     try:
-        with open(path, "rb") as handle:
+        with open_log(path) as handle:
             raw = handle.readline(MAX_ROW_BYTES + 1)
     except OSError as exc:
         raise OrderError(source, 1, f"cannot read order log: {exc}", "PR001") from None
@@ -133,6 +135,15 @@ def detect_format(path: str | FilePath) -> LogFormat:
     return LogFormat("csv", columns, 2)
 
 
+def open_log(path: str | FilePath) -> BinaryIO:
+    """The log opened for reading; a FIFO, device or directory is a PR001 OrderError."""
+    try:
+        return open_input(path, "order log")
+    except RulesetError as exc:
+        first = exc.diagnostics[0]
+        raise OrderError(first.file, first.line, first.message, first.code) from None
+
+
 @attrs.frozen
 class Block:
     """A byte range of a log holding whole rows, and the line number it starts at."""
@@ -148,7 +159,7 @@ def plan_blocks(path: str | FilePath, fmt: LogFormat, size: int) -> Iterator[Blo
     Lazily: one block's bytes are read at a time (to count its lines), so planning a
     large log holds no more than one block.
     """
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         if fmt.kind == "csv":
             handle.readline(MAX_ROW_BYTES + 1)
         position, line = handle.tell(), fmt.first_line
@@ -167,7 +178,7 @@ def rows(
     path: str | FilePath, fmt: LogFormat, block: Block | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """``(line number, raw row)`` for every non-blank row of the log or of one block."""
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         if block is None:
             if fmt.kind == "csv":
                 handle.readline(MAX_ROW_BYTES + 1)
@@ -238,6 +249,10 @@ class OrderReader:
                 self._fail(number, f"JSON syntax error at column {exc.colno}: {exc.msg}")
             except RecursionError:  # [[[[...: the parser's stack ran out first
                 self._fail(number, "JSON nested too deeply to be an order")
+            except ValueError:  # an integer literal past Python's digit limit
+                self._fail(number, f"a number longer than {MAX_INT_DIGITS:,} digits")
+            if deepest(row) is not None:
+                self._fail(number, f"nested more than {MAX_DEPTH} levels deep")
             if not isinstance(row, dict):
                 self._fail(number, "a row is a JSON object")
             for key in row:
