@@ -32,7 +32,7 @@ import attrs
 
 from promorules.cart import MAX_CHOICES, MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
 from promorules.diagnostics import Collector, Path
-from promorules.money import MoneyError, parse_amount
+from promorules.money import MAX_AMOUNT, MoneyError, format_amount, parse_amount
 from promorules.reading import csv_records, load_document
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -119,24 +119,38 @@ def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
             out.add("PR302", f"sku {sku[:40]!r} listed twice", (*where, "sku"))
         price = _money(row.get("price"), currency, (*where, "price"), out, "PR302")
         cost = _money(row.get("cost"), currency, (*where, "cost"), out, "PR302")
-        raw_tags = row.get("tags", ())
-        tags = (
-            tuple(t for t in raw_tags.split("|") if t)
-            if isinstance(raw_tags, str)
-            else tuple(str(t) for t in raw_tags)
-        )
         catalog[sku] = CatalogItem(
             sku,
             price,
             cost,
-            str(row.get("category", "")),
-            str(row.get("brand", "")),
-            str(row.get("merchant", "")),
-            tags,
-            str(row.get("title", "")),
+            _catalog_text(row, "category", where, out),
+            _catalog_text(row, "brand", where, out),
+            _catalog_text(row, "merchant", where, out),
+            _catalog_tags(row.get("tags"), (*where, "tags"), out),
+            _catalog_text(row, "title", where, out),
         )
     out.raise_if_errors()
     return catalog
+
+
+def _catalog_text(row: Mapping[str, Any], key: str, where: Path, out: Collector) -> str:
+    value = row.get(key, "")
+    if not isinstance(value, str):
+        out.add("PR302", f"{key} must be a string", (*where, key))
+        return ""
+    return value
+
+
+def _catalog_tags(value: Any, path: Path, out: Collector) -> tuple[str, ...]:
+    """Tags: ``a|b`` text (as CSV writes them) or a list of strings (TOML)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(t for t in value.split("|") if t)
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return tuple(value)
+    out.add("PR302", 'tags are a list of strings (or "a|b" text)', path)
+    return ()
 
 
 def _csv_rows(file: str | FilePath, out: Collector) -> list[tuple[Path, Mapping[str, Any]]]:
@@ -257,7 +271,12 @@ def build_cart(
         raw_lines = []
     lines = [_line(raw, ("lines", i), currency, catalog, out) for i, raw in enumerate(raw_lines)]
     out.raise_if_errors()
-    cart = Cart(tuple(line for line in lines if line is not None), customer, currency, shipping)
+    try:
+        cart = Cart(tuple(line for line in lines if line is not None), customer, currency, shipping)
+    except (TypeError, ValueError) as exc:  # a bound of the whole cart (its list total)
+        out.add("PR301", str(exc), ("lines",))
+        out.raise_if_errors()
+        raise  # pragma: no cover - raise_if_errors raised
     return CartFile(cart, at, channel, coupons[:MAX_CODES], source, choices)
 
 
@@ -367,6 +386,23 @@ def _line(
                 "PR301", "unit_price is missing (and no catalogue gives it)", (*path, "unit_price")
             )
         return None
+    if price * quantity > MAX_AMOUNT:
+        out.add(
+            "PR301",
+            f"the line's amount (unit_price x quantity) is beyond the largest amount "
+            f"accepted ({format_amount(MAX_AMOUNT, currency)})",
+            (*path, "quantity"),
+        )
+        return None
+    if deposit > price * quantity:
+        # the overpaid part would vanish from the quote: refused, not silently dropped
+        out.add(
+            "PR301",
+            f"deposit_paid ({format_amount(deposit, currency)}) is more than the line's "
+            f"amount ({format_amount(price * quantity, currency)})",
+            (*path, "deposit_paid"),
+        )
+        return None
 
     def text(key: str, fallback: str) -> str:
         value = raw.get(key, fallback)
@@ -380,15 +416,19 @@ def _line(
         if "tags" in raw
         else (item.tags if item is not None else ())
     )
-    return Line(
-        sku,
-        quantity,
-        price,
-        cost or 0,
-        text("category", item.category if item else ""),
-        text("brand", item.brand if item else ""),
-        text("merchant", item.merchant if item else ""),
-        tags,
-        text("title", item.title if item else ""),
-        deposit,
-    )
+    try:
+        return Line(
+            sku,
+            quantity,
+            price,
+            cost or 0,
+            text("category", item.category if item else ""),
+            text("brand", item.brand if item else ""),
+            text("merchant", item.merchant if item else ""),
+            tags,
+            text("title", item.title if item else ""),
+            deposit,
+        )
+    except (TypeError, ValueError) as exc:  # a bound Line itself holds: located, not raised
+        out.add("PR301", str(exc), path)
+        return None

@@ -580,12 +580,30 @@ def _currency_and_zone(raw: Mapping[str, Any], out: Collector) -> tuple[str, tzi
         out.add("PR103", str(exc), ("campaign", "currency"))
         currency = "CNY"
     zone = raw.get("timezone", "UTC")
-    try:
-        tz: tzinfo = ZoneInfo(zone) if isinstance(zone, str) and zone else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    tz = time_zone(zone)
+    if tz is None:
         out.add("PR106", f"unknown time zone {_show(zone)}", ("campaign", "timezone"))
         tz = ZoneInfo("UTC")
     return currency, tz
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}")
+
+
+def time_zone(name: object) -> tzinfo | None:
+    """The IANA zone ``name`` names, or None if it names none.
+
+    ZoneInfo treats a key as a path under its zone directories: "Asia" opens a
+    directory (IsADirectoryError), "" and "../x" raise ValueError, 300 characters
+    "File name too long". Only names shaped like IANA ones reach it, and whatever it
+    raises for one that is not a zone file means "no such zone".
+    """
+    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 def _promotion(

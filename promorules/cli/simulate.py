@@ -197,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         raise PromorulesError(str(exc)) from None
     probe = _job(args.ruleset, args.orders, None)
     engine = probe.engine()
-    catalog = load_catalog(args.catalog, engine.currency) if args.catalog else None
+    catalog = load_catalog(args.catalog, engine.currency) if args.catalog is not None else None
     job = _job(args.ruleset, args.orders, catalog)
     base_job = None
     base_engine = None
@@ -209,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         base_engine = base_job.engine()
     _check_uplift(overrides, [engine] + ([base_engine] if base_engine else []))
     findings = []
-    if args.price_history:
+    if args.price_history is not None:
         from promorules.pricerules import check_price_rules, load_price_history
 
         if catalog is None:

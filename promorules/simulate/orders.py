@@ -34,7 +34,7 @@ import attrs
 from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
 from promorules.cartfile import MAX_LINES, CatalogItem
 from promorules.diagnostics import Diagnostic, RulesetError
-from promorules.money import MoneyError, parse_amount
+from promorules.money import MAX_AMOUNT, MoneyError, parse_amount
 from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, deepest, open_input
 
 MAX_ROW_BYTES = 1024 * 1024
@@ -299,7 +299,10 @@ class OrderReader:
             if len(self._customers) >= _CACHE_LIMIT:
                 self._customers.clear()
             customer = self._customers[key] = Customer(customer_id, frozenset(segments))
-        cart = Cart(lines, customer, self.currency, shipping)
+        try:
+            cart = Cart(lines, customer, self.currency, shipping)
+        except (TypeError, ValueError) as exc:  # a bound of the whole cart (its list total)
+            self._fail(number, str(exc))
         return Order(at, cart, channel, coupons, ident, number, "|".join(sorted(segments)))
 
     def _time(self, value: Any, number: int) -> datetime:
@@ -375,17 +378,22 @@ class OrderReader:
                 )
             assert item is not None and item.price is not None
             price = item.price
-        line = Line(
-            sku,
-            quantity,
-            price,
-            (item.cost or 0) if item else 0,
-            item.category if item else "",
-            item.brand if item else "",
-            item.merchant if item else "",
-            item.tags if item else (),
-            item.title if item else "",
-        )
+        if price * quantity > MAX_AMOUNT:
+            self._fail(number, f"the line of {sku[:40]!r} is beyond the largest amount accepted")
+        try:
+            line = Line(
+                sku,
+                quantity,
+                price,
+                (item.cost or 0) if item else 0,
+                item.category if item else "",
+                item.brand if item else "",
+                item.merchant if item else "",
+                item.tags if item else (),
+                item.title if item else "",
+            )
+        except (TypeError, ValueError) as exc:  # a bound Line itself holds
+            self._fail(number, str(exc))
         if len(self._lines) >= _CACHE_LIMIT:
             self._lines.clear()
         self._lines[key] = line
