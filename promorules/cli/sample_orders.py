@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from typing import IO, Any
+from typing import Any, TextIO
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         start = _start(args.start, args.days, engine.ruleset.tz)
     fmt = "jsonl" if args.output and args.output.endswith((".jsonl", ".ndjson")) else "csv"
 
-    def write(handle: IO[str]) -> int:
+    def write(handle: TextIO) -> int:
         try:
             return write_sample(
                 engine.ruleset,
@@ -106,7 +106,7 @@ def _start(text: str, days: int, tz: tzinfo) -> datetime:
     return start
 
 
-def _write_atomically(path: str, write: Callable[[IO[str]], int]) -> int:
+def _write_atomically(path: str, write: Callable[[TextIO], int]) -> int:
     """Write through a temporary file beside ``path``, renamed over it on success only:
     a failure part-way leaves no empty or half-written log behind (nor clobbers one)."""
     import os
