@@ -18,6 +18,7 @@ import contextlib
 import io
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,8 +83,24 @@ def put(where: Path, name: str, data: bytes | str) -> str:
     return str(path)
 
 
+PROGRESS = os.environ.get("PROMORULES_FUZZ_LOG")
+"""A file a long hunt appends its running counts to (cases and seconds a command)."""
+_RUNS: dict[str, list[float]] = {}
+
+
+def _count(command: str) -> None:
+    # Hypothesis reports its statistics only when a test ends; a hunt stopped early
+    # still leaves its figures here
+    runs = _RUNS.setdefault(command, [time.monotonic(), 0])
+    runs[1] += 1
+    if PROGRESS and runs[1] % 250 == 0:
+        with open(PROGRESS, "a", encoding="utf-8") as log:
+            log.write(f"{command} {runs[1]:.0f} cases {time.monotonic() - runs[0]:.0f}s\n")
+
+
 def check(argv: list[str]) -> int:
     """Run the command; fail on a traceback, an unknown exit code or a silent exit 2."""
+    _count(argv[0])
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
