@@ -48,7 +48,8 @@ _CART_KEYS = (
     "lines",
     "currency",
 )
-_LINE_KEYS = (
+LINE_KEYS = (
+    # the keys of a line, in a cart file and in an order log row alike
     "sku",
     "quantity",
     "unit_price",
@@ -349,10 +350,10 @@ def _line(
         out.add("PR301", "a line is a table", path)
         return None
     for key in raw:
-        if key not in _LINE_KEYS:
+        if key not in LINE_KEYS:
             out.add(
                 "PR301",
-                f"unknown key {str(key)[:40]!r}; known: {', '.join(_LINE_KEYS)}",
+                f"unknown key {str(key)[:40]!r}; known: {', '.join(LINE_KEYS)}",
                 (*path, key),
             )
     sku = raw.get("sku")

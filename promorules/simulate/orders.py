@@ -15,9 +15,9 @@ object a line). Either holds, per order:
 
 Sku facts (price, cost, category, brand, merchant) come from the catalogue unless the
 row gives them. Rows are read lazily and never all held: memory stays flat however
-long the log. A bad row is an :class:`OrderError` naming ``file:line``. A row may not
-span lines (CSV fields with embedded newlines are refused), which is what lets a log be
-cut into byte ranges that workers read on their own (:func:`plan_blocks`).
+long the log. A bad row is an :class:`OrderError` naming ``file:line``. A quoted CSV
+field may hold newlines: a row ends at a newline outside quotes, and :func:`plan_blocks`
+cuts the log into byte ranges that workers read on their own only at such newlines.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any, BinaryIO, NoReturn
 import attrs
 
 from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
-from promorules.cartfile import MAX_LINES, CatalogItem
+from promorules.cartfile import LINE_KEYS, MAX_LINES, CatalogItem
 from promorules.diagnostics import Diagnostic, RulesetError
 from promorules.money import MAX_AMOUNT, MoneyError, parse_amount
 from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, deepest, open_input
@@ -40,17 +40,6 @@ from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, deepest, open_input
 MAX_ROW_BYTES = 1024 * 1024
 """Longest order row accepted; longer is an error, not a silent truncation."""
 COLUMNS = ("time", "order", "customer", "segment", "channel", "lines", "coupons", "shipping")
-_LINE_OBJECT_KEYS = (
-    "sku",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "category",
-    "brand",
-    "merchant",
-    "tags",
-    "title",
-)
 _CACHE_LIMIT = 20_000
 """Most distinct lines and customers kept for reuse; past it the cache starts afresh."""
 
@@ -163,12 +152,18 @@ def plan_blocks(path: str | FilePath, fmt: LogFormat, size: int) -> Iterator[Blo
         if fmt.kind == "csv":
             handle.readline(MAX_ROW_BYTES + 1)
         position, line = handle.tell(), fmt.first_line
+        quoted = False  # inside a quoted CSV field, where a newline does not end a row
         while True:
             data = handle.read(size)
             if not data:
                 return
             if not data.endswith(b"\n"):
                 data += handle.readline()
+            if fmt.kind == "csv":
+                quoted ^= data.count(b'"') % 2 == 1
+                while quoted and (more := handle.readline()):
+                    data += more
+                    quoted ^= more.count(b'"') % 2 == 1
             yield Block(position, position + len(data), line)
             position += len(data)
             line += data.count(b"\n")
@@ -192,9 +187,23 @@ def rows(
                 return
             if left > 0:
                 left -= len(raw)
+            # a CSV row goes on past a newline inside a quoted field (an odd count of
+            # quotes so far); one row still holds at most MAX_ROW_BYTES
+            while (
+                fmt.kind == "csv"
+                and raw.count(b'"') % 2 == 1
+                and len(raw) <= MAX_ROW_BYTES
+                and left != 0
+            ):
+                more = handle.readline(MAX_ROW_BYTES + 1 - len(raw) if left < 0 else left)
+                if not more:
+                    break
+                if left > 0:
+                    left -= len(more)
+                raw += more
             if raw.strip():
                 yield number, raw
-            number += 1
+            number += raw.count(b"\n") or 1
 
 
 class OrderReader:
@@ -401,7 +410,7 @@ class OrderReader:
 
     def _object_line(self, item: Mapping[str, Any], number: int) -> Line:
         for key in item:
-            if key not in _LINE_OBJECT_KEYS:
+            if key not in LINE_KEYS:
                 self._fail(number, f"unknown line key {str(key)[:40]!r}")
         sku = item.get("sku")
         quantity = item.get("quantity", 1)
@@ -417,6 +426,11 @@ class OrderReader:
         changes: dict[str, Any] = {}
         if "unit_cost" in item:
             changes["unit_cost"] = self._money(item["unit_cost"], "unit_cost", number)
+        if "deposit_paid" in item:
+            deposit = self._money(item["deposit_paid"], "deposit_paid", number)
+            if deposit > base.amount:
+                self._fail(number, "deposit_paid is more than the line's amount")
+            changes["deposit_paid"] = deposit
         for key in ("category", "brand", "merchant", "title"):
             if key in item:
                 changes[key] = self._text(item[key], key, number)
