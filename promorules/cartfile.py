@@ -34,6 +34,7 @@ from promorules.cart import MAX_CHOICES, MAX_CODE_LENGTH, MAX_CODES, Cart, Custo
 from promorules.diagnostics import Collector, Path
 from promorules.money import MAX_AMOUNT, MoneyError, format_amount, parse_amount
 from promorules.reading import csv_records, load_document
+from promorules.records import CATALOG_KEYS, LINE_KEYS, CatalogRecord, LineRecord, structure
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LINES = 10_000
@@ -48,21 +49,7 @@ _CART_KEYS = (
     "lines",
     "currency",
 )
-LINE_KEYS = (
-    # the keys of a line, in a cart file and in an order log row alike
-    "sku",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "category",
-    "brand",
-    "merchant",
-    "tags",
-    "title",
-    "deposit_paid",
-)
 _CUSTOMER_KEYS = ("id", "segments", "tags")
-_CATALOG_KEYS = ("sku", "price", "cost", "category", "brand", "merchant", "tags", "title")
 
 
 @attrs.frozen
@@ -106,52 +93,23 @@ def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
         rows = [(("item", i), row) for i, row in enumerate(items)]
     catalog: dict[str, CatalogItem] = {}
     for where, row in rows:
-        if not isinstance(row, Mapping):
-            out.add("PR302", "an item is a table", where)
+        record = structure(row, CatalogRecord, currency, where, out, code="PR302", noun="item")
+        if record is None:
             continue
-        for key in row:
-            if key not in _CATALOG_KEYS:
-                out.add("PR302", f"unknown key {str(key)[:40]!r}", (*where, key))
-        sku = row.get("sku")
-        if not isinstance(sku, str) or not sku:
-            out.add("PR302", "every item needs a sku", (*where, "sku"))
-            continue
-        if sku in catalog:
-            out.add("PR302", f"sku {sku[:40]!r} listed twice", (*where, "sku"))
-        price = _money(row.get("price"), currency, (*where, "price"), out, "PR302")
-        cost = _money(row.get("cost"), currency, (*where, "cost"), out, "PR302")
-        catalog[sku] = CatalogItem(
-            sku,
-            price,
-            cost,
-            _catalog_text(row, "category", where, out),
-            _catalog_text(row, "brand", where, out),
-            _catalog_text(row, "merchant", where, out),
-            _catalog_tags(row.get("tags"), (*where, "tags"), out),
-            _catalog_text(row, "title", where, out),
+        if record.sku in catalog:
+            out.add("PR302", f"sku {record.sku[:40]!r} listed twice", (*where, "sku"))
+        catalog[record.sku] = CatalogItem(
+            record.sku,
+            record.price,
+            record.cost,
+            record.category,
+            record.brand,
+            record.merchant,
+            record.tags,
+            record.title,
         )
     out.raise_if_errors()
     return catalog
-
-
-def _catalog_text(row: Mapping[str, Any], key: str, where: Path, out: Collector) -> str:
-    value = row.get(key, "")
-    if not isinstance(value, str):
-        out.add("PR302", f"{key} must be a string", (*where, key))
-        return ""
-    return value
-
-
-def _catalog_tags(value: Any, path: Path, out: Collector) -> tuple[str, ...]:
-    """Tags: ``a|b`` text (as CSV writes them) or a list of strings (TOML)."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(t for t in value.split("|") if t)
-    if isinstance(value, list) and all(isinstance(t, str) for t in value):
-        return tuple(value)
-    out.add("PR302", 'tags are a list of strings (or "a|b" text)', path)
-    return ()
 
 
 def _csv_rows(file: str | FilePath, out: Collector) -> list[tuple[Path, Mapping[str, Any]]]:
@@ -159,8 +117,8 @@ def _csv_rows(file: str | FilePath, out: Collector) -> list[tuple[Path, Mapping[
     records = csv_records(file, "catalogue", MAX_FILE_BYTES, "PR302")
     _, header = next(records, (1, []))
     for field in header:
-        if field not in _CATALOG_KEYS:
-            out.add("PR302", f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}")
+        if field not in CATALOG_KEYS:
+            out.add("PR302", f"unknown column {field[:40]!r}; known: {', '.join(CATALOG_KEYS)}")
     rows: list[tuple[Path, Mapping[str, Any]]] = []
     for line, fields in records:
         if not fields:
@@ -177,7 +135,7 @@ def _csv_rows(file: str | FilePath, out: Collector) -> list[tuple[Path, Mapping[
                 {
                     k: v
                     for k, v in zip(header, fields, strict=False)
-                    if k in _CATALOG_KEYS and v != ""
+                    if k in CATALOG_KEYS and v != ""
                 },
             )
         )
@@ -346,46 +304,37 @@ def _line(
     catalog: Mapping[str, CatalogItem] | None,
     out: Collector,
 ) -> Line | None:
-    if not isinstance(raw, dict):
-        out.add("PR301", "a line is a table", path)
+    record = structure(
+        raw,
+        LineRecord,
+        currency,
+        path,
+        out,
+        code="PR301",
+        noun="line",
+        unknown=f"; known: {', '.join(LINE_KEYS)}",
+        first_only=True,
+    )
+    if record is None:
         return None
-    for key in raw:
-        if key not in LINE_KEYS:
-            out.add(
-                "PR301",
-                f"unknown key {str(key)[:40]!r}; known: {', '.join(LINE_KEYS)}",
-                (*path, key),
-            )
-    sku = raw.get("sku")
-    if not isinstance(sku, str) or not sku or len(sku) > 128:
-        out.add(
-            "PR301", "every line needs a sku (a string of at most 128 characters)", (*path, "sku")
-        )
-        return None
+    sku, quantity = record.sku, record.quantity
     item = catalog.get(sku) if catalog is not None else None
-    if catalog is not None and item is None and "unit_price" not in raw:
+    if catalog is not None and item is None and record.unit_price is None:
         out.add(
             "PR301",
             f"sku {sku!r} is not in the catalogue and the line gives no unit_price",
             (*path, "sku"),
         )
         return None
-    quantity = raw.get("quantity", 1)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 10**6:
-        out.add("PR301", "quantity must be a whole number from 1 to 1000000", (*path, "quantity"))
-        return None
-    price = _money(raw.get("unit_price"), currency, (*path, "unit_price"), out)
-    cost = _money(raw.get("unit_cost"), currency, (*path, "unit_cost"), out)
-    deposit = _money(raw.get("deposit_paid"), currency, (*path, "deposit_paid"), out) or 0
+    price: int | None = record.unit_price
+    cost: int | None = record.unit_cost
     if price is None and item is not None:
         price = item.price
     if cost is None and item is not None:
         cost = item.cost
+    deposit = record.deposit_paid or 0
     if price is None:
-        if "unit_price" not in raw:
-            out.add(
-                "PR301", "unit_price is missing (and no catalogue gives it)", (*path, "unit_price")
-            )
+        out.add("PR301", "unit_price is missing (and no catalogue gives it)", (*path, "unit_price"))
         return None
     if price * quantity > MAX_AMOUNT:
         out.add(
@@ -405,29 +354,21 @@ def _line(
         )
         return None
 
-    def text(key: str, fallback: str) -> str:
-        value = raw.get(key, fallback)
-        if not isinstance(value, str):
-            out.add("PR301", f"{key} must be a string", (*path, key))
-            return fallback
-        return value
+    def text(value: str | None, fallback: str) -> str:
+        return value if value is not None else fallback
 
-    tags = (
-        _strings(raw["tags"], (*path, "tags"), out)
-        if "tags" in raw
-        else (item.tags if item is not None else ())
-    )
+    tags = record.tags if record.tags is not None else (item.tags if item is not None else ())
     try:
         return Line(
             sku,
             quantity,
             price,
             cost or 0,
-            text("category", item.category if item else ""),
-            text("brand", item.brand if item else ""),
-            text("merchant", item.merchant if item else ""),
+            text(record.category, item.category if item else ""),
+            text(record.brand, item.brand if item else ""),
+            text(record.merchant, item.merchant if item else ""),
             tags,
-            text("title", item.title if item else ""),
+            text(record.title, item.title if item else ""),
             deposit,
         )
     except (TypeError, ValueError) as exc:  # a bound Line itself holds: located, not raised

@@ -32,10 +32,11 @@ from typing import Any, BinaryIO, NoReturn
 import attrs
 
 from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
-from promorules.cartfile import LINE_KEYS, MAX_LINES, CatalogItem
-from promorules.diagnostics import Diagnostic, RulesetError
+from promorules.cartfile import MAX_LINES, CatalogItem
+from promorules.diagnostics import Collector, Diagnostic, RulesetError, format_path
 from promorules.money import MAX_AMOUNT, MoneyError, parse_amount
 from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, deepest, open_input
+from promorules.records import LineRecord, structure
 
 MAX_ROW_BYTES = 1024 * 1024
 """Longest order row accepted; longer is an error, not a silent truncation."""
@@ -409,31 +410,30 @@ class OrderReader:
         return line
 
     def _object_line(self, item: Mapping[str, Any], number: int) -> Line:
-        for key in item:
-            if key not in LINE_KEYS:
-                self._fail(number, f"unknown line key {str(key)[:40]!r}")
-        sku = item.get("sku")
-        quantity = item.get("quantity", 1)
-        if not isinstance(sku, str):
-            self._fail(number, "every line needs a sku")
-        assert isinstance(sku, str)
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
-            self._fail(number, "quantity must be a whole number")
-        price = (
-            self._money(item["unit_price"], "unit_price", number) if "unit_price" in item else None
-        )
-        base = self._catalog_line(sku, quantity, price, number)
+        # structured like a cart file's line (one record, one list of keys); a row
+        # stops at its first problem, so the first one found is the one reported
+        found = Collector(self.source)
+        record = structure(item, LineRecord, self.currency, (), found, code="PR303", noun="line")
+        if record is None:
+            first = found.problems[0]
+            where = format_path(first.path)
+            self._fail(number, f"line {where}: {first.message}" if where else first.message)
+        assert record is not None
+        base = self._catalog_line(record.sku, record.quantity, record.unit_price, number)
         changes: dict[str, Any] = {}
-        if "unit_cost" in item:
-            changes["unit_cost"] = self._money(item["unit_cost"], "unit_cost", number)
-        if "deposit_paid" in item:
-            deposit = self._money(item["deposit_paid"], "deposit_paid", number)
-            if deposit > base.amount:
+        if record.unit_cost is not None:
+            changes["unit_cost"] = record.unit_cost
+        if record.deposit_paid is not None:
+            if record.deposit_paid > base.amount:
                 self._fail(number, "deposit_paid is more than the line's amount")
-            changes["deposit_paid"] = deposit
+            changes["deposit_paid"] = record.deposit_paid
         for key in ("category", "brand", "merchant", "title"):
-            if key in item:
-                changes[key] = self._text(item[key], key, number)
-        if "tags" in item:
-            changes["tags"] = self._names(item["tags"], "tags", number)
-        return attrs.evolve(base, **changes) if changes else base
+            value = getattr(record, key)
+            if value is not None:
+                changes[key] = self._text(value, key, number)
+        if record.tags is not None:
+            changes["tags"] = self._names(list(record.tags), "tags", number)
+        try:
+            return attrs.evolve(base, **changes) if changes else base
+        except (TypeError, ValueError) as exc:  # a bound Line itself holds
+            self._fail(number, str(exc))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from promorules.cartfile import build_cart
+from promorules.diagnostics import RulesetError, format_path
 from promorules.simulate.orders import OrderError, plan_blocks
 from promorules.simulate.replay import replay
 from tests.simulate.simdata import reader, setup
@@ -133,3 +137,31 @@ def test_an_order_line_takes_the_keys_of_a_cart_line(tmp_path: Path) -> None:
     engine, job = setup(tmp_path, row.replace("30.00", "200.01"), name="orders.jsonl")
     with pytest.raises(OrderError, match="deposit_paid is more than the line's amount"):
         list(reader(engine, job).read(job.path))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"sku": "A", "tags": "x"},
+        {"sku": "A", "title": 5},
+        {"sku": "A", "quantity": 0},
+        {"sku": "A", "quantity": True},
+        {"sku": "A", "unit_price": 1.5},
+        {"sku": "A", "unit_cost": "-1.00"},
+        {"sku": 5},
+        {"quantity": 1},
+    ],
+)
+def test_an_order_line_is_read_as_a_cart_line_is(tmp_path: Path, line: dict[str, object]) -> None:
+    # one record, one converter: the same value gets the same verdict in both files
+    engine, job = setup(tmp_path, "time,lines\n")
+    catalog = job.catalog
+    with pytest.raises(RulesetError) as in_cart:
+        build_cart({"lines": [line]}, "CNY", ZoneInfo("UTC"), catalog)
+    (cart_problem,) = in_cart.value.diagnostics
+    row = json.dumps({"time": "2026-03-02T10:00:00", "lines": [line]})
+    engine, job = setup(tmp_path, row + "\n", name="orders.jsonl")
+    with pytest.raises(OrderError) as in_log:
+        list(reader(engine, job).read(job.path))
+    field = format_path(cart_problem.path[2:])
+    assert in_log.value.diagnostic.message == f"line {field}: {cart_problem.message}"
