@@ -274,6 +274,22 @@ def csv_records(
         text.close()
 
 
+def csv_fields(record: str) -> list[str]:
+    """The fields of one CSV record (which may hold quoted newlines).
+
+    Raises ValueError with a reason for a field past :data:`MAX_CSV_FIELD` or any
+    other csv error, for the caller to locate.
+    """
+    csv.field_size_limit(MAX_CSV_FIELD)
+    try:
+        return next(csv.reader([record]), [])
+    except csv.Error as exc:
+        message = str(exc)
+        if "field larger than field limit" in message:
+            message = f"a field longer than {MAX_CSV_FIELD:,} characters"
+        raise ValueError(message) from None
+
+
 class _Bounded(io.RawIOBase):
     """A read-only stream over ``handle`` that refuses to go past ``limit`` bytes."""
 

@@ -22,7 +22,6 @@ cuts the log into byte ranges that workers read on their own only at such newlin
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
@@ -35,7 +34,7 @@ from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
 from promorules.cartfile import MAX_LINES, CatalogItem
 from promorules.diagnostics import Collector, Diagnostic, RulesetError, format_path
 from promorules.money import MAX_AMOUNT, MoneyError, parse_amount
-from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, deepest, open_input
+from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, csv_fields, deepest, open_input
 from promorules.records import LineRecord, structure
 
 MAX_ROW_BYTES = 1024 * 1024
@@ -111,7 +110,10 @@ def detect_format(path: str | FilePath) -> LogFormat:
         header = raw.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
         raise OrderError(source, 1, "the header is not UTF-8 text") from None
-    columns = tuple(c.strip() for c in next(csv.reader([header]), []))
+    try:
+        columns = tuple(c.strip() for c in csv_fields(header))
+    except ValueError as exc:
+        raise OrderError(source, 1, f"the header cannot be read: {exc}") from None
     for column in columns:
         if column not in COLUMNS:
             raise OrderError(
@@ -243,7 +245,10 @@ class OrderReader:
         except UnicodeDecodeError:
             self._fail(number, "row is not UTF-8 text")
         if self.fmt.kind == "csv":
-            fields = next(csv.reader([text]), [])
+            try:
+                fields = csv_fields(text)
+            except ValueError as exc:
+                self._fail(number, str(exc))
             if len(fields) != len(self.fmt.columns):
                 self._fail(
                     number,

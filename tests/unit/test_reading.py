@@ -19,7 +19,7 @@ import pytest
 from promorules.cartfile import load_catalog
 from promorules.cli import main
 from promorules.diagnostics import RulesetError
-from promorules.reading import MAX_CSV_FIELD, MAX_DEPTH, csv_records, read_text
+from promorules.reading import MAX_CSV_FIELD, MAX_DEPTH, csv_fields, csv_records, read_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DOUBLE11 = str(ROOT / "rulesets" / "double11.toml")
@@ -300,3 +300,26 @@ def test_a_quoted_newline_in_a_catalogue_is_one_field(tmp_path: Path) -> None:
     items = load_catalog(catalog, "CNY")
     assert items["A"].title == "two\nlines"
     assert items["B"].title == "a\x0bvertical tab"
+
+
+def test_a_csv_field_past_the_default_limit_in_an_order_log_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # no CSV catalogue is read first, so nothing else has raised the csv module's limit
+    previous = csv.field_size_limit(131_072)
+    try:
+        log = tmp_path / "orders.csv"
+        log.write_text(
+            "time,order,lines\n"
+            f"2026-11-11T10:00:00,o-1,LUMI-SERUM@1.00\n"
+            f"2026-11-11T10:00:01,{'o' * 200_000},LUMI-SERUM@1.00\n",
+            encoding="utf-8",
+        )
+        code, err = run(["simulate", DOUBLE11, str(log)], capsys)
+    finally:
+        csv.field_size_limit(previous)
+    assert code == 2
+    # the 200,000-character order id is read (and refused for its length, located)
+    assert f"{log}:3:1: PR303 order must be text of at most 128 characters" in err
+    with pytest.raises(ValueError, match="a field longer than 1,048,576 characters"):
+        csv_fields("a," + "b" * (MAX_CSV_FIELD + 1))
