@@ -165,3 +165,12 @@ def test_an_order_line_is_read_as_a_cart_line_is(tmp_path: Path, line: dict[str,
         list(reader(engine, job).read(job.path))
     field = format_path(cart_problem.path[2:])
     assert in_log.value.diagnostic.message == f"line {field}: {cart_problem.message}"
+
+
+def test_a_bare_carriage_return_in_a_csv_row_is_located(tmp_path: Path) -> None:
+    # found by tests/fuzz: the csv module refuses a lone "\r" outside quotes with
+    # _csv.Error, which escaped as a traceback
+    engine, job = setup(tmp_path, "time,lines\n2026-03-02T10:00:00,A\n\r2026-03-02T10:00:01,A\n")
+    with pytest.raises(OrderError) as raised:
+        list(reader(engine, job).read(job.path))
+    assert str(raised.value).startswith(f"{job.path}:3:1: PR303 new-line character seen")
