@@ -23,8 +23,6 @@ Cart file shape (TOML shown; JSON has the same keys)::
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Mapping
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path as FilePath
@@ -33,13 +31,17 @@ from typing import Any
 import attrs
 
 from promorules.cart import MAX_CHOICES, MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
-from promorules.diagnostics import Collector, Path, RulesetError
-from promorules.money import MoneyError, parse_amount
+from promorules.diagnostics import Collector, Path
+from promorules.money import MAX_AMOUNT, MoneyError, format_amount, parse_amount
+from promorules.reading import csv_records, load_document
+from promorules.records import CATALOG_KEYS, LINE_KEYS, CatalogRecord, LineRecord, structure
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """Largest cart or TOML catalogue read (held in memory whole); a CSV catalogue is
 streamed and bounded by :data:`MAX_CATALOG_ITEMS` instead."""
 MAX_CATALOG_ITEMS = 5_000_000
+MAX_CATALOG_BYTES = 1 << 30
+"""Most bytes of a CSV catalogue read (it is streamed: a million skus is about 73 MB)."""
 MAX_LINES = 10_000
 
 _CART_KEYS = (
@@ -52,20 +54,7 @@ _CART_KEYS = (
     "lines",
     "currency",
 )
-_LINE_KEYS = (
-    "sku",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "category",
-    "brand",
-    "merchant",
-    "tags",
-    "title",
-    "deposit_paid",
-)
 _CUSTOMER_KEYS = ("id", "segments", "tags")
-_CATALOG_KEYS = ("sku", "price", "cost", "category", "brand", "merchant", "tags", "title")
 
 
 @attrs.frozen
@@ -92,51 +81,19 @@ class CartFile:
     choices: tuple[tuple[str, str], ...] = ()
 
 
-def _read(path: str | FilePath, what: str, code: str) -> tuple[str, str]:
-    source = str(path)
-    try:
-        size = FilePath(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise OSError(f"file is {size} bytes; at most {MAX_FILE_BYTES} are read")
-        return FilePath(path).read_text(encoding="utf-8"), source
-    except (OSError, UnicodeDecodeError) as exc:
-        collector = Collector(source)
-        collector.add(code, f"cannot read {what}: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
-
-
-def _parse(text: str, source: str) -> tuple[Any, Mapping[Path, tuple[int, int]]]:
-    if source.endswith(".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            collector = Collector(source, {(): (exc.lineno, exc.colno)})
-            collector.add("PR002", f"JSON syntax error: {exc.msg}")
-            raise RulesetError(collector.diagnostics()) from None
-        except RecursionError:  # [[[[...: the parser's stack ran out before the text did
-            collector = Collector(source)
-            collector.add("PR002", "JSON nested too deeply to be a cart")
-            raise RulesetError(collector.diagnostics()) from None
-        from promorules.jsonpos import key_positions
-
-        return data, key_positions(text)
-    from promorules.ruleset import read_toml
-
-    return read_toml(text, source)
-
-
 def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
     """Read a catalogue: CSV with a header row, or TOML with ``[[item]]`` tables.
 
-    A CSV catalogue is streamed: read a row at a time, with no size limit beyond
-    :data:`MAX_CATALOG_ITEMS`, and only the rows with a problem keep their position (a
-    catalogue of a million skus is read in one pass, holding its items alone)."""
+    A CSV catalogue is streamed: read a record at a time through the reading layer, with
+    no bound but :data:`MAX_CATALOG_BYTES` and :data:`MAX_CATALOG_ITEMS`, and only the
+    rows with a problem keep their position (a catalogue of a million skus is read in
+    one pass, holding its items alone). Every row is structured like a cart line
+    (:class:`~promorules.records.CatalogRecord`) and must make a valid :class:`Line`."""
     source = str(file)
     if source.endswith(".csv"):
         return _stream_csv(file, source, currency)
-    text, source = _read(file, "catalogue", "PR001")
     out = Collector(source)
-    data, positions = _parse(text, source)
+    data, positions, _ = load_document(file, "catalogue", MAX_FILE_BYTES)
     out.positions.update(positions)
     items = data.get("item", []) if isinstance(data, dict) else None
     if not isinstance(items, list):
@@ -152,41 +109,30 @@ def load_catalog(file: str | FilePath, currency: str) -> dict[str, CatalogItem]:
 def _stream_csv(file: str | FilePath, source: str, currency: str) -> dict[str, CatalogItem]:
     out = Collector(source)
     catalog: dict[str, CatalogItem] = {}
-    line = 1  # where reading stopped, should it fail (the row after the last one read)
-    try:
-        with FilePath(file).open("rb") as handle:
-            # decoded a line at a time, so a bad byte is reported on its own line
-            reader = csv.DictReader(raw.decode("utf-8") for raw in handle)
-            for field in reader.fieldnames or []:
-                if field not in _CATALOG_KEYS:
-                    out.add(
-                        "PR302",
-                        f"unknown column {field[:40]!r}; known: {', '.join(_CATALOG_KEYS)}",
-                    )
-            for index, record in enumerate(reader):
-                if index >= MAX_CATALOG_ITEMS:
-                    out.positions[("item", index)] = (reader.line_num, 1)
-                    out.add("PR302", f"at most {MAX_CATALOG_ITEMS} items", ("item", index))
-                    break
-                where: Path = ("item", index)
-                before = len(out.problems)
-                # the physical line: a quoted field may span lines
-                out.positions[where] = (reader.line_num, 1)
-                line = reader.line_num + 1
-                extra = record.pop(None, None)
-                if extra:
-                    out.add("PR302", f"row has {len(extra)} more field(s) than the header", where)
-                # unknown columns were reported once, on the header, not again on every row
-                row = {
-                    k: v for k, v in record.items() if k in _CATALOG_KEYS and v not in ("", None)
-                }
-                _catalog_item(where, row, currency, catalog, out)
-                if len(out.problems) == before:
-                    del out.positions[where]  # only rows with a problem keep where they are
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        collector = Collector(source, {(): (line, 1)})
-        collector.add("PR001", f"cannot read catalogue: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
+    records = csv_records(file, "catalogue", MAX_CATALOG_BYTES, "PR302")
+    _, header = next(records, (1, []))
+    for field in header:
+        if field not in CATALOG_KEYS:
+            out.add("PR302", f"unknown column {field[:40]!r}; known: {', '.join(CATALOG_KEYS)}")
+    index = 0
+    for line, fields in records:
+        if not fields:
+            continue  # a blank line is no item
+        where: Path = ("item", index)
+        out.positions[where] = (line, 1)
+        if index >= MAX_CATALOG_ITEMS:
+            out.add("PR302", f"at most {MAX_CATALOG_ITEMS} items", where)
+            break
+        before = len(out.problems)
+        if len(fields) > len(header):
+            extra = len(fields) - len(header)
+            out.add("PR302", f"row has {extra} more field(s) than the header", where)
+        # unknown columns were reported once, on the header, not again on every row
+        row = {k: v for k, v in zip(header, fields, strict=False) if k in CATALOG_KEYS and v != ""}
+        _catalog_item(where, row, currency, catalog, out)
+        if len(out.problems) == before:
+            del out.positions[where]  # only rows with a problem keep where they are
+        index += 1
     out.raise_if_errors()
     return catalog
 
@@ -194,53 +140,38 @@ def _stream_csv(file: str | FilePath, source: str, currency: str) -> dict[str, C
 def _catalog_item(
     where: Path, row: object, currency: str, catalog: dict[str, CatalogItem], out: Collector
 ) -> None:
-    """Check one catalogue row and add it to ``catalog`` (problems go to ``out``)."""
-    if not isinstance(row, Mapping):
-        out.add("PR302", "an item is a table", where)
+    """Structure one catalogue row and add it to ``catalog`` (problems go to ``out``)."""
+    record = structure(row, CatalogRecord, currency, where, out, code="PR302", noun="item")
+    if record is None:
         return
-    for key in row:
-        if key not in _CATALOG_KEYS:
-            out.add("PR302", f"unknown key {str(key)[:40]!r}", (*where, key))
-    sku = row.get("sku")
-    if not isinstance(sku, str) or not sku:
-        out.add("PR302", "every item needs a sku", (*where, "sku"))
-        return
-    if sku in catalog:
-        out.add("PR302", f"sku {sku[:40]!r} listed twice", (*where, "sku"))
-    price = _money(row.get("price"), currency, (*where, "price"), out, "PR302")
-    cost = _money(row.get("cost"), currency, (*where, "cost"), out, "PR302")
-    raw_tags = row.get("tags", ())
-    tags = (
-        tuple(t for t in raw_tags.split("|") if t)
-        if isinstance(raw_tags, str)
-        else tuple(str(t) for t in raw_tags)
-    )
+    if record.sku in catalog:
+        out.add("PR302", f"sku {record.sku[:40]!r} listed twice", (*where, "sku"))
     item = CatalogItem(
-        sku,
-        price,
-        cost,
-        str(row.get("category", "")),
-        str(row.get("brand", "")),
-        str(row.get("merchant", "")),
-        tags,
-        str(row.get("title", "")),
+        record.sku,
+        record.price,
+        record.cost,
+        record.category,
+        record.brand,
+        record.merchant,
+        record.tags,
+        record.title,
     )
     try:  # an item must make a valid line: the API's bounds, checked once, here
         Line(
-            sku,
+            item.sku,
             1,
-            price or 0,
-            cost or 0,
+            item.price or 0,
+            item.cost or 0,
             item.category,
             item.brand,
             item.merchant,
-            tags,
+            item.tags,
             item.title,
         )
     except (TypeError, ValueError) as exc:
         out.add("PR302", str(exc), where)
         return
-    catalog[sku] = item
+    catalog[record.sku] = item
 
 
 def _money(
@@ -275,8 +206,7 @@ def load_cart(
     catalog: Mapping[str, CatalogItem] | None = None,
 ) -> CartFile:
     """Read a cart file; raises RulesetError listing every problem found."""
-    text, source = _read(path, "cart", "PR001")
-    data, positions = _parse(text, source)
+    data, positions, source = load_document(path, "cart", MAX_FILE_BYTES)
     return build_cart(data, currency, tz, catalog, source=source, positions=positions)
 
 
@@ -410,73 +340,73 @@ def _line(
     catalog: Mapping[str, CatalogItem] | None,
     out: Collector,
 ) -> Line | None:
-    if not isinstance(raw, dict):
-        out.add("PR301", "a line is a table", path)
+    record = structure(
+        raw,
+        LineRecord,
+        currency,
+        path,
+        out,
+        code="PR301",
+        noun="line",
+        unknown=f"; known: {', '.join(LINE_KEYS)}",
+        first_only=True,
+    )
+    if record is None:
         return None
-    for key in raw:
-        if key not in _LINE_KEYS:
-            out.add(
-                "PR301",
-                f"unknown key {str(key)[:40]!r}; known: {', '.join(_LINE_KEYS)}",
-                (*path, key),
-            )
-    sku = raw.get("sku")
-    if not isinstance(sku, str) or not sku or len(sku) > 128:
-        out.add(
-            "PR301", "every line needs a sku (a string of at most 128 characters)", (*path, "sku")
-        )
-        return None
+    sku, quantity = record.sku, record.quantity
     item = catalog.get(sku) if catalog is not None else None
-    if catalog is not None and item is None and "unit_price" not in raw:
+    if catalog is not None and item is None and record.unit_price is None:
         out.add(
             "PR301",
             f"sku {sku!r} is not in the catalogue and the line gives no unit_price",
             (*path, "sku"),
         )
         return None
-    quantity = raw.get("quantity", 1)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 10**6:
-        out.add("PR301", "quantity must be a whole number from 1 to 1000000", (*path, "quantity"))
-        return None
-    price = _money(raw.get("unit_price"), currency, (*path, "unit_price"), out)
-    cost = _money(raw.get("unit_cost"), currency, (*path, "unit_cost"), out)
-    deposit = _money(raw.get("deposit_paid"), currency, (*path, "deposit_paid"), out) or 0
+    price: int | None = record.unit_price
+    cost: int | None = record.unit_cost
     if price is None and item is not None:
         price = item.price
     if cost is None and item is not None:
         cost = item.cost
+    deposit = record.deposit_paid or 0
     if price is None:
-        if "unit_price" not in raw:
-            out.add(
-                "PR301", "unit_price is missing (and no catalogue gives it)", (*path, "unit_price")
-            )
+        out.add("PR301", "unit_price is missing (and no catalogue gives it)", (*path, "unit_price"))
+        return None
+    if price * quantity > MAX_AMOUNT:
+        out.add(
+            "PR301",
+            f"the line's amount (unit_price x quantity) is beyond the largest amount "
+            f"accepted ({format_amount(MAX_AMOUNT, currency)})",
+            (*path, "quantity"),
+        )
+        return None
+    if deposit > price * quantity:
+        # the overpaid part would vanish from the quote: refused, not silently dropped
+        out.add(
+            "PR301",
+            f"deposit_paid ({format_amount(deposit, currency)}) is more than the line's "
+            f"amount ({format_amount(price * quantity, currency)})",
+            (*path, "deposit_paid"),
+        )
         return None
 
-    def text(key: str, fallback: str) -> str:
-        value = raw.get(key, fallback)
-        if not isinstance(value, str):
-            out.add("PR301", f"{key} must be a string", (*path, key))
-            return fallback
-        return value
+    def text(value: str | None, fallback: str) -> str:
+        return value if value is not None else fallback
 
-    tags = (
-        _strings(raw["tags"], (*path, "tags"), out)
-        if "tags" in raw
-        else (item.tags if item is not None else ())
-    )
+    tags = record.tags if record.tags is not None else (item.tags if item is not None else ())
     try:
         return Line(
             sku,
             quantity,
             price,
             cost or 0,
-            text("category", item.category if item else ""),
-            text("brand", item.brand if item else ""),
-            text("merchant", item.merchant if item else ""),
+            text(record.category, item.category if item else ""),
+            text(record.brand, item.brand if item else ""),
+            text(record.merchant, item.merchant if item else ""),
             tags,
-            text("title", item.title if item else ""),
+            text(record.title, item.title if item else ""),
             deposit,
         )
-    except (TypeError, ValueError) as exc:  # the API's bounds (amounts, lengths, deposit)
+    except (TypeError, ValueError) as exc:  # a bound Line itself holds: located, not raised
         out.add("PR301", str(exc), path)
         return None

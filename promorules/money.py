@@ -58,6 +58,11 @@ MINOR_UNITS: dict[str, int] = {
     "ZAR": 2,
 }
 
+MAX_AMOUNT = 10**15
+"""Largest amount read, in minor units (10 trillion yuan in fen): any price, cost, fee,
+budget or threshold beyond it is refused, never rounded. Far above any real figure,
+and far enough below 2**53 that sums of many of them stay exact everywhere."""
+
 # ASCII digits only: Python's \d also matches Arabic-Indic or full-width digits, which
 # would read a ruleset's text differently from what a planner sees in it.
 _AMOUNT_RE = re.compile(r"^[+-]?([0-9]+)(?:\.([0-9]+))?\Z")
@@ -97,7 +102,7 @@ def parse_amount(value: object, currency: str) -> int:
         raise MoneyError("amount must be a string or an integer, not a boolean")
     if isinstance(value, int):
         whole: int = value * 10**digits
-        return whole
+        return _bounded(whole, value, currency)
     if not isinstance(value, str):
         raise MoneyError(f"amount must be a string or an integer, not {type(value).__name__}")
     text = value.strip() if len(value) <= 64 else ""
@@ -109,7 +114,19 @@ def parse_amount(value: object, currency: str) -> int:
         raise MoneyError(
             f"{_short(value)} is more precise than {currency} allows ({digits} decimal places)"
         )
-    minor: int = int(Decimal(text).scaleb(digits))
+    # exactly, digit by digit: Decimal arithmetic would round past its context's 28
+    # significant digits ("99999999999999999999999999999999.99" read as 10**32)
+    sign = -1 if text.startswith("-") else 1
+    minor = sign * int(match.group(1) + fraction.ljust(digits, "0")[:digits])
+    return _bounded(minor, value, currency)
+
+
+def _bounded(minor: int, value: object, currency: str) -> int:
+    if abs(minor) > MAX_AMOUNT:
+        raise MoneyError(
+            f"{_short(value)} is beyond the largest amount accepted "
+            f"({format_amount(MAX_AMOUNT, currency)} {currency})"
+        )
     return minor
 
 
@@ -244,6 +261,9 @@ class Money:
 
 def _short(value: object) -> str:
     """A safe, bounded rendering of untrusted input for an error message."""
-    # cut before repr: a 10 MB string must not be copied whole to shorten it
+    # cut before repr: a 10 MB string must not be copied whole to shorten it, and an
+    # int past Python's 4,300-digit limit cannot be rendered at all
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"a {value.bit_length()}-bit integer"
     text = repr(value[:41] if isinstance(value, str) else value)
     return text if len(text) <= 40 else text[:37] + "..."

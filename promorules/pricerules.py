@@ -20,7 +20,6 @@ price. The diagnostics point at the history row that set the reference price.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path as FilePath
@@ -31,6 +30,7 @@ import attrs
 from promorules.diagnostics import Collector, Diagnostic, RulesetError, Severity
 from promorules.kind import Lane
 from promorules.money import MoneyError, format_amount, parse_amount
+from promorules.reading import csv_records
 
 if TYPE_CHECKING:
     from promorules.cartfile import CatalogItem
@@ -66,22 +66,21 @@ def load_price_history(path: str | FilePath, currency: str) -> PriceHistory:
     """Read ``sku,date,price`` rows; every bad row reported, located, at once."""
     source = str(path)
     out = Collector(source)
-    try:
-        size = FilePath(path).stat().st_size
-        if size > MAX_HISTORY_BYTES:
-            raise OSError(f"file is {size} bytes; at most {MAX_HISTORY_BYTES} are read")
-        text = FilePath(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        out.add("PR001", f"cannot read price history: {exc}")
-        raise RulesetError(out.diagnostics()) from None
-    reader = csv.DictReader(text.splitlines())
-    if reader.fieldnames is None or set(reader.fieldnames) != {"sku", "date", "price"}:
+    records = csv_records(path, "price history", MAX_HISTORY_BYTES, "PR305")
+    _, header = next(records, (1, []))
+    if set(header) != {"sku", "date", "price"} or len(header) != 3:
         out.add("PR305", "a price history is CSV with the columns sku,date,price")
         raise RulesetError(out.diagnostics())
     prices: dict[str, list[PricePoint]] = {}
-    for number, row in enumerate(reader, start=2):
+    for number, fields in records:
+        if not fields:
+            continue  # a blank line
         path_key = ("row", number)
         out.positions[path_key] = (number, 1)
+        if len(fields) != 3:
+            out.add("PR305", f"row has {len(fields)} fields; the header names 3", path_key)
+            continue
+        row = dict(zip(header, fields, strict=True))
         sku, day_text, price_text = row.get("sku"), row.get("date"), row.get("price")
         if not sku:
             out.add("PR305", "every row needs a sku", path_key)

@@ -14,7 +14,6 @@ import difflib
 import enum
 import functools
 import re
-import sys
 import threading
 import typing
 from collections import Counter
@@ -40,7 +39,7 @@ from promorules.amounts import Amount as Amount
 from promorules.amounts import Rate as Rate
 from promorules.cart import MAX_AMOUNT, MAX_ID_LENGTH
 from promorules.coupon_codes import normalise
-from promorules.diagnostics import Collector, Path, RulesetError
+from promorules.diagnostics import Collector, Path
 from promorules.goals import Goals, check_goals
 from promorules.kind import DEFAULT_LANES, Kind, Lane
 from promorules.money import (
@@ -52,12 +51,7 @@ from promorules.money import (
     parse_amount,
     parse_percent,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
+from promorules.reading import parse_toml, read_text
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # whole id: fullmatch (no "\n" after)
 MAX_RULESET_BYTES = 8 * 1024 * 1024
@@ -630,43 +624,18 @@ _TOP_KEYS = (
 def read_toml(
     text: str, source: str
 ) -> tuple[dict[str, Any], MutableMapping[Path, tuple[int, int]]]:
-    """Parse TOML text; a syntax error becomes a located PR002 diagnostic.
+    """Parse TOML text; every failure is a located PR002 diagnostic.
 
     The key positions come back unscanned: they are worked out when a problem is
     first located (see :class:`promorules.tomlpos.LazyPositions`).
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-        line, col = (int(match.group(1)), int(match.group(2))) if match else (1, 1)
-        message = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", message)
-        collector = Collector(source, {(): (line, col)})
-        collector.add("PR002", f"TOML syntax error: {message}")
-        raise RulesetError(collector.diagnostics()) from None
-    except RecursionError:  # a = [[[[...: the parser's stack ran out before the text did
-        collector = Collector(source)
-        collector.add("PR002", "TOML nested too deeply (arrays or inline tables)")
-        raise RulesetError(collector.diagnostics()) from None
-    from promorules.tomlpos import LazyPositions
-
-    return data, LazyPositions(text)
+    return parse_toml(text, source)
 
 
 def load_ruleset(path: str | FilePath, kinds: Mapping[str, Kind]) -> Ruleset:
     """Read and check the TOML ruleset at ``path`` (see :func:`parse_ruleset`)."""
-    source = str(path)
-    try:
-        size = FilePath(path).stat().st_size
-        if size > MAX_RULESET_BYTES:
-            raise OSError(f"file is {size} bytes; a ruleset is at most {MAX_RULESET_BYTES}")
-        text = FilePath(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        collector = Collector(source)
-        collector.add("PR001", f"cannot read ruleset: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
-    return parse_ruleset(text, kinds, source=source)
+    text = read_text(path, "ruleset", MAX_RULESET_BYTES)
+    return parse_ruleset(text, kinds, source=str(path))
 
 
 def parse_ruleset(text: str, kinds: Mapping[str, Kind], *, source: str = "<ruleset>") -> Ruleset:
@@ -808,12 +777,30 @@ def _currency_and_zone(raw: Mapping[str, Any], out: Collector) -> tuple[str, tzi
         out.add("PR103", str(exc), ("campaign", "currency"))
         currency = "CNY"
     zone = raw.get("timezone", "UTC")
-    try:
-        tz: tzinfo = ZoneInfo(zone) if isinstance(zone, str) and zone else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    tz = time_zone(zone)
+    if tz is None:
         out.add("PR106", f"unknown time zone {_show(zone)}", ("campaign", "timezone"))
         tz = ZoneInfo("UTC")
     return currency, tz
+
+
+_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]{1,32}(/[A-Za-z0-9_+-]{1,32}){0,3}")
+
+
+def time_zone(name: object) -> tzinfo | None:
+    """The IANA zone ``name`` names, or None if it names none.
+
+    ZoneInfo treats a key as a path under its zone directories: "Asia" opens a
+    directory (IsADirectoryError), "" and "../x" raise ValueError, 300 characters
+    "File name too long". Only names shaped like IANA ones reach it, and whatever it
+    raises for one that is not a zone file means "no such zone".
+    """
+    if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 def _promotion(

@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine.from_toml(args.ruleset)
     ruleset = engine.ruleset
     tz = ruleset.tz
-    catalog = load_catalog(args.catalog, engine.currency) if args.catalog else None
-    at = _parse_time(args.at, tz) if args.at else None
+    catalog = load_catalog(args.catalog, engine.currency) if args.catalog is not None else None
+    # an empty --at is refused as a bad time, not taken for "not given"
+    at = _parse_time(args.at, tz) if args.at is not None else None
     results = []
     inputs: list[Any] = []  # (cart, context) of each result, to price again live
     for path in args.carts:

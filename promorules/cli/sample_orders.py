@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, TextIO
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +43,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import sys
-    from datetime import datetime
 
     from promorules.cartfile import load_catalog
     from promorules.diagnostics import PromorulesError
@@ -62,39 +63,79 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine.from_toml(args.ruleset)
     catalog = load_catalog(args.catalog, engine.currency)
     start = None
-    if args.start:
-        try:
-            start = datetime.fromisoformat(args.start)
-        except ValueError:
-            raise PromorulesError(f"--start: not an ISO 8601 time: {args.start[:40]!r}") from None
-        if start.tzinfo is None:
-            start = start.replace(tzinfo=engine.ruleset.tz)
+    if args.start is not None:  # given empty, it is refused, not taken for "not given"
+        start = _start(args.start, args.days, engine.ruleset.tz)
     fmt = "jsonl" if args.output and args.output.endswith((".jsonl", ".ndjson")) else "csv"
-    if args.output:
+
+    def write(handle: TextIO) -> int:
         try:
-            with open(args.output, "w", encoding="utf-8", newline="") as handle:
-                count = write_sample(
-                    engine.ruleset,
-                    catalog,
-                    handle,
-                    count=args.count,
-                    seed=args.seed,
-                    fmt=fmt,
-                    start=start,
-                    days=args.days,
-                )
-        except OSError as exc:
-            raise PromorulesError(f"cannot write {args.output}: {exc}") from None
+            return write_sample(
+                engine.ruleset,
+                catalog,
+                handle,
+                count=args.count,
+                seed=args.seed,
+                fmt=fmt,
+                start=start,
+                days=args.days,
+            )
+        except OverflowError:  # the ruleset's phases run to the edge of year 1 or 9999
+            raise PromorulesError(
+                "the orders would fall outside the years 1 to 9999 (give --start)"
+            ) from None
+
+    if args.output:
+        count = _write_atomically(args.output, write)
         print(f"wrote {count} rows to {args.output}", file=sys.stderr)
     else:
-        write_sample(
-            engine.ruleset,
-            catalog,
-            sys.stdout,
-            count=args.count,
-            seed=args.seed,
-            fmt=fmt,
-            start=start,
-            days=args.days,
-        )
+        write(sys.stdout)
     return 0
+
+
+def _start(text: str, days: int, tz: tzinfo) -> datetime:
+    """``--start`` as an aware time from which ``days`` of orders can be written."""
+    from promorules.diagnostics import PromorulesError
+
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise PromorulesError(f"--start: not an ISO 8601 time: {text[:40]!r}") from None
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=tz)
+    try:
+        # orders are drawn hour by hour in the campaign's zone: the whole span, and the
+        # hour after it, must be times a datetime can hold
+        local = start.astimezone(tz)
+        local + timedelta(days=days + 1)
+        local - timedelta(days=1)
+    except OverflowError:
+        raise PromorulesError(
+            f"--start: {text[:40]!r} with --days {days} runs outside the years 1 to 9999"
+        ) from None
+    return start
+
+
+def _write_atomically(path: str, write: Callable[[TextIO], int]) -> int:
+    """Write through a temporary file beside ``path``, renamed over it on success only:
+    a failure part-way leaves no empty or half-written log behind (nor clobbers one)."""
+    import os
+    import tempfile
+
+    from promorules.diagnostics import PromorulesError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".sample-orders-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise PromorulesError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            count = write(handle)
+        os.replace(temporary, path)
+    except OSError as exc:
+        os.unlink(temporary)
+        raise PromorulesError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return count

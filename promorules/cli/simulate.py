@@ -109,8 +109,10 @@ class ProgressBar:
 
 
 def _count_rows(path: str) -> int:
+    from promorules.simulate.orders import open_log
+
     count = 0
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         while chunk := handle.read(1 << 20):
             count += chunk.count(b"\n")
     return count
@@ -134,18 +136,12 @@ def _workers(text: str, engine: Engine, job: Job, rows: int, backend: str) -> Ch
 
 
 def _job(path: str, orders: str, catalog: Any, *, baseline: bool = False) -> Job:
-    from pathlib import Path
-
-    from promorules.diagnostics import Collector, RulesetError
+    from promorules.reading import read_text
+    from promorules.ruleset import MAX_RULESET_BYTES
     from promorules.simulate.orders import detect_format
     from promorules.simulate.parallel import Job
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        collector = Collector(path)
-        collector.add("PR001", f"cannot read ruleset: {exc}")
-        raise RulesetError(collector.diagnostics()) from None
+    text = read_text(path, "ruleset", MAX_RULESET_BYTES)
     return Job(text, path, None, catalog, orders, detect_format(orders), baseline=baseline)
 
 
@@ -200,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
         raise PromorulesError(str(exc)) from None
     probe = _job(args.ruleset, args.orders, None)
     engine = probe.engine()
-    catalog = load_catalog(args.catalog, engine.currency) if args.catalog else None
+    catalog = load_catalog(args.catalog, engine.currency) if args.catalog is not None else None
     job = _job(args.ruleset, args.orders, catalog)
     base_job = None
     base_engine = None
@@ -212,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         base_engine = base_job.engine()
     _check_uplift(overrides, [engine] + ([base_engine] if base_engine else []))
     findings = []
-    if args.price_history:
+    if args.price_history is not None:
         from promorules.pricerules import check_price_rules, load_price_history
 
         if catalog is None:

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         engine = Engine.from_toml(args.ruleset)
-        catalog = load_catalog(args.catalog, engine.currency) if args.catalog else None
+        catalog = load_catalog(args.catalog, engine.currency) if args.catalog is not None else None
         price_findings = _price_rules(args, engine, catalog)
     except RulesetError as exc:
         if args.format == "json":
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _price_rules(args: argparse.Namespace, engine: Any, catalog: Any) -> list[Any]:
     """Reference-price findings (PR601-PR603) when a price history is given."""
-    if not args.price_history:
+    if args.price_history is None:
         return []
     from promorules.diagnostics import PromorulesError
     from promorules.pricerules import check_price_rules, load_price_history

@@ -19,26 +19,27 @@ object a line). Either holds, per order:
 
 Sku facts (price, cost, category, brand, merchant) come from the catalogue unless the
 row gives them. Rows are read lazily and never all held: memory stays flat however
-long the log. A bad row is an :class:`OrderError` naming ``file:line``. A row may not
-span lines (CSV fields with embedded newlines are refused), which is what lets a log be
-cut into byte ranges that workers read on their own (:func:`plan_blocks`).
+long the log. A bad row is an :class:`OrderError` naming ``file:line``. A quoted CSV
+field may hold newlines: a row ends at a newline outside quotes, and :func:`plan_blocks`
+cuts the log into byte ranges that workers read on their own only at such newlines.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path as FilePath
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import attrs
 
 from promorules.cart import MAX_CODE_LENGTH, MAX_CODES, Cart, Customer, Line
 from promorules.cartfile import MAX_LINES, CatalogItem
-from promorules.diagnostics import Diagnostic, PromorulesError
-from promorules.money import MoneyError, parse_amount
+from promorules.diagnostics import Collector, Diagnostic, RulesetError, format_path
+from promorules.money import MAX_AMOUNT, MoneyError, parse_amount
+from promorules.reading import MAX_DEPTH, MAX_INT_DIGITS, csv_fields, deepest, open_input
+from promorules.records import LineRecord, structure
 
 MAX_ROW_BYTES = 1024 * 1024
 """Longest order row accepted; longer is an error, not a silent truncation."""
@@ -53,28 +54,16 @@ COLUMNS = (
     "shipping",
     "deposits",
 )
-_LINE_OBJECT_KEYS = (
-    "sku",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "category",
-    "brand",
-    "merchant",
-    "tags",
-    "title",
-    "deposit_paid",
-)
 _CACHE_LIMIT = 20_000
 """Most distinct lines and customers kept for reuse; past it the cache starts afresh."""
 
 
-class OrderError(PromorulesError):
+class OrderError(RulesetError):
     """A row of an order log that cannot be replayed, located as ``file:line``."""
 
     def __init__(self, file: str, line: int, message: str, code: str = "PR303") -> None:
         self.diagnostic = Diagnostic(code, message, (), file, line, 1)
-        super().__init__(str(self.diagnostic))
+        super().__init__([self.diagnostic])
 
     def __reduce__(self) -> tuple[type[OrderError], tuple[str, int, str, str]]:
         # raised in worker processes: travel back whole, not as a bare message
@@ -121,12 +110,13 @@ def detect_format(path: str | FilePath) -> LogFormat:
     """The log's format by its extension; a CSV log's header is read and checked."""
     source = str(path)
     suffix = FilePath(path).suffix.lower()
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return LogFormat("jsonl")
-    if suffix != ".csv":
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
         raise OrderError(source, 1, "an order log is .csv or .jsonl (JSON Lines)", "PR001")
+    if suffix != ".csv":
+        open_log(path).close()  # refused now, not in a worker, if it is no regular file
+        return LogFormat("jsonl")
     try:
-        with open(path, "rb") as handle:
+        with open_log(path) as handle:
             raw = handle.readline(MAX_ROW_BYTES + 1)
     except OSError as exc:
         raise OrderError(source, 1, f"cannot read order log: {exc}", "PR001") from None
@@ -134,7 +124,10 @@ def detect_format(path: str | FilePath) -> LogFormat:
         header = raw.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
         raise OrderError(source, 1, "the header is not UTF-8 text") from None
-    columns = tuple(c.strip() for c in next(csv.reader([header]), []))
+    try:
+        columns = tuple(c.strip() for c in csv_fields(header))
+    except ValueError as exc:
+        raise OrderError(source, 1, f"the header cannot be read: {exc}") from None
     for column in columns:
         if column not in COLUMNS:
             raise OrderError(
@@ -146,6 +139,15 @@ def detect_format(path: str | FilePath) -> LogFormat:
     if len(set(columns)) != len(columns):
         raise OrderError(source, 1, "a column is named twice in the header")
     return LogFormat("csv", columns, 2)
+
+
+def open_log(path: str | FilePath) -> BinaryIO:
+    """The log opened for reading; a FIFO, device or directory is a PR001 OrderError."""
+    try:
+        return open_input(path, "order log")
+    except RulesetError as exc:
+        first = exc.diagnostics[0]
+        raise OrderError(first.file, first.line, first.message, first.code) from None
 
 
 @attrs.frozen
@@ -163,16 +165,22 @@ def plan_blocks(path: str | FilePath, fmt: LogFormat, size: int) -> Iterator[Blo
     Lazily: one block's bytes are read at a time (to count its lines), so planning a
     large log holds no more than one block.
     """
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         if fmt.kind == "csv":
             handle.readline(MAX_ROW_BYTES + 1)
         position, line = handle.tell(), fmt.first_line
+        quoted = False  # inside a quoted CSV field, where a newline does not end a row
         while True:
             data = handle.read(size)
             if not data:
                 return
             if not data.endswith(b"\n"):
                 data += handle.readline()
+            if fmt.kind == "csv":
+                quoted ^= data.count(b'"') % 2 == 1
+                while quoted and (more := handle.readline()):
+                    data += more
+                    quoted ^= more.count(b'"') % 2 == 1
             yield Block(position, position + len(data), line)
             position += len(data)
             line += data.count(b"\n")
@@ -182,7 +190,7 @@ def rows(
     path: str | FilePath, fmt: LogFormat, block: Block | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """``(line number, raw row)`` for every non-blank row of the log or of one block."""
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         if block is None:
             if fmt.kind == "csv":
                 handle.readline(MAX_ROW_BYTES + 1)
@@ -196,9 +204,23 @@ def rows(
                 return
             if left > 0:
                 left -= len(raw)
+            # a CSV row goes on past a newline inside a quoted field (an odd count of
+            # quotes so far); one row still holds at most MAX_ROW_BYTES
+            while (
+                fmt.kind == "csv"
+                and raw.count(b'"') % 2 == 1
+                and len(raw) <= MAX_ROW_BYTES
+                and left != 0
+            ):
+                more = handle.readline(MAX_ROW_BYTES + 1 - len(raw) if left < 0 else left)
+                if not more:
+                    break
+                if left > 0:
+                    left -= len(more)
+                raw += more
             if raw.strip():
                 yield number, raw
-            number += 1
+            number += raw.count(b"\n") or 1
 
 
 class OrderReader:
@@ -237,7 +259,10 @@ class OrderReader:
         except UnicodeDecodeError:
             self._fail(number, "row is not UTF-8 text")
         if self.fmt.kind == "csv":
-            fields = next(csv.reader([text]), [])
+            try:
+                fields = csv_fields(text)
+            except ValueError as exc:
+                self._fail(number, str(exc))
             if len(fields) != len(self.fmt.columns):
                 self._fail(
                     number,
@@ -253,6 +278,10 @@ class OrderReader:
                 self._fail(number, f"JSON syntax error at column {exc.colno}: {exc.msg}")
             except RecursionError:  # [[[[...: the parser's stack ran out first
                 self._fail(number, "JSON nested too deeply to be an order")
+            except ValueError:  # an integer literal past Python's digit limit
+                self._fail(number, f"a number longer than {MAX_INT_DIGITS:,} digits")
+            if deepest(row) is not None:
+                self._fail(number, f"nested more than {MAX_DEPTH} levels deep")
             if not isinstance(row, dict):
                 self._fail(number, "a row is a JSON object")
             for key in row:
@@ -400,6 +429,8 @@ class OrderReader:
                 )
             assert item is not None and item.price is not None
             price = item.price
+        if price * quantity > MAX_AMOUNT:
+            self._fail(number, f"the line of {sku[:40]!r} is beyond the largest amount accepted")
         try:
             line = Line(
                 sku,
@@ -412,7 +443,7 @@ class OrderReader:
                 item.tags if item else (),
                 item.title if item else "",
             )
-        except (TypeError, ValueError) as exc:  # the API's bounds (amounts, lengths)
+        except (TypeError, ValueError) as exc:  # a bound Line itself holds
             self._fail(number, str(exc))
         if len(self._lines) >= _CACHE_LIMIT:
             self._lines.clear()
@@ -420,31 +451,30 @@ class OrderReader:
         return line
 
     def _object_line(self, item: Mapping[str, Any], number: int) -> Line:
-        for key in item:
-            if key not in _LINE_OBJECT_KEYS:
-                self._fail(number, f"unknown line key {str(key)[:40]!r}")
-        sku = item.get("sku")
-        quantity = item.get("quantity", 1)
-        if not isinstance(sku, str):
-            self._fail(number, "every line needs a sku")
-        assert isinstance(sku, str)
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
-            self._fail(number, "quantity must be a whole number")
-        price = (
-            self._money(item["unit_price"], "unit_price", number) if "unit_price" in item else None
-        )
-        base = self._catalog_line(sku, quantity, price, number)
+        # structured like a cart file's line (one record, one list of keys); a row
+        # stops at its first problem, so the first one found is the one reported
+        found = Collector(self.source)
+        record = structure(item, LineRecord, self.currency, (), found, code="PR303", noun="line")
+        if record is None:
+            first = found.problems[0]
+            where = format_path(first.path)
+            self._fail(number, f"line {where}: {first.message}" if where else first.message)
+        assert record is not None
+        base = self._catalog_line(record.sku, record.quantity, record.unit_price, number)
         changes: dict[str, Any] = {}
-        if "unit_cost" in item:
-            changes["unit_cost"] = self._money(item["unit_cost"], "unit_cost", number)
+        if record.unit_cost is not None:
+            changes["unit_cost"] = record.unit_cost
+        if record.deposit_paid is not None:
+            if record.deposit_paid > base.amount:
+                self._fail(number, "deposit_paid is more than the line's amount")
+            changes["deposit_paid"] = record.deposit_paid
         for key in ("category", "brand", "merchant", "title"):
-            if key in item:
-                changes[key] = self._text(item[key], key, number)
-        if "tags" in item:
-            changes["tags"] = self._names(item["tags"], "tags", number)
-        if "deposit_paid" in item:
-            changes["deposit_paid"] = self._money(item["deposit_paid"], "deposit_paid", number)
+            value = getattr(record, key)
+            if value is not None:
+                changes[key] = self._text(value, key, number)
+        if record.tags is not None:
+            changes["tags"] = self._names(list(record.tags), "tags", number)
         try:
             return attrs.evolve(base, **changes) if changes else base
-        except (TypeError, ValueError) as exc:  # the API's bounds (amounts, lengths)
+        except (TypeError, ValueError) as exc:  # a bound Line itself holds
             self._fail(number, str(exc))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from fractions import Fraction
 from typing import Any
 
@@ -251,9 +251,22 @@ def _slots(ruleset: Ruleset) -> tuple[Slot, ...]:
             i for i, span in enumerate(spans) if not span or any(a <= start < b for a, b in span)
         )
         seconds = sorted({start, (start + end - 1) // 2, end - 1})
-        moments = tuple(datetime.fromtimestamp(s, tz) for s in seconds if start <= s < end)
+        moments = tuple(
+            m for s in seconds if start <= s < end and (m := _instant(s, tz)) is not None
+        )
         out.append(Slot(start, end, live, moments))
     return tuple(out)
+
+
+def _instant(second: int, tz: tzinfo) -> datetime | None:
+    """The instant ``second`` seconds after the epoch, in ``tz``; None outside the years a
+    datetime holds (1 to 9999). A window may start on 0001-01-01 or end on 9999-12-31:
+    the second before it or after it is no time a cart can be priced at, so its slot
+    simply has no moment there."""
+    try:
+        return datetime.fromtimestamp(second, tz)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def scope_filter(

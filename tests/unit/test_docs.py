@@ -17,6 +17,7 @@ import pytest
 
 from promorules import cartfile, fieldtables
 from promorules.plugins import PluginHost
+from promorules.records import CATALOG_KEYS, LINE_KEYS
 from promorules.ruleset import Promotion, Ruleset, parse_ruleset, resolve_types
 from promorules.schema import field_docs
 from tests.markdown import fenced, table_keys
@@ -97,8 +98,8 @@ def test_carts_md_lists_exactly_the_keys_the_readers_accept() -> None:
     text = CARTS_MD.read_text(encoding="utf-8")
     assert table_keys(text, "### Top-level keys") == list(cartfile._CART_KEYS)
     assert table_keys(text, "### `[customer]`") == list(cartfile._CUSTOMER_KEYS)
-    assert table_keys(text, "### `[[lines]]`") == list(cartfile._LINE_KEYS)
-    assert sorted(table_keys(text, "## Catalogues (CSV or TOML)")) == sorted(cartfile._CATALOG_KEYS)
+    assert table_keys(text, "### `[[lines]]`") == list(LINE_KEYS)
+    assert sorted(table_keys(text, "## Catalogues (CSV or TOML)")) == sorted(CATALOG_KEYS)
 
 
 def test_the_examples_of_carts_md_load_and_agree(tmp_path: Path) -> None:
