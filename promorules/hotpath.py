@@ -12,8 +12,9 @@ per cart, promotion by promotion, is decided here when the plan is first used.
 
 The generic walk stays the definition of a pass: it prices every cart asked to explain,
 and every cart this module does not cover (a guardrail ``reject`` re-pricing without the
-rejected promotions, a ruleset with ``not_with`` pairs, a plan of more than
-:data:`HOT_PATH_LIMIT` promotions). The property suites check that
+rejected promotions, a cart carrying a deposit or a pass that schedules one, a plan of
+more than :data:`HOT_PATH_LIMIT` promotions). ``not_with`` pairs are written in: the
+lines a partner gave on are noted, and a promotion leaves them out of its scope. The property suites check that
 both give the same figures, to the minor unit, on random rulesets of every kind.
 
 A promotion whose kind states its rule in the model (:meth:`Kind.rule
