@@ -50,7 +50,13 @@ from promorules.guardrail import (
     held,
     report,
 )
-from promorules.hotpath import HOT_PATH_LIMIT, HotPath, build_hot_path, hot_path_source
+from promorules.hotpath import (
+    HOT_PATH_LIMIT,
+    HotPath,
+    build_hot_path,
+    hot_path_source,
+    rule_function,
+)
 from promorules.interpret import evaluator
 from promorules.kind import (
     QUIET,
@@ -130,6 +136,9 @@ class Engine:
             compiled.rule = rule
             compiled.threshold = kind.threshold(promotion) if rule is None else rule.threshold()
             self._compiled.append(compiled)
+        self.hot_path_limit = HOT_PATH_LIMIT
+        """Plans of more promotions are priced by the walk (rules' figures still written:
+        ``Compiled.figures``); tests lower it to send small plans there."""
         # who names each id in not_with, gathered once: asking every promotion about every
         # other was quadratic (70-110 ms of compiling 1,000 promotions)
         named_by: dict[str, set[int]] = {}
@@ -394,7 +403,9 @@ class Engine:
         records: dict[int, Any] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         figures: tuple[Any, ...] | None = None
-        if not (explain or walk or excluded or state.deposited or len(plan.slots) > HOT_PATH_LIMIT):
+        if not (
+            explain or walk or excluded or state.deposited or len(plan.slots) > self.hot_path_limit
+        ):
             if availability is UNLIMITED:
                 hot = plan.hot
                 if hot is None:
@@ -583,7 +594,14 @@ class Engine:
                         continue
                 if not in_scope and not compiled.kind.without_lines:
                     continue  # the plan's default record says so
-                result = compiled.evaluate(state, in_scope)
+                if explain:
+                    result = compiled.evaluate(state, in_scope)
+                else:
+                    figures = compiled.figures
+                    if figures is None:  # written when first wanted (a race writes it twice)
+                        figures = rule_function(self, compiled) or compiled.evaluate
+                        compiled.figures = figures
+                    result = figures(state, in_scope)
                 if type(result) is Offer:
                     offers.append((compiled, result))
                 elif explain:

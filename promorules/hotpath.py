@@ -14,8 +14,10 @@ The generic walk stays the definition of a pass: it prices every cart asked to e
 and every cart this module does not cover (a guardrail ``reject`` re-pricing without the
 rejected promotions, a cart carrying a deposit or a pass that schedules one, a plan of
 more than :data:`HOT_PATH_LIMIT` promotions). ``not_with`` pairs are written in: the
-lines a partner gave on are noted, and a promotion leaves them out of its scope. The property suites check that
-both give the same figures, to the minor unit, on random rulesets of every kind.
+lines a partner gave on are noted, and a promotion leaves them out of its scope. The
+property suites check that both give the same figures, to the minor unit, on random
+rulesets of every kind. The walk calls each rule's figures written as a function of its
+own (:func:`rule_function`) when it wants the figures alone.
 
 A promotion whose kind states its rule in the model (:meth:`Kind.rule
 <promorules.kind.Kind.rule>`) is written in from that rule: its figures computed and
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from promorules.budgets import apply_budgets
 from promorules.interpret import split, unit_price
-from promorules.kind import Lane, Offer
+from promorules.kind import QUIET, Evaluator, Lane, Offer
 from promorules.model import (
     AmountOff,
     Cheapest,
@@ -565,3 +567,43 @@ def build_hot_path(engine: Engine, plan: Plan, check_paused: bool) -> HotPath:
     exec(compile(source, filename, "exec"), names)  # the writer's own source only
     hot: HotPath = names["hot"]
     return hot
+
+
+def rule_function(engine: Engine, compiled: Compiled) -> Evaluator | None:
+    """The figures of ``compiled``'s rule written as a function of its own, for the walk
+    to call in place of the interpreter when it wants the figures alone (plans too large
+    for one written function): the writer's code for the rule, making its offer. None
+    for a rule the writer does not write inline."""
+    rule = compiled.rule
+    if rule is None or not _inline(rule):
+        return None
+    writer = _Writer.__new__(_Writer)
+    writer.engine = engine
+    writer.partners = frozenset()
+    writer.down = engine.rounding is Rounding.DOWN
+    writer.out = []
+    writer.names = {
+        "Offer": Offer,
+        "QUIET": QUIET,
+        "allocate": allocate,
+        "split": split,
+        "rate": apply_rate,
+        "ROUNDING": engine.rounding,
+        "c0": compiled,
+        "interpret": compiled.evaluate,
+    }
+    emit = writer.emit
+    emit(0, "def figures(state, lines):")
+    if rule.final_payment:  # the balances of a pre-sale are the interpreter's to keep
+        emit(1, "if state.deposited:")
+        emit(2, "return interpret(state, lines)")
+    emit(1, "base = state.amounts")
+    emit(1, "offers = []")
+    writer._inline(compiled, rule, 0, "lines", 1, offer=True)
+    emit(1, "return offers[0][1] if offers else QUIET")
+    source = "\n".join(writer.out) + "\n"
+    filename = f"<promorules rule {next(_SERIAL)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), writer.names)  # the writer's own source only
+    figures: Evaluator = writer.names["figures"]
+    return figures

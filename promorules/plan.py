@@ -40,6 +40,7 @@ class Compiled:
         "channels",
         "evaluate",
         "exclude_segments",
+        "figures",
         "group",
         "index",
         "kind",
@@ -84,6 +85,9 @@ class Compiled:
         self.rule: Rule | None = None
         """The promotion's rule in the model (:meth:`Kind.rule`), set by the engine:
         the hot path writes its figures inline; None for a kind's own evaluator."""
+        self.figures: Evaluator | None = None
+        """What the walk calls when it wants the figures alone: the rule's figures as a
+        written function, else the evaluator; written when first wanted (None: not yet)."""
         self.threshold = 0
         """The least amount its lines must come to for it to give anything (the rule's,
         else :meth:`Kind.threshold`), set by the engine."""
