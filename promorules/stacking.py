@@ -62,17 +62,34 @@ def resolve(
 
     count = len(conflicted)
     values = [_worth(o) for _, o in conflicted]
-    value: Callable[[tuple[int, ...]], int] | None = None
-    if amounts is not None and _caps_matter(offers, conflicted, amounts, clash):
-        left = amounts
-        clashing = {id(o) for _, o in conflicted}
+    simulate = amounts is not None and _caps_matter(offers, conflicted, amounts, clash)
+    clashing = {id(o) for _, o in conflicted}
+    by_fee = any(o.shipping_off for _, o in offers)
+
+    def value_of(members: list[int]) -> Callable[[tuple[int, ...]], int] | None:
+        """What the lane gives with a subset of ``members`` kept (and every offer
+        clashing with nothing), applied in lane order: counted on the offers sharing a
+        line with them alone (lines are applied one by one: the others give the same
+        whatever is kept), unless a shipping fee is shared. None: worth what is asked."""
+        if not simulate:
+            return None
+        assert amounts is not None
+        lines: set[int] = set()
+        for i in members:
+            lines.update(conflicted[i][1].lines)
+        own = {id(conflicted[i][1]) for i in members}
+        relevant = [
+            o
+            for _, o in offers
+            if id(o) in own or (id(o) not in clashing and (by_fee or not lines.isdisjoint(o.lines)))
+        ]
 
         def value(combo: tuple[int, ...]) -> int:
-            """What the lane gives with ``combo`` kept (and every offer clashing with
-            nothing), applied in lane order."""
             chosen = {id(conflicted[i][1]) for i in combo}
-            kept = [o for _, o in offers if id(o) in chosen or id(o) not in clashing]
-            return _applied(kept, left, shipping)
+            kept = [o for o in relevant if id(o) in chosen or id(o) not in clashing]
+            return _applied(kept, amounts, shipping)
+
+        return value
 
     # components of the clash graph, found by a small union-find
     parent = list(range(count))
@@ -91,7 +108,7 @@ def resolve(
         components.setdefault(root(i), []).append(i)
     kept: set[int] = set()
     for members in components.values():
-        kept.update(best_subset(members, conflicted, values, clash, value))
+        kept.update(best_subset(members, conflicted, values, clash, value_of(members)))
     keep = {conflicted[i][0].index for i in kept}
     out = []
     for compiled, offer in offers:
@@ -153,11 +170,13 @@ def _caps_matter(
 def _applied(offers: list[Offer], amounts: Sequence[int], shipping: int) -> int:
     """What ``offers`` give applied in order, each line capped at what is left of it
     (and the shipping fee at what is left), gifts at their value."""
-    left = list(amounts)
+    left: dict[int, int] = {}  # what is left of the lines given on so far
     given = 0
     for offer in offers:
         for i, amount in zip(offer.lines, offer.amounts, strict=True):
-            room = left[i]
+            room = left.get(i)
+            if room is None:
+                room = amounts[i]
             if amount > room:
                 amount = room
             if amount > 0:
