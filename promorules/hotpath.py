@@ -101,14 +101,16 @@ class _Writer:
       (``apply_prices`` in the price lane), settled and budgets applied, as the walk does.
     """
 
-    def __init__(self, engine: Engine, plan: Plan, check_paused: bool) -> None:
+    def __init__(self, engine: Engine, plan: Plan | None, check_paused: bool) -> None:
+        """``plan`` None: a writer of one rule's figures alone (:func:`rule_function`)."""
         self.engine = engine
         self.plan = plan
         self.check_paused = check_paused
-        self.targeted = any(c.line_filter is not None for c in plan.slots)
+        slots = plan.slots if plan is not None else []
+        self.targeted = any(c.line_filter is not None for c in slots)
         # promotions some live promotion does not stack with: the lines they give on are
         # noted (``touched``), and a promotion with not_with partners leaves those out
-        self.partners = frozenset(p for c in plan.slots for p in c.not_with)
+        self.partners = frozenset(p for c in slots for p in c.not_with)
         self.names: dict[str, Any] = {
             "Offer": Offer,
             "resolve": resolve,
@@ -127,6 +129,12 @@ class _Writer:
         self.down = engine.rounding is Rounding.DOWN
         self.out: list[str] = []
 
+    @property
+    def whole(self) -> Plan:
+        """The plan written (a rule's writer writes none)."""
+        assert self.plan is not None, "a writer of one rule's figures writes no plan"
+        return self.plan
+
     def emit(self, depth: int, text: str) -> None:
         self.out.append("    " * depth + text)
 
@@ -141,7 +149,7 @@ class _Writer:
         emit(1, "schedule = []")
         emit(1, "shipping = state.shipping")
         emit(1, "n = len(amounts)")
-        if any(self.plan.everywhere):
+        if any(self.whole.everywhere):
             emit(1, "every_line = list(range(n))  # shared by the untargeted, never changed")
         if self.partners:
             emit(1, "touched = [set() for _ in amounts]  # per line, the partners given on it")
@@ -158,7 +166,7 @@ class _Writer:
             emit(5, "by_slot[slot] = [i]")
             emit(4, "else:")
             emit(5, "found.append(i)")
-        for position, lane in enumerate(self.plan.lanes):
+        for position, lane in enumerate(self.whole.lanes):
             if lane:
                 self._lane(position, lane)
         if self.engine.funder_budgets.keys:
@@ -171,7 +179,7 @@ class _Writer:
 
     def _lane(self, position: int, lane: list[Compiled]) -> None:
         emit = self.emit
-        everywhere = set(self.plan.everywhere[position])
+        everywhere = set(self.whole.everywhere[position])
         thresholds = {k: lane[k].threshold for k in everywhere}
         groups = [c.group for c in lane if c.group is not None]
         resolves = len(set(groups)) < len(groups)  # two promotions of the lane in one group
@@ -209,7 +217,7 @@ class _Writer:
         ):
             emit(1, "total = sum(amounts)")
         for k, compiled in enumerate(lane):
-            slot = self.plan.offsets[position] + k
+            slot = self.whole.offsets[position] + k
             lines, depth = self._reach(compiled, slot, k in everywhere, thresholds.get(k, 0))
             rule = compiled.rule
             if prices:
@@ -577,21 +585,8 @@ def rule_function(engine: Engine, compiled: Compiled) -> Evaluator | None:
     rule = compiled.rule
     if rule is None or not _inline(rule):
         return None
-    writer = _Writer.__new__(_Writer)
-    writer.engine = engine
-    writer.partners = frozenset()
-    writer.down = engine.rounding is Rounding.DOWN
-    writer.out = []
-    writer.names = {
-        "Offer": Offer,
-        "QUIET": QUIET,
-        "allocate": allocate,
-        "split": split,
-        "rate": apply_rate,
-        "ROUNDING": engine.rounding,
-        "c0": compiled,
-        "interpret": compiled.evaluate,
-    }
+    writer = _Writer(engine, None, False)
+    writer.names.update(QUIET=QUIET, c0=compiled, interpret=compiled.evaluate)
     emit = writer.emit
     emit(0, "def figures(state, lines):")
     if rule.final_payment:  # the balances of a pre-sale are the interpreter's to keep
