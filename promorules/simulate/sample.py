@@ -35,6 +35,7 @@ import attrs
 from promorules.calendar import Stage, stage_of
 from promorules.diagnostics import PromorulesError
 from promorules.money import allocate, format_amount, parse_amount
+from promorules.simulate.orders import COLUMNS
 
 if TYPE_CHECKING:
     from promorules.cartfile import CatalogItem
@@ -56,17 +57,6 @@ FINAL_SHARE = 0.9
 """Share of deposits followed by their final payment."""
 HOUR = timedelta(hours=1)
 T = TypeVar("T")
-COLUMNS = (
-    "time",
-    "order",
-    "customer",
-    "segment",
-    "channel",
-    "lines",
-    "coupons",
-    "shipping",
-    "deposits",
-)
 
 
 def coupon_codes(ruleset: Ruleset) -> list[str]:
