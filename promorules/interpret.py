@@ -353,7 +353,8 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
             if short:
-                return _short(rule, state, lines, short, words, below, above)
+                measure = units if rule.by_quantity else goods
+                return _short(rule, state.explain, short, measure, words, below, above)
             if not explain:
                 assert gifts_offer is not None
                 return gifts_offer
@@ -362,7 +363,8 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
             if short:
-                return _short(rule, state, lines, short, words, below, above)
+                measure = units if rule.by_quantity else goods
+                return _short(rule, state.explain, short, measure, words, below, above)
             fee = state.shipping
             if fee <= 0:
                 return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
@@ -529,12 +531,6 @@ def _left(remaining: int | None) -> bool:
     return remaining is None or remaining > 0
 
 
-def _measure(rule: Rule, state: PricingState, pool: Sequence[int]) -> int:
-    if rule.by_quantity:
-        return sum([state.qty[i] for i in pool])
-    return sum([state.amounts[i] for i in pool])
-
-
 def _earned(rule: Rule, state: PricingState, measure: int, base: int) -> int:
     """A pooled benefit's figure on a pool, after its cap but before its base."""
     off = pool_off(rule, measure, base, state.rounding)[0]
@@ -550,21 +546,14 @@ def _capped(rule: Rule, state: PricingState, pool: Sequence[int], measure: int, 
 
 
 def _short(
-    rule: Rule,
-    state: PricingState,
-    lines: Sequence[int],
-    short: int,
-    words: _Words,
-    below: str,
-    above: str,
+    rule: Rule, explain: bool, short: int, measure: int, words: _Words, below: str, above: str
 ) -> NotApplied:
-    if not state.explain:
+    """Why a pool ``short`` of the rule's condition (:func:`reached`) gives nothing."""
+    if not explain:
         return QUIET
     if short < 0:
         return NotApplied(Reason.ABOVE_MAXIMUM, above)
-    return NotApplied(
-        Reason.BELOW_THRESHOLD, below, words.hint(rule, _measure(rule, state, lines), None)
-    )
+    return NotApplied(Reason.BELOW_THRESHOLD, below, words.hint(rule, measure, None))
 
 
 def _unit_prices(
