@@ -56,28 +56,10 @@ class _Terms:
 def unit_terms(
     bounds: Bounds, k: int, active: frozenset[int], skip: frozenset[int] = frozenset()
 ) -> _Terms:
-    """The lane depths of one unit of item ``k``, composed as the bound composes them
-    (held equal to it by tests/validate/test_blame.py)."""
-    lanes = [Fraction(0)] * bounds.lane_count
-    groups: dict[tuple[int, str], Fraction] = {}
-    used: set[int] = set()
-    deepest_price = Fraction(0)
-    for i, (price_part, depth) in bounds.depth[k].items():
-        if i not in active or i in skip or (depth <= 0 and price_part <= 0):
-            continue
-        used.add(i)
-        deepest_price = max(deepest_price, price_part)
-        promo = bounds.promos[i]
-        if promo.group is not None:
-            key = (promo.lane, promo.group)
-            groups[key] = max(groups.get(key, Fraction(0)), depth)
-        else:
-            lanes[promo.lane] += depth
-    for (lane, _group), depth in groups.items():
-        lanes[lane] += depth
-    lanes[bounds.price_position] += deepest_price
-    grouped = sum(1 for i in used if bounds.promos[i].group is not None)
-    return _Terms(tuple(lanes), len(used) - grouped + len(groups), frozenset(used))
+    """The lane depths of one unit of item ``k``, composed by the bound itself
+    (:meth:`Bounds.lane_depths <promorules.validate.bounds.Bounds.lane_depths>`)."""
+    lanes, slack, used = bounds.lane_depths(k, active, skip)
+    return _Terms(tuple(lanes), slack, frozenset(used))
 
 
 def factor(terms: _Terms) -> Fraction:

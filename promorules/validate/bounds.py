@@ -202,9 +202,21 @@ class Bounds:
         self, item_index: int, active: frozenset[int], skip: frozenset[int] = frozenset()
     ) -> tuple[Fraction, int, list[int]]:
         """``prod(1 - d_lane)`` for one unit of the item, the rounding allowance ``n``,
-        and the promotions that contributed. A unit pays one unit price of the price
-        lane, so the lane's price parts count by the deepest; everything else adds up
-        (an exclusive group once, by its deepest member)."""
+        and the promotions that contributed (see :meth:`lane_depths`)."""
+        lanes, slack, used = self.lane_depths(item_index, active, skip)
+        factor = Fraction(1)
+        for depth in lanes:
+            factor *= 1 - min(depth, Fraction(1))
+        return factor, slack, used
+
+    def lane_depths(
+        self, item_index: int, active: frozenset[int], skip: frozenset[int] = frozenset()
+    ) -> tuple[list[Fraction], int, list[int]]:
+        """Per lane, the depth one unit of the item may lose; the rounding allowance
+        ``n`` (one minor unit per promotion, an exclusive group once); and the promotions
+        that contributed. A unit pays one unit price of the price lane, so the lane's
+        price parts count by the deepest; everything else adds up (an exclusive group
+        once, by its deepest member)."""
         depths = self.depth[item_index]
         lanes: list[Fraction] = [Fraction(0)] * self.lane_count
         groups: dict[tuple[int, str], Fraction] = {}
@@ -224,11 +236,8 @@ class Bounds:
         for (lane, _group), depth in groups.items():
             lanes[lane] += depth
         lanes[self.price_position] += deepest_price
-        factor = Fraction(1)
-        for depth in lanes:
-            factor *= 1 - min(depth, Fraction(1))
         slack = len(used) - sum(1 for i in used if self.promos[i].group is not None) + len(groups)
-        return factor, slack, used
+        return lanes, slack, used
 
     def _pooled(self, active: frozenset[int], skip: frozenset[int]) -> Fraction:
         """A cart-independent factor from the promotions' pooled shares: in each lane the

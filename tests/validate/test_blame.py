@@ -116,6 +116,7 @@ def test_a_proven_floor_blames_nothing() -> None:
     ],
 )
 def test_the_terms_read_out_compose_as_the_bound_composes_them(name: str, catalog: str) -> None:
+    # both read Bounds.lane_depths; blame's own product of the lanes must be the bound's
     engine = Engine.from_toml(CORPUS / f"{name}.toml", plugins=PLUGINS)
     space = build_space(engine, load_catalog(CORPUS / catalog, "CNY"), max_lines=6, max_quantity=5)
     bounds = Bounds(engine, space)
