@@ -51,6 +51,7 @@ from benchmarks import campaign_bench
 from benchmarks.campaign_check import check_campaign
 from benchmarks.reference import RefQuote, make_reference_pricer
 from benchmarks.ruleset import CartMaker, ruleset_toml, write_cli_files
+from benchmarks.timing import time_pass
 from benchmarks.workload import DEFAULT_SEED, Cart, Workload, build_workload, carts
 from benchmarks.zen_baseline import ZEN_MISSING, build_zen_pricer, zen_available, zen_version
 from promorules.cart import Cart as EngineCart
@@ -134,20 +135,6 @@ def check_threads(engine: Engine, batch: list[tuple[Cart, Priced]]) -> bool:
 
 
 # -- timing ----------------------------------------------------------------------------
-def time_pass(price: Callable[[Any], Any], items: Sequence[Any]) -> float:
-    """Mean microseconds per item of one pass (gc off, as timeit does)."""
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter_ns()
-        for item in items:
-            price(item)
-        return (time.perf_counter_ns() - start) / len(items) / 1000
-    finally:
-        if gc_was_on:
-            gc.enable()
-
-
 def interleaved(
     pricers: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]], repeats: int
 ) -> dict[str, list[float]]:

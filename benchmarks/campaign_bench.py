@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import attrs
 
@@ -38,6 +38,7 @@ from benchmarks.campaign import (
 from benchmarks.campaign_check import CampaignCheck, check_campaign
 from benchmarks.campaign_reference import CampaignQuote, make_campaign_pricer
 from benchmarks.campaign_ruleset import CampaignCartMaker, campaign_toml
+from benchmarks.timing import time_pass
 from promorules.cart import Cart, Context
 from promorules.engine import Engine
 
@@ -105,20 +106,6 @@ def report_check(check: CampaignCheck) -> bool:
         print(f"\n{len(bad):,} campaign carts disagree: engine and reference differ; no timing.")
         return False
     return True
-
-
-def time_pass(price: Callable[[Any], Any], items: Sequence[Any]) -> float:
-    """Mean microseconds per item of one pass (gc off, as timeit does)."""
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter_ns()
-        for item in items:
-            price(item)
-        return (time.perf_counter_ns() - start) / len(items) / 1000
-    finally:
-        if gc_was_on:
-            gc.enable()
 
 
 class Timing(NamedTuple):
