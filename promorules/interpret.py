@@ -172,7 +172,9 @@ def figures(
 ) -> tuple[list[int], int | None]:
     """The discount per line of ``pool`` (which reached the condition; ``weights``,
     ``base`` and ``quantity`` its :func:`measures`), with the pool's cap and base
-    applied, and the tier reached (None: not a ladder)."""
+    applied, and the tier reached (None: not a ladder). A pooled rule's discount is
+    split over ``weights`` (the lines', and the shipping fee's last for a rule that
+    measures with shipping)."""
     amounts = state.amounts
     if not rule.pooled:
         given = line_offs(rule, amounts, state.qty, pool, state.rounding)
@@ -187,7 +189,7 @@ def figures(
     if off > base:
         off = base
     if off <= 0:
-        return [0] * len(pool), step
+        return [0] * len(weights), step
     return split(off, weights, rule.leftover), step
 
 
@@ -400,8 +402,13 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         best: Upsell | None = None
         met = short_seen = above_seen = False
         by_quantity = rule.by_quantity
+        with_shipping = rule.with_shipping
+        shipping = 0
         for pool in pools(rule, state, lines) if rule.pool is not Pool.ORDER else (lines,):
             weights, base, quantity = measures(rule, state, pool)
+            if with_shipping:  # the fee is one more part of the pool (one pool: the order's)
+                weights.append(state.shipping)
+                base += state.shipping
             short = reached(rule, base, quantity)
             if short:
                 if explain:
@@ -413,6 +420,8 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 continue
             met = True
             given, step = figures(rule, state, pool, weights, base, quantity)
+            if with_shipping:
+                shipping = given.pop()
             if balances and sum(given) > _balance(state, pool):
                 if explain:
                     notes.append("the balance left to pay is below what it gives")
@@ -423,20 +432,20 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 capped = _capped(rule, state, pool, measure, base)
                 if not capped:
                     best = _better(best, words.hint(rule, measure, step))
-            if not any(given):
+            if not any(given) and not shipping:
                 continue
             if explain:
                 note = words.applied(measure, step, capped)
                 if (
                     rule.pooled
-                    and sum(given) == base
+                    and sum(given) + shipping == base
                     and _earned(rule, state, measure, base) > base
                 ):
                     note += ", limited to the amount it applies to"
                 notes.append(note)
             out_lines.extend(pool)
             out_amounts.extend(given)
-        if not out_lines:
+        if not out_lines and not shipping:
             if not explain:
                 return QUIET
             if met and notes:  # each pool's balance was below what it would give
@@ -449,12 +458,15 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 return NotApplied(Reason.ABOVE_MAXIMUM, above)
             return NotApplied(Reason.NO_ELIGIBLE_LINES, "no line in the cart is in its scope")
         if not explain:
-            if consumes:
-                return Offer(out_lines, out_amounts, consumes=consumes)
+            if consumes or shipping:
+                return Offer(
+                    out_lines, out_amounts, shipping_off=shipping, consumes=consumes or None
+                )
             return Offer(out_lines, out_amounts)
         return Offer(
             out_lines,
             out_amounts,
+            shipping_off=shipping,
             base=total_base,
             detail="; ".join(notes),
             hint=best,
