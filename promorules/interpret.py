@@ -233,6 +233,21 @@ class _Words:
         currency = env.currency
         self.money: Callable[[int], str] = lambda minor: format_amount(minor, currency)
         self.first = self.measure(rule.first)
+        self.below = (
+            f"below the first threshold ({self.first})"
+            if isinstance(rule.benefit, (Tiers, Every))
+            else f"below the threshold ({self.first})"
+        )
+
+    def short(self, base: int, quantity: int) -> tuple[str, Upsell | None]:
+        """Why a pool of ``base`` and ``quantity`` short of the condition gives nothing,
+        and the hint towards it: in items when the units it must hold are what it lacks."""
+        rule = self.rule
+        need = rule.condition.min_quantity
+        if need and not rule.by_quantity and quantity < need:
+            hint = self.env.upsell(need - quantity, need, self.benefit(), True)
+            return f"below the threshold ({need} items)", hint
+        return self.below, self.hint(rule, quantity if rule.by_quantity else base, None)
 
     def measure(self, value: int) -> str:
         return f"{value} items" if self.rule.by_quantity else self.money(value)
@@ -317,11 +332,6 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
     words = _Words(rule, env)
     codes = rule.condition.codes
     uses = rule.uses
-    below = (
-        f"below the first threshold ({words.first})"
-        if isinstance(benefit, (Tiers, Every))
-        else f"below the threshold ({words.first})"
-    )
     above = (
         f"above its maximum ({words.money(rule.condition.max_amount)})"
         if rule.condition.max_amount is not None
@@ -355,8 +365,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
             if short:
-                measure = units if rule.by_quantity else goods
-                return _short(rule, state.explain, short, measure, words, below, above)
+                return _short(state.explain, short, goods, units, words, above)
             if not explain:
                 assert gifts_offer is not None
                 return gifts_offer
@@ -365,8 +374,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
             if short:
-                measure = units if rule.by_quantity else goods
-                return _short(rule, state.explain, short, measure, words, below, above)
+                return _short(state.explain, short, goods, units, words, above)
             fee = state.shipping
             if fee <= 0:
                 return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
@@ -400,7 +408,8 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         total_base = 0
         notes: list[str] = []
         best: Upsell | None = None
-        met = short_seen = above_seen = False
+        met = above_seen = False
+        below = ""  # why the first pool short of the condition gives nothing
         by_quantity = rule.by_quantity
         with_shipping = rule.with_shipping
         shipping = 0
@@ -412,11 +421,11 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             short = reached(rule, base, quantity)
             if short:
                 if explain:
-                    short_seen = short_seen or short > 0
                     above_seen = above_seen or short < 0
                     if short > 0:
-                        measure = quantity if by_quantity else base
-                        best = _better(best, words.hint(rule, measure, None))
+                        why, hint = words.short(base, quantity)
+                        below = below or why
+                        best = _better(best, hint)
                 continue
             met = True
             given, step = figures(rule, state, pool, weights, base, quantity)
@@ -452,7 +461,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 return NotApplied(Reason.OTHER, "; ".join(notes), best)
             if met:
                 return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount", best)
-            if short_seen:
+            if below:
                 return NotApplied(Reason.BELOW_THRESHOLD, below, best)
             if above_seen:
                 return NotApplied(Reason.ABOVE_MAXIMUM, above)
@@ -558,14 +567,16 @@ def _capped(rule: Rule, state: PricingState, pool: Sequence[int], measure: int, 
 
 
 def _short(
-    rule: Rule, explain: bool, short: int, measure: int, words: _Words, below: str, above: str
+    explain: bool, short: int, base: int, quantity: int, words: _Words, above: str
 ) -> NotApplied:
-    """Why a pool ``short`` of the rule's condition (:func:`reached`) gives nothing."""
+    """Why a pool of ``base`` and ``quantity``, ``short`` of the rule's condition
+    (:func:`reached`), gives nothing."""
     if not explain:
         return QUIET
     if short < 0:
         return NotApplied(Reason.ABOVE_MAXIMUM, above)
-    return NotApplied(Reason.BELOW_THRESHOLD, below, words.hint(rule, measure, None))
+    why, hint = words.short(base, quantity)
+    return NotApplied(Reason.BELOW_THRESHOLD, why, hint)
 
 
 def _unit_prices(
