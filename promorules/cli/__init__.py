@@ -26,6 +26,7 @@ COMMANDS = (
     "coupons",
     "ledger",
     "plugins",
+    "diff",
     "debug",
 )
 """Subcommand modules under promorules.cli, in the order ``--help`` lists them."""
