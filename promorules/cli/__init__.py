@@ -27,6 +27,7 @@ COMMANDS = (
     "ledger",
     "plugins",
     "diff",
+    "serve",
     "debug",
 )
 """Subcommand modules under promorules.cli, in the order ``--help`` lists them."""
