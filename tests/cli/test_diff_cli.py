@@ -78,8 +78,17 @@ def test_the_same_ruleset_differs_in_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(
-        ["diff", str(D11), str(D11), "--carts", str(RULESETS / "carts"), "--catalog", CATALOG]
-        + ["--at", "2026-11-11T10:00:00"],
+        [
+            "diff",
+            str(D11),
+            str(D11),
+            "--carts",
+            str(RULESETS / "carts"),
+            "--catalog",
+            CATALOG,
+            "--at",
+            "2026-11-11T10:00:00",
+        ],
         capsys,
     )
     assert code == 0
@@ -122,8 +131,18 @@ def test_an_order_log_is_priced_row_by_row(
     )
     new = changed_ladder(tmp_path)
     code, out, _ = run(
-        ["diff", str(D11), str(new), "--orders", str(log), "--catalog", CATALOG]
-        + ["--format", "json", "--no-progress"],
+        [
+            "diff",
+            str(D11),
+            str(new),
+            "--orders",
+            str(log),
+            "--catalog",
+            CATALOG,
+            "--format",
+            "json",
+            "--no-progress",
+        ],
         capsys,
     )
     assert code == 1

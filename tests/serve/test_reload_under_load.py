@@ -33,9 +33,11 @@ def test_every_answer_is_from_one_complete_version(served: Service) -> None:
     stop = threading.Event()
     with running(served) as base:
         host = urlsplit(base)
+        assert host.hostname is not None
+        hostname = host.hostname
 
         def client() -> None:
-            connection = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+            connection = http.client.HTTPConnection(hostname, host.port, timeout=30)
             try:
                 while not stop.is_set():
                     connection.request(
@@ -56,7 +58,7 @@ def test_every_answer_is_from_one_complete_version(served: Service) -> None:
         for thread in clients:
             thread.start()
         watcher = Watcher(served.holders, None, 3600)  # polled by hand below
-        control = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+        control = http.client.HTTPConnection(hostname, host.port, timeout=60)
         auth = {"authorization": f"Bearer {TOKEN}"}
         try:
             for k in range(12):
