@@ -23,6 +23,7 @@ server's log, never a traceback.
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import traceback
@@ -38,12 +39,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from promorules.cart import Context
-from promorules.cartfile import CatalogItem, build_cart
+from promorules.cartfile import CartFile, CatalogItem, build_cart
 from promorules.diagnostics import Diagnostic, PromorulesError, RulesetError
+from promorules.engine import Engine
 from promorules.holder import EngineHolder, Loaded, Refused
 from promorules.kind import Kind
 from promorules.money import format_amount
-from promorules.reading import parse_json
+from promorules.reading import deepest, parse_json
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest request body read (a cart of thousands of lines fits; a ruleset's text too)."""
@@ -126,14 +128,32 @@ class Service:
                 raise _Problem(413, _error("PR903", f"the body is over {self.max_body:,} bytes"))
         return bytes(data)
 
-    async def json_body(self, request: Request) -> Any:
+    async def json_body(self, request: Request) -> tuple[Any, str]:
+        """The body's JSON, and its text (to locate a problem found later). Key
+        positions are worked out only for a body with a problem: most have none."""
         raw = await self.body(request)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _Problem(422, _error("PR002", "the body is not UTF-8 text")) from None
-        data, _ = parse_json(text, "request", "a cart")
-        return data
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            data = None
+        if data is None or deepest(data) is not None:
+            parse_json(text, "request", "a cart")  # raises the located error
+        return data, text
+
+    def cart(self, data: Any, text: str, engine: Engine) -> CartFile:
+        """The request's cart; a RulesetError located in the body otherwise."""
+        tz = engine.ruleset.tz
+        try:
+            return build_cart(data, engine.currency, tz, self.catalog, source="request")
+        except RulesetError:
+            _, positions = parse_json(text, "request", "a cart")
+            return build_cart(
+                data, engine.currency, tz, self.catalog, source="request", positions=positions
+            )
 
     def flag(self, request: Request, name: str) -> bool:
         value = request.query_params.get(name, "false").lower()
@@ -155,12 +175,11 @@ class Service:
     async def price(self, request: Request) -> Response:
         holder = self.holder(request)
         explain = self.flag(request, "explain")
-        data = await self.json_body(request)
+        data, text = await self.json_body(request)
         loaded = holder.current  # one ruleset for the whole request
         engine = loaded.engine
-        tz = engine.ruleset.tz
-        found = build_cart(data, engine.currency, tz, self.catalog, source="request")
-        at = found.at or datetime.now(tz)
+        found = self.cart(data, text, engine)
+        at = found.at or datetime.now(engine.ruleset.tz)
         try:
             context = Context(at, found.channel, tuple(found.coupons), choices=found.choices)
         except (TypeError, ValueError) as exc:
