@@ -363,6 +363,11 @@ class Quote:
         return tuple(out)
 
     @cached_property
+    def gifts(self) -> tuple[tuple[str, Gift], ...]:
+        """The gift lines added: ``(promotion id, gift)``, in the order of the lines."""
+        return tuple((self._promotions[index][0], gift) for index, gift in self._gifts)
+
+    @cached_property
     def gifts_by_promotion(self) -> dict[str, tuple[int, int]]:
         """Per promotion id that added gift lines: (units given, their cost). Gifts are no
         discount, so :attr:`discounts_by_promotion` cannot show them."""

@@ -27,6 +27,7 @@ COMMANDS = (
     "ledger",
     "plugins",
     "diff",
+    "refund",
     "serve",
     "debug",
 )

@@ -5,6 +5,8 @@ Routes (JSON in and out; :mod:`promorules.serve.openapi` documents them):
 - ``POST /v1/price?ruleset=NAME``: a cart document (the keys of a cart file, see
   docs/carts.md) priced; the figures, and with ``explain=true`` every promotion's
   explanation and every code's account. ``at`` defaults to now.
+- ``POST /v1/refund?ruleset=NAME``: a priced cart and the units returned; what they
+  give back under a return policy (:mod:`promorules.refund`).
 - ``POST /v1/validate?ruleset=NAME[&examples=N]``: ``promorules validate --format json``
   over the served catalogue.
 - ``GET /v1/rulesets``: the rulesets in service, their versions and promotions.
@@ -194,6 +196,66 @@ class Service:
             headers={"promorules-ruleset-version": loaded.version},
         )
 
+    async def refund(self, request: Request) -> Response:
+        """``{"cart": <cart document>, "returns": {"SKU": units}, "policy": "keep" |
+        "claw-back", "shipping": "full-return" | "never" | "always", "gifts_back":
+        {"SKU": units}}``: the cart priced as it was, then what the return gives back."""
+        from promorules.refund import ClawBack, ReturnPolicy, Shipping, parse_returns, refund
+
+        holder = self.holder(request)
+        body, text = await self.json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("cart"), dict):
+            raise _Problem(422, _error("PR301", 'give the cart priced as {"cart": {...}}', "cart"))
+        unknown = set(body) - {"cart", "returns", "policy", "shipping", "gifts_back"}
+        if unknown:
+            raise _Problem(422, _error("PR301", "unknown key", sorted(unknown)[0][:40]))
+        loaded = holder.current
+        engine = loaded.engine
+        found = self.cart(body["cart"], text, engine)
+        if found.at is None:
+            raise _Problem(422, _error("PR301", "give the moment the cart was priced", "cart.at"))
+        returns: Any = body.get("returns")
+        gifts_back: Any = body.get("gifts_back") or {}
+        for name, value in (("returns", returns), ("gifts_back", gifts_back)):
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and type(v) is int and v > 0 for k, v in value.items()
+            ):
+                raise _Problem(422, _error("PR301", "a table of sku -> units (1 or more)", name))
+        try:
+            policy = ReturnPolicy(
+                ClawBack(body.get("policy", "keep")), Shipping(body.get("shipping", "full-return"))
+            )
+        except ValueError as exc:
+            raise _Problem(422, _error("PR301", str(exc), "policy")) from None
+        context = Context(found.at, found.channel, tuple(found.coupons), choices=found.choices)
+        quote = engine.price(found.cart, context)
+        wanted = [f"{sku}={units}" for sku, units in returns.items()]
+        result = refund(
+            engine,
+            found.cart,
+            context,
+            quote,
+            parse_returns(wanted, found.cart),
+            policy,
+            gifts_back,
+        )
+        money = quote.money
+        return JSONResponse(
+            {
+                "ruleset": _named(loaded),
+                "paid": money(quote.payable),
+                "lines": [
+                    {"sku": r.sku, "quantity": r.quantity, "refund": money(r.amount)}
+                    for r in result.lines
+                ],
+                "goods": money(result.goods),
+                "clawed_back": money(result.clawed_back),
+                "gifts_charged": money(result.gifts_charged),
+                "shipping": money(result.shipping),
+                "total": money(result.total),
+            }
+        )
+
     async def validate(self, request: Request) -> Response:
         from promorules.validate import Options, validate
         from promorules.validate.report import to_dict
@@ -358,6 +420,7 @@ def create_app(service: Service) -> Starlette:
         Route("/openapi.json", guarded(s.openapi), methods=["GET"]),
         Route("/v1/price", guarded(s.price), methods=["POST"]),
         Route("/v1/validate", guarded(s.validate), methods=["POST"]),
+        Route("/v1/refund", guarded(s.refund), methods=["POST"]),
         Route("/v1/rulesets", guarded(s.rulesets), methods=["GET"]),
         Route("/v1/rulesets/{name}", guarded(s.reload), methods=["POST"]),
         Route("/v1/plugins", guarded(s.plugins), methods=["GET"]),

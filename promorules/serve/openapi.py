@@ -141,6 +141,41 @@ def document(rulesets: list[str]) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/refund": {
+                "post": {
+                    "summary": "what returning units of a priced cart gives back",
+                    "parameters": [RULESET_QUERY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["cart", "returns"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "cart": {"$ref": "#/components/schemas/Cart"},
+                                        "returns": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "integer"},
+                                        },
+                                        "policy": {"enum": ["keep", "claw-back"]},
+                                        "shipping": {"enum": ["full-return", "never", "always"]},
+                                        "gifts_back": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "integer"},
+                                        },
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _json({"type": "object"}, "the refund, line by line"),
+                        **_errors(404, 413, 422, 500),
+                    },
+                }
+            },
             "/v1/validate": {
                 "post": {
                     "summary": "validate a served ruleset against the served catalogue",

@@ -163,3 +163,16 @@ def test_reload_is_off_without_a_token(served: Service) -> None:
     with TestClient(create_app(served)) as client:
         response = client.post("/v1/rulesets/double11", content="x")
     assert response.status_code == 403
+
+
+def test_refund_over_http(client: TestClient) -> None:
+    body = {"cart": MIDNIGHT, "returns": {"LUMI-MASK": 1}, "policy": "claw-back"}
+    response = client.post("/v1/refund", json=body)
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["paid"] == "586.00"
+    assert [line["sku"] for line in found["lines"]] == ["LUMI-MASK"]
+    assert 0 <= float(found["total"]) <= float(found["goods"])
+    bad = client.post("/v1/refund", json={"cart": MIDNIGHT, "returns": {"LUMI-MASK": 0}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "returns"
+    assert client.post("/v1/refund", json={"returns": {}}).status_code == 422
