@@ -161,9 +161,11 @@ class FlashSale(Kind):
                         else f"{units} left of the limit of {per_customer} per customer"
                     )
                     normal = qty - units
+                    # not "at the normal price": another price of the lane (a member
+                    # price) may still reach those units; this offer cannot know
                     limited.append(
-                        f"{sku}: {normal} unit{'s' if normal != 1 else ''} at the "
-                        f"normal price ({why})"
+                        f"{sku}: {normal} unit{'s' if normal != 1 else ''} not at the "
+                        f"flash price ({why})"
                     )
                 if units > 0:
                     offered.append((i, price, units))

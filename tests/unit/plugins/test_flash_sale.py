@@ -36,7 +36,7 @@ def test_stock_of_two_left_with_three_in_the_cart() -> None:
     assert explanation.status is Status.APPLIED
     assert explanation.amount == 2 * 13000
     assert explanation.reason == "sold-out"
-    assert "1 unit at the normal price (flash stock left 2)" in explanation.message
+    assert "1 unit not at the flash price (flash stock left 2)" in explanation.message
     assert dict(quote.consumption) == {STOCK: 2, MINE: 2}
 
 
@@ -66,7 +66,7 @@ def test_sold_out_is_not_applied() -> None:
     quote = price(engine(FLASH), [line("SERUM", 1, "329.00")], availability=Snapshot({STOCK: 0}))
     explanation = quote.explanation("flash")
     assert (explanation.status, explanation.reason) == (Status.NOT_APPLIED, "sold-out")
-    assert "normal price" in explanation.message
+    assert "not at the flash price" in explanation.message
     assert quote.payable == 32900
     assert quote.consumption == ()
 
@@ -154,6 +154,10 @@ prices = { "SERUM" = "150.00" }
     # flash (priority 10) takes the unit it has stock for; the other unit falls to member
     assert quote.payable == 19900 + 15000
     assert quote.discounts_by_promotion == {"flash": 13000, "member": 17900}
+    # the unit beyond the flash stock got the member price: the text must not say it
+    # paid the normal price
+    flash = quote.explanation("flash").message
+    assert "not at the flash price" in flash and "normal price" not in flash
 
 
 @pytest.mark.parametrize(
