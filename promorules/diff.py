@@ -24,6 +24,7 @@ import attrs
 from promorules.cart import Cart, Context
 from promorules.diagnostics import Path, PromorulesError
 from promorules.engine import Engine
+from promorules.money import format_amount
 from promorules.reading import read_text
 from promorules.ruleset import MAX_RULESET_BYTES, read_toml
 
@@ -136,8 +137,18 @@ class PriceImpact:
 def ruleset_changes(old_path: str | FilePath, new_path: str | FilePath) -> RulesetChanges:
     """The two ruleset files compared key by key (both are read, not checked: load them
     as engines first to have their problems reported)."""
-    old, old_positions = _document(old_path)
-    new, new_positions = _document(new_path)
+    return text_changes(
+        read_text(old_path, "ruleset", MAX_RULESET_BYTES),
+        str(old_path),
+        read_text(new_path, "ruleset", MAX_RULESET_BYTES),
+        str(new_path),
+    )
+
+
+def text_changes(old_text: str, old_source: str, new_text: str, new_source: str) -> RulesetChanges:
+    """:func:`ruleset_changes` of two rulesets' texts."""
+    old, old_positions = read_toml(old_text, old_source)
+    new, new_positions = read_toml(new_text, new_source)
     changed: list[KeyChange] = []
 
     def line(path: Path, positions: Mapping[Path, tuple[int, int]]) -> int | None:
@@ -268,11 +279,6 @@ def _cart_files(paths: Sequence[str | FilePath]) -> Iterator[FilePath]:
             yield path
 
 
-def _document(path: str | FilePath) -> tuple[dict[str, Any], Mapping[Path, tuple[int, int]]]:
-    text = read_text(path, "ruleset", MAX_RULESET_BYTES)
-    return read_toml(text, str(path))
-
-
 def _by_id(promotions: Any) -> dict[str, tuple[int, Any]]:
     """Promotions by id, with their position in the file (``[[promotion]]`` order)."""
     out: dict[str, tuple[int, Any]] = {}
@@ -342,3 +348,58 @@ def json_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: json_value(v) for k, v in value.items()}
     return value
+
+
+def report_dict(
+    changes: RulesetChanges, impact: PriceImpact | None, currency: str, worst: int
+) -> dict[str, Any]:
+    """The comparison as JSON: amounts as decimal strings in the ruleset's currency,
+    margins as decimal shares, ruleset values as the TOML gives them."""
+
+    def money(minor: int) -> str:
+        return format_amount(minor, currency)
+
+    out: dict[str, Any] = {
+        "currency": currency,
+        "added": list(changes.added),
+        "removed": list(changes.removed),
+        # a key one side lacks has no "old" (added) or no "new" (removed)
+        "changed": [
+            {
+                "table": c.table,
+                "key": c.key,
+                **({} if c.old is ABSENT else {"old": json_value(c.old)}),
+                **({} if c.new is ABSENT else {"new": json_value(c.new)}),
+                "line": c.line,
+            }
+            for c in changes.changed
+        ],
+    }
+    if impact is not None:
+        out["carts"] = {
+            "priced": impact.carts,
+            "changed": len(impact.changed),
+            "moves": dict(impact.buckets()),
+            "changes": [
+                {"cart": c.name, "old": money(c.old), "new": money(c.new), "change": money(c.delta)}
+                for c in impact.changed
+            ],
+            "worst": [c.name for c in impact.worst(worst)],
+        }
+        out["funders"] = {
+            funder: {"old": money(a), "new": money(b)} for funder, (a, b) in impact.funders.items()
+        }
+        out["floors"] = {
+            f.name: {
+                "old_lowest_margin": _share(f.old_lowest),
+                "new_lowest_margin": _share(f.new_lowest),
+                "old_broken": f.old_broken,
+                "new_broken": f.new_broken,
+            }
+            for f in impact.floors
+        }
+    return out
+
+
+def _share(rate: Fraction | None) -> str | None:
+    return None if rate is None else f"{float(rate):.4f}"

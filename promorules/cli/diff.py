@@ -57,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from promorules.cartfile import load_catalog
     from promorules.cli.price import parse_time
     from promorules.diagnostics import PromorulesError
-    from promorules.diff import cart_samples, order_samples, price_impact, ruleset_changes
+    from promorules.diff import (
+        cart_samples,
+        order_samples,
+        price_impact,
+        report_dict,
+        ruleset_changes,
+    )
     from promorules.engine import Engine
 
     if args.worst < 0:
@@ -80,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             at = parse_time(args.at, old.ruleset.tz) if args.at is not None else None
             impact = price_impact(old, new, cart_samples(args.carts, old, catalog, at))
     if args.format == "json":
-        print(json.dumps(to_dict(changes, impact, old.currency, args.worst), indent=2))
+        print(json.dumps(report_dict(changes, impact, old.currency, args.worst), indent=2))
     else:
         from promorules.cli.render import echo
 
@@ -166,62 +172,5 @@ def render(changes: RulesetChanges, impact: PriceImpact | None, currency: str, w
     return "\n".join(out)
 
 
-def to_dict(
-    changes: RulesetChanges, impact: PriceImpact | None, currency: str, worst: int
-) -> dict[str, Any]:
-    """The comparison as JSON: amounts as decimal strings in the ruleset's currency,
-    margins as decimal shares, ruleset values as the TOML gives them."""
-    from promorules.diff import ABSENT, json_value
-    from promorules.money import format_amount
-
-    def money(minor: int) -> str:
-        return format_amount(minor, currency)
-
-    out: dict[str, Any] = {
-        "currency": currency,
-        "added": list(changes.added),
-        "removed": list(changes.removed),
-        # a key one side lacks has no "old" (added) or no "new" (removed)
-        "changed": [
-            {
-                "table": c.table,
-                "key": c.key,
-                **({} if c.old is ABSENT else {"old": json_value(c.old)}),
-                **({} if c.new is ABSENT else {"new": json_value(c.new)}),
-                "line": c.line,
-            }
-            for c in changes.changed
-        ],
-    }
-    if impact is not None:
-        out["carts"] = {
-            "priced": impact.carts,
-            "changed": len(impact.changed),
-            "moves": dict(impact.buckets()),
-            "changes": [
-                {"cart": c.name, "old": money(c.old), "new": money(c.new), "change": money(c.delta)}
-                for c in impact.changed
-            ],
-            "worst": [c.name for c in impact.worst(worst)],
-        }
-        out["funders"] = {
-            funder: {"old": money(a), "new": money(b)} for funder, (a, b) in impact.funders.items()
-        }
-        out["floors"] = {
-            f.name: {
-                "old_lowest_margin": _share(f.old_lowest),
-                "new_lowest_margin": _share(f.new_lowest),
-                "old_broken": f.old_broken,
-                "new_broken": f.new_broken,
-            }
-            for f in impact.floors
-        }
-    return out
-
-
 def _pct(rate: Any) -> str:
     return "-" if rate is None else f"{float(rate) * 100:.1f}%"
-
-
-def _share(rate: Any) -> str | None:
-    return None if rate is None else f"{float(rate):.4f}"

@@ -24,6 +24,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (8000)")
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of sku facts")
     parser.add_argument(
+        "--carts",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="sample carts (files or directories) every comparison on the page prices",
+    )
+    parser.add_argument(
         "--watch",
         type=float,
         default=2.0,
@@ -67,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
         if len(currencies) > 1:
             raise PromorulesError("--catalog: the rulesets price in several currencies")
         catalog = load_catalog(args.catalog, currencies.pop())
+    samples = []
+    if args.carts:
+        from promorules.diff import cart_samples
+
+        first = next(iter(holders.values())).current.engine
+        samples = list(cart_samples(args.carts, first, catalog, None))
     service = Service(
         holders,
         kinds,
@@ -74,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         args.catalog,
         token=os.environ.get(TOKEN_VARIABLE) or None,
         reload_examples=args.reload_examples,
+        samples=samples,
     )
     watcher = Watcher(holders, service.judge, args.watch) if args.watch else None
     if watcher is not None:

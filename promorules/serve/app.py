@@ -9,7 +9,10 @@ Routes (JSON in and out; :mod:`promorules.serve.openapi` documents them):
   give back under a return policy (:mod:`promorules.refund`).
 - ``POST /v1/validate?ruleset=NAME[&examples=N]``: ``promorules validate --format json``
   over the served catalogue.
-- ``GET /v1/rulesets``: the rulesets in service, their versions and promotions.
+- ``GET /v1/rulesets``: the rulesets in service, their versions and promotions;
+  ``GET /v1/rulesets/NAME``: one, with its TOML text.
+- ``POST /v1/diff?ruleset=NAME``: a changed ruleset's text and carts: what changes, key
+  by key, and over those carts and the ``--carts`` samples (:mod:`promorules.diff`).
 - ``POST /v1/rulesets/NAME[?force=true]``: a new ruleset's TOML text, with
   ``Authorization: Bearer <token>``: loaded, checked, compiled and validated off the
   request path, then swapped in (refused with its diagnostics, 422, or its verdicts,
@@ -29,7 +32,7 @@ import json
 import secrets
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Any
@@ -43,8 +46,9 @@ from starlette.routing import Route
 from promorules.cart import Context
 from promorules.cartfile import CartFile, CatalogItem, build_cart
 from promorules.diagnostics import Diagnostic, PromorulesError, RulesetError
+from promorules.diff import Sample
 from promorules.engine import Engine
-from promorules.holder import EngineHolder, Loaded, Refused
+from promorules.holder import EngineHolder, Loaded, Refused, load_text
 from promorules.kind import Kind
 from promorules.money import format_amount
 from promorules.reading import deepest, parse_json
@@ -95,6 +99,7 @@ class Service:
         token: str | None = None,
         reload_examples: int = 300,
         max_body: int = MAX_BODY_BYTES,
+        samples: Sequence[Sample] = (),
     ) -> None:
         if not holders:
             raise PromorulesError("serve at least one ruleset")
@@ -105,6 +110,8 @@ class Service:
         self.token = token
         self.reload_examples = reload_examples
         self.max_body = max_body
+        self.samples = tuple(samples)
+        """Carts every comparison prices (``serve --carts``), besides those it is sent."""
 
     # -- helpers ---------------------------------------------------------------------
     def holder(self, request: Request, name: str | None = None) -> EngineHolder:
@@ -255,6 +262,41 @@ class Service:
                 "total": money(result.total),
             }
         )
+
+    async def diff(self, request: Request) -> Response:
+        """``{"ruleset": "<TOML of the changed ruleset>", "carts": [cart documents]}``:
+        what the change does, key by key and over those carts and the served samples."""
+        from promorules.diff import price_impact, report_dict, text_changes
+
+        holder = self.holder(request)
+        body, _ = await self.json_body(request)
+        if not isinstance(body, dict) or not isinstance(body.get("ruleset"), str):
+            raise _Problem(422, _error("PR301", "give the changed ruleset's TOML text", "ruleset"))
+        carts: Any = body.get("carts", [])
+        if set(body) - {"ruleset", "carts"} or not isinstance(carts, list):
+            raise _Problem(422, _error("PR301", 'give "ruleset" and an optional "carts" list'))
+        loaded = holder.current
+        engine = loaded.engine
+        new = await run_in_threadpool(
+            load_text, body["ruleset"], loaded.source, self.kinds, loaded.name
+        )
+        samples = list(self.samples)
+        for k, doc in enumerate(carts):
+            found = build_cart(
+                doc, engine.currency, engine.ruleset.tz, self.catalog, source=f"carts[{k}]"
+            )
+            at = found.at or datetime.now(engine.ruleset.tz)
+            context = Context(at, found.channel, tuple(found.coupons), choices=found.choices)
+            samples.append(Sample(f"carts[{k}]", found.cart, context))
+        changes = text_changes(loaded.text, loaded.source, body["ruleset"], "new")
+        impact = await run_in_threadpool(price_impact, engine, new.engine, samples)
+        report = report_dict(changes, impact, engine.currency, 10)
+        return JSONResponse({"ruleset": _named(loaded), "new_version": new.version, **report})
+
+    async def ruleset(self, request: Request) -> Response:
+        """One served ruleset, with its TOML text."""
+        loaded = self.holder(request, request.path_params["name"]).current
+        return JSONResponse({**_described(loaded, self.kinds), "text": loaded.text})
 
     async def validate(self, request: Request) -> Response:
         from promorules.validate import Options, validate
@@ -423,6 +465,8 @@ def create_app(service: Service) -> Starlette:
         Route("/v1/refund", guarded(s.refund), methods=["POST"]),
         Route("/v1/rulesets", guarded(s.rulesets), methods=["GET"]),
         Route("/v1/rulesets/{name}", guarded(s.reload), methods=["POST"]),
+        Route("/v1/rulesets/{name}", guarded(s.ruleset), methods=["GET"]),
+        Route("/v1/diff", guarded(s.diff), methods=["POST"]),
         Route("/v1/plugins", guarded(s.plugins), methods=["GET"]),
         Route("/v1/schema", guarded(s.schema), methods=["GET"]),
         Route("/v1/catalog", guarded(s.catalog_search), methods=["GET"]),

@@ -176,3 +176,24 @@ def test_refund_over_http(client: TestClient) -> None:
     bad = client.post("/v1/refund", json={"cart": MIDNIGHT, "returns": {"LUMI-MASK": 0}})
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "returns"
     assert client.post("/v1/refund", json={"returns": {}}).status_code == 422
+
+
+def test_a_changed_ruleset_compared_over_http(client: TestClient) -> None:
+    current = client.get("/v1/rulesets/double11").json()
+    assert current["version"] and "[[promotion]]" in current["text"]
+    ladder = '{ threshold = "500.00", off = "60.00" }'
+    changed = current["text"].replace(ladder, ladder.replace("60.00", "80.00"))
+    response = client.post("/v1/diff", json={"ruleset": changed, "carts": [MIDNIGHT]})
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert [(c["table"], c["key"]) for c in found["changed"]] == [
+        ("promotion lumi-ladder", "tiers[1].off")
+    ]
+    assert found["carts"]["changes"] == [
+        {"cart": "carts[0]", "old": "586.00", "new": "566.00", "change": "-20.00"}
+    ]
+    broken = client.post(
+        "/v1/diff", json={"ruleset": changed.replace('kind = "tiered"', 'kind = "t"', 1)}
+    )
+    assert broken.status_code == 422 and broken.json()["errors"][0]["code"].startswith("PR")
+    assert client.post("/v1/diff", json={"carts": []}).status_code == 422

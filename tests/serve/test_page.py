@@ -113,3 +113,26 @@ def test_a_counterexample_loads_in_one_click(page: tuple[Page, str], served: Ser
     assert browser.text_content("#guardrail-status") == "clamped"
     assert "reckless" in (browser.text_content("#lines") or "")
     assert browser.locator("#cart tbody tr").count() >= 1
+
+
+def test_a_changed_ladder_compared_on_the_page(page: tuple[Page, str]) -> None:
+    browser, _ = page
+    browser.fill("#at", "2026-11-11T00:30:00")
+    browser.fill("#coupons", "lumi30, D11-PLAT80")
+    browser.fill("#search", "LUMI-SERUM")
+    browser.click("#results button[data-sku='LUMI-SERUM']")
+    browser.click("#results button[data-sku='LUMI-SERUM']")
+    browser.fill("#search", "LUMI-MASK")
+    for _ in range(3):
+        browser.click("#results button[data-sku='LUMI-MASK']")
+    browser.click("#edit")
+    browser.wait_for_function("document.getElementById('changed').value.length > 0")
+    text = browser.input_value("#changed")
+    ladder = '{ threshold = "500.00", off = "60.00" }'
+    browser.fill("#changed", text.replace(ladder, ladder.replace("60.00", "80.00")))
+    browser.click("#diff")
+    browser.wait_for_selector("#comparison:not([hidden])")
+    shot(browser, "compared")
+    assert "1 of 1 cart(s) change price" in (browser.text_content("#comparison-summary") or "")
+    assert "tiers[1].off" in (browser.text_content("#keys") or "")
+    assert "-20.00" in (browser.text_content("#moved") or "")

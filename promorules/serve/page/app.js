@@ -217,6 +217,51 @@ async function validate() {
   }
 }
 
+async function editCopy() {
+  try {
+    const r = await call("GET", `/v1/rulesets/${encodeURIComponent($("ruleset").value)}`);
+    $("changed").value = r.text;
+    $("changed").hidden = false;
+    $("diff").hidden = false;
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function shown(value) {
+  if (value === undefined) return "(absent)";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+async function compare() {
+  showError("");
+  try {
+    const carts = state.lines.length ? [cartDocument()] : [];
+    const d = await call("POST", `/v1/diff?ruleset=${encodeURIComponent($("ruleset").value)}`,
+      { ruleset: $("changed").value, carts });
+    $("comparison").hidden = false;
+    const keys = $("keys").tBodies[0];
+    clear(keys);
+    for (const id of d.added) { const row = keys.insertRow(); cell(row, `promotion ${id}`); cell(row, ""); cell(row, "(absent)"); cell(row, "added"); cell(row, ""); }
+    for (const id of d.removed) { const row = keys.insertRow(); cell(row, `promotion ${id}`); cell(row, ""); cell(row, "removed"); cell(row, "(absent)"); cell(row, ""); }
+    for (const c of d.changed) {
+      const row = keys.insertRow();
+      cell(row, c.table); cell(row, c.key); cell(row, shown(c.old)); cell(row, shown(c.new)); cell(row, c.line);
+    }
+    const moved = $("moved").tBodies[0];
+    clear(moved);
+    for (const c of d.carts.changes) {
+      const row = moved.insertRow();
+      cell(row, c.cart); cell(row, c.old, "num"); cell(row, c.new, "num"); cell(row, c.change, "num");
+    }
+    $("comparison-summary").textContent =
+      `${d.changed.length + d.added.length + d.removed.length} change(s) to the ruleset; ` +
+      `${d.carts.changed} of ${d.carts.priced} cart(s) change price`;
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
 async function start() {
   try {
     state.rulesets = await call("GET", "/v1/rulesets");
@@ -235,6 +280,8 @@ async function start() {
   $("search").addEventListener("input", () => { search().catch((e) => showError(e.message)); });
   $("price").addEventListener("click", price);
   $("validate").addEventListener("click", validate);
+  $("edit").addEventListener("click", editCopy);
+  $("diff").addEventListener("click", compare);
   search().catch((e) => showError(e.message));
   document.body.dataset.ready = "true";
 }
