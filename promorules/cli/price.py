@@ -96,7 +96,7 @@ def _priced_live(url: str, engine: Any, results: list[Any], inputs: list[Any]) -
     """The same carts priced again against one snapshot of the ledger at ``url``."""
     import attrs
 
-    from promorules.cli.live import live_availability
+    from promorules.live import live_availability
 
     def priced(availability: Any) -> list[Any]:
         return [

@@ -24,6 +24,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (8000)")
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of sku facts")
     parser.add_argument(
+        "--ledger",
+        metavar="URL",
+        help="price every cart against a consistent read of this ledger (stock, uses, "
+        "budgets, pauses), as price --ledger does",
+    )
+    parser.add_argument(
         "--carts",
         nargs="+",
         default=[],
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         token=os.environ.get(TOKEN_VARIABLE) or None,
         reload_examples=args.reload_examples,
         samples=samples,
+        ledger=args.ledger,
     )
     watcher = Watcher(holders, service.judge, args.watch) if args.watch else None
     if watcher is not None:

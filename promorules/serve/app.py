@@ -37,14 +37,16 @@ from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Any
 
+import attrs
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from promorules.cart import Context
+from promorules.cart import Cart, Context
 from promorules.cartfile import CartFile, CatalogItem, build_cart
+from promorules.counters import Availability
 from promorules.diagnostics import Diagnostic, PromorulesError, RulesetError
 from promorules.diff import Sample
 from promorules.engine import Engine
@@ -100,6 +102,7 @@ class Service:
         reload_examples: int = 300,
         max_body: int = MAX_BODY_BYTES,
         samples: Sequence[Sample] = (),
+        ledger: str | None = None,
     ) -> None:
         if not holders:
             raise PromorulesError("serve at least one ruleset")
@@ -111,6 +114,9 @@ class Service:
         self.reload_examples = reload_examples
         self.max_body = max_body
         self.samples = tuple(samples)
+        self.ledger = ledger
+        """A ledger URL: every cart priced against one consistent read of it (stock left,
+        uses, budgets, pauses); None: every counter available."""
         """Carts every comparison prices (``serve --carts``), besides those it is sent."""
 
     # -- helpers ---------------------------------------------------------------------
@@ -180,6 +186,17 @@ class Service:
         if report.exit_code == EXIT_BREACHED:
             raise Refused("validate finds it BREACHED or in error", to_dict(report))
 
+    def live(self, engine: Engine, cart: Cart, context: Context) -> Context:
+        """``context`` with a snapshot of the served ledger covering what ``cart`` reads."""
+        from promorules.live import live_availability
+
+        assert self.ledger is not None
+
+        def priced(availability: Availability) -> object:
+            return engine.price(cart, attrs.evolve(context, availability=availability))
+
+        return attrs.evolve(context, availability=live_availability(self.ledger, priced))
+
     # -- routes ----------------------------------------------------------------------
     async def price(self, request: Request) -> Response:
         holder = self.holder(request)
@@ -193,6 +210,8 @@ class Service:
             context = Context(at, found.channel, tuple(found.coupons), choices=found.choices)
         except (TypeError, ValueError) as exc:
             raise _Problem(422, _error("PR301", str(exc))) from None
+        if self.ledger is not None:  # a read of the ledger is I/O: off the event loop
+            context = await run_in_threadpool(self.live, engine, found.cart, context)
         if explain:
             quote = engine.explained(found.cart, context)
         else:

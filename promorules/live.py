@@ -1,4 +1,5 @@
-"""``promorules price --ledger URL``: price against one consistent read of a live ledger.
+"""Pricing against one consistent read of a live ledger (``promorules price --ledger
+URL``, ``promorules serve --ledger URL``).
 
 Pricing asks an :class:`Availability` for the counters it needs (which per-customer or
 per-sku counters depends on the carts), and a ledger read should be one snapshot, not a
@@ -53,8 +54,8 @@ def live_availability(url: str, price_all: Callable[[Availability], object]) -> 
                 snapshot = ledger.availability(read)
             return ledger.availability()
     except LedgerError as exc:
-        raise PromorulesError(f"--ledger: {exc}") from None
+        raise PromorulesError(f"the ledger: {exc}") from None
     except ImportError as exc:
         raise PromorulesError(
-            f"--ledger: {exc} (install promorules[postgres] or promorules[redis])"
+            f"the ledger: {exc} (install promorules[postgres] or promorules[redis])"
         ) from None

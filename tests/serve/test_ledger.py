@@ -1,0 +1,51 @@
+"""``serve --ledger URL``: each cart priced against a live read of the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+from promorules.cartfile import load_catalog
+from promorules.cli import main
+from promorules.counters import CounterKey, CounterKind
+from promorules.holder import EngineHolder, load_file
+from promorules.ledger import open_ledger
+from promorules.plugins import PluginHost
+from promorules.serve.app import Service, create_app
+from tests.serve.conftest import RULESETS
+
+RULESET = RULESETS / "examples" / "flash.toml"
+MINE = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash-lumi", ("c-5005", "LUMI-SERUM"))
+# rulesets/examples/carts/flash-member.toml: 3 serums (limit 2 at the flash price)
+CART = {
+    "at": "2026-11-11T00:01:00",
+    "customer": {"id": "c-5005", "segments": ["member"]},
+    "lines": [{"sku": "LUMI-SERUM", "quantity": 3}, {"sku": "LUMI-LIPSTICK", "quantity": 1}],
+}
+
+
+def serum(client: TestClient) -> dict[str, str]:
+    response = client.post("/v1/price", json=CART)
+    assert response.status_code == 200, response.text
+    line = response.json()["lines"][0]
+    return {a["promotion"]: a["amount"] for a in line["adjustments"]}
+
+
+def test_what_the_customer_already_bought_counts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    assert main(["ledger", "init", str(RULESET), "--ledger", url]) == 0
+    kinds = PluginHost.default().kinds
+    loaded = load_file(RULESET, kinds)
+    catalog = load_catalog(RULESETS / "catalog.csv", loaded.engine.currency)
+    holders = {"flash": EngineHolder(loaded, kinds)}
+    live = Service(holders, kinds, catalog, ledger=url)
+    unlimited = Service(holders, kinds, catalog)
+    with TestClient(create_app(live)) as client, TestClient(create_app(unlimited)) as plain:
+        assert serum(client) == serum(plain)
+        assert "flash-lumi" in serum(client)
+        with open_ledger(url) as ledger:
+            ledger.commit(ledger.reserve(((MINE, 2),), "earlier-order", 600))
+        # the customer's limit of 2 is used up: the serums get the member price alone
+        assert serum(client) == {"member-lumi": "90.00"}
+        assert "flash-lumi" in serum(plain)
