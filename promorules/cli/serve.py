@@ -30,6 +30,11 @@ def register(subparsers: Any) -> None:
         "budgets, pauses), as price --ledger does",
     )
     parser.add_argument(
+        "--orders",
+        metavar="LOG",
+        help="an order log the page's simulation replays (as promorules simulate reads it)",
+    )
+    parser.add_argument(
         "--carts",
         nargs="+",
         default=[],
@@ -95,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         reload_examples=args.reload_examples,
         samples=samples,
         ledger=args.ledger,
+        orders=args.orders,
     )
     watcher = Watcher(holders, service.judge, args.watch) if args.watch else None
     if watcher is not None:

@@ -17,6 +17,8 @@ Routes (JSON in and out; :mod:`promorules.serve.openapi` documents them):
   ``Authorization: Bearer <token>``: loaded, checked, compiled and validated off the
   request path, then swapped in (refused with its diagnostics, 422, or its verdicts,
   409, unless forced).
+- ``POST /v1/simulate?ruleset=NAME``: ``promorules simulate``'s JSON report of the
+  served order log (``serve --orders``).
 - ``GET /v1/plugins``, ``GET /v1/schema``, ``GET /v1/catalog?q=TEXT``, ``GET /openapi.json``,
   ``GET /`` (the page).
 
@@ -103,6 +105,7 @@ class Service:
         max_body: int = MAX_BODY_BYTES,
         samples: Sequence[Sample] = (),
         ledger: str | None = None,
+        orders: str | None = None,
     ) -> None:
         if not holders:
             raise PromorulesError("serve at least one ruleset")
@@ -115,6 +118,9 @@ class Service:
         self.max_body = max_body
         self.samples = tuple(samples)
         self.ledger = ledger
+        self.orders = orders
+        """An order log the page's simulation replays (``serve --orders``)."""
+        self._simulations: dict[tuple[str, str], dict[str, Any]] = {}
         """A ledger URL: every cart priced against one consistent read of it (stock left,
         uses, budgets, pauses); None: every counter available."""
         """Carts every comparison prices (``serve --carts``), besides those it is sent."""
@@ -312,6 +318,42 @@ class Service:
         report = report_dict(changes, impact, engine.currency, 10)
         return JSONResponse({"ruleset": _named(loaded), "new_version": new.version, **report})
 
+    async def simulate(self, request: Request) -> Response:
+        """``promorules simulate --format json`` of the served order log under a served
+        ruleset (one replay per ruleset version, kept)."""
+        loaded = self.holder(request).current
+        if self.orders is None:
+            raise _Problem(404, _error("PR902", "no order log is served (serve --orders LOG)"))
+        key = (loaded.name, loaded.version)
+        found = self._simulations.get(key)
+        if found is None:
+            found = await run_in_threadpool(self._simulate, loaded)
+            self._simulations[key] = found
+        return JSONResponse({**found, "served": _named(loaded)})
+
+    def _simulate(self, loaded: Loaded) -> dict[str, Any]:
+        from promorules.simulate import report
+        from promorules.simulate import run as replay
+        from promorules.simulate.orders import detect_format
+        from promorules.simulate.parallel import Job
+        from promorules.simulate.roi import assumptions
+
+        assert self.orders is not None
+        engine = loaded.engine
+        job = Job(
+            loaded.text, loaded.source, None, self.catalog, self.orders, detect_format(self.orders)
+        )
+        started = datetime.now().timestamp()
+        outcome = replay(engine, job)
+        seconds = datetime.now().timestamp() - started
+        return report.build(
+            engine,
+            outcome,
+            assumptions(engine.ruleset, {}),
+            orders_file=self.orders,
+            seconds=seconds,
+        )
+
     async def ruleset(self, request: Request) -> Response:
         """One served ruleset, with its TOML text."""
         loaded = self.holder(request, request.path_params["name"]).current
@@ -327,7 +369,8 @@ class Service:
             raise _Problem(422, _error("PR904", "?examples is 1 to 100000", "examples"))
         options = Options(examples=int(text), out_dir=None)
         report = await run_in_threadpool(validate, loaded.engine, self.catalog, options)
-        return JSONResponse({"ruleset": _named(loaded), **to_dict(report)})
+        # the report names its ruleset's file under "ruleset"; the served one is "served"
+        return JSONResponse({**to_dict(report), "served": _named(loaded)})
 
     async def rulesets(self, request: Request) -> Response:
         return JSONResponse([_described(h.current, self.kinds) for h in self.holders.values()])
@@ -486,6 +529,7 @@ def create_app(service: Service) -> Starlette:
         Route("/v1/rulesets/{name}", guarded(s.reload), methods=["POST"]),
         Route("/v1/rulesets/{name}", guarded(s.ruleset), methods=["GET"]),
         Route("/v1/diff", guarded(s.diff), methods=["POST"]),
+        Route("/v1/simulate", guarded(s.simulate), methods=["POST"]),
         Route("/v1/plugins", guarded(s.plugins), methods=["GET"]),
         Route("/v1/schema", guarded(s.schema), methods=["GET"]),
         Route("/v1/catalog", guarded(s.catalog_search), methods=["GET"]),

@@ -197,3 +197,24 @@ def test_a_changed_ruleset_compared_over_http(client: TestClient) -> None:
     )
     assert broken.status_code == 422 and broken.json()["errors"][0]["code"].startswith("PR")
     assert client.post("/v1/diff", json={"carts": []}).status_code == 422
+
+
+def test_the_served_order_log_is_replayed(served: Service, tmp_path: Path) -> None:
+    from promorules.serve.app import create_app
+
+    log = tmp_path / "orders.csv"
+    log.write_text(
+        "time,order,customer,segment,channel,lines,coupons,shipping\n"
+        "2026-11-11T00:30:00,o-1,c-1,,app,LUMI-SERUM*2;LUMI-MASK*3,LUMI30,\n"
+        "2026-11-12T10:00:00,o-2,c-2,,app,LUMI-MASK*1,,\n",
+        encoding="utf-8",
+    )
+    with TestClient(create_app(served)) as client:
+        assert client.post("/v1/simulate").status_code == 404  # no log served
+        served.orders = str(log)
+        response = client.post("/v1/simulate")
+    assert response.status_code == 200, response.text
+    found = response.json()
+    assert found["totals"]["orders"] == 2
+    assert [row["day"] for row in found["by_day"]] == ["2026-11-11", "2026-11-12"]
+    assert found["served"]["name"] == "double11"

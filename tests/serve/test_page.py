@@ -136,3 +136,21 @@ def test_a_changed_ladder_compared_on_the_page(page: tuple[Page, str]) -> None:
     assert "1 of 1 cart(s) change price" in (browser.text_content("#comparison-summary") or "")
     assert "tiers[1].off" in (browser.text_content("#keys") or "")
     assert "-20.00" in (browser.text_content("#moved") or "")
+
+
+def test_a_simulation_is_charted(page: tuple[Page, str], served: Service, tmp_path: Path) -> None:
+    browser, _ = page
+    log = tmp_path / "orders.csv"
+    log.write_text(
+        "time,order,customer,segment,channel,lines,coupons,shipping\n"
+        "2026-11-11T00:30:00,o-1,c-1,,app,LUMI-SERUM*2;LUMI-MASK*3,LUMI30,\n"
+        "2026-11-12T10:00:00,o-2,c-2,,app,LUMI-MASK*1,,\n",
+        encoding="utf-8",
+    )
+    served.orders = str(log)
+    browser.click("#simulate")
+    browser.wait_for_selector("#charts .chart")
+    shot(browser, "simulation")
+    assert "2 orders" in (browser.text_content("#simulation-summary") or "")
+    charts = browser.text_content("#charts") or ""
+    assert "2026-11-11 gmv" in charts and "2026-11-12 discount" in charts

@@ -120,4 +120,3 @@ def test_refunds_never_exceed_what_was_paid(
     everything = {k: ln.quantity for k, ln in enumerate(basket.lines)}
     full = refund(RULES, basket, context, quote, everything, ReturnPolicy(remaining))
     assert full.total == quote.payable  # a full return refunds exactly what was paid
-

@@ -262,6 +262,52 @@ async function compare() {
   }
 }
 
+function barChart(title, rows, label, series) {
+  // rows: objects; series: [[key, className]] of decimal-string amounts
+  const box = document.createElement("div");
+  box.className = "chart";
+  const h = document.createElement("h3");
+  h.textContent = title;
+  box.appendChild(h);
+  let top = 0;
+  for (const row of rows) for (const [key] of series) top = Math.max(top, parseFloat(row[key]) || 0);
+  for (const row of rows) {
+    for (const [key, cls] of series) {
+      const line = document.createElement("div");
+      line.className = "bar-row";
+      const name = document.createElement("span");
+      name.className = "label";
+      name.textContent = `${row[label]} ${key}`;
+      const bar = document.createElement("span");
+      bar.className = `bar ${cls}`;
+      bar.style.width = `${top ? Math.round(((parseFloat(row[key]) || 0) / top) * 400) : 0}px`;
+      const value = document.createElement("span");
+      value.textContent = row[key];
+      line.append(name, bar, value);
+      box.appendChild(line);
+    }
+  }
+  return box;
+}
+
+async function simulate() {
+  showError("");
+  $("simulation-summary").textContent = "replaying...";
+  try {
+    const r = await call("POST", `/v1/simulate?ruleset=${encodeURIComponent($("ruleset").value)}`);
+    const charts = $("charts");
+    while (charts.firstChild) charts.removeChild(charts.firstChild);
+    const s = r.totals || {};
+    $("simulation-summary").textContent =
+      `${s.orders ?? ""} orders, GMV ${s.gmv ?? ""}, discounts ${s.discount ?? ""}, margin ${s.margin_after ?? ""}`;
+    charts.appendChild(barChart("By day", r.by_day || [], "day", [["gmv", ""], ["discount", "second"]]));
+    charts.appendChild(barChart("Discounts by funder", r.by_funder || [], "funder", [["discount", "second"]]));
+  } catch (err) {
+    $("simulation-summary").textContent = "";
+    showError(err.message);
+  }
+}
+
 async function start() {
   try {
     state.rulesets = await call("GET", "/v1/rulesets");
@@ -282,6 +328,7 @@ async function start() {
   $("validate").addEventListener("click", validate);
   $("edit").addEventListener("click", editCopy);
   $("diff").addEventListener("click", compare);
+  $("simulate").addEventListener("click", simulate);
   search().catch((e) => showError(e.message));
   document.body.dataset.ready = "true";
 }
