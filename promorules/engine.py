@@ -55,7 +55,6 @@ from promorules.hotpath import (
     HotPath,
     build_hot_path,
     hot_path_source,
-    rule_function,
 )
 from promorules.interpret import evaluator
 from promorules.kind import (
@@ -137,8 +136,9 @@ class Engine:
             compiled.threshold = kind.threshold(promotion) if rule is None else rule.threshold()
             self._compiled.append(compiled)
         self.hot_path_limit = HOT_PATH_LIMIT
-        """Plans of more promotions are priced by the walk (rules' figures still written:
-        ``Compiled.figures``); tests lower it to send small plans there."""
+        """A lane of more promotions is written as a dispatch on the promotions a cart
+        reaches, each a step of its own (:func:`promorules.hotpath.write_step`); tests
+        lower it to write small lanes so."""
         # who names each id in not_with, gathered once: asking every promotion about every
         # other was quadratic (70-110 ms of compiling 1,000 promotions)
         named_by: dict[str, set[int]] = {}
@@ -403,9 +403,7 @@ class Engine:
         records: dict[int, Any] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         figures: tuple[Any, ...] | None = None
-        if not (
-            explain or walk or excluded or state.deposited or len(plan.slots) > self.hot_path_limit
-        ):
+        if not (explain or walk or excluded or state.deposited):
             if availability is UNLIMITED:
                 hot = plan.hot
                 if hot is None:
@@ -594,14 +592,7 @@ class Engine:
                         continue
                 if not in_scope and not compiled.kind.without_lines:
                     continue  # the plan's default record says so
-                if explain:
-                    result = compiled.evaluate(state, in_scope)
-                else:
-                    figures = compiled.figures
-                    if figures is None:  # written when first wanted (a race writes it twice)
-                        figures = rule_function(self, compiled) or compiled.evaluate
-                        compiled.figures = figures
-                    result = figures(state, in_scope)
+                result = compiled.evaluate(state, in_scope)
                 if type(result) is Offer:
                     offers.append((compiled, result))
                 elif explain:

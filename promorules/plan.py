@@ -40,7 +40,6 @@ class Compiled:
         "channels",
         "evaluate",
         "exclude_segments",
-        "figures",
         "group",
         "index",
         "kind",
@@ -54,6 +53,7 @@ class Compiled:
         "rule",
         "segments",
         "spans",
+        "steps",
         "threshold",
     )
 
@@ -85,9 +85,10 @@ class Compiled:
         self.rule: Rule | None = None
         """The promotion's rule in the model (:meth:`Kind.rule`), set by the engine:
         the hot path writes its figures inline; None for a kind's own evaluator."""
-        self.figures: Evaluator | None = None
-        """What the walk calls when it wants the figures alone: the rule's figures as a
-        written function, else the evaluator; written when first wanted (None: not yet)."""
+        self.steps: dict[tuple[str, bool], Any] = {}
+        """Its part of a dispatched lane written as a function of its own, by how the
+        lane is written and whether pausing is asked (:func:`promorules.hotpath.write_step`),
+        written when a cart first reaches it in such a lane."""
         self.threshold = 0
         """The least amount its lines must come to for it to give anything (the rule's,
         else :meth:`Kind.threshold`), set by the engine."""

@@ -342,7 +342,7 @@ def test_customers_seeing_the_same_promotions_share_one_compiled_pass() -> None:
     assert len(eng._hot_paths) == 3  # the pass asking the ledger snapshot what is paused
 
 
-def test_plans_of_many_promotions_are_priced_by_the_walk_alike() -> None:
+def test_a_lane_of_many_promotions_looks_only_at_those_a_cart_reaches() -> None:
     from promorules.hotpath import HOT_PATH_LIMIT
 
     body = "".join(
@@ -357,5 +357,7 @@ def test_plans_of_many_promotions_are_priced_by_the_walk_alike() -> None:
     )
     quote = eng.price(shopping, ctx())
     assert quote.payable == yuan("410")  # 430, less 10 at m3 and 10 at m99
-    assert not eng._hot_paths  # nothing compiled: the walk looks only at m3 and m99
+    # the lane is a dispatch: a step is written for m3 and m99 alone, the promotions reached
+    written = [c.promotion.id for c in eng._compiled if c.steps]
+    assert written == ["m3", "m99"]
     assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
