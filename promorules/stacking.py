@@ -35,29 +35,32 @@ def resolve(
     the earlier declaration. With a ``not_with`` pair in the lane, see :func:`_clashes`.
     The losers are recorded in ``records`` (None: not explaining).
     """
-    contested: dict[str, int] = {}  # group -> members among the offers
-    for c, _ in offers:
+    members: dict[str, list[tuple[Compiled, Offer]]] = {}  # by group, in lane order
+    contested = False
+    for c, o in offers:
         if c.not_with and any(p.index in c.not_with for p, _ in offers):
             return _clashes(offers, records, amounts, shipping)
-        if c.group is not None:
-            contested[c.group] = contested.get(c.group, 0) + 1
-    if not contested or max(contested.values()) < 2:
+        group = c.group
+        if group is not None:
+            found = members.get(group)
+            if found is None:
+                members[group] = [(c, o)]
+            else:
+                found.append((c, o))
+                contested = True
+    if not contested:
         return offers
     if amounts is None:
-        winners: dict[str, tuple[tuple[int, int, int], Compiled]] = {}
-        for c, o in offers:
-            if c.group is not None and contested[c.group] > 1:
-                key = (_worth(o), c.priority, -c.index)
-                found = winners.get(c.group)
-                if found is None or key > found[0]:
-                    winners[c.group] = (key, c)
-        keep = {c.index for _, c in winners.values()}
+        keep = set()
+        for group_offers in members.values():
+            best = max(group_offers, key=lambda m: (_worth(m[1]), m[0].priority, -m[0].index))
+            keep.add(best[0].index)
     else:
-        keep = _settle_groups(offers, contested, amounts, shipping)
+        keep = _settle_groups(offers, members, amounts, shipping)
     out = []
     for compiled, offer in offers:
         group = compiled.group
-        if group is None or contested[group] < 2 or compiled.index in keep:
+        if group is None or compiled.index in keep or len(members[group]) == 1:
             out.append((compiled, offer))
         elif records is not None:
             winner = next(c for c, _ in offers if c.group == group and c.index in keep)
@@ -74,7 +77,7 @@ def resolve(
 
 def _settle_groups(
     offers: list[tuple[Compiled, Offer]],
-    contested: dict[str, int],
+    members: dict[str, list[tuple[Compiled, Offer]]],
     amounts: Sequence[int],
     shipping: int,
 ) -> set[int]:
@@ -86,13 +89,11 @@ def _settle_groups(
     settled: dict[str, int] = {}
     for compiled, offer in offers:
         group = compiled.group
-        if group is not None and contested[group] > 1:
+        if group is not None and len(members[group]) > 1:
             if group in settled:
                 continue
             best: tuple[int, int, int] | None = None
-            for c, o in offers:
-                if c.group != group:
-                    continue
+            for c, o in members[group]:
                 worth = 0
                 for i, amount in zip(o.lines, o.amounts, strict=True):
                     room = left.get(i)
