@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import attrs
 import pytest
 
+from promorules import hookimpl
 from promorules.cart import Context
 from promorules.counters import CounterKey, CounterKind, Snapshot
-from promorules.kind import Lane, Reason
+from promorules.kind import (
+    CompileEnv,
+    Evaluator,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+)
 from promorules.quote import Status
+from promorules.ruleset import Amount, Promotion
 from tests.helpers import SHANGHAI, cart, ctx, engine, line, yuan
 
 
@@ -340,6 +353,56 @@ def test_customers_seeing_the_same_promotions_share_one_compiled_pass() -> None:
     paused = Context(ctx().at, availability=Snapshot({}, {"all"}))
     assert eng.price(cart(line("x", 1, "150")), paused).payable == yuan("150")
     assert len(eng._hot_paths) == 3  # the pass asking the ledger snapshot what is paused
+
+
+@attrs.frozen
+class FeeConfig:
+    off: Amount
+
+
+class FeeOff(Kind):
+    """Takes an amount off the shipping fee, whether or not a line is in its scope."""
+
+    name = "test_fee_off"
+    config_type = FeeConfig
+    lanes = (Lane.STORE,)
+    without_lines = True
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        off = int(promotion.config.off)
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            return Offer(base=state.shipping, shipping_off=min(off, state.shipping))
+
+        return evaluate
+
+
+class FeePlugin:
+    @hookimpl
+    def promorules_register_kinds(self, register: Callable[[Kind], None]) -> None:
+        register(FeeOff())
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_a_kind_applying_without_lines_is_looked_at_when_no_line_is_in_scope(
+    many: bool,
+) -> None:
+    from promorules.hotpath import HOT_PATH_LIMIT
+    from promorules_plugins import tiered
+
+    # with many promotions the lane is a dispatch on those reached: the fee's is reached
+    # without a line
+    count = HOT_PATH_LIMIT + 1 if many else 1
+    body = "".join(
+        promo(f"m{i}", "store", "100", "10", f'merchants = ["m{i}"]') for i in range(count)
+    )
+    body += '[[promotion]]\nid = "fee"\nkind = "test_fee_off"\nskus = ["elsewhere"]\noff = "3"\n'
+    eng = engine(body, plugins=[tiered, FeePlugin()])
+    shopping = cart(line("a", 1, "150", merchant="m0"), shipping="8")
+    quote = eng.price(shopping, ctx())
+    assert quote.discounts_by_promotion == {"m0": yuan("10"), "fee": yuan("3")}
+    assert quote.shipping_payable == yuan("5")
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
 
 
 def test_a_lane_of_many_promotions_looks_only_at_those_a_cart_reaches() -> None:
