@@ -44,7 +44,7 @@ MAX_CATALOG_BYTES = 1 << 30
 """Most bytes of a CSV catalogue read (it is streamed: a million skus is about 73 MB)."""
 MAX_LINES = 10_000
 
-_CART_KEYS = (
+CART_KEYS = (
     "at",
     "channel",
     "coupons",
@@ -224,9 +224,9 @@ def build_cart(
         out.add("PR301", "a cart is a table (a JSON object)")
         out.raise_if_errors()
     for key in data:
-        if key not in _CART_KEYS:
+        if key not in CART_KEYS:
             out.add(
-                "PR301", f"unknown key {str(key)[:40]!r}; known: {', '.join(_CART_KEYS)}", (key,)
+                "PR301", f"unknown key {str(key)[:40]!r}; known: {', '.join(CART_KEYS)}", (key,)
             )
     declared = data.get("currency", currency)
     if declared != currency:

@@ -615,12 +615,14 @@ class _Writer:
 
 
 def _inline(rule: Rule | None) -> bool:
-    """Whether the writer writes ``rule`` inline: one pool of all its lines and nothing
-    the ledger counts (the interpreter works out the others, called like an evaluator)."""
+    """Whether the writer writes ``rule`` inline: one pool of all its lines, without the
+    shipping fee, and nothing the ledger counts (the interpreter works out the others,
+    called like an evaluator)."""
     return (
         rule is not None
         and rule.pool is Pool.ORDER
         and not rule.uses.any
+        and not rule.with_shipping
         and not isinstance(rule.benefit, (UnitPrice, Cheapest))
     )
 

@@ -172,7 +172,9 @@ def figures(
 ) -> tuple[list[int], int | None]:
     """The discount per line of ``pool`` (which reached the condition; ``weights``,
     ``base`` and ``quantity`` its :func:`measures`), with the pool's cap and base
-    applied, and the tier reached (None: not a ladder)."""
+    applied, and the tier reached (None: not a ladder). A pooled rule's discount is
+    split over ``weights`` (the lines', and the shipping fee's last for a rule that
+    measures with shipping)."""
     amounts = state.amounts
     if not rule.pooled:
         given = line_offs(rule, amounts, state.qty, pool, state.rounding)
@@ -187,7 +189,7 @@ def figures(
     if off > base:
         off = base
     if off <= 0:
-        return [0] * len(pool), step
+        return [0] * len(weights), step
     return split(off, weights, rule.leftover), step
 
 
@@ -231,6 +233,21 @@ class _Words:
         currency = env.currency
         self.money: Callable[[int], str] = lambda minor: format_amount(minor, currency)
         self.first = self.measure(rule.first)
+        self.below = (
+            f"below the first threshold ({self.first})"
+            if isinstance(rule.benefit, (Tiers, Every))
+            else f"below the threshold ({self.first})"
+        )
+
+    def short(self, base: int, quantity: int) -> tuple[str, Upsell | None]:
+        """Why a pool of ``base`` and ``quantity`` short of the condition gives nothing,
+        and the hint towards it: in items when the units it must hold are what it lacks."""
+        rule = self.rule
+        need = rule.condition.min_quantity
+        if need and not rule.by_quantity and quantity < need:
+            hint = self.env.upsell(need - quantity, need, self.benefit(), True)
+            return f"below the threshold ({need} items)", hint
+        return self.below, self.hint(rule, quantity if rule.by_quantity else base, None)
 
     def measure(self, value: int) -> str:
         return f"{value} items" if self.rule.by_quantity else self.money(value)
@@ -315,11 +332,6 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
     words = _Words(rule, env)
     codes = rule.condition.codes
     uses = rule.uses
-    below = (
-        f"below the first threshold ({words.first})"
-        if isinstance(benefit, (Tiers, Every))
-        else f"below the threshold ({words.first})"
-    )
     above = (
         f"above its maximum ({words.money(rule.condition.max_amount)})"
         if rule.condition.max_amount is not None
@@ -353,8 +365,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
             if short:
-                measure = units if rule.by_quantity else goods
-                return _short(rule, state.explain, short, measure, words, below, above)
+                return _short(state.explain, short, goods, units, words, above)
             if not explain:
                 assert gifts_offer is not None
                 return gifts_offer
@@ -363,8 +374,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
             if short:
-                measure = units if rule.by_quantity else goods
-                return _short(rule, state.explain, short, measure, words, below, above)
+                return _short(state.explain, short, goods, units, words, above)
             fee = state.shipping
             if fee <= 0:
                 return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
@@ -398,21 +408,29 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         total_base = 0
         notes: list[str] = []
         best: Upsell | None = None
-        met = short_seen = above_seen = False
+        met = above_seen = False
+        below = ""  # why the first pool short of the condition gives nothing
         by_quantity = rule.by_quantity
+        with_shipping = rule.with_shipping
+        shipping = 0
         for pool in pools(rule, state, lines) if rule.pool is not Pool.ORDER else (lines,):
             weights, base, quantity = measures(rule, state, pool)
+            if with_shipping:  # the fee is one more part of the pool (one pool: the order's)
+                weights.append(state.shipping)
+                base += state.shipping
             short = reached(rule, base, quantity)
             if short:
                 if explain:
-                    short_seen = short_seen or short > 0
                     above_seen = above_seen or short < 0
                     if short > 0:
-                        measure = quantity if by_quantity else base
-                        best = _better(best, words.hint(rule, measure, None))
+                        why, hint = words.short(base, quantity)
+                        below = below or why
+                        best = _better(best, hint)
                 continue
             met = True
             given, step = figures(rule, state, pool, weights, base, quantity)
+            if with_shipping:
+                shipping = given.pop()
             if balances and sum(given) > _balance(state, pool):
                 if explain:
                     notes.append("the balance left to pay is below what it gives")
@@ -423,38 +441,41 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 capped = _capped(rule, state, pool, measure, base)
                 if not capped:
                     best = _better(best, words.hint(rule, measure, step))
-            if not any(given):
+            if not any(given) and not shipping:
                 continue
             if explain:
                 note = words.applied(measure, step, capped)
                 if (
                     rule.pooled
-                    and sum(given) == base
+                    and sum(given) + shipping == base
                     and _earned(rule, state, measure, base) > base
                 ):
                     note += ", limited to the amount it applies to"
                 notes.append(note)
             out_lines.extend(pool)
             out_amounts.extend(given)
-        if not out_lines:
+        if not out_lines and not shipping:
             if not explain:
                 return QUIET
             if met and notes:  # each pool's balance was below what it would give
                 return NotApplied(Reason.OTHER, "; ".join(notes), best)
             if met:
                 return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount", best)
-            if short_seen:
+            if below:
                 return NotApplied(Reason.BELOW_THRESHOLD, below, best)
             if above_seen:
                 return NotApplied(Reason.ABOVE_MAXIMUM, above)
             return NotApplied(Reason.NO_ELIGIBLE_LINES, "no line in the cart is in its scope")
         if not explain:
-            if consumes:
-                return Offer(out_lines, out_amounts, consumes=consumes)
+            if consumes or shipping:
+                return Offer(
+                    out_lines, out_amounts, shipping_off=shipping, consumes=consumes or None
+                )
             return Offer(out_lines, out_amounts)
         return Offer(
             out_lines,
             out_amounts,
+            shipping_off=shipping,
             base=total_base,
             detail="; ".join(notes),
             hint=best,
@@ -546,14 +567,16 @@ def _capped(rule: Rule, state: PricingState, pool: Sequence[int], measure: int, 
 
 
 def _short(
-    rule: Rule, explain: bool, short: int, measure: int, words: _Words, below: str, above: str
+    explain: bool, short: int, base: int, quantity: int, words: _Words, above: str
 ) -> NotApplied:
-    """Why a pool ``short`` of the rule's condition (:func:`reached`) gives nothing."""
+    """Why a pool of ``base`` and ``quantity``, ``short`` of the rule's condition
+    (:func:`reached`), gives nothing."""
     if not explain:
         return QUIET
     if short < 0:
         return NotApplied(Reason.ABOVE_MAXIMUM, above)
-    return NotApplied(Reason.BELOW_THRESHOLD, below, words.hint(rule, measure, None))
+    why, hint = words.short(base, quantity)
+    return NotApplied(Reason.BELOW_THRESHOLD, why, hint)
 
 
 def _unit_prices(

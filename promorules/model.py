@@ -270,6 +270,11 @@ class Rule:
     """Applies at a pre-sale's final payment only (a coupon): never to a line whose
     balance is paid later, and only while the balance left to pay on its pool (the
     amounts less the deposits) covers what it gives."""
+    with_shipping: bool = False
+    """The shipping fee left at the start of the lane counts in the pool: with the
+    goods it reaches the condition, the percent and the cap measure on both, and the
+    discount is split over the lines and the fee alike (the fee's part comes off
+    shipping). One pool of the order, measured by amount."""
     # what pricing reads on every cart, worked out once (see the properties below)
     _facts: tuple[bool, bool, int] = attrs.field(init=False, eq=False, repr=False)
 
@@ -288,6 +293,8 @@ class Rule:
             self.condition != Condition() or self.cap is not None or self.uses.any
         ):
             raise ValueError("unit prices take no condition, cap or uses")
+        if self.with_shipping and not (pooled and self.pool is Pool.ORDER and not counts):
+            raise ValueError("with_shipping: one pool of the order, measured by amount")
 
     @property
     def pooled(self) -> bool:
@@ -333,7 +340,10 @@ class Rule:
         """The least amount the promotion's lines must come to at the start of its lane
         for it to give anything (0: none, or it counts units): what the hot path checks
         before looking at a promotion on every line. Every pool is part of the lines, so
-        a pool's threshold is the lines' too."""
+        a pool's threshold is the lines' too. With the shipping fee in the pool the
+        lines alone may come to less: no threshold then."""
+        if self.with_shipping:
+            return 0
         if self.by_quantity:
             return self.condition.min_amount
         return self.first

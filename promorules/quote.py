@@ -363,6 +363,11 @@ class Quote:
         return tuple(out)
 
     @cached_property
+    def gifts(self) -> tuple[tuple[str, Gift], ...]:
+        """The gift lines added: ``(promotion id, gift)``, in the order of the lines."""
+        return tuple((self._promotions[index][0], gift) for index, gift in self._gifts)
+
+    @cached_property
     def gifts_by_promotion(self) -> dict[str, tuple[int, int]]:
         """Per promotion id that added gift lines: (units given, their cost). Gifts are no
         discount, so :attr:`discounts_by_promotion` cannot show them."""
@@ -532,8 +537,10 @@ class Quote:
     def money(self, minor: int) -> str:
         return format_amount(minor, self.currency)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Everything in the quote as JSON-ready data (amounts as decimal strings)."""
+    def to_dict(self, explanations: bool = True) -> dict[str, Any]:
+        """Everything in the quote as JSON-ready data (amounts as decimal strings).
+        Without ``explanations``, the figures alone: no ``explanations`` or ``codes``
+        (which price the cart again to be worded)."""
         money = self.money
 
         def pct(rate: Fraction | None) -> str | None:
@@ -588,6 +595,24 @@ class Quote:
                 "trims": {k: money(v) for k, v in self.guardrail.trims.items()},
                 "rejected": list(self.guardrail.rejected),
             },
+            **(self._explanations_dict() if explanations else {}),
+            "consumption": [[str(key), amount] for key, amount in self.consumption],
+            "payments": [
+                {
+                    "label": p.label,
+                    "amount": money(p.amount),
+                    "status": p.status.value,
+                    "from": None if p.window is None else p.window.start.isoformat(),
+                    "until": None if p.window is None else p.window.end.isoformat(),
+                }
+                for p in self.payments
+            ],
+            "due_now": money(self.due_now),
+        }
+
+    def _explanations_dict(self) -> dict[str, Any]:
+        money = self.money
+        return {
             "explanations": [
                 {
                     "promotion": e.promotion,
@@ -620,18 +645,6 @@ class Quote:
                 }
                 for f in self.codes
             ],
-            "consumption": [[str(key), amount] for key, amount in self.consumption],
-            "payments": [
-                {
-                    "label": p.label,
-                    "amount": money(p.amount),
-                    "status": p.status.value,
-                    "from": None if p.window is None else p.window.start.isoformat(),
-                    "until": None if p.window is None else p.window.end.isoformat(),
-                }
-                for p in self.payments
-            ],
-            "due_now": money(self.due_now),
         }
 
 

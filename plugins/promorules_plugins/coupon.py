@@ -100,6 +100,10 @@ class CouponConfig:
     """Total uses across all customers (a ledger counter, read from its snapshot)."""
     uses_per_customer: int | None = None
     """Uses per customer (a ledger counter, read from its snapshot)."""
+    with_shipping: bool = False
+    """The shipping fee counts in the coupon's base: its threshold, percent and
+    ``max_off`` measure goods plus shipping, and its share of the discount comes off the
+    fee ("10% off the order, shipping included")."""
     stackable: bool = False
     """True: no implicit one-per-store / one-per-order group. Without it a coupon shares
     an implicit group: one store coupon per store (per ``merchants`` set), one platform
@@ -253,7 +257,14 @@ class Coupon(Kind):
             ),
         )
         condition = Condition(min_amount=config.threshold or 0, codes=self._codes(promotion, env))
-        return Rule(benefit, condition, cap=config.max_off, uses=uses, final_payment=True)
+        return Rule(
+            benefit,
+            condition,
+            cap=config.max_off,
+            uses=uses,
+            final_payment=True,
+            with_shipping=config.with_shipping,
+        )
 
     def code_matcher(self, promotion: Promotion, env: CompileEnv) -> CodeMatcher | None:
         config: CouponConfig = promotion.config

@@ -71,6 +71,10 @@ class DiscountConfig:
     """Only the N cheapest units of each pool get ``percent`` or ``off_each``."""
     dearest: bool = False
     """With ``cheapest``: the N dearest units instead."""
+    with_shipping: bool = False
+    """With ``round = "pool"`` and ``scope = "order"``: the shipping fee counts in the
+    pool (threshold, percent and cap on goods plus shipping; its share comes off the
+    fee)."""
 
 
 class Discount(Kind):
@@ -112,6 +116,15 @@ class Discount(Kind):
             yield Problem("PR203", "dearest picks with cheapest = N", ("dearest",))
         if config.round is Round.POOL and config.percent is None:
             yield Problem("PR203", 'round = "pool" rounds a percent', ("round",))
+        if config.with_shipping and not (
+            config.round is Round.POOL and config.scope is Pool.ORDER and config.cheapest is None
+        ):
+            yield Problem(
+                "PR203",
+                'with_shipping measures one pool of the order: give round = "pool" and '
+                'scope = "order"',
+                ("with_shipping",),
+            )
         if (
             config.max_amount is not None
             and config.threshold is not None
@@ -145,6 +158,7 @@ class Discount(Kind):
             cap=config.cap,
             units_per_line=config.max_units,
             leftover=config.leftover,
+            with_shipping=config.with_shipping,
         )
 
 

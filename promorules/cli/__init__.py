@@ -26,6 +26,9 @@ COMMANDS = (
     "coupons",
     "ledger",
     "plugins",
+    "diff",
+    "refund",
+    "serve",
     "debug",
 )
 """Subcommand modules under promorules.cli, in the order ``--help`` lists them."""

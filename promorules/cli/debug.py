@@ -33,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from promorules.cli.price import _parse_time
+    from promorules.cli.price import parse_time
     from promorules.engine import Engine
 
     engine = Engine.from_toml(args.ruleset)
     zone = ZoneInfo(engine.ruleset.campaign.timezone)
-    moment = datetime.now(zone) if args.at is None else _parse_time(args.at, zone)
+    moment = datetime.now(zone) if args.at is None else parse_time(args.at, zone)
     print(engine.plan_source(moment, frozenset(args.segment), args.channel), end="")
     return 0

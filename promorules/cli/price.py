@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     tz = ruleset.tz
     catalog = load_catalog(args.catalog, engine.currency) if args.catalog is not None else None
     # an empty --at is refused as a bad time, not taken for "not given"
-    at = _parse_time(args.at, tz) if args.at is not None else None
+    at = parse_time(args.at, tz) if args.at is not None else None
     results = []
     inputs: list[Any] = []  # (cart, context) of each result, to price again live
     for path in args.carts:
@@ -121,7 +121,7 @@ def _check_coupons(codes: list[str]) -> None:
             )
 
 
-def _parse_time(text: str, tz: Any) -> datetime:
+def parse_time(text: str, tz: Any) -> datetime:
     from promorules.diagnostics import PromorulesError
 
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -79,45 +79,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal stream, redrawn at most 5 times a second."""
-
-    def __init__(self, total: int, label: str, stream: IO[str]) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.stream = stream
-        self.started = time.monotonic()
-        self.shown = 0.0
-
-    def __call__(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self.shown < 0.2 and done < self.total:
-            return
-        self.shown = now
-        share = min(done / self.total, 1.0)
-        filled = int(share * 30)
-        rate = done / max(now - self.started, 1e-9)
-        self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] "
-            f"{share * 100:5.1f}% {done:,} orders {rate:,.0f}/s "
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
-
-
-def _count_rows(path: str) -> int:
-    from promorules.simulate.orders import open_log
-
-    count = 0
-    with open_log(path) as handle:
-        while chunk := handle.read(1 << 20):
-            count += chunk.count(b"\n")
-    return count
-
-
 def _workers(text: str, engine: Engine, job: Job, rows: int, backend: str) -> Choice:
     from promorules.diagnostics import PromorulesError
     from promorules.simulate.workers import Choice, auto_workers, cores
@@ -160,10 +121,11 @@ def _check_uplift(overrides: dict[str, Fraction], engines: list[Engine]) -> None
 def _replay(
     engine: Engine, job: Job, args: argparse.Namespace, workers: int, label: str, total: int
 ) -> tuple[Outcome, float]:
+    from promorules.cli.progress import ProgressBar
     from promorules.simulate import run as run_replay
 
     show = args.progress if args.progress is not None else sys.stderr.isatty()
-    bar = ProgressBar(total, label, sys.stderr) if show else None
+    bar = ProgressBar(total, label, sys.stderr, "orders") if show else None
     started = time.perf_counter()
     try:
         outcome = run_replay(
@@ -184,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from promorules.cartfile import load_catalog
+    from promorules.cli.progress import count_rows
     from promorules.diagnostics import PromorulesError, Severity
     from promorules.money import MoneyError
     from promorules.simulate import report
@@ -215,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
             raise PromorulesError("--price-history needs --catalog (the skus to check)")
         history = load_price_history(args.price_history, engine.currency)
         findings = check_price_rules(engine, history, catalog)
-    total = _count_rows(args.orders)
+    total = count_rows(args.orders)
     choice = _workers(args.workers, engine, job, total, args.backend)
     workers = choice.workers
     try:

@@ -244,6 +244,35 @@ def test_simulate(
 
 @FUZZ
 @given(
+    target=st.sampled_from(("old", "new", "cart", "orders")),
+    ruleset=files([*SMALL_RULESETS, RULESETS / "double11.toml"]),
+    cart=files(CART_FILES),
+    orders=mutants(".csv", ORDERS_CSV),
+    at=st.none() | st.sampled_from(HOSTILE_ARGUMENTS),
+)
+def test_diff(
+    target: str,
+    ruleset: tuple[str, bytes],
+    cart: tuple[str, bytes],
+    orders: tuple[str, bytes],
+    at: str | None,
+) -> None:
+    with folder() as where:
+        d11 = str(RULESETS / "double11.toml")
+        mutated = put(where, "r.toml", ruleset[1])
+        old, new = (mutated, d11) if target == "old" else (d11, mutated if target == "new" else d11)
+        argv = ["diff", old, new, "--catalog", str(CATALOG)]
+        if target == "orders":
+            argv += ["--orders", put(where, "orders.csv", orders[1]), "--no-progress"]
+        else:
+            argv += ["--carts", put(where, f"cart{cart[0]}", cart[1])]
+            if at is not None:
+                argv += ["--at", at]
+        check(argv)
+
+
+@FUZZ
+@given(
     target=st.sampled_from(("ruleset", "catalog", "arguments")),
     ruleset=files([*SMALL_RULESETS, RULESETS / "double11.toml"]),
     catalog=files([CATALOG]),

@@ -1,0 +1,123 @@
+"""Returns: a returned unit gives back its share of what was paid, under a policy."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from promorules.cart import Cart, Customer, Line
+from promorules.diagnostics import PromorulesError
+from promorules.refund import ClawBack, ReturnPolicy, Shipping, refund, unit_shares
+from tests.helpers import ALL_KINDS, cart, ctx, engine, line, yuan
+
+SPEND_500 = (
+    '[[promotion]]\nid = "spend-500"\nkind = "tiered"\nlane = "store"\n'
+    'tiers = [{ threshold = "500.00", off = "50.00" }]\n'
+)
+GIFT = (
+    '[[promotion]]\nid = "gift"\nkind = "gift"\nthreshold = "450.00"\n'
+    'gifts = [{ sku = "TOTE", unit_cost = "8.00", value = "30.00" }]\n'
+)
+CLAW_BACK = ReturnPolicy(remaining=ClawBack.CLAW_BACK)
+
+
+def test_the_400_plus_100_example() -> None:
+    # 400.00 + 100.00 under "spend 500 get 50 off": the lines carry 40.00 and 10.00 of it
+    rules = engine(SPEND_500, plugins=ALL_KINDS)
+    basket = cart(line("A", 1, "400.00"), line("B", 1, "100.00"))
+    quote = rules.price(basket, ctx())
+    assert [q.payable for q in quote.lines] == [yuan("360.00"), yuan("90.00")]
+    kept = refund(rules, basket, ctx(), quote, {1: 1})
+    assert (kept.goods, kept.total) == (yuan("90.00"), yuan("90.00"))
+    # claw-back: the 400.00 left no longer reaches 500.00 and costs 400.00; 360.00 of
+    # it is paid, so 40.00 comes off the refund
+    clawed = refund(rules, basket, ctx(), quote, {1: 1}, CLAW_BACK)
+    assert (clawed.clawed_back, clawed.total) == (yuan("40.00"), yuan("50.00"))
+    assert clawed.remaining is not None and clawed.remaining.payable == yuan("400.00")
+
+
+def test_a_gift_the_rest_no_longer_earns_is_charged_unless_brought_back() -> None:
+    rules = engine(GIFT, plugins=ALL_KINDS)
+    basket = cart(line("A", 1, "400.00"), line("B", 1, "100.00"))
+    quote = rules.price(basket, ctx())
+    assert [g.sku for _, g in quote.gifts] == ["TOTE"]
+    charged = refund(rules, basket, ctx(), quote, {1: 1}, CLAW_BACK)
+    assert (charged.gifts_charged, charged.total) == (yuan("30.00"), yuan("70.00"))
+    back = refund(rules, basket, ctx(), quote, {1: 1}, CLAW_BACK, gifts_back={"TOTE": 1})
+    assert (back.gifts_charged, back.total) == (0, yuan("100.00"))
+    assert refund(rules, basket, ctx(), quote, {1: 1}).gifts_charged == 0  # keep
+
+
+def test_units_of_a_line_share_its_payable_exactly() -> None:
+    assert unit_shares(1000, 3) == [333, 333, 334]
+    rules = engine(SPEND_500, plugins=ALL_KINDS)
+    basket = cart(line("A", 3, "200.00"))  # 600.00 - 50.00 = 550.00 over 3 units
+    quote = rules.price(basket, ctx())
+    one = refund(rules, basket, ctx(), quote, {0: 1})
+    assert one.goods == yuan("183.33")
+    assert refund(rules, basket, ctx(), quote, {0: 3}).goods == yuan("550.00")
+
+
+def test_shipping_follows_the_policy() -> None:
+    rules = engine(SPEND_500, plugins=ALL_KINDS)
+    basket = cart(line("A", 1, "400.00"), line("B", 1, "100.00"), shipping="10.00")
+    quote = rules.price(basket, ctx())
+    everything = refund(rules, basket, ctx(), quote, {0: 1, 1: 1})
+    assert everything.shipping == yuan("10.00") and everything.total == quote.payable
+    assert refund(rules, basket, ctx(), quote, {1: 1}).shipping == 0
+    always = ReturnPolicy(shipping=Shipping.ALWAYS)
+    assert refund(rules, basket, ctx(), quote, {1: 1}, always).shipping == yuan("10.00")
+    never = ReturnPolicy(shipping=Shipping.NEVER)
+    assert refund(rules, basket, ctx(), quote, {0: 1, 1: 1}, never).shipping == 0
+
+
+def test_bad_returns_are_refused() -> None:
+    rules = engine(SPEND_500, plugins=ALL_KINDS)
+    basket = cart(line("A", 2, "400.00"))
+    quote = rules.price(basket, ctx())
+    for returns in ({1: 1}, {0: 3}, {0: 0}, {-1: 1}):
+        with pytest.raises(PromorulesError):
+            refund(rules, basket, ctx(), quote, returns)
+
+
+RULES = engine(
+    SPEND_500
+    + GIFT
+    + '[[promotion]]\nid = "ten"\nkind = "discount"\npercent = "10%"\nlane = "item"\n'
+    + '[[promotion]]\nid = "ship"\nkind = "free_shipping"\nthreshold = "300.00"\n',
+    plugins=ALL_KINDS,
+)
+
+
+@st.composite
+def orders(draw: st.DrawFn) -> tuple[Cart, dict[int, int]]:
+    count = draw(st.integers(1, 4))
+    lines = [
+        Line(f"S{k}", draw(st.integers(1, 3)), draw(st.integers(1, 40_000)), 0)
+        for k in range(count)
+    ]
+    basket = Cart(lines, Customer("c"), "CNY", draw(st.sampled_from([0, 1_000])))
+    returns = {
+        k: draw(st.integers(1, ln.quantity)) for k, ln in enumerate(lines) if draw(st.booleans())
+    }
+    return basket, returns or {0: 1}
+
+
+@given(orders(), st.sampled_from(list(ClawBack)), st.sampled_from(list(Shipping)))
+def test_refunds_never_exceed_what_was_paid(
+    order: tuple[Cart, dict[int, int]], remaining: ClawBack, shipping: Shipping
+) -> None:
+    basket, returns = order
+    context = ctx()
+    quote = RULES.price(basket, context)
+    policy = ReturnPolicy(remaining, shipping)
+    found = refund(RULES, basket, context, quote, returns, policy)
+    assert 0 <= found.total <= quote.payable
+    assert found.goods <= quote.goods_payable
+    kept = refund(RULES, basket, context, quote, returns, ReturnPolicy(shipping=shipping))
+    assert found.total <= kept.total  # claw-back never gives more than keeping
+    everything = {k: ln.quantity for k, ln in enumerate(basket.lines)}
+    full = refund(RULES, basket, context, quote, everything, ReturnPolicy(remaining))
+    assert full.total == quote.payable  # a full return refunds exactly what was paid
+
