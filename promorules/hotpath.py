@@ -314,7 +314,7 @@ class _Writer:
         paused = ", paused" if self.check_paused else ""
         self.emit(1, f"for slot in order[bisect_left(order, {low}) : bisect_left(order, {high})]:")
         if mode == _PRICES:
-            args = f"state, by_slot[slot], list_unit, best, unredeemed{paused}"
+            args = f"state, by_slot[slot], list_unit, best, touched, unredeemed{paused}"
             self.emit(2, f"{table}[slot - {low}]({args})")
         else:
             self.emit(
@@ -665,7 +665,7 @@ def write_step(engine: Engine, compiled: Compiled, mode: str, check_paused: bool
     emit = writer.emit
     paused = ", paused" if check_paused else ""
     if mode == _PRICES:
-        emit(0, f"def step(state, s0, list_unit, best, unredeemed{paused}):")
+        emit(0, f"def step(state, s0, list_unit, best, touched, unredeemed{paused}):")
     else:
         emit(
             0,

@@ -101,6 +101,28 @@ def test_not_with_in_an_earlier_lane_takes_its_lines_out_of_scope() -> None:
     assert [ql.discount for ql in quote.lines] == [yuan("10"), yuan("20")]
 
 
+@pytest.mark.parametrize("dispatched", [False, True])
+def test_a_flash_price_not_with_a_store_promotion_keeps_its_lines_out_of_scope(
+    dispatched: bool,
+) -> None:
+    from tests.helpers import ALL_KINDS
+
+    body = (
+        '[[promotion]]\nid = "flash"\nkind = "flash_sale"\nphases = ["explosion"]\n'
+        'prices = { "a" = "150.00" }\nnot_with = ["store"]\n'
+        + promo("store", "store", "100", "20", 'mode = "every"')
+    )
+    eng = engine(body, plugins=ALL_KINDS)
+    if dispatched:  # every lane a dispatch on the promotions reached (a large plan's way)
+        eng.hot_path_limit = 0
+    shopping = cart(line("a", 1, "200"), line("b", 1, "150"))
+    quote = eng.price(shopping, ctx())
+    # a pays its flash price; "store" measures line b alone (150: 20 off)
+    assert quote.discounts_by_promotion == {"flash": yuan("50"), "store": yuan("20")}
+    assert [ql.discount for ql in quote.lines] == [yuan("50"), yuan("20")]
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
+
+
 def test_targeting_and_exclusions() -> None:
     body = promo(
         "p",
