@@ -13,10 +13,12 @@ Stacking, in order:
 2. In the price lane, offers are unit prices: each unit pays the lowest price offered
    for it (offers may be limited to a number of units; the rest pay the next price),
    or, with ``[stacking] price = "priority"``, the price of the highest-priority offer.
-3. In the other lanes, an exclusive ``group`` (and a ``not_with`` pair in one lane)
-   keeps the combination worth most to the customer; the offers kept then apply in
-   priority order (higher first, then declaration order), each line capped at what is
-   left of it, so nothing goes below zero and excess is never moved to another line.
+3. In the other lanes, an exclusive ``group`` keeps the member worth most to the
+   customer where the group comes up in the lane, after the promotions before it (a
+   ``not_with`` pair in one lane: the combination worth most; see
+   :mod:`promorules.stacking`); the offers kept then apply in priority order (higher
+   first, then declaration order), each line capped at what is left of it, so nothing
+   goes below zero and excess is never moved to another line.
 4. A ``not_with`` promotion applied in an earlier lane takes its lines out of scope.
 5. Budgets trim or refuse (per promotion policy), then the guardrail checks margins
    and clamps, rejects or warns (see :mod:`promorules.guardrail`).

@@ -1,9 +1,11 @@
 """Stacking within a lane: which offers survive exclusive groups and not_with pairs.
 
-Offers of one lane all measure on the same base. Where they clash (they share an
-exclusive ``group``, or one is ``not_with`` the other) the lane keeps the combination
-worth most to the customer (discounts, shipping taken off, gifts at their value); the
-losers are explained as ``lost-to-exclusive-group``, naming the offers they lost to.
+Offers of one lane all measure on the same base. Of an exclusive ``group``, one member
+applies: the group is settled where its first member comes up in lane order, each member
+worth what it would give on what the offers before it left (discounts, shipping taken
+off, gifts at their value). Where a ``not_with`` pair clashes inside one lane, the lane
+keeps the compatible combination worth most to the customer. The losers are explained
+as ``lost-to-exclusive-group``, naming the offers they lost to.
 """
 
 from __future__ import annotations
