@@ -123,6 +123,34 @@ def test_a_flash_price_not_with_a_store_promotion_keeps_its_lines_out_of_scope(
     assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
 
 
+@pytest.mark.parametrize("dispatched", [False, True])
+def test_a_lane_applies_in_priority_order_whichever_line_reaches_a_promotion_first(
+    dispatched: bool,
+) -> None:
+    from tests.helpers import ALL_KINDS
+
+    def discount(pid: str, skus: str, body: str, priority: int) -> str:
+        return (
+            f'[[promotion]]\nid = "{pid}"\nkind = "discount"\nlane = "item"\n'
+            f"skus = {skus}\npriority = {priority}\n{body}\n"
+        )
+
+    # "all-of-b" (first in the lane) is reached by the cart's second line only, "ten-each"
+    # by both: applied in lane order, "all-of-b" takes b whole and "ten-each" finds
+    # nothing left there
+    eng = engine(
+        discount("all-of-b", '["b"]', 'percent = "100%"', 10)
+        + discount("ten-each", '["a", "b"]', 'off_each = "10"', 0),
+        plugins=ALL_KINDS,
+    )
+    if dispatched:
+        eng.hot_path_limit = 0
+    shopping = cart(line("a", 1, "50"), line("b", 1, "50"))
+    quote = eng.price(shopping, ctx())
+    assert quote.discounts_by_promotion == {"all-of-b": yuan("50"), "ten-each": yuan("10")}
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
+
+
 def test_targeting_and_exclusions() -> None:
     body = promo(
         "p",
