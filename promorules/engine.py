@@ -13,10 +13,12 @@ Stacking, in order:
 2. In the price lane, offers are unit prices: each unit pays the lowest price offered
    for it (offers may be limited to a number of units; the rest pay the next price),
    or, with ``[stacking] price = "priority"``, the price of the highest-priority offer.
-3. In the other lanes, an exclusive ``group`` (and a ``not_with`` pair in one lane)
-   keeps the combination worth most to the customer; the offers kept then apply in
-   priority order (higher first, then declaration order), each line capped at what is
-   left of it, so nothing goes below zero and excess is never moved to another line.
+3. In the other lanes, an exclusive ``group`` keeps the member worth most to the
+   customer where the group comes up in the lane, after the promotions before it (a
+   ``not_with`` pair in one lane: the combination worth most; see
+   :mod:`promorules.stacking`); the offers kept then apply in priority order (higher
+   first, then declaration order), each line capped at what is left of it, so nothing
+   goes below zero and excess is never moved to another line.
 4. A ``not_with`` promotion applied in an earlier lane takes its lines out of scope.
 5. Budgets trim or refuse (per promotion policy), then the guardrail checks margins
    and clamps, rejects or warns (see :mod:`promorules.guardrail`).
@@ -55,7 +57,6 @@ from promorules.hotpath import (
     HotPath,
     build_hot_path,
     hot_path_source,
-    rule_function,
 )
 from promorules.interpret import evaluator
 from promorules.kind import (
@@ -137,8 +138,9 @@ class Engine:
             compiled.threshold = kind.threshold(promotion) if rule is None else rule.threshold()
             self._compiled.append(compiled)
         self.hot_path_limit = HOT_PATH_LIMIT
-        """Plans of more promotions are priced by the walk (rules' figures still written:
-        ``Compiled.figures``); tests lower it to send small plans there."""
+        """A lane of more promotions is written as a dispatch on the promotions a cart
+        reaches, each a step of its own (:func:`promorules.hotpath.write_step`); tests
+        lower it to write small lanes so."""
         # who names each id in not_with, gathered once: asking every promotion about every
         # other was quadratic (70-110 ms of compiling 1,000 promotions)
         named_by: dict[str, set[int]] = {}
@@ -403,9 +405,7 @@ class Engine:
         records: dict[int, Any] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         figures: tuple[Any, ...] | None = None
-        if not (
-            explain or walk or excluded or state.deposited or len(plan.slots) > self.hot_path_limit
-        ):
+        if not (explain or walk or excluded or state.deposited):
             if availability is UNLIMITED:
                 hot = plan.hot
                 if hot is None:
@@ -594,14 +594,7 @@ class Engine:
                         continue
                 if not in_scope and not compiled.kind.without_lines:
                     continue  # the plan's default record says so
-                if explain:
-                    result = compiled.evaluate(state, in_scope)
-                else:
-                    figures = compiled.figures
-                    if figures is None:  # written when first wanted (a race writes it twice)
-                        figures = rule_function(self, compiled) or compiled.evaluate
-                        compiled.figures = figures
-                    result = figures(state, in_scope)
+                result = compiled.evaluate(state, in_scope)
                 if type(result) is Offer:
                     offers.append((compiled, result))
                 elif explain:

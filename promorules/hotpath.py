@@ -10,14 +10,20 @@ anything (``Kind.threshold``, checked for promotions covering every line), wheth
 lane has exclusive groups or budgets. What the generic walk (``Engine._walk``) decides
 per cart, promotion by promotion, is decided here when the plan is first used.
 
+A lane of more than :data:`HOT_PATH_LIMIT` promotions is written as a dispatch: each of
+its promotions becomes a function of its own (a *step*, :func:`write_step`, the same code
+the lane would hold inline), written when a cart first reaches it, and the plan's
+function calls the steps of the promotions the cart reaches, in lane order. So a plan's
+function costs what the cart reaches, not what the plan holds, and its size does not
+grow with promotions no cart has reached.
+
 The generic walk stays the definition of a pass: it prices every cart asked to explain,
 and every cart this module does not cover (a guardrail ``reject`` re-pricing without the
-rejected promotions, a cart carrying a deposit or a pass that schedules one, a plan of
-more than :data:`HOT_PATH_LIMIT` promotions). ``not_with`` pairs are written in: the
-lines a partner gave on are noted, and a promotion leaves them out of its scope. The
-property suites check that both give the same figures, to the minor unit, on random
-rulesets of every kind. The walk calls each rule's figures written as a function of its
-own (:func:`rule_function`) when it wants the figures alone.
+rejected promotions, a cart carrying a deposit or a pass that schedules one).
+``not_with`` pairs are written in: the lines a partner gave on are noted, and a
+promotion leaves them out of its scope. The property suites check that both give the
+same figures, to the minor unit, on random rulesets of every kind (and with every lane
+dispatched).
 
 A promotion whose kind states its rule in the model (:meth:`Kind.rule
 <promorules.kind.Kind.rule>`) is written in from that rule: its figures computed and
@@ -38,12 +44,13 @@ from __future__ import annotations
 
 import itertools
 import linecache
+from bisect import bisect_left
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from promorules.budgets import apply_budgets
 from promorules.interpret import split, unit_price
-from promorules.kind import QUIET, Evaluator, Lane, Offer
+from promorules.kind import Lane, Offer
 from promorules.model import (
     AmountOff,
     Cheapest,
@@ -67,12 +74,12 @@ if TYPE_CHECKING:
     from promorules.plan import Compiled, Plan
 
 HotPath = Callable[..., tuple[Any, ...]]
+Step = Callable[..., Any]
 
 HOT_PATH_LIMIT = 128
-"""Plans of more promotions are priced by the generic walk. The compiled function looks
-at each of the plan's promotions on every cart, the walk only at those the cart reaches:
-with 10-line carts reaching 10 of them, the two cost the same near 200 promotions (31 us),
-and compiling a plan of 500 takes 22 ms."""
+"""A lane of more promotions is written as a dispatch on the promotions a cart reaches
+(each a step of its own); a smaller one inline, where each promotion costs a lookup on
+every cart but no call."""
 
 
 def hot_path_source(engine: Engine, plan: Plan, check_paused: bool) -> tuple[str, dict[str, Any]]:
@@ -102,11 +109,14 @@ class _Writer:
     """
 
     def __init__(self, engine: Engine, plan: Plan | None, check_paused: bool) -> None:
-        """``plan`` None: a writer of one rule's figures alone (:func:`rule_function`)."""
+        """``plan`` None: a writer of one promotion's step alone (:func:`write_step`)."""
         self.engine = engine
         self.plan = plan
         self.check_paused = check_paused
         slots = plan.slots if plan is not None else []
+        limit = engine.hot_path_limit
+        self.dispatched = [len(lane) > limit for lane in plan.lanes] if plan is not None else []
+        """Per lane: whether it is written as a dispatch on the slots a cart reaches."""
         self.targeted = any(c.line_filter is not None for c in slots)
         # promotions some live promotion does not stack with: the lines they give on are
         # noted (``touched``), and a promotion with not_with partners leaves those out
@@ -153,7 +163,9 @@ class _Writer:
             emit(1, "every_line = list(range(n))  # shared by the untargeted, never changed")
         if self.partners:
             emit(1, "touched = [set() for _ in amounts]  # per line, the partners given on it")
-        if self.targeted:
+        elif any(self.dispatched):
+            emit(1, "touched = None  # no live promotion is kept apart from another")
+        if self.targeted or any(self.dispatched):
             emit(1, "# the lines in scope of each targeted promotion, by slot")
             emit(1, "if n == 1:")
             emit(2, "by_slot = dict.fromkeys(scopes[0], [0])")
@@ -166,6 +178,8 @@ class _Writer:
             emit(5, "by_slot[slot] = [i]")
             emit(4, "else:")
             emit(5, "found.append(i)")
+        if any(self.dispatched):
+            self._reached()
         for position, lane in enumerate(self.whole.lanes):
             if lane:
                 self._lane(position, lane)
@@ -177,9 +191,33 @@ class _Writer:
         emit(1, "return adjustments, gifts, consumes, schedule, shipping")
         return "\n".join(self.out) + "\n"
 
+    def _reached(self) -> None:
+        """The slots of the dispatched lanes a cart reaches, ascending (``order``): those
+        its lines fall under, those on every line and those looked at without lines."""
+        emit = self.emit
+        plan = self.whole
+        everywhere: list[int] = []
+        always: list[int] = []
+        for position, offset in enumerate(plan.offsets):
+            if self.dispatched[position]:
+                everywhere.extend(offset + k for k in plan.everywhere[position])
+                always.extend(offset + k for k in sorted(plan.always[position]))
+        if everywhere:
+            self.names["EVERYWHERE"] = tuple(everywhere)
+            emit(1, "if n:")
+            emit(2, "for slot in EVERYWHERE:")
+            emit(3, "by_slot[slot] = every_line")
+        if always:
+            self.names["ALWAYS"] = tuple(always)
+            emit(1, "for slot in ALWAYS:")
+            emit(2, "by_slot.setdefault(slot, [])")
+        emit(1, "order = sorted(by_slot)")
+
     def _lane(self, position: int, lane: list[Compiled]) -> None:
         emit = self.emit
-        everywhere = set(self.whole.everywhere[position])
+        dispatched = self.dispatched[position]
+        # a dispatched lane's promotions on every line are given every line as reached
+        everywhere = set() if dispatched else set(self.whole.everywhere[position])
         thresholds = {k: lane[k].threshold for k in everywhere}
         groups = [c.group for c in lane if c.group is not None]
         resolves = len(set(groups)) < len(groups)  # two promotions of the lane in one group
@@ -209,14 +247,17 @@ class _Writer:
         if fused:
             emit(1, "base = amounts[:]  # the lane-start amounts, what every promotion reads")
             emit(1, "state.amounts = base")
-        elif collected and any(_inline(c.rule) for c in lane):
+        elif collected and (dispatched or any(_inline(c.rule) for c in lane)):
             emit(1, "base = amounts  # nothing is applied before every offer is made")
         # what the promotions on every line measure (and their rules' pool)
         if any(thresholds.values()) or (
             not prices and any(_inline(lane[k].rule) for k in everywhere)
         ):
             emit(1, "total = sum(amounts)")
-        for k, compiled in enumerate(lane):
+        mode = _PRICES if prices else _FUSED if fused else _COLLECTED
+        if dispatched:  # every promotion of the lane is a step of its own
+            self._dispatch(position, lane, mode)
+        for k, compiled in enumerate([] if dispatched else lane):
             slot = self.whole.offsets[position] + k
             lines, depth = self._reach(compiled, slot, k in everywhere, thresholds.get(k, 0))
             rule = compiled.rule
@@ -261,12 +302,34 @@ class _Writer:
                 budget = "apply_budgets(offers, adjustments, amounts, state.availability, {})"
                 emit(2, f"shipping += {budget}")
 
+    def _dispatch(self, position: int, lane: list[Compiled], mode: str) -> None:
+        """Write lane ``position`` as a call of each reached promotion's step (written when
+        first called, :func:`write_step`), in lane order: the lane costs what the cart
+        reaches, however many promotions it holds."""
+        low = self.whole.offsets[position]
+        high = low + len(lane)
+        table = f"STEPS{position}"
+        self.names[table] = steps_table(self.engine, lane, mode, self.check_paused)
+        self.names["bisect_left"] = bisect_left
+        paused = ", paused" if self.check_paused else ""
+        self.emit(1, f"for slot in order[bisect_left(order, {low}) : bisect_left(order, {high})]:")
+        if mode == _PRICES:
+            args = f"state, by_slot[slot], list_unit, best, touched, unredeemed{paused}"
+            self.emit(2, f"{table}[slot - {low}]({args})")
+        else:
+            self.emit(
+                2,
+                f"shipping = {table}[slot - {low}](state, by_slot[slot], amounts, base, append, "
+                f"offers, touched, shipping, unredeemed{paused})",
+            )
+
     def _reach(
-        self, compiled: Compiled, slot: int, everywhere: bool, threshold: int
+        self, compiled: Compiled, slot: int, everywhere: bool, threshold: int, given: bool = False
     ) -> tuple[str, int]:
         """Look up the lines of ``compiled`` and open the test that it may give anything
         (it has lines, is redeemed, not paused, its lines reach its threshold); returns
-        the name of its lines and the depth its code is written at."""
+        the name of its lines and the depth its code is written at. ``given``: its lines
+        are an argument (a step, called only when reached), not looked up."""
         emit = self.emit
         self.names[f"c{slot}"] = compiled
         self.names[f"e{slot}"] = compiled.evaluate
@@ -281,8 +344,15 @@ class _Writer:
                 conditions.append(f"total >= {threshold}")
         else:
             lines = f"s{slot}"
-            emit(1, f"s{slot} = by_slot.get({slot})" if self.targeted else f"s{slot} = None")
-            if without_lines:
+            if given:
+                pass
+            elif not self.targeted:
+                emit(1, f"s{slot} = None")
+            else:
+                emit(1, f"s{slot} = by_slot.get({slot})")
+            if given:
+                pass
+            elif without_lines:
                 emit(1, f"if s{slot} is None:")
                 emit(2, f"s{slot} = []")
             else:
@@ -293,7 +363,7 @@ class _Writer:
             if lines == "every_line":
                 emit(1, f"s{slot} = every_line")
                 lines = f"s{slot}"
-            test = f"s{slot}" if without_lines else f"s{slot} is not None"
+            test = f"s{slot}" if without_lines or given else f"s{slot} is not None"
             emit(1, f"if {test}:")
             emit(2, f"s{slot} = [i for i in s{slot} if nw{slot}.isdisjoint(touched[i])]")
             if not without_lines:
@@ -579,28 +649,70 @@ def build_hot_path(engine: Engine, plan: Plan, check_paused: bool) -> HotPath:
     return hot
 
 
-def rule_function(engine: Engine, compiled: Compiled) -> Evaluator | None:
-    """The figures of ``compiled``'s rule written as a function of its own, for the walk
-    to call in place of the interpreter when it wants the figures alone (plans too large
-    for one written function): the writer's code for the rule, making its offer. None
-    for a rule the writer does not write inline."""
-    rule = compiled.rule
-    if rule is None or not _inline(rule):
-        return None
-    writer = _Writer(engine, None, False)
-    writer.names.update(QUIET=QUIET, c0=compiled, interpret=compiled.evaluate)
+_PRICES, _FUSED, _COLLECTED = "prices", "fused", "collected"
+"""How a lane is written (see :class:`_Writer`); a step is written for one of them."""
+
+
+def write_step(engine: Engine, compiled: Compiled, mode: str, check_paused: bool) -> Step:
+    """``compiled``'s part of a dispatched lane written as a function of its own, called
+    with the lines in its scope once a cart reaches it: what the plan's function writes
+    inline for a promotion of a smaller lane (the same writer, the same code), returning
+    the shipping fee left (nothing in a lowest-price lane). A step names no slot, so a
+    promotion's step serves every plan it is live in."""
+    writer = _Writer(engine, None, check_paused)
+    # a promotion kept apart from another notes the lines it gives on (``touched``)
+    writer.partners = frozenset({compiled.index}) if compiled.not_with else frozenset()
     emit = writer.emit
-    emit(0, "def figures(state, lines):")
-    if rule.final_payment:  # the balances of a pre-sale are the interpreter's to keep
-        emit(1, "if state.deposited:")
-        emit(2, "return interpret(state, lines)")
-    emit(1, "base = state.amounts")
-    emit(1, "offers = []")
-    writer._inline(compiled, rule, 0, "lines", 1, offer=True)
-    emit(1, "return offers[0][1] if offers else QUIET")
+    paused = ", paused" if check_paused else ""
+    if mode == _PRICES:
+        emit(0, f"def step(state, s0, list_unit, best, touched, unredeemed{paused}):")
+    else:
+        emit(
+            0,
+            "def step(state, s0, amounts, base, append, offers, touched, shipping, "
+            f"unredeemed{paused}):",
+        )
+    lines, depth = writer._reach(compiled, 0, False, 0, given=True)
+    rule = compiled.rule
+    if mode == _PRICES:
+        assert rule is not None and isinstance(rule.benefit, UnitPrice)
+        writer._lowest_price(compiled, rule.benefit, 0, lines, depth)
+    elif rule is not None and _inline(rule):
+        writer._inline(compiled, rule, 0, lines, depth, offer=mode == _COLLECTED)
+    else:
+        writer._call(compiled, 0, lines, depth, mode == _FUSED)
+    if mode != _PRICES:
+        emit(1, "return shipping")
     source = "\n".join(writer.out) + "\n"
-    filename = f"<promorules rule {next(_SERIAL)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), writer.names)  # the writer's own source only
-    figures: Evaluator = writer.names["figures"]
-    return figures
+    name = f"<promorules step {compiled.promotion.id!r} {next(_SERIAL)}>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    exec(compile(source, name, "exec"), writer.names)  # the writer's own source only
+    step: Step = writer.names["step"]
+    return step
+
+
+def steps_table(engine: Engine, lane: list[Compiled], mode: str, check_paused: bool) -> list[Step]:
+    """The steps of a dispatched lane, by position: each written when first called (then
+    kept on its promotion, for every plan and lane position it turns up in)."""
+    table: list[Step] = []
+    key = (mode, check_paused)
+    for k, compiled in enumerate(lane):
+        step = compiled.steps.get(key)
+        table.append(step if step is not None else _first_call(engine, compiled, key, table, k))
+    return table
+
+
+def _first_call(
+    engine: Engine, compiled: Compiled, key: tuple[str, bool], table: list[Step], k: int
+) -> Step:
+    """What ``table[k]`` holds until the step of ``compiled`` is first called: writes it
+    (a race writes it twice, alike), keeps it, and calls it."""
+
+    def first(*args: Any) -> Any:
+        step = compiled.steps.get(key)
+        if step is None:
+            step = compiled.steps[key] = write_step(engine, compiled, *key)
+        table[k] = step
+        return step(*args)
+
+    return first

@@ -35,12 +35,12 @@ class Compiled:
     """One promotion ready for pricing: its evaluator and everything the engine needs."""
 
     __slots__ = (
+        "anchor",
         "budget",
         "budget_key",
         "channels",
         "evaluate",
         "exclude_segments",
-        "figures",
         "group",
         "index",
         "kind",
@@ -54,6 +54,7 @@ class Compiled:
         "rule",
         "segments",
         "spans",
+        "steps",
         "threshold",
     )
 
@@ -85,16 +86,38 @@ class Compiled:
         self.rule: Rule | None = None
         """The promotion's rule in the model (:meth:`Kind.rule`), set by the engine:
         the hot path writes its figures inline; None for a kind's own evaluator."""
-        self.figures: Evaluator | None = None
-        """What the walk calls when it wants the figures alone: the rule's figures as a
-        written function, else the evaluator; written when first wanted (None: not yet)."""
+        self.steps: dict[tuple[str, bool], Any] = {}
+        """Its part of a dispatched lane written as a function of its own, by how the
+        lane is written and whether pausing is asked (:func:`promorules.hotpath.write_step`),
+        written when a cart first reaches it in such a lane."""
         self.threshold = 0
         """The least amount its lines must come to for it to give anything (the rule's,
         else :meth:`Kind.threshold`), set by the engine."""
         self.budget = promotion.budget
         self.budget_key = CounterKey(CounterKind.BUDGET, promotion.id)
         self.refuse_over_budget = promotion.budget_policy is BudgetPolicy.REFUSE
-        self.line_filter = line_filter(promotion, kind.reach(promotion))
+        reach = kind.reach(promotion)
+        self.line_filter = line_filter(promotion, reach)
+        self.anchor = anchor(promotion, reach)
+        """The smallest set of values a line must hold one of (by position in the line's
+        key: sku, category, brand, merchant) to be in scope; None: no such set."""
+
+
+def anchor(p: Promotion, reach: frozenset[str] | None = None) -> tuple[int, frozenset[str]] | None:
+    """The smallest of the sets a line must hold one of (``(position in the line's key,
+    values)``: skus, categories, brands, merchants, or the kind's ``reach``) to fall
+    under ``p``; None when ``p`` states none (every line, or excluded ones and tags)."""
+    found: tuple[int, frozenset[str]] | None = None
+    for position, values in (
+        (0, p.skus),
+        (1, p.categories),
+        (2, p.brands),
+        (3, p.merchants),
+        (0, reach),
+    ):
+        if values is not None and len(values) and (found is None or len(values) < len(found[1])):
+            found = (position, frozenset(values))
+    return found
 
 
 def line_filter(p: Promotion, reach: frozenset[str] | None = None) -> Any:
@@ -161,6 +184,7 @@ class Plan:
         "everywhere",
         "hot",
         "hot_paused",
+        "index",
         "lanes",
         "offsets",
         "places",
@@ -199,19 +223,40 @@ class Plan:
         self.hot: Any = None
         self.hot_paused: Any = None
         self.scope_cache: dict[tuple[str, str, str, str, tuple[str, ...]], tuple[int, ...]] = {}
+        self.index: tuple[dict[tuple[int, str], list[int]], list[int]] | None = None
+        """The targeted slots by a value a line must hold to fall under them (see
+        :attr:`Compiled.anchor`), and those without one; built when first wanted."""
 
     def scope(self, line: Line) -> tuple[int, ...]:
         """The slots of the targeted promotions ``line`` falls under, ascending (those in
-        ``everywhere`` left out)."""
+        ``everywhere`` left out). A line not seen before is tested against the promotions
+        :attr:`index` gives for its sku, category, brand and merchant alone."""
         key = (line.sku, line.category, line.brand, line.merchant, line.tags)
         found = self.scope_cache.get(key)
         if found is None:
-            found = tuple(
-                slot
-                for slot, c in enumerate(self.slots)
-                if c.line_filter is not None and c.line_filter(key)
-            )
+            by_value, unanchored = self.index or self._index()
+            candidates = list(unanchored)
+            for position, value in enumerate((line.sku, line.category, line.brand, line.merchant)):
+                candidates += by_value.get((position, value), ())
+            candidates.sort()
+            slots = self.slots
+            found = tuple(slot for slot in candidates if slots[slot].line_filter(key))
             if len(self.scope_cache) >= SCOPE_CACHE_LIMIT:
                 self.scope_cache.clear()
             self.scope_cache[key] = found
         return found
+
+    def _index(self) -> tuple[dict[tuple[int, str], list[int]], list[int]]:
+        by_value: dict[tuple[int, str], list[int]] = {}
+        unanchored: list[int] = []
+        for slot, c in enumerate(self.slots):
+            if c.line_filter is None:
+                continue
+            if c.anchor is None:
+                unanchored.append(slot)
+                continue
+            position, values = c.anchor
+            for value in values:
+                by_value.setdefault((position, value), []).append(slot)
+        self.index = (by_value, unanchored)
+        return self.index

@@ -1,9 +1,11 @@
 """Stacking within a lane: which offers survive exclusive groups and not_with pairs.
 
-Offers of one lane all measure on the same base. Where they clash (they share an
-exclusive ``group``, or one is ``not_with`` the other) the lane keeps the combination
-worth most to the customer (discounts, shipping taken off, gifts at their value); the
-losers are explained as ``lost-to-exclusive-group``, naming the offers they lost to.
+Offers of one lane all measure on the same base. Of an exclusive ``group``, one member
+applies: the group is settled where its first member comes up in lane order, each member
+worth what it would give on what the offers before it left (discounts, shipping taken
+off, gifts at their value). Where a ``not_with`` pair clashes inside one lane, the lane
+keeps the compatible combination worth most to the customer. The losers are explained
+as ``lost-to-exclusive-group``, naming the offers they lost to.
 """
 
 from __future__ import annotations
@@ -23,32 +25,122 @@ def resolve(
     amounts: Sequence[int] | None = None,
     shipping: int = 0,
 ) -> list[tuple[Compiled, Offer]]:
-    """Keep the most valuable combination where groups or not_with pairs conflict.
+    """Keep the most valuable offers where groups or not_with pairs conflict.
+
+    ``offers`` is in lane order. Without a ``not_with`` pair among them (the usual case),
+    each exclusive group keeps one member: with ``amounts`` (what is left of each line
+    at the start of the lane) and ``shipping`` (the fee left), the group is settled where
+    its first member comes up, after the offers before it have claimed their part, and
+    each member is worth what it would give there, every line capped at what is left
+    (integers only, nothing allocated); without them (the price lane, whose offers are
+    unit prices), an offer is worth what it asks. Ties go to the higher priority, then
+    the earlier declaration. With a ``not_with`` pair in the lane, see :func:`_clashes`.
+    The losers are recorded in ``records`` (None: not explaining).
+    """
+    members: dict[str, list[tuple[Compiled, Offer]]] = {}  # by group, in lane order
+    contested = False
+    for c, o in offers:
+        if c.not_with and any(p.index in c.not_with for p, _ in offers):
+            return _clashes(offers, records, amounts, shipping)
+        group = c.group
+        if group is not None:
+            found = members.get(group)
+            if found is None:
+                members[group] = [(c, o)]
+            else:
+                found.append((c, o))
+                contested = True
+    if not contested:
+        return offers
+    if amounts is None:
+        keep = set()
+        for group_offers in members.values():
+            best = max(group_offers, key=lambda m: (_worth(m[1]), m[0].priority, -m[0].index))
+            keep.add(best[0].index)
+    else:
+        keep = _settle_groups(offers, members, amounts, shipping)
+    out = []
+    for compiled, offer in offers:
+        group = compiled.group
+        if group is None or compiled.index in keep or len(members[group]) == 1:
+            out.append((compiled, offer))
+        elif records is not None:
+            winner = next(c for c, _ in offers if c.group == group and c.index in keep)
+            records[compiled.index] = [
+                Status.NOT_APPLIED,
+                0,
+                offer.base,
+                Reason.LOST_TO_GROUP,
+                f"a better offer for the customer applies instead ({winner.promotion.id})",
+                None,
+            ]
+    return out
+
+
+def _settle_groups(
+    offers: list[tuple[Compiled, Offer]],
+    members: dict[str, list[tuple[Compiled, Offer]]],
+    amounts: Sequence[int],
+    shipping: int,
+) -> set[int]:
+    """The winner of each contested group (promotion indexes): the lane is followed in
+    order, each offer kept claiming its part of its lines (capped at what is left); a
+    group is settled at its first member, each member worth what it would give on what
+    is left then (lines, shipping fee, gifts at their value)."""
+    left: dict[int, int] = {}  # what is left of the lines claimed on so far
+    settled: dict[str, int] = {}
+    for compiled, offer in offers:
+        group = compiled.group
+        if group is not None and len(members[group]) > 1:
+            if group in settled:
+                continue
+            best: tuple[int, int, int] | None = None
+            for c, o in members[group]:
+                worth = 0
+                for i, amount in zip(o.lines, o.amounts, strict=True):
+                    room = left.get(i)
+                    if room is None:
+                        room = amounts[i]
+                    worth += amount if amount < room else room if room > 0 else 0
+                if o.shipping_off:
+                    worth += min(o.shipping_off, shipping)
+                if o.gifts:
+                    worth += sum(gift.worth for gift in o.gifts)
+                key = (worth, c.priority, -c.index)
+                if best is None or key > best:
+                    best, compiled, offer = key, c, o
+            settled[group] = compiled.index
+        for i, amount in zip(offer.lines, offer.amounts, strict=True):
+            room = left.get(i)
+            if room is None:
+                room = amounts[i]
+            if amount > room:
+                amount = room
+            if amount > 0:
+                left[i] = room - amount
+        if offer.shipping_off and shipping > 0:
+            shipping -= min(offer.shipping_off, shipping)
+    return set(settled.values())
+
+
+def _clashes(
+    offers: list[tuple[Compiled, Offer]],
+    records: dict[int, list[Any]] | None,
+    amounts: Sequence[int] | None = None,
+    shipping: int = 0,
+) -> list[tuple[Compiled, Offer]]:
+    """Keep the most valuable combination where groups and not_with pairs of one lane
+    conflict.
 
     Offers that clash (same exclusive group, or a not_with pair) form components;
     each component keeps its most valuable compatible subset (exhaustively up to 12
     offers, greedily by value beyond), ties to the higher-priority, then the
     earlier-declared promotions. Offers that clash with nothing are kept as they are.
-    The losers are recorded in ``records`` (None: not explaining).
 
-    With ``amounts`` (what is left of each line at the start of the lane) and
-    ``shipping`` (the fee left), a subset is worth what the lane would really give with
-    it: the kept offers applied in lane order (``offers`` is in it), each line capped
-    at what is left, so an offer whose lines a higher-priority promotion already takes
-    is worth what it can still give, not what it asked for. Without them (the price
-    lane, whose offers are unit prices), an offer is worth what it asks.
+    With ``amounts`` and ``shipping``, a subset is worth what the lane would really give
+    with it: the kept offers applied in lane order, each line capped at what is left.
+    Without them, an offer is worth what it asks.
     """
-    # the common case first: no two offers share a group or form a not_with pair
-    groups: set[str] = set()
-    for c, _ in offers:
-        if c.not_with and any(p.index in c.not_with for p, _ in offers):
-            break
-        if c.group is not None:
-            if c.group in groups:
-                break
-            groups.add(c.group)
-    else:
-        return offers
     conflicted = [
         (c, o)
         for c, o in offers

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
+import attrs
 import pytest
 
+from promorules import hookimpl
 from promorules.cart import Context
 from promorules.counters import CounterKey, CounterKind, Snapshot
-from promorules.kind import Lane, Reason
+from promorules.kind import (
+    CompileEnv,
+    Evaluator,
+    Kind,
+    Lane,
+    NotApplied,
+    Offer,
+    PricingState,
+    Reason,
+)
 from promorules.quote import Status
+from promorules.ruleset import Amount, Promotion
 from tests.helpers import SHANGHAI, cart, ctx, engine, line, yuan
 
 
@@ -86,6 +99,56 @@ def test_not_with_in_an_earlier_lane_takes_its_lines_out_of_scope() -> None:
     assert quote.explanation("plat").base == yuan("150")
     assert quote.explanation("plat").amount == yuan("20")
     assert [ql.discount for ql in quote.lines] == [yuan("10"), yuan("20")]
+
+
+@pytest.mark.parametrize("dispatched", [False, True])
+def test_a_flash_price_not_with_a_store_promotion_keeps_its_lines_out_of_scope(
+    dispatched: bool,
+) -> None:
+    from tests.helpers import ALL_KINDS
+
+    body = (
+        '[[promotion]]\nid = "flash"\nkind = "flash_sale"\nphases = ["explosion"]\n'
+        'prices = { "a" = "150.00" }\nnot_with = ["store"]\n'
+        + promo("store", "store", "100", "20", 'mode = "every"')
+    )
+    eng = engine(body, plugins=ALL_KINDS)
+    if dispatched:  # every lane a dispatch on the promotions reached (a large plan's way)
+        eng.hot_path_limit = 0
+    shopping = cart(line("a", 1, "200"), line("b", 1, "150"))
+    quote = eng.price(shopping, ctx())
+    # a pays its flash price; "store" measures line b alone (150: 20 off)
+    assert quote.discounts_by_promotion == {"flash": yuan("50"), "store": yuan("20")}
+    assert [ql.discount for ql in quote.lines] == [yuan("50"), yuan("20")]
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
+
+
+@pytest.mark.parametrize("dispatched", [False, True])
+def test_a_lane_applies_in_priority_order_whichever_line_reaches_a_promotion_first(
+    dispatched: bool,
+) -> None:
+    from tests.helpers import ALL_KINDS
+
+    def discount(pid: str, skus: str, body: str, priority: int) -> str:
+        return (
+            f'[[promotion]]\nid = "{pid}"\nkind = "discount"\nlane = "item"\n'
+            f"skus = {skus}\npriority = {priority}\n{body}\n"
+        )
+
+    # "all-of-b" (first in the lane) is reached by the cart's second line only, "ten-each"
+    # by both: applied in lane order, "all-of-b" takes b whole and "ten-each" finds
+    # nothing left there
+    eng = engine(
+        discount("all-of-b", '["b"]', 'percent = "100%"', 10)
+        + discount("ten-each", '["a", "b"]', 'off_each = "10"', 0),
+        plugins=ALL_KINDS,
+    )
+    if dispatched:
+        eng.hot_path_limit = 0
+    shopping = cart(line("a", 1, "50"), line("b", 1, "50"))
+    quote = eng.price(shopping, ctx())
+    assert quote.discounts_by_promotion == {"all-of-b": yuan("50"), "ten-each": yuan("10")}
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
 
 
 def test_targeting_and_exclusions() -> None:
@@ -342,7 +405,57 @@ def test_customers_seeing_the_same_promotions_share_one_compiled_pass() -> None:
     assert len(eng._hot_paths) == 3  # the pass asking the ledger snapshot what is paused
 
 
-def test_plans_of_many_promotions_are_priced_by_the_walk_alike() -> None:
+@attrs.frozen
+class FeeConfig:
+    off: Amount
+
+
+class FeeOff(Kind):
+    """Takes an amount off the shipping fee, whether or not a line is in its scope."""
+
+    name = "test_fee_off"
+    config_type = FeeConfig
+    lanes = (Lane.STORE,)
+    without_lines = True
+
+    def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
+        off = int(promotion.config.off)
+
+        def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
+            return Offer(base=state.shipping, shipping_off=min(off, state.shipping))
+
+        return evaluate
+
+
+class FeePlugin:
+    @hookimpl
+    def promorules_register_kinds(self, register: Callable[[Kind], None]) -> None:
+        register(FeeOff())
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_a_kind_applying_without_lines_is_looked_at_when_no_line_is_in_scope(
+    many: bool,
+) -> None:
+    from promorules.hotpath import HOT_PATH_LIMIT
+    from promorules_plugins import tiered
+
+    # with many promotions the lane is a dispatch on those reached: the fee's is reached
+    # without a line
+    count = HOT_PATH_LIMIT + 1 if many else 1
+    body = "".join(
+        promo(f"m{i}", "store", "100", "10", f'merchants = ["m{i}"]') for i in range(count)
+    )
+    body += '[[promotion]]\nid = "fee"\nkind = "test_fee_off"\nskus = ["elsewhere"]\noff = "3"\n'
+    eng = engine(body, plugins=[tiered, FeePlugin()])
+    shopping = cart(line("a", 1, "150", merchant="m0"), shipping="8")
+    quote = eng.price(shopping, ctx())
+    assert quote.discounts_by_promotion == {"m0": yuan("10"), "fee": yuan("3")}
+    assert quote.shipping_payable == yuan("5")
+    assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
+
+
+def test_a_lane_of_many_promotions_looks_only_at_those_a_cart_reaches() -> None:
     from promorules.hotpath import HOT_PATH_LIMIT
 
     body = "".join(
@@ -357,5 +470,7 @@ def test_plans_of_many_promotions_are_priced_by_the_walk_alike() -> None:
     )
     quote = eng.price(shopping, ctx())
     assert quote.payable == yuan("410")  # 430, less 10 at m3 and 10 at m99
-    assert not eng._hot_paths  # nothing compiled: the walk looks only at m3 and m99
+    # the lane is a dispatch: a step is written for m3 and m99 alone, the promotions reached
+    written = [c.promotion.id for c in eng._compiled if c.steps]
+    assert written == ["m3", "m99"]
     assert quote.to_dict() == eng.explained(shopping, ctx()).to_dict()
