@@ -229,7 +229,7 @@ def declared_rulesets(draw: st.DrawFn) -> dict[str, Any]:
 
 
 # a fraction of the profile's effort: a declared category is costlier to bound
-@settings(max_examples=max(20, settings.default.max_examples // 2))
+@settings(max_examples=max(20, settings().max_examples // 2))
 @given(declared_rulesets(), st.integers(0, 2**32 - 1))
 def test_proven_floors_hold_for_any_sku_the_declared_margins_allow(
     ruleset: dict[str, Any], seed: int
