@@ -58,6 +58,8 @@ from tests.property.strategies import (
 PLUGINS: list[object] = [*ALL_KINDS, kinds]
 SEARCH = 40
 """Carts priced per random ruleset that has a PROVEN floor."""
+PROGRESS = 500
+"""A long run logs its progress every this many rulesets (``SOUNDNESS_LOG``)."""
 CHECKED: Counter[str] = Counter()
 """What the properties checked in this run, by name (reported at the end of the run)."""
 
@@ -183,6 +185,8 @@ def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> Non
     bounds = Bounds(engine, space)
     proven = [f for f in floors if bounds.claim(f).proven]
     CHECKED[f"{name}: rulesets"] += 1
+    if CHECKED[f"{name}: rulesets"] % PROGRESS == 0:
+        _log(f"progress: {CHECKED[f'{name}: rulesets']:,} {name} rulesets, none broken")
     if not proven:
         return
     CHECKED[f"{name}: rulesets with a PROVEN floor"] += 1
@@ -262,11 +266,16 @@ def test_the_properties_are_not_vacuous() -> None:
 
 def report() -> str:
     """What this run checked, one figure a line (empty when nothing ran)."""
-    lines = [f"soundness: {CHECKED[key]:,} {key}" for key in sorted(CHECKED)]
-    text = "\n".join(lines)
+    text = "\n".join(f"soundness: {CHECKED[key]:,} {key}" for key in sorted(CHECKED))
+    if text:
+        _log(text)
+    return text
+
+
+def _log(text: str) -> None:
+    """Append ``text`` to the file ``SOUNDNESS_LOG`` names (if any), with the profile."""
     log = os.environ.get("SOUNDNESS_LOG")
-    if log and text:
+    if log:
         profile = os.environ.get("HYPOTHESIS_PROFILE", "default")
         with open(log, "a", encoding="utf-8") as out:
-            out.write(f"[profile {profile}]\n{text}\n")
-    return text
+            out.write(f"[profile {profile}, process {os.getpid()}] {text}\n")
