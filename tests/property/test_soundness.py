@@ -35,9 +35,11 @@ from hypothesis import strategies as st
 from promorules.cart import Cart, Context, Customer, Line
 from promorules.counters import Availability, CounterKind, Snapshot
 from promorules.engine import Engine
+from promorules.plugins import PluginHost
 from promorules.quote import Quote
+from promorules.ruleset import build_ruleset
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
-from promorules.validate.search import TOPPED, unguarded
+from promorules.validate.search import TOPPED
 from promorules.validate.space import Space, build_space
 from tests import kinds
 from tests.helpers import ALL_KINDS
@@ -56,6 +58,8 @@ from tests.property.strategies import (
 )
 
 PLUGINS: list[object] = [*ALL_KINDS, kinds]
+KINDS = PluginHost(PLUGINS).kinds
+"""Loaded once: every ruleset of a run is built with the same kinds."""
 SEARCH = 40
 """Carts priced per random ruleset that has a PROVEN floor."""
 PROGRESS = 500
@@ -178,6 +182,13 @@ def breaks(quote: Quote, cart: Cart, floor: FloorSpec) -> bool:
     return below(paid, cost)
 
 
+def unguarded(ruleset: dict[str, Any]) -> Engine:
+    """The ruleset with its guardrail on ``warn``: the quote as written, unclamped (the
+    bounds do not depend on what the guardrail does)."""
+    ruleset["guardrails"] = {**ruleset.get("guardrails", {}), "on_breach": "warn"}
+    return Engine(build_ruleset(ruleset, KINDS), KINDS)
+
+
 def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> None:
     if not space.items:
         return
@@ -191,11 +202,10 @@ def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> Non
         return
     CHECKED[f"{name}: rulesets with a PROVEN floor"] += 1
     CHECKED[f"{name}: PROVEN floors"] += len(proven)
-    loose = unguarded(engine)
     rng = random.Random(seed)
     for _ in range(SEARCH):
         cart, context = carts(rng, space, engine)
-        quote = loose.price(cart, context)
+        quote = engine.price(cart, context)
         CHECKED[f"{name}: carts priced"] += 1
         for floor in proven:
             # a breaching cart is never inside a PROVEN claim
@@ -206,7 +216,7 @@ def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> Non
 def test_proven_floors_have_no_breaching_cart_in_the_catalogue(
     ruleset: dict[str, Any], catalog: dict[str, Any], seed: int
 ) -> None:
-    engine = Engine.from_dict(ruleset, plugins=PLUGINS)
+    engine = unguarded(ruleset)
     space = build_space(engine, catalog, max_lines=4, max_quantity=4)
     check("catalogue", engine, space, seed, catalogue_carts)
 
@@ -238,7 +248,7 @@ def declared_rulesets(draw: st.DrawFn) -> dict[str, Any]:
 def test_proven_floors_hold_for_any_sku_the_declared_margins_allow(
     ruleset: dict[str, Any], seed: int
 ) -> None:
-    engine = Engine.from_dict(ruleset, plugins=PLUGINS)
+    engine = unguarded(ruleset)
     space = build_space(engine, None, max_lines=4, max_quantity=4)
     check("declared", engine, space, seed, declared_carts)
 
