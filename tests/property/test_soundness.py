@@ -29,8 +29,10 @@ from fractions import Fraction
 from typing import Any
 
 import attrs
-from hypothesis import given, settings
+import pytest
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from promorules.cart import Cart, Context, Customer, Line
 from promorules.counters import Availability, CounterKind, Snapshot
@@ -289,3 +291,54 @@ def _log(text: str) -> None:
         profile = os.environ.get("HYPOTHESIS_PROFILE", "default")
         with open(log, "a", encoding="utf-8") as out:
             out.write(f"[profile {profile}, process {os.getpid()}] {text}\n")
+
+
+def _has(**fields: Any) -> Any:
+    def found(ruleset: dict[str, Any]) -> bool:
+        return any(
+            all(p.get(key) == value for key, value in fields.items()) for p in ruleset["promotion"]
+        )
+
+    return found
+
+
+COVERED = {
+    **{kind: _has(kind=kind) for kind in sorted(KINDS) if not kind.startswith("test_")},
+    "discount scope=line": _has(kind="discount", scope="line"),
+    "discount round=pool": _has(kind="discount", round="pool"),
+    "discount cheapest": _has(kind="discount", dearest=True),
+    "discount max_units": lambda r: any("max_units" in p for p in r["promotion"]),
+    "discount off_line": lambda r: any("off_line" in p for p in r["promotion"]),
+    "tiered scope=line": _has(kind="tiered", scope="line"),
+    "tiered leftover": _has(kind="tiered", leftover="first-line"),
+    "tiered by quantity": lambda r: any(
+        p["kind"] == "tiered" and "quantity" in p for p in r["promotion"]
+    ),
+    "flash sale with stock": lambda r: any(
+        p["kind"] == "flash_sale" and "stock" in p for p in r["promotion"]
+    ),
+    "gift of a choice": lambda r: any("choose_one_of" in p for p in r["promotion"]),
+    "bxgy partial": _has(kind="bxgy", partial=True),
+    "bxgy get_skus": lambda r: any("get_skus" in p for p in r["promotion"]),
+    "unlock_codes": lambda r: any("unlock_codes" in p for p in r["promotion"]),
+    "a budget": lambda r: any("budget" in p for p in r["promotion"]),
+    "funder budgets": lambda r: "budgets" in r,
+    "lane order": lambda r: "stacking" in r,
+    "half-up rounding": lambda r: r["campaign"]["rounding"] == "half-up",
+}
+
+
+def test_the_rulesets_draw_every_kind_and_setting() -> None:
+    seen: set[str] = set()
+
+    def note(ruleset: dict[str, Any]) -> bool:
+        seen.update(name for name, found in COVERED.items() if found(ruleset))
+        return False  # never "found": every draw is looked at, none shrunk
+
+    with pytest.raises(NoSuchExample):
+        find(
+            wide_rulesets(),
+            note,
+            settings=settings(max_examples=300, database=None, derandomize=True),
+        )
+    assert sorted(set(COVERED) - seen) == []
