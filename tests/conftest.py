@@ -20,6 +20,16 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile(
     "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+# "soundness": the long hunt for an unsound proof (tests/property/test_soundness.py,
+# HYPOTHESIS_PROFILE=soundness pytest tests/property/test_soundness.py), 12,000 rulesets
+# with a catalogue and 6,000 with declared categories
+settings.register_profile(
+    "soundness",
+    max_examples=12_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 # "fuzz": the long hunt of tests/fuzz (HYPOTHESIS_PROFILE=fuzz pytest tests/fuzz), 10,000
 # draws a test; CI runs the same tests under "ci"
 settings.register_profile(

@@ -165,17 +165,25 @@ class Bxgy(Kind):
 
     def bound(self, promotion: Promotion) -> Bound:
         config: BxgyConfig = promotion.config
+        # each unit it picks loses at most ``percent`` of itself (rounded once per line),
+        # but it may pick every unit of a line: a line keeps a share only with a percent
+        line_rate = Fraction(config.percent) if config.percent is not None else None
         if config.get_skus or config.get_categories:
             # the units got may be worth far more than the units bought
-            return Bound(note="buy from one scope, get from another: up to the whole base")
+            return Bound(
+                line_rate=line_rate,
+                note="buy from one scope, get from another: up to the whole base",
+            )
         # a partial last group of r units gets r - buy < get of them: no deeper
         rate = Fraction(config.get, config.buy + config.get)
         if config.percent is not None:
             rate *= Fraction(config.percent)
         return Bound(
             rate=rate,
+            line_rate=line_rate,
             note=f"at most {format_percent(rate)} of the units in scope (the cheapest are "
-            "discounted); half-up rounding may add under one minor unit per line",
+            "discounted)"
+            + (f", {format_percent(line_rate)} of any line" if line_rate is not None else ""),
         )
 
 

@@ -112,6 +112,12 @@ class Discount(Kind):
                 yield Problem(
                     "PR203", "the cheapest units take a percent or off_each", ("cheapest",)
                 )
+            if config.max_units is not None:
+                yield Problem(
+                    "PR203",
+                    "the cheapest units are counted by cheapest, not max_units",
+                    ("max_units",),
+                )
         elif config.dearest:
             yield Problem("PR203", "dearest picks with cheapest = N", ("dearest",))
         if config.round is Round.POOL and config.percent is None:

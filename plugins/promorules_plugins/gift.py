@@ -241,9 +241,12 @@ class GiftKind(Kind):
         config: GiftConfig = promotion.config
         cost = sum(i.unit_cost * i.quantity for i in config.gifts)
         cost += max((i.unit_cost * i.quantity for i in config.choose_one_of), default=0)
+        # the threshold is measured on the lines' amount at the start of the lane, never
+        # more than their list amount: no order listed below it gets a gift
         return Bound(
             rate=Fraction(0),
             extra_cost=cost,
+            min_base=config.threshold or 0 if config.quantity is None else 0,
             note="no discount; adds gifts costing at most the extra cost per order",
         )
 

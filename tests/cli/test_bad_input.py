@@ -71,7 +71,8 @@ def test_a_bad_time_zone_is_pr106_for_every_command(
     }[command]
     code, _, err = run(argv, capsys)
     assert code == 2
-    assert f"{ruleset}:14:1: PR106 campaign.timezone: unknown time zone" in err
+    line = text.splitlines().index(f"timezone = {json.dumps(zone)}") + 1
+    assert f"{ruleset}:{line}:1: PR106 campaign.timezone: unknown time zone" in err
 
 
 # --------------------------------------------------------------------------- year edges

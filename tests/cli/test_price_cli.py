@@ -167,7 +167,7 @@ def test_several_carts_and_coupons(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def warn_ruleset(tmp_path: Path) -> Path:
-    text = (ROOT / "rulesets" / "double11.toml").read_text(encoding="utf-8")
+    text = (ROOT / "rulesets" / "breach_example.toml").read_text(encoding="utf-8")
     assert 'on_breach = "clamp"' in text
     path = tmp_path / "warn.toml"
     path.write_text(text.replace('on_breach = "clamp"', 'on_breach = "warn"'), encoding="utf-8")
@@ -190,7 +190,7 @@ def test_a_breach_under_warn_exits_1(capsys: pytest.CaptureFixture[str], tmp_pat
 
 
 def test_the_same_cart_under_clamp_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["price", "rulesets/double11.toml", "rulesets/carts/clamp.json"]
+    argv = ["price", "rulesets/breach_example.toml", "rulesets/carts/clamp.json"]
     code, _, _ = run(capsys, *argv, "--catalog", "rulesets/catalog.csv")
     assert code == 0
 

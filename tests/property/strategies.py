@@ -19,8 +19,12 @@ from promorules.money import format_amount
 from tests.helpers import SHANGHAI
 
 CATEGORIES = ("beauty", "digital", "home", "grocery")
+LEFTOVERS = ("largest-remainder", "first-line", "last-line")
+"""Where a pooled discount's leftover minor units go (the allocation settings)."""
 MERCHANTS = ("m1", "m2", "m3")
 SEGMENTS = ("new", "member", "churned")
+CHANNELS = ("app", "web")
+UNIT_PRICE_KINDS = ("flash_sale", "member_price")
 START = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
 
 
@@ -68,9 +72,11 @@ def tiered_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
             tiers.append(tier)
         table["tiers"] = tiers
     if draw(st.booleans()):
-        table["scope"] = draw(st.sampled_from(["store", "cross-store"]))
+        table["scope"] = draw(st.sampled_from(["store", "cross-store", "line"]))
     if draw(st.integers(0, 3)) == 0:
         table["cap"] = money(draw(st.integers(100, 50_000)))
+    if draw(st.integers(0, 2)) == 0:
+        table["leftover"] = draw(st.sampled_from(LEFTOVERS))
     if draw(st.integers(0, 2)) == 0:
         table["categories"] = draw(
             st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True)
@@ -344,6 +350,8 @@ def gift_items(draw: st.DrawFn, skus: list[str]) -> list[dict[str, Any]]:
             item["quantity"] = draw(st.integers(1, 3))
         if draw(st.booleans()):
             item["stock"] = draw(st.integers(0, 5))
+        if draw(st.integers(0, 3)) == 0:
+            item["value"] = money(draw(st.integers(0, 30_000)))
         items.append(item)
     return items
 
@@ -361,6 +369,15 @@ def basket_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
             table["percent"] = draw(percents(1, 100))
         if draw(st.booleans()):
             table["max_repeats"] = draw(st.integers(1, 3))
+        scope = draw(st.sampled_from(["one", "partial", "get_skus", "get_categories"]))
+        if scope == "partial":
+            table["partial"] = True
+        elif scope == "get_skus":
+            table["get_skus"] = draw(
+                st.lists(st.sampled_from(SKUS), min_size=1, max_size=2, unique=True)
+            )
+        elif scope == "get_categories":
+            table["get_categories"] = [draw(st.sampled_from(CATEGORIES))]
     elif kind == "bundle":
         table["lane"] = draw(st.sampled_from(["item", "store", "platform"]))
         table["quantity"] = draw(st.integers(2, 4))
@@ -382,10 +399,18 @@ def basket_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
         table["stackable"] = draw(st.booleans())
     else:
         table["lane"] = draw(st.sampled_from(["store", "platform"]))
-        if draw(st.booleans()):
+        condition = draw(st.sampled_from(["none", "threshold", "quantity"]))
+        if condition == "threshold":
             table["threshold"] = money(draw(st.integers(0, 100_000)))
-        if draw(st.booleans()):
+        elif condition == "quantity":
+            table["quantity"] = draw(st.integers(1, 4))
+        reduction = draw(st.sampled_from(["all", "off", "percent", "price"]))
+        if reduction == "off":
             table["off"] = money(draw(st.integers(1, 2_000)))
+        elif reduction == "percent":
+            table["percent"] = draw(percents(1, 100))
+        elif reduction == "price":
+            table["price"] = money(draw(st.integers(0, 2_000)))
     if draw(st.integers(0, 2)) == 0:
         table["categories"] = draw(
             st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True)
@@ -475,15 +500,37 @@ KIND_LANES = {
 
 @st.composite
 def discount_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
+    """A ``discount`` with any of its settings: the reward (percent, off_each, off_line),
+    conditions, scope, cap, max_units, pooled rounding and leftover, cheapest / dearest."""
     table: dict[str, Any] = {
         "id": pid,
         "kind": "discount",
         "lane": draw(st.sampled_from(["item", "store", "platform"])),
     }
-    if draw(st.booleans()):
+    reward = draw(st.sampled_from(["percent", "off_each", "off_line"]))
+    if reward == "percent":
         table["percent"] = draw(percents(1, 100))
     else:
-        table["off_each"] = money(draw(st.integers(1, 50_000)))
+        table[reward] = money(draw(st.integers(1, 50_000)))
+    if draw(st.integers(0, 2)) == 0:
+        table["threshold"] = money(draw(st.integers(0, 100_000)))
+    if draw(st.integers(0, 3)) == 0:
+        table["min_quantity"] = draw(st.integers(1, 4))
+    if draw(st.integers(0, 4)) == 0:
+        table["max_amount"] = money(draw(st.integers(100_000, 600_000)))
+    if draw(st.integers(0, 2)) == 0:
+        table["scope"] = draw(st.sampled_from(["order", "store", "line"]))
+    if draw(st.integers(0, 3)) == 0:
+        table["cap"] = money(draw(st.integers(1, 50_000)))
+    if reward != "off_line" and draw(st.integers(0, 3)) == 0:
+        table["cheapest"] = draw(st.integers(1, 3))
+        table["dearest"] = draw(st.booleans())
+    elif reward == "percent" and draw(st.booleans()):
+        table["round"] = "pool"
+    elif reward == "off_each" and draw(st.booleans()):
+        table["max_units"] = draw(st.integers(1, 3))
+    if draw(st.integers(0, 2)) == 0:
+        table["leftover"] = draw(st.sampled_from(LEFTOVERS))
     return table
 
 
@@ -585,6 +632,22 @@ def any_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
         table["categories"] = [draw(st.sampled_from(CATEGORIES))]
     if draw(st.integers(0, 4)) == 0:
         table["segments"] = [draw(st.sampled_from(SEGMENTS))]
+    elif draw(st.integers(0, 6)) == 0:
+        table["exclude_segments"] = [draw(st.sampled_from(SEGMENTS))]
+    if draw(st.integers(0, 5)) == 0:
+        table["channels"] = [draw(st.sampled_from(CHANNELS))]
+    if (
+        "code" not in table
+        and table["kind"] not in UNIT_PRICE_KINDS
+        and draw(st.integers(0, 5)) == 0
+    ):
+        # a code-gated promotion (the wallets present these codes); unit-price kinds
+        # take no condition (the engine refuses unlock_codes on them with a traceback)
+        table["unlock_codes"] = [draw(st.sampled_from(TEST_CODES + COUPON_CODES))]
+    if draw(st.integers(0, 5)) == 0:
+        # a ledger counter: the proofs must hold whatever `ledger adjust` sets it to
+        table["budget"] = money(draw(st.integers(1, 50_000)))
+        table["budget_policy"] = draw(st.sampled_from(["trim", "refuse"]))
     return table
 
 
@@ -671,7 +734,7 @@ def wide_rulesets(
         guardrails["min_line_margin"] = draw(percents(0, 10))
     if draw(st.booleans()):
         guardrails["categories"] = {draw(st.sampled_from(CATEGORIES)): draw(percents(0, 25))}
-    return {
+    data: dict[str, Any] = {
         "campaign": {
             "name": "Wide",
             "currency": "CNY",
@@ -681,6 +744,17 @@ def wide_rulesets(
         "guardrails": guardrails,
         "promotion": promotions,
     }
+    if draw(st.integers(0, 3)) == 0:
+        later = draw(st.permutations(["item", "store", "platform"]))
+        data["stacking"] = {
+            "lanes": ["price", *later],
+            "price": draw(st.sampled_from(["lowest", "priority"])),
+            "funder_budget_policy": draw(st.sampled_from(["trim", "refuse"])),
+        }
+    if draw(st.integers(0, 5)) == 0:
+        funder = draw(st.sampled_from(["platform", "merchant"]))
+        data["budgets"] = {funder: money(draw(st.integers(1, 50_000)))}
+    return data
 
 
 def wallets() -> st.SearchStrategy[tuple[str, ...]]:

@@ -1,69 +1,127 @@
 """Soundness of the validator, as properties over random rulesets of every kind.
 
-- A floor the bound calls PROVEN has no breaching cart in a random search of the same
-  space (catalogue skus, any moment, segment and wallet), guardrails off.
-- A cart that breaches with guardrails off is never inside a PROVEN claim.
+- A floor the bound calls PROVEN has no breaching cart among carts priced by the engine
+  with the guardrail on ``warn`` (the quote as the ruleset writes it): catalogue skus,
+  any moment, segments, channel, wallet, gift choice, deposits paid, and every ledger
+  counter (budgets, uses, stock) at any value ``promorules ledger adjust`` can set.
 - The same for rulesets validated without a catalogue, against random skus that
   honour the declared category margins and price floors.
 
-The carts here are drawn independently of the validator's own search strategy.
+The rulesets draw every built-in kind with its settings (tests/property/strategies.py,
+``KIND_STRATEGIES``), every rounding mode and leftover setting, lane orders, the price
+lane's choice, ``unlock_codes`` and budgets. The carts are drawn independently of the
+validator's own search, from a seeded ``random.Random`` (cheap enough to price many
+carts per ruleset; a failure reproduces from Hypothesis' ruleset and the seed it prints).
+
+Effort follows the Hypothesis profile (tests/conftest.py): ``ci`` and ``dev`` stay fast,
+``thorough`` and ``soundness`` run thousands of rulesets. The number of rulesets checked
+(and of those with a PROVEN floor, the ones that can fail) is printed at the end of the
+run (tests/property/conftest.py); ``SOUNDNESS_LOG=FILE`` also appends it to FILE.
 """
 
 from __future__ import annotations
 
+import os
+import random
+from collections import Counter
 from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
-from hypothesis import given, settings
+import attrs
+import pytest
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 
 from promorules.cart import Cart, Context, Customer, Line
+from promorules.counters import Availability, CounterKind, Snapshot
 from promorules.engine import Engine
+from promorules.plugins import PluginHost
 from promorules.quote import Quote
+from promorules.ruleset import build_ruleset
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
-from promorules.validate.search import unguarded
-from promorules.validate.space import Item, Space, build_space
+from promorules.validate.search import TOPPED
+from promorules.validate.space import Space, build_space
 from tests import kinds
 from tests.helpers import ALL_KINDS
 from tests.property.strategies import (
     CATEGORIES,
+    CHANNELS,
+    COUPON_CODES,
+    DEPOSITS,
+    GIFT_SKUS,
     MERCHANTS,
     SEGMENTS,
     START,
+    TEST_CODES,
     catalogues,
-    deposit_paid,
-    wallets,
     wide_rulesets,
 )
 
 PLUGINS: list[object] = [*ALL_KINDS, kinds]
-SEARCH = 25
-"""Carts priced per random ruleset."""
+KINDS = PluginHost(PLUGINS).kinds
+"""Loaded once: every ruleset of a run is built with the same kinds."""
+SEARCH = 40
+"""Carts priced per random ruleset that has a PROVEN floor."""
+PROGRESS = 500
+"""A long run logs its progress every this many rulesets (``SOUNDNESS_LOG``)."""
+CHECKED: Counter[str] = Counter()
+"""What the properties checked in this run, by name (reported at the end of the run)."""
 
 
-def moments(space: Space) -> st.SearchStrategy[Any]:
+def _cart(
+    rng: random.Random, lines: list[Line], space: Space, engine: Engine
+) -> tuple[Cart, Context]:
+    lines = [_deposit(rng, line) for line in lines]
+    segments = frozenset(rng.sample(SEGMENTS, rng.randint(0, 2)))
+    codes = TEST_CODES + COUPON_CODES
+    wallet = tuple(rng.sample(codes, rng.randint(0, len(codes))))
     # the slots' own moments reach every activation plan; random instants check between
-    return st.one_of(
-        st.sampled_from(space.moments),
-        st.integers(-3600, 4 * 24 * 3600).map(lambda s: START + timedelta(seconds=s)),
-    )
+    if space.moments and rng.random() < 0.8:
+        at = rng.choice(space.moments)
+    else:
+        at = START + timedelta(seconds=rng.randint(-3600, 4 * 24 * 3600))
+    channel = rng.choice((None, *CHANNELS))
+    choices = {p.id: rng.choice(GIFT_SKUS) for p in engine.ruleset.promotions if rng.random() < 0.5}
+    context = Context(at, channel, wallet, availability=_ledger(rng, engine), choices=choices)
+    customer = Customer(f"c{rng.randint(0, 3)}", segments)
+    return Cart(tuple(lines), customer, "CNY", rng.choice((0, 0, rng.randint(1, 3_000)))), context
 
 
-@st.composite
-def catalogue_carts(draw: st.DrawFn, space: Space) -> tuple[Cart, Context]:
-    items = draw(
-        st.lists(
-            st.sampled_from(space.items),
-            min_size=1,
-            max_size=space.max_lines,
-            unique_by=lambda i: i.sku,
-        )
-    )
-    lines = tuple(
+def _deposit(rng: random.Random, line: Line) -> Line:
+    """``line``, now and then with a pre-sale deposit paid for some of its units."""
+    if rng.random() < 0.6:
+        return line
+    deposit = rng.choice(DEPOSITS)
+    # never past the line's amount, which a Line refuses
+    paid = deposit * rng.randint(0, min(line.quantity, line.amount // deposit))
+    return attrs.evolve(line, deposit_paid=paid)
+
+
+def _ledger(rng: random.Random, engine: Engine) -> Availability:
+    """Every counter the ruleset declares at a value ``ledger adjust`` may set: budgets
+    anywhere up to far beyond any cart, uses and stock anywhere from 0 to a few more
+    than declared; or every budget topped up and the rest unlimited (the search's)."""
+    if not engine.counters or rng.random() < 0.4:
+        return TOPPED
+    left = {}
+    for spec in engine.counters:
+        if rng.random() < 0.3:
+            continue  # left as declared
+        if spec.key.kind in (CounterKind.BUDGET, CounterKind.FUNDER_BUDGET):
+            left[spec.key] = rng.choice((0, rng.randint(0, 2 * spec.initial), 10**12))
+        else:
+            left[spec.key] = rng.randint(0, spec.initial + 3)
+    return Snapshot(left)
+
+
+def catalogue_carts(rng: random.Random, space: Space, engine: Engine) -> tuple[Cart, Context]:
+    items = rng.sample(space.items, rng.randint(1, min(space.max_lines, len(space.items))))
+    lines = [
         Line(
             i.sku,
-            draw(st.integers(1, space.max_quantity)),
+            rng.randint(1, space.max_quantity),
             i.price,
             int(i.cost),
             i.category,
@@ -72,15 +130,31 @@ def catalogue_carts(draw: st.DrawFn, space: Space) -> tuple[Cart, Context]:
             i.tags,
         )
         for i in items
-    )
-    return _cart(draw, lines, space)
+    ]
+    return _cart(rng, lines, space, engine)
 
 
-def _cart(draw: st.DrawFn, lines: tuple[Line, ...], space: Space) -> tuple[Cart, Context]:
-    lines = tuple(deposit_paid(draw, line) for line in lines)
-    segments = frozenset(draw(st.lists(st.sampled_from(SEGMENTS), max_size=2)))
-    context = Context(draw(moments(space)), None, draw(wallets()))
-    return Cart(lines, Customer("c", segments), "CNY"), context
+def declared_carts(rng: random.Random, space: Space, engine: Engine) -> tuple[Cart, Context]:
+    lines = []
+    for n in range(rng.randint(1, space.max_lines)):
+        item = rng.choice(space.items)
+        # the ends of the declared range now and then: the worst cases sit there
+        price = rng.choice((item.price, item.max_price, rng.randint(item.price, item.max_price)))
+        margin = item.margin if item.margin is not None else Fraction(0)
+        most = int((1 - margin) * price)
+        cost = rng.choice((most, rng.randint(0, most)))
+        lines.append(
+            Line(
+                f"sku{n}",
+                rng.randint(1, space.max_quantity),
+                price,
+                cost,
+                item.category,
+                "",
+                rng.choice(MERCHANTS),
+            )
+        )
+    return _cart(rng, lines, space, engine)
 
 
 def breaks(quote: Quote, cart: Cart, floor: FloorSpec) -> bool:
@@ -110,28 +184,43 @@ def breaks(quote: Quote, cart: Cart, floor: FloorSpec) -> bool:
     return below(paid, cost)
 
 
-def check(engine: Engine, space: Space, draw: Any, carts: Any) -> None:
-    floors = floors_of(engine.ruleset)
+def unguarded(ruleset: dict[str, Any]) -> Engine:
+    """The ruleset with its guardrail on ``warn``: the quote as written, unclamped (the
+    bounds do not depend on what the guardrail does)."""
+    ruleset["guardrails"] = {**ruleset.get("guardrails", {}), "on_breach": "warn"}
+    return Engine(build_ruleset(ruleset, KINDS), KINDS)
+
+
+def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> None:
     if not space.items:
         return
+    floors = floors_of(engine.ruleset)
     bounds = Bounds(engine, space)
     proven = [f for f in floors if bounds.claim(f).proven]
-    loose = unguarded(engine)
+    CHECKED[f"{name}: rulesets"] += 1
+    if CHECKED[f"{name}: rulesets"] % PROGRESS == 0:
+        _log(f"progress: {CHECKED[f'{name}: rulesets']:,} {name} rulesets, none broken")
+    if not proven:
+        return
+    CHECKED[f"{name}: rulesets with a PROVEN floor"] += 1
+    CHECKED[f"{name}: PROVEN floors"] += len(proven)
+    rng = random.Random(seed)
     for _ in range(SEARCH):
-        cart, context = draw(carts(space))
-        quote = loose.price(cart, context)
-        for floor in floors:
-            breached = breaks(quote, cart, floor)
-            # a breaching cart is never inside a PROVEN claim (and vice versa)
-            assert not (breached and floor in proven), (floor, cart, context)
+        cart, context = carts(rng, space, engine)
+        quote = engine.price(cart, context)
+        CHECKED[f"{name}: carts priced"] += 1
+        for floor in proven:
+            # a breaching cart is never inside a PROVEN claim
+            assert not breaks(quote, cart, floor), (floor, cart, context, quote.payable)
 
 
-@given(st.data())
-def test_proven_floors_have_no_breaching_cart_in_the_catalogue(data: st.DataObject) -> None:
-    engine = Engine.from_dict(data.draw(wide_rulesets()), plugins=PLUGINS)
-    catalog = data.draw(catalogues())
+@given(wide_rulesets(), catalogues(), st.integers(0, 2**32 - 1))
+def test_proven_floors_have_no_breaching_cart_in_the_catalogue(
+    ruleset: dict[str, Any], catalog: dict[str, Any], seed: int
+) -> None:
+    engine = unguarded(ruleset)
     space = build_space(engine, catalog, max_lines=4, max_quantity=4)
-    check(engine, space, data.draw, catalogue_carts)
+    check("catalogue", engine, space, seed, catalogue_carts)
 
 
 @st.composite
@@ -149,37 +238,21 @@ def declared(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
-def declared_carts(draw: st.DrawFn, space: Space) -> tuple[Cart, Context]:
-    lines = []
-    for n in range(draw(st.integers(1, space.max_lines))):
-        item: Item = draw(st.sampled_from(space.items))
-        price = draw(st.integers(item.price, item.max_price))
-        margin = item.margin if item.margin is not None else Fraction(0)
-        cost = draw(st.integers(0, int((1 - margin) * price)))
-        lines.append(
-            Line(
-                f"sku{n}",
-                draw(st.integers(1, space.max_quantity)),
-                price,
-                cost,
-                item.category,
-                "",
-                draw(st.sampled_from(MERCHANTS)),
-            )
-        )
-    return _cart(draw, tuple(lines), space)
+def declared_rulesets(draw: st.DrawFn) -> dict[str, Any]:
+    ruleset = draw(wide_rulesets())
+    ruleset["catalog"] = draw(declared())
+    return ruleset
 
 
-@settings(max_examples=40)
-@given(st.data())
+# a fraction of the profile's effort: a declared category is costlier to bound
+@settings(max_examples=max(20, settings().max_examples // 2))
+@given(declared_rulesets(), st.integers(0, 2**32 - 1))
 def test_proven_floors_hold_for_any_sku_the_declared_margins_allow(
-    data: st.DataObject,
+    ruleset: dict[str, Any], seed: int
 ) -> None:
-    ruleset = data.draw(wide_rulesets())
-    ruleset["catalog"] = data.draw(declared())
-    engine = Engine.from_dict(ruleset, plugins=PLUGINS)
+    engine = unguarded(ruleset)
     space = build_space(engine, None, max_lines=4, max_quantity=4)
-    check(engine, space, data.draw, declared_carts)
+    check("declared", engine, space, seed, declared_carts)
 
 
 def test_the_properties_are_not_vacuous() -> None:
@@ -201,3 +274,71 @@ def test_the_properties_are_not_vacuous() -> None:
     # 100.00 * 0.9 - 0.01 rounding = 89.99 paid, cost 50.00: margin 44.44%
     assert claim.proven
     assert claim.worst_margin == Fraction(8999 - 5000, 8999)
+
+
+def report() -> str:
+    """What this run checked, one figure a line (empty when nothing ran)."""
+    text = "\n".join(f"soundness: {CHECKED[key]:,} {key}" for key in sorted(CHECKED))
+    if text:
+        _log(text)
+    return text
+
+
+def _log(text: str) -> None:
+    """Append ``text`` to the file ``SOUNDNESS_LOG`` names (if any), with the profile."""
+    log = os.environ.get("SOUNDNESS_LOG")
+    if log:
+        profile = os.environ.get("HYPOTHESIS_PROFILE", "default")
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"[profile {profile}, process {os.getpid()}] {text}\n")
+
+
+def _has(**fields: Any) -> Any:
+    def found(ruleset: dict[str, Any]) -> bool:
+        return any(
+            all(p.get(key) == value for key, value in fields.items()) for p in ruleset["promotion"]
+        )
+
+    return found
+
+
+COVERED = {
+    **{kind: _has(kind=kind) for kind in sorted(KINDS) if not kind.startswith("test_")},
+    "discount scope=line": _has(kind="discount", scope="line"),
+    "discount round=pool": _has(kind="discount", round="pool"),
+    "discount cheapest": _has(kind="discount", dearest=True),
+    "discount max_units": lambda r: any("max_units" in p for p in r["promotion"]),
+    "discount off_line": lambda r: any("off_line" in p for p in r["promotion"]),
+    "tiered scope=line": _has(kind="tiered", scope="line"),
+    "tiered leftover": _has(kind="tiered", leftover="first-line"),
+    "tiered by quantity": lambda r: any(
+        p["kind"] == "tiered" and "quantity" in p for p in r["promotion"]
+    ),
+    "flash sale with stock": lambda r: any(
+        p["kind"] == "flash_sale" and "stock" in p for p in r["promotion"]
+    ),
+    "gift of a choice": lambda r: any("choose_one_of" in p for p in r["promotion"]),
+    "bxgy partial": _has(kind="bxgy", partial=True),
+    "bxgy get_skus": lambda r: any("get_skus" in p for p in r["promotion"]),
+    "unlock_codes": lambda r: any("unlock_codes" in p for p in r["promotion"]),
+    "a budget": lambda r: any("budget" in p for p in r["promotion"]),
+    "funder budgets": lambda r: "budgets" in r,
+    "lane order": lambda r: "stacking" in r,
+    "half-up rounding": lambda r: r["campaign"]["rounding"] == "half-up",
+}
+
+
+def test_the_rulesets_draw_every_kind_and_setting() -> None:
+    seen: set[str] = set()
+
+    def note(ruleset: dict[str, Any]) -> bool:
+        seen.update(name for name, found in COVERED.items() if found(ruleset))
+        return False  # never "found": every draw is looked at, none shrunk
+
+    with pytest.raises(NoSuchExample):
+        find(
+            wide_rulesets(),
+            note,
+            settings=settings(max_examples=300, database=None, derandomize=True),
+        )
+    assert sorted(set(COVERED) - seen) == []

@@ -62,14 +62,14 @@ def test_explosion_midnight_flash_coupons_and_a_gift_hint() -> None:
     quote = price("double11.toml", "d11-midnight.toml")
     assert applied(quote) == {
         "midnight-flash": yuan("60.00"),  # one serum at 269.00 instead of 329.00
-        "mask-b2g1": yuan("89.00"),
+        "mask-multibuy": yuan("88.11"),  # a third of 3 x 89.00, at 33%
         "lumi-ladder": yuan("60.00"),
         "lumi-coupon": yuan("30.00"),
         "every-300-off-50": yuan("100.00"),
     }
-    assert quote.payable == yuan("586.00")
+    assert quote.payable == yuan("586.89")
     gift = quote.explanation("lumi-gift")
-    assert gift.hint is not None and gift.hint.shortfall == yuan("24.00")
+    assert gift.hint is not None and gift.hint.shortfall == yuan("23.11")
     findings = {c.code: c.status for c in quote.codes}
     assert findings == {"LUMI30": Status.APPLIED, "D11PLAT80": Status.NOT_APPLIED}
     assert quote.guardrail.status is GuardrailStatus.OK
@@ -81,16 +81,26 @@ def test_encore_member_multibuy_and_store_reduction() -> None:
     assert quote.payable == yuan("218.50")
 
 
-def test_midnight_phone_is_clamped_to_the_margin_floors() -> None:
+def test_the_breach_example_phone_is_clamped_to_the_margin_floors() -> None:
     # flash 3699.00, then every 300 off 50 (12 x 50.00) would leave 3099.00 against a cost of
     # 3580.00: the clamp takes the platform reduction back down to the 5% order floor
     # (3580.00 / 0.95 = 3768.43 needs more than the flash price allows: 3699.00 < 3768.43,
     # so the flash discount is trimmed too, platform lane first as its priority is lowest)
-    quote = price("double11.toml", "clamp.json")
+    quote = price("breach_example.toml", "clamp.json")
     assert quote.guardrail.status is GuardrailStatus.CLAMPED
     assert quote.payable == yuan("3768.43")
     assert quote.guardrail.trims["every-300-off-50"] == yuan("600.00")
     assert all(f.held for f in quote.guardrail.floors)
+
+
+def test_the_flagship_phone_keeps_its_floors_without_the_clamp() -> None:
+    # double11 flashes the phone at 3849.00 and keeps it out of the platform offers:
+    # margin (3849.00 - 3580.00) / 3849.00 = 6.99%, above the 5% order floor unclamped
+    quote = price("double11.toml", "clamp.json")
+    assert applied(quote) == {"midnight-flash": yuan("150.00")}
+    assert quote.payable == yuan("3849.00")
+    assert quote.guardrail.status is GuardrailStatus.OK
+    assert quote.explanation("every-300-off-50").reason == "no-eligible-lines"
 
 
 def test_beauty_week_b_grade() -> None:

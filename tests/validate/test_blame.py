@@ -70,15 +70,18 @@ def test_the_smallest_gift_threshold_is_the_one_that_proves_the_floor(tmp_path: 
     assert not proven(text.replace('"100.00"', '"116.66"'), "gift.csv", "order")
 
 
-def test_a_gift_whose_bound_knows_no_threshold_is_named_without_a_figure(
-    tmp_path: Path,
-) -> None:
+def test_a_gift_of_the_customers_choice_is_tied_to_its_threshold(tmp_path: Path) -> None:
     engine = Engine.from_toml(CORPUS / "gift-choice.toml", plugins=PLUGINS)
     catalog = load_catalog(CORPUS / "gift-choice.csv", "CNY")
     verdict = validate(engine, catalog, Options(examples=50, out_dir=tmp_path)).verdict("order")
     assert verdict.blame.culprits == ("tea-gift",)
-    # the gift kind's bound states no min_base: a higher threshold would not prove it
-    assert verdict.blame.fixes == ()
+    # the dearer option (the 60.00 kettle) counts; a TEA keeps 100.00 x 80% - 50.00 =
+    # 30.00 of margin per 100.00 listed at the 20% floor, so the kettle needs an order
+    # of 200.00 (two TEA with the kettle keep exactly 20%)
+    assert verdict.blame.fixes == ("tea-gift: a threshold of at least 200.00 keeps the floor",)
+    text = (CORPUS / "gift-choice.toml").read_text()
+    assert proven(text.replace('"100.00"', '"200.00"'), "gift-choice.csv", "order")
+    assert not proven(text.replace('"100.00"', '"199.99"'), "gift-choice.csv", "order")
 
 
 def test_only_the_promotions_touching_a_failing_unit_are_named(tmp_path: Path) -> None:
