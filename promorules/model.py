@@ -290,9 +290,11 @@ class Rule:
         if isinstance(benefit, (ShippingOff, UnitPrice, GiveGifts)) and self.pool is not Pool.ORDER:
             raise ValueError("shipping, unit prices and gifts are not pooled per store or line")
         if isinstance(benefit, UnitPrice) and (
-            self.condition != Condition() or self.cap is not None or self.uses.any
+            attrs.evolve(self.condition, codes=()) != Condition()
+            or self.cap is not None
+            or self.uses.any
         ):
-            raise ValueError("unit prices take no condition, cap or uses")
+            raise ValueError("unit prices take no condition but codes, no cap and no uses")
         if self.with_shipping and not (pooled and self.pool is Pool.ORDER and not counts):
             raise ValueError("with_shipping: one pool of the order, measured by amount")
 

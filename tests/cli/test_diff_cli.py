@@ -52,14 +52,14 @@ def test_one_changed_ladder_moves_exactly_the_carts_that_reach_it(
     assert (found["added"], found["removed"]) == ([], [])
     # Only the midnight cart reaches the tier (Lumi's lines come to 776.00 in the
     # explosion phase; the encore has no ladder, the other carts are below 500.00 of
-    # Lumi). Its store lane gives 20.00 more: 686.00 -> 666.00, on which "every 300
-    # off 50" still gives 100.00, so the payable goes from 586.00 to 566.00.
+    # Lumi). Its store lane gives 20.00 more: 686.89 -> 666.89, on which "every 300
+    # off 50" still gives 100.00, so the payable goes from 586.89 to 566.89.
     assert found["carts"]["priced"] == len(D11_CARTS) == 5
     assert found["carts"]["changes"] == [
         {
             "cart": str(RULESETS / "carts" / "d11-midnight.toml"),
-            "old": "586.00",
-            "new": "566.00",
+            "old": "586.89",
+            "new": "566.89",
             "change": "-20.00",
         }
     ]

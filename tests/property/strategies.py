@@ -24,7 +24,6 @@ LEFTOVERS = ("largest-remainder", "first-line", "last-line")
 MERCHANTS = ("m1", "m2", "m3")
 SEGMENTS = ("new", "member", "churned")
 CHANNELS = ("app", "web")
-UNIT_PRICE_KINDS = ("flash_sale", "member_price")
 START = datetime(2026, 11, 11, 0, 0, tzinfo=SHANGHAI)
 
 
@@ -636,13 +635,8 @@ def any_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
         table["exclude_segments"] = [draw(st.sampled_from(SEGMENTS))]
     if draw(st.integers(0, 5)) == 0:
         table["channels"] = [draw(st.sampled_from(CHANNELS))]
-    if (
-        "code" not in table
-        and table["kind"] not in UNIT_PRICE_KINDS
-        and draw(st.integers(0, 5)) == 0
-    ):
-        # a code-gated promotion (the wallets present these codes); unit-price kinds
-        # take no condition (the engine refuses unlock_codes on them with a traceback)
+    if "code" not in table and draw(st.integers(0, 5)) == 0:
+        # a code-gated promotion (the wallets present these codes)
         table["unlock_codes"] = [draw(st.sampled_from(TEST_CODES + COUPON_CODES))]
     if draw(st.integers(0, 5)) == 0:
         # a ledger counter: the proofs must hold whatever `ledger adjust` sets it to

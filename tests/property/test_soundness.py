@@ -339,6 +339,6 @@ def test_the_rulesets_draw_every_kind_and_setting() -> None:
         find(
             wide_rulesets(),
             note,
-            settings=settings(max_examples=300, database=None, derandomize=True),
+            settings=settings(max_examples=600, database=None, derandomize=True),
         )
     assert sorted(set(COVERED) - seen) == []

@@ -14,7 +14,7 @@ from promorules.serve.app import Service
 from promorules.serve.openapi import CART, LINE
 from tests.serve.conftest import RULESETS, TOKEN
 
-# the midnight cart of rulesets/carts/d11-midnight.toml (hand-worked there: 586.00)
+# the midnight cart of rulesets/carts/d11-midnight.toml (hand-worked there: 586.89)
 MIDNIGHT = {
     "at": "2026-11-11T00:30:00",
     "coupons": ["lumi30", "D11-PLAT80"],
@@ -29,7 +29,7 @@ def test_price_gives_the_command_lines_figures_and_names_the_version(
     response = client.post("/v1/price", json=MIDNIGHT)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["totals"]["payable"] == "586.00"
+    assert body["totals"]["payable"] == "586.89"
     version = served.holders["double11"].current.version
     assert body["ruleset"] == {"name": "double11", "version": version}
     assert response.headers["promorules-ruleset-version"] == version
@@ -133,7 +133,7 @@ def test_reload_needs_the_token_and_swaps_a_good_ruleset(
     assert swapped.status_code == 200, swapped.text
     assert swapped.json()["previous"] == old and swapped.json()["changed"]
     priced = client.post("/v1/price", json=MIDNIGHT).json()
-    assert priced["totals"]["payable"] == "566.00"
+    assert priced["totals"]["payable"] == "566.89"
     assert priced["ruleset"]["version"] == swapped.json()["ruleset"]["version"] != old
 
 
@@ -170,7 +170,7 @@ def test_refund_over_http(client: TestClient) -> None:
     response = client.post("/v1/refund", json=body)
     assert response.status_code == 200, response.text
     found = response.json()
-    assert found["paid"] == "586.00"
+    assert found["paid"] == "586.89"
     assert [line["sku"] for line in found["lines"]] == ["LUMI-MASK"]
     assert 0 <= float(found["total"]) <= float(found["goods"])
     bad = client.post("/v1/refund", json={"cart": MIDNIGHT, "returns": {"LUMI-MASK": 0}})
@@ -190,7 +190,7 @@ def test_a_changed_ruleset_compared_over_http(client: TestClient) -> None:
         ("promotion lumi-ladder", "tiers[1].off")
     ]
     assert found["carts"]["changes"] == [
-        {"cart": "carts[0]", "old": "586.00", "new": "566.00", "change": "-20.00"}
+        {"cart": "carts[0]", "old": "586.89", "new": "566.89", "change": "-20.00"}
     ]
     broken = client.post(
         "/v1/diff", json={"ruleset": changed.replace('kind = "tiered"', 'kind = "t"', 1)}

@@ -74,7 +74,7 @@ def test_a_cart_built_on_the_page_prices_as_the_command_line(
     )
     assert cart.at is not None
     quote = engine.price(cart.cart, Context(cart.at, None, tuple(cart.coupons)))
-    assert shown == quote.money(quote.payable) == "586.00"
+    assert shown == quote.money(quote.payable) == "586.89"
     explanations = browser.text_content("#explanations")
     assert explanations is not None and "Lumi Beauty" in explanations  # titles shown
 

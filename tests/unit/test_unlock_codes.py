@@ -55,3 +55,25 @@ def test_unlock_codes_are_checked() -> None:
     with pytest.raises(PromorulesError) as found:
         engine(coupon, plugins=ALL_KINDS)
     assert "its own codes" in str(found.value)
+
+
+def test_code_gated_unit_prices() -> None:
+    # a member price and a stockless flash price may wait for a code as well
+    body = (
+        '[[promotion]]\nid = "m"\nkind = "member_price"\nsegments = ["member"]\n'
+        'percent = "5%"\nunlock_codes = ["VIP"]\n'
+        '[[promotion]]\nid = "f"\nkind = "flash_sale"\nphases = ["explosion"]\n'
+        'prices = { "b" = "50.00" }\nunlock_codes = ["FLASH"]\n'
+    )
+    rules = engine(body, plugins=ALL_KINDS)
+    basket = cart(line("a", 1, "100.00"), line("b", 1, "80.00"), segments=("member",))
+    for codes, expected in (
+        ((), {}),
+        (("VIP",), {"m": yuan("9.00")}),
+        (("VIP", "FLASH"), {"m": yuan("5.00"), "f": yuan("30.00")}),
+    ):
+        for quote in (
+            rules.price(basket, ctx(coupons=codes)),
+            rules.explained(basket, ctx(coupons=codes)),
+        ):
+            assert quote.discounts_by_promotion == expected
