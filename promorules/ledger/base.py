@@ -27,7 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import attrs
 
@@ -40,7 +40,16 @@ from promorules.counters import (
     Snapshot,
     Wildcard,
 )
-from promorules.ledger.errors import InvalidRequest, LedgerFormatError, ReservationClosed
+from promorules.ledger.errors import (
+    IdempotencyConflict,
+    InsufficientError,
+    InvalidRequest,
+    LedgerError,
+    LedgerFormatError,
+    PromotionPaused,
+    ReservationClosed,
+    UnknownCounter,
+)
 from promorules.ledger.legacy import KEY_FORMAT, reads_the_same, refusal
 
 Clock = Callable[[], float]
@@ -71,6 +80,78 @@ class Reservation:
     state: ReservationState
     created_at: float
     expires_at: float
+
+
+@attrs.frozen
+class Order:
+    """One order of ``reserve_many``: what ``reserve`` takes, as one value."""
+
+    request: object
+    idempotency_key: str
+    ttl: float | None = None
+    expires_at: float | None = None
+
+
+class Hold(NamedTuple):
+    """A checked reserve, as backends take it: ``fingerprint`` is ``encode(consumption)``."""
+
+    key: str
+    consumption: Consumption
+    fingerprint: str
+    now: float
+    expires_at: float
+
+
+class Step(NamedTuple):
+    """A checked commit or release, as backends take it."""
+
+    key: str
+    target: ReservationState
+    now: float
+
+
+Outcome = Reservation | LedgerError
+"""What one order of a batch comes to: its reservation, or the error it would raise."""
+
+REFUSALS = (IdempotencyConflict, PromotionPaused, UnknownCounter, InsufficientError)
+"""What refuses one order of a batch and no other: decided before that order writes."""
+
+T = TypeVar("T")
+
+
+def in_rounds(
+    items: Sequence[T], key: Callable[[T], str], run: Callable[[Sequence[T]], list[Outcome]]
+) -> list[Outcome]:
+    """Run ``items`` through ``run`` in rounds in which no key repeats; outcomes in order.
+
+    A key given twice in one batch (a client retrying while its first try is in
+    flight) is taken in a later round, so it sees the first one's outcome exactly as a
+    replay would. A failure of a whole round is the outcome of each of its items.
+    """
+    outcomes: list[Outcome | None] = [None] * len(items)
+    pending = list(range(len(items)))
+    while pending:
+        seen: set[str] = set()
+        now: list[int] = []
+        later: list[int] = []
+        for i in pending:
+            name = key(items[i])
+            (later if name in seen else now).append(i)
+            seen.add(name)
+        try:
+            done: list[Outcome] = run([items[i] for i in now])
+        except LedgerError as exc:
+            done = [exc] * len(now)
+        for i, outcome in zip(now, done, strict=True):
+            outcomes[i] = outcome
+        pending = later
+    return [o for o in outcomes if o is not None]
+
+
+def _settled(outcome: Outcome) -> Reservation:
+    if isinstance(outcome, LedgerError):
+        raise outcome
+    return outcome
 
 
 class CounterRow(NamedTuple):
@@ -194,6 +275,10 @@ def check_transition(
     if plan is Transition.REFUSE:
         raise ReservationClosed(key, state.value, verb(target))
     return plan
+
+
+COMMIT = ReservationState.COMMITTED
+RELEASE = ReservationState.RELEASED
 
 
 def verb(target: ReservationState) -> str:
@@ -341,27 +426,100 @@ class Ledger(abc.ABC):
         the first reservation unchanged; the same key with another consumption raises
         IdempotencyConflict. A refused reserve records nothing.
         """
-        if not isinstance(idempotency_key, str) or not idempotency_key:
+        hold = self._hold(Order(request, idempotency_key, ttl, expires_at), self.now(now))
+        return _settled(self._reserve_batch([hold])[0])
+
+    def reserve_many(
+        self, orders: Iterable[Order], *, now: float | None = None
+    ) -> list[Reservation | LedgerError]:
+        """Reserve many orders in one step of the backend; one outcome per order, in order.
+
+        Each order is all or nothing on its own, exactly as ``reserve`` would take it,
+        and gets its own outcome: the Reservation, or the error ``reserve`` would have
+        raised (InsufficientError, IdempotencyConflict, InvalidRequest, ...), returned
+        rather than raised. Orders are decided in the order given, so of two orders
+        wanting the last unit the first gets it. A backend failure (RetryableLedgerError,
+        BackendError) is the outcome of every order it stopped. SQLite and PostgreSQL take
+        the batch in one transaction (one disk flush), Redis in one Lua script.
+        """
+        at = self.now(now)
+        holds: list[Hold | LedgerError] = []
+        for order in orders:
+            try:
+                holds.append(self._hold(order, at))
+            except LedgerError as exc:
+                holds.append(exc)
+        valid = [h for h in holds if isinstance(h, Hold)]
+        done = iter(self._reserve_batch(valid))
+        return [next(done) if isinstance(h, Hold) else h for h in holds]
+
+    def _hold(self, order: Order, at: float) -> Hold:
+        """Check one order and put it in the form backends take; raises InvalidRequest."""
+        if not isinstance(order, Order):
+            raise InvalidRequest(f"expected an Order, got {type(order).__name__}")
+        key = order.idempotency_key
+        if not isinstance(key, str) or not key:
             raise InvalidRequest("idempotency_key must be a non-empty string")
-        if "\x00" in idempotency_key:
+        if "\x00" in key:
             # PostgreSQL text cannot hold NUL: refused alike on every backend
             raise InvalidRequest("idempotency_key must not contain NUL")
-        consumption = normalise(consumption_of(request))
-        at = self.now(now)
-        if (ttl is None) == (expires_at is None):
+        consumption = normalise(consumption_of(order.request))
+        if (order.ttl is None) == (order.expires_at is None):
             raise InvalidRequest("give exactly one of ttl and expires_at")
-        deadline = at + ttl if ttl is not None else float(expires_at)  # type: ignore[arg-type]
+        deadline = at + order.ttl if order.ttl is not None else float(order.expires_at)  # type: ignore[arg-type]
         if deadline <= at:
             raise InvalidRequest("a reservation must expire in the future")
-        return self._reserve(idempotency_key, consumption, encode(consumption), at, deadline)
+        return Hold(key, consumption, encode(consumption), at, deadline)
+
+    def _reserve_batch(self, holds: Sequence[Hold]) -> list[Reservation | LedgerError]:
+        """``_reserve_many`` for holds that may repeat a key: repeats go in later rounds."""
+        return in_rounds(holds, lambda h: h.key, self._reserve_many)
 
     def commit(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
         """Payment arrived: the hold becomes used. Idempotent; refuses past expiry."""
-        return self._transition(_key_of(reservation), ReservationState.COMMITTED, self.now(now))
+        return _settled(self._move_batch([self._step(reservation, COMMIT, now)])[0])
 
     def release(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
         """Cancel: the hold goes back to available. Idempotent."""
-        return self._transition(_key_of(reservation), ReservationState.RELEASED, self.now(now))
+        return _settled(self._move_batch([self._step(reservation, RELEASE, now)])[0])
+
+    def commit_many(
+        self, reservations: Iterable[Reservation | str], *, now: float | None = None
+    ) -> list[Reservation | LedgerError]:
+        """Commit many reservations in one step of the backend; one outcome each, in order.
+
+        Each outcome is what ``commit`` would return, or the error it would raise.
+        """
+        return self._many(reservations, COMMIT, now)
+
+    def release_many(
+        self, reservations: Iterable[Reservation | str], *, now: float | None = None
+    ) -> list[Reservation | LedgerError]:
+        """Release many reservations in one step of the backend; one outcome each, in order."""
+        return self._many(reservations, RELEASE, now)
+
+    def _many(
+        self, reservations: Iterable[Reservation | str], target: ReservationState, now: float | None
+    ) -> list[Reservation | LedgerError]:
+        at = self.now(now)
+        steps: list[Step | LedgerError] = []
+        for reservation in reservations:
+            try:
+                steps.append(self._step(reservation, target, at))
+            except LedgerError as exc:
+                steps.append(exc)
+        valid = [s for s in steps if isinstance(s, Step)]
+        done = iter(self._move_batch(valid))
+        return [next(done) if isinstance(s, Step) else s for s in steps]
+
+    def _step(
+        self, reservation: Reservation | str, target: ReservationState, now: float | None
+    ) -> Step:
+        return Step(_key_of(reservation), target, self.now(now))
+
+    def _move_batch(self, steps: Sequence[Step]) -> list[Reservation | LedgerError]:
+        """``_transition_many`` for steps that may repeat a key: repeats go in later rounds."""
+        return in_rounds(steps, lambda s: s.key, self._transition_many)
 
     def get(self, idempotency_key: str) -> Reservation | None:
         """The reservation made under this key, in its current state, if any."""
@@ -559,17 +717,19 @@ class Ledger(abc.ABC):
     ) -> tuple[dict[CounterKey, int], frozenset[str]]: ...
 
     @abc.abstractmethod
-    def _reserve(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-    ) -> Reservation: ...
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Reservation | LedgerError]:
+        """Take each hold all or nothing, in order, in one atomic step; keys are distinct.
+
+        A refusal of one hold (insufficient, paused, unknown counter, conflict) is its
+        outcome and leaves nothing of it behind; a failure of the step itself is raised.
+        """
 
     @abc.abstractmethod
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation: ...
+    def _transition_many(self, steps: Sequence[Step]) -> list[Reservation | LedgerError]:
+        """Apply each step in order, in one atomic step; keys are distinct.
+
+        An overdue commit moves the hold back (kept) and has ReservationClosed as outcome.
+        """
 
     @abc.abstractmethod
     def _get(self, idempotency_key: str) -> Reservation | None: ...

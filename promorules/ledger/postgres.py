@@ -33,17 +33,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import attrs
 import psycopg
 import psycopg.errors
 
-from promorules.counters import Consumption, CounterKey, CounterSpec
+from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    Hold,
     Ledger,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    Step,
     Transition,
     adjust_entry,
     adjusted,
@@ -257,163 +261,189 @@ class PostgresLedger(Ledger):
             paused = conn.execute("SELECT promotion FROM paused").fetchall()
         return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
 
-    def _reserve(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-    ) -> Reservation:
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
         try:
-            return self._reserve_once(
-                idempotency_key, consumption, fingerprint, now, expires_at, create=False
-            )
+            return self._reserve_set(holds, create=False)
         except _NeedInstances:
-            # First use of a per-subject counter: redo it, creating the counters in key
-            # order as the locks are taken (creating them after locking the others
-            # would take locks out of order).
+            # First use of a per-subject counter: redo the batch, creating the counters
+            # from their templates before any counter is locked (so the one lock order,
+            # inserts then locks, both by key, holds).
             try:
-                return self._reserve_once(
-                    idempotency_key, consumption, fingerprint, now, expires_at, create=True
-                )
+                return self._reserve_set(holds, create=True)
             except _NeedInstances:  # pragma: no cover - a template vanished mid-reserve
                 raise ContentionError("counters changed under the reserve") from None
 
-    def _lock_one_by_one(self, conn: Conn, consumption: Consumption) -> dict[str, int]:
-        """Lock each counter in key order, creating it from its template if missing.
-
-        A row this transaction inserts is locked by it until commit, so "insert or
-        lock" keeps the one global lock order; a reserve that fails rolls the new
-        counters back with everything else.
-        """
-        locked: dict[str, int] = {}
-        for key, _ in consumption:
-            name = str(key)
-            row = conn.execute(
-                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
-            ).fetchone()
-            if row is None:
-                row = (
-                    conn.execute(
-                        "INSERT INTO counters SELECT %s, promotion, initial, initial, 0, 0"
-                        " FROM counters WHERE key = %s ON CONFLICT (key) DO NOTHING"
-                        " RETURNING available",
-                        (name, str(key.template())),
-                    ).fetchone()
-                    or conn.execute(
-                        "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
-                    ).fetchone()
-                )
-            if row is not None:
-                locked[name] = int(row[0])
-        return locked
-
-    def _reserve_once(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-        *,
-        create: bool,
-    ) -> Reservation:
-        names = [str(k) for k, _ in consumption]  # already sorted: the lock order
-        amounts = [n for _, n in consumption]
+    def _reserve_set(self, holds: Sequence[Hold], *, create: bool) -> list[Outcome]:
+        """The batch in one transaction, with a handful of statements whatever its size."""
+        outcomes: dict[str, Outcome] = {}
         with self._transaction() as conn:
-            inserted = conn.execute(
-                "INSERT INTO reservations VALUES (%s, %s, 'held', %s, %s)"
-                " ON CONFLICT (key) DO NOTHING",
-                (idempotency_key, fingerprint, now, expires_at),
-            ).rowcount
-            if inserted != 1:
-                seen = conn.execute(_SELECT_RESERVATION, (idempotency_key,)).fetchone()
-                if seen is None:
-                    raise ContentionError(f"reservation {idempotency_key!r} changed under us")
-                if seen[1] != fingerprint:
-                    raise IdempotencyConflict(idempotency_key)
-                return _reservation(seen)
-            if not consumption:
-                return Reservation(
-                    idempotency_key, consumption, ReservationState.HELD, now, expires_at
-                )
-            promotions = sorted({k.promotion for k, _ in consumption})
-            paused = conn.execute(
-                "SELECT promotion FROM paused WHERE promotion = ANY(%s) ORDER BY promotion",
-                (promotions,),
-            ).fetchall()
-            if paused:
-                raise PromotionPaused(tuple(p for (p,) in paused))
-            if create:
-                locked = self._lock_one_by_one(conn, consumption)
-            else:
-                locked = dict(
+            ordered = sorted(holds, key=lambda h: h.key)  # the order keys are locked in
+            fresh = {
+                k
+                for (k,) in conn.execute(
+                    "INSERT INTO reservations"
+                    " SELECT k, c, 'held', n, e"
+                    " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[])"
+                    " AS x(k, c, n, e) ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key",
+                    (
+                        [h.key for h in ordered],
+                        [h.fingerprint for h in ordered],
+                        [h.now for h in ordered],
+                        [h.expires_at for h in ordered],
+                    ),
+                ).fetchall()
+            }
+            old = [h.key for h in holds if h.key not in fresh]
+            if old:
+                for row in conn.execute(
+                    f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s)", (old,)
+                ).fetchall():
+                    outcomes[row[0]] = _replayed(
+                        row, fingerprints={h.key: h.fingerprint for h in holds}
+                    )
+                for key in old:
+                    if key not in outcomes:
+                        raise ContentionError(f"reservation {key!r} changed under us")
+            taking = [h for h in holds if h.key in fresh]
+            names = sorted({str(k) for h in taking for k, _ in h.consumption})
+            promotions = sorted({k.promotion for h in taking for k, _ in h.consumption})
+            paused = (
+                {
+                    p
+                    for (p,) in conn.execute(
+                        "SELECT promotion FROM paused WHERE promotion = ANY(%s)", (promotions,)
+                    ).fetchall()
+                }
+                if promotions
+                else set()
+            )
+            created: set[str] = set()
+            if create and names:
+                created = {
+                    k
+                    for (k,) in conn.execute(
+                        "INSERT INTO counters"
+                        " SELECT x.name, t.promotion, t.initial, t.initial, 0, 0"
+                        " FROM unnest(%s::text[], %s::text[]) AS x(name, template)"
+                        " JOIN counters t ON t.key = x.template"
+                        " ORDER BY x.name ON CONFLICT (key) DO NOTHING RETURNING key",
+                        (names, [str(CounterKey.parse(n).template()) for n in names]),
+                    ).fetchall()
+                }
+            available: dict[str, int] = (
+                dict(
                     conn.execute(
                         "SELECT key, available FROM counters WHERE key = ANY(%s)"
                         " ORDER BY key FOR UPDATE",
                         (names,),
                     ).fetchall()
                 )
-            missing = [k for k, _ in consumption if str(k) not in locked]
+                if names
+                else {}
+            )
+            missing = [n for n in names if n not in available]
+            templates: set[str] = set()
             if missing:
                 templates = {
                     t
                     for (t,) in conn.execute(
                         "SELECT key FROM counters WHERE key = ANY(%s)",
-                        ([str(k.template()) for k in missing],),
+                        ([str(CounterKey.parse(n).template()) for n in missing],),
                     ).fetchall()
                 }
-                unknown = tuple(k for k in missing if str(k.template()) not in templates)
-                if unknown:
-                    raise UnknownCounter(unknown)
-                raise _NeedInstances()
-            short = tuple(
-                Shortfall(k, n, int(locked[str(k)])) for k, n in consumption if locked[str(k)] < n
-            )
-            if short:
-                raise InsufficientError(short)
-            done = conn.execute(
-                "UPDATE counters SET available = available - x.n, held = held + x.n"
-                " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
-                " WHERE counters.key = x.key AND counters.available >= x.n",
-                (names, amounts),
-            ).rowcount
-            if done != len(names):
-                raise LedgerError("guarded update missed rows held under lock")
-        return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
+                if templates and not create:
+                    raise _NeedInstances()
+            taken: dict[str, int] = defaultdict(int)
+            refused: list[str] = []
+            for hold in taking:
+                outcome = _decide(hold, paused, available)
+                if isinstance(outcome, LedgerError):
+                    refused.append(hold.key)
+                else:
+                    for counter, amount in hold.consumption:
+                        available[str(counter)] -= amount
+                        taken[str(counter)] += amount
+                outcomes[hold.key] = outcome
+            if taken:
+                moved = sorted(taken)
+                done = conn.execute(
+                    "UPDATE counters SET available = available - x.n, held = held + x.n"
+                    " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
+                    " WHERE counters.key = x.key AND counters.available >= x.n",
+                    (moved, [taken[k] for k in moved]),
+                ).rowcount
+                if done != len(moved):
+                    raise LedgerError("guarded update missed rows held under lock")
+            if refused:
+                conn.execute("DELETE FROM reservations WHERE key = ANY(%s)", (refused,))
+            unused = sorted(created - set(taken))
+            if unused:
+                # made for orders that were refused: a refused reserve leaves no trace
+                conn.execute("DELETE FROM counters WHERE key = ANY(%s)", (unused,))
+        return [outcomes[h.key] for h in holds]
 
-    def _move(self, conn: Conn, amounts: dict[str, int], to: ReservationState) -> None:
-        """Move amounts out of held, locking the counters in key order first."""
-        if not amounts:
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        with self._transaction() as conn:
+            rows = {
+                row[0]: row
+                for row in conn.execute(
+                    f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+                    ([s.key for s in steps],),
+                ).fetchall()
+            }
+            used: dict[str, int] = defaultdict(int)
+            back: dict[str, int] = defaultdict(int)
+            states: dict[str, str] = {}
+            for step in steps:
+                row = rows.get(step.key)
+                if row is None:
+                    outcomes[step.key] = UnknownReservation(step.key)
+                    continue
+                current = _reservation(row)
+                try:
+                    plan = check_transition(
+                        step.key, current.state, current.expires_at, step.target, step.now
+                    )
+                except ReservationClosed as exc:
+                    outcomes[step.key] = exc
+                    continue
+                if plan is Transition.KEEP:
+                    outcomes[step.key] = current
+                    continue
+                to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
+                for counter, amount in current.consumption:
+                    (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
+                states[step.key] = to.value
+                outcomes[step.key] = (
+                    ReservationClosed(step.key, to.value, verb(step.target))
+                    if plan is Transition.EXPIRE
+                    else attrs.evolve(current, state=to)
+                )
+            self._move_both(conn, used, back)
+            if states:
+                conn.execute(
+                    "UPDATE reservations SET state = x.s FROM unnest(%s::text[], %s::text[])"
+                    " AS x(k, s) WHERE reservations.key = x.k",
+                    (list(states), list(states.values())),
+                )
+        return [outcomes[s.key] for s in steps]
+
+    def _move_both(self, conn: Conn, used: dict[str, int], back: dict[str, int]) -> None:
+        """Move amounts out of held, to used and back to available, locking in key order."""
+        names = sorted({*used, *back})
+        if not names:
             return
-        names = sorted(amounts)
         conn.execute("SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (names,))
-        back = "used" if to is ReservationState.COMMITTED else "available"
         done = conn.execute(
-            f"UPDATE counters SET held = held - x.n, {back} = {back} + x.n"
-            " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
-            " WHERE counters.key = x.key AND counters.held >= x.n",
-            (names, [amounts[k] for k in names]),
+            "UPDATE counters SET held = held - x.u - x.a, used = used + x.u,"
+            " available = available + x.a"
+            " FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS x(key, u, a)"
+            " WHERE counters.key = x.key AND counters.held >= x.u + x.a",
+            (names, [used.get(n, 0) for n in names], [back.get(n, 0) for n in names]),
         ).rowcount
         if done != len(names):
             raise LedgerError("counters hold less than their reservations")
-
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
-        with self._transaction() as conn:
-            seen = conn.execute(f"{_SELECT_RESERVATION} FOR UPDATE", (key,)).fetchone()
-            if seen is None:
-                raise UnknownReservation(key)
-            current = _reservation(seen)
-            plan = check_transition(key, current.state, current.expires_at, target, now)
-            if plan is Transition.KEEP:
-                return current
-            to = target if plan is Transition.APPLY else ReservationState.EXPIRED
-            self._move(conn, {str(k): n for k, n in current.consumption}, to)
-            conn.execute("UPDATE reservations SET state = %s WHERE key = %s", (to.value, key))
-        if plan is Transition.EXPIRE:
-            raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
-        return Reservation(key, current.consumption, to, current.created_at, current.expires_at)
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with self._transaction() as conn:
@@ -436,7 +466,7 @@ class PostgresLedger(Ledger):
                 for _, text in due:
                     for counter, amount in decode(text):
                         amounts[str(counter)] += amount
-                self._move(conn, amounts, ReservationState.EXPIRED)
+                self._move_both(conn, {}, amounts)
                 conn.execute(
                     "UPDATE reservations SET state = 'expired' WHERE key = ANY(%s)",
                     ([k for k, _ in due],),
@@ -524,6 +554,29 @@ _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at F
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
 _INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
+
+
+def _replayed(row: tuple[Any, ...], fingerprints: dict[str, str]) -> Outcome:
+    """A reserve of a key already recorded: the reservation, or a conflict."""
+    if row[1] != fingerprints[row[0]]:
+        return IdempotencyConflict(row[0])
+    return _reservation(row)
+
+
+def _decide(hold: Hold, paused: set[str], available: dict[str, int]) -> Outcome:
+    """One order's outcome against the counters as the batch has left them so far."""
+    stopped = sorted({k.promotion for k, _ in hold.consumption} & paused)
+    if stopped:
+        return PromotionPaused(tuple(stopped))
+    unknown = tuple(k for k, _ in hold.consumption if str(k) not in available)
+    if unknown:
+        return UnknownCounter(unknown)
+    short = tuple(
+        Shortfall(k, n, available[str(k)]) for k, n in hold.consumption if available[str(k)] < n
+    )
+    if short:
+        return InsufficientError(short)
+    return Reservation(hold.key, hold.consumption, ReservationState.HELD, hold.now, hold.expires_at)
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:

@@ -28,12 +28,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from promorules.counters import Consumption, CounterKey, CounterSpec
 from promorules.ledger.base import (
+    REFUSALS,
     Clock,
     CounterRow,
+    Hold,
     Ledger,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    Step,
     Transition,
     adjust_entry,
     adjusted,
@@ -223,68 +227,80 @@ class SQLiteLedger(Ledger):
             paused = _all(conn, "SELECT promotion FROM paused", ())
         return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
 
-    def _reserve(
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        # One transaction for the batch: one write lock, one disk flush. Every refusal
+        # is decided before its order writes anything, so it leaves nothing behind.
+        outcomes: list[Outcome] = []
+        with self._write() as conn:
+            for hold in holds:
+                try:
+                    outcomes.append(self._reserve_in(conn, *hold))
+                except REFUSALS as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    def _reserve_in(
         self,
+        conn: sqlite3.Connection,
         idempotency_key: str,
         consumption: Consumption,
         fingerprint: str,
         now: float,
         expires_at: float,
     ) -> Reservation:
-        with self._write() as conn:
-            seen = _one(conn, _SELECT_RESERVATION, (idempotency_key,))
-            if seen is not None:
-                if seen[1] != fingerprint:
-                    raise IdempotencyConflict(idempotency_key)
-                return _reservation(seen)
-            promotions = sorted({k.promotion for k, _ in consumption})
-            if promotions:
-                marks = ",".join("?" * len(promotions))
-                paused = _all(
-                    conn, f"SELECT promotion FROM paused WHERE promotion IN ({marks})", promotions
-                )
-                if paused:
-                    raise PromotionPaused(tuple(sorted(p for (p,) in paused)))
-            names = sorted({str(k) for key, _ in consumption for k in (key, key.template())})
-            found = (
-                {k: int(n) for k, n in _all(conn, _select_in("key, available", len(names)), names)}
-                if names
-                else {}
+        seen = _one(conn, _SELECT_RESERVATION, (idempotency_key,))
+        if seen is not None:
+            if seen[1] != fingerprint:
+                raise IdempotencyConflict(idempotency_key)
+            return _reservation(seen)
+        promotions = sorted({k.promotion for k, _ in consumption})
+        if promotions:
+            marks = ",".join("?" * len(promotions))
+            paused = _all(
+                conn, f"SELECT promotion FROM paused WHERE promotion IN ({marks})", promotions
             )
-            create: list[tuple[str, str, int, int]] = []
-            unknown, short = [], []
-            for key, amount in consumption:
-                available = found.get(str(key))
+            if paused:
+                raise PromotionPaused(tuple(sorted(p for (p,) in paused)))
+        names = sorted({str(k) for key, _ in consumption for k in (key, key.template())})
+        found = (
+            {k: int(n) for k, n in _all(conn, _select_in("key, available", len(names)), names)}
+            if names
+            else {}
+        )
+        create: list[tuple[str, str, int, int]] = []
+        unknown, short = [], []
+        for key, amount in consumption:
+            available = found.get(str(key))
+            if available is None:
+                available = found.get(str(key.template()))
                 if available is None:
-                    available = found.get(str(key.template()))
-                    if available is None:
-                        unknown.append(key)
-                        continue
-                    # A template's available always equals its initial.
-                    create.append((str(key), key.promotion, available, available))
-                if available < amount:
-                    short.append(Shortfall(key, amount, available))
-            if unknown:
-                raise UnknownCounter(tuple(unknown))
-            if short:
-                raise InsufficientError(tuple(short))
-            if create:
-                conn.executemany(_INSERT_INSTANCE, create)
-            for key, amount in consumption:
-                # Guarded even under the write lock: a slip shows as an error, not an oversell.
-                done = _run(
-                    conn,
-                    "UPDATE counters SET available = available - ?, held = held + ?"
-                    " WHERE key = ? AND available >= ?",
-                    (amount, amount, str(key), amount),
-                )
-                if done != 1:
-                    raise LedgerError(f"guarded update of {key} failed under the write lock")
-            _run(
+                    unknown.append(key)
+                    continue
+                # A template's available always equals its initial.
+                create.append((str(key), key.promotion, available, available))
+            if available < amount:
+                short.append(Shortfall(key, amount, available))
+        if unknown:
+            raise UnknownCounter(tuple(unknown))
+        if short:
+            raise InsufficientError(tuple(short))
+        if create:
+            conn.executemany(_INSERT_INSTANCE, create)
+        for key, amount in consumption:
+            # Guarded even under the write lock: a slip shows as an error, not an oversell.
+            done = _run(
                 conn,
-                "INSERT INTO reservations VALUES (?, ?, 'held', ?, ?)",
-                (idempotency_key, fingerprint, now, expires_at),
+                "UPDATE counters SET available = available - ?, held = held + ?"
+                " WHERE key = ? AND available >= ?",
+                (amount, amount, str(key), amount),
             )
+            if done != 1:
+                raise LedgerError(f"guarded update of {key} failed under the write lock")
+        _run(
+            conn,
+            "INSERT INTO reservations VALUES (?, ?, 'held', ?, ?)",
+            (idempotency_key, fingerprint, now, expires_at),
+        )
         return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
 
     def _move(
@@ -302,17 +318,29 @@ class SQLiteLedger(Ledger):
                 raise LedgerError(f"counter {counter} does not hold what {key!r} holds")
         _run(conn, "UPDATE reservations SET state = ? WHERE key = ?", (to.value, key))
 
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         with self._write() as conn:
-            seen = _one(conn, _SELECT_RESERVATION, (key,))
-            if seen is None:
-                raise UnknownReservation(key)
-            current = _reservation(seen)
-            plan = check_transition(key, current.state, current.expires_at, target, now)
-            if plan is Transition.KEEP:
-                return current
-            to = target if plan is Transition.APPLY else ReservationState.EXPIRED
-            self._move(conn, key, current.consumption, to)
+            for step in steps:
+                try:
+                    outcomes.append(self._transition_in(conn, *step))
+                except (UnknownReservation, ReservationClosed) as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    def _transition_in(
+        self, conn: sqlite3.Connection, key: str, target: ReservationState, now: float
+    ) -> Reservation:
+        """One commit or release inside the batch's transaction (an overdue hold moves back)."""
+        seen = _one(conn, _SELECT_RESERVATION, (key,))
+        if seen is None:
+            raise UnknownReservation(key)
+        current = _reservation(seen)
+        plan = check_transition(key, current.state, current.expires_at, target, now)
+        if plan is Transition.KEEP:
+            return current
+        to = target if plan is Transition.APPLY else ReservationState.EXPIRED
+        self._move(conn, key, current.consumption, to)
         if plan is Transition.EXPIRE:
             raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
         return Reservation(key, current.consumption, to, current.created_at, current.expires_at)
