@@ -7,6 +7,9 @@
 * ``postgresql://user:pass@host/db`` - many checkout processes, rows locked in order;
 * ``redis://host:port/db`` - many checkout processes, one Lua script per operation.
 
+``BatchingLedger(ledger)`` puts any of them behind a batcher that coalesces concurrent
+reserves, commits and releases into one backend step (``promorules.ledger.batcher``).
+
 PostgreSQL and Redis accept ``?namespace=NAME`` to keep several ledgers in one server
 (a schema, a key prefix). Drivers are imported only when their backend is opened.
 """
@@ -23,10 +26,13 @@ from promorules.ledger.base import (
     CounterRow,
     Ledger,
     LogEntry,
+    Order,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
 )
+from promorules.ledger.batcher import BatchingLedger
 from promorules.ledger.errors import (
     BackendError,
     BackendUnavailable,
@@ -49,6 +55,7 @@ __all__ = [
     "Action",
     "BackendError",
     "BackendUnavailable",
+    "BatchingLedger",
     "Clock",
     "ContentionError",
     "CounterRow",
@@ -59,6 +66,8 @@ __all__ = [
     "LedgerError",
     "LedgerFormatError",
     "LogEntry",
+    "Order",
+    "Outcome",
     "PromotionPaused",
     "ProvisionResult",
     "Reservation",

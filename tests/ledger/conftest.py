@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from promorules.ledger import Ledger, open_ledger
+from promorules.ledger import BatchingLedger, Ledger, open_ledger
 
 BACKENDS = ("memory", "sqlite", "postgres", "redis")
 SERVER_ENV = {
@@ -99,18 +99,30 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=("direct", "batched"))
+def batching(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's handles put a BatchingLedger in front of the backend."""
+    return request.param == "batched"
+
+
 @pytest.fixture
-def open_more(ledger_url: str, backend: str) -> Iterator[Factory]:
-    """Open further handles on the test's ledger (for memory: the same object)."""
+def open_more(ledger_url: str, backend: str, batching: bool) -> Iterator[Factory]:
+    """Open further handles on the test's ledger (for memory: the same object).
+
+    Run once with plain handles and once with each handle behind a batcher, so every
+    contract holds with concurrent calls coalesced into batches as well.
+    """
     opened: list[Ledger] = []
     shared: dict[str, Ledger] = {}
 
     def factory(**kwargs: object) -> Ledger:
-        if backend == "memory":
-            if "memory" not in shared:
-                shared["memory"] = open_ledger(ledger_url, **kwargs)  # type: ignore[arg-type]
-            return shared["memory"]
-        ledger = open_ledger(ledger_url, **kwargs)  # type: ignore[arg-type]
+        if backend == "memory" and "memory" in shared:
+            ledger = shared["memory"]
+        else:
+            ledger = open_ledger(ledger_url, **kwargs)  # type: ignore[arg-type]
+            shared[backend] = ledger
+        if batching:
+            ledger = BatchingLedger(ledger)
         opened.append(ledger)
         return ledger
 
