@@ -25,7 +25,7 @@ import getpass
 import json
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import NamedTuple, TypeVar
 
@@ -41,13 +41,13 @@ from promorules.counters import (
     Wildcard,
 )
 from promorules.ledger.errors import (
-    IdempotencyConflict,
     InsufficientError,
     InvalidRequest,
     LedgerError,
     LedgerFormatError,
     PromotionPaused,
     ReservationClosed,
+    Shortfall,
     UnknownCounter,
 )
 from promorules.ledger.legacy import KEY_FORMAT, reads_the_same, refusal
@@ -113,9 +113,6 @@ class Step(NamedTuple):
 Outcome = Reservation | LedgerError
 """What one order of a batch comes to: its reservation, or the error it would raise."""
 
-REFUSALS = (IdempotencyConflict, PromotionPaused, UnknownCounter, InsufficientError)
-"""What refuses one order of a batch and no other: decided before that order writes."""
-
 T = TypeVar("T")
 
 
@@ -146,6 +143,26 @@ def in_rounds(
             outcomes[i] = outcome
         pending = later
     return [o for o in outcomes if o is not None]
+
+
+def decide(hold: Hold, paused: Collection[str], available: Mapping[str, int]) -> Outcome:
+    """A new order's outcome against the counters (by name) as the orders before it left them.
+
+    For the backends that decide a batch in Python under their locks; a counter missing
+    from ``available`` is unknown. The caller moves the amounts of a reservation.
+    """
+    stopped = sorted({k.promotion for k, _ in hold.consumption}.intersection(paused))
+    if stopped:
+        return PromotionPaused(tuple(stopped))
+    unknown = tuple(k for k, _ in hold.consumption if str(k) not in available)
+    if unknown:
+        return UnknownCounter(unknown)
+    short = tuple(
+        Shortfall(k, n, available[str(k)]) for k, n in hold.consumption if available[str(k)] < n
+    )
+    if short:
+        return InsufficientError(short)
+    return Reservation(hold.key, hold.consumption, ReservationState.HELD, hold.now, hold.expires_at)
 
 
 def _settled(outcome: Outcome) -> Reservation:
@@ -427,7 +444,7 @@ class Ledger(abc.ABC):
         IdempotencyConflict. A refused reserve records nothing.
         """
         hold = self._hold(Order(request, idempotency_key, ttl, expires_at), self.now(now))
-        return _settled(self._reserve_batch([hold])[0])
+        return _settled(self._batch([hold])[0])
 
     def reserve_many(
         self, orders: Iterable[Order], *, now: float | None = None
@@ -450,7 +467,7 @@ class Ledger(abc.ABC):
             except LedgerError as exc:
                 holds.append(exc)
         valid = [h for h in holds if isinstance(h, Hold)]
-        done = iter(self._reserve_batch(valid))
+        done = iter(self._batch(valid))
         return [next(done) if isinstance(h, Hold) else h for h in holds]
 
     def _hold(self, order: Order, at: float) -> Hold:
@@ -471,17 +488,13 @@ class Ledger(abc.ABC):
             raise InvalidRequest("a reservation must expire in the future")
         return Hold(key, consumption, encode(consumption), at, deadline)
 
-    def _reserve_batch(self, holds: Sequence[Hold]) -> list[Reservation | LedgerError]:
-        """``_reserve_many`` for holds that may repeat a key: repeats go in later rounds."""
-        return in_rounds(holds, lambda h: h.key, self._reserve_many)
-
     def commit(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
         """Payment arrived: the hold becomes used. Idempotent; refuses past expiry."""
-        return _settled(self._move_batch([self._step(reservation, COMMIT, now)])[0])
+        return _settled(self._batch([self._step(reservation, COMMIT, now)])[0])
 
     def release(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
         """Cancel: the hold goes back to available. Idempotent."""
-        return _settled(self._move_batch([self._step(reservation, RELEASE, now)])[0])
+        return _settled(self._batch([self._step(reservation, RELEASE, now)])[0])
 
     def commit_many(
         self, reservations: Iterable[Reservation | str], *, now: float | None = None
@@ -509,7 +522,7 @@ class Ledger(abc.ABC):
             except LedgerError as exc:
                 steps.append(exc)
         valid = [s for s in steps if isinstance(s, Step)]
-        done = iter(self._move_batch(valid))
+        done = iter(self._batch(valid))
         return [next(done) if isinstance(s, Step) else s for s in steps]
 
     def _step(
@@ -517,9 +530,32 @@ class Ledger(abc.ABC):
     ) -> Step:
         return Step(_key_of(reservation), target, self.now(now))
 
-    def _move_batch(self, steps: Sequence[Step]) -> list[Reservation | LedgerError]:
-        """``_transition_many`` for steps that may repeat a key: repeats go in later rounds."""
-        return in_rounds(steps, lambda s: s.key, self._transition_many)
+    def _batch(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        """Reserves, commits and releases in one backend step; one outcome each, in order.
+
+        Reserves are taken before commits and releases. A key given twice (a client
+        retrying while its first try is in flight) goes in a later round.
+        """
+        return in_rounds(items, _batch_key, self._apply_round)
+
+    def _apply_round(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        holds = [i for i in items if isinstance(i, Hold)]
+        steps = [i for i in items if isinstance(i, Step)]
+        reserved, moved = self._apply_many(holds, steps)
+        done, stepped = iter(reserved), iter(moved)
+        return [next(done) if isinstance(i, Hold) else next(stepped) for i in items]
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """The reserves, then the commits and releases; keys are distinct within each.
+
+        Backends override this to take both in one transaction (one flush).
+        """
+        return (
+            self._reserve_many(holds) if holds else [],
+            self._transition_many(steps) if steps else [],
+        )
 
     def get(self, idempotency_key: str) -> Reservation | None:
         """The reservation made under this key, in its current state, if any."""
@@ -764,6 +800,10 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def _read_log(self) -> Iterable[tuple[int, str]]:
         """Every log entry with its position, oldest first."""
+
+
+def _batch_key(item: Hold | Step) -> str:
+    return ("r:" if isinstance(item, Hold) else "s:") + item.key
 
 
 def _key_of(reservation: Reservation | str) -> str:

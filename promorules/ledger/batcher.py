@@ -1,14 +1,13 @@
 """A batcher a checkout process puts in front of any ledger: group commit for orders.
-
 ``BatchingLedger(ledger)`` is itself a Ledger. Its ``reserve``, ``commit`` and
 ``release`` (and the ``_many`` forms) do not go to the backend one by one: each call
-joins a queue, and one flusher thread per kind of call (reserves; commits and releases)
-takes everything queued and hands it to the backend's ``reserve_many`` or its
-commit/release batch: one transaction, one disk flush (SQLite, PostgreSQL) or one Lua
-script (Redis) for every order that arrived together. Each caller gets back its own
-outcome: its reservation, or the error ``reserve`` would have raised for its order alone
-(a short counter, a paused promotion, an idempotency conflict); a failure of the backend
-itself (RetryableLedgerError, BackendError) is raised in every caller of that batch.
+joins a queue, and one flusher thread takes everything queued and hands it to the
+backend as one batch: one transaction, one disk flush (SQLite, PostgreSQL) or one round
+trip of Lua scripts (Redis) for every reserve, commit and release that arrived together.
+Each caller gets back its own outcome: its reservation, or the error ``reserve`` would
+have raised for its order alone (a short counter, a paused promotion, an idempotency
+conflict); a failure of the backend itself (RetryableLedgerError, BackendError) is
+raised in every caller of that batch.
 
 When the wait is spent. A batch leaves as soon as the flusher is free and either
 ``max_wait`` seconds have passed since its first order arrived or it holds ``max_batch``
@@ -21,7 +20,7 @@ straight to the ledger behind. The semantics are the ledger's, order by order: a
 nothing, idempotency keys (a key sent twice in one batch is taken in a later round of
 it, so the second sees the first as a replay), expiry checked at the time of the call.
 Threads of one process share one batcher; a forked child starts with an empty queue
-and its own flusher. ``close()`` stops the flushers (after the batches they hold) and
+and its own flusher. ``close()`` stops the flusher (after the batches it holds) and
 closes the ledger behind.
 """
 
@@ -176,12 +175,10 @@ class BatchingLedger(Ledger):
         self.url = ledger.url
         self.max_wait = float(max_wait)
         self.max_batch = max_batch
-        self._reserves: _Lane[Hold] = _Lane(ledger._reserve_batch, self.max_wait, max_batch)
-        self._steps: _Lane[Step] = _Lane(ledger._move_batch, self.max_wait, max_batch)
+        self._lane: _Lane[Hold | Step] = _Lane(ledger._batch, self.max_wait, max_batch)
 
     def close(self) -> None:
-        self._reserves.close()
-        self._steps.close()
+        self._lane.close()
         self.inner.close()
 
     def destroy(self) -> None:
@@ -189,11 +186,17 @@ class BatchingLedger(Ledger):
 
     # -- the batched calls ---------------------------------------------------------------
 
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        outcomes = self._lane.submit([*holds, *steps])
+        return outcomes[: len(holds)], outcomes[len(holds) :]
+
     def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
-        return self._reserves.submit(holds)
+        return self._apply_many(holds, ())[0]
 
     def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
-        return self._steps.submit(steps)
+        return self._apply_many((), steps)[1]
 
     # -- everything else goes straight through -------------------------------------------
 

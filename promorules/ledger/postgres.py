@@ -53,6 +53,7 @@ from promorules.ledger.base import (
     adjusted,
     check_options,
     check_transition,
+    decide,
     decode,
     pause_entry,
     provision_entry,
@@ -66,7 +67,6 @@ from promorules.ledger.errors import (
     InsufficientError,
     InvalidRequest,
     LedgerError,
-    PromotionPaused,
     ReservationClosed,
     Shortfall,
     UnknownCounter,
@@ -262,27 +262,98 @@ class PostgresLedger(Ledger):
         return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
 
     def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        return self._apply_many(holds, ())[0]
+
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        return self._apply_many((), steps)[1]
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
         try:
-            return self._reserve_set(holds, create=False)
+            return self._apply_once(holds, steps, create=False)
         except _NeedInstances:
             # First use of a per-subject counter: redo the batch, creating the counters
-            # from their templates before any counter is locked (so the one lock order,
-            # inserts then locks, both by key, holds).
+            # from their templates before any counter is locked (inserts, then locks).
             try:
-                return self._reserve_set(holds, create=True)
+                return self._apply_once(holds, steps, create=True)
             except _NeedInstances:  # pragma: no cover - a template vanished mid-reserve
                 raise ContentionError("counters changed under the reserve") from None
 
-    def _reserve_set(self, holds: Sequence[Hold], *, create: bool) -> list[Outcome]:
-        """The batch in one transaction, with a handful of statements whatever its size."""
-        outcomes: dict[str, Outcome] = {}
+    def _apply_once(
+        self, holds: Sequence[Hold], steps: Sequence[Step], *, create: bool
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """A batch in one transaction, in a handful of statements whatever its size.
+
+        Locks are taken in phases, each in key order, the same in every transaction
+        (sweep included): new reservation rows, the reservations to move, per-subject
+        counters being created, then every counter the batch changes. A transaction only
+        ever waits for a lock of its current phase, so none waits on one that waits on it.
+        """
         with self._transaction() as conn:
-            ordered = sorted(holds, key=lambda h: h.key)  # the order keys are locked in
-            fresh = {
-                k
-                for (k,) in conn.execute(
-                    "INSERT INTO reservations"
-                    " SELECT k, c, 'held', n, e"
+            reserved = self._record(conn, holds)
+            fresh = [h for h in holds if h.key not in reserved]
+            stepped, used, back, states = self._plan_steps(conn, steps)
+            names = sorted({str(k) for h in fresh for k, _ in h.consumption})
+            promotions = sorted({k.promotion for h in fresh for k, _ in h.consumption})
+            paused = set(_column(conn, "SELECT promotion FROM paused", "promotion", promotions))
+            created = set(self._instances(conn, names) if create and names else ())
+            locking = sorted({*names, *used, *back})
+            available: dict[str, int] = (
+                dict(
+                    conn.execute(
+                        "SELECT key, available FROM counters WHERE key = ANY(%s)"
+                        " ORDER BY key FOR UPDATE",
+                        (locking,),
+                    ).fetchall()
+                )
+                if locking
+                else {}
+            )
+            missing = [n for n in names if n not in available]
+            if missing and not create:
+                templates = [str(CounterKey.parse(n).template()) for n in missing]
+                if _column(conn, "SELECT key FROM counters", "key", templates):
+                    raise _NeedInstances()
+            taken: dict[str, int] = defaultdict(int)
+            refused: list[str] = []
+            for hold in fresh:
+                outcome = decide(hold, paused, available)
+                reserved[hold.key] = outcome
+                if isinstance(outcome, LedgerError):
+                    refused.append(hold.key)
+                    continue
+                for counter, amount in hold.consumption:
+                    available[str(counter)] -= amount
+                    taken[str(counter)] += amount
+            self._update(conn, taken, used, back)
+            if refused:
+                conn.execute("DELETE FROM reservations WHERE key = ANY(%s)", (refused,))
+            unused = sorted(created - set(taken))
+            if unused:
+                # made for orders that were refused: a refused reserve leaves no trace
+                conn.execute("DELETE FROM counters WHERE key = ANY(%s)", (unused,))
+            if states:
+                conn.execute(
+                    "UPDATE reservations SET state = x.s FROM unnest(%s::text[], %s::text[])"
+                    " AS x(k, s) WHERE reservations.key = x.k",
+                    (list(states), list(states.values())),
+                )
+        return [reserved[h.key] for h in holds], [stepped[s.key] for s in steps]
+
+    def _record(self, conn: Conn, holds: Sequence[Hold]) -> dict[str, Outcome]:
+        """Insert the new reservation rows, in key order; the outcomes of keys already used.
+
+        A second call with a key waits on the unique index until the first commits or
+        rolls back, so one key never takes stock twice.
+        """
+        if not holds:
+            return {}
+        ordered = sorted(holds, key=lambda h: h.key)
+        fresh = set(
+            _column_of(
+                conn.execute(
+                    "INSERT INTO reservations SELECT k, c, 'held', n, e"
                     " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[])"
                     " AS x(k, c, n, e) ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key",
                     (
@@ -292,158 +363,99 @@ class PostgresLedger(Ledger):
                         [h.expires_at for h in ordered],
                     ),
                 ).fetchall()
-            }
-            old = [h.key for h in holds if h.key not in fresh]
-            if old:
-                for row in conn.execute(
-                    f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s)", (old,)
-                ).fetchall():
-                    outcomes[row[0]] = _replayed(
-                        row, fingerprints={h.key: h.fingerprint for h in holds}
-                    )
-                for key in old:
-                    if key not in outcomes:
-                        raise ContentionError(f"reservation {key!r} changed under us")
-            taking = [h for h in holds if h.key in fresh]
-            names = sorted({str(k) for h in taking for k, _ in h.consumption})
-            promotions = sorted({k.promotion for h in taking for k, _ in h.consumption})
-            paused = (
-                {
-                    p
-                    for (p,) in conn.execute(
-                        "SELECT promotion FROM paused WHERE promotion = ANY(%s)", (promotions,)
-                    ).fetchall()
-                }
-                if promotions
-                else set()
             )
-            created: set[str] = set()
-            if create and names:
-                created = {
-                    k
-                    for (k,) in conn.execute(
-                        "INSERT INTO counters"
-                        " SELECT x.name, t.promotion, t.initial, t.initial, 0, 0"
-                        " FROM unnest(%s::text[], %s::text[]) AS x(name, template)"
-                        " JOIN counters t ON t.key = x.template"
-                        " ORDER BY x.name ON CONFLICT (key) DO NOTHING RETURNING key",
-                        (names, [str(CounterKey.parse(n).template()) for n in names]),
-                    ).fetchall()
-                }
-            available: dict[str, int] = (
-                dict(
-                    conn.execute(
-                        "SELECT key, available FROM counters WHERE key = ANY(%s)"
-                        " ORDER BY key FOR UPDATE",
-                        (names,),
-                    ).fetchall()
-                )
-                if names
-                else {}
-            )
-            missing = [n for n in names if n not in available]
-            templates: set[str] = set()
-            if missing:
-                templates = {
-                    t
-                    for (t,) in conn.execute(
-                        "SELECT key FROM counters WHERE key = ANY(%s)",
-                        ([str(CounterKey.parse(n).template()) for n in missing],),
-                    ).fetchall()
-                }
-                if templates and not create:
-                    raise _NeedInstances()
-            taken: dict[str, int] = defaultdict(int)
-            refused: list[str] = []
-            for hold in taking:
-                outcome = _decide(hold, paused, available)
-                if isinstance(outcome, LedgerError):
-                    refused.append(hold.key)
-                else:
-                    for counter, amount in hold.consumption:
-                        available[str(counter)] -= amount
-                        taken[str(counter)] += amount
-                outcomes[hold.key] = outcome
-            if taken:
-                moved = sorted(taken)
-                done = conn.execute(
-                    "UPDATE counters SET available = available - x.n, held = held + x.n"
-                    " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
-                    " WHERE counters.key = x.key AND counters.available >= x.n",
-                    (moved, [taken[k] for k in moved]),
-                ).rowcount
-                if done != len(moved):
-                    raise LedgerError("guarded update missed rows held under lock")
-            if refused:
-                conn.execute("DELETE FROM reservations WHERE key = ANY(%s)", (refused,))
-            unused = sorted(created - set(taken))
-            if unused:
-                # made for orders that were refused: a refused reserve leaves no trace
-                conn.execute("DELETE FROM counters WHERE key = ANY(%s)", (unused,))
-        return [outcomes[h.key] for h in holds]
+        )
+        old = {h.key: h.fingerprint for h in holds if h.key not in fresh}
+        if not old:
+            return {}
+        found: dict[str, Outcome] = {}
+        rows = conn.execute(f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s)", (list(old),))
+        for row in rows.fetchall():
+            key = str(row[0])
+            found[key] = IdempotencyConflict(key) if row[1] != old[key] else _reservation(row)
+        if len(found) != len(old):
+            raise ContentionError("a reservation changed under the reserve")
+        return found
 
-    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+    def _plan_steps(
+        self, conn: Conn, steps: Sequence[Step]
+    ) -> tuple[dict[str, Outcome], dict[str, int], dict[str, int], dict[str, str]]:
+        """Lock the reservations to move and decide each step: outcomes, amounts, states."""
         outcomes: dict[str, Outcome] = {}
-        with self._transaction() as conn:
-            rows = {
-                row[0]: row
-                for row in conn.execute(
-                    f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
-                    ([s.key for s in steps],),
-                ).fetchall()
-            }
-            used: dict[str, int] = defaultdict(int)
-            back: dict[str, int] = defaultdict(int)
-            states: dict[str, str] = {}
-            for step in steps:
-                row = rows.get(step.key)
-                if row is None:
-                    outcomes[step.key] = UnknownReservation(step.key)
-                    continue
-                current = _reservation(row)
-                try:
-                    plan = check_transition(
-                        step.key, current.state, current.expires_at, step.target, step.now
-                    )
-                except ReservationClosed as exc:
-                    outcomes[step.key] = exc
-                    continue
-                if plan is Transition.KEEP:
-                    outcomes[step.key] = current
-                    continue
-                to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
-                for counter, amount in current.consumption:
-                    (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
-                states[step.key] = to.value
-                outcomes[step.key] = (
-                    ReservationClosed(step.key, to.value, verb(step.target))
-                    if plan is Transition.EXPIRE
-                    else attrs.evolve(current, state=to)
+        used: dict[str, int] = defaultdict(int)
+        back: dict[str, int] = defaultdict(int)
+        states: dict[str, str] = {}
+        if not steps:
+            return outcomes, used, back, states
+        rows = {
+            row[0]: row
+            for row in conn.execute(
+                f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+                ([s.key for s in steps],),
+            ).fetchall()
+        }
+        for step in steps:
+            row = rows.get(step.key)
+            if row is None:
+                outcomes[step.key] = UnknownReservation(step.key)
+                continue
+            current = _reservation(row)
+            try:
+                plan = check_transition(
+                    step.key, current.state, current.expires_at, step.target, step.now
                 )
-            self._move_both(conn, used, back)
-            if states:
-                conn.execute(
-                    "UPDATE reservations SET state = x.s FROM unnest(%s::text[], %s::text[])"
-                    " AS x(k, s) WHERE reservations.key = x.k",
-                    (list(states), list(states.values())),
-                )
-        return [outcomes[s.key] for s in steps]
+            except ReservationClosed as exc:
+                outcomes[step.key] = exc
+                continue
+            if plan is Transition.KEEP:
+                outcomes[step.key] = current
+                continue
+            to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
+            for counter, amount in current.consumption:
+                (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
+            states[step.key] = to.value
+            outcomes[step.key] = (
+                ReservationClosed(step.key, to.value, verb(step.target))
+                if plan is Transition.EXPIRE
+                else attrs.evolve(current, state=to)
+            )
+        return outcomes, used, back, states
 
-    def _move_both(self, conn: Conn, used: dict[str, int], back: dict[str, int]) -> None:
-        """Move amounts out of held, to used and back to available, locking in key order."""
-        names = sorted({*used, *back})
+    def _instances(self, conn: Conn, names: list[str]) -> list[str]:
+        """Create, in key order, the per-subject counters of ``names`` that have a template."""
+        return _column_of(
+            conn.execute(
+                "INSERT INTO counters SELECT x.name, t.promotion, t.initial, t.initial, 0, 0"
+                " FROM unnest(%s::text[], %s::text[]) AS x(name, template)"
+                " JOIN counters t ON t.key = x.template"
+                " ORDER BY x.name ON CONFLICT (key) DO NOTHING RETURNING key",
+                (names, [str(CounterKey.parse(n).template()) for n in names]),
+            ).fetchall()
+        )
+
+    def _update(
+        self, conn: Conn, taken: dict[str, int], used: dict[str, int], back: dict[str, int]
+    ) -> None:
+        """Apply a batch's moves in one guarded statement; the counters are locked."""
+        names = sorted({*taken, *used, *back})
         if not names:
             return
-        conn.execute("SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (names,))
         done = conn.execute(
-            "UPDATE counters SET held = held - x.u - x.a, used = used + x.u,"
-            " available = available + x.a"
-            " FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS x(key, u, a)"
-            " WHERE counters.key = x.key AND counters.held >= x.u + x.a",
-            (names, [used.get(n, 0) for n in names], [back.get(n, 0) for n in names]),
+            "UPDATE counters SET available = available - x.t + x.b,"
+            " held = held + x.t - x.u - x.b, used = used + x.u"
+            " FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[])"
+            " AS x(key, t, u, b)"
+            " WHERE counters.key = x.key AND counters.available >= x.t"
+            " AND counters.held + x.t >= x.u + x.b",
+            (
+                names,
+                [taken.get(n, 0) for n in names],
+                [used.get(n, 0) for n in names],
+                [back.get(n, 0) for n in names],
+            ),
         ).rowcount
         if done != len(names):
-            raise LedgerError("counters hold less than their reservations")
+            raise LedgerError("a guarded update missed counters held under lock")
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with self._transaction() as conn:
@@ -466,7 +478,13 @@ class PostgresLedger(Ledger):
                 for _, text in due:
                     for counter, amount in decode(text):
                         amounts[str(counter)] += amount
-                self._move_both(conn, {}, amounts)
+                names = sorted(amounts)
+                if names:
+                    conn.execute(
+                        "SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+                        (names,),
+                    )
+                self._update(conn, {}, {}, amounts)
                 conn.execute(
                     "UPDATE reservations SET state = 'expired' WHERE key = ANY(%s)",
                     ([k for k, _ in due],),
@@ -556,27 +574,15 @@ _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
 _INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
 
 
-def _replayed(row: tuple[Any, ...], fingerprints: dict[str, str]) -> Outcome:
-    """A reserve of a key already recorded: the reservation, or a conflict."""
-    if row[1] != fingerprints[row[0]]:
-        return IdempotencyConflict(row[0])
-    return _reservation(row)
+def _column_of(rows: list[tuple[Any, ...]]) -> list[str]:
+    return [str(r[0]) for r in rows]
 
 
-def _decide(hold: Hold, paused: set[str], available: dict[str, int]) -> Outcome:
-    """One order's outcome against the counters as the batch has left them so far."""
-    stopped = sorted({k.promotion for k, _ in hold.consumption} & paused)
-    if stopped:
-        return PromotionPaused(tuple(stopped))
-    unknown = tuple(k for k, _ in hold.consumption if str(k) not in available)
-    if unknown:
-        return UnknownCounter(unknown)
-    short = tuple(
-        Shortfall(k, n, available[str(k)]) for k, n in hold.consumption if available[str(k)] < n
-    )
-    if short:
-        return InsufficientError(short)
-    return Reservation(hold.key, hold.consumption, ReservationState.HELD, hold.now, hold.expires_at)
+def _column(conn: Conn, select: str, column: str, values: list[str]) -> list[str]:
+    """The first column of ``select`` for the rows whose ``column`` is one of ``values``."""
+    if not values:
+        return []
+    return _column_of(conn.execute(f"{select} WHERE {column} = ANY(%s)", (values,)).fetchall())
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:

@@ -397,6 +397,8 @@ class RedisLedger(Ledger):
         self._reservations_key = f"{n}:reservations"
         self._meta_key = f"{n}:meta"
         self._log_key = f"{n}:log"
+        self._reserve_keys = [self._paused_key, self._due_key, self._counters_key]
+        self._reserve_keys.append(self._reservations_key)
         self._settle_key_format()
 
     @classmethod
@@ -469,6 +471,35 @@ class RedisLedger(Ledger):
         return remaining, frozenset(paused)
 
     def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        return self._apply_many(holds, ())[0]
+
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        return self._apply_many((), steps)[1]
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """The reserve script, then the transition script, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        if holds:
+            self._reserve_script(
+                keys=self._reserve_keys, args=self._reserve_args(holds), client=pipe
+            )
+        if steps:
+            args = [self.namespace]
+            for step in steps:
+                args += [step.key, step.target.value, repr(step.now)]
+            self._transition_script(keys=[self._due_key], args=args, client=pipe)
+        with _translated():
+            replies = iter(pipe.execute())
+        reserved = next(replies) if holds else []
+        moved = next(replies) if steps else []
+        return (
+            [_reserved(hold, out) for hold, out in zip(holds, reserved, strict=True)],
+            [_moved(step, out) for step, out in zip(steps, moved, strict=True)],
+        )
+
+    def _reserve_args(self, holds: Sequence[Hold]) -> list[str]:
         args = [self.namespace]
         for hold in holds:
             promotions = sorted({k.promotion for k, _ in hold.consumption})
@@ -484,18 +515,7 @@ class RedisLedger(Ledger):
                 str(len(promotions)),
                 *promotions,
             ]
-        keys = [self._paused_key, self._due_key, self._counters_key, self._reservations_key]
-        with _translated():
-            out = self._reserve_script(keys=keys, args=args)
-        return [_reserved(hold, reply) for hold, reply in zip(holds, out, strict=True)]
-
-    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
-        args = [self.namespace]
-        for step in steps:
-            args += [step.key, step.target.value, repr(step.now)]
-        with _translated():
-            out = self._transition_script(keys=[self._due_key], args=args)
-        return [_moved(step, reply) for step, reply in zip(steps, out, strict=True)]
+        return args
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with _translated():

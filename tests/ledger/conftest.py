@@ -102,7 +102,7 @@ def clock() -> FakeClock:
 @pytest.fixture(params=("direct", "batched"))
 def batching(request: pytest.FixtureRequest) -> bool:
     """Whether the test's handles put a BatchingLedger in front of the backend."""
-    return request.param == "batched"
+    return bool(request.param == "batched")
 
 
 @pytest.fixture
