@@ -103,15 +103,14 @@ DRIVER_OPTIONS = (
     "ssl_keyfile",
 )
 
-# A batch of reserves, decided one after another in one script (one round trip).
-# KEYS: paused, due, counters, reservations. ARGV: prefix, then for each order: idempotency
-# key, fingerprint, now, expires_at, n, n amounts, n names, n template names, m, m promotions.
-# Replies one verdict per order.
+# One reserve, decided against the counters as the orders before it in the batch left
+# them. KEYS: paused, due, counters, reservations. ARGV from ``at``: idempotency key,
+# fingerprint, now, expires_at, n, n amounts, n names, n template names, m, m promotions.
+# Returns its verdict and where the next order's arguments start.
 RESERVE = (
     LESS
     + """
-local prefix = ARGV[1]
-local function reserve(at)
+local function reserve(prefix, at)
   local key, fingerprint, now, deadline = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   local n = tonumber(ARGV[at + 4])
   local amounts, names, templates = at + 4, at + 4 + n, at + 4 + 2 * n
@@ -168,11 +167,6 @@ local function reserve(at)
   redis.call('SADD', KEYS[4], key)
   return {'ok'}, after
 end
-local out, at = {}, 2
-while at <= #ARGV do
-  out[#out + 1], at = reserve(at)
-end
-return out
 """
 )
 
@@ -192,13 +186,12 @@ end
 
 # The reservation state machine of base.plan_transition, restated in Lua because the
 # decision and the move must be one atomic step. The contract suite holds them equal.
-# A batch of steps in one script. KEYS: due. ARGV: prefix, then (idempotency key, target,
-# now) per step. Replies one verdict per step.
+# One commit or release; KEYS[2] is the due set.
 TRANSITION = (
     MOVE
     + """
-local function transition(key, target, now)
-  local res = ARGV[1] .. ':r:' .. key
+local function transition(prefix, key, target, now)
+  local res = prefix .. ':r:' .. key
   local seen = redis.call('HMGET', res, 'consumption', 'state', 'created_at', 'expires_at',
                          'moves')
   if not seen[1] then return {'unknown'} end
@@ -215,17 +208,32 @@ local function transition(key, target, now)
     end
   end
   if verdict == 'moved' then
-    move(ARGV[1], seen[1], seen[5], to == 'committed' and 'used' or 'available')
+    move(prefix, seen[1], seen[5], to == 'committed' and 'used' or 'available')
     redis.call('HSET', res, 'state', to)
-    redis.call('ZREM', KEYS[1], key)
+    redis.call('ZREM', KEYS[2], key)
   end
   return {verdict, seen[1], to, seen[3], seen[4]}
 end
-local out = {}
-for at = 2, #ARGV, 3 do
-  out[#out + 1] = transition(ARGV[at], ARGV[at + 1], ARGV[at + 2])
+"""
+)
+
+# A batch: its reserves in order, then its commits and releases, in one script (one round
+# trip, nothing in between). KEYS: paused, due, counters, reservations. ARGV: prefix, the
+# number of reserves, each reserve's arguments (above), then (idempotency key, target,
+# now) per commit or release. Replies {reserve verdicts, commit and release verdicts}.
+BATCH = (
+    RESERVE
+    + TRANSITION
+    + """
+local prefix, reserves = ARGV[1], tonumber(ARGV[2])
+local reserved, moved, at = {}, {}, 3
+for i = 1, reserves do
+  reserved[i], at = reserve(prefix, at)
 end
-return out
+for i = at, #ARGV, 3 do
+  moved[#moved + 1] = transition(prefix, ARGV[i], ARGV[i + 1], ARGV[i + 2])
+end
+return {reserved, moved}
 """
 )
 
@@ -381,8 +389,7 @@ class RedisLedger(Ledger):
         )
         self._redis = redis.Redis(connection_pool=connections)
         register = self._redis.register_script
-        self._reserve_script = register(RESERVE)
-        self._transition_script = register(TRANSITION)
+        self._batch_script = register(BATCH)
         self._sweep_script = register(SWEEP)
         self._provision_script = register(PROVISION)
         self._availability_script = register(AVAILABILITY)
@@ -397,8 +404,6 @@ class RedisLedger(Ledger):
         self._reservations_key = f"{n}:reservations"
         self._meta_key = f"{n}:meta"
         self._log_key = f"{n}:log"
-        self._reserve_keys = [self._paused_key, self._due_key, self._counters_key]
-        self._reserve_keys.append(self._reservations_key)
         self._settle_key_format()
 
     @classmethod
@@ -479,28 +484,7 @@ class RedisLedger(Ledger):
     def _apply_many(
         self, holds: Sequence[Hold], steps: Sequence[Step]
     ) -> tuple[list[Outcome], list[Outcome]]:
-        """The reserve script, then the transition script, in one round trip."""
-        pipe = self._redis.pipeline(transaction=False)
-        if holds:
-            self._reserve_script(
-                keys=self._reserve_keys, args=self._reserve_args(holds), client=pipe
-            )
-        if steps:
-            args = [self.namespace]
-            for step in steps:
-                args += [step.key, step.target.value, repr(step.now)]
-            self._transition_script(keys=[self._due_key], args=args, client=pipe)
-        with _translated():
-            replies = iter(pipe.execute())
-        reserved = next(replies) if holds else []
-        moved = next(replies) if steps else []
-        return (
-            [_reserved(hold, out) for hold, out in zip(holds, reserved, strict=True)],
-            [_moved(step, out) for step, out in zip(steps, moved, strict=True)],
-        )
-
-    def _reserve_args(self, holds: Sequence[Hold]) -> list[str]:
-        args = [self.namespace]
+        args = [self.namespace, str(len(holds))]
         for hold in holds:
             promotions = sorted({k.promotion for k, _ in hold.consumption})
             args += [
@@ -515,7 +499,15 @@ class RedisLedger(Ledger):
                 str(len(promotions)),
                 *promotions,
             ]
-        return args
+        for step in steps:
+            args += [step.key, step.target.value, repr(step.now)]
+        keys = [self._paused_key, self._due_key, self._counters_key, self._reservations_key]
+        with _translated():
+            reserved, moved = self._batch_script(keys=keys, args=args)
+        return (
+            [_reserved(hold, out) for hold, out in zip(holds, reserved, strict=True)],
+            [_moved(step, out) for step, out in zip(steps, moved, strict=True)],
+        )
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with _translated():
