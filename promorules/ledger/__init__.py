@@ -31,6 +31,7 @@ from promorules.ledger.base import (
     ProvisionResult,
     Reservation,
     ReservationState,
+    check_shard_count,
 )
 from promorules.ledger.batcher import BatchingLedger
 from promorules.ledger.errors import (
@@ -81,8 +82,18 @@ __all__ = [
 ]
 
 
-def open_ledger(url: str, *, clock: Clock = time.time) -> Ledger:
-    """Open the ledger at ``url``; raises InvalidRequest for an unknown scheme."""
+def open_ledger(url: str, *, clock: Clock = time.time, shards: int = 1) -> Ledger:
+    """Open the ledger at ``url``; raises InvalidRequest for an unknown scheme.
+
+    ``shards`` above 1 splits every counter this handle provisions from then on (but
+    templates, and counters ``provision(shards=...)`` names) into that many shards.
+    """
+    ledger = _open(url, clock)
+    ledger.default_shards = check_shard_count(shards, "shards")
+    return ledger
+
+
+def _open(url: str, clock: Clock) -> Ledger:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         from promorules.ledger.memory import MemoryLedger

@@ -175,7 +175,7 @@ class BatchingLedger(Ledger):
         self.url = ledger.url
         self.max_wait = float(max_wait)
         self.max_batch = max_batch
-        self._lane: _Lane[Hold | Step] = _Lane(ledger._batch, self.max_wait, max_batch)
+        self._lane: _Lane[Hold | Step] = _Lane(ledger._batch_raw, self.max_wait, max_batch)
 
     def close(self) -> None:
         self._lane.close()

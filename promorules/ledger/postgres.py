@@ -55,8 +55,10 @@ from promorules.ledger.base import (
     check_transition,
     decide,
     decode,
+    encode,
     pause_entry,
     provision_entry,
+    same_payload,
     verb,
 )
 from promorules.ledger.errors import (
@@ -358,7 +360,7 @@ class PostgresLedger(Ledger):
                     " AS x(k, c, n, e) ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key",
                     (
                         [h.key for h in ordered],
-                        [h.fingerprint for h in ordered],
+                        [encode(h.consumption) for h in ordered],
                         [h.now for h in ordered],
                         [h.expires_at for h in ordered],
                     ),
@@ -372,7 +374,11 @@ class PostgresLedger(Ledger):
         rows = conn.execute(f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s)", (list(old),))
         for row in rows.fetchall():
             key = str(row[0])
-            found[key] = IdempotencyConflict(key) if row[1] != old[key] else _reservation(row)
+            found[key] = (
+                IdempotencyConflict(key)
+                if not same_payload(row[1], old[key])
+                else _reservation(row)
+            )
         if len(found) != len(old):
             raise ContentionError("a reservation changed under the reserve")
         return found

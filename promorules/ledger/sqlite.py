@@ -46,8 +46,10 @@ from promorules.ledger.base import (
     check_transition,
     decide,
     decode,
+    encode,
     pause_entry,
     provision_entry,
+    same_payload,
     verb,
 )
 from promorules.ledger.errors import (
@@ -256,7 +258,7 @@ class SQLiteLedger(Ledger):
             row = seen.get(hold.key)
             if row is None:
                 taking.append(hold)
-            elif row[1] != hold.fingerprint:
+            elif not same_payload(row[1], hold.fingerprint):
                 outcomes[hold.key] = IdempotencyConflict(hold.key)
             else:
                 outcomes[hold.key] = _reservation(row)
@@ -286,7 +288,7 @@ class SQLiteLedger(Ledger):
                 for key, amount in hold.consumption:
                     available[str(key)] -= amount
                     taken[str(key)] += amount
-                records.append((hold.key, hold.fingerprint, hold.now, hold.expires_at))
+                records.append((hold.key, encode(hold.consumption), hold.now, hold.expires_at))
         conn.executemany(_INSERT_INSTANCE, [instances[n] for n in sorted(taken) if n in instances])
         for name in sorted(taken):
             # Guarded even under the write lock: a slip shows as an error, not an oversell.

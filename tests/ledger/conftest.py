@@ -99,19 +99,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=("direct", "batched"))
-def batching(request: pytest.FixtureRequest) -> bool:
-    """Whether the test's handles put a BatchingLedger in front of the backend."""
-    return bool(request.param == "batched")
+MODES = ("direct", "batched", "sharded")
+SHARDS = 3
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """How the test's handles reach the backend.
+
+    ``direct``: as opened; ``batched``: behind a BatchingLedger, so concurrent calls
+    coalesce into batches; ``sharded``: every counter provisioned (templates aside) is
+    split into SHARDS shards.
+    """
+    return str(request.param)
 
 
 @pytest.fixture
-def open_more(ledger_url: str, backend: str, batching: bool) -> Iterator[Factory]:
-    """Open further handles on the test's ledger (for memory: the same object).
-
-    Run once with plain handles and once with each handle behind a batcher, so every
-    contract holds with concurrent calls coalesced into batches as well.
-    """
+def open_more(ledger_url: str, backend: str, mode: str) -> Iterator[Factory]:
+    """Open further handles on the test's ledger (for memory: the same object), in ``mode``."""
     opened: list[Ledger] = []
     shared: dict[str, Ledger] = {}
 
@@ -119,9 +124,10 @@ def open_more(ledger_url: str, backend: str, batching: bool) -> Iterator[Factory
         if backend == "memory" and "memory" in shared:
             ledger = shared["memory"]
         else:
-            ledger = open_ledger(ledger_url, **kwargs)  # type: ignore[arg-type]
+            shards = SHARDS if mode == "sharded" else 1
+            ledger = open_ledger(ledger_url, shards=shards, **kwargs)  # type: ignore[arg-type]
             shared[backend] = ledger
-        if batching:
+        if mode == "batched":
             ledger = BatchingLedger(ledger)
         opened.append(ledger)
         return ledger
