@@ -671,14 +671,21 @@ class Ledger(abc.ABC):
                 for k in counters
             }
             retry = []
+            planned: dict[str, Consumption] = {}
             for i in short:
                 hold, refused = _hold_of(items[i]), outcomes[i]
                 assert isinstance(refused, InsufficientError)
+                if hold.key in planned:
+                    # the same key again: a replay (or conflict) of the retry planned above
+                    placed[i] = hold._replace(consumption=planned[hold.key])
+                    retry.append(i)
+                    continue
                 physical = _spread(hold, refused, split_into, left, home)
                 if isinstance(physical, LedgerError):
                     outcomes[i] = physical
                 else:
                     placed[i] = hold._replace(consumption=physical)
+                    planned[hold.key] = physical
                     retry.append(i)
             for i, outcome in zip(retry, self._batch_raw([placed[i] for i in retry]), strict=True):
                 outcomes[i] = outcome
