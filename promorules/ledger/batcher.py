@@ -9,11 +9,12 @@ have raised for its order alone (a short counter, a paused promotion, an idempot
 conflict); a failure of the backend itself (RetryableLedgerError, BackendError) is
 raised in every caller of that batch.
 
-When the wait is spent. A batch leaves as soon as the flusher is free and either
-``max_wait`` seconds have passed since its first order arrived or it holds ``max_batch``
-orders. While one batch is in the backend the next one fills, so under load batches grow
-by themselves (group commit) and at ``max_wait=0`` a lone caller pays no wait at all;
-a wait of 1-2 ms gathers larger batches when clients are few and the backend fast.
+When the wait is spent. A batch leaves as soon as the flusher is free and either it has
+as many callers as the last batch had, or ``max_wait`` seconds have passed since its
+first order arrived, or it holds ``max_batch`` orders. While one batch is in the backend
+the next one fills, so under load batches grow by themselves (group commit); a lone
+caller waits for no one (its last batch was itself), and when callers drop out the wait
+is paid once, then the batch size follows.
 
 Everything else (``availability``, ``status``, ``pause``, ``adjust``, ``sweep``...) goes
 straight to the ledger behind. The semantics are the ledger's, order by order: all or
@@ -80,6 +81,7 @@ class _Lane(Generic[T]):
         self._cond = threading.Condition()
         self._pending: list[_Ticket[T]] = []
         self._count = 0
+        self._callers = 1  # callers in the last batch: as many again need no more wait
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -121,7 +123,11 @@ class _Lane(Generic[T]):
                     return None
                 self._cond.wait()
             due = self._pending[0].at + self._max_wait
-            while self._count < self._max_batch and not self._closed:
+            while (
+                self._count < self._max_batch
+                and len(self._pending) < self._callers
+                and not self._closed
+            ):
                 left = due - time.monotonic()
                 if left <= 0:
                     break
@@ -135,6 +141,7 @@ class _Lane(Generic[T]):
                 taken.append(ticket)
                 size += len(ticket.items)
             self._count -= size
+            self._callers = len(taken)
             return taken
 
     def _flush_forever(self) -> None:
