@@ -1,9 +1,10 @@
 """A batcher a checkout process puts in front of any ledger: group commit for orders.
+
 ``BatchingLedger(ledger)`` is itself a Ledger. Its ``reserve``, ``commit`` and
 ``release`` (and the ``_many`` forms) do not go to the backend one by one: each call
 joins a queue, and one flusher thread takes everything queued and hands it to the
-backend as one batch: one transaction, one disk flush (SQLite, PostgreSQL) or one round
-trip of Lua scripts (Redis) for every reserve, commit and release that arrived together.
+backend as one batch: one transaction, one disk flush (SQLite, PostgreSQL) or one Lua
+script (Redis) for every reserve, commit and release that arrived together.
 Each caller gets back its own outcome: its reservation, or the error ``reserve`` would
 have raised for its order alone (a short counter, a paused promotion, an idempotency
 conflict); a failure of the backend itself (RetryableLedgerError, BackendError) is
