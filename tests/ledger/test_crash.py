@@ -86,7 +86,7 @@ def _reserve_and_wait(url: str, reserved: Any, mode: str) -> None:
 def test_sigkill_between_reserve_and_commit_conserves_every_unit(
     shared_url: str, mode: str
 ) -> None:
-    rounds = 12 if mode == "direct" else 6  # the other modes add coverage, not rounds
+    rounds = 12 if mode == "direct" else 3  # the other modes add coverage, not rounds
     with open_ledger(shared_url, shards=SHARDS if mode == "sharded" else 1) as ledger:
         ledger.provision([CounterSpec(STOCK, UNITS), CounterSpec(BUDGET, 250 * UNITS)])
     stop = threading.Event()
