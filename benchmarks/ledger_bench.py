@@ -1,22 +1,30 @@
-"""Reserve+commit throughput of each ledger backend at 1, 8 and 32 concurrent clients.
+"""Reserve + commit per second, p99 latency and transactions per order, per ledger backend.
 
-Each client is a separate process (the way checkout workers run; threads would measure
-the GIL), opened on the same ledger, started together behind a barrier, looping
-``reserve`` then ``commit`` for a fixed time. Every order takes one flash-stock unit and
-100 minor units of budget (two hot rows every client contends for) and one use of a
-per-customer counter created on first use (a new customer each order: the slow path).
-The figure is the median over several runs of total committed orders per second.
+Two workloads: ``hot``, every order takes one unit of one flash-sale SKU (the first
+second of a flash sale), and ``cold``, every order takes one unit of one of 1,000 SKUs
+picked at random. Each at 1 / 8 / 32 / 128 concurrent clients, two ways:
 
-    python benchmarks/ledger_bench.py                 # memory, sqlite, and servers if set
-    python benchmarks/ledger_bench.py --quick         # one short run each
-    python benchmarks/ledger_bench.py --backends sqlite,redis --clients 1,8 --seconds 5
+* ``direct``: each client is a separate process (the way checkout workers run) with its
+  own handle, each reserve and each commit its own transaction or script;
+* ``batched``: the clients are threads of one checkout process sharing one
+  ``BatchingLedger`` (``--wait`` seconds of bounded wait, default 1 ms), which
+  coalesces their reserves and commits into batches.
 
-Backends: memory, sqlite (synchronous=full, the default), sqlite-normal, postgres,
-postgres-async (synchronous_commit=off), redis.
+Clients start together behind a barrier and loop reserve then commit for ``--seconds``.
+Reported per cell: committed orders per second and the p99 of one order's reserve +
+commit latency (medians over ``--runs`` runs), and the backend transactions per order
+(each a disk flush on SQLite with synchronous=full and PostgreSQL with
+synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second).
+SQLite and PostgreSQL run durable, as shipped; memory is one process, so its ``direct``
+clients are threads. The load average is printed with the figures: on a shared machine,
+read them with it.
+
+    python benchmarks/ledger_bench.py                      # everything (about 15 minutes)
+    python benchmarks/ledger_bench.py --quick              # one short run per cell
+    python benchmarks/ledger_bench.py --backends sqlite,redis --clients 32 --modes batched
 
 PostgreSQL and Redis URLs come from --postgres / --redis or from
 PROMORULES_TEST_POSTGRES_URL / PROMORULES_TEST_REDIS_URL (see .ci/services.sh).
-``memory`` is in-process only, so its clients are threads (say so in any report).
 """
 
 from __future__ import annotations
@@ -24,107 +32,177 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
-from promorules.ledger import Ledger, RetryableLedgerError, open_ledger
+from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.ledger import (
+    BatchingLedger,
+    Ledger,
+    Outcome,
+    RetryableLedgerError,
+    open_ledger,
+)
+from promorules.ledger.base import Hold, Step
 
-STOCK = CounterKey(CounterKind.FLASH_STOCK, "bench", "sku-1")
-BUDGET = CounterKey(CounterKind.BUDGET, "bench")
-EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "bench", ANY_SUBJECT)
+HOT = CounterKey(CounterKind.FLASH_STOCK, "bench", "sku-hot")
+COLD = tuple(CounterKey(CounterKind.FLASH_STOCK, "bench", f"sku-{i}") for i in range(1_000))
 BIG = 10**12
 
 
-def _loop(ledger: Ledger, client: str, start: Any, stop_at: list[float]) -> tuple[int, int]:
-    """Reserve and commit until the deadline; returns (orders, retries)."""
+class Tally(NamedTuple):
+    """What one client (or one process of them) did."""
+
+    orders: int
+    retries: int
+    latencies: list[float]
+
+
+class Cell(NamedTuple):
+    rate: float
+    p99_ms: float
+    txns_per_order: float
+    retries: int
+
+
+def _count_transactions(ledger: Ledger) -> list[int]:
+    """Count the backend steps (transactions, scripts) ``ledger`` takes from here on."""
+    count = [0]
+    apply = ledger._apply_many
+
+    def counted(
+        holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        count[0] += 1
+        return apply(holds, steps)
+
+    ledger._apply_many = counted  # type: ignore[method-assign]
+    return count
+
+
+def _loop(ledger: Ledger, workload: str, client: str, start: Any, seconds: float) -> Tally:
+    """Reserve and commit until the time is up."""
+    rng = random.Random(client)
     start.wait()
-    deadline = stop_at[0] if stop_at[0] else time.time() + stop_at[1]
+    deadline = time.perf_counter() + seconds
     done = retries = 0
-    while time.time() < deadline:
-        order = f"{client}-{done}"
-        customer = CounterKey(EACH.kind, EACH.promotion, order)
+    latencies: list[float] = []
+    while (began := time.perf_counter()) < deadline:
+        key = HOT if workload == "hot" else COLD[rng.randrange(len(COLD))]
         try:
-            ledger.commit(ledger.reserve(((STOCK, 1), (BUDGET, 100), (customer, 1)), order, 60))
-            done += 1
+            ledger.commit(ledger.reserve(((key, 1),), f"{client}-{done}", 60))
         except RetryableLedgerError:
             retries += 1
-    return done, retries
+            continue
+        latencies.append(time.perf_counter() - began)
+        done += 1
+    return Tally(done, retries, latencies)
 
 
-def _process_client(url: str, client: str, start: Any, seconds: float, results: Any) -> None:
+def _threads(
+    ledger: Ledger, workload: str, clients: int, seconds: float, prefix: str
+) -> tuple[list[Tally], float]:
+    barrier = threading.Barrier(clients + 1)
+    out: list[Tally] = []
+    workers = [
+        threading.Thread(
+            target=lambda c=c: out.append(_loop(ledger, workload, f"{prefix}{c}", barrier, seconds))
+        )
+        for c in range(clients)
+    ]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return out, time.perf_counter() - began
+
+
+def _process_client(
+    url: str, workload: str, client: str, start: Any, seconds: float, results: Any
+) -> None:
     ledger = open_ledger(url)
-    ledger.availability([STOCK])  # connect before the clock starts
-    results.put(_loop(ledger, client, start, [0.0, seconds]))
+    ledger.availability([HOT])  # connect before the clock starts
+    count = _count_transactions(ledger)
+    tally = _loop(ledger, workload, client, start, seconds)
+    results.put((tally, count[0]))
     ledger.close()
 
 
-def run_once(url: str, clients: int, seconds: float, threads: bool) -> tuple[float, int]:
+def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, wait: float) -> Cell:
     ledger = open_ledger(url)
-    ledger.provision([CounterSpec(STOCK, BIG), CounterSpec(BUDGET, BIG), CounterSpec(EACH, 1)])
-    if threads:
-        barrier = threading.Barrier(clients + 1)
-        out: list[tuple[int, int]] = []
-        workers = [
-            threading.Thread(
-                target=lambda c=c: out.append(_loop(ledger, f"t{c}", barrier, [0.0, seconds]))
-            )
-            for c in range(clients)
-        ]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        began = time.time()
-        for w in workers:
-            w.join()
+    ledger.provision([CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)])
+    if mode == "batched" or url.startswith("memory"):
+        count = _count_transactions(ledger)
+        front = BatchingLedger(ledger, max_wait=wait) if mode == "batched" else ledger
+        tallies, elapsed = _threads(front, workload, clients, seconds, "t")
+        transactions = count[0]
     else:
         ctx = multiprocessing.get_context("forkserver")
         barrier = ctx.Barrier(clients + 1)
         results = ctx.Queue()
         procs = [
-            ctx.Process(target=_process_client, args=(url, f"p{c}", barrier, seconds, results))
+            ctx.Process(
+                target=_process_client, args=(url, workload, f"p{c}", barrier, seconds, results)
+            )
             for c in range(clients)
         ]
-        for p in procs:
-            p.start()
+        for proc in procs:
+            proc.start()
         barrier.wait()
-        began = time.time()
-        out = [results.get(timeout=seconds + 120) for _ in procs]
-        for p in procs:
-            p.join()
-    elapsed = max(time.time() - began, seconds)
-    row = next(r for r in ledger.status() if r.key == STOCK)
-    assert row.used == sum(d for d, _ in out), "committed orders and stock disagree"
+        began = time.perf_counter()
+        got = [results.get(timeout=seconds + 300) for _ in procs]
+        elapsed = time.perf_counter() - began
+        for proc in procs:
+            proc.join()
+        tallies = [t for t, _ in got]
+        transactions = sum(n for _, n in got)
+    orders = sum(t.orders for t in tallies)
+    used = sum(r.used for r in ledger.status())
+    assert used == orders, f"committed orders ({orders}) and counters ({used}) disagree"
+    assert ledger.audit() == []
     ledger.destroy()
     ledger.close()
-    return sum(d for d, _ in out) / elapsed, sum(r for _, r in out)
+    latencies = sorted(x for t in tallies for x in t.latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
+    return Cell(
+        orders / max(elapsed, seconds),
+        p99 * 1000,
+        transactions / orders if orders else 0.0,
+        sum(t.retries for t in tallies),
+    )
 
 
 def backend_url(name: str, args: argparse.Namespace, folder: str) -> str | None:
     if name == "memory":
         return "memory://"
-    if name.startswith("sqlite"):
-        sync = "normal" if name == "sqlite-normal" else "full"
-        return f"sqlite:///{folder}/{uuid.uuid4().hex}.db?synchronous={sync}"
-    base = args.postgres if name.startswith("postgres") else args.redis
+    if name == "sqlite":
+        return f"sqlite:///{folder}/{uuid.uuid4().hex}.db?synchronous=full"
+    base = args.postgres if name == "postgres" else args.redis
     if not base:
         return None
     joiner = "&" if "?" in base else "?"
-    extra = "&synchronous_commit=off" if name == "postgres-async" else ""
+    extra = "&synchronous_commit=on&pool=140" if name == "postgres" else "&pool=140"
     return f"{base}{joiner}namespace=bench_{uuid.uuid4().hex[:10]}{extra}"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--backends", default="memory,sqlite,postgres,redis")
-    parser.add_argument("--clients", default="1,8,32")
+    parser.add_argument("--workloads", default="hot,cold")
+    parser.add_argument("--clients", default="1,8,32,128")
+    parser.add_argument("--modes", default="direct,batched")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--wait", type=float, default=0.001, help="the batcher's max_wait")
     parser.add_argument("--quick", action="store_true", help="one 1-second run per cell")
     parser.add_argument("--postgres", default=os.environ.get("PROMORULES_TEST_POSTGRES_URL"))
     parser.add_argument("--redis", default=os.environ.get("PROMORULES_TEST_REDIS_URL"))
@@ -133,27 +211,38 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds, args.runs = 1.0, 1
     clients = [int(c) for c in args.clients.split(",")]
     print(
-        f"reserve+commit per second, median of {args.runs} run(s) of {args.seconds:g}s;"
-        f" {os.cpu_count()} CPUs; clients are processes (memory: threads)"
+        f"reserve+commit: medians of {args.runs} run(s) of {args.seconds:g}s;"
+        f" {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start;"
+        f" batched max_wait {args.wait * 1000:g} ms"
     )
-    print(f"{'backend':<14}{'clients':>8}{'ops/s':>10}{'retries':>9}  runs")
+    print(
+        f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>9}{'orders/s':>10}{'p99 ms':>9}"
+        f"{'txn/order':>10}{'retries':>8}  orders/s of each run"
+    )
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         for name in args.backends.split(","):
-            for n in clients:
-                figures, retries = [], 0
-                for _ in range(args.runs):
-                    url = backend_url(name, args, folder)
-                    if url is None:
-                        break
-                    rate, retried = run_once(url, n, args.seconds, threads=name == "memory")
-                    figures.append(rate)
-                    retries += retried
-                if not figures:
-                    print(f"{name:<14}{n:>8}{'skipped: no URL':>19}")
-                    continue
-                runs = " ".join(f"{f:.0f}" for f in figures)
-                median = statistics.median(figures)
-                print(f"{name:<14}{n:>8}{median:>10.0f}{retries:>9}  {runs}", flush=True)
+            for workload in args.workloads.split(","):
+                for mode in args.modes.split(","):
+                    for n in clients:
+                        cells = []
+                        for _ in range(args.runs):
+                            url = backend_url(name, args, folder)
+                            if url is None:
+                                break
+                            cells.append(run_once(url, workload, n, mode, args.seconds, args.wait))
+                        if not cells:
+                            print(f"{name:<10}{workload:<6}{n:>8}{mode:>9}  skipped: no URL")
+                            continue
+                        runs = " ".join(f"{c.rate:.0f}" for c in cells)
+                        print(
+                            f"{name:<10}{workload:<6}{n:>8}{mode:>9}"
+                            f"{statistics.median(c.rate for c in cells):>10.0f}"
+                            f"{statistics.median(c.p99_ms for c in cells):>9.1f}"
+                            f"{statistics.median(c.txns_per_order for c in cells):>10.3f}"
+                            f"{sum(c.retries for c in cells):>8}  {runs}",
+                            flush=True,
+                        )
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

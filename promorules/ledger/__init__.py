@@ -7,6 +7,9 @@
 * ``postgresql://user:pass@host/db`` - many checkout processes, rows locked in order;
 * ``redis://host:port/db`` - many checkout processes, one Lua script per operation.
 
+``BatchingLedger(ledger)`` puts any of them behind a batcher that coalesces concurrent
+reserves, commits and releases into one backend step (``promorules.ledger.batcher``).
+
 PostgreSQL and Redis accept ``?namespace=NAME`` to keep several ledgers in one server
 (a schema, a key prefix). Drivers are imported only when their backend is opened.
 """
@@ -23,10 +26,14 @@ from promorules.ledger.base import (
     CounterRow,
     Ledger,
     LogEntry,
+    Order,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    check_shard_count,
 )
+from promorules.ledger.batcher import BatchingLedger
 from promorules.ledger.errors import (
     BackendError,
     BackendUnavailable,
@@ -49,6 +56,7 @@ __all__ = [
     "Action",
     "BackendError",
     "BackendUnavailable",
+    "BatchingLedger",
     "Clock",
     "ContentionError",
     "CounterRow",
@@ -59,6 +67,8 @@ __all__ = [
     "LedgerError",
     "LedgerFormatError",
     "LogEntry",
+    "Order",
+    "Outcome",
     "PromotionPaused",
     "ProvisionResult",
     "Reservation",
@@ -72,8 +82,18 @@ __all__ = [
 ]
 
 
-def open_ledger(url: str, *, clock: Clock = time.time) -> Ledger:
-    """Open the ledger at ``url``; raises InvalidRequest for an unknown scheme."""
+def open_ledger(url: str, *, clock: Clock = time.time, shards: int = 1) -> Ledger:
+    """Open the ledger at ``url``; raises InvalidRequest for an unknown scheme.
+
+    ``shards`` above 1 splits every counter this handle provisions from then on (but
+    templates, and counters ``provision(shards=...)`` names) into that many shards.
+    """
+    ledger = _open(url, clock)
+    ledger.default_shards = check_shard_count(shards, "shards")
+    return ledger
+
+
+def _open(url: str, clock: Clock) -> Ledger:
     scheme = urlsplit(url).scheme
     if scheme == "memory":
         from promorules.ledger.memory import MemoryLedger

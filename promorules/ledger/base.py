@@ -23,11 +23,12 @@ import difflib
 import enum
 import getpass
 import json
+import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import attrs
 
@@ -40,7 +41,18 @@ from promorules.counters import (
     Snapshot,
     Wildcard,
 )
-from promorules.ledger.errors import InvalidRequest, LedgerFormatError, ReservationClosed
+from promorules.ledger import shards as sharding
+from promorules.ledger.errors import (
+    ContentionError,
+    InsufficientError,
+    InvalidRequest,
+    LedgerError,
+    LedgerFormatError,
+    PromotionPaused,
+    ReservationClosed,
+    Shortfall,
+    UnknownCounter,
+)
 from promorules.ledger.legacy import KEY_FORMAT, reads_the_same, refusal
 
 Clock = Callable[[], float]
@@ -71,6 +83,95 @@ class Reservation:
     state: ReservationState
     created_at: float
     expires_at: float
+
+
+@attrs.frozen
+class Order:
+    """One order of ``reserve_many``: what ``reserve`` takes, as one value."""
+
+    request: object
+    idempotency_key: str
+    ttl: float | None = None
+    expires_at: float | None = None
+
+
+class Hold(NamedTuple):
+    """A checked reserve, as backends take it: ``fingerprint`` is ``encode(consumption)``."""
+
+    key: str
+    consumption: Consumption
+    fingerprint: str
+    now: float
+    expires_at: float
+
+
+class Step(NamedTuple):
+    """A checked commit or release, as backends take it."""
+
+    key: str
+    target: ReservationState
+    now: float
+
+
+Outcome = Reservation | LedgerError
+"""What one order of a batch comes to: its reservation, or the error it would raise."""
+
+T = TypeVar("T")
+
+
+def in_rounds(
+    items: Sequence[T], key: Callable[[T], str], run: Callable[[Sequence[T]], list[Outcome]]
+) -> list[Outcome]:
+    """Run ``items`` through ``run`` in rounds in which no key repeats; outcomes in order.
+
+    A key given twice in one batch (a client retrying while its first try is in
+    flight) is taken in a later round, so it sees the first one's outcome exactly as a
+    replay would. A failure of a whole round is the outcome of each of its items.
+    """
+    outcomes: list[Outcome | None] = [None] * len(items)
+    pending = list(range(len(items)))
+    while pending:
+        seen: set[str] = set()
+        now: list[int] = []
+        later: list[int] = []
+        for i in pending:
+            name = key(items[i])
+            (later if name in seen else now).append(i)
+            seen.add(name)
+        try:
+            done: list[Outcome] = run([items[i] for i in now])
+        except LedgerError as exc:
+            done = [exc] * len(now)
+        for i, outcome in zip(now, done, strict=True):
+            outcomes[i] = outcome
+        pending = later
+    return [o for o in outcomes if o is not None]
+
+
+def decide(hold: Hold, paused: Collection[str], available: Mapping[str, int]) -> Outcome:
+    """A new order's outcome against the counters (by name) as the orders before it left them.
+
+    For the backends that decide a batch in Python under their locks; a counter missing
+    from ``available`` is unknown. The caller moves the amounts of a reservation.
+    """
+    stopped = sorted({k.promotion for k, _ in hold.consumption}.intersection(paused))
+    if stopped:
+        return PromotionPaused(tuple(stopped))
+    unknown = tuple(k for k, _ in hold.consumption if str(k) not in available)
+    if unknown:
+        return UnknownCounter(unknown)
+    short = tuple(
+        Shortfall(k, n, available[str(k)]) for k, n in hold.consumption if available[str(k)] < n
+    )
+    if short:
+        return InsufficientError(short)
+    return Reservation(hold.key, hold.consumption, ReservationState.HELD, hold.now, hold.expires_at)
+
+
+def _settled(outcome: Outcome) -> Reservation:
+    if isinstance(outcome, LedgerError):
+        raise outcome
+    return outcome
 
 
 class CounterRow(NamedTuple):
@@ -196,6 +297,10 @@ def check_transition(
     return plan
 
 
+COMMIT = ReservationState.COMMITTED
+RELEASE = ReservationState.RELEASED
+
+
 def verb(target: ReservationState) -> str:
     return "commit" if target is ReservationState.COMMITTED else "release"
 
@@ -239,7 +344,24 @@ def check_key(key: object) -> CounterKey:
             raise InvalidRequest(f"a structured subject is two or more strings: {key!r}")
     elif not isinstance(subject, str | Wildcard):
         raise InvalidRequest(f"a counter's subject must be a string or a tuple: {key!r}")
+    parts = (
+        subject if isinstance(subject, tuple) else (subject,) if isinstance(subject, str) else ()
+    )
+    if any("\x00" in part for part in parts):
+        # NUL marks the names of shards (promorules.ledger.shards): no declared counter's
+        raise InvalidRequest(f"a counter's subject must not contain NUL: {key!r}")
     return key
+
+
+def check_shard_count(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= sharding.MAX_SHARDS:
+        raise InvalidRequest(f"{what} is 1 to {sharding.MAX_SHARDS}, got {n!r}")
+    return n
+
+
+def same_payload(stored: str, fingerprint: str) -> bool:
+    """Whether a stored consumption (maybe over shards) is the one ``fingerprint`` encodes."""
+    return stored == fingerprint or encode(sharding.fold(decode(stored))) == fingerprint
 
 
 def encode(consumption: Consumption) -> str:
@@ -278,6 +400,9 @@ class Ledger(abc.ABC):
 
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
+        self._shards: dict[CounterKey, int] | None = None
+        self.default_shards = 1
+        """Shards of each counter ``provision`` creates unless told otherwise (templates: 1)."""
 
     # -- time -------------------------------------------------------------------------
 
@@ -290,26 +415,72 @@ class Ledger(abc.ABC):
         self,
         specs: Iterable[CounterSpec],
         *,
+        shards: Mapping[CounterKey, int] | None = None,
         actor: str | None = None,
         reason: str | None = None,
     ) -> ProvisionResult:
         """Create the counters a ruleset declares; counters that exist are left alone.
 
-        Logged in the audit log when it creates anything.
+        ``shards`` splits hot counters: ``{key: n}`` stores a new counter as ``n`` shards
+        whose initials add up to its own (``promorules.ledger.shards``); a counter that
+        exists keeps the form it has. Logged in the audit log when it creates anything.
         """
         merged: dict[CounterKey, int] = {}
         for spec in specs:
             check_spec(spec)
             if merged.setdefault(spec.key, spec.initial) != spec.initial:
                 raise InvalidRequest(f"counter {spec.key} declared twice with different initial")
-        ordered = tuple(sorted((CounterSpec(k, n) for k, n in merged.items()), key=str))
+        split_into = self._declare_shards(merged, shards or {})
+        ordered = []
+        for key, initial in sorted(merged.items(), key=lambda kv: str(kv[0])):
+            n = split_into.get(key, 1)
+            if n == 1:
+                ordered.append(CounterSpec(key, initial))
+            else:
+                parts = sharding.split(initial, n)
+                ordered += [CounterSpec(sharding.shard_key(key, i), p) for i, p in enumerate(parts)]
         promotions = {k.promotion for k in merged}
         only = next(iter(promotions)) if len(promotions) == 1 else ""
-        result = self._provision(ordered, self._head(Action.PROVISION, only, "", actor, reason))
+        made = self._provision(ordered, self._head(Action.PROVISION, only, "", actor, reason))
         # every per-subject counter comes from a declared template of its promotion, so
         # the declared ones name every promotion with counters: no scan needed later
         self.record_promotions(promotions)
-        return result
+        return _fold_provision(made, ordered)
+
+    def _declare_shards(
+        self, merged: Mapping[CounterKey, int], wanted: Mapping[CounterKey, int]
+    ) -> dict[CounterKey, int]:
+        """Record the shard counts of new counters; the counts of every sharded counter."""
+        for key, n in wanted.items():
+            check_key(key)
+            if key not in merged:
+                raise InvalidRequest(f"shards given for {key}, which is not provisioned here")
+            if key.subject == ANY_SUBJECT:
+                raise InvalidRequest(f"a template cannot be sharded: {key}")
+            check_shard_count(n, f"shards of {key}")
+        if self.default_shards > 1:
+            wanted = {
+                **{k: self.default_shards for k in merged if k.subject != ANY_SUBJECT},
+                **wanted,
+            }
+        known = self._shard_map(refresh=True)
+        plain = self._availability(tuple(sorted(wanted, key=str)))[0] if wanted else {}
+        new = {k: n for k, n in wanted.items() if n > 1 and k not in known and k not in plain}
+        if new:
+            merged_map = {**known, **new}
+            self._meta_set(
+                "shards", json.dumps({str(k): n for k, n in merged_map.items()}, sort_keys=True)
+            )
+            self._shards = merged_map
+        return {k: n for k, n in self._shard_map().items() if k in merged}
+
+    def _shard_map(self, *, refresh: bool = False) -> dict[CounterKey, int]:
+        """The sharded counters and their shard counts (read once, and when they change)."""
+        if refresh or self._shards is None:
+            text = self._meta_get("shards")
+            found = json.loads(text) if text else {}
+            self._shards = {CounterKey.parse(k): int(n) for k, n in found.items()}
+        return self._shards
 
     # -- the pricing read -------------------------------------------------------------
 
@@ -319,8 +490,34 @@ class Ledger(abc.ABC):
         With ``keys``, reads those counters and their templates; without, every counter.
         """
         wanted = None if keys is None else tuple(sorted(set(keys), key=str))
-        remaining, paused = self._availability(wanted)
+        remaining, paused = self._available(wanted)
         return Snapshot(remaining, paused)
+
+    def _available(
+        self, keys: Sequence[CounterKey] | None
+    ) -> tuple[dict[CounterKey, int], frozenset[str]]:
+        """``_availability`` of the declared counters: a sharded one reads its shards' sum."""
+        split_into = self._shard_map()
+        asked = keys
+        if keys is not None and split_into:
+            asked = [
+                s
+                for key in keys
+                for s in (
+                    [sharding.shard_key(key, i) for i in range(split_into[key])]
+                    if key in split_into
+                    else [key]
+                )
+            ]
+        remaining, paused = self._availability(asked)
+        if (
+            keys is not None
+            and any(k not in remaining and k.template() not in remaining for k in keys)
+            and self._shard_map(refresh=True) != split_into
+        ):
+            # a counter sharded by another process since this one read the shard counts
+            return self._available(keys)
+        return sharding.fold_available(remaining), paused
 
     # -- the checkout path ------------------------------------------------------------
 
@@ -341,31 +538,185 @@ class Ledger(abc.ABC):
         the first reservation unchanged; the same key with another consumption raises
         IdempotencyConflict. A refused reserve records nothing.
         """
-        if not isinstance(idempotency_key, str) or not idempotency_key:
+        hold = self._hold(Order(request, idempotency_key, ttl, expires_at), self.now(now))
+        return _settled(self._batch([hold])[0])
+
+    def reserve_many(
+        self, orders: Iterable[Order], *, now: float | None = None
+    ) -> list[Reservation | LedgerError]:
+        """Reserve many orders in one step of the backend; one outcome per order, in order.
+
+        Each order is all or nothing on its own, exactly as ``reserve`` would take it,
+        and gets its own outcome: the Reservation, or the error ``reserve`` would have
+        raised (InsufficientError, IdempotencyConflict, InvalidRequest, ...), returned
+        rather than raised. Orders are decided in the order given, so of two orders
+        wanting the last unit the first gets it. A backend failure (RetryableLedgerError,
+        BackendError) is the outcome of every order it stopped. SQLite and PostgreSQL take
+        the batch in one transaction (one disk flush), Redis in one Lua script.
+        """
+        at = self.now(now)
+        holds: list[Hold | LedgerError] = []
+        for order in orders:
+            try:
+                holds.append(self._hold(order, at))
+            except LedgerError as exc:
+                holds.append(exc)
+        valid = [h for h in holds if isinstance(h, Hold)]
+        done = iter(self._batch(valid))
+        return [next(done) if isinstance(h, Hold) else h for h in holds]
+
+    def _hold(self, order: Order, at: float) -> Hold:
+        """Check one order and put it in the form backends take; raises InvalidRequest."""
+        if not isinstance(order, Order):
+            raise InvalidRequest(f"expected an Order, got {type(order).__name__}")
+        key = order.idempotency_key
+        if not isinstance(key, str) or not key:
             raise InvalidRequest("idempotency_key must be a non-empty string")
-        if "\x00" in idempotency_key:
+        if "\x00" in key:
             # PostgreSQL text cannot hold NUL: refused alike on every backend
             raise InvalidRequest("idempotency_key must not contain NUL")
-        consumption = normalise(consumption_of(request))
-        at = self.now(now)
-        if (ttl is None) == (expires_at is None):
+        consumption = normalise(consumption_of(order.request))
+        if (order.ttl is None) == (order.expires_at is None):
             raise InvalidRequest("give exactly one of ttl and expires_at")
-        deadline = at + ttl if ttl is not None else float(expires_at)  # type: ignore[arg-type]
+        deadline = at + order.ttl if order.ttl is not None else float(order.expires_at)  # type: ignore[arg-type]
         if deadline <= at:
             raise InvalidRequest("a reservation must expire in the future")
-        return self._reserve(idempotency_key, consumption, encode(consumption), at, deadline)
+        return Hold(key, consumption, encode(consumption), at, deadline)
 
     def commit(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
         """Payment arrived: the hold becomes used. Idempotent; refuses past expiry."""
-        return self._transition(_key_of(reservation), ReservationState.COMMITTED, self.now(now))
+        return _settled(self._batch([self._step(reservation, COMMIT, now)])[0])
 
     def release(self, reservation: Reservation | str, *, now: float | None = None) -> Reservation:
         """Cancel: the hold goes back to available. Idempotent."""
-        return self._transition(_key_of(reservation), ReservationState.RELEASED, self.now(now))
+        return _settled(self._batch([self._step(reservation, RELEASE, now)])[0])
+
+    def commit_many(
+        self, reservations: Iterable[Reservation | str], *, now: float | None = None
+    ) -> list[Reservation | LedgerError]:
+        """Commit many reservations in one step of the backend; one outcome each, in order.
+
+        Each outcome is what ``commit`` would return, or the error it would raise.
+        """
+        return self._many(reservations, COMMIT, now)
+
+    def release_many(
+        self, reservations: Iterable[Reservation | str], *, now: float | None = None
+    ) -> list[Reservation | LedgerError]:
+        """Release many reservations in one step of the backend; one outcome each, in order."""
+        return self._many(reservations, RELEASE, now)
+
+    def _many(
+        self, reservations: Iterable[Reservation | str], target: ReservationState, now: float | None
+    ) -> list[Reservation | LedgerError]:
+        at = self.now(now)
+        steps: list[Step | LedgerError] = []
+        for reservation in reservations:
+            try:
+                steps.append(self._step(reservation, target, at))
+            except LedgerError as exc:
+                steps.append(exc)
+        valid = [s for s in steps if isinstance(s, Step)]
+        done = iter(self._batch(valid))
+        return [next(done) if isinstance(s, Step) else s for s in steps]
+
+    def _step(
+        self, reservation: Reservation | str, target: ReservationState, now: float | None
+    ) -> Step:
+        return Step(_key_of(reservation), target, self.now(now))
+
+    def _batch(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        """Reserves, commits and releases in one backend step; one outcome each, in order.
+
+        Reserves are taken before commits and releases. A reserve of a sharded counter
+        takes from one shard (the same for the whole batch), and if that one is short,
+        from the others, fullest first, against a fresh read of them all: it is refused
+        only when all the shards together hold less than it asks.
+        """
+        split_into = self._shard_map()
+        outcomes = self._batch_sharded(items, split_into) if split_into else self._batch_raw(items)
+        stale = [
+            i
+            for i, o in enumerate(outcomes)
+            if isinstance(o, UnknownCounter) and isinstance(items[i], Hold)
+        ]
+        if stale and self._shard_map(refresh=True) != split_into:
+            # counters sharded by another process since this one read the shard counts
+            again = self._batch_sharded([items[i] for i in stale], self._shard_map())
+            for i, outcome in zip(stale, again, strict=True):
+                outcomes[i] = outcome
+        return [_folded(o) for o in outcomes]
+
+    def _batch_raw(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        """The batch as the backend takes it: a key given twice goes in a later round."""
+        return in_rounds(items, _batch_key, self._apply_round)
+
+    def _batch_sharded(
+        self, items: Sequence[Hold | Step], split_into: Mapping[CounterKey, int]
+    ) -> list[Outcome]:
+        home = random.randrange(sharding.MAX_SHARDS)
+        placed = [_placed(i, split_into, home) if isinstance(i, Hold) else i for i in items]
+        outcomes = self._batch_raw(placed)
+        for _ in range(FALLBACK_ROUNDS):
+            short = [i for i, o in enumerate(outcomes) if _shard_short(o)]
+            if not short:
+                return outcomes
+            counters = {
+                k for i in short for k, _ in _hold_of(items[i]).consumption if k in split_into
+            }
+            names = [sharding.shard_key(k, j) for k in counters for j in range(split_into[k])]
+            found = self._availability(sorted(names, key=str))[0]
+            left = {
+                k: [found.get(sharding.shard_key(k, j), 0) for j in range(split_into[k])]
+                for k in counters
+            }
+            retry = []
+            planned: dict[str, Consumption] = {}
+            for i in short:
+                hold, refused = _hold_of(items[i]), outcomes[i]
+                assert isinstance(refused, InsufficientError)
+                if hold.key in planned:
+                    # the same key again: a replay (or conflict) of the retry planned above
+                    placed[i] = hold._replace(consumption=planned[hold.key])
+                    retry.append(i)
+                    continue
+                physical = _spread(hold, refused, split_into, left, home)
+                if isinstance(physical, LedgerError):
+                    outcomes[i] = physical
+                else:
+                    placed[i] = hold._replace(consumption=physical)
+                    planned[hold.key] = physical
+                    retry.append(i)
+            for i, outcome in zip(retry, self._batch_raw([placed[i] for i in retry]), strict=True):
+                outcomes[i] = outcome
+        return [
+            ContentionError("the shards kept changing under the reserve") if _shard_short(o) else o
+            for o in outcomes
+        ]
+
+    def _apply_round(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        holds = [i for i in items if isinstance(i, Hold)]
+        steps = [i for i in items if isinstance(i, Step)]
+        reserved, moved = self._apply_many(holds, steps)
+        done, stepped = iter(reserved), iter(moved)
+        return [next(done) if isinstance(i, Hold) else next(stepped) for i in items]
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """The reserves, then the commits and releases; keys are distinct within each.
+
+        Backends override this to take both in one transaction (one flush).
+        """
+        return (
+            self._reserve_many(holds) if holds else [],
+            self._transition_many(steps) if steps else [],
+        )
 
     def get(self, idempotency_key: str) -> Reservation | None:
         """The reservation made under this key, in its current state, if any."""
-        return self._get(idempotency_key)
+        found = self._get(idempotency_key)
+        return None if found is None else sharding.fold_reservation(found)
 
     def sweep(self, *, now: float | None = None) -> int:
         """Expire every hold whose deadline has passed; returns how many. Idempotent."""
@@ -413,8 +764,45 @@ class Ledger(abc.ABC):
             raise InvalidRequest("delta must be an integer")
         if abs(delta) > MAX_AMOUNT:
             raise InvalidRequest(f"delta is beyond the ledger maximum {MAX_AMOUNT}")
+        split_into = self._shard_map()
+        if key in split_into:
+            return self._adjust_shards(key, split_into[key], delta, clamp, actor, reason)
         head = self._head(Action.ADJUST, key.promotion, str(key), actor, reason)
         return self._adjust(key, delta, clamp, head)
+
+    def _adjust_shards(
+        self,
+        key: CounterKey,
+        count: int,
+        delta: int,
+        clamp: bool,
+        actor: str | None,
+        reason: str | None,
+    ) -> CounterRow:
+        """Spread an adjust over a counter's shards: one logged adjust per shard it changes.
+
+        A top-up is split evenly; a cut takes from the fullest shards first, and is
+        refused (unless ``clamp``) when all of them together hold less than it.
+        """
+        names = [sharding.shard_key(key, i) for i in range(count)]
+        whole = next(r for r in self.status(key.promotion) if r.key == key)
+        adjusted(whole.initial, whole.available, delta, clamp)  # refuses a top-up past the max
+        if delta >= 0:
+            parts = list(zip(names, sharding.split(delta, count), strict=True))
+        else:
+            found = self._availability(names)[0]
+            left = [found.get(n, 0) for n in names]
+            cut = -delta if -delta <= sum(left) else None
+            if cut is None and not clamp:
+                raise InsufficientError((Shortfall(key, -delta, sum(left)),))
+            plan = sharding.take(sum(left) if cut is None else cut, left, 0) or []
+            parts = [(names[i], -units) for i, units in plan]
+        for name, change in parts:
+            if change:
+                head = self._head(Action.ADJUST, key.promotion, str(name), actor, reason)
+                # clamped: a reserve racing the cut leaves a shard with less than planned
+                self._adjust(name, change, True, head)
+        return next(r for r in self.status(key.promotion) if r.key == key)
 
     # -- the audit log ----------------------------------------------------------------
 
@@ -469,7 +857,7 @@ class Ledger(abc.ABC):
 
     def exists(self, key: CounterKey) -> bool:
         """True when the counter ``key`` itself exists (not only its template)."""
-        return check_key(key) in self._availability((key,))[0]
+        return check_key(key) in self._available((key,))[0]
 
     def record_promotions(self, promotions: Iterable[str]) -> None:
         """Remember a ruleset's promotion ids, so the console knows those without counters."""
@@ -494,11 +882,12 @@ class Ledger(abc.ABC):
 
     def status(self, promotion: str | None = None) -> list[CounterRow]:
         """Every counter (templates included) with its four figures, sorted by key."""
-        return sorted(self._status(promotion), key=lambda r: str(r.key))
+        return sorted(sharding.fold_rows(self._status(promotion)), key=lambda r: str(r.key))
 
     def reservations(self, state: ReservationState | None = None) -> list[Reservation]:
         """Every reservation (or those in ``state``), sorted by key. For audits and tests."""
-        return sorted(self._reservations(state), key=lambda r: r.key)
+        found = (sharding.fold_reservation(r) for r in self._reservations(state))
+        return sorted(found, key=lambda r: r.key)
 
     def audit(self) -> list[str]:
         """Problems found cross-checking counters against reservations; empty is good.
@@ -559,17 +948,19 @@ class Ledger(abc.ABC):
     ) -> tuple[dict[CounterKey, int], frozenset[str]]: ...
 
     @abc.abstractmethod
-    def _reserve(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-    ) -> Reservation: ...
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Reservation | LedgerError]:
+        """Take each hold all or nothing, in order, in one atomic step; keys are distinct.
+
+        A refusal of one hold (insufficient, paused, unknown counter, conflict) is its
+        outcome and leaves nothing of it behind; a failure of the step itself is raised.
+        """
 
     @abc.abstractmethod
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation: ...
+    def _transition_many(self, steps: Sequence[Step]) -> list[Reservation | LedgerError]:
+        """Apply each step in order, in one atomic step; keys are distinct.
+
+        An overdue commit moves the hold back (kept) and has ReservationClosed as outcome.
+        """
 
     @abc.abstractmethod
     def _get(self, idempotency_key: str) -> Reservation | None: ...
@@ -604,6 +995,104 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def _read_log(self) -> Iterable[tuple[int, str]]:
         """Every log entry with its position, oldest first."""
+
+
+FALLBACK_ROUNDS = 20
+"""How often a reserve re-reads the shards of a hot counter before giving up as contended."""
+
+
+def _hold_of(item: Hold | Step) -> Hold:
+    assert isinstance(item, Hold)
+    return item
+
+
+def _placed(hold: Hold, split_into: Mapping[CounterKey, int], home: int) -> Hold:
+    """A reserve of sharded counters aimed at one shard of each (``home``)."""
+    if not any(k in split_into for k, _ in hold.consumption):
+        return hold
+    physical = [
+        (sharding.shard_key(k, home % split_into[k]), n) if k in split_into else (k, n)
+        for k, n in hold.consumption
+    ]
+    return hold._replace(consumption=tuple(sorted(physical, key=lambda kv: str(kv[0]))))
+
+
+def _shard_short(outcome: Outcome) -> bool:
+    return isinstance(outcome, InsufficientError) and any(
+        sharding.shard_of(s.key) is not None for s in outcome.shortfalls
+    )
+
+
+def _spread(
+    hold: Hold,
+    refused: InsufficientError,
+    split_into: Mapping[CounterKey, int],
+    left: dict[CounterKey, list[int]],
+    home: int,
+) -> Consumption | InsufficientError:
+    """Where a reserve refused on a shard takes from now, or its refusal if nothing can give.
+
+    ``left`` is a fresh read of the shards, less what earlier retries planned to take.
+    A short counter that is not sharded refuses at once (the backend decided it).
+    """
+    missing = [s for s in refused.shortfalls if sharding.shard_of(s.key) is None]
+    missing += [
+        Shortfall(k, n, sum(left[k]))
+        for k, n in hold.consumption
+        if k in split_into and sum(left[k]) < n
+    ]
+    if missing:
+        return InsufficientError(tuple(sorted(missing, key=lambda s: str(s.key))))
+    physical: list[tuple[CounterKey, int]] = []
+    for key, amount in hold.consumption:
+        if key not in split_into:
+            physical.append((key, amount))
+            continue
+        plan = sharding.take(amount, left[key], home % split_into[key]) or []
+        for index, units in plan:
+            left[key][index] -= units
+            physical.append((sharding.shard_key(key, index), units))
+    return tuple(sorted(physical, key=lambda kv: str(kv[0])))
+
+
+def _folded(outcome: Outcome) -> Outcome:
+    """An outcome as the caller named its counters: shards folded into theirs."""
+    if isinstance(outcome, Reservation):
+        return sharding.fold_reservation(outcome)
+    if isinstance(outcome, UnknownCounter) and any(sharding.shard_of(k) for k in outcome.keys):
+        return UnknownCounter(tuple(dict.fromkeys(sharding.declared(k) for k in outcome.keys)))
+    if isinstance(outcome, InsufficientError) and _shard_short(outcome):
+        return InsufficientError(
+            tuple(s._replace(key=sharding.declared(s.key)) for s in outcome.shortfalls)
+        )
+    return outcome
+
+
+def _fold_provision(made: ProvisionResult, specs: Sequence[CounterSpec]) -> ProvisionResult:
+    """What ``provision`` did, said of the declared counters rather than their sharding."""
+    initial = dict(specs)
+    found: dict[CounterKey, int] = defaultdict(int)
+    wanted: dict[CounterKey, int] = defaultdict(int)
+    created: dict[CounterKey, None] = {}
+    for key in made.created:
+        created[sharding.declared(key)] = None
+    for key in (*made.created, *made.unchanged):
+        found[sharding.declared(key)] += initial[key]
+        wanted[sharding.declared(key)] += initial[key]
+    for key, had, asked in made.differing:
+        found[sharding.declared(key)] += had
+        wanted[sharding.declared(key)] += asked
+    differing = tuple(
+        (k, found[k], wanted[k]) for k in sorted(found, key=str) if found[k] != wanted[k]
+    )
+    unchanged = tuple(
+        k for k in sorted(found, key=str) if k not in created and found[k] == wanted[k]
+    )
+    return ProvisionResult(tuple(created), unchanged, differing)
+
+
+def _batch_key(item: Hold | Step) -> str:
+    return ("r:" if isinstance(item, Hold) else "s:") + item.key
 
 
 def _key_of(reservation: Reservation | str) -> str:

@@ -15,10 +15,13 @@ from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterSpe
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    Hold,
     Ledger,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    Step,
     Transition,
     adjust_entry,
     adjusted,
@@ -30,6 +33,7 @@ from promorules.ledger.base import (
 from promorules.ledger.errors import (
     IdempotencyConflict,
     InsufficientError,
+    LedgerError,
     PromotionPaused,
     ReservationClosed,
     Shortfall,
@@ -111,7 +115,17 @@ class MemoryLedger(Ledger):
                 found = _Counter(template.initial)
         return found
 
-    def _reserve(
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        with self._lock:
+            for hold in holds:
+                try:
+                    outcomes.append(self._reserve_one(*hold))
+                except LedgerError as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    def _reserve_one(
         self,
         idempotency_key: str,
         consumption: Consumption,
@@ -119,37 +133,37 @@ class MemoryLedger(Ledger):
         now: float,
         expires_at: float,
     ) -> Reservation:
-        with self._lock:
-            seen = self._records.get(idempotency_key)
-            if seen is not None:
-                if seen[1] != fingerprint:
-                    raise IdempotencyConflict(idempotency_key)
-                return seen[0]
-            paused = sorted({k.promotion for k, _ in consumption} & self._paused)
-            if paused:
-                raise PromotionPaused(tuple(paused))
-            counters = {k: self._counter(k) for k, _ in consumption}
-            unknown = tuple(k for k, c in counters.items() if c is None)
-            if unknown:
-                raise UnknownCounter(unknown)
-            short = tuple(
-                Shortfall(k, n, c.available)
-                for k, n in consumption
-                if (c := counters[k]) is not None and c.available < n
-            )
-            if short:
-                raise InsufficientError(short)
-            for key, amount in consumption:
-                counter = counters[key]
-                assert counter is not None
-                self._counters.setdefault(key, counter)
-                counter.available -= amount
-                counter.held += amount
-            reservation = Reservation(
-                idempotency_key, consumption, ReservationState.HELD, now, expires_at
-            )
-            self._records[idempotency_key] = (reservation, fingerprint)
-            return reservation
+        """One reserve; the caller holds the lock."""
+        seen = self._records.get(idempotency_key)
+        if seen is not None:
+            if seen[1] != fingerprint:
+                raise IdempotencyConflict(idempotency_key)
+            return seen[0]
+        paused = sorted({k.promotion for k, _ in consumption} & self._paused)
+        if paused:
+            raise PromotionPaused(tuple(paused))
+        counters = {k: self._counter(k) for k, _ in consumption}
+        unknown = tuple(k for k, c in counters.items() if c is None)
+        if unknown:
+            raise UnknownCounter(unknown)
+        short = tuple(
+            Shortfall(k, n, c.available)
+            for k, n in consumption
+            if (c := counters[k]) is not None and c.available < n
+        )
+        if short:
+            raise InsufficientError(short)
+        for key, amount in consumption:
+            counter = counters[key]
+            assert counter is not None
+            self._counters.setdefault(key, counter)
+            counter.available -= amount
+            counter.held += amount
+        reservation = Reservation(
+            idempotency_key, consumption, ReservationState.HELD, now, expires_at
+        )
+        self._records[idempotency_key] = (reservation, fingerprint)
+        return reservation
 
     def _move(self, reservation: Reservation, to: ReservationState) -> Reservation:
         """Move a held reservation's amounts out of held; the caller holds the lock."""
@@ -170,18 +184,28 @@ class MemoryLedger(Ledger):
         self._records[reservation.key] = (moved, self._records[reservation.key][1])
         return moved
 
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         with self._lock:
-            seen = self._records.get(key)
-            if seen is None:
-                raise UnknownReservation(key)
-            current = seen[0]
-            plan = check_transition(key, current.state, current.expires_at, target, now)
-            if plan is Transition.KEEP:
-                return current
-            if plan is Transition.APPLY:
-                return self._move(current, target)
-            self._move(current, ReservationState.EXPIRED)
+            for step in steps:
+                try:
+                    outcomes.append(self._transition_one(*step))
+                except LedgerError as exc:
+                    outcomes.append(exc)
+        return outcomes
+
+    def _transition_one(self, key: str, target: ReservationState, now: float) -> Reservation:
+        """One commit or release; the caller holds the lock."""
+        seen = self._records.get(key)
+        if seen is None:
+            raise UnknownReservation(key)
+        current = seen[0]
+        plan = check_transition(key, current.state, current.expires_at, target, now)
+        if plan is Transition.KEEP:
+            return current
+        if plan is Transition.APPLY:
+            return self._move(current, target)
+        self._move(current, ReservationState.EXPIRED)
         raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
 
     def _get(self, idempotency_key: str) -> Reservation | None:

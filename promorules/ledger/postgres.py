@@ -33,25 +33,32 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import attrs
 import psycopg
 import psycopg.errors
 
-from promorules.counters import Consumption, CounterKey, CounterSpec
+from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    Hold,
     Ledger,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    Step,
     Transition,
     adjust_entry,
     adjusted,
     check_options,
     check_transition,
+    decide,
     decode,
+    encode,
     pause_entry,
     provision_entry,
+    same_payload,
     verb,
 )
 from promorules.ledger.errors import (
@@ -62,7 +69,6 @@ from promorules.ledger.errors import (
     InsufficientError,
     InvalidRequest,
     LedgerError,
-    PromotionPaused,
     ReservationClosed,
     Shortfall,
     UnknownCounter,
@@ -257,163 +263,205 @@ class PostgresLedger(Ledger):
             paused = conn.execute("SELECT promotion FROM paused").fetchall()
         return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
 
-    def _reserve(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-    ) -> Reservation:
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        return self._apply_many(holds, ())[0]
+
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        return self._apply_many((), steps)[1]
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
         try:
-            return self._reserve_once(
-                idempotency_key, consumption, fingerprint, now, expires_at, create=False
-            )
+            return self._apply_once(holds, steps, create=False)
         except _NeedInstances:
-            # First use of a per-subject counter: redo it, creating the counters in key
-            # order as the locks are taken (creating them after locking the others
-            # would take locks out of order).
+            # First use of a per-subject counter: redo the batch, creating the counters
+            # from their templates before any counter is locked (inserts, then locks).
             try:
-                return self._reserve_once(
-                    idempotency_key, consumption, fingerprint, now, expires_at, create=True
-                )
+                return self._apply_once(holds, steps, create=True)
             except _NeedInstances:  # pragma: no cover - a template vanished mid-reserve
                 raise ContentionError("counters changed under the reserve") from None
 
-    def _lock_one_by_one(self, conn: Conn, consumption: Consumption) -> dict[str, int]:
-        """Lock each counter in key order, creating it from its template if missing.
+    def _apply_once(
+        self, holds: Sequence[Hold], steps: Sequence[Step], *, create: bool
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """A batch in one transaction, in a handful of statements whatever its size.
 
-        A row this transaction inserts is locked by it until commit, so "insert or
-        lock" keeps the one global lock order; a reserve that fails rolls the new
-        counters back with everything else.
+        Locks are taken in phases, each in key order, the same in every transaction
+        (sweep included): new reservation rows, the reservations to move, per-subject
+        counters being created, then every counter the batch changes. A transaction only
+        ever waits for a lock of its current phase, so none waits on one that waits on it.
         """
-        locked: dict[str, int] = {}
-        for key, _ in consumption:
-            name = str(key)
-            row = conn.execute(
-                "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
-            ).fetchone()
-            if row is None:
-                row = (
-                    conn.execute(
-                        "INSERT INTO counters SELECT %s, promotion, initial, initial, 0, 0"
-                        " FROM counters WHERE key = %s ON CONFLICT (key) DO NOTHING"
-                        " RETURNING available",
-                        (name, str(key.template())),
-                    ).fetchone()
-                    or conn.execute(
-                        "SELECT available FROM counters WHERE key = %s FOR UPDATE", (name,)
-                    ).fetchone()
-                )
-            if row is not None:
-                locked[name] = int(row[0])
-        return locked
-
-    def _reserve_once(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-        *,
-        create: bool,
-    ) -> Reservation:
-        names = [str(k) for k, _ in consumption]  # already sorted: the lock order
-        amounts = [n for _, n in consumption]
         with self._transaction() as conn:
-            inserted = conn.execute(
-                "INSERT INTO reservations VALUES (%s, %s, 'held', %s, %s)"
-                " ON CONFLICT (key) DO NOTHING",
-                (idempotency_key, fingerprint, now, expires_at),
-            ).rowcount
-            if inserted != 1:
-                seen = conn.execute(_SELECT_RESERVATION, (idempotency_key,)).fetchone()
-                if seen is None:
-                    raise ContentionError(f"reservation {idempotency_key!r} changed under us")
-                if seen[1] != fingerprint:
-                    raise IdempotencyConflict(idempotency_key)
-                return _reservation(seen)
-            if not consumption:
-                return Reservation(
-                    idempotency_key, consumption, ReservationState.HELD, now, expires_at
-                )
-            promotions = sorted({k.promotion for k, _ in consumption})
-            paused = conn.execute(
-                "SELECT promotion FROM paused WHERE promotion = ANY(%s) ORDER BY promotion",
-                (promotions,),
-            ).fetchall()
-            if paused:
-                raise PromotionPaused(tuple(p for (p,) in paused))
-            if create:
-                locked = self._lock_one_by_one(conn, consumption)
-            else:
-                locked = dict(
+            reserved = self._record(conn, holds)
+            fresh = [h for h in holds if h.key not in reserved]
+            stepped, used, back, states = self._plan_steps(conn, steps)
+            names = sorted({str(k) for h in fresh for k, _ in h.consumption})
+            promotions = sorted({k.promotion for h in fresh for k, _ in h.consumption})
+            paused = set(_column(conn, "SELECT promotion FROM paused", "promotion", promotions))
+            created = set(self._instances(conn, names) if create and names else ())
+            locking = sorted({*names, *used, *back})
+            available: dict[str, int] = (
+                dict(
                     conn.execute(
                         "SELECT key, available FROM counters WHERE key = ANY(%s)"
                         " ORDER BY key FOR UPDATE",
-                        (names,),
+                        (locking,),
                     ).fetchall()
                 )
-            missing = [k for k, _ in consumption if str(k) not in locked]
-            if missing:
-                templates = {
-                    t
-                    for (t,) in conn.execute(
-                        "SELECT key FROM counters WHERE key = ANY(%s)",
-                        ([str(k.template()) for k in missing],),
-                    ).fetchall()
-                }
-                unknown = tuple(k for k in missing if str(k.template()) not in templates)
-                if unknown:
-                    raise UnknownCounter(unknown)
-                raise _NeedInstances()
-            short = tuple(
-                Shortfall(k, n, int(locked[str(k)])) for k, n in consumption if locked[str(k)] < n
+                if locking
+                else {}
             )
-            if short:
-                raise InsufficientError(short)
-            done = conn.execute(
-                "UPDATE counters SET available = available - x.n, held = held + x.n"
-                " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
-                " WHERE counters.key = x.key AND counters.available >= x.n",
-                (names, amounts),
-            ).rowcount
-            if done != len(names):
-                raise LedgerError("guarded update missed rows held under lock")
-        return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
+            missing = [n for n in names if n not in available]
+            if missing and not create:
+                templates = [str(CounterKey.parse(n).template()) for n in missing]
+                if _column(conn, "SELECT key FROM counters", "key", templates):
+                    raise _NeedInstances()
+            taken: dict[str, int] = defaultdict(int)
+            refused: list[str] = []
+            for hold in fresh:
+                outcome = decide(hold, paused, available)
+                reserved[hold.key] = outcome
+                if isinstance(outcome, LedgerError):
+                    refused.append(hold.key)
+                    continue
+                for counter, amount in hold.consumption:
+                    available[str(counter)] -= amount
+                    taken[str(counter)] += amount
+            self._update(conn, taken, used, back)
+            if refused:
+                conn.execute("DELETE FROM reservations WHERE key = ANY(%s)", (refused,))
+            unused = sorted(created - set(taken))
+            if unused:
+                # made for orders that were refused: a refused reserve leaves no trace
+                conn.execute("DELETE FROM counters WHERE key = ANY(%s)", (unused,))
+            if states:
+                conn.execute(
+                    "UPDATE reservations SET state = x.s FROM unnest(%s::text[], %s::text[])"
+                    " AS x(k, s) WHERE reservations.key = x.k",
+                    (list(states), list(states.values())),
+                )
+        return [reserved[h.key] for h in holds], [stepped[s.key] for s in steps]
 
-    def _move(self, conn: Conn, amounts: dict[str, int], to: ReservationState) -> None:
-        """Move amounts out of held, locking the counters in key order first."""
-        if not amounts:
+    def _record(self, conn: Conn, holds: Sequence[Hold]) -> dict[str, Outcome]:
+        """Insert the new reservation rows, in key order; the outcomes of keys already used.
+
+        A second call with a key waits on the unique index until the first commits or
+        rolls back, so one key never takes stock twice.
+        """
+        if not holds:
+            return {}
+        ordered = sorted(holds, key=lambda h: h.key)
+        fresh = set(
+            _column_of(
+                conn.execute(
+                    "INSERT INTO reservations SELECT k, c, 'held', n, e"
+                    " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[])"
+                    " AS x(k, c, n, e) ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key",
+                    (
+                        [h.key for h in ordered],
+                        [encode(h.consumption) for h in ordered],
+                        [h.now for h in ordered],
+                        [h.expires_at for h in ordered],
+                    ),
+                ).fetchall()
+            )
+        )
+        old = {h.key: h.fingerprint for h in holds if h.key not in fresh}
+        if not old:
+            return {}
+        found: dict[str, Outcome] = {}
+        rows = conn.execute(f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s)", (list(old),))
+        for row in rows.fetchall():
+            key = str(row[0])
+            found[key] = (
+                IdempotencyConflict(key)
+                if not same_payload(row[1], old[key])
+                else _reservation(row)
+            )
+        if len(found) != len(old):
+            raise ContentionError("a reservation changed under the reserve")
+        return found
+
+    def _plan_steps(
+        self, conn: Conn, steps: Sequence[Step]
+    ) -> tuple[dict[str, Outcome], dict[str, int], dict[str, int], dict[str, str]]:
+        """Lock the reservations to move and decide each step: outcomes, amounts, states."""
+        outcomes: dict[str, Outcome] = {}
+        used: dict[str, int] = defaultdict(int)
+        back: dict[str, int] = defaultdict(int)
+        states: dict[str, str] = {}
+        if not steps:
+            return outcomes, used, back, states
+        rows = {
+            row[0]: row
+            for row in conn.execute(
+                f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+                ([s.key for s in steps],),
+            ).fetchall()
+        }
+        for step in steps:
+            row = rows.get(step.key)
+            if row is None:
+                outcomes[step.key] = UnknownReservation(step.key)
+                continue
+            current = _reservation(row)
+            try:
+                plan = check_transition(
+                    step.key, current.state, current.expires_at, step.target, step.now
+                )
+            except ReservationClosed as exc:
+                outcomes[step.key] = exc
+                continue
+            if plan is Transition.KEEP:
+                outcomes[step.key] = current
+                continue
+            to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
+            for counter, amount in current.consumption:
+                (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
+            states[step.key] = to.value
+            outcomes[step.key] = (
+                ReservationClosed(step.key, to.value, verb(step.target))
+                if plan is Transition.EXPIRE
+                else attrs.evolve(current, state=to)
+            )
+        return outcomes, used, back, states
+
+    def _instances(self, conn: Conn, names: list[str]) -> list[str]:
+        """Create, in key order, the per-subject counters of ``names`` that have a template."""
+        return _column_of(
+            conn.execute(
+                "INSERT INTO counters SELECT x.name, t.promotion, t.initial, t.initial, 0, 0"
+                " FROM unnest(%s::text[], %s::text[]) AS x(name, template)"
+                " JOIN counters t ON t.key = x.template"
+                " ORDER BY x.name ON CONFLICT (key) DO NOTHING RETURNING key",
+                (names, [str(CounterKey.parse(n).template()) for n in names]),
+            ).fetchall()
+        )
+
+    def _update(
+        self, conn: Conn, taken: dict[str, int], used: dict[str, int], back: dict[str, int]
+    ) -> None:
+        """Apply a batch's moves in one guarded statement; the counters are locked."""
+        names = sorted({*taken, *used, *back})
+        if not names:
             return
-        names = sorted(amounts)
-        conn.execute("SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (names,))
-        back = "used" if to is ReservationState.COMMITTED else "available"
         done = conn.execute(
-            f"UPDATE counters SET held = held - x.n, {back} = {back} + x.n"
-            " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
-            " WHERE counters.key = x.key AND counters.held >= x.n",
-            (names, [amounts[k] for k in names]),
+            "UPDATE counters SET available = available - x.t + x.b,"
+            " held = held + x.t - x.u - x.b, used = used + x.u"
+            " FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[])"
+            " AS x(key, t, u, b)"
+            " WHERE counters.key = x.key AND counters.available >= x.t"
+            " AND counters.held + x.t >= x.u + x.b",
+            (
+                names,
+                [taken.get(n, 0) for n in names],
+                [used.get(n, 0) for n in names],
+                [back.get(n, 0) for n in names],
+            ),
         ).rowcount
         if done != len(names):
-            raise LedgerError("counters hold less than their reservations")
-
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
-        with self._transaction() as conn:
-            seen = conn.execute(f"{_SELECT_RESERVATION} FOR UPDATE", (key,)).fetchone()
-            if seen is None:
-                raise UnknownReservation(key)
-            current = _reservation(seen)
-            plan = check_transition(key, current.state, current.expires_at, target, now)
-            if plan is Transition.KEEP:
-                return current
-            to = target if plan is Transition.APPLY else ReservationState.EXPIRED
-            self._move(conn, {str(k): n for k, n in current.consumption}, to)
-            conn.execute("UPDATE reservations SET state = %s WHERE key = %s", (to.value, key))
-        if plan is Transition.EXPIRE:
-            raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
-        return Reservation(key, current.consumption, to, current.created_at, current.expires_at)
+            raise LedgerError("a guarded update missed counters held under lock")
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with self._transaction() as conn:
@@ -436,7 +484,13 @@ class PostgresLedger(Ledger):
                 for _, text in due:
                     for counter, amount in decode(text):
                         amounts[str(counter)] += amount
-                self._move(conn, amounts, ReservationState.EXPIRED)
+                names = sorted(amounts)
+                if names:
+                    conn.execute(
+                        "SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+                        (names,),
+                    )
+                self._update(conn, {}, {}, amounts)
                 conn.execute(
                     "UPDATE reservations SET state = 'expired' WHERE key = ANY(%s)",
                     ([k for k, _ in due],),
@@ -524,6 +578,17 @@ _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at F
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
 _INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
+
+
+def _column_of(rows: list[tuple[Any, ...]]) -> list[str]:
+    return [str(r[0]) for r in rows]
+
+
+def _column(conn: Conn, select: str, column: str, values: list[str]) -> list[str]:
+    """The first column of ``select`` for the rows whose ``column`` is one of ``values``."""
+    if not values:
+        return []
+    return _column_of(conn.execute(f"{select} WHERE {column} = ANY(%s)", (values,)).fetchall())
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:

@@ -33,15 +33,18 @@ import redis.exceptions
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from promorules.counters import Consumption, CounterKey, CounterSpec
+from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     MAX_AMOUNT,
     Clock,
     CounterRow,
+    Hold,
     Ledger,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    Step,
     check_options,
     decode,
     verb,
@@ -100,60 +103,70 @@ DRIVER_OPTIONS = (
     "ssl_keyfile",
 )
 
-# KEYS: reservation, paused, due, counters, reservations, then (counter, template) pairs.
-# ARGV: idempotency key, fingerprint, now, expires_at, n, n amounts, n names, m, m promotions.
+# One reserve, decided against the counters as the orders before it in the batch left
+# them. KEYS: paused, due, counters, reservations. ARGV from ``at``: idempotency key,
+# fingerprint, now, expires_at, n, n amounts, n names, n template names, m, m promotions.
+# Returns its verdict and where the next order's arguments start.
 RESERVE = (
     LESS
     + """
-local res = KEYS[1]
-local seen = redis.call('HMGET', res, 'consumption', 'state', 'created_at', 'expires_at')
-if seen[1] then
-  if seen[1] ~= ARGV[2] then return {'conflict'} end
-  return {'replay', seen[2], seen[3], seen[4]}
-end
-local n = tonumber(ARGV[5])
-local m = tonumber(ARGV[6 + 2 * n])
-local paused = {}
-for i = 1, m do
-  local p = ARGV[6 + 2 * n + i]
-  if redis.call('SISMEMBER', KEYS[2], p) == 1 then paused[#paused + 1] = p end
-end
-if #paused > 0 then return {'paused', unpack(paused)} end
-local unknown, short, fresh = {}, {}, {}
-for i = 1, n do
-  local name = ARGV[5 + n + i]
-  local available = redis.call('HGET', KEYS[4 + 2 * i], 'available')
-  if not available then
-    available = redis.call('HGET', KEYS[5 + 2 * i], 'initial')
-    fresh[i] = available
+local function reserve(prefix, at)
+  local key, fingerprint, now, deadline = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local n = tonumber(ARGV[at + 4])
+  local amounts, names, templates = at + 4, at + 4 + n, at + 4 + 2 * n
+  local m = tonumber(ARGV[at + 5 + 3 * n])
+  local promotions = at + 5 + 3 * n
+  local after = promotions + m + 1
+  local res = prefix .. ':r:' .. key
+  local seen = redis.call('HMGET', res, 'consumption', 'state', 'created_at', 'expires_at')
+  if seen[1] then
+    if seen[1] ~= fingerprint then return {'conflict'}, after end
+    return {'replay', seen[2], seen[3], seen[4]}, after
   end
-  if not available then
-    unknown[#unknown + 1] = name
-  elseif less(available, ARGV[5 + i]) then
-    short[#short + 1] = name
-    short[#short + 1] = available
+  local paused = {}
+  for i = 1, m do
+    local p = ARGV[promotions + i]
+    if redis.call('SISMEMBER', KEYS[1], p) == 1 then paused[#paused + 1] = p end
   end
-end
-if #unknown > 0 then return {'unknown', unpack(unknown)} end
-if #short > 0 then return {'short', unpack(short)} end
--- Every check passed: only now write.
-local moves = {}
-for i = 1, n do
-  moves[i] = {ARGV[5 + n + i], ARGV[5 + i]}
-  local counter, amount = KEYS[4 + 2 * i], ARGV[5 + i]
-  if fresh[i] then
-    redis.call('HSET', counter, 'initial', fresh[i], 'available', fresh[i], 'held', 0, 'used', 0)
-    redis.call('SADD', KEYS[4], ARGV[5 + n + i])
+  if #paused > 0 then return {'paused', unpack(paused)}, after end
+  local unknown, short, fresh = {}, {}, {}
+  for i = 1, n do
+    local name = ARGV[names + i]
+    local available = redis.call('HGET', prefix .. ':c:' .. name, 'available')
+    if not available then
+      available = redis.call('HGET', prefix .. ':c:' .. ARGV[templates + i], 'initial')
+      fresh[i] = available
+    end
+    if not available then
+      unknown[#unknown + 1] = name
+    elseif less(available, ARGV[amounts + i]) then
+      short[#short + 1] = name
+      short[#short + 1] = available
+    end
   end
-  redis.call('HINCRBY', counter, 'available', '-' .. amount)
-  redis.call('HINCRBY', counter, 'held', amount)
+  if #unknown > 0 then return {'unknown', unpack(unknown)}, after end
+  if #short > 0 then return {'short', unpack(short)}, after end
+  -- Every check passed: only now write.
+  local moves = {}
+  for i = 1, n do
+    local name, amount = ARGV[names + i], ARGV[amounts + i]
+    local counter = prefix .. ':c:' .. name
+    moves[i] = {name, amount}
+    if fresh[i] then
+      redis.call('HSET', counter, 'initial', fresh[i], 'available', fresh[i], 'held', 0,
+                 'used', 0)
+      redis.call('SADD', KEYS[3], name)
+    end
+    redis.call('HINCRBY', counter, 'available', '-' .. amount)
+    redis.call('HINCRBY', counter, 'held', amount)
+  end
+  -- 'moves' keeps the amounts as strings: cjson would read the fingerprint's as doubles.
+  redis.call('HSET', res, 'consumption', fingerprint, 'state', 'held',
+             'created_at', now, 'expires_at', deadline, 'moves', cjson.encode(moves))
+  redis.call('ZADD', KEYS[2], deadline, key)
+  redis.call('SADD', KEYS[4], key)
+  return {'ok'}, after
 end
--- 'moves' keeps the amounts as strings: cjson would read the fingerprint's as doubles.
-redis.call('HSET', res, 'consumption', ARGV[2], 'state', 'held',
-           'created_at', ARGV[3], 'expires_at', ARGV[4], 'moves', cjson.encode(moves))
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('SADD', KEYS[5], ARGV[1])
-return {'ok'}
 """
 )
 
@@ -173,31 +186,54 @@ end
 
 # The reservation state machine of base.plan_transition, restated in Lua because the
 # decision and the move must be one atomic step. The contract suite holds them equal.
-# KEYS: reservation, due. ARGV: prefix, target, now, idempotency key.
+# One commit or release; KEYS[2] is the due set.
 TRANSITION = (
     MOVE
     + """
-local seen = redis.call('HMGET', KEYS[1], 'consumption', 'state', 'created_at', 'expires_at',
-                       'moves')
-if not seen[1] then return {'unknown'} end
-local state, target = seen[2], ARGV[2]
-local verdict, to = 'keep', state
-if state ~= target then
-  if target == 'committed' and state == 'held' then
-    verdict = 'moved'
-    if tonumber(ARGV[3]) < tonumber(seen[4]) then to = 'committed' else to = 'expired' end
-  elseif target == 'released' and state == 'held' then
-    verdict, to = 'moved', 'released'
-  elseif not (target == 'released' and state == 'expired') then
-    return {'refuse', seen[1], state, seen[3], seen[4]}
+local function transition(prefix, key, target, now)
+  local res = prefix .. ':r:' .. key
+  local seen = redis.call('HMGET', res, 'consumption', 'state', 'created_at', 'expires_at',
+                         'moves')
+  if not seen[1] then return {'unknown'} end
+  local state = seen[2]
+  local verdict, to = 'keep', state
+  if state ~= target then
+    if target == 'committed' and state == 'held' then
+      verdict = 'moved'
+      if tonumber(now) < tonumber(seen[4]) then to = 'committed' else to = 'expired' end
+    elseif target == 'released' and state == 'held' then
+      verdict, to = 'moved', 'released'
+    elseif not (target == 'released' and state == 'expired') then
+      return {'refuse', seen[1], state, seen[3], seen[4]}
+    end
   end
+  if verdict == 'moved' then
+    move(prefix, seen[1], seen[5], to == 'committed' and 'used' or 'available')
+    redis.call('HSET', res, 'state', to)
+    redis.call('ZREM', KEYS[2], key)
+  end
+  return {verdict, seen[1], to, seen[3], seen[4]}
 end
-if verdict == 'moved' then
-  move(ARGV[1], seen[1], seen[5], to == 'committed' and 'used' or 'available')
-  redis.call('HSET', KEYS[1], 'state', to)
-  redis.call('ZREM', KEYS[2], ARGV[4])
+"""
+)
+
+# A batch: its reserves in order, then its commits and releases, in one script (one round
+# trip, nothing in between). KEYS: paused, due, counters, reservations. ARGV: prefix, the
+# number of reserves, each reserve's arguments (above), then (idempotency key, target,
+# now) per commit or release. Replies {reserve verdicts, commit and release verdicts}.
+BATCH = (
+    RESERVE
+    + TRANSITION
+    + """
+local prefix, reserves = ARGV[1], tonumber(ARGV[2])
+local reserved, moved, at = {}, {}, 3
+for i = 1, reserves do
+  reserved[i], at = reserve(prefix, at)
 end
-return {verdict, seen[1], to, seen[3], seen[4]}
+for i = at, #ARGV, 3 do
+  moved[#moved + 1] = transition(prefix, ARGV[i], ARGV[i + 1], ARGV[i + 2])
+end
+return {reserved, moved}
 """
 )
 
@@ -353,8 +389,7 @@ class RedisLedger(Ledger):
         )
         self._redis = redis.Redis(connection_pool=connections)
         register = self._redis.register_script
-        self._reserve_script = register(RESERVE)
-        self._transition_script = register(TRANSITION)
+        self._batch_script = register(BATCH)
         self._sweep_script = register(SWEEP)
         self._provision_script = register(PROVISION)
         self._availability_script = register(AVAILABILITY)
@@ -440,80 +475,38 @@ class RedisLedger(Ledger):
         remaining = {CounterKey.parse(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
         return remaining, frozenset(paused)
 
-    def _reserve(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-    ) -> Reservation:
-        names = [str(k) for k, _ in consumption]
-        promotions = sorted({k.promotion for k, _ in consumption})
-        keys = [
-            self._res(idempotency_key),
-            self._paused_key,
-            self._due_key,
-            self._counters_key,
-            self._reservations_key,
-        ]
-        for key, _ in consumption:
-            keys += [self._counter(str(key)), self._counter(str(key.template()))]
-        args = [
-            idempotency_key,
-            fingerprint,
-            repr(now),
-            repr(expires_at),
-            str(len(consumption)),
-            *(str(n) for _, n in consumption),
-            *names,
-            str(len(promotions)),
-            *promotions,
-        ]
-        with _translated():
-            out = self._reserve_script(keys=keys, args=args)
-        verdict, rest = out[0], out[1:]
-        if verdict == "ok":
-            return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
-        if verdict == "replay":
-            state, created_at, deadline = rest
-            return Reservation(
-                idempotency_key,
-                consumption,
-                ReservationState(state),
-                float(created_at),
-                float(deadline),
-            )
-        if verdict == "conflict":
-            raise IdempotencyConflict(idempotency_key)
-        if verdict == "paused":
-            raise PromotionPaused(tuple(rest))
-        if verdict == "unknown":
-            raise UnknownCounter(tuple(CounterKey.parse(k) for k in rest))
-        if verdict == "short":
-            wanted = dict(consumption)
-            short = []
-            for i in range(0, len(rest), 2):
-                key = CounterKey.parse(rest[i])
-                short.append(Shortfall(key, wanted[key], int(rest[i + 1])))
-            raise InsufficientError(tuple(short))
-        raise LedgerError(f"unexpected reply from the reserve script: {out!r}")
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        return self._apply_many(holds, ())[0]
 
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        return self._apply_many((), steps)[1]
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        args = [self.namespace, str(len(holds))]
+        for hold in holds:
+            promotions = sorted({k.promotion for k, _ in hold.consumption})
+            args += [
+                hold.key,
+                hold.fingerprint,
+                repr(hold.now),
+                repr(hold.expires_at),
+                str(len(hold.consumption)),
+                *(str(n) for _, n in hold.consumption),
+                *(str(k) for k, _ in hold.consumption),
+                *(str(k.template()) for k, _ in hold.consumption),
+                str(len(promotions)),
+                *promotions,
+            ]
+        for step in steps:
+            args += [step.key, step.target.value, repr(step.now)]
+        keys = [self._paused_key, self._due_key, self._counters_key, self._reservations_key]
         with _translated():
-            out = self._transition_script(
-                keys=[self._res(key), self._due_key],
-                args=[self.namespace, target.value, repr(now), key],
-            )
-        if out[0] == "unknown":
-            raise UnknownReservation(key)
-        verdict, text, state, created_at, expires_at = out
-        if verdict == "refuse":
-            raise ReservationClosed(key, state, verb(target))
-        if verdict == "moved" and state == ReservationState.EXPIRED.value:
-            raise ReservationClosed(key, state, verb(target))
-        return Reservation(
-            key, decode(text), ReservationState(state), float(created_at), float(expires_at)
+            reserved, moved = self._batch_script(keys=keys, args=args)
+        return (
+            [_reserved(hold, out) for hold, out in zip(holds, reserved, strict=True)],
+            [_moved(step, out) for step, out in zip(steps, moved, strict=True)],
         )
 
     def _get(self, idempotency_key: str) -> Reservation | None:
@@ -588,6 +581,46 @@ class RedisLedger(Ledger):
         with _translated():
             found = self._redis.lrange(self._log_key, 0, -1)
         return [(seq, str(text)) for seq, text in enumerate(found, 1)]
+
+
+def _reserved(hold: Hold, out: Sequence[Any]) -> Outcome:
+    """The outcome of one order from its verdict in the reserve script's reply."""
+    verdict, rest = out[0], out[1:]
+    if verdict == "ok":
+        return Reservation(
+            hold.key, hold.consumption, ReservationState.HELD, hold.now, hold.expires_at
+        )
+    if verdict == "replay":
+        state, created_at, deadline = rest
+        return Reservation(
+            hold.key, hold.consumption, ReservationState(state), float(created_at), float(deadline)
+        )
+    if verdict == "conflict":
+        return IdempotencyConflict(hold.key)
+    if verdict == "paused":
+        return PromotionPaused(tuple(rest))
+    if verdict == "unknown":
+        return UnknownCounter(tuple(CounterKey.parse(k) for k in rest))
+    if verdict == "short":
+        wanted = dict(hold.consumption)
+        short = []
+        for i in range(0, len(rest), 2):
+            key = CounterKey.parse(rest[i])
+            short.append(Shortfall(key, wanted[key], int(rest[i + 1])))
+        return InsufficientError(tuple(short))
+    return LedgerError(f"unexpected reply from the reserve script: {out!r}")
+
+
+def _moved(step: Step, out: Sequence[Any]) -> Outcome:
+    """The outcome of one commit or release from its verdict in the script's reply."""
+    if out[0] == "unknown":
+        return UnknownReservation(step.key)
+    verdict, text, state, created_at, expires_at = out
+    if verdict == "refuse" or (verdict == "moved" and state == ReservationState.EXPIRED.value):
+        return ReservationClosed(step.key, state, verb(step.target))
+    return Reservation(
+        step.key, decode(text), ReservationState(state), float(created_at), float(expires_at)
+    )
 
 
 def _reservation(row: Sequence[Any]) -> Reservation:

@@ -26,22 +26,30 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from promorules.counters import Consumption, CounterKey, CounterSpec
+import attrs
+
+from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    Hold,
     Ledger,
+    Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
+    Step,
     Transition,
     adjust_entry,
     adjusted,
     check_options,
     check_transition,
+    decide,
     decode,
+    encode,
     pause_entry,
     provision_entry,
+    same_payload,
     verb,
 )
 from promorules.ledger.errors import (
@@ -52,7 +60,6 @@ from promorules.ledger.errors import (
     InsufficientError,
     InvalidRequest,
     LedgerError,
-    PromotionPaused,
     ReservationClosed,
     Shortfall,
     UnknownCounter,
@@ -223,99 +230,125 @@ class SQLiteLedger(Ledger):
             paused = _all(conn, "SELECT promotion FROM paused", ())
         return {CounterKey.parse(k): int(n) for k, n in rows}, frozenset(p for (p,) in paused)
 
-    def _reserve(
-        self,
-        idempotency_key: str,
-        consumption: Consumption,
-        fingerprint: str,
-        now: float,
-        expires_at: float,
-    ) -> Reservation:
-        with self._write() as conn:
-            seen = _one(conn, _SELECT_RESERVATION, (idempotency_key,))
-            if seen is not None:
-                if seen[1] != fingerprint:
-                    raise IdempotencyConflict(idempotency_key)
-                return _reservation(seen)
-            promotions = sorted({k.promotion for k, _ in consumption})
-            if promotions:
-                marks = ",".join("?" * len(promotions))
-                paused = _all(
-                    conn, f"SELECT promotion FROM paused WHERE promotion IN ({marks})", promotions
-                )
-                if paused:
-                    raise PromotionPaused(tuple(sorted(p for (p,) in paused)))
-            names = sorted({str(k) for key, _ in consumption for k in (key, key.template())})
-            found = (
-                {k: int(n) for k, n in _all(conn, _select_in("key, available", len(names)), names)}
-                if names
-                else {}
-            )
-            create: list[tuple[str, str, int, int]] = []
-            unknown, short = [], []
-            for key, amount in consumption:
-                available = found.get(str(key))
-                if available is None:
-                    available = found.get(str(key.template()))
-                    if available is None:
-                        unknown.append(key)
-                        continue
-                    # A template's available always equals its initial.
-                    create.append((str(key), key.promotion, available, available))
-                if available < amount:
-                    short.append(Shortfall(key, amount, available))
-            if unknown:
-                raise UnknownCounter(tuple(unknown))
-            if short:
-                raise InsufficientError(tuple(short))
-            if create:
-                conn.executemany(_INSERT_INSTANCE, create)
-            for key, amount in consumption:
-                # Guarded even under the write lock: a slip shows as an error, not an oversell.
-                done = _run(
-                    conn,
-                    "UPDATE counters SET available = available - ?, held = held + ?"
-                    " WHERE key = ? AND available >= ?",
-                    (amount, amount, str(key), amount),
-                )
-                if done != 1:
-                    raise LedgerError(f"guarded update of {key} failed under the write lock")
-            _run(
-                conn,
-                "INSERT INTO reservations VALUES (?, ?, 'held', ?, ?)",
-                (idempotency_key, fingerprint, now, expires_at),
-            )
-        return Reservation(idempotency_key, consumption, ReservationState.HELD, now, expires_at)
+    # One transaction for a batch: one write lock, one disk flush, and a handful of
+    # statements whatever its size. Each order is decided in turn against the counters
+    # as the orders before it left them, so a refusal leaves nothing of its order behind.
 
-    def _move(
-        self, conn: sqlite3.Connection, key: str, consumption: Consumption, to: ReservationState
-    ) -> None:
-        back = "used" if to is ReservationState.COMMITTED else "available"
-        for counter, amount in consumption:
+    def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
+        with self._write() as conn:
+            return self._reserve_all(conn, holds)
+
+    def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
+        with self._write() as conn:
+            return self._transition_all(conn, steps)
+
+    def _apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        with self._write() as conn:
+            return self._reserve_all(conn, holds), self._transition_all(conn, steps)
+
+    def _reserve_all(self, conn: sqlite3.Connection, holds: Sequence[Hold]) -> list[Outcome]:
+        if not holds:
+            return []
+        seen = {r[0]: r for r in _rows_in(conn, _SELECT_RESERVATIONS, [h.key for h in holds])}
+        outcomes: dict[str, Outcome] = {}
+        taking = []
+        for hold in holds:
+            row = seen.get(hold.key)
+            if row is None:
+                taking.append(hold)
+            elif not same_payload(row[1], hold.fingerprint):
+                outcomes[hold.key] = IdempotencyConflict(hold.key)
+            else:
+                outcomes[hold.key] = _reservation(row)
+        wanted = {key for hold in taking for key, _ in hold.consumption}
+        promotions = sorted({key.promotion for key in wanted})
+        paused = {
+            p for (p,) in _rows_in(conn, "SELECT promotion FROM paused", promotions, "promotion")
+        }
+        names = sorted({str(k) for key in wanted for k in (key, key.template())})
+        found = {k: int(n) for k, n in _rows_in(conn, "SELECT key, available FROM counters", names)}
+        available: dict[str, int] = {}
+        instances: dict[str, tuple[str, str, int, int]] = {}
+        for key in wanted:
+            name = str(key)
+            if name in found:
+                available[name] = found[name]
+            elif (initial := found.get(str(key.template()))) is not None:
+                # a template's available is its initial: the counter its subject starts with
+                available[name] = initial
+                instances[name] = (name, key.promotion, initial, initial)
+        taken: dict[str, int] = defaultdict(int)
+        records = []
+        for hold in taking:
+            outcome = decide(hold, paused, available)
+            outcomes[hold.key] = outcome
+            if isinstance(outcome, Reservation):
+                for key, amount in hold.consumption:
+                    available[str(key)] -= amount
+                    taken[str(key)] += amount
+                records.append((hold.key, encode(hold.consumption), hold.now, hold.expires_at))
+        conn.executemany(_INSERT_INSTANCE, [instances[n] for n in sorted(taken) if n in instances])
+        for name in sorted(taken):
+            # Guarded even under the write lock: a slip shows as an error, not an oversell.
+            amount = taken[name]
             done = _run(
                 conn,
-                f"UPDATE counters SET held = held - ?, {back} = {back} + ?"
-                " WHERE key = ? AND held >= ?",
-                (amount, amount, str(counter), amount),
+                "UPDATE counters SET available = available - ?, held = held + ?"
+                " WHERE key = ? AND available >= ?",
+                (amount, amount, name, amount),
             )
             if done != 1:
-                raise LedgerError(f"counter {counter} does not hold what {key!r} holds")
-        _run(conn, "UPDATE reservations SET state = ? WHERE key = ?", (to.value, key))
+                raise LedgerError(f"guarded update of {name} failed under the write lock")
+        conn.executemany("INSERT INTO reservations VALUES (?, ?, 'held', ?, ?)", records)
+        return [outcomes[h.key] for h in holds]
 
-    def _transition(self, key: str, target: ReservationState, now: float) -> Reservation:
-        with self._write() as conn:
-            seen = _one(conn, _SELECT_RESERVATION, (key,))
-            if seen is None:
-                raise UnknownReservation(key)
-            current = _reservation(seen)
-            plan = check_transition(key, current.state, current.expires_at, target, now)
+    def _transition_all(self, conn: sqlite3.Connection, steps: Sequence[Step]) -> list[Outcome]:
+        if not steps:
+            return []
+        rows = {r[0]: r for r in _rows_in(conn, _SELECT_RESERVATIONS, [s.key for s in steps])}
+        outcomes: dict[str, Outcome] = {}
+        used: dict[str, int] = defaultdict(int)
+        back: dict[str, int] = defaultdict(int)
+        states: list[tuple[str, str]] = []
+        for step in steps:
+            row = rows.get(step.key)
+            if row is None:
+                outcomes[step.key] = UnknownReservation(step.key)
+                continue
+            current = _reservation(row)
+            try:
+                plan = check_transition(
+                    step.key, current.state, current.expires_at, step.target, step.now
+                )
+            except ReservationClosed as exc:
+                outcomes[step.key] = exc
+                continue
             if plan is Transition.KEEP:
-                return current
-            to = target if plan is Transition.APPLY else ReservationState.EXPIRED
-            self._move(conn, key, current.consumption, to)
-        if plan is Transition.EXPIRE:
-            raise ReservationClosed(key, ReservationState.EXPIRED.value, verb(target))
-        return Reservation(key, current.consumption, to, current.created_at, current.expires_at)
+                outcomes[step.key] = current
+                continue
+            to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
+            for counter, amount in current.consumption:
+                (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
+            states.append((to.value, step.key))
+            outcomes[step.key] = (
+                ReservationClosed(step.key, to.value, verb(step.target))
+                if plan is Transition.EXPIRE
+                else attrs.evolve(current, state=to)
+            )
+        for name in sorted({*used, *back}):
+            u, a = used.get(name, 0), back.get(name, 0)
+            done = _run(
+                conn,
+                "UPDATE counters SET held = held - ?, used = used + ?, available = available + ?"
+                " WHERE key = ? AND held >= ?",
+                (u + a, u, a, name, u + a),
+            )
+            if done != 1:
+                raise LedgerError(f"counter {name} holds less than its reservations")
+        conn.executemany("UPDATE reservations SET state = ? WHERE key = ?", states)
+        return [outcomes[s.key] for s in steps]
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with self._read() as conn:
@@ -428,6 +461,20 @@ _INSERT_LOG = "INSERT INTO log (entry) VALUES (?)"
 
 Row = tuple[Any, ...]  # what the driver returns; typed by the helpers below
 Params = Sequence[object]
+
+
+CHUNK = 500  # values per IN list, well under SQLite's limit on bound parameters
+
+
+def _rows_in(
+    conn: sqlite3.Connection, select: str, values: Sequence[str], column: str = "key"
+) -> list[Row]:
+    """``select`` with ``WHERE column IN (values)``, as many statements as the values need."""
+    rows: list[Row] = []
+    for at in range(0, len(values), CHUNK):
+        part = values[at : at + CHUNK]
+        rows += _all(conn, f"{select} WHERE {column} IN ({','.join('?' * len(part))})", part)
+    return rows
 
 
 def _select_in(columns: str, count: int) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from promorules.ledger import Ledger, open_ledger
+from promorules.ledger import BatchingLedger, Ledger, open_ledger
 
 BACKENDS = ("memory", "sqlite", "postgres", "redis")
 SERVER_ENV = {
@@ -99,18 +99,36 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+MODES = ("direct", "batched", "sharded")
+SHARDS = 3
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """How the test's handles reach the backend.
+
+    ``direct``: as opened; ``batched``: behind a BatchingLedger, so concurrent calls
+    coalesce into batches; ``sharded``: every counter provisioned (templates aside) is
+    split into SHARDS shards.
+    """
+    return str(request.param)
+
+
 @pytest.fixture
-def open_more(ledger_url: str, backend: str) -> Iterator[Factory]:
-    """Open further handles on the test's ledger (for memory: the same object)."""
+def open_more(ledger_url: str, backend: str, mode: str) -> Iterator[Factory]:
+    """Open further handles on the test's ledger (for memory: the same object), in ``mode``."""
     opened: list[Ledger] = []
     shared: dict[str, Ledger] = {}
 
     def factory(**kwargs: object) -> Ledger:
-        if backend == "memory":
-            if "memory" not in shared:
-                shared["memory"] = open_ledger(ledger_url, **kwargs)  # type: ignore[arg-type]
-            return shared["memory"]
-        ledger = open_ledger(ledger_url, **kwargs)  # type: ignore[arg-type]
+        if backend == "memory" and "memory" in shared:
+            ledger = shared["memory"]
+        else:
+            shards = SHARDS if mode == "sharded" else 1
+            ledger = open_ledger(ledger_url, shards=shards, **kwargs)  # type: ignore[arg-type]
+            shared[backend] = ledger
+        if mode == "batched":
+            ledger = BatchingLedger(ledger)
         opened.append(ledger)
         return ledger
 

@@ -16,13 +16,18 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
+    BatchingLedger,
     InsufficientError,
+    Ledger,
     ReservationState,
     RetryableLedgerError,
     open_ledger,
 )
+from tests.ledger.conftest import MODES, SHARDS
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 BUDGET = CounterKey(CounterKind.BUDGET, "flash")
@@ -34,9 +39,27 @@ CONSUMPTION = ((BUDGET, 250), (STOCK, 1))
 UNITS = 100_000  # enough that the workers never sell out: every kill hits live work
 
 
-def _checkout_loop(url: str, seed: int, reserved: Any) -> None:
-    """Reserve, then commit, release or walk away, forever: until SIGKILL."""
+def _open(url: str, mode: str) -> Ledger:
     ledger = open_ledger(url)
+    return BatchingLedger(ledger) if mode == "batched" else ledger
+
+
+def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
+    """Reserve, then commit, release or walk away, forever: until SIGKILL.
+
+    Batched, four threads of the process loop behind one batcher, so the kill lands in
+    the middle of batches.
+    """
+    ledger = _open(url, mode)
+    if mode == "batched":
+        for thread in range(1, 4):
+            threading.Thread(
+                target=_loop, args=(ledger, seed * 10 + thread, reserved), daemon=True
+            ).start()
+    _loop(ledger, seed * 10, reserved)
+
+
+def _loop(ledger: Ledger, seed: int, reserved: Any) -> None:
     rng = random.Random(seed)
     for i in range(1_000_000):
         try:
@@ -51,16 +74,20 @@ def _checkout_loop(url: str, seed: int, reserved: Any) -> None:
             time.sleep(0.001)
 
 
-def _reserve_and_wait(url: str, reserved: Any) -> None:
+def _reserve_and_wait(url: str, reserved: Any, mode: str) -> None:
     """Take a hold and stall before paying, so the kill lands exactly there."""
-    ledger = open_ledger(url)
+    ledger = _open(url, mode)
     ledger.reserve(CONSUMPTION, f"stalled-{os.getpid()}", 30)
     reserved.set()
     time.sleep(600)
 
 
-def test_sigkill_between_reserve_and_commit_conserves_every_unit(shared_url: str) -> None:
-    with open_ledger(shared_url) as ledger:
+@pytest.mark.parametrize("mode", MODES)
+def test_sigkill_between_reserve_and_commit_conserves_every_unit(
+    shared_url: str, mode: str
+) -> None:
+    rounds = 12 if mode == "direct" else 3  # the other modes add coverage, not rounds
+    with open_ledger(shared_url, shards=SHARDS if mode == "sharded" else 1) as ledger:
         ledger.provision([CounterSpec(STOCK, UNITS), CounterSpec(BUDGET, 250 * UNITS)])
     stop = threading.Event()
     observations: list[int] = [0]
@@ -82,15 +109,15 @@ def test_sigkill_between_reserve_and_commit_conserves_every_unit(shared_url: str
     rng = random.Random(7)
     killed_after_reserve = 0
     try:
-        for round_ in range(12):
+        for round_ in range(rounds):
             reserved = FORK.Event()
             target = _reserve_and_wait if round_ % 3 == 0 else _checkout_loop
             workers = [
                 FORK.Process(
                     target=target,
-                    args=(shared_url, reserved)
+                    args=(shared_url, reserved, mode)
                     if round_ % 3 == 0
-                    else (shared_url, 10 * round_ + w, reserved),
+                    else (shared_url, 10 * round_ + w, reserved, mode),
                 )
                 for w in range(2)
             ]
@@ -125,4 +152,4 @@ def test_sigkill_between_reserve_and_commit_conserves_every_unit(shared_url: str
         assert figures[STOCK].used == committed
         assert figures[STOCK].available == UNITS - committed
         assert figures[BUDGET].used == 250 * committed
-    assert killed_after_reserve == 24
+    assert killed_after_reserve == 2 * rounds

@@ -18,12 +18,14 @@ import pytest
 
 from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
+    BatchingLedger,
     InsufficientError,
     Ledger,
     ReservationState,
     RetryableLedgerError,
     open_ledger,
 )
+from tests.ledger.conftest import SHARDS
 from tests.ledger.unprotected import NaiveStock, naive_stock, naive_take
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
@@ -150,10 +152,13 @@ def _process_body(
     first: int,
     threads: int,
     results: Any,
+    mode: str,
 ) -> None:
-    """One checkout process running ``threads`` contenders."""
+    """One checkout process running ``threads`` contenders (behind one batcher, batched)."""
     if naive_backend is None:
         ledger = open_ledger(url)
+        if mode == "batched":
+            ledger = BatchingLedger(ledger)
         contender = protected(ledger, ((STOCK, 1),))
     else:
         stock: NaiveStock = naive_stock(naive_backend, url)
@@ -178,13 +183,15 @@ def _process_body(
     results.put(outcome)
 
 
-def race_processes(url: str, naive_backend: str | None, processes: int, threads: int) -> list[bool]:
+def race_processes(
+    url: str, naive_backend: str | None, processes: int, threads: int, mode: str = "direct"
+) -> list[bool]:
     barrier = FORK.Barrier(processes * threads, timeout=120)
     results = FORK.Queue()
     workers = [
         FORK.Process(
             target=_process_body,
-            args=(url, naive_backend, barrier, p * threads, threads, results),
+            args=(url, naive_backend, barrier, p * threads, threads, results, mode),
         )
         for p in range(processes)
     ]
@@ -202,10 +209,12 @@ def race_processes(url: str, naive_backend: str | None, processes: int, threads:
 
 
 @pytest.mark.parametrize(("processes", "threads", "k"), [(8, 125, 100), (16, 1, 5)])
-def test_processes_never_oversell(shared_url: str, processes: int, threads: int, k: int) -> None:
-    with open_ledger(shared_url) as ledger:
+def test_processes_never_oversell(
+    shared_url: str, mode: str, processes: int, threads: int, k: int
+) -> None:
+    with open_ledger(shared_url, shards=SHARDS if mode == "sharded" else 1) as ledger:
         ledger.provision([CounterSpec(STOCK, k)])
-    wins = race_processes(shared_url, None, processes=processes, threads=threads)
+    wins = race_processes(shared_url, None, processes=processes, threads=threads, mode=mode)
     assert sum(wins) == k
     with open_ledger(shared_url) as ledger:
         assert used(ledger, STOCK) == (k, 0, 0)

@@ -23,6 +23,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 
 from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
+    BatchingLedger,
     IdempotencyConflict,
     InsufficientError,
     Ledger,
@@ -32,7 +33,7 @@ from promorules.ledger import (
     UnknownReservation,
     open_ledger,
 )
-from tests.ledger.conftest import BACKENDS, FakeClock, server_url, with_namespace
+from tests.ledger.conftest import BACKENDS, MODES, SHARDS, FakeClock, server_url, with_namespace
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 COUPON = CounterKey(CounterKind.COUPON_USES, "c10")
@@ -136,6 +137,7 @@ class Model:
 
 class LedgerMachine(RuleBasedStateMachine):
     open_url: Callable[[], tuple[str, Callable[[], None]]]
+    mode = "direct"  # or behind a batcher, or with every counter in SHARDS shards
     # Orders that got a reservation, so commit and release mostly aim at real ones.
     tried = Bundle("tried")
 
@@ -143,9 +145,14 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.url, self.cleanup = type(self).open_url()
         self.clock = FakeClock()
-        self.ledger: Ledger = open_ledger(self.url, clock=self.clock)
+        self.ledger = self._open()
         self.ledger.provision(CounterSpec(k, n) for k, n in SPECS.items())
         self.model = Model()
+
+    def _open(self) -> Ledger:
+        shards = SHARDS if self.mode == "sharded" else 1
+        ledger = open_ledger(self.url, clock=self.clock, shards=shards)
+        return BatchingLedger(ledger) if self.mode == "batched" else ledger
 
     def teardown(self) -> None:
         self.ledger.close()
@@ -222,7 +229,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def crash_and_reopen(self) -> None:
         if not self.url.startswith("memory"):
             self.ledger.close()
-            self.ledger = open_ledger(self.url, clock=self.clock)
+            self.ledger = self._open()
 
     @rule(promotion=st.sampled_from(["flash", "c10"]), pause=st.booleans())
     def pause_or_resume(self, promotion: str, pause: bool) -> None:
@@ -261,6 +268,8 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_log_holds_every_change(self) -> None:
+        if self.mode == "sharded":
+            return  # its entries name the shards each change touched (test_batches.py)
         got = [(e.action.value, e.target, e.before, e.after) for e in self.ledger.log()]
         assert got == self.model.log
 
@@ -283,16 +292,21 @@ def _url_factory(backend: str) -> Callable[[], tuple[str, Callable[[], None]]]:
     return make
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_ledger_matches_the_model(backend: str) -> None:
+def test_ledger_matches_the_model(backend: str, mode: str) -> None:
     if backend in ("postgres", "redis"):
         server_url(backend)  # skip (or fail under CI) before Hypothesis starts
     machine: Any = type(
-        f"LedgerMachine_{backend}",
+        f"LedgerMachine_{backend}_{mode}",
         (LedgerMachine,),
-        {"open_url": staticmethod(_url_factory(backend))},
+        {"open_url": staticmethod(_url_factory(backend)), "mode": mode},
     )
     # Server round trips and per-example schemas make step times vary: no deadline.
-    # Everything else (max_examples...) follows the active profile.
-    machine.TestCase.settings = settings(deadline=None)
+    # Everything else follows the active profile; the batched and sharded runs take a
+    # fifth of its examples (the direct run covers the model; they cover the layers).
+    examples = settings().max_examples
+    machine.TestCase.settings = settings(
+        deadline=None, max_examples=examples if mode == "direct" else max(10, examples // 5)
+    )
     machine.TestCase().runTest()
