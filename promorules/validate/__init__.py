@@ -92,10 +92,7 @@ def validate(
             if order is None:
                 # riskiest skus first, for the search only: a ruleset proven on every
                 # floor never pays for it (about a tenth of the bound's time)
-                risk = bounds.risk()
-                order = sorted(
-                    range(len(space.items)), key=lambda k: (risk[k], space.items[k].price)
-                )
+                order = bounds.riskiest_first()
             outcome = search_floor(
                 engine,
                 space,

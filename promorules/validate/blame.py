@@ -28,6 +28,7 @@ import attrs
 
 from promorules.money import format_amount, format_percent
 from promorules.validate.bounds import Bounds, FloorSpec
+from promorules.validate.rounding import SCALE
 
 _ONE = Fraction(1)
 
@@ -48,8 +49,9 @@ class Blame:
 class _Terms:
     lanes: tuple[Fraction, ...]
     """Per lane, the summed per-line depth of the promotions counted."""
-    slack: int
-    """The rounding allowance: one minor unit per promotion (an exclusive group once)."""
+    slack: Fraction
+    """The rounding allowance in minor units: each promotion's (an exclusive group's
+    once, by its largest)."""
     used: frozenset[int]
 
 
@@ -108,9 +110,9 @@ class _Scan:
             groups.setdefault(kinds[k], []).append(k)
         self.groups = list(groups.values())
         self._terms: dict[tuple[int, int, int], tuple[_Terms, Fraction]] = {}
-        self._most: dict[tuple[int, int, bool], Fraction | None] = {}
+        self._most: dict[tuple[int, Fraction, bool], Fraction | None] = {}
 
-    def most(self, group: int, slack: int, costly: bool) -> Fraction | None:
+    def most(self, group: int, slack: Fraction, costly: bool) -> Fraction | None:
         """``max((cost / (1 - f) + slack) / price)`` over the group's items (with a cost
         only, when ``costly``): a unit of item ``k`` falls below the floor exactly when
         its lanes leave it less than that share of its price (``factor < most``), and the
@@ -158,10 +160,9 @@ def _least(
 
 
 def groups_of(bounds: Bounds) -> list[int]:
-    """Per item, a number shared by exactly the items whose promotions' depths are the
-    same (worked out once, for every floor's blame)."""
-    seen: dict[tuple[tuple[int, tuple[Fraction, Fraction]], ...], int] = {}
-    return [seen.setdefault(tuple(sorted(depth.items())), len(seen)) for depth in bounds.depth]
+    """Per item, a number shared by items whose promotions' depths are the same: the
+    bound's own groups (:attr:`Bounds.group_of`)."""
+    return bounds.group_of
 
 
 def blame(bounds: Bounds, floor: FloorSpec, groups: Sequence[int] | None = None) -> Blame:
@@ -245,8 +246,8 @@ def _largest_share(scan: _Scan, failing: Sequence[tuple[int, int]], i: int) -> F
                 return None
             # a unit of k holds while its lanes leave at least most(k) of its price:
             # (1 - rest - share) * other >= (cost / (1 - f) + slack) / price, and ``i``
-            # keeps its minor unit of rounding whatever its share
-            most = scan.most(g, rest.slack + 1, costly=False)
+            # keeps its rounding allowance whatever its share
+            most = scan.most(g, rest.slack + Fraction(promo.allowance, SCALE), costly=False)
             assert most is not None  # every group holds an item
             share = 1 - rest.lanes[promo.lane] - most / other
             best = share if best is None else min(best, share)
@@ -275,7 +276,7 @@ def _gifts(scan: _Scan, floor: FloorSpec, items: Sequence[int]) -> tuple[set[int
                 paid = max(item.price * whole - terms.slack, Fraction(0))
                 return (paid * keep - item.cost) / item.price
 
-            def rough(k: int, n: int = terms.slack, w: float = float(whole)) -> float:
+            def rough(k: int, n: float = float(terms.slack), w: float = float(whole)) -> float:
                 item = bounds.space.items[k]
                 paid = max(item.price * w - n, 0.0)
                 return (paid * float(keep) - float(item.cost)) / item.price

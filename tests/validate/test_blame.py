@@ -17,6 +17,7 @@ from promorules.validate import Options, Status, validate
 from promorules.validate.blame import blame, factor, floor_items, unit_terms
 from promorules.validate.bounds import Bounds, floors_of
 from promorules.validate.report import render_text, to_dict
+from promorules.validate.rounding import SCALE
 from promorules.validate.space import build_space
 from tests import kinds
 from tests.helpers import ALL_KINDS
@@ -124,8 +125,10 @@ def test_the_terms_read_out_compose_as_the_bound_composes_them(name: str, catalo
         active = frozenset(context.active)
         for k in range(len(space.items)):
             terms = unit_terms(bounds, k, active)
-            expected, slack, used = bounds._factor(k, active)
-            assert (factor(terms), terms.slack, terms.used) == (expected, slack, frozenset(used))
+            composed = bounds.terms(bounds.group_of[k], active)
+            expected = Fraction(composed.num, composed.den)
+            slack = Fraction(composed.slack, SCALE)
+            assert (factor(terms), terms.slack, terms.used) == (expected, slack, set(composed.used))
 
 
 def test_floats_only_pick_the_candidates_the_least_is_exact() -> None:
