@@ -116,6 +116,7 @@ class _Promo:
         "index",
         "lane",
         "promotion",
+        "unlisted",
     )
 
     def __init__(
@@ -141,6 +142,11 @@ class _Promo:
         self.fixed = _fixed_depth(self, price_lane)
         """What it takes from a unit of any sku it touches (see :func:`_unit_depth`);
         ``None`` where that depends on the sku (a price-lane bound refined per sku)."""
+        self.unlisted: tuple[Fraction, Fraction] | None = None
+        """Where ``fixed`` is ``None``: what it takes from a unit of a sku its bound
+        lists no unit price for, when that does not depend on the sku either."""
+        if self.fixed is None and "*" not in bound.unit_prices and bound.unit_off == 0:
+            self.unlisted = (min(bound.other_rate or Fraction(0), Fraction(1)), Fraction(0))
 
 
 def _fixed_depth(promo: _Promo, price_lane: bool) -> tuple[Fraction, Fraction] | None:
@@ -167,6 +173,8 @@ def _unit_depth(promo: _Promo, item: Item) -> tuple[Fraction, Fraction]:
         return promo.fixed
     if item.synthetic:
         return Fraction(0), min(Fraction(promo.bound.rate), Fraction(1))
+    if promo.unlisted is not None and item.sku not in promo.bound.unit_prices:
+        return promo.unlisted
     price_part, credit = promo.bound.unit_parts(item.sku, item.price)
     return min(price_part, Fraction(1)), min(credit, Fraction(1))
 
@@ -474,13 +482,18 @@ class Bounds:
         return out
 
     # -- claims ------------------------------------------------------------------------
-    def claim(self, floor: FloorSpec) -> Claim:
-        populations = [
+    def populations(self, floor: FloorSpec) -> list[tuple[int, Population]]:
+        """The items ``floor`` speaks of, by group: ``(group, its items under the
+        floor)`` for every group with one."""
+        return [
             (g, population)
             for g, group in enumerate(self.groups)
             if floor.category is None or group.category == floor.category
             if len(population := self._population(g, floor))
         ]
+
+    def claim(self, floor: FloorSpec) -> Claim:
+        populations = self.populations(floor)
         if not populations:
             return Claim(
                 floor,
@@ -544,7 +557,7 @@ class Bounds:
         k = population.items[at]
         return _margin(self._paid(k, num, den, slack), self.space.items[k].cost), k
 
-    def _least_share(
+    def least_share(
         self, population: Population, num: int, den: int, slack: int, keep: Fraction
     ) -> tuple[Fraction, int]:
         """The least ``(paid * keep - c) / p`` over the population, paying ``max(p * F -
@@ -708,7 +721,7 @@ class Bounds:
             margin, k = self._worst(population, num, den, terms.slack)
             if _lower(margin, worst) or (margin == worst and margin != 1 and k < worst_at):
                 worst, worst_at = margin, k
-            share, k = self._least_share(population, num, den, terms.slack, keep)
+            share, k = self.least_share(population, num, den, terms.slack, keep)
             if ratio is None or share < ratio or (share == ratio and k < ratio_at):
                 ratio, ratio_at = share, k
         assert ratio is not None

@@ -30,7 +30,7 @@ class Population:
     ascending): their list prices and their costs as whole multiples of
     ``1 / cost_den``."""
 
-    __slots__ = ("_costly", "_hulls", "cost_den", "costs", "items", "prices")
+    __slots__ = ("_costly", "_costly_only", "_hulls", "cost_den", "costs", "items", "prices")
 
     def __init__(
         self, items: Sequence[int], prices: Sequence[int], costs: Sequence[int], cost_den: int
@@ -41,6 +41,7 @@ class Population:
         self.cost_den = cost_den
         self._hulls: dict[tuple[int, int], list[int]] = {}
         self._costly: list[int] | None = None
+        self._costly_only: Population | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -50,13 +51,33 @@ class Population:
         unit pays something when ``qn / qd`` is ``n / F``."""
         return bisect_right(self.prices, qn // qd)
 
-    def first_costly(self, end: int) -> int | None:
-        """The first position before ``end`` whose cost is above zero."""
+    def _costly_positions(self) -> list[int]:
         if self._costly is None:
             self._costly = [k for k, c in enumerate(self.costs) if c > 0]
-        if self._costly and self._costly[0] < end:
-            return self._costly[0]
+        return self._costly
+
+    def first_costly(self, end: int) -> int | None:
+        """The first position before ``end`` whose cost is above zero."""
+        costly = self._costly_positions()
+        if costly and costly[0] < end:
+            return costly[0]
         return None
+
+    def costly(self) -> Population:
+        """The items with a cost above zero."""
+        if self._costly_only is None:
+            at = self._costly_positions()
+            self._costly_only = (
+                self
+                if len(at) == len(self.costs)
+                else Population(
+                    [self.items[k] for k in at],
+                    [self.prices[k] for k in at],
+                    [self.costs[k] for k in at],
+                    self.cost_den,
+                )
+            )
+        return self._costly_only
 
     def steepest(self, start: int, end: int, qx: tuple[int, int], qy: tuple[int, int]) -> int:
         """The earliest position in ``[start, end)`` (not empty) whose point ``(p, c)`` is

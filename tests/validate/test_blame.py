@@ -131,15 +131,6 @@ def test_the_terms_read_out_compose_as_the_bound_composes_them(name: str, catalo
             assert (factor(terms), terms.slack, terms.used) == (expected, slack, set(composed.used))
 
 
-def test_floats_only_pick_the_candidates_the_least_is_exact() -> None:
-    from promorules.validate.blame import _least
-
-    # equal as floats, not as fractions: the exact least wins
-    exact = {0: Fraction(1, 3) + Fraction(1, 10**30), 1: Fraction(1, 3), 2: Fraction(1, 2)}
-    assert _least([0, 1, 2], lambda k: float(exact[k]), exact.__getitem__) == Fraction(1, 3)
-    assert _least([2, 0], lambda k: float(exact[k]), exact.__getitem__) == exact[0]
-
-
 def test_the_promotion_taking_most_of_a_failing_unit_is_named_first(tmp_path: Path) -> None:
     text = (CORPUS / "presale-coupon.toml").read_text()
     # the coupon listed first: still named after the bonus, which may take the whole unit
