@@ -128,7 +128,11 @@ def test_the_terms_read_out_compose_as_the_bound_composes_them(name: str, catalo
             composed = bounds.terms(bounds.group_of[k], active)
             expected = Fraction(composed.num, composed.den)
             slack = Fraction(composed.slack, SCALE)
-            assert (factor(terms), terms.slack, terms.used) == (expected, slack, set(composed.used))
+            assert (factor(terms), terms.slack, terms.used) == (
+                expected,
+                slack,
+                frozenset(composed.used),
+            )
 
 
 def test_the_promotion_taking_most_of_a_failing_unit_is_named_first(tmp_path: Path) -> None:
