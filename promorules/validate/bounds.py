@@ -9,14 +9,19 @@ and proves a floor when the composed worst case still holds it. The maths, in sh
 - within a lane, promotions measure on the same base, so their shares add up (an
   exclusive group counts once, by its deepest member), capped at 1; lanes compound on
   what is left: a unit of list price ``p`` pays at least ``p * prod(1 - d_lane) - n``,
-  where ``n`` allows one minor unit of rounding per promotion touching it;
+  where ``n`` is the rounding allowance of the promotions touching it
+  (:mod:`promorules.validate.rounding`);
 - a line floor ``f`` holds when ``paid * (1 - f) >= cost`` for every unit;
 - the order floor also sets gift costs (``extra_cost``) against the least order that
   can carry them (``min_base``), and may count a capped promotion as its cap instead
   of its share. Where a kind promises no per-line share (``line_rate``), a line may
   lose all of it; the order is then bounded by the pooled shares of every lane.
 
-Nothing is PROVEN unless this arithmetic, done in exact fractions, shows it.
+Nothing is PROVEN unless this arithmetic, done exactly, shows it. Skus that share every
+term (category, promotions in scope, depths) form a group whose terms are composed
+once per slot, as whole numbers; what a floor asks of a group's skus is found on the
+convex hull of their (price, cost) points (:mod:`promorules.validate.extremes`), so the
+work per sku is reading it into its group.
 """
 
 from __future__ import annotations
