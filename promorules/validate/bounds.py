@@ -560,7 +560,8 @@ class Bounds:
         # the margin is 1 - c / (F * (p - n / F)): the steepest (p, c) seen from (n / F, 0)
         at = population.steepest(start, size, (slack * den, SCALE * num), (0, 1))
         k = population.items[at]
-        return _margin(self._paid(k, num, den, slack), self.space.items[k].cost), k
+        cost = Fraction(population.costs[at], population.cost_den)
+        return _margin(self._paid(k, num, den, slack), cost), k
 
     def least_share(
         self, population: Population, num: int, den: int, slack: int, keep: Fraction

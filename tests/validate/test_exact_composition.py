@@ -24,6 +24,7 @@ from promorules.validate.extremes import Population
 from promorules.validate.rounding import SCALE
 from promorules.validate.space import Item, build_space, may_touch
 from tests.property.strategies import catalogues, wide_rulesets
+from tests.property.test_soundness import declared
 from tests.validate.test_blame import PLUGINS
 
 ONE = Fraction(1)
@@ -271,12 +272,16 @@ def random_bounds(draw: st.DrawFn, skus: list[str]) -> Bound:
 def test_the_composition_in_whole_numbers_claims_what_the_fractions_claim(
     data: st.DataObject,
 ) -> None:
-    engine = Engine.from_dict(data.draw(wide_rulesets()), plugins=PLUGINS)
+    ruleset = data.draw(wide_rulesets())
+    synthetic = data.draw(st.booleans())  # every sku a declared category allows
+    if synthetic:
+        ruleset["catalog"] = data.draw(declared())
+    engine = Engine.from_dict(ruleset, plugins=PLUGINS)
     catalog: dict[str, CatalogItem] = data.draw(repeated())
     if data.draw(st.booleans()):
         drawn = [data.draw(random_bounds(sorted(catalog))) for _ in engine.ruleset.promotions]
         engine.bound = drawn.__getitem__  # type: ignore[assignment,method-assign]
-    space = build_space(engine, catalog, max_lines=4, max_quantity=4)
+    space = build_space(engine, None if synthetic else catalog, max_lines=4, max_quantity=4)
     if not space.items:
         return
     bounds = Bounds(engine, space)
@@ -315,3 +320,23 @@ def test_the_steepest_point_is_the_first_a_scan_finds(
     slopes = [(Fraction(c) - Fraction(qy, qd)) / (p - x) for p, c in points[start:]]
     best = max(slopes)
     assert found == start + slopes.index(best)
+
+
+def test_a_declared_category_below_the_line_floor_is_costed_at_the_floor() -> None:
+    # any sku of the category at 10.00 with a declared margin of 0%: the line floor of
+    # 10% leaves out skus that break it at list, so its worst sku costs 9.00; 5% off
+    # leaves 9.50 less a minor unit of rounding: a margin of 1 - 900 / 949
+    engine = Engine.from_dict(
+        {
+            "campaign": {"name": "D", "currency": "CNY", "timezone": "Asia/Shanghai"},
+            "catalog": {"categories": {"beauty": {"margin": "0%", "min_price": "10.00"}}},
+            "guardrails": {"min_line_margin": "10%"},
+            "promotion": [{"id": "five", "kind": "discount", "percent": "5%"}],
+        }
+    )
+    space = build_space(engine, None, max_lines=4, max_quantity=4)
+    (line,) = floors_of(engine.ruleset)
+    claim = Bounds(engine, space).claim(line)
+    assert claim.worst_margin == 1 - Fraction(900, 949)
+    assert not claim.proven  # 949 * 0.9 < 900
+    assert claim.reason.startswith("any beauty sku may pay 9.49 per unit against a cost of 9.00")
