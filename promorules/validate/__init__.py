@@ -24,7 +24,7 @@ import attrs
 from promorules.cartfile import CatalogItem, load_cart
 from promorules.counters import UNLIMITED
 from promorules.engine import Engine
-from promorules.validate.blame import blame, groups_of
+from promorules.validate.blame import blame
 from promorules.validate.bounds import Bounds, FloorSpec, floors_of
 from promorules.validate.lint import lint_ruleset, problems_from_search
 from promorules.validate.report import (
@@ -82,7 +82,6 @@ def validate(
     if space.items:
         bounds = Bounds(engine, space)
         order: list[int] | None = None
-        groups: list[int] | None = None
         progress = Progress(options.stream, options.progress)
         for floor in floors:
             claim = bounds.claim(floor)
@@ -92,10 +91,7 @@ def validate(
             if order is None:
                 # riskiest skus first, for the search only: a ruleset proven on every
                 # floor never pays for it (about a tenth of the bound's time)
-                risk = bounds.risk()
-                order = sorted(
-                    range(len(space.items)), key=lambda k: (risk[k], space.items[k].price)
-                )
+                order = bounds.riskiest_first()
             outcome = search_floor(
                 engine,
                 space,
@@ -106,9 +102,7 @@ def validate(
                 progress=progress,
             )
             notes.update(dict.fromkeys(outcome.observations))
-            if groups is None:
-                groups = groups_of(bounds)
-            why = blame(bounds, floor, groups)
+            why = blame(bounds, floor)
             if outcome.found is None:
                 verdicts.append(
                     Verdict(

@@ -21,13 +21,14 @@ Figures are rounded towards the safe side: a percent down, a threshold up.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 
 import attrs
 
 from promorules.money import format_amount, format_percent
 from promorules.validate.bounds import Bounds, FloorSpec
+from promorules.validate.rounding import SCALE
 
 _ONE = Fraction(1)
 
@@ -48,8 +49,9 @@ class Blame:
 class _Terms:
     lanes: tuple[Fraction, ...]
     """Per lane, the summed per-line depth of the promotions counted."""
-    slack: int
-    """The rounding allowance: one minor unit per promotion (an exclusive group once)."""
+    slack: Fraction
+    """The rounding allowance in minor units: each promotion's (an exclusive group's
+    once, by its largest)."""
     used: frozenset[int]
 
 
@@ -71,68 +73,47 @@ def factor(terms: _Terms) -> Fraction:
 
 def floor_items(bounds: Bounds, floor: FloorSpec) -> list[int]:
     """The items a floor speaks of, as :meth:`Bounds.claim` picks them."""
-    return [
-        k
-        for k, item in enumerate(bounds.space.items)
-        if (floor.category is None or item.category == floor.category)
-        and not (
-            floor.name == "line"
-            and not item.synthetic
-            and item.price * (1 - floor.floor) < item.cost
-        )
-    ]
-
-
-def _cost(bounds: Bounds, k: int, floor: FloorSpec) -> Fraction:
-    item = bounds.space.items[k]
-    if floor.name == "line" and item.synthetic:
-        return min(item.cost, item.price * (1 - floor.floor))
-    return item.cost
+    return sorted(k for _, population in bounds.populations(floor) for k in population.items)
 
 
 class _Scan:
     """The terms of every item in every slot and channel, worked out once per group of
-    items that share their promotions' depths (a catalogue of 100,000 skus has a few
-    dozen such groups), so the exact arithmetic runs per group, not per sku. Floats
-    only pick which items to check exactly: every decision is made in fractions."""
+    items that share their promotions' depths (the bound's groups: a catalogue of
+    100,000 skus has a few dozen), so the exact arithmetic runs per group, not per sku;
+    the extremes over a group's skus are the bound's own (:mod:`.extremes`)."""
 
-    def __init__(
-        self, bounds: Bounds, items: Sequence[int], floor: FloorSpec, kinds: Sequence[int]
-    ) -> None:
+    def __init__(self, bounds: Bounds, floor: FloorSpec) -> None:
         self.bounds = bounds
         self.floor = floor
         self.keep = 1 - floor.floor
         self.contexts = [frozenset(c.active) for c in bounds.contexts]
-        groups: dict[int, list[int]] = {}
-        for k in items:
-            groups.setdefault(kinds[k], []).append(k)
-        self.groups = list(groups.values())
+        found = bounds.populations(floor)
+        self.ids = [g for g, _ in found]
+        """Per group of the scan, the bound's group."""
+        self.populations = [population for _, population in found]
+        self.groups = [population.items for population in self.populations]
         self._terms: dict[tuple[int, int, int], tuple[_Terms, Fraction]] = {}
-        self._most: dict[tuple[int, int, bool], Fraction | None] = {}
+        self._most: dict[tuple[int, Fraction, bool], Fraction | None] = {}
 
-    def most(self, group: int, slack: int, costly: bool) -> Fraction | None:
+    def most(self, group: int, slack: Fraction, costly: bool) -> Fraction | None:
         """``max((cost / (1 - f) + slack) / price)`` over the group's items (with a cost
         only, when ``costly``): a unit of item ``k`` falls below the floor exactly when
         its lanes leave it less than that share of its price (``factor < most``), and the
-        figure depends on the slot and channel only through ``slack``."""
+        figure depends on the slot and channel only through ``slack``. The steepest
+        point ``(price, cost)`` seen from ``(0, -slack * (1 - f))``."""
         key = (group, slack, costly)
         if key in self._most:
             return self._most[key]
-        bounds, floor, keep = self.bounds, self.floor, self.keep
-        rough_keep = float(keep)
-        ks = [k for k in self.groups[group] if not costly or _cost(bounds, k, floor) > 0]
+        keep = self.keep
+        population = self.populations[group]
+        if costly:
+            population = population.costly()
         found: Fraction | None = None
-        if ks:
-            rough = [
-                (float(_cost(bounds, k, floor)) / rough_keep + slack) / bounds.space.items[k].price
-                for k in ks
-            ]
-            top = max(rough)
-            found = max(
-                (_cost(bounds, k, floor) / keep + slack) / bounds.space.items[k].price
-                for k, r in zip(ks, rough, strict=True)
-                if r >= top - 1e-9
-            )
+        if len(population):
+            y = slack * keep * population.cost_den
+            at = population.steepest(0, len(population), (0, 1), (-y.numerator, y.denominator))
+            cost = Fraction(population.costs[at], population.cost_den)
+            found = (cost / keep + slack) / population.prices[at]
         self._most[key] = found
         return found
 
@@ -147,31 +128,12 @@ class _Scan:
         return found
 
 
-def _least(
-    items: Sequence[int], rough: Callable[[int], float], exact: Callable[[int], Fraction]
-) -> Fraction:
-    """``min(exact(k))`` over ``items``, evaluated exactly only where ``rough`` (the same
-    figure in floats, off by far less than 1e-9) comes within 1e-9 of its least."""
-    values = [rough(k) for k in items]
-    low = min(values)
-    return min(exact(k) for k, v in zip(items, values, strict=True) if v <= low + 1e-9)
-
-
-def groups_of(bounds: Bounds) -> list[int]:
-    """Per item, a number shared by exactly the items whose promotions' depths are the
-    same (worked out once, for every floor's blame)."""
-    seen: dict[tuple[tuple[int, tuple[Fraction, Fraction]], ...], int] = {}
-    return [seen.setdefault(tuple(sorted(depth.items())), len(seen)) for depth in bounds.depth]
-
-
-def blame(bounds: Bounds, floor: FloorSpec, groups: Sequence[int] | None = None) -> Blame:
-    """The promotions ``floor`` fails on under ``bounds``, and what would make it hold.
-    ``groups``: :func:`groups_of` ``bounds``, when blaming several floors."""
+def blame(bounds: Bounds, floor: FloorSpec) -> Blame:
+    """The promotions ``floor`` fails on under ``bounds``, and what would make it hold."""
     f = floor.floor
     if f >= 1:
         return Blame()
-    items = floor_items(bounds, floor)
-    scan = _Scan(bounds, items, floor, groups_of(bounds) if groups is None else groups)
+    scan = _Scan(bounds, floor)
     failing: list[tuple[int, int]] = []
     """(group, context) pairs in which some unit falls below the floor."""
     culprits: set[int] = set()
@@ -200,7 +162,7 @@ def blame(bounds: Bounds, floor: FloorSpec, groups: Sequence[int] | None = None)
                 f"{_pct_down(share)} keeps the floor"
             )
     if floor.name == "order" and not failing:
-        gift_culprits, gift_fixes = _gifts(scan, floor, items)
+        gift_culprits, gift_fixes = _gifts(scan, floor)
         culprits.update(gift_culprits)
         fixes += gift_fixes
     return Blame(
@@ -245,8 +207,8 @@ def _largest_share(scan: _Scan, failing: Sequence[tuple[int, int]], i: int) -> F
                 return None
             # a unit of k holds while its lanes leave at least most(k) of its price:
             # (1 - rest - share) * other >= (cost / (1 - f) + slack) / price, and ``i``
-            # keeps its minor unit of rounding whatever its share
-            most = scan.most(g, rest.slack + 1, costly=False)
+            # keeps its rounding allowance whatever its share
+            most = scan.most(g, rest.slack + Fraction(promo.allowance, SCALE), costly=False)
             assert most is not None  # every group holds an item
             share = 1 - rest.lanes[promo.lane] - most / other
             best = share if best is None else min(best, share)
@@ -255,7 +217,7 @@ def _largest_share(scan: _Scan, failing: Sequence[tuple[int, int]], i: int) -> F
     return min(best, _ONE)
 
 
-def _gifts(scan: _Scan, floor: FloorSpec, items: Sequence[int]) -> tuple[set[int], list[str]]:
+def _gifts(scan: _Scan, floor: FloorSpec) -> tuple[set[int], list[str]]:
     """Gifts whose cost the margin the order keeps cannot carry from their threshold
     (no unit falls below the floor, yet the order does): each one's smallest threshold
     that keeps it, the other gifts as they are."""
@@ -264,32 +226,21 @@ def _gifts(scan: _Scan, floor: FloorSpec, items: Sequence[int]) -> tuple[set[int
     needed: dict[int, int | None] = {}
     bounds = scan.bounds
     keep = 1 - f
-    for c, active in enumerate(scan.contexts):
+    touched = frozenset().union(*(bounds.groups[g].touch for g in scan.ids))
+    lowest = min(population.prices[0] for population in scan.populations)
+    for active in scan.contexts:
         ratio: Fraction | None = None
-        for g, group in enumerate(scan.groups):
-            terms, whole = scan.terms(g, c)
-
-            def slack(k: int, terms: _Terms = terms, whole: Fraction = whole) -> Fraction:
-                """The margin a unit of ``k`` keeps above the floor, per unit of list."""
-                item = bounds.space.items[k]
-                paid = max(item.price * whole - terms.slack, Fraction(0))
-                return (paid * keep - item.cost) / item.price
-
-            def rough(k: int, n: int = terms.slack, w: float = float(whole)) -> float:
-                item = bounds.space.items[k]
-                paid = max(item.price * w - n, 0.0)
-                return (paid * float(keep) - float(item.cost)) / item.price
-
-            least = _least(group, rough, slack)
+        for g, population in zip(scan.ids, scan.populations, strict=True):
+            # the least margin a unit keeps above the floor, per unit of list
+            terms = bounds.terms(g, active)
+            least, _ = bounds.least_share(population, terms.num, terms.den, terms.slack, keep)
             ratio = least if ratio is None else min(ratio, least)
         if ratio is None:
             continue
-        lowest = min(bounds.space.items[k].price for k in items)
         gifts = [
             (bounds.promos[i].bound.min_base, bounds.promos[i].bound.extra_cost, i)
             for i in sorted(active)
-            if bounds.promos[i].bound.extra_cost > 0
-            and (i in bounds.without_lines or any(i in bounds.touch[k] for k in items))
+            if bounds.promos[i].bound.extra_cost > 0 and (i in bounds.without_lines or i in touched)
         ]
         for base, cost, i in gifts:
             total = max(base, lowest)

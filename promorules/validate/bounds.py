@@ -9,27 +9,35 @@ and proves a floor when the composed worst case still holds it. The maths, in sh
 - within a lane, promotions measure on the same base, so their shares add up (an
   exclusive group counts once, by its deepest member), capped at 1; lanes compound on
   what is left: a unit of list price ``p`` pays at least ``p * prod(1 - d_lane) - n``,
-  where ``n`` allows one minor unit of rounding per promotion touching it;
+  where ``n`` is the rounding allowance of the promotions touching it
+  (:mod:`promorules.validate.rounding`);
 - a line floor ``f`` holds when ``paid * (1 - f) >= cost`` for every unit;
 - the order floor also sets gift costs (``extra_cost``) against the least order that
   can carry them (``min_base``), and may count a capped promotion as its cap instead
   of its share. Where a kind promises no per-line share (``line_rate``), a line may
   lose all of it; the order is then bounded by the pooled shares of every lane.
 
-Nothing is PROVEN unless this arithmetic, done in exact fractions, shows it.
+Nothing is PROVEN unless this arithmetic, done exactly, shows it. Skus that share every
+term (category, promotions in scope, depths) form a group whose terms are composed
+once per slot, as whole numbers; what a floor asks of a group's skus is found on the
+convex hull of their (price, cost) points (:mod:`promorules.validate.extremes`), so the
+work per sku is reading it into its group.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
 import attrs
 
 from promorules.engine import Engine
-from promorules.kind import Bound, Lane
+from promorules.kind import Bound, CompileEnv, Lane
 from promorules.money import format_percent
 from promorules.ruleset import Promotion, Ruleset
+from promorules.validate.extremes import Population
+from promorules.validate.rounding import SCALE, allowance
 from promorules.validate.space import Item, Space, may_touch, scope_filter
 
 
@@ -103,9 +111,28 @@ class Claim:
 
 
 class _Promo:
-    __slots__ = ("absolute", "bound", "channels", "group", "index", "lane", "promotion")
+    __slots__ = (
+        "absolute",
+        "allowance",
+        "bound",
+        "channels",
+        "fixed",
+        "group",
+        "index",
+        "lane",
+        "promotion",
+        "unlisted",
+    )
 
-    def __init__(self, index: int, promotion: Promotion, bound: Bound, lane: int) -> None:
+    def __init__(
+        self,
+        index: int,
+        promotion: Promotion,
+        bound: Bound,
+        lane: int,
+        allowance: int,
+        price_lane: bool,
+    ) -> None:
         self.index = index
         self.promotion = promotion
         self.bound = bound
@@ -115,12 +142,19 @@ class _Promo:
         # only the kind's own cap bounds an order: a budget is a ledger counter that
         # `ledger adjust` may raise at any time, so no proof may rest on it
         self.absolute: int | None = bound.cap
+        self.allowance = allowance
+        """The rounding allowance on one line, in :data:`SCALE`-ths of a minor unit."""
+        self.fixed = _fixed_depth(self, price_lane)
+        """What it takes from a unit of any sku it touches (see :func:`_unit_depth`);
+        ``None`` where that depends on the sku (a price-lane bound refined per sku)."""
+        self.unlisted: tuple[Fraction, Fraction] | None = None
+        """Where ``fixed`` is ``None``: what it takes from a unit of a sku its bound
+        lists no unit price for, when that does not depend on the sku either."""
+        if self.fixed is None and "*" not in bound.unit_prices and bound.unit_off == 0:
+            self.unlisted = (min(bound.other_rate or Fraction(0), Fraction(1)), Fraction(0))
 
 
-def _unit_depth(promo: _Promo, item: Item, price_lane: bool) -> tuple[Fraction, Fraction]:
-    """The most ``promo`` takes from one unit (or line) of ``item``, as shares of it:
-    ``(price part, the rest)``. The price part, a unit price of the price lane, competes
-    with the lane's other unit prices (each unit pays one); the rest adds up."""
+def _fixed_depth(promo: _Promo, price_lane: bool) -> tuple[Fraction, Fraction] | None:
     bound = promo.bound
     if bound.rate <= 0 or promo.absolute == 0:
         return Fraction(0), Fraction(0)
@@ -128,13 +162,26 @@ def _unit_depth(promo: _Promo, item: Item, price_lane: bool) -> tuple[Fraction, 
         # price-lane offers are unit prices: per unit by construction. A Bound that
         # refines the depth per sku (unit prices, a credit per unit) is used when it
         # has one and the sku's list price is known.
-        if bound.refined and not item.synthetic:
-            price_part, credit = bound.unit_parts(item.sku, item.price)
-            return min(price_part, Fraction(1)), min(credit, Fraction(1))
+        if bound.refined:
+            return None
         return Fraction(0), min(Fraction(bound.rate), Fraction(1))
     if bound.line_rate is None:
         return Fraction(0), Fraction(1)
     return Fraction(0), min(Fraction(bound.line_rate), Fraction(1))
+
+
+def _unit_depth(promo: _Promo, item: Item) -> tuple[Fraction, Fraction]:
+    """The most ``promo`` takes from one unit (or line) of ``item``, as shares of it:
+    ``(price part, the rest)``. The price part, a unit price of the price lane, competes
+    with the lane's other unit prices (each unit pays one); the rest adds up."""
+    if promo.fixed is not None:
+        return promo.fixed
+    if item.synthetic:
+        return Fraction(0), min(Fraction(promo.bound.rate), Fraction(1))
+    if promo.unlisted is not None and item.sku not in promo.bound.unit_prices:
+        return promo.unlisted
+    price_part, credit = promo.bound.unit_parts(item.sku, item.price)
+    return min(price_part, Fraction(1)), min(credit, Fraction(1))
 
 
 @attrs.frozen
@@ -143,6 +190,35 @@ class _Context:
 
     label: str
     active: tuple[int, ...]
+
+
+class _Group:
+    """Items the composition cannot tell apart: the same category, the same promotions
+    in scope, the same depth of each on a unit. Everything but a sku's list price and
+    cost is worked out once per group."""
+
+    __slots__ = ("category", "depth", "items", "touch")
+
+    def __init__(
+        self, touch: frozenset[int], category: str, depth: dict[int, tuple[Fraction, Fraction]]
+    ) -> None:
+        self.touch = touch
+        self.category = category
+        self.depth = depth
+        self.items: list[int] = []
+
+
+@attrs.frozen
+class _Terms:
+    """The composed terms of a group's unit in one slot and channel: its factor
+    ``prod(1 - d_lane)`` as ``num / den``, its rounding allowance in :data:`SCALE`-ths
+    of a minor unit, the lane depths and the promotions that contributed."""
+
+    num: int
+    den: int
+    slack: int
+    lanes: tuple[Fraction, ...]
+    used: tuple[int, ...]
 
 
 class Bounds:
@@ -155,32 +231,88 @@ class Bounds:
         lanes = engine.lanes
         price_position = lanes.index(Lane.PRICE)
         self.lane_count = len(lanes)
+        self.price_position = price_position
+        env = CompileEnv(ruleset, engine.rounding, engine.currency)
         self.promos: list[_Promo] = []
         for index, promotion in enumerate(ruleset.promotions):
             kind = engine.kinds[promotion.kind]
             lane = lanes.index(promotion.effective_lane(kind))
-            self.promos.append(_Promo(index, promotion, engine.bound(index), lane))
+            bound = engine.bound(index)
+            slack = allowance(kind.rule(promotion, env), engine.rounding)
+            self.promos.append(_Promo(index, promotion, bound, lane, slack, lane == price_position))
         self.without_lines = {
             i for i, p in enumerate(ruleset.promotions) if engine.kinds[p.kind].without_lines
         }
-        items = space.items
-        filters = [scope_filter(p.promotion) for p in self.promos]
-        self.touch: list[frozenset[int]] = [
-            frozenset(
-                p.index for p in self.promos if may_touch(p.promotion, item, filters[p.index])
-            )
-            for item in items
-        ]
-        # per item: each touching promotion's (price part, rest) of a unit
+        self.groups: list[_Group] = []
+        self.group_of = self._group(space.items)
+        """Per item, its group (an index into :attr:`groups`)."""
+        self.touch: list[frozenset[int]] = [self.groups[g].touch for g in self.group_of]
+        """Per item, the promotions that may touch it."""
         self.depth: list[dict[int, tuple[Fraction, Fraction]]] = [
-            {
-                i: _unit_depth(self.promos[i], item, self.promos[i].lane == price_position)
-                for i in touched
-            }
-            for item, touched in zip(items, self.touch, strict=True)
+            self.groups[g].depth for g in self.group_of
         ]
-        self.price_position = price_position
+        """Per item: each touching promotion's (price part, rest) of a unit."""
+        # list prices and costs as whole numbers, read once
+        items = space.items
+        self._prices = [item.price for item in items]
+        self._cost_num = [item.cost.numerator for item in items]
+        self._cost_den = [item.cost.denominator for item in items]
         self.contexts = self._contexts(ruleset)
+        self._terms: dict[tuple[int, frozenset[int], frozenset[int]], _Terms] = {}
+        self._populations: dict[tuple[int, Fraction | None], Population] = {}
+
+    def _group(self, items: Sequence[Item]) -> list[int]:
+        """Sort the items into groups (:class:`_Group`): the promotions in scope of a sku
+        depend only on the values of its fields some promotion mentions, so they are
+        worked out once per combination of those."""
+        promos = self.promos
+        filters = [scope_filter(p.promotion) for p in promos]
+        mentioned: list[set[str]] = [set(), set(), set(), set(), set()]
+        for p in promos:
+            promotion = p.promotion
+            for position, names in enumerate(
+                (
+                    (promotion.skus, promotion.exclude_skus),
+                    (promotion.categories, promotion.exclude_categories),
+                    (promotion.brands, promotion.exclude_brands),
+                    (promotion.merchants, promotion.exclude_merchants),
+                    (promotion.tags, promotion.exclude_tags),
+                )
+            ):
+                for values in names:
+                    mentioned[position].update(values)
+        skus, categories, brands, merchants, tags = mentioned
+        refined = [p for p in promos if p.fixed is None]
+        scopes: dict[tuple[object, ...], frozenset[int]] = {}
+        seen: dict[tuple[object, ...], int] = {}
+        out = []
+        for k, item in enumerate(items):
+            if item.synthetic:
+                touch = frozenset(p.index for p in promos if may_touch(p.promotion, item))
+            else:
+                scope = (
+                    item.sku if item.sku in skus else None,
+                    item.category if item.category in categories else None,
+                    item.brand if item.brand in brands else None,
+                    item.merchant if item.merchant in merchants else None,
+                    tuple(t for t in item.tags if t in tags) if tags else (),
+                )
+                found = scopes.get(scope)
+                if found is None:
+                    found = scopes[scope] = frozenset(
+                        p.index for p in promos if may_touch(p.promotion, item, filters[p.index])
+                    )
+                touch = found
+            parts = tuple((p.index, _unit_depth(p, item)) for p in refined if p.index in touch)
+            key = (touch, item.category, item.synthetic, parts)
+            g = seen.get(key)
+            if g is None:
+                g = seen[key] = len(self.groups)
+                depth = {i: _unit_depth(promos[i], item) for i in sorted(touch)}
+                self.groups.append(_Group(touch, item.category, depth))
+            self.groups[g].items.append(k)
+            out.append(g)
+        return out
 
     def _contexts(self, ruleset: Ruleset) -> list[_Context]:
         seen: dict[tuple[int, ...], str] = {}
@@ -197,56 +329,102 @@ class Bounds:
                 seen.setdefault(active, label)
         return [_Context(label, active) for active, label in seen.items()]
 
-    # -- per item ----------------------------------------------------------------------
-    def _factor(
-        self, item_index: int, active: frozenset[int], skip: frozenset[int] = frozenset()
-    ) -> tuple[Fraction, int, list[int]]:
-        """``prod(1 - d_lane)`` for one unit of the item, the rounding allowance ``n``,
-        and the promotions that contributed (see :meth:`lane_depths`)."""
-        lanes, slack, used = self.lane_depths(item_index, active, skip)
-        factor = Fraction(1)
-        for depth in lanes:
-            factor *= 1 - min(depth, Fraction(1))
-        return factor, slack, used
+    # -- per group -----------------------------------------------------------------------
+    def terms(
+        self, group: int, active: frozenset[int], skip: frozenset[int] = frozenset()
+    ) -> _Terms:
+        """The composed terms of one unit of the group's items (worked out once).
 
-    def lane_depths(
-        self, item_index: int, active: frozenset[int], skip: frozenset[int] = frozenset()
-    ) -> tuple[list[Fraction], int, list[int]]:
-        """Per lane, the depth one unit of the item may lose; the rounding allowance
-        ``n`` (one minor unit per promotion, an exclusive group once); and the promotions
+        Per lane, the depth one unit may lose; the rounding allowance ``n`` (each
+        promotion's, an exclusive group's once, by its largest); and the promotions
         that contributed. A unit pays one unit price of the price lane, so the lane's
         price parts count by the deepest; everything else adds up (an exclusive group
         once, by its deepest member)."""
-        depths = self.depth[item_index]
+        key = (group, active, skip)
+        found = self._terms.get(key)
+        if found is not None:
+            return found
         lanes: list[Fraction] = [Fraction(0)] * self.lane_count
-        groups: dict[tuple[int, str], Fraction] = {}
+        groups: dict[tuple[int, str], tuple[Fraction, int]] = {}
         used: list[int] = []
+        slack = 0
         deepest_price = Fraction(0)
-        for i, (price_part, depth) in depths.items():
+        for i, (price_part, depth) in self.groups[group].depth.items():
             if i not in active or i in skip or (depth <= 0 and price_part <= 0):
                 continue
             used.append(i)
             deepest_price = max(deepest_price, price_part)
             promo = self.promos[i]
             if promo.group is not None:
-                key = (promo.lane, promo.group)
-                groups[key] = max(groups.get(key, Fraction(0)), depth)
+                key_ = (promo.lane, promo.group)
+                deepest, most = groups.get(key_, (Fraction(0), 0))
+                groups[key_] = (max(deepest, depth), max(most, promo.allowance))
             else:
                 lanes[promo.lane] += depth
-        for (lane, _group), depth in groups.items():
+                slack += promo.allowance
+        for (lane, _group), (depth, most) in groups.items():
             lanes[lane] += depth
+            slack += most
         lanes[self.price_position] += deepest_price
-        slack = len(used) - sum(1 for i in used if self.promos[i].group is not None) + len(groups)
-        return lanes, slack, used
+        num, den = 1, 1
+        for depth in lanes:
+            left = 1 - min(depth, Fraction(1))
+            num *= left.numerator
+            den *= left.denominator
+        found = self._terms[key] = _Terms(num, den, slack, tuple(lanes), tuple(used))
+        return found
+
+    def lane_depths(
+        self, item_index: int, active: frozenset[int], skip: frozenset[int] = frozenset()
+    ) -> tuple[list[Fraction], Fraction, list[int]]:
+        """Per lane, the depth one unit of the item may lose; its rounding allowance in
+        minor units; and the promotions that contributed (see :meth:`terms`)."""
+        terms = self.terms(self.group_of[item_index], active, skip)
+        return list(terms.lanes), Fraction(terms.slack, SCALE), list(terms.used)
+
+    def _population(self, group: int, floor: FloorSpec) -> Population:
+        """The group's items a floor speaks of, with the costs it sets against them: a
+        line already below the line floor at list price is not the ruleset's doing, and
+        a synthetic item stands for every cost up to its declared one (its worst sku
+        holding the line floor at list is costed)."""
+        line = floor.name == "line"
+        key = (group, floor.floor if line else None)
+        found = self._populations.get(key)
+        if found is not None:
+            return found
+        members = self.groups[group].items
+        prices, nums, dens = self._prices, self._cost_num, self._cost_den
+        if line:
+            keep = 1 - floor.floor
+            kn, kd = keep.numerator, keep.denominator
+            chosen: list[int] = []
+            costs: list[Fraction] = []
+            for k in members:
+                item = self.space.items[k]
+                if item.synthetic:
+                    chosen.append(k)
+                    costs.append(min(item.cost, item.price * keep))
+                elif prices[k] * kn * dens[k] >= nums[k] * kd:
+                    chosen.append(k)
+                    costs.append(item.cost)
+            cost_den = math.lcm(*(c.denominator for c in costs))
+            scaled = [c.numerator * (cost_den // c.denominator) for c in costs]
+        else:
+            chosen = members
+            cost_den = math.lcm(*(dens[k] for k in members))
+            scaled = [nums[k] * (cost_den // dens[k]) for k in members]
+        found = Population(chosen, [prices[k] for k in chosen], scaled, cost_den)
+        self._populations[key] = found
+        return found
 
     def _pooled(self, active: frozenset[int], skip: frozenset[int]) -> Fraction:
         """A cart-independent factor from the promotions' pooled shares: in each lane the
         deepest sum any one sku can meet, compounded over the lanes."""
         worst = [Fraction(0)] * self.lane_count
-        for item_index in range(len(self.space.items)):
+        for group in self.groups:
             lanes = [Fraction(0)] * self.lane_count
             groups: dict[tuple[int, str], Fraction] = {}
-            for i in self.touch[item_index]:
+            for i in group.touch:
                 promo = self.promos[i]
                 if i not in active or i in skip or promo.bound.rate <= 0:
                     continue
@@ -264,34 +442,64 @@ class Bounds:
             factor *= 1 - min(depth, Fraction(1))
         return factor
 
-    def risk(self) -> list[Fraction]:
-        """Per item, the least ``(paid - cost) / price`` any context allows a unit: the
-        lower, the likelier a breach (the search tries those skus first)."""
-        out = []
-        for k, item in enumerate(self.space.items):
-            worst = min(
-                (self._unit(k, frozenset(c.active))[0] - item.cost for c in self.contexts),
-                default=item.price - item.cost,
-            )
-            out.append(worst / item.price)
+    def riskiest_first(self) -> list[int]:
+        """The items, the likeliest to breach first (the search tries them in this
+        order): by the least ``(paid - cost) / price`` any context allows a unit, then
+        by list price.
+
+        Exact: each item's figure is a fraction of whole numbers; items are sorted by
+        its nearest float (correctly rounded, so never out of order) and only items
+        whose floats tie are put in order by the fractions themselves."""
+        contexts = [frozenset(c.active) for c in self.contexts]
+        prices, nums, dens = self._prices, self._cost_num, self._cost_den
+        exact: list[tuple[int, int]] = [(0, 1)] * len(prices)
+        for g, group in enumerate(self.groups):
+            factors = {
+                (t.num, t.den, t.slack) for t in (self.terms(g, active) for active in contexts)
+            }
+            for k in group.items:
+                p, cn, cd = prices[k], nums[k], dens[k]
+                if not factors:
+                    exact[k] = (p * cd - cn, cd * p)
+                    continue
+                best: tuple[int, int] | None = None
+                for fn, fd, n in factors:
+                    # paid = max(p * fn / fd - n / SCALE, 0): over SCALE * fd
+                    paid = max(SCALE * fn * p - n * fd, 0)
+                    value = (paid * cd - SCALE * fd * cn, SCALE * fd * cd * p)
+                    if best is None or value[0] * best[1] < best[0] * value[1]:
+                        best = value
+                assert best is not None
+                exact[k] = best
+        rough = [num / den for num, den in exact]
+        order = sorted(range(len(prices)), key=lambda k: (rough[k], prices[k]))
+        out: list[int] = []
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and rough[order[end]] == rough[order[start]]:
+                end += 1
+            run = order[start:end]
+            if len(run) > 1:
+                run.sort(key=lambda k: (Fraction(*exact[k]), prices[k]))
+            out.extend(run)
+            start = end
         return out
 
     # -- claims ------------------------------------------------------------------------
-    def claim(self, floor: FloorSpec) -> Claim:
-        items = [
-            k
-            for k, item in enumerate(self.space.items)
-            if (floor.category is None or item.category == floor.category)
-            # a line already below the line floor at list price is not the ruleset's doing;
-            # a synthetic item stands for every cost up to its declared one, so it stays
-            # (its worst sku holding the floor at list is costed in _lines)
-            and not (
-                floor.name == "line"
-                and not item.synthetic
-                and item.price * (1 - floor.floor) < item.cost
-            )
+    def populations(self, floor: FloorSpec) -> list[tuple[int, Population]]:
+        """The items ``floor`` speaks of, by group: ``(group, its items under the
+        floor)`` for every group with one."""
+        return [
+            (g, population)
+            for g, group in enumerate(self.groups)
+            if floor.category is None or group.category == floor.category
+            if len(population := self._population(g, floor))
         ]
-        if not items:
+
+    def claim(self, floor: FloorSpec) -> Claim:
+        populations = self.populations(floor)
+        if not populations:
             return Claim(
                 floor,
                 True,
@@ -310,11 +518,9 @@ class Bounds:
         for context in self.contexts:
             active = frozenset(context.active)
             if floor.name == "order":
-                ok, margin, where, why, used = self._order(items, active, floor.floor)
+                ok, margin, where, why, used = self._order(populations, active, floor.floor)
             else:
-                ok, margin, where, why, used = self._lines(
-                    items, active, floor.floor, line_floor=floor.name == "line"
-                )
+                ok, margin, where, why, used = self._lines(populations, active, floor.floor)
             rests |= used
             if _lower(margin, worst_margin):
                 worst_margin, worst_where = margin, f"{where} at {context.label}"
@@ -336,64 +542,128 @@ class Bounds:
             reason = "; ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else "")
         return Claim(floor, proven, worst_margin, worst_where, rests_on, reason)
 
-    def _unit(
-        self, k: int, active: frozenset[int], skip: frozenset[int] = frozenset()
-    ) -> tuple[Fraction, list[int]]:
-        """The least a unit of item ``k`` pays (never below 0) and the promotions used."""
-        item = self.space.items[k]
-        factor, slack, used = self._factor(k, active, skip)
-        return max(item.price * factor - slack, Fraction(0)), used
+    def _worst(
+        self, population: Population, num: int, den: int, slack: int
+    ) -> tuple[Fraction | None, int]:
+        """The lowest margin a unit of the population keeps when it pays ``max(p * F -
+        n, 0)`` (``F = num / den``, ``n = slack / SCALE``), and the first item keeping
+        it (``None``: a payable of zero on a unit with a cost)."""
+        size = len(population)
+        # a unit listed at or below n / F pays nothing
+        start = size if num == 0 else population.paying(slack * den, SCALE * num)
+        if start:
+            costly = population.first_costly(start)
+            if costly is not None:
+                return None, population.items[costly]
+            if start == size:
+                return Fraction(1), population.items[0]
+        # the margin is 1 - c / (F * (p - n / F)): the steepest (p, c) seen from (n / F, 0)
+        at = population.steepest(start, size, (slack * den, SCALE * num), (0, 1))
+        k = population.items[at]
+        cost = Fraction(population.costs[at], population.cost_den)
+        return _margin(self._paid(k, num, den, slack), cost), k
+
+    def least_share(
+        self, population: Population, num: int, den: int, slack: int, keep: Fraction
+    ) -> tuple[Fraction, int]:
+        """The least ``(paid * keep - c) / p`` over the population, paying ``max(p * F -
+        n, 0)``, and the first item with it."""
+        size = len(population)
+        start = size if num == 0 else population.paying(slack * den, SCALE * num)
+        found: list[tuple[Fraction, int]] = []
+        if start:
+            # paying nothing: -c / p, least at the steepest (p, c) seen from (0, 0)
+            at = population.steepest(0, start, (0, 1), (0, 1))
+            found.append((self._share(population, at, Fraction(0), keep), at))
+        if start < size:
+            # F * keep - (c + n * keep) / p: the steepest seen from (0, -n * keep)
+            y = slack * keep * population.cost_den
+            at = population.steepest(start, size, (0, 1), (-y.numerator, SCALE * y.denominator))
+            k = population.items[at]
+            found.append((self._share(population, at, self._paid(k, num, den, slack), keep), at))
+        value, at = min(found)
+        return value, population.items[at]
+
+    def _share(self, population: Population, at: int, paid: Fraction, keep: Fraction) -> Fraction:
+        item = self.space.items[population.items[at]]
+        return (paid * keep - Fraction(population.costs[at], population.cost_den)) / item.price
+
+    def _paid(self, k: int, num: int, den: int, slack: int) -> Fraction:
+        """What a unit of item ``k`` pays at least under factor ``num / den`` and
+        allowance ``slack``."""
+        return max(Fraction(SCALE * num * self._prices[k] - slack * den, SCALE * den), Fraction(0))
+
+    def _first_breaking(
+        self, population: Population, num: int, den: int, slack: int, keep: Fraction
+    ) -> int:
+        """The first position of the population whose unit breaks the floor (one does)."""
+        kn, kd = keep.numerator, keep.denominator
+        prices, costs, cost_den = population.prices, population.costs, population.cost_den
+        for at, p in enumerate(prices):
+            paid = max(SCALE * num * p - slack * den, 0)
+            # paid / (SCALE * den) * keep < cost / cost_den, cross-multiplied
+            if paid * kn * cost_den < costs[at] * SCALE * den * kd:
+                return at
+        raise AssertionError("no unit breaks the floor")
 
     def _lines(
         self,
-        items: Sequence[int],
+        populations: Sequence[tuple[int, Population]],
         active: frozenset[int],
         floor: Fraction,
-        line_floor: bool = False,
     ) -> tuple[bool, Fraction | None, str, str, set[int]]:
         """Line and category floors: every unit must hold the floor on its own (a
-        category's margin is a revenue-weighted mean of its lines' margins)."""
-        ok = True
+        category's margin is a revenue-weighted mean of its lines' margins). A unit
+        breaks the floor exactly when its margin is below it."""
+        keep = 1 - floor
         worst: Fraction | None = Fraction(1)
-        where, why = "", ""
+        worst_at = -1
+        breaking: tuple[int, int, Population] | None = None
         used_all: set[int] = set()
-        for k in items:
-            paid, used = self._unit(k, active)
-            used_all.update(used)
-            item = self.space.items[k]
-            cost = item.cost
-            if line_floor and item.synthetic:
-                # the costliest sku of the declaration that still holds the floor at list
-                # price: dearer ones are loss leaders the line floor leaves out
-                cost = min(cost, item.price * (1 - floor))
-            margin = _margin(paid, cost)
-            if _lower(margin, worst):
-                worst, where = margin, _name(item)
-            if paid * (1 - floor) < cost:
-                ok = False
-                if not why:
-                    why = (
-                        f"{_name(item)} may pay {self._money(paid)} per unit against a cost of "
-                        f"{self._money(cost)}" + self._hint(item)
-                    )
-        return ok, worst, where, why, used_all
+        for g, population in populations:
+            terms = self.terms(g, active)
+            used_all.update(terms.used)
+            margin, k = self._worst(population, terms.num, terms.den, terms.slack)
+            if _lower(margin, worst) or (margin == worst and margin != 1 and k < worst_at):
+                worst, worst_at = margin, k
+            if margin is None or margin < floor:
+                at = self._first_breaking(population, terms.num, terms.den, terms.slack, keep)
+                k = population.items[at]
+                if breaking is None or k < breaking[0]:
+                    breaking = (k, at, population)
+        where = _name(self.space.items[worst_at]) if worst_at >= 0 else ""
+        if breaking is None:
+            return True, worst, where, "", used_all
+        k, at, population = breaking
+        item = self.space.items[k]
+        terms = self.terms(self.group_of[k], active)
+        paid = self._paid(k, terms.num, terms.den, terms.slack)
+        cost = Fraction(population.costs[at], population.cost_den)
+        why = (
+            f"{_name(item)} may pay {self._money(paid)} per unit against a cost of "
+            f"{self._money(cost)}" + self._hint(item)
+        )
+        return False, worst, where, why, used_all
 
     def _order(
-        self, items: Sequence[int], active: frozenset[int], floor: Fraction
+        self,
+        populations: Sequence[tuple[int, Population]],
+        active: frozenset[int],
+        floor: Fraction,
     ) -> tuple[bool, Fraction | None, str, str, set[int]]:
         capped = frozenset(
             i
             for i in active
             if self.promos[i].absolute is not None and self.promos[i].bound.rate > 0
         )
+        touched = frozenset().union(*(self.groups[g].touch for g, _ in populations))
         gifts = sorted(
             (self.promos[i].bound.min_base, self.promos[i].bound.extra_cost, i)
             for i in active
-            if self.promos[i].bound.extra_cost > 0
-            and (i in self.without_lines or any(i in self.touch[k] for k in items))
+            if self.promos[i].bound.extra_cost > 0 and (i in self.without_lines or i in touched)
         )
         used_all: set[int] = {i for _, _, i in gifts}
-        lowest_list = min(self.space.items[k].price for k in items)
+        lowest_list = min(population.prices[0] for _, population in populations)
         best: tuple[bool, Fraction | None, str, str] | None = None
         variants: list[frozenset[int]] = [frozenset()]
         if capped:
@@ -403,7 +673,7 @@ class Bounds:
             pooled = self._pooled(active, skip)
             for per_line in (True, False):
                 ok, worst, where, why = self._order_case(
-                    items,
+                    populations,
                     active,
                     skip,
                     per_line,
@@ -426,7 +696,7 @@ class Bounds:
 
     def _order_case(
         self,
-        items: Sequence[int],
+        populations: Sequence[tuple[int, Population]],
         active: frozenset[int],
         skip: frozenset[int],
         per_line: bool,
@@ -441,31 +711,36 @@ class Bounds:
         promotions as shares or as their caps. Slack per unit is ``paid * (1 - f) -
         cost``; the order holds when the least slack per unit of list price, times the
         least list total that carries each gift, covers the gifts and the caps."""
+        keep = 1 - floor
         ratio: Fraction | None = None
+        ratio_at = -1
         worst: Fraction | None = Fraction(1)
-        where, why = "", ""
-        for k in items:
-            item = self.space.items[k]
+        worst_at = -1
+        for g, population in populations:
+            terms = self.terms(g, active, skip)
             if per_line:
-                paid, used = self._unit(k, active, skip)
+                num, den = terms.num, terms.den
             else:
-                _factor, slack, used = self._factor(k, active, skip)
-                paid = max(item.price * pooled - slack, Fraction(0))
-            used_all.update(used)
-            used_all.update(i for i in skip if i in self.touch[k])
-            margin = _margin(paid, item.cost)
-            if _lower(margin, worst):
-                worst, where = margin, _name(item)
-            share = (paid * (1 - floor) - item.cost) / item.price
-            if ratio is None or share < ratio:
-                ratio = share
-                if share < 0:
-                    why = (
-                        f"{_name(item)} may pay {self._money(paid)} per unit against a cost "
-                        f"of {self._money(item.cost)}" + self._hint(item)
-                    )
+                num, den = pooled.numerator, pooled.denominator
+            used_all.update(terms.used)
+            used_all.update(skip & self.groups[g].touch)
+            margin, k = self._worst(population, num, den, terms.slack)
+            if _lower(margin, worst) or (margin == worst and margin != 1 and k < worst_at):
+                worst, worst_at = margin, k
+            share, k = self.least_share(population, num, den, terms.slack, keep)
+            if ratio is None or share < ratio or (share == ratio and k < ratio_at):
+                ratio, ratio_at = share, k
         assert ratio is not None
+        where = _name(self.space.items[worst_at]) if worst_at >= 0 else ""
         if ratio < 0:
+            item = self.space.items[ratio_at]
+            terms = self.terms(self.group_of[ratio_at], active, skip)
+            factor = Fraction(terms.num, terms.den) if per_line else pooled
+            paid = self._paid(ratio_at, factor.numerator, factor.denominator, terms.slack)
+            why = (
+                f"{_name(item)} may pay {self._money(paid)} per unit against a cost "
+                f"of {self._money(item.cost)}" + self._hint(item)
+            )
             return False, worst, where, why
         # the cart's list total L is at least the cheapest unit and, for a gift to come,
         # at least its min_base; slack >= ratio * L must cover caps and gifts by then

@@ -17,6 +17,7 @@ from promorules.validate import Options, Status, validate
 from promorules.validate.blame import blame, factor, floor_items, unit_terms
 from promorules.validate.bounds import Bounds, floors_of
 from promorules.validate.report import render_text, to_dict
+from promorules.validate.rounding import SCALE
 from promorules.validate.space import build_space
 from tests import kinds
 from tests.helpers import ALL_KINDS
@@ -127,17 +128,14 @@ def test_the_terms_read_out_compose_as_the_bound_composes_them(name: str, catalo
         active = frozenset(context.active)
         for k in range(len(space.items)):
             terms = unit_terms(bounds, k, active)
-            expected, slack, used = bounds._factor(k, active)
-            assert (factor(terms), terms.slack, terms.used) == (expected, slack, frozenset(used))
-
-
-def test_floats_only_pick_the_candidates_the_least_is_exact() -> None:
-    from promorules.validate.blame import _least
-
-    # equal as floats, not as fractions: the exact least wins
-    exact = {0: Fraction(1, 3) + Fraction(1, 10**30), 1: Fraction(1, 3), 2: Fraction(1, 2)}
-    assert _least([0, 1, 2], lambda k: float(exact[k]), exact.__getitem__) == Fraction(1, 3)
-    assert _least([2, 0], lambda k: float(exact[k]), exact.__getitem__) == exact[0]
+            composed = bounds.terms(bounds.group_of[k], active)
+            expected = Fraction(composed.num, composed.den)
+            slack = Fraction(composed.slack, SCALE)
+            assert (factor(terms), terms.slack, terms.used) == (
+                expected,
+                slack,
+                frozenset(composed.used),
+            )
 
 
 def test_the_promotion_taking_most_of_a_failing_unit_is_named_first(tmp_path: Path) -> None:

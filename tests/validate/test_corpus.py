@@ -111,6 +111,10 @@ SAFE = [
     ("safe-ladder", "safe.csv", ("order", "line", "category:beauty")),
     ("safe-declared", None, ("order", "line")),
     ("safe-gift", "gift.csv", ("order",)),
+    # the once wrongly proven half-up pool with MUG a minor unit cheaper to make: it
+    # pays at least 9.07 (the split's excess is below 1.5 minor units), and
+    # 907 * 0.85 = 770.95 keeps a cost of 7.70; the bound: 906.6 * 0.85 = 770.61
+    ("half-up-pool", "half-up-pool-holds.csv", ("line",)),
 ]
 
 
@@ -165,7 +169,10 @@ def test_unproven_says_how_large_the_gap_is_and_how_hard_it_looked(tmp_path: Pat
 
 
 # once wrongly PROVEN: each is BREACHED or UNPROVEN now, never PROVEN
-ONCE_PROVEN = [("budget-proof", "budget-proof.csv", "order")]
+ONCE_PROVEN = [
+    ("budget-proof", "budget-proof.csv", "order"),
+    ("half-up-pool", "half-up-pool.csv", "line"),
+]
 
 
 @pytest.mark.parametrize(("name", "catalog", "floor"), ONCE_PROVEN, ids=[c[0] for c in ONCE_PROVEN])
@@ -194,3 +201,20 @@ def test_a_budget_never_makes_a_proof_and_the_search_tops_it_up(tmp_path: Path) 
     from promorules.validate.report import render_text
 
     assert "only once a budget is topped up" in render_text(report)
+
+
+def test_a_pool_rounded_half_up_is_found_breaking_its_line_floor(tmp_path: Path) -> None:
+    # once PROVEN with one minor unit of rounding per promotion; the split puts 1.1 on
+    # MUG (see the corpus file), which pays 9.07 where the 15% floor needs 9.08
+    report = run("half-up-pool", "half-up-pool.csv", tmp_path)
+    verdict = report.verdict("line")
+    assert verdict.status is Status.BREACHED
+    breach = verdict.breach
+    assert breach is not None
+    assert Counter({line.sku: line.quantity for line in breach.case.lines}) == Counter(
+        {"MUG": 1, "PIN-A": 1, "PIN-B": 1}
+    )
+    assert (breach.shortfall.revenue, breach.shortfall.cost) == (907, 771)
+    assert breach.shortfall.deficit == 1
+    # the bound allows 3/2 minor units: 1009 * 0.9 - 1.5 = 906.6 per unit
+    assert verdict.claim.worst_margin == Fraction(9066 - 7710, 9066)

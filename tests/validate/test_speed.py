@@ -23,7 +23,7 @@ def test_a_ruleset_proven_on_every_floor_never_ranks_skus_for_a_search(
     def refuse(self: Bounds) -> list[object]:
         raise AssertionError("risk ranks skus for the search; nothing is searched here")
 
-    monkeypatch.setattr(Bounds, "risk", refuse)
+    monkeypatch.setattr(Bounds, "riskiest_first", refuse)
     engine = Engine.from_toml(CORPUS / "safe-ladder.toml", plugins=[tiered, kinds])
     catalog = load_catalog(CORPUS / "safe.csv", "CNY")
     report = validate(engine, catalog, Options(examples=50, out_dir=tmp_path))
