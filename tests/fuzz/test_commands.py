@@ -244,6 +244,31 @@ def test_simulate(
 
 @FUZZ
 @given(
+    target=st.sampled_from(("ruleset", "cart", "arguments")),
+    ruleset=files([*SMALL_RULESETS, RULESETS / "double11.toml"]),
+    cart=files(CART_FILES),
+    returned=st.sampled_from(HOSTILE_ARGUMENTS),
+    policy=st.sampled_from(("keep", "claw-back", "x")),
+)
+def test_refund(
+    target: str,
+    ruleset: tuple[str, bytes],
+    cart: tuple[str, bytes],
+    returned: str,
+    policy: str,
+) -> None:
+    with folder() as where:
+        rules = put(where, "r.toml", ruleset[1]) if target == "ruleset" else None
+        cart_path = put(where, f"cart{cart[0]}", cart[1]) if target == "cart" else None
+        argv = ["refund", rules or str(RULESETS / "double11.toml")]
+        argv += [cart_path or str(RULESETS / "carts" / "d11-midnight.toml")]
+        argv += ["--catalog", str(CATALOG), "--policy", policy]
+        argv += ["--return", returned if target == "arguments" else "LUMI-MASK=1"]
+        check(argv)
+
+
+@FUZZ
+@given(
     target=st.sampled_from(("old", "new", "cart", "orders")),
     ruleset=files([*SMALL_RULESETS, RULESETS / "double11.toml"]),
     cart=files(CART_FILES),
