@@ -67,7 +67,7 @@ from promorules.model import (
 )
 from promorules.money import Rounding, allocate, apply_rate
 from promorules.pricelane import apply_prices
-from promorules.stacking import resolve
+from promorules.stacking import Pooled, resolve
 
 if TYPE_CHECKING:
     from promorules.engine import Engine
@@ -123,6 +123,7 @@ class _Writer:
         self.partners = frozenset(p for c in slots for p in c.not_with)
         self.names: dict[str, Any] = {
             "Offer": Offer,
+            "Pooled": Pooled,
             "resolve": resolve,
             "apply_prices": apply_prices,
             "settle": engine.settle,
@@ -466,7 +467,12 @@ class _Writer:
         emit(depth, f"if {given} > {base}:")
         emit(depth + 1, f"{given} = {base}")
         emit(depth, f"if {given} > 0:")
-        if offer:
+        if offer and compiled.group is not None and rule.leftover is Leftover.LARGEST_REMAINDER:
+            # a group member: split only if it wins (the lane's own copy is applied to
+            # before it is read, so a copy of it is kept)
+            kept = "base[:]" if weights == "base" else weights
+            emit(depth + 1, f"offers.append((c{slot}, Pooled({lines}, {given}, {kept})))")
+        elif offer:
             parts = self._split(rule, given, weights)
             emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {parts})))")
         else:

@@ -15,8 +15,51 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from promorules.kind import Offer, Reason
+from promorules.money import allocate
 from promorules.plan import Compiled
 from promorules.quote import Status
+
+
+class Pooled(Offer):
+    """The offer of a group member whose rule gives one figure for its pool: ``given``
+    split over ``weights`` (the lane-start amounts of ``lines``) by largest remainder
+    when its ``amounts`` are first read. A group's losers are never split: while none
+    of its lines has been claimed on in the lane, a member is worth ``given`` itself
+    (no part of a largest-remainder split exceeds its weight, so no line caps it).
+
+    It gives discounts alone: the offer's other fields are the class's, as ``Offer``
+    leaves them by default."""
+
+    __slots__ = ("given", "weights")
+
+    base = 0
+    detail = ""
+    hint = None
+    unit_prices = None
+    gifts = None
+    shipping_off = 0
+    consumes = None
+    unit_counters = None
+    reason = None
+    deposits = None
+    balance_window = None
+    codes = ()
+
+    def __init__(self, lines: Sequence[int], given: int, weights: list[int]) -> None:
+        self.lines = lines
+        self.given = given
+        self.weights = weights
+
+    def __getattr__(self, name: str) -> list[int]:
+        """``amounts``, split when first read (then kept in its slot)."""
+        if name != "amounts":
+            raise AttributeError(name)
+        parts = self.amounts = allocate(self.given, self.weights)
+        return parts
+
+    @property
+    def total(self) -> int:
+        return self.given
 
 
 def resolve(
@@ -96,12 +139,15 @@ def _settle_groups(
                 continue
             best: tuple[int, int, int] | None = None
             for c, o in members[group]:
-                worth = 0
-                for i, amount in zip(o.lines, o.amounts, strict=True):
-                    room = left.get(i)
-                    if room is None:
-                        room = amounts[i]
-                    worth += amount if amount < room else room if room > 0 else 0
+                if o.__class__ is Pooled and (not left or left.keys().isdisjoint(o.lines)):
+                    worth = o.given  # no line of it claimed on: no line caps it
+                else:
+                    worth = 0
+                    for i, amount in zip(o.lines, o.amounts, strict=True):
+                        room = left.get(i)
+                        if room is None:
+                            room = amounts[i]
+                        worth += amount if amount < room else room if room > 0 else 0
                 if o.shipping_off:
                     worth += min(o.shipping_off, shipping)
                 if o.gifts:
