@@ -424,11 +424,7 @@ class _Writer:
             weights, base = "base", "total"
         else:
             weights, base = f"w{slot}", f"b{slot}"
-            emit(depth, f"{weights} = [base[i] for i in {lines}]")
-            emit(depth, f"{base} = sum({weights})")
         quantity = f"q{slot}"
-        if condition.min_quantity or rule.by_quantity:
-            emit(depth, f"{quantity} = sum([state.qty[i] for i in {lines}])")
         measure = quantity if rule.by_quantity else base
         tests = []
         first = rule.first
@@ -440,6 +436,13 @@ class _Writer:
             tests.append(f"{quantity} >= {_int(condition.min_quantity)}")
         if condition.max_amount is not None:
             tests.append(f"{base} <= {_int(condition.max_amount)}")
+        # the pool's amounts and sum, when a test or the benefit reads them (a benefit
+        # per line reads each line's own)
+        if weights != "base" and (rule.pooled or any(base in test for test in tests)):
+            emit(depth, f"{weights} = [base[i] for i in {lines}]")
+            emit(depth, f"{base} = sum({weights})")
+        if condition.min_quantity or rule.by_quantity:
+            emit(depth, f"{quantity} = sum([state.qty[i] for i in {lines}])")
         if tests:
             emit(depth, f"if {' and '.join(tests)}:")
             depth += 1
@@ -457,7 +460,7 @@ class _Writer:
                 self._shipping(depth, index, "off")
             return
         if not rule.pooled:
-            self._per_line(rule, slot, lines, weights, depth, index, offer)
+            self._per_line(rule, slot, lines, depth, index, offer)
             return
         given = f"g{slot}"
         self._pool_off(rule, given, measure, base, depth)
@@ -508,7 +511,7 @@ class _Writer:
             emit(depth + 1, f"{given} = 0")
 
     def _per_line(
-        self, rule: Rule, slot: int, lines: str, weights: str, depth: int, index: str, offer: bool
+        self, rule: Rule, slot: int, lines: str, depth: int, index: str, offer: bool
     ) -> None:
         """A per-line benefit: each line's own figure (then the pool's cap, if any)."""
         emit = self.emit
