@@ -67,7 +67,7 @@ from promorules.model import (
 )
 from promorules.money import Rounding, allocate, apply_rate
 from promorules.pricelane import apply_prices
-from promorules.stacking import Pooled, resolve
+from promorules.stacking import Discounts, Pooled, resolve
 
 if TYPE_CHECKING:
     from promorules.engine import Engine
@@ -124,6 +124,7 @@ class _Writer:
         self.names: dict[str, Any] = {
             "Offer": Offer,
             "Pooled": Pooled,
+            "Discounts": Discounts,
             "resolve": resolve,
             "apply_prices": apply_prices,
             "settle": engine.settle,
@@ -455,7 +456,7 @@ class _Writer:
             emit(depth, f"off = {self._shipping_figure(benefit)}")
             if offer:
                 emit(depth, "if off > 0:")
-                emit(depth + 1, f"offers.append((c{slot}, Offer(shipping_off=off)))")
+                emit(depth + 1, f"offers.append((c{slot}, Discounts(shipping_off=off)))")
             else:
                 self._shipping(depth, index, "off")
             return
@@ -477,7 +478,7 @@ class _Writer:
             emit(depth + 1, f"offers.append((c{slot}, Pooled({lines}, {given}, {kept})))")
         elif offer:
             parts = self._split(rule, given, weights)
-            emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {parts})))")
+            emit(depth + 1, f"offers.append((c{slot}, Discounts({lines}, {parts})))")
         else:
             self._apply(depth + 1, index, lines, self._split(rule, given, weights))
 
@@ -540,7 +541,7 @@ class _Writer:
             emit(depth + 1, f"{given} = {self._split(rule, str(_int(rule.cap)), given)}")
         if offer:
             emit(depth, f"if any({given}):")
-            emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {given})))")
+            emit(depth + 1, f"offers.append((c{slot}, Discounts({lines}, {given})))")
         else:
             self._apply(depth, index, lines, given)
 
