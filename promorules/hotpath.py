@@ -161,17 +161,25 @@ class _Writer:
         emit(1, "schedule = []")
         emit(1, "shipping = state.shipping")
         emit(1, "n = len(amounts)")
-        if any(self.whole.everywhere):
-            emit(1, "every_line = list(range(n))  # shared by the untargeted, never changed")
-        if self.partners:
-            emit(1, "touched = [set() for _ in amounts]  # per line, the partners given on it")
-        elif any(self.dispatched):
+        everywhere = any(self.whole.everywhere)
+        by_slot = self.targeted or any(self.dispatched)
+        if not self.partners and any(self.dispatched):
             emit(1, "touched = None  # no live promotion is kept apart from another")
-        if self.targeted or any(self.dispatched):
-            emit(1, "# the lines in scope of each targeted promotion, by slot")
-            emit(1, "if n == 1:")
-            emit(2, "by_slot = dict.fromkeys(scopes[0], [0])")
-            emit(1, "else:")
+        # the commonest cart, one line, without the loops: its lines (every_line, never
+        # changed) shared by every promotion it reaches
+        emit(1, "if n == 1:")
+        emit(2, "every_line = [0]")
+        if self.partners:
+            emit(2, "touched = [set()]  # per line, the partners given on it")
+        if by_slot:
+            emit(2, "by_slot = dict.fromkeys(scopes[0], every_line)")
+        emit(1, "else:")
+        if everywhere or not (self.partners or by_slot):
+            emit(2, "every_line = list(range(n))  # shared by the untargeted, never changed")
+        if self.partners:
+            emit(2, "touched = [set() for _ in amounts]")
+        if by_slot:
+            emit(2, "# the lines in scope of each targeted promotion, by slot")
             emit(2, "by_slot = {}")
             emit(2, "for i, scope in enumerate(scopes):")
             emit(3, "for slot in scope:")
