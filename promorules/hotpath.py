@@ -67,7 +67,7 @@ from promorules.model import (
 )
 from promorules.money import Rounding, allocate, apply_rate
 from promorules.pricelane import apply_prices
-from promorules.stacking import resolve
+from promorules.stacking import Discounts, Pooled, resolve
 
 if TYPE_CHECKING:
     from promorules.engine import Engine
@@ -123,6 +123,8 @@ class _Writer:
         self.partners = frozenset(p for c in slots for p in c.not_with)
         self.names: dict[str, Any] = {
             "Offer": Offer,
+            "Pooled": Pooled,
+            "Discounts": Discounts,
             "resolve": resolve,
             "apply_prices": apply_prices,
             "settle": engine.settle,
@@ -159,17 +161,25 @@ class _Writer:
         emit(1, "schedule = []")
         emit(1, "shipping = state.shipping")
         emit(1, "n = len(amounts)")
-        if any(self.whole.everywhere):
-            emit(1, "every_line = list(range(n))  # shared by the untargeted, never changed")
-        if self.partners:
-            emit(1, "touched = [set() for _ in amounts]  # per line, the partners given on it")
-        elif any(self.dispatched):
+        everywhere = any(self.whole.everywhere)
+        by_slot = self.targeted or any(self.dispatched)
+        if not self.partners and any(self.dispatched):
             emit(1, "touched = None  # no live promotion is kept apart from another")
-        if self.targeted or any(self.dispatched):
-            emit(1, "# the lines in scope of each targeted promotion, by slot")
-            emit(1, "if n == 1:")
-            emit(2, "by_slot = dict.fromkeys(scopes[0], [0])")
-            emit(1, "else:")
+        # the commonest cart, one line, without the loops: its lines (every_line, never
+        # changed) shared by every promotion it reaches
+        emit(1, "if n == 1:")
+        emit(2, "every_line = [0]")
+        if self.partners:
+            emit(2, "touched = [set()]  # per line, the partners given on it")
+        if by_slot:
+            emit(2, "by_slot = dict.fromkeys(scopes[0], every_line)")
+        emit(1, "else:")
+        if everywhere or not (self.partners or by_slot):
+            emit(2, "every_line = list(range(n))  # shared by the untargeted, never changed")
+        if self.partners:
+            emit(2, "touched = [set() for _ in amounts]")
+        if by_slot:
+            emit(2, "# the lines in scope of each targeted promotion, by slot")
             emit(2, "by_slot = {}")
             emit(2, "for i, scope in enumerate(scopes):")
             emit(3, "for slot in scope:")
@@ -423,11 +433,7 @@ class _Writer:
             weights, base = "base", "total"
         else:
             weights, base = f"w{slot}", f"b{slot}"
-            emit(depth, f"{weights} = [base[i] for i in {lines}]")
-            emit(depth, f"{base} = sum({weights})")
         quantity = f"q{slot}"
-        if condition.min_quantity or rule.by_quantity:
-            emit(depth, f"{quantity} = sum([state.qty[i] for i in {lines}])")
         measure = quantity if rule.by_quantity else base
         tests = []
         first = rule.first
@@ -439,6 +445,13 @@ class _Writer:
             tests.append(f"{quantity} >= {_int(condition.min_quantity)}")
         if condition.max_amount is not None:
             tests.append(f"{base} <= {_int(condition.max_amount)}")
+        # the pool's amounts and sum, when a test or the benefit reads them (a benefit
+        # per line reads each line's own)
+        if weights != "base" and (rule.pooled or any(base in test for test in tests)):
+            emit(depth, f"{weights} = [base[i] for i in {lines}]")
+            emit(depth, f"{base} = sum({weights})")
+        if condition.min_quantity or rule.by_quantity:
+            emit(depth, f"{quantity} = sum([state.qty[i] for i in {lines}])")
         if tests:
             emit(depth, f"if {' and '.join(tests)}:")
             depth += 1
@@ -451,12 +464,12 @@ class _Writer:
             emit(depth, f"off = {self._shipping_figure(benefit)}")
             if offer:
                 emit(depth, "if off > 0:")
-                emit(depth + 1, f"offers.append((c{slot}, Offer(shipping_off=off)))")
+                emit(depth + 1, f"offers.append((c{slot}, Discounts(shipping_off=off)))")
             else:
                 self._shipping(depth, index, "off")
             return
         if not rule.pooled:
-            self._per_line(rule, slot, lines, weights, depth, index, offer)
+            self._per_line(rule, slot, lines, depth, index, offer)
             return
         given = f"g{slot}"
         self._pool_off(rule, given, measure, base, depth)
@@ -466,9 +479,14 @@ class _Writer:
         emit(depth, f"if {given} > {base}:")
         emit(depth + 1, f"{given} = {base}")
         emit(depth, f"if {given} > 0:")
-        if offer:
+        if offer and compiled.group is not None and rule.leftover is Leftover.LARGEST_REMAINDER:
+            # a group member: split only if it wins (the lane's own copy is applied to
+            # before it is read, so a copy of it is kept)
+            kept = "base[:]" if weights == "base" else weights
+            emit(depth + 1, f"offers.append((c{slot}, Pooled({lines}, {given}, {kept})))")
+        elif offer:
             parts = self._split(rule, given, weights)
-            emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {parts})))")
+            emit(depth + 1, f"offers.append((c{slot}, Discounts({lines}, {parts})))")
         else:
             self._apply(depth + 1, index, lines, self._split(rule, given, weights))
 
@@ -502,7 +520,7 @@ class _Writer:
             emit(depth + 1, f"{given} = 0")
 
     def _per_line(
-        self, rule: Rule, slot: int, lines: str, weights: str, depth: int, index: str, offer: bool
+        self, rule: Rule, slot: int, lines: str, depth: int, index: str, offer: bool
     ) -> None:
         """A per-line benefit: each line's own figure (then the pool's cap, if any)."""
         emit = self.emit
@@ -531,7 +549,7 @@ class _Writer:
             emit(depth + 1, f"{given} = {self._split(rule, str(_int(rule.cap)), given)}")
         if offer:
             emit(depth, f"if any({given}):")
-            emit(depth + 1, f"offers.append((c{slot}, Offer({lines}, {given})))")
+            emit(depth + 1, f"offers.append((c{slot}, Discounts({lines}, {given})))")
         else:
             self._apply(depth, index, lines, given)
 

@@ -15,8 +15,63 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from promorules.kind import Offer, Reason
+from promorules.money import allocate
 from promorules.plan import Compiled
 from promorules.quote import Status
+
+
+class Discounts(Offer):
+    """An offer of discounts alone, as a plan's written function makes them: ``lines``
+    and their ``amounts`` (or a shipping fee off); every other field is the class's,
+    ``Offer``'s defaults, so it is built with two stores rather than fourteen."""
+
+    __slots__ = ()
+
+    base = 0
+    detail = ""
+    hint = None
+    unit_prices = None
+    gifts = None
+    consumes = None
+    unit_counters = None
+    reason = None
+    deposits = None
+    balance_window = None
+    codes = ()
+
+    def __init__(
+        self, lines: Sequence[int] = (), amounts: list[int] | None = None, shipping_off: int = 0
+    ) -> None:
+        self.lines = lines
+        self.amounts = amounts if amounts is not None else []
+        self.shipping_off = shipping_off
+
+
+class Pooled(Discounts):
+    """The offer of a group member whose rule gives one figure for its pool: ``given``
+    split over ``weights`` (the lane-start amounts of ``lines``) by largest remainder
+    when its ``amounts`` are first read. A group's losers are never split: while none
+    of its lines has been claimed on in the lane, a member is worth ``given`` itself
+    (no part of a largest-remainder split exceeds its weight, so no line caps it)."""
+
+    __slots__ = ("given", "weights")
+
+    def __init__(self, lines: Sequence[int], given: int, weights: list[int]) -> None:
+        self.lines = lines
+        self.given = given
+        self.weights = weights
+        self.shipping_off = 0
+
+    def __getattr__(self, name: str) -> list[int]:
+        """``amounts``, split when first read (then kept in its slot)."""
+        if name != "amounts":
+            raise AttributeError(name)
+        parts = self.amounts = allocate(self.given, self.weights)
+        return parts
+
+    @property
+    def total(self) -> int:
+        return self.given
 
 
 def resolve(
@@ -96,12 +151,15 @@ def _settle_groups(
                 continue
             best: tuple[int, int, int] | None = None
             for c, o in members[group]:
-                worth = 0
-                for i, amount in zip(o.lines, o.amounts, strict=True):
-                    room = left.get(i)
-                    if room is None:
-                        room = amounts[i]
-                    worth += amount if amount < room else room if room > 0 else 0
+                if o.__class__ is Pooled and (not left or left.keys().isdisjoint(o.lines)):
+                    worth = o.given  # no line of it claimed on: no line caps it
+                else:
+                    worth = 0
+                    for i, amount in zip(o.lines, o.amounts, strict=True):
+                        room = left.get(i)
+                        if room is None:
+                            room = amounts[i]
+                        worth += amount if amount < room else room if room > 0 else 0
                 if o.shipping_off:
                     worth += min(o.shipping_off, shipping)
                 if o.gifts:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import cast
+
+import pytest
+
+from promorules import stacking
+from promorules.money import allocate
+from promorules.plan import Compiled
 from promorules.quote import Status
+from promorules.stacking import Discounts, Pooled, resolve
 from tests.helpers import ALL_KINDS, cart, ctx, engine, line, yuan
 
 
@@ -47,3 +57,37 @@ def test_a_tie_in_a_group_goes_to_the_higher_priority_then_the_earlier() -> None
     )
     for quote in (same_priority.price(basket, ctx()), same_priority.explained(basket, ctx())):
         assert quote.discounts_by_promotion == {"first": yuan("5")}
+
+
+def _member(index: int) -> Compiled:
+    """What resolve reads of a group member's promotion."""
+    fields = {"group": "g", "not_with": frozenset(), "priority": 0, "index": index}
+    return cast(Compiled, SimpleNamespace(**fields))
+
+
+def test_a_pooled_member_is_split_only_if_it_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    splits: list[int] = []
+
+    def counted(total: int, weights: Sequence[int]) -> list[int]:
+        splits.append(total)
+        return allocate(total, weights)
+
+    monkeypatch.setattr(stacking, "allocate", counted)
+    # one figure each for lines 0 and 1 (lane-start 300.00 and 100.00): 0.41 beats 0.40
+    small, big = Pooled([0, 1], 40, [300, 100]), Pooled([0, 1], 41, [300, 100])
+    kept = resolve([(_member(0), small), (_member(1), big)], None, [300, 100], 0)
+    assert [offer for _, offer in kept] == [big]
+    assert big.amounts == [31, 10]  # largest remainder: 30.75 and 10.25
+    assert splits == [41]  # the loser was never split
+
+
+def test_a_pooled_member_on_a_claimed_line_is_worth_what_is_left() -> None:
+    # an earlier offer takes line 1 whole: "split" asks 0.60 over both lines (0.45 on
+    # line 0, 0.15 on line 1, which has nothing left), "single" 0.50 on line 0 alone
+    first = (
+        cast(Compiled, SimpleNamespace(group=None, not_with=frozenset(), priority=1, index=0)),
+        Discounts([1], [100]),
+    )
+    split, single = Pooled([0, 1], 60, [300, 100]), Pooled([0], 50, [300])
+    kept = resolve([first, (_member(1), split), (_member(2), single)], None, [300, 100], 0)
+    assert [offer for _, offer in kept] == [first[1], single]
