@@ -52,6 +52,7 @@ from promorules.ledger.errors import (
     ReservationClosed,
     Shortfall,
     UnknownCounter,
+    UnknownReservation,
 )
 from promorules.ledger.legacy import KEY_FORMAT, reads_the_same, refusal
 
@@ -294,6 +295,50 @@ def check_transition(
     plan = plan_transition(state, expires_at, target, now)
     if plan is Transition.REFUSE:
         raise ReservationClosed(key, state.value, verb(target))
+    return plan
+
+
+class StepPlan(NamedTuple):
+    """A batch of commits and releases decided (:func:`plan_steps`)."""
+
+    outcomes: dict[str, Outcome]
+    """Per reservation key: the reservation as it will stand, or its error."""
+    used: dict[str, int]
+    """Per counter: what moves from held to used (commits)."""
+    back: dict[str, int]
+    """Per counter: what moves from held back to available (releases, expiries)."""
+    states: dict[str, str]
+    """Per reservation key that moves: its new state, in the steps' order."""
+
+
+def plan_steps(steps: Sequence[Step], current: Mapping[str, Reservation]) -> StepPlan:
+    """Decide each step of a batch against the reservations as read (and locked) by the
+    backend: one statement of the state machine for every backend that writes a batch
+    with its own statements."""
+    plan = StepPlan({}, defaultdict(int), defaultdict(int), {})
+    for step in steps:
+        found = current.get(step.key)
+        if found is None:
+            plan.outcomes[step.key] = UnknownReservation(step.key)
+            continue
+        try:
+            move = check_transition(step.key, found.state, found.expires_at, step.target, step.now)
+        except ReservationClosed as exc:
+            plan.outcomes[step.key] = exc
+            continue
+        if move is Transition.KEEP:
+            plan.outcomes[step.key] = found
+            continue
+        to = step.target if move is Transition.APPLY else ReservationState.EXPIRED
+        moved = plan.used if to is ReservationState.COMMITTED else plan.back
+        for counter, amount in found.consumption:
+            moved[str(counter)] += amount
+        plan.states[step.key] = to.value
+        plan.outcomes[step.key] = (
+            ReservationClosed(step.key, to.value, verb(step.target))
+            if move is Transition.EXPIRE
+            else attrs.evolve(found, state=to)
+        )
     return plan
 
 

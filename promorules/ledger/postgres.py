@@ -33,7 +33,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import attrs
 import psycopg
 import psycopg.errors
 
@@ -48,18 +47,16 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Step,
-    Transition,
     adjust_entry,
     adjusted,
     check_options,
-    check_transition,
     decide,
     decode,
     encode,
     pause_entry,
+    plan_steps,
     provision_entry,
     same_payload,
-    verb,
 )
 from promorules.ledger.errors import (
     BackendError,
@@ -69,10 +66,8 @@ from promorules.ledger.errors import (
     InsufficientError,
     InvalidRequest,
     LedgerError,
-    ReservationClosed,
     Shortfall,
     UnknownCounter,
-    UnknownReservation,
 )
 from promorules.ledger.pool import Pool
 
@@ -387,45 +382,16 @@ class PostgresLedger(Ledger):
         self, conn: Conn, steps: Sequence[Step]
     ) -> tuple[dict[str, Outcome], dict[str, int], dict[str, int], dict[str, str]]:
         """Lock the reservations to move and decide each step: outcomes, amounts, states."""
-        outcomes: dict[str, Outcome] = {}
-        used: dict[str, int] = defaultdict(int)
-        back: dict[str, int] = defaultdict(int)
-        states: dict[str, str] = {}
-        if not steps:
-            return outcomes, used, back, states
-        rows = {
-            row[0]: row
-            for row in conn.execute(
+        rows = (
+            conn.execute(
                 f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
                 ([s.key for s in steps],),
             ).fetchall()
-        }
-        for step in steps:
-            row = rows.get(step.key)
-            if row is None:
-                outcomes[step.key] = UnknownReservation(step.key)
-                continue
-            current = _reservation(row)
-            try:
-                plan = check_transition(
-                    step.key, current.state, current.expires_at, step.target, step.now
-                )
-            except ReservationClosed as exc:
-                outcomes[step.key] = exc
-                continue
-            if plan is Transition.KEEP:
-                outcomes[step.key] = current
-                continue
-            to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
-            for counter, amount in current.consumption:
-                (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
-            states[step.key] = to.value
-            outcomes[step.key] = (
-                ReservationClosed(step.key, to.value, verb(step.target))
-                if plan is Transition.EXPIRE
-                else attrs.evolve(current, state=to)
-            )
-        return outcomes, used, back, states
+            if steps
+            else []
+        )
+        plan = plan_steps(steps, {row[0]: _reservation(row) for row in rows})
+        return plan.outcomes, plan.used, plan.back, plan.states
 
     def _instances(self, conn: Conn, names: list[str]) -> list[str]:
         """Create, in key order, the per-subject counters of ``names`` that have a template."""

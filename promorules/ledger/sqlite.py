@@ -26,8 +26,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import attrs
-
 from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     Clock,
@@ -39,18 +37,16 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Step,
-    Transition,
     adjust_entry,
     adjusted,
     check_options,
-    check_transition,
     decide,
     decode,
     encode,
     pause_entry,
+    plan_steps,
     provision_entry,
     same_payload,
-    verb,
 )
 from promorules.ledger.errors import (
     BackendError,
@@ -60,10 +56,8 @@ from promorules.ledger.errors import (
     InsufficientError,
     InvalidRequest,
     LedgerError,
-    ReservationClosed,
     Shortfall,
     UnknownCounter,
-    UnknownReservation,
 )
 from promorules.ledger.pool import Pool
 
@@ -307,36 +301,10 @@ class SQLiteLedger(Ledger):
     def _transition_all(self, conn: sqlite3.Connection, steps: Sequence[Step]) -> list[Outcome]:
         if not steps:
             return []
-        rows = {r[0]: r for r in _rows_in(conn, _SELECT_RESERVATIONS, [s.key for s in steps])}
-        outcomes: dict[str, Outcome] = {}
-        used: dict[str, int] = defaultdict(int)
-        back: dict[str, int] = defaultdict(int)
-        states: list[tuple[str, str]] = []
-        for step in steps:
-            row = rows.get(step.key)
-            if row is None:
-                outcomes[step.key] = UnknownReservation(step.key)
-                continue
-            current = _reservation(row)
-            try:
-                plan = check_transition(
-                    step.key, current.state, current.expires_at, step.target, step.now
-                )
-            except ReservationClosed as exc:
-                outcomes[step.key] = exc
-                continue
-            if plan is Transition.KEEP:
-                outcomes[step.key] = current
-                continue
-            to = step.target if plan is Transition.APPLY else ReservationState.EXPIRED
-            for counter, amount in current.consumption:
-                (used if to is ReservationState.COMMITTED else back)[str(counter)] += amount
-            states.append((to.value, step.key))
-            outcomes[step.key] = (
-                ReservationClosed(step.key, to.value, verb(step.target))
-                if plan is Transition.EXPIRE
-                else attrs.evolve(current, state=to)
-            )
+        rows = _rows_in(conn, _SELECT_RESERVATIONS, [s.key for s in steps])
+        plan = plan_steps(steps, {r[0]: _reservation(r) for r in rows})
+        outcomes, used, back = plan.outcomes, plan.used, plan.back
+        states = [(state, key) for key, state in plan.states.items()]
         for name in sorted({*used, *back}):
             u, a = used.get(name, 0), back.get(name, 0)
             done = _run(
