@@ -36,7 +36,7 @@ from typing import Any
 import attrs
 
 from promorules.budgets import FunderBudgets, apply_budgets
-from promorules.cart import Cart, Context, Customer
+from promorules.cart import Cart, Context, Customer, Line
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
 from promorules.coupon_codes import normalise
 from promorules.diagnostics import PromorulesError
@@ -329,36 +329,51 @@ class Engine:
             raise PromorulesError(
                 f"cart is in {cart.currency} but the ruleset prices in {self.currency}"
             )
-        quote, work = self._price(cart, context, _NOTHING, False)
-        if work is not None:
-            quote = self._guard(cart, context, quote, work, False)
-        quote._explain = lambda: self.explained(cart, context)
-        return quote
+        return self._quote(cart, context, False)
 
     def explained(self, cart: Cart, context: Context) -> Quote:
         """:meth:`price` with every explanation worked out at once (what ``price``'s
         quote does lazily, on first access). For tests and tools; checkout code wants
         :meth:`price`."""
-        quote, work = self._price(cart, context, _NOTHING, True)
-        return quote if work is None else self._guard(cart, context, quote, work, True)
+        return self._quote(cart, context, True)
 
-    def _price(
+    def _quote(self, cart: Cart, context: Context, explain: bool) -> Quote:
+        """The pricing flow, in its stages: activate the plan and run the lanes
+        (:meth:`_pass`: evaluate, stack per lane, budgets), hold the floors
+        (:meth:`_guard`), then build the quote, once."""
+        priced = self._pass(cart, context, _NOTHING, explain)
+        priced, guardrail = self._guard(cart, context, priced, explain)
+        return Quote(  # positionally (a third of the cost of keywords), in Quote's order
+            self.currency,
+            cart.lines,
+            priced.amounts,
+            priced.adjustments,
+            self._meta,  # promotions
+            priced.records,
+            priced.gifts,
+            (cart.shipping, priced.shipping),
+            guardrail,
+            priced.consumes,
+            self._budget_keys,
+            self._funder_budget_keys,
+            priced.schedule,
+            priced.codes,
+            priced.defaults,
+            None if explain else lambda: self.explained(cart, context),
+        )
+
+    def _pass(
         self,
         cart: Cart,
         context: Context,
         excluded: frozenset[int],
         explain: bool,
-        settle_held: bool = True,
         walk: bool = False,
-    ) -> tuple[Quote, Work | None]:
+    ) -> Pass:
         """One pass over the lanes. With ``explain`` off, nothing but the figures: no
         record per promotion, no code findings, and evaluators may skip their texts; the
         plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`),
-        unless ``walk``.
-
-        Returns the quote and the guardrail's working figures, or None for them when
-        there are no floors or (``settle_held``) every floor holds as priced: the quote's
-        guardrail report is then final."""
+        unless ``walk``. ``excluded``: promotions the guardrail dropped (``reject``)."""
         lines = cart.lines
         customer = cart.customer
         channel = context.channel
@@ -417,7 +432,7 @@ class Engine:
                     hot = plan.hot_paused = self._hot_path(plan, True)
                 figures = hot(state, scopes, unredeemed, availability.paused)
             if figures[3]:  # a deposit scheduled now: later lanes keep to the balances
-                return self._price(cart, context, excluded, explain, settle_held, walk=True)
+                return self._pass(cart, context, excluded, explain, walk=True)
         if figures is None:
             redeemed: dict[int, tuple[str, ...]] = {}
             # promotions redeemed by codes give nothing unless one of their codes is
@@ -432,55 +447,17 @@ class Engine:
                 codes = self._code_findings(coupons, state.ts, redeemed, records, plan.defaults)
         else:
             adjustments, gifts, consumes, schedule, shipping = figures
-        amounts = state.amounts
-        work = None
-        guardrail = _NO_GUARDRAIL
-        floors = self.floors
-        if floors.any:
-            costs = (
-                [line.unit_cost * line.quantity]
-                if single
-                else [line.unit_cost * line.quantity for line in lines]
-            )
-            extra_cost = 0
-            for _, gift in gifts:
-                extra_cost += gift.unit_cost * gift.quantity
-            if settle_held and not floors.categories and held(amounts, costs, extra_cost, floors):
-                # every floor holds as priced: nothing for the guardrail to do, and the
-                # floors' report is worked out only if it is read
-                guardrail = GuardrailReport(
-                    _OK,
-                    lambda: report(Work(amounts, costs, (), adjustments, extra_cost), floors, {}),
-                    {},
-                    (),
-                )
-            else:
-                work = Work(
-                    amounts,
-                    costs,
-                    [line.category for line in lines] if floors.categories else (),
-                    adjustments,
-                    extra_cost,
-                    [(index, g.unit_cost * g.quantity) for index, g in gifts] if gifts else (),
-                )
-        quote = Quote(  # positionally (a third of the cost of keywords), in Quote's order
-            self.currency,
-            lines,
-            amounts,
+        return Pass(
+            state.amounts,
             adjustments,
-            self._meta,  # promotions
             records,
             gifts,
-            (cart.shipping, shipping),
-            guardrail,
+            shipping,
             consumes,
-            self._budget_keys,
-            self._funder_budget_keys,
             schedule,
             codes,
             plan.defaults,
         )
-        return quote, work
 
     def _walk(
         self,
@@ -752,69 +729,120 @@ class Engine:
 
     # -- guardrail ---------------------------------------------------------------------
     def _guard(
-        self, cart: Cart, context: Context, quote: Quote, work: Work, explain: bool
-    ) -> Quote:
+        self, cart: Cart, context: Context, priced: Pass, explain: bool
+    ) -> tuple[Pass, GuardrailReport]:
+        """Hold the floors on a pass (clamp, reject or warn, per ``on_breach``): the pass
+        to build the quote from (under ``reject``, another pass without the promotions
+        dropped) and the guardrail's report."""
+        floors = self.floors
+        if not floors.any:
+            return priced, _NO_GUARDRAIL
+        lines = cart.lines
+        amounts = priced.amounts
+        costs = (
+            [lines[0].unit_cost * lines[0].quantity]
+            if len(lines) == 1
+            else [line.unit_cost * line.quantity for line in lines]
+        )
+        extra_cost = 0
+        for _, gift in priced.gifts:
+            extra_cost += gift.unit_cost * gift.quantity
+        if not floors.categories and held(amounts, costs, extra_cost, floors):
+            # every floor holds as priced: nothing for the guardrail to do, and the
+            # floors' report is worked out only if it is read
+            adjustments = priced.adjustments
+            return priced, GuardrailReport(
+                _OK,
+                lambda: report(Work(amounts, costs, (), adjustments, extra_cost), floors, {}),
+                {},
+                (),
+            )
+        work = self._work(lines, priced, costs, extra_cost)
         if self.on_breach is CLAMP:
-            taken, per_floor = clamp(work, self.floors, self._trim_order, self._trim_rank)
+            taken, per_floor = clamp(work, floors, self._trim_order, self._trim_rank)
             dropped = work.dropped
             if not per_floor and not dropped:  # every floor held as priced
-                return self._finish(quote, work, _OK, {}, {}, ())
+                return priced, self._report(work, _OK, {}, {}, ())
             if explain:
                 for index, amount in taken.items():
-                    record = quote._records[index]
+                    record = priced.records[index]
                     record[0], record[1] = Status.TRIMMED, record[1] - amount
                     record[3] = Reason.GUARDRAIL_CLAMPED
             if dropped:
-                self._drop_gifts(quote, dropped, explain)
+                self._drop_gifts(priced, dropped, explain)
             meta = self._meta
             trims: dict[str, int] = {}  # per promotion id (a loop: a comprehension costs more)
             for index, amount in taken.items():
                 if amount:
                     trims[meta[index][0]] = amount
             status = CLAMPED if work.settled else BREACHED
-            return self._finish(quote, work, status, trims, per_floor, ())
-        found = breaches(work, self.floors)
+            return priced, self._report(work, status, trims, per_floor, ())
+        found = breaches(work, floors)
         if not found:
-            return self._finish(quote, work, GuardrailStatus.OK, {}, {}, ())
+            return priced, self._report(work, GuardrailStatus.OK, {}, {}, ())
         if self.on_breach is OnBreach.WARN:
-            return self._finish(quote, work, GuardrailStatus.BREACHED, {}, {}, ())
+            return priced, self._report(work, GuardrailStatus.BREACHED, {}, {}, ())
         # reject: drop the promotions behind a breach, lowest in trim order first
         excluded: set[int] = set()
         while found:
-            lines = {i for breach in found for i in breach.lines}
-            culprits = {a[0] for a in work.adjustments if a[1] in lines and a[2] > 0}
+            breached = {i for breach in found for i in breach.lines}
+            culprits = {a[0] for a in work.adjustments if a[1] in breached and a[2] > 0}
             culprit = next((i for i in self._trim_order if i in culprits), None)
             if culprit is None:
                 # no discount left behind the breach: a gift's cost may be what breaks it
-                givers = gift_givers(work, self.floors)
+                givers = gift_givers(work, floors)
                 culprit = next((i for i in self._trim_order if i in givers), None)
             if culprit is None:
                 break
             excluded.add(culprit)
-            quote, maybe_work = self._price(
-                cart, context, frozenset(excluded), explain, settle_held=False
-            )
-            assert maybe_work is not None
-            work = maybe_work
-            found = breaches(work, self.floors)
+            priced = self._pass(cart, context, frozenset(excluded), explain)
+            work = self._work(lines, priced)
+            found = breaches(work, floors)
         status = GuardrailStatus.BREACHED if found else GuardrailStatus.REJECTED
         rejected = tuple(self._meta[i][0] for i in sorted(excluded))
-        return self._finish(quote, work, status, {}, {}, rejected)
+        return priced, self._report(work, status, {}, {}, rejected)
 
-    def _drop_gifts(self, quote: Quote, dropped: list[int], explain: bool) -> None:
-        """Take the gifts the clamp dropped out of the quote, with their stock use, and
+    def _work(
+        self,
+        lines: Sequence[Line],
+        priced: Pass,
+        costs: list[int] | None = None,
+        extra_cost: int | None = None,
+    ) -> Work:
+        """The guardrail's working figures of a pass (its amounts and adjustments, which
+        a clamp trims in place)."""
+        if costs is None:
+            costs = [line.unit_cost * line.quantity for line in lines]
+        gifts = priced.gifts
+        if extra_cost is None:
+            extra_cost = sum(gift.unit_cost * gift.quantity for _, gift in gifts)
+        return Work(
+            priced.amounts,
+            costs,
+            [line.category for line in lines] if self.floors.categories else (),
+            priced.adjustments,
+            extra_cost,
+            [(index, g.unit_cost * g.quantity) for index, g in gifts] if gifts else (),
+        )
+
+    def _drop_gifts(self, priced: Pass, dropped: list[int], explain: bool) -> None:
+        """Take the gifts the clamp dropped out of the pass, with their stock use, and
         (``explain``) say so in their promotions' explanations."""
-        consumption = list(quote.consumption)
+        gifts = priced.gifts
+        consumes = priced.consumes
+        records = priced.records
         for position in sorted(dropped, reverse=True):
-            index, gift = quote._gifts.pop(position)
-            if gift.counter is not None and (gift.counter, gift.quantity) in consumption:
-                consumption.remove((gift.counter, gift.quantity))
+            index, gift = gifts.pop(position)
+            if gift.counter is not None:
+                entry = (index, gift.counter, gift.quantity, -1)
+                if entry in consumes:
+                    consumes.remove(entry)
             if not explain:
                 continue
-            record = quote._records[index]
+            record = records[index]
             note = f"gift {gift.sku} dropped: the order margin floor cannot hold its cost"
-            if record[1] == 0 and not any(i == index for i, _ in quote._gifts):
-                quote._records[index] = [
+            if record[1] == 0 and not any(i == index for i, _ in gifts):
+                records[index] = [
                     Status.NOT_APPLIED,
                     0,
                     record[2],
@@ -825,22 +853,62 @@ class Engine:
             else:
                 record[0], record[3] = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
                 record[4] = f"{record[4]}; {note}" if record[4] else note
-        quote.consumption = tuple(consumption)
 
-    def _finish(
+    def _report(
         self,
-        quote: Quote,
         work: Work,
         status: GuardrailStatus,
         trims: dict[str, int],
         per_floor: dict[str, int],
         rejected: tuple[str, ...],
-    ) -> Quote:
+    ) -> GuardrailReport:
         floors = self.floors
-        quote.guardrail = GuardrailReport(
-            status, lambda: report(work, floors, per_floor), trims, rejected
-        )
-        return quote
+        return GuardrailReport(status, lambda: report(work, floors, per_floor), trims, rejected)
+
+
+class Pass:
+    """One pass over the lanes, before the guardrail: the figures a quote is built
+    from. The guardrail may still trim them (``amounts`` and ``adjustments`` by a clamp,
+    ``gifts`` and ``consumes`` by a dropped gift, ``records`` to say so); the quote is
+    built from the pass once it has (:meth:`Engine._quote`)."""
+
+    __slots__ = (
+        "adjustments",
+        "amounts",
+        "codes",
+        "consumes",
+        "defaults",
+        "gifts",
+        "records",
+        "schedule",
+        "shipping",
+    )
+
+    def __init__(
+        self,
+        amounts: list[int],
+        adjustments: list[list[Any]],
+        records: dict[int, Any],
+        gifts: list[tuple[int, Gift]],
+        shipping: int,
+        consumes: list[Consumed],
+        schedule: list[tuple[list[tuple[int, int]], Any]],
+        codes: list[tuple[str, int, Reason | None]] | tuple[()],
+        defaults: Sequence[tuple[Any, ...]],
+    ) -> None:
+        self.amounts = amounts
+        """What is left to pay of each line."""
+        self.adjustments = adjustments
+        """``[promotion index, line index (-1: shipping), amount]`` in the order applied."""
+        self.records = records
+        """Per promotion index looked at (explaining): what became of it."""
+        self.gifts = gifts
+        self.shipping = shipping
+        """The shipping fee left to pay."""
+        self.consumes = consumes
+        self.schedule = schedule
+        self.codes = codes
+        self.defaults = defaults
 
 
 _OK = GuardrailStatus.OK  # a module global: an enum member read off its class costs ~70 ns

@@ -182,6 +182,7 @@ class Quote:
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
         codes: Sequence[tuple[str, int, Reason | None]] = (),
         defaults: Sequence[tuple[Any, ...]] = (),
+        explain: Callable[[], Quote] | None = None,
     ) -> None:
         self.currency = currency
         self._lines = lines
@@ -203,9 +204,9 @@ class Quote:
         # per promotion index, the record of a promotion pricing did not look at (not
         # live, or nothing in scope): ``records`` holds only those it did
         self._defaults = defaults
-        # set by Engine.price: the same cart priced with explanations (records, codes),
+        # from Engine.price: the same cart priced with explanations (records, codes),
         # called when an explanation or code finding is first asked for
-        self._explain: Callable[[], Quote] | None = None
+        self._explain = explain
 
     # -- totals (cheap) ---------------------------------------------------------------
     @cached_property
