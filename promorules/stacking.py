@@ -168,14 +168,7 @@ def _settle_groups(
                 if best is None or key > best:
                     best, compiled, offer = key, c, o
             settled[group] = compiled.index
-        for i, amount in zip(offer.lines, offer.amounts, strict=True):
-            room = left.get(i)
-            if room is None:
-                room = amounts[i]
-            if amount > room:
-                amount = room
-            if amount > 0:
-                left[i] = room - amount
+        _claim(offer, left, amounts)
         if offer.shipping_off and shipping > 0:
             shipping -= min(offer.shipping_off, shipping)
     return set(settled.values())
@@ -323,15 +316,7 @@ def _applied(offers: list[Offer], amounts: Sequence[int], shipping: int) -> int:
     left: dict[int, int] = {}  # what is left of the lines given on so far
     given = 0
     for offer in offers:
-        for i, amount in zip(offer.lines, offer.amounts, strict=True):
-            room = left.get(i)
-            if room is None:
-                room = amounts[i]
-            if amount > room:
-                amount = room
-            if amount > 0:
-                left[i] = room - amount
-                given += amount
+        given += _claim(offer, left, amounts)
         off = offer.shipping_off
         if off:
             off = min(off, shipping)
@@ -340,6 +325,22 @@ def _applied(offers: list[Offer], amounts: Sequence[int], shipping: int) -> int:
                 given += off
         if offer.gifts:
             given += sum(gift.worth for gift in offer.gifts)
+    return given
+
+
+def _claim(offer: Offer, left: dict[int, int], amounts: Sequence[int]) -> int:
+    """Apply ``offer`` to its lines, each capped at what is left of it (``left``, filled
+    from ``amounts`` when a line is first claimed on); what it gives."""
+    given = 0
+    for i, amount in zip(offer.lines, offer.amounts, strict=True):
+        room = left.get(i)
+        if room is None:
+            room = amounts[i]
+        if amount > room:
+            amount = room
+        if amount > 0:
+            left[i] = room - amount
+            given += amount
     return given
 
 

@@ -91,3 +91,19 @@ def test_a_pooled_member_on_a_claimed_line_is_worth_what_is_left() -> None:
     split, single = Pooled([0, 1], 60, [300, 100]), Pooled([0], 50, [300])
     kept = resolve([first, (_member(1), split), (_member(2), single)], None, [300, 100], 0)
     assert [offer for _, offer in kept] == [first[1], single]
+
+
+def test_a_not_with_pair_is_worth_what_each_really_gives_capped_at_its_line() -> None:
+    # in one lane "big" asks 1.00 of line 0, which has 0.60 left; "small" asks 0.70 of
+    # line 1, which has it all: the pair clashes, and the lane keeps "small" (0.70 given
+    # beats the 0.60 "big" can really give), not the larger ask
+    def clashing(index: int, other: int) -> Compiled:
+        fields = {"group": None, "not_with": frozenset({other}), "priority": 0, "index": index}
+        return cast(Compiled, SimpleNamespace(**fields))
+
+    big, small = Discounts([0], [100]), Discounts([1], [70])
+    kept = resolve([(clashing(0, 1), big), (clashing(1, 0), small)], None, [60, 70], 0)
+    assert [offer for _, offer in kept] == [small]
+    # with room for the whole ask, the larger one wins
+    kept = resolve([(clashing(0, 1), big), (clashing(1, 0), small)], None, [100, 70], 0)
+    assert [offer for _, offer in kept] == [big]
