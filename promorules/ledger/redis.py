@@ -586,7 +586,7 @@ class RedisLedger(Ledger):
             found = None
             if seen[0] is not None:
                 # 'moves' is what the reserve took, counter by counter (a shard's own)
-                taken = [seen[0] if seen[5] is None else _moves(seen[5]), *seen[1:4]]
+                taken = [seen[0] if seen[5] is None else _moves(str(seen[5])), *seen[1:4]]
                 found = _reservation([give.reservation, *taken])
             read = str(seen[4] or "")
             before = decode(read) if read else ()
