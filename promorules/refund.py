@@ -33,8 +33,9 @@ consumption:
   share of the discount it paid for; flash stock and per-customer flash units get
   back what the remaining order, priced again, no longer takes (the units came back).
 
-The remaining order is priced again at the moment the order was, against no more of
-each counter than the order itself took, so a give-back never exceeds what was taken.
+The remaining order is priced again at the moment the order was, against what the
+order itself took (and nothing of any other counter): it cannot switch to a promotion
+the order did not get, and a give-back never exceeds what was taken.
 """
 
 from __future__ import annotations
@@ -224,7 +225,8 @@ def _budget_shares(quote: Quote, returns: Mapping[int, int]) -> dict[CounterKey,
 
 
 class _AtMost:
-    """An availability that gives no counter the order took more than it took."""
+    """An availability that leaves of each counter what the order took, of no other
+    counter anything (paused as ``base`` says)."""
 
     __slots__ = ("_base", "_taken")
 
@@ -233,8 +235,7 @@ class _AtMost:
         self._base = base
 
     def remaining(self, key: CounterKey) -> int | None:
-        found = self._taken.get(key)
-        return self._base.remaining(key) if found is None else found
+        return self._taken.get(key, 0)
 
     def paused(self, promotion: str) -> bool:
         return self._base.paused(promotion)

@@ -193,31 +193,41 @@ def test_a_sharded_counter_gets_it_back_on_the_shards_it_came_from(
 
 
 def test_concurrent_refunds_never_give_back_more_than_was_used(
-    paid: Ledger, open_more: Factory
+    ready: Ledger, open_more: Factory
 ) -> None:
     handles = [open_more() for _ in range(6)]
-    barrier = threading.Barrier(len(handles))
-    given: list[int] = []
+    for round_ in range(4):
+        order = f"o{round_}"
+        ready.commit(ready.reserve(((BUDGET, 3),), order, 60))
+        barrier = threading.Barrier(len(handles))
+        given: list[int] = []
 
-    def attempt(i: int, ledger: Ledger) -> None:
-        barrier.wait()
-        for _ in range(200):
-            try:
-                given.append(ledger.refund("o1", ((FLASH, 2),), f"r{i}").consumption[0][1])
-                return
-            except RefundExceeded:
-                return
-            except RetryableLedgerError:
-                continue
+        def attempt(
+            i: int,
+            ledger: Ledger,
+            order: str = order,
+            barrier: threading.Barrier = barrier,
+            given: list[int] = given,
+        ) -> None:
+            barrier.wait()
+            for _ in range(200):
+                try:
+                    done = ledger.refund(order, ((BUDGET, 2),), f"{order}-r{i}")
+                    given.append(done.consumption[0][1])
+                    return
+                except RefundExceeded:
+                    return
+                except RetryableLedgerError:
+                    continue
 
-    threads = [threading.Thread(target=attempt, args=(i, h)) for i, h in enumerate(handles)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert given == [2]  # 3 used: one refund of 2 fits, no second one
-    assert figures(paid, FLASH) == (5, 0, 1, 4)
-    assert paid.audit() == []
+        threads = [threading.Thread(target=attempt, args=(i, h)) for i, h in enumerate(handles)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert given == [2]  # 3 used: one refund of 2 fits, no second one
+    assert figures(ready, BUDGET) == (10_000, 0, 4, 9_996)
+    assert ready.audit() == []
 
 
 # -- an order prices again while it holds its reservation ------------------------------
