@@ -36,6 +36,8 @@ MAX_TITLE_LENGTH = 1024
 """Longest line title (shown to people, never matched)."""
 MAX_TAGS = 64
 """Most tags on a line, and most segments or tags on a customer."""
+MAX_RESERVATION_LENGTH = 256
+"""Longest reservation key (a ledger idempotency key) a context may name."""
 
 # The checks below run on checkout's path (a Line per cart line, every price call):
 # ``type(x) is int`` rather than isinstance, which would let ``True`` (an int subclass)
@@ -283,6 +285,18 @@ def _channel(instance: object, attribute: attrs.Attribute[str | None], value: ob
         _text("Context", "channel", value, MAX_ID_LENGTH)
 
 
+def _reservation(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is None:
+        return
+    _text("Context", "reservation", value, MAX_RESERVATION_LENGTH)
+    assert isinstance(value, str)
+    if not value or "\x00" in value:
+        raise ValueError(
+            "Context.reservation is the idempotency key of the order's reservation: "
+            "not empty, and without NUL"
+        )
+
+
 def _availability(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value is not UNLIMITED and not (
         callable(getattr(value, "remaining", None)) and callable(getattr(value, "paused", None))
@@ -330,6 +344,12 @@ class Context:
     ``choices``: what the customer picked where a promotion offers a choice, as
     promotion id -> option (the gift sku of a "choose one of" gift). Given as a dict or
     pairs; held as sorted pairs. A promotion with no choice here uses its default.
+
+    ``reservation``: the idempotency key of the ledger reservation this order already
+    holds, when it prices again (the customer changed the address). A live read of the
+    ledger for this context (:func:`promorules.live.live_availability`, ``promorules
+    price --ledger URL --reservation KEY``) counts what that reservation holds as
+    available, so the order is not refused the last coupon use it holds itself.
     """
 
     at: datetime = attrs.field(validator=_aware)
@@ -337,3 +357,4 @@ class Context:
     coupons: tuple[str, ...] = attrs.field(default=(), converter=_coupons)
     availability: Availability = attrs.field(default=UNLIMITED, eq=False, validator=_availability)
     choices: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_choices)
+    reservation: str | None = attrs.field(default=None, validator=_reservation)

@@ -8,14 +8,23 @@ for, those keys are read in one ``availability(keys)`` call, and the carts are p
 again against that snapshot; if the second pass asks for a key the read did not cover
 (a counter that only matters once another one ran out), the read is redone with it. A
 ledger that keeps widening the set is read whole.
+
+An order that holds a reservation and prices again names it (``Context.reservation``,
+passed here as ``reservation``): every read then counts that reservation's holds as
+available (``Ledger.availability(..., reservation=KEY)``), so the order does not see its
+own hold as someone else's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from promorules.counters import Availability, CounterKey, Snapshot
 from promorules.diagnostics import PromorulesError
+
+if TYPE_CHECKING:
+    from promorules.ledger import Ledger
 
 ROUNDS = 3
 
@@ -37,25 +46,36 @@ class _Recorder:
         return self.snapshot is not None and self.snapshot.paused(promotion)
 
 
-def live_availability(url: str, price_all: Callable[[Availability], object]) -> Snapshot:
-    """One snapshot of the ledger at ``url`` covering every counter ``price_all`` reads."""
+def live_availability(
+    url: str, price_all: Callable[[Availability], object], reservation: str | None = None
+) -> Snapshot:
+    """One snapshot of the ledger at ``url`` covering every counter ``price_all`` reads,
+    with the holds of ``reservation`` (the order's own, if it holds one) counted as
+    available."""
     from promorules.ledger import LedgerError, open_ledger
 
     try:
         with open_ledger(url) as ledger:
-            snapshot: Snapshot | None = None
-            read: set[CounterKey] = set()
-            for _ in range(ROUNDS):
-                recorder = _Recorder(snapshot)
-                price_all(recorder)
-                if snapshot is not None and recorder.asked <= read:
-                    return snapshot
-                read |= recorder.asked
-                snapshot = ledger.availability(read)
-            return ledger.availability()
+            return read_live(ledger, price_all, reservation)
     except LedgerError as exc:
         raise PromorulesError(f"the ledger: {exc}") from None
     except ImportError as exc:
         raise PromorulesError(
             f"the ledger: {exc} (install promorules[postgres] or promorules[redis])"
         ) from None
+
+
+def read_live(
+    ledger: Ledger, price_all: Callable[[Availability], object], reservation: str | None = None
+) -> Snapshot:
+    """``live_availability`` of a ledger already open (raises its LedgerError)."""
+    snapshot: Snapshot | None = None
+    read: set[CounterKey] = set()
+    for _ in range(ROUNDS):
+        recorder = _Recorder(snapshot)
+        price_all(recorder)
+        if snapshot is not None and recorder.asked <= read:
+            return snapshot
+        read |= recorder.asked
+        snapshot = ledger.availability(read, reservation=reservation)
+    return ledger.availability(reservation=reservation)

@@ -20,6 +20,22 @@ threshold it met; :class:`ReturnPolicy` states it:
 
 Shipping is refunded when every paid unit comes back (``shipping = "full-return"``, the
 default), never (``"never"``), or with any return (``"always"``).
+
+What the return gives back to the ledger (``Refund.consumption``, for
+``Ledger.refund``) follows the same policy, counter by counter of the order's
+consumption:
+
+- a full return gives back everything the order took;
+- ``claw-back``: what the remaining order, priced again, no longer takes: the ledger is
+  left as if the returned units had not been sold;
+- ``keep``: the remaining order keeps its discounts and what they took. Coupon uses
+  and gift stock stay taken; a budget (and a funder's) gets back the returned units'
+  share of the discount it paid for; flash stock and per-customer flash units get
+  back what the remaining order, priced again, no longer takes (the units came back).
+
+The remaining order is priced again at the moment the order was, against what the
+order itself took (and nothing of any other counter): it cannot switch to a promotion
+the order did not get, and a give-back never exceeds what was taken.
 """
 
 from __future__ import annotations
@@ -30,6 +46,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from promorules.cart import Cart, Context
+from promorules.counters import Availability, Consumption, CounterKey, CounterKind
 from promorules.diagnostics import PromorulesError
 from promorules.engine import Engine
 from promorules.money import allocate
@@ -79,6 +96,9 @@ class Refund:
     policy: ReturnPolicy
     remaining: Quote | None = None
     """The remaining order priced again (``claw-back`` on a partial return)."""
+    consumption: Consumption = ()
+    """What the return gives back to the ledger, counter by counter (see the module's
+    docstring): ``Ledger.refund(reservation, refund, refund_id)`` takes it."""
 
 
 def unit_shares(payable: int, quantity: int) -> list[int]:
@@ -131,7 +151,94 @@ def refund(
     ):
         shipping = quote.shipping_payable
     total = max(goods - clawed - charged, 0) + shipping
-    return Refund(tuple(out), goods, clawed, charged, shipping, total, policy, remaining_quote)
+    back = (
+        quote.consumption
+        if everything
+        else _given_back(engine, cart, context, quote, returns, policy)
+    )
+    return Refund(
+        tuple(out), goods, clawed, charged, shipping, total, policy, remaining_quote, back
+    )
+
+
+# What a partial return gives back of each kind of counter, under ``keep``: nothing of
+# what the order takes as a whole, the returned units' share of a budget, and of stock
+# what the remaining order no longer takes. Under ``claw-back`` every kind is the last.
+_WHOLE_ORDER = frozenset(
+    {
+        CounterKind.COUPON_USES,
+        CounterKind.COUPON_CUSTOMER_USES,
+        CounterKind.COUPON_CODE_USES,
+        CounterKind.GIFT_STOCK,
+    }
+)
+_MONEY = frozenset({CounterKind.BUDGET, CounterKind.FUNDER_BUDGET})
+
+
+def _given_back(
+    engine: Engine,
+    cart: Cart,
+    context: Context,
+    quote: Quote,
+    returns: Mapping[int, int],
+    policy: ReturnPolicy,
+) -> Consumption:
+    """What a partial return gives back to the ledger (the module's docstring)."""
+    taken = dict(quote.consumption)
+    keep = policy.remaining is ClawBack.KEEP
+    repriced = [k for k in taken if not (keep and (k.kind in _WHOLE_ORDER or k.kind in _MONEY))]
+    still: dict[CounterKey, int] = {}
+    if repriced:
+        capped = attrs.evolve(context, availability=_AtMost(taken, context.availability))
+        still = dict(engine.price(_remaining(cart, returns), capped).consumption)
+    shares = _budget_shares(quote, returns) if keep else {}
+    back = []
+    for key, amount in quote.consumption:
+        if key in repriced:
+            part = amount - min(still.get(key, 0), amount)
+        elif key.kind in _MONEY:
+            part = min(shares.get(key, 0), amount)
+        else:
+            part = 0
+        if part > 0:
+            back.append((key, part))
+    return tuple(back)
+
+
+def _budget_shares(quote: Quote, returns: Mapping[int, int]) -> dict[CounterKey, int]:
+    """The returned units' share of each promotion's and funder's discount: per line,
+    each discount split over its units exactly, the smallest parts first."""
+    paid = [ql for ql in quote.lines if not ql.gift]
+    out: dict[CounterKey, int] = {}
+    for index, units in returns.items():
+        line = paid[index]
+        for adjustment in line.adjustments:
+            parts = [(CounterKey(CounterKind.BUDGET, adjustment.promotion), adjustment.amount)]
+            parts += [
+                (CounterKey(CounterKind.FUNDER_BUDGET, funder.value), amount)
+                for funder, amount in adjustment.funding.items()
+            ]
+            for key, amount in parts:
+                share = sum(unit_shares(amount, line.quantity)[:units])
+                out[key] = out.get(key, 0) + share
+    return out
+
+
+class _AtMost:
+    """An availability that leaves of each counter what the order took, of no other
+    counter anything (paused as ``base`` says)."""
+
+    __slots__ = ("_base", "_taken")
+
+    def __init__(self, taken: Mapping[CounterKey, int], base: Availability) -> None:
+        self._taken = taken
+        self._base = base
+
+    def remaining(self, key: CounterKey) -> int | None:
+        return self._taken.get(key, 0)
+
+    def paused(self, promotion: str) -> bool:
+        return self._base.paused(promotion)
 
 
 def _remaining(cart: Cart, returns: Mapping[int, int]) -> Cart:

@@ -434,6 +434,17 @@ def _change(entry: LogEntry, currency: str | None) -> str:
     if "created" in after:
         created = after["created"]
         return f"created {len(created) if isinstance(created, dict) else 0} counter(s)"
+    if "refund" in after:
+        # a refund of reservation ``target``: what it has been given back, per counter
+        was, now = before.get("refunded"), after.get("refunded")
+        if not isinstance(was, dict) or not isinstance(now, dict):
+            return ""
+        moved = []
+        for name, total in now.items():
+            key = CounterKey.parse(name)
+            back = int(str(total)) - int(str(was.get(name, 0)))
+            moved.append(f"{safe(name, 60)} +{_figure(key, back, currency)}")
+        return f"refund {safe(after['refund'], 40)}: " + ", ".join(moved)
     try:
         key = CounterKey.parse(entry.target)
     except ValueError:

@@ -40,6 +40,12 @@ def register(subparsers: Any) -> None:
         metavar="URL",
         help="price against a live snapshot of this ledger (stock, uses, budgets, pauses)",
     )
+    parser.add_argument(
+        "--reservation",
+        metavar="KEY",
+        help="with --ledger: the order already holds this reservation (its idempotency "
+        "key) and prices again; what it holds counts as available",
+    )
     parser.set_defaults(run=run)
 
 
@@ -51,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from promorules.quote import GuardrailStatus
 
     _check_coupons(args.coupon)
+    if args.reservation is not None and not args.ledger:
+        raise PromorulesError("--reservation names a hold in a ledger: give --ledger URL too")
     engine = Engine.from_toml(args.ruleset)
     ruleset = engine.ruleset
     tz = ruleset.tz
@@ -65,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
         coupons = tuple(cart_file.coupons) + tuple(args.coupon)
         try:
             context = Context(
-                moment, args.channel or cart_file.channel, coupons, choices=cart_file.choices
+                moment,
+                args.channel or cart_file.channel,
+                coupons,
+                choices=cart_file.choices,
+                reservation=args.reservation,
             )
         except (TypeError, ValueError) as exc:
             raise PromorulesError(f"{path}: {exc}") from None
@@ -73,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         results.append((path, moment, engine.explained(cart_file.cart, context)))
         inputs.append((cart_file.cart, context))
     if args.ledger:
-        results = _priced_live(args.ledger, engine, results, inputs)
+        results = _priced_live(args.ledger, engine, results, inputs, args.reservation)
     if args.format == "json":
         print(
             json.dumps(
@@ -92,8 +104,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if breached else 0
 
 
-def _priced_live(url: str, engine: Any, results: list[Any], inputs: list[Any]) -> list[Any]:
-    """The same carts priced again against one snapshot of the ledger at ``url``."""
+def _priced_live(
+    url: str, engine: Any, results: list[Any], inputs: list[Any], reservation: str | None
+) -> list[Any]:
+    """The same carts priced again against one snapshot of the ledger at ``url``, the
+    holds of ``reservation`` counted as available."""
     import attrs
 
     from promorules.live import live_availability
@@ -104,7 +119,7 @@ def _priced_live(url: str, engine: Any, results: list[Any], inputs: list[Any]) -
             for (path, moment, _), (cart, context) in zip(results, inputs, strict=True)
         ]
 
-    return priced(live_availability(url, priced))
+    return priced(live_availability(url, priced, reservation))
 
 
 def _check_coupons(codes: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -13,7 +14,9 @@ def register(subparsers: Any) -> None:
         help="what returning units of a priced cart gives back, under a return policy",
         description="Price CART under RULESET, then work out what returning the --return "
         "units refunds: each unit's share of its line's payable, less (claw-back) what the "
-        "remaining order no longer earns. Both policies' totals are shown.",
+        "remaining order no longer earns. Both policies' totals are shown, and what the "
+        "return gives back to the ledger (coupon uses, stock, budget); with --ledger, "
+        "--reservation and --refund-id it is given back.",
     )
     parser.add_argument("ruleset", help="the ruleset (TOML)")
     parser.add_argument("cart", help="the cart file as it was priced (JSON or TOML)")
@@ -47,6 +50,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of sku facts")
     parser.add_argument("--at", metavar="TIME", help="when the cart was priced (default: its 'at')")
+    parser.add_argument(
+        "--ledger",
+        metavar="URL",
+        help="give back to this ledger what the return frees (needs --reservation and --refund-id)",
+    )
+    parser.add_argument(
+        "--reservation", metavar="KEY", help="the committed reservation of the order"
+    )
+    parser.add_argument(
+        "--refund-id",
+        metavar="ID",
+        help="this return's id: given again, the ledger changes nothing and answers the same",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.set_defaults(run=run)
 
@@ -59,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
     from promorules.engine import Engine
     from promorules.refund import ClawBack, ReturnPolicy, Shipping, parse_returns, refund
 
+    if args.ledger is not None and (args.reservation is None or args.refund_id is None):
+        raise PromorulesError(
+            "--ledger gives back to a reservation: give --reservation KEY and --refund-id ID too"
+        )
+    if args.ledger is None and (args.reservation is not None or args.refund_id is not None):
+        raise PromorulesError("--reservation and --refund-id go with --ledger URL")
     engine = Engine.from_toml(args.ruleset)
     tz = engine.ruleset.tz
     catalog = load_catalog(args.catalog, engine.currency) if args.catalog is not None else None
@@ -79,6 +101,12 @@ def run(args: argparse.Namespace) -> int:
     )
     result = refund(engine, found.cart, context, quote, returns, chosen, gifts_back)
     alternative = refund(engine, found.cart, context, quote, returns, other, gifts_back)
+    applied = _give_back(args, result) if args.ledger is not None else None
+    if isinstance(applied, str):
+        from promorules.cli.render import safe
+
+        print(f"promorules refund: the ledger refused: {safe(applied, 2000)}", file=sys.stderr)
+        return 1
     money = quote.money
     if args.format == "json":
         print(
@@ -102,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
                         "remaining": other.remaining.value,
                         "total": money(alternative.total),
                     },
+                    "gives_back": [[str(k), n] for k, n in result.consumption],
+                    **({} if applied is None else {"ledger": applied}),
                 },
                 indent=2,
             )
@@ -124,8 +154,47 @@ def run(args: argparse.Namespace) -> int:
     totals += [["shipping", money(result.shipping)], ["refund", money(result.total)]]
     out.append(table(totals, (f"policy {chosen.remaining.value}", "amount")))
     out += ["", f"under {other.remaining.value}: {money(alternative.total)}"]
+    if result.consumption:
+        from promorules.cli.ledger import MONEY_KINDS
+
+        given = [
+            [safe(str(k), 120), money(n) if k.kind in MONEY_KINDS else f"{n:,}"]
+            for k, n in result.consumption
+        ]
+        out += ["", table(given, ("the ledger gets back", "amount"))]
+    else:
+        out += ["", "the ledger gets nothing back"]
+    if applied is not None:
+        out.append(
+            f"given back to reservation {safe(applied['reservation'], 120)} as refund "
+            f"{safe(applied['refund_id'], 120)}"
+        )
     echo("\n".join(out))
     return 0
+
+
+def _give_back(args: argparse.Namespace, result: Any) -> dict[str, Any] | str:
+    """Give back to the ledger what the return frees: what the ledger answered, or why
+    it refused (a reservation not committed, more than it used, an id reused)."""
+    from promorules.diagnostics import PromorulesError
+    from promorules.ledger import InvalidRequest, LedgerError, open_ledger
+
+    try:
+        with open_ledger(args.ledger) as ledger:
+            done = ledger.refund(args.reservation, result, args.refund_id)
+    except InvalidRequest as exc:
+        raise PromorulesError(f"the ledger: {exc}") from None
+    except LedgerError as exc:
+        return str(exc)
+    except ImportError as exc:
+        raise PromorulesError(
+            f"the ledger: {exc} (install promorules[postgres] or promorules[redis])"
+        ) from None
+    return {
+        "reservation": done.reservation,
+        "refund_id": done.refund_id,
+        "given_back": [[str(k), n] for k, n in done.consumption],
+    }
 
 
 def _gifts_back(texts: list[str]) -> dict[str, int]:

@@ -8,6 +8,8 @@ budgets). Each counter holds four integers that always satisfy
   nothing, under an idempotency key and with an expiry;
 * ``commit`` (payment) moves it from *held* to *used*;
 * ``release`` (cancel) and ``sweep`` (expiry) move it from *held* back to *available*;
+* ``refund`` (goods returned) moves part of a committed reservation from *used* back to
+  *available*, under a refund id, never beyond what the reservation used;
 * ``adjust`` (emergency top-up or cut) changes *initial* and *available* together.
 
 This module holds what is the same for every backend: argument checking, the canonical
@@ -44,11 +46,13 @@ from promorules.counters import (
 from promorules.ledger import shards as sharding
 from promorules.ledger.errors import (
     ContentionError,
+    IdempotencyConflict,
     InsufficientError,
     InvalidRequest,
     LedgerError,
     LedgerFormatError,
     PromotionPaused,
+    RefundExceeded,
     ReservationClosed,
     Shortfall,
     UnknownCounter,
@@ -94,6 +98,33 @@ class Order:
     idempotency_key: str
     ttl: float | None = None
     expires_at: float | None = None
+
+
+@attrs.frozen
+class Refunded:
+    """What a successful ``refund`` returns; its identity is the refund id."""
+
+    refund_id: str
+    reservation: str
+    """The idempotency key of the reservation it gave back from."""
+    consumption: Consumption
+    """What it gave back: moved from *used* to *available*."""
+    at: float
+
+
+class GiveBack(NamedTuple):
+    """A checked refund, as backends take it: ``fingerprint`` is ``encode(consumption)``.
+
+    ``heads`` holds the fixed fields of its audit log entry per promotion it gives
+    back to (``Ledger._head``); the backend adds the figures (:func:`refund_entries`).
+    """
+
+    refund_id: str
+    reservation: str
+    consumption: Consumption
+    fingerprint: str
+    now: float
+    heads: Mapping[str, str]
 
 
 class Hold(NamedTuple):
@@ -209,14 +240,16 @@ class Action(str, enum.Enum):
     RESUME = "resume"
     ADJUST = "adjust"
     PROVISION = "provision"
+    REFUND = "refund"
 
 
 @attrs.frozen
 class LogEntry:
     """One line of the audit log: who changed what, when, from what to what, and why.
 
-    ``target`` is the promotion (pause, resume), the counter key's text (adjust) or
-    ``""`` (provision); ``before`` and ``after`` hold the figures that changed.
+    ``target`` is the promotion (pause, resume), the counter key's text (adjust), the
+    reservation's key (refund: one entry per promotion it gives back to) or ``""``
+    (provision); ``before`` and ``after`` hold the figures that changed.
     """
 
     seq: int
@@ -529,13 +562,28 @@ class Ledger(abc.ABC):
 
     # -- the pricing read -------------------------------------------------------------
 
-    def availability(self, keys: Iterable[CounterKey] | None = None) -> Snapshot:
+    def availability(
+        self, keys: Iterable[CounterKey] | None = None, *, reservation: str | None = None
+    ) -> Snapshot:
         """One consistent read for pricing: what is available, and what is paused.
 
         With ``keys``, reads those counters and their templates; without, every counter.
+        ``reservation`` names the order's own reservation when an order that holds one
+        prices again (a changed address): while it is held, what it holds counts as
+        available, so the order is not refused the last coupon use it holds itself. A
+        reservation that is not (or no longer) held adds nothing, nor one never made.
         """
         wanted = None if keys is None else tuple(sorted(set(keys), key=str))
         remaining, paused = self._available(wanted)
+        if reservation is not None:
+            _key_of(reservation)
+            # read after the counters: a reservation held now was held at that read too
+            # (nothing moves back to held), so its amounts were among the held then
+            own = self.get(reservation)
+            if own is not None and own.state is ReservationState.HELD:
+                for key, amount in own.consumption:
+                    if key in remaining:
+                        remaining[key] += amount
         return Snapshot(remaining, paused)
 
     def _available(
@@ -767,6 +815,51 @@ class Ledger(abc.ABC):
         """Expire every hold whose deadline has passed; returns how many. Idempotent."""
         return self._sweep(self.now(now))
 
+    # -- returns ----------------------------------------------------------------------
+
+    def refund(
+        self,
+        reservation: Reservation | str,
+        request: object,
+        refund_id: str,
+        *,
+        now: float | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
+    ) -> Refunded:
+        """Goods of a committed order came back: give back part of what it used.
+
+        ``request`` is a Consumption or anything with ``.consumption`` (what
+        ``promorules.refund.refund`` works out a return gives back): it moves from
+        *used* to *available* on each counter, all or nothing. A reservation may be
+        refunded in parts; together they never give back more than it used
+        (RefundExceeded, naming each counter asked beyond what is left). Only a
+        committed reservation is refunded (ReservationClosed otherwise; a held one is
+        released instead). ``refund_id`` makes it idempotent: replaying it returns the
+        first refund unchanged and changes nothing; the same id with another
+        reservation or consumption raises IdempotencyConflict. Logged in the audit log,
+        one entry per promotion it gives back to, in the same atomic step. A sharded
+        counter gets the give-back on the shards the reservation took from.
+        """
+        key = _key_of(reservation)
+        if not isinstance(refund_id, str) or not refund_id:
+            raise InvalidRequest("refund_id must be a non-empty string")
+        if "\x00" in refund_id or "\x00" in key:
+            raise InvalidRequest("refund ids and reservation keys must not contain NUL")
+        consumption = normalise(consumption_of(request))
+        heads = {
+            promotion: self._head(Action.REFUND, promotion, key, actor, reason)
+            for promotion in sorted({k.promotion for k, _ in consumption})
+        }
+        give = GiveBack(refund_id, key, consumption, encode(consumption), self.now(now), heads)
+        return _folded_refund(self._refund(give))
+
+    def refunds(self, reservation: Reservation | str | None = None) -> list[Refunded]:
+        """Every refund (or those of ``reservation``), oldest first. For audits and tests."""
+        key = None if reservation is None else _key_of(reservation)
+        found = (_folded_refund(r) for r in self._refunds(key))
+        return sorted(found, key=lambda r: (r.at, r.refund_id))
+
     # -- emergency controls -----------------------------------------------------------
 
     def pause(self, promotion: str, *, actor: str | None = None, reason: str | None = None) -> None:
@@ -947,6 +1040,9 @@ class Ledger(abc.ABC):
             for key, amount in res.consumption:
                 if res.state in bucket:
                     bucket[res.state][key] += amount
+        for refund in self.refunds():
+            for key, amount in refund.consumption:
+                used[key] -= amount
         problems = []
         for key, row in rows.items():
             if row.initial != row.available + row.held + row.used:
@@ -1009,6 +1105,18 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def _get(self, idempotency_key: str) -> Reservation | None: ...
+
+    @abc.abstractmethod
+    def _refund(self, give: GiveBack) -> Refunded:
+        """Apply a refund and log ``refund_entries`` in one atomic step, or replay it.
+
+        Decides with :func:`replayed_refund` and :func:`decide_refund` against the
+        reservation and its earlier refunds as stored (counters over shards as taken).
+        """
+
+    @abc.abstractmethod
+    def _refunds(self, reservation: str | None) -> Iterable[Refunded]:
+        """Every refund as stored (of ``reservation``, when given)."""
 
     @abc.abstractmethod
     def _sweep(self, now: float) -> int: ...
@@ -1205,3 +1313,79 @@ def adjusted(initial: int, available: int, delta: int, clamp: bool) -> int | Non
     if available + delta >= 0:
         return delta
     return -available if clamp else None
+
+
+def replayed_refund(give: GiveBack, stored: Refunded) -> Refunded:
+    """A refund id seen before: the stored refund when ``give`` is the same, else conflict."""
+    if stored.reservation != give.reservation or not same_payload(
+        encode(stored.consumption), give.fingerprint
+    ):
+        raise IdempotencyConflict(give.refund_id)
+    return stored
+
+
+def decide_refund(give: GiveBack, found: Reservation | None, before: Consumption) -> Consumption:
+    """What a new refund moves from *used* to *available*, counter by counter as stored.
+
+    ``found`` is the reservation as stored (a sharded counter as the shards it took
+    from) and ``before`` what its earlier refunds gave back, alike. Raises
+    UnknownReservation, ReservationClosed (not committed) or RefundExceeded; the one
+    statement of the refund rules for every backend.
+    """
+    if found is None:
+        raise UnknownReservation(give.reservation)
+    if found.state is not ReservationState.COMMITTED:
+        raise ReservationClosed(give.reservation, found.state.value, "refund")
+    given = dict(before)
+    left: dict[CounterKey, list[tuple[CounterKey, int]]] = defaultdict(list)
+    for stored, amount in found.consumption:
+        rest = amount - given.get(stored, 0)
+        if rest > 0:
+            left[sharding.declared(stored)].append((stored, rest))
+    moves: list[tuple[CounterKey, int]] = []
+    excess: list[Shortfall] = []
+    for key, amount in give.consumption:
+        parts = left.get(key, [])
+        if sum(n for _, n in parts) < amount:
+            excess.append(Shortfall(key, amount, sum(n for _, n in parts)))
+            continue
+        for stored, rest in parts:  # shards in key order
+            take = min(rest, amount)
+            if take:
+                moves.append((stored, take))
+                amount -= take
+    if excess:
+        raise RefundExceeded(give.reservation, tuple(excess))
+    return tuple(sorted(moves, key=lambda kv: str(kv[0])))
+
+
+def add_up(*parts: Consumption) -> Consumption:
+    """Consumptions summed counter by counter, sorted as ``normalise`` sorts."""
+    totals: dict[CounterKey, int] = defaultdict(int)
+    for part in parts:
+        for key, amount in part:
+            totals[key] += amount
+    return tuple(sorted(((k, n) for k, n in totals.items() if n), key=lambda kv: str(kv[0])))
+
+
+def refund_entries(give: GiveBack, before: Consumption, moves: Consumption) -> list[str]:
+    """The audit log entries of a refund: per promotion, what its reservation had been
+    given back on each counter before and after it (declared counters), and its id."""
+    had = dict(sharding.fold(before))
+    moved = sharding.fold(moves)
+    entries = []
+    for promotion, head in give.heads.items():
+        keys = [k for k, _ in moved if k.promotion == promotion]
+        was = {str(k): had.get(k, 0) for k in keys}
+        now = {str(k): had.get(k, 0) + n for k, n in moved if k.promotion == promotion}
+        if now:
+            entries.append(
+                log_entry(head, {"refunded": was}, {"refunded": now, "refund": give.refund_id})
+            )
+    return entries
+
+
+def _folded_refund(refund: Refunded) -> Refunded:
+    if not any(sharding.shard_of(k) is not None for k, _ in refund.consumption):
+        return refund
+    return attrs.evolve(refund, consumption=sharding.fold(refund.consumption))

@@ -17,10 +17,11 @@ the next one fills, so under load batches grow by themselves (group commit); a l
 caller waits for no one (its last batch was itself), and when callers drop out the wait
 is paid once, then the batch size follows.
 
-Everything else (``availability``, ``status``, ``pause``, ``adjust``, ``sweep``...) goes
-straight to the ledger behind. The semantics are the ledger's, order by order: all or
-nothing, idempotency keys (a key sent twice in one batch is taken in a later round of
-it, so the second sees the first as a replay), expiry checked at the time of the call.
+Everything else (``availability``, ``status``, ``pause``, ``adjust``, ``sweep``,
+``refund``...) goes straight to the ledger behind. The semantics are the ledger's, order
+by order: all or nothing, idempotency keys (a key sent twice in one batch is taken in a
+later round of it, so the second sees the first as a replay), expiry checked at the time
+of the call.
 Threads of one process share one batcher; a forked child starts with an empty queue
 and its own flusher. ``close()`` stops the flusher (after the batches it holds) and
 closes the ledger behind.
@@ -37,10 +38,12 @@ from typing import Generic, TypeVar
 from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     CounterRow,
+    GiveBack,
     Hold,
     Ledger,
     Outcome,
     ProvisionResult,
+    Refunded,
     Reservation,
     ReservationState,
     Step,
@@ -221,6 +224,12 @@ class BatchingLedger(Ledger):
 
     def _sweep(self, now: float) -> int:
         return self.inner._sweep(now)
+
+    def _refund(self, give: GiveBack) -> Refunded:
+        return self.inner._refund(give)
+
+    def _refunds(self, reservation: str | None) -> Iterable[Refunded]:
+        return self.inner._refunds(reservation)
 
     def _set_paused(self, promotion: str, paused: bool, head: str) -> None:
         self.inner._set_paused(promotion, paused, head)

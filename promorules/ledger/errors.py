@@ -112,10 +112,30 @@ class ReservationClosed(LedgerError):
     """The reservation is no longer held: it cannot move to the requested state.
 
     Raised for commit after release or expiry (the hold went back to the pool: re-price
-    and reserve again) and for release after commit (that is a refund, not a cancel).
+    and reserve again), for release after commit (that is a refund, not a cancel) and
+    for a refund of a reservation that was never committed.
     """
 
     def __init__(self, idempotency_key: str, state: str, wanted: str) -> None:
         self.idempotency_key = idempotency_key
         self.state = state
         super().__init__(f"reservation {idempotency_key!r} is {state}; cannot {wanted}")
+
+
+class RefundExceeded(LedgerError):
+    """A refund asks to give back more than its reservation used; nothing was given back.
+
+    ``excess`` names every counter asked for beyond what the reservation took less what
+    earlier refunds of it gave back (``available`` is what is left to give back there;
+    0 for a counter the reservation never took).
+    """
+
+    def __init__(self, reservation: str, excess: tuple[Shortfall, ...]) -> None:
+        self.reservation = reservation
+        self.excess = excess
+        super().__init__(
+            f"refund of reservation {reservation!r} gives back more than it used: "
+            + ", ".join(
+                f"{s.key} (asked {s.requested}, left to give back {s.available})" for s in excess
+            )
+        )

@@ -15,19 +15,25 @@ from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterSpe
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    GiveBack,
     Hold,
     Ledger,
     Outcome,
     ProvisionResult,
+    Refunded,
     Reservation,
     ReservationState,
     Step,
     Transition,
+    add_up,
     adjust_entry,
     adjusted,
     check_transition,
+    decide_refund,
     pause_entry,
     provision_entry,
+    refund_entries,
+    replayed_refund,
     verb,
 )
 from promorules.ledger.errors import (
@@ -63,6 +69,8 @@ class MemoryLedger(Ledger):
         self._lock = threading.Lock()
         self._counters: dict[CounterKey, _Counter] = {}
         self._records: dict[str, tuple[Reservation, str]] = {}
+        self._refunded: dict[str, Refunded] = {}
+        self._given_back: dict[str, Consumption] = {}  # per reservation, all its refunds
         self._paused: set[str] = set()
         self._meta: dict[str, str] = {}
         self._entries: list[str] = []
@@ -72,6 +80,8 @@ class MemoryLedger(Ledger):
         with self._lock:
             self._counters.clear()
             self._records.clear()
+            self._refunded.clear()
+            self._given_back.clear()
             self._paused.clear()
             self._entries.clear()
 
@@ -212,6 +222,28 @@ class MemoryLedger(Ledger):
         with self._lock:
             seen = self._records.get(idempotency_key)
             return None if seen is None else seen[0]
+
+    def _refund(self, give: GiveBack) -> Refunded:
+        with self._lock:
+            stored = self._refunded.get(give.refund_id)
+            if stored is not None:
+                return replayed_refund(give, stored)
+            seen = self._records.get(give.reservation)
+            before = self._given_back.get(give.reservation, ())
+            moves = decide_refund(give, None if seen is None else seen[0], before)
+            for key, amount in moves:
+                counter = self._counters[key]
+                counter.used -= amount
+                counter.available += amount
+            self._entries += refund_entries(give, before, moves)
+            done = Refunded(give.refund_id, give.reservation, moves, give.now)
+            self._refunded[give.refund_id] = done
+            self._given_back[give.reservation] = add_up(before, moves)
+            return done
+
+    def _refunds(self, reservation: str | None) -> Iterable[Refunded]:
+        with self._lock:
+            return [r for r in self._refunded.values() if reservation in (None, r.reservation)]
 
     def _sweep(self, now: float) -> int:
         with self._lock:

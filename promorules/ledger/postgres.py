@@ -40,22 +40,28 @@ from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    GiveBack,
     Hold,
     Ledger,
     Outcome,
     ProvisionResult,
+    Refunded,
     Reservation,
     ReservationState,
     Step,
+    add_up,
     adjust_entry,
     adjusted,
     check_options,
     decide,
+    decide_refund,
     decode,
     encode,
     pause_entry,
     plan_steps,
     provision_entry,
+    refund_entries,
+    replayed_refund,
     same_payload,
 )
 from promorules.ledger.errors import (
@@ -93,9 +99,16 @@ CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
     WHERE state = 'held';
 CREATE TABLE IF NOT EXISTS paused (promotion text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value text NOT NULL);
--- log is created last: its presence says the schema is complete (a ledger made before
--- the audit log existed gets meta and log on its next open).
 CREATE TABLE IF NOT EXISTS log (seq bigserial PRIMARY KEY, entry text NOT NULL);
+-- refunds is created last: its presence says the schema is complete (a ledger made
+-- before the audit log or refunds existed gets what it lacks on its next open).
+CREATE TABLE IF NOT EXISTS refunds (
+    id text PRIMARY KEY,
+    reservation text NOT NULL,
+    consumption text NOT NULL,
+    at double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refunds_reservation ON refunds (reservation);
 """
 
 NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
@@ -144,7 +157,7 @@ class PostgresLedger(Ledger):
         may open a fresh namespace at once and DDL "IF NOT EXISTS" is not race-free in
         PostgreSQL, so creation is serialised by an advisory lock.
         """
-        probe = f"SELECT to_regclass('{self.namespace}.log') IS NOT NULL"
+        probe = f"SELECT to_regclass('{self.namespace}.refunds') IS NOT NULL"
         with self._transaction() as conn:
             found = conn.execute(probe).fetchone()
             if found is not None and found[0]:
@@ -434,6 +447,57 @@ class PostgresLedger(Ledger):
             seen = conn.execute(_SELECT_RESERVATION, (idempotency_key,)).fetchone()
         return None if seen is None else _reservation(seen)
 
+    def _refund(self, give: GiveBack) -> Refunded:
+        """One transaction: the reservation's row locked (refunds of one reservation queue
+        on it), its earlier refunds read under that lock, the counters locked in key order
+        and moved by one guarded statement, the refund and its log entries written."""
+        with self._transaction() as conn:
+            seen = conn.execute(f"{_SELECT_RESERVATION} FOR UPDATE", (give.reservation,)).fetchone()
+            # read under the lock: a replay waits for the first try and then sees it
+            stored = conn.execute(f"{_SELECT_REFUNDS} WHERE id = %s", (give.refund_id,)).fetchone()
+            if stored is not None:
+                return replayed_refund(give, _refunded(stored))
+            earlier = conn.execute(
+                f"{_SELECT_REFUNDS} WHERE reservation = %s", (give.reservation,)
+            ).fetchall()
+            before = add_up(*(_refunded(r).consumption for r in earlier))
+            moves = decide_refund(give, None if seen is None else _reservation(seen), before)
+            names = [str(k) for k, _ in moves]  # sorted by key: the lock order
+            if names:
+                conn.execute(
+                    "SELECT 1 FROM counters WHERE key = ANY(%s) ORDER BY key FOR UPDATE", (names,)
+                )
+                done = conn.execute(
+                    "UPDATE counters SET used = used - x.n, available = available + x.n"
+                    " FROM unnest(%s::text[], %s::bigint[]) AS x(key, n)"
+                    " WHERE counters.key = x.key AND counters.used >= x.n",
+                    (names, [n for _, n in moves]),
+                ).rowcount
+                if done != len(names):
+                    raise LedgerError("a guarded refund missed counters held under lock")
+            made = conn.execute(
+                "INSERT INTO refunds VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+                " RETURNING id",
+                (give.refund_id, give.reservation, encode(moves), give.now),
+            ).fetchone()
+            if made is None:
+                # the same id, made meanwhile by a refund of another reservation (one of
+                # the same reservation queues on its lock, then replays): nothing is kept
+                raise ContentionError(f"refund {give.refund_id!r} was being made concurrently")
+            for entry in refund_entries(give, before, moves):
+                conn.execute(_INSERT_LOG, (entry,))
+        return Refunded(give.refund_id, give.reservation, moves, give.now)
+
+    def _refunds(self, reservation: str | None) -> Iterable[Refunded]:
+        with self._transaction() as conn:
+            if reservation is None:
+                rows = conn.execute(_SELECT_REFUNDS).fetchall()
+            else:
+                rows = conn.execute(
+                    f"{_SELECT_REFUNDS} WHERE reservation = %s", (reservation,)
+                ).fetchall()
+        return [_refunded(r) for r in rows]
+
     def _sweep(self, now: float) -> int:
         total = 0
         while True:
@@ -543,6 +607,7 @@ class PostgresLedger(Ledger):
 _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
+_SELECT_REFUNDS = "SELECT id, reservation, consumption, at FROM refunds"
 _INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
 
 
@@ -562,6 +627,11 @@ def _reservation(row: tuple[Any, ...]) -> Reservation:
     return Reservation(
         str(key), decode(text), ReservationState(state), float(created_at), float(expires_at)
     )
+
+
+def _refunded(row: tuple[Any, ...]) -> Refunded:
+    refund_id, reservation, text, at = row
+    return Refunded(str(refund_id), str(reservation), decode(text), float(at))
 
 
 def _row(row: tuple[Any, ...]) -> CounterRow:

@@ -5,6 +5,10 @@ and Redis runs a script to completion with no other command in between. The rese
 script checks the idempotency key, the paused set and every counter, and only when all
 of them pass does it write (a script that failed half-way would not be rolled back, so
 all checks come before the first write). Commit, release and the sweep are scripts too.
+A refund is decided in Python (``base.decide_refund``, as on every backend) from a read
+of its reservation, then applied by a script that first checks the reservation still
+stands as read (committed, with the same refunds before it) and otherwise changes
+nothing, so the refund is decided again on a fresh read.
 
 Durability is Redis's: run it with ``appendonly yes`` (``.ci/services.sh`` does, with
 ``appendfsync everysec``). redis-py's automatic retries are switched off because an
@@ -16,12 +20,14 @@ Keys, under the namespace ``N`` (``?namespace=N``, default ``promorules``):
 ``N:c:<counter>`` hash of the four figures; ``N:counters`` set of counter names;
 ``N:paused`` set of promotions; ``N:r:<idempotency key>`` hash of a reservation;
 ``N:reservations`` set of reservation keys; ``N:due`` sorted set of held reservations
-by deadline.
+by deadline; ``N:f:<refund id>`` hash of a refund, ``N:refunds`` set of refund ids (a
+reservation's hash keeps what its refunds gave back in all, ``refunded``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,20 +44,28 @@ from promorules.ledger.base import (
     MAX_AMOUNT,
     Clock,
     CounterRow,
+    GiveBack,
     Hold,
     Ledger,
     Outcome,
     ProvisionResult,
+    Refunded,
     Reservation,
     ReservationState,
     Step,
+    add_up,
     check_options,
+    decide_refund,
     decode,
+    encode,
+    refund_entries,
+    replayed_refund,
     verb,
 )
 from promorules.ledger.errors import (
     BackendError,
     BackendUnavailable,
+    ContentionError,
     IdempotencyConflict,
     InsufficientError,
     InvalidRequest,
@@ -351,6 +365,43 @@ return {'ok', after[1], after[2], after[3], after[4]}
 """
 )
 
+# KEYS: refunds, log. ARGV: prefix, refund id, reservation key, what its refunds gave
+# back before as read ('' for nothing), what they give back after this one, its moves
+# (the refund's stored consumption), its time, n, n counter names, n amounts, then the
+# log entries. Returns {'ok'}, or why nothing was written.
+REFUND = (
+    LESS
+    + """
+local prefix, id, key = ARGV[1], ARGV[2], ARGV[3]
+local made = redis.call('HMGET', prefix .. ':f:' .. id, 'reservation', 'consumption', 'at')
+if made[1] then return {'replay', made[1], made[2], made[3]} end
+local res = prefix .. ':r:' .. key
+local seen = redis.call('HMGET', res, 'state', 'refunded')
+if not seen[1] then return {'unknown'} end
+if seen[1] ~= 'committed' then return {'closed', seen[1]} end
+if (seen[2] or '') ~= ARGV[4] then return {'stale'} end
+local n = tonumber(ARGV[8])
+for i = 1, n do
+  local used = redis.call('HGET', prefix .. ':c:' .. ARGV[8 + i], 'used')
+  if not used or less(used, ARGV[8 + n + i]) then return {'broken', ARGV[8 + i]} end
+end
+for i = 1, n do
+  local counter = prefix .. ':c:' .. ARGV[8 + i]
+  redis.call('HINCRBY', counter, 'used', '-' .. ARGV[8 + n + i])
+  redis.call('HINCRBY', counter, 'available', ARGV[8 + n + i])
+end
+redis.call('HSET', res, 'refunded', ARGV[5])
+redis.call('HSET', prefix .. ':f:' .. id, 'reservation', key, 'consumption', ARGV[6],
+           'at', ARGV[7])
+redis.call('SADD', KEYS[1], id)
+for i = 9 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+return {'ok'}
+"""
+)
+
+REFUND_ROUNDS = 20
+"""How often a refund is decided again when its reservation changed under it."""
+
 # KEYS: reservations. ARGV: prefix.
 RESERVATIONS = """
 local out = {}
@@ -397,6 +448,7 @@ class RedisLedger(Ledger):
         self._adjust_script = register(ADJUST)
         self._pause_script = register(PAUSE)
         self._reservations_script = register(RESERVATIONS)
+        self._refund_script = register(REFUND)
         n = namespace
         self._paused_key = f"{n}:paused"
         self._due_key = f"{n}:due"
@@ -404,6 +456,7 @@ class RedisLedger(Ledger):
         self._reservations_key = f"{n}:reservations"
         self._meta_key = f"{n}:meta"
         self._log_key = f"{n}:log"
+        self._refunds_key = f"{n}:refunds"
         self._settle_key_format()
 
     @classmethod
@@ -518,6 +571,64 @@ class RedisLedger(Ledger):
             return None
         return _reservation([idempotency_key, *seen])
 
+    def _refund(self, give: GiveBack) -> Refunded:
+        for _ in range(REFUND_ROUNDS):
+            with _translated():
+                made = self._redis.hmget(
+                    f"{self.namespace}:f:{give.refund_id}", ["reservation", "consumption", "at"]
+                )
+                seen = self._redis.hmget(
+                    self._res(give.reservation),
+                    ["consumption", "state", "created_at", "expires_at", "refunded", "moves"],
+                )
+            if made[0] is not None:
+                return replayed_refund(give, _refunded([give.refund_id, *made]))
+            found = None
+            if seen[0] is not None:
+                # 'moves' is what the reserve took, counter by counter (a shard's own)
+                taken = [seen[0] if seen[5] is None else _moves(str(seen[5])), *seen[1:4]]
+                found = _reservation([give.reservation, *taken])
+            read = str(seen[4] or "")
+            before = decode(read) if read else ()
+            moves = decide_refund(give, found, before)
+            args = [
+                self.namespace,
+                give.refund_id,
+                give.reservation,
+                read,
+                encode(add_up(before, moves)),
+                encode(moves),
+                repr(give.now),
+                str(len(moves)),
+                *(str(k) for k, _ in moves),
+                *(str(n) for _, n in moves),
+                *refund_entries(give, before, moves),
+            ]
+            with _translated():
+                out = self._refund_script(keys=[self._refunds_key, self._log_key], args=args)
+            verdict = out[0]
+            if verdict == "ok":
+                return Refunded(give.refund_id, give.reservation, moves, give.now)
+            if verdict == "replay":
+                return replayed_refund(give, _refunded([give.refund_id, *out[1:]]))
+            if verdict == "unknown":
+                raise UnknownReservation(give.reservation)
+            if verdict == "closed":
+                raise ReservationClosed(give.reservation, str(out[1]), "refund")
+            if verdict != "stale":
+                raise LedgerError(f"counter {out[-1]} used less than its reservations")
+        raise ContentionError(f"reservation {give.reservation!r} kept changing under the refund")
+
+    def _refunds(self, reservation: str | None) -> Iterable[Refunded]:
+        with _translated():
+            ids = sorted(str(i) for i in self._redis.smembers(self._refunds_key))
+            pipe = self._redis.pipeline(transaction=False)
+            for refund_id in ids:
+                pipe.hmget(f"{self.namespace}:f:{refund_id}", ["reservation", "consumption", "at"])
+            rows = pipe.execute() if ids else []
+        found = [_refunded([i, *row]) for i, row in zip(ids, rows, strict=True) if row[0]]
+        return [r for r in found if reservation in (None, r.reservation)]
+
     def _sweep(self, now: float) -> int:
         total = 0
         while True:
@@ -628,6 +739,16 @@ def _reservation(row: Sequence[Any]) -> Reservation:
     return Reservation(
         str(key), decode(text), ReservationState(state), float(created_at), float(expires_at)
     )
+
+
+def _moves(text: str) -> str:
+    """A reserve's 'moves' (amounts as decimal strings) as a consumption's text."""
+    return encode(tuple((CounterKey.parse(k), int(n)) for k, n in json.loads(text)))
+
+
+def _refunded(row: Sequence[Any]) -> Refunded:
+    refund_id, reservation, text, at = row
+    return Refunded(str(refund_id), str(reservation), decode(text), float(at))
 
 
 def _row(row: Sequence[Any]) -> CounterRow:

@@ -7,7 +7,8 @@ deferred transaction, whose read can go stale before its write). The updates are
 guarded as well (``WHERE available >= n``, row count checked) and the table carries
 CHECK constraints for non-negative figures and ``initial = available + held + used``,
 so even a logic slip fails loudly instead of overselling. The idempotency record is
-written in the same transaction as the counters.
+written in the same transaction as the counters; so is a refund's (the ``refunds`` table,
+its id the key), with the earlier refunds of its reservation read under the same lock.
 
 Many processes may open the same file: WAL lets readers run beside the one writer, and
 a writer that waits longer than ``timeout`` seconds gets a ContentionError.
@@ -30,22 +31,28 @@ from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger.base import (
     Clock,
     CounterRow,
+    GiveBack,
     Hold,
     Ledger,
     Outcome,
     ProvisionResult,
+    Refunded,
     Reservation,
     ReservationState,
     Step,
+    add_up,
     adjust_entry,
     adjusted,
     check_options,
     decide,
+    decide_refund,
     decode,
     encode,
     pause_entry,
     plan_steps,
     provision_entry,
+    refund_entries,
+    replayed_refund,
     same_payload,
 )
 from promorules.ledger.errors import (
@@ -80,6 +87,13 @@ CREATE TABLE IF NOT EXISTS reservations (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
     WHERE state = 'held';
+CREATE TABLE IF NOT EXISTS refunds (
+    id TEXT PRIMARY KEY,
+    reservation TEXT NOT NULL,
+    consumption TEXT NOT NULL,
+    at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refunds_reservation ON refunds (reservation);
 CREATE TABLE IF NOT EXISTS paused (promotion TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
@@ -184,6 +198,7 @@ class SQLiteLedger(Ledger):
         with self._write() as conn:
             conn.execute("DELETE FROM counters")
             conn.execute("DELETE FROM reservations")
+            conn.execute("DELETE FROM refunds")
             conn.execute("DELETE FROM paused")
             conn.execute("DELETE FROM log")
 
@@ -323,6 +338,40 @@ class SQLiteLedger(Ledger):
             seen = _one(conn, _SELECT_RESERVATION, (idempotency_key,))
         return None if seen is None else _reservation(seen)
 
+    def _refund(self, give: GiveBack) -> Refunded:
+        with self._write() as conn:
+            stored = _one(conn, f"{_SELECT_REFUNDS} WHERE id = ?", (give.refund_id,))
+            if stored is not None:
+                return replayed_refund(give, _refunded(stored))
+            seen = _one(conn, _SELECT_RESERVATION, (give.reservation,))
+            earlier = _all(conn, f"{_SELECT_REFUNDS} WHERE reservation = ?", (give.reservation,))
+            before = add_up(*(_refunded(r).consumption for r in earlier))
+            moves = decide_refund(give, None if seen is None else _reservation(seen), before)
+            for key, amount in moves:
+                done = _run(
+                    conn,
+                    "UPDATE counters SET used = used - ?, available = available + ?"
+                    " WHERE key = ? AND used >= ?",
+                    (amount, amount, str(key), amount),
+                )
+                if done != 1:
+                    raise LedgerError(f"counter {key} used less than its reservations")
+            _run(
+                conn,
+                "INSERT INTO refunds VALUES (?, ?, ?, ?)",
+                (give.refund_id, give.reservation, encode(moves), give.now),
+            )
+            conn.executemany(_INSERT_LOG, [(e,) for e in refund_entries(give, before, moves)])
+        return Refunded(give.refund_id, give.reservation, moves, give.now)
+
+    def _refunds(self, reservation: str | None) -> Iterable[Refunded]:
+        with self._read() as conn:
+            if reservation is None:
+                rows = _all(conn, _SELECT_REFUNDS, ())
+            else:
+                rows = _all(conn, f"{_SELECT_REFUNDS} WHERE reservation = ?", (reservation,))
+        return [_refunded(r) for r in rows]
+
     def _sweep(self, now: float) -> int:
         total = 0
         while True:
@@ -424,6 +473,7 @@ class SQLiteLedger(Ledger):
 _SELECT_RESERVATIONS = "SELECT key, consumption, state, created_at, expires_at FROM reservations"
 _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = ?"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
+_SELECT_REFUNDS = "SELECT id, reservation, consumption, at FROM refunds"
 _INSERT_INSTANCE = "INSERT INTO counters VALUES (?, ?, ?, ?, 0, 0)"
 _INSERT_LOG = "INSERT INTO log (entry) VALUES (?)"
 
@@ -454,6 +504,11 @@ def _reservation(row: Row) -> Reservation:
     assert isinstance(key, str) and isinstance(text, str) and isinstance(state, str)
     assert isinstance(created_at, float) and isinstance(expires_at, float)
     return Reservation(key, decode(text), ReservationState(state), created_at, expires_at)
+
+
+def _refunded(row: Row) -> Refunded:
+    refund_id, reservation, text, at = row
+    return Refunded(str(refund_id), str(reservation), decode(text), float(at))
 
 
 def _row(row: Row) -> CounterRow:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from promorules.cli import main
+from promorules.counters import CounterKey, CounterKind
+from promorules.ledger import open_ledger
 from tests.helpers import HEADER
 
 RULESET = HEADER + (
@@ -51,3 +53,53 @@ def test_bad_returns_are_usage_errors(
     for given in ("HAT", "SCARF=2", "SCARF=x", "SCARF=0"):
         assert main(["refund", *files, "--return", given]) == 2
         assert capsys.readouterr().err.strip()
+
+
+def test_the_return_is_given_back_to_the_ledger_once(
+    files: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset, basket = files
+    Path(ruleset).write_text(
+        RULESET.replace('lane = "store"\n', 'lane = "store"\nbudget = "1000.00"\n')
+    )
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    assert main(["ledger", "init", ruleset, "--ledger", url]) == 0
+    budget = CounterKey(CounterKind.BUDGET, "spend-500")
+    with open_ledger(url) as ledger:
+        ledger.commit(ledger.reserve(((budget, 5_000),), "order-1", 600))
+    capsys.readouterr()
+    argv = ["refund", ruleset, basket, "--return", "SCARF", "--ledger", url]
+    mine = ["--reservation", "order-1", "--refund-id", "rma-1"]
+    assert main([*argv, *mine]) == 0
+    out = capsys.readouterr().out
+    assert "budget:spend-500:" in out and "10.00" in out
+    assert "given back to reservation order-1 as refund rma-1" in out
+    # replayed: the same answer, nothing moves twice
+    assert main([*argv, *mine, "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["gives_back"] == [["budget:spend-500:", 1000]]
+    assert found["ledger"]["given_back"] == [["budget:spend-500:", 1000]]
+    with open_ledger(url) as ledger:
+        assert next(r for r in ledger.status() if r.key == budget).used == 4_000
+    # the whole order now: the scarf's share was given back already
+    both = ["--return", "BAG", "--reservation", "order-1", "--refund-id", "rma-2"]
+    assert main([*argv, *both]) == 1
+    err = capsys.readouterr().err
+    assert "the ledger refused" in err and "asked 5000, left to give back 4000" in err
+    assert main(["ledger", "log", "--ledger", url]) == 0
+    assert "refund rma-1: budget:spend-500: +10.00" in capsys.readouterr().out
+
+
+def test_giving_back_wants_a_reservation_and_a_refund_id(
+    files: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    base = ["refund", *files, "--return", "SCARF"]
+    for extra in (
+        ["--ledger", url],
+        ["--ledger", url, "--reservation", "o1"],
+        ["--reservation", "o1", "--refund-id", "r1"],
+    ):
+        assert main([*base, *extra]) == 2
+        err = capsys.readouterr().err
+        assert "--reservation" in err and "Traceback" not in err

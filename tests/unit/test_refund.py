@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from promorules.cart import Cart, Customer, Line
+from promorules.counters import CounterKey, CounterKind, Snapshot
 from promorules.diagnostics import PromorulesError
 from promorules.refund import ClawBack, ReturnPolicy, Shipping, refund, unit_shares
 from tests.helpers import ALL_KINDS, cart, ctx, engine, line, yuan
@@ -120,3 +122,61 @@ def test_refunds_never_exceed_what_was_paid(
     everything = {k: ln.quantity for k, ln in enumerate(basket.lines)}
     full = refund(RULES, basket, context, quote, everything, ReturnPolicy(remaining))
     assert full.total == quote.payable  # a full return refunds exactly what was paid
+
+
+# -- what a return gives back to the ledger (Refund.consumption) -----------------------
+
+BUDGETED = engine(
+    SPEND_500.replace('lane = "store"\n', 'lane = "store"\nbudget = "1000.00"\n')
+    + '[[promotion]]\nid = "c20"\nkind = "coupon"\ncode = "C20"\noff = "20.00"\n'
+    + 'lane = "platform"\nuses = 3\nbudget = "500.00"\n',
+    plugins=ALL_KINDS,
+)
+SPEND = CounterKey(CounterKind.BUDGET, "spend-500")
+C20 = CounterKey(CounterKind.BUDGET, "c20")
+C20_USES = CounterKey(CounterKind.COUPON_USES, "c20")
+
+
+def test_under_keep_a_budget_gets_back_the_returned_units_share_the_smallest_first() -> None:
+    basket = cart(line("A", 3, "200.00"))  # 50.00 off 600.00: 16.66, 16.67, 16.67 a unit
+    context = ctx(coupons=("C20",))
+    quote = BUDGETED.price(basket, context)
+    assert dict(quote.consumption) == {SPEND: 5_000, C20: 2_000, C20_USES: 1}
+    one = dict(refund(BUDGETED, basket, context, quote, {0: 1}).consumption)
+    # the coupon use stays taken: the remaining order keeps its discount
+    assert one == {SPEND: 1_666, C20: 666}
+    two = dict(refund(BUDGETED, basket, context, quote, {0: 2}).consumption)
+    assert two == {SPEND: 3_333, C20: 1_333}
+    every = refund(BUDGETED, basket, context, quote, {0: 3})
+    assert every.consumption == quote.consumption
+
+
+def test_under_claw_back_the_ledger_is_as_if_the_units_had_not_been_sold() -> None:
+    basket = cart(line("A", 1, "400.00"), line("B", 1, "100.00"))
+    context = ctx(coupons=("C20",))
+    quote = BUDGETED.price(basket, context)
+    back = refund(BUDGETED, basket, context, quote, {1: 1}, CLAW_BACK)
+    # the 400.00 left no longer reaches 500.00 but still takes the coupon
+    assert back.consumption == ((SPEND, 5_000),)
+    assert back.remaining is not None
+    assert dict(back.remaining.consumption) == {C20: 2_000, C20_USES: 1}
+
+
+def test_the_remaining_order_is_priced_against_what_the_order_took() -> None:
+    # priced when the better platform coupon had no use left, the order took the other;
+    # priced again for the give-back (here with nothing limited), the remaining order
+    # may not switch to the better one: it still holds the use it took
+    rules = engine(
+        '[[promotion]]\nid = "c20"\nkind = "coupon"\ncode = "C20"\noff = "20.00"\n'
+        'lane = "platform"\nuses = 1\n'
+        '[[promotion]]\nid = "c10"\nkind = "coupon"\ncode = "C10"\noff = "10.00"\n'
+        'lane = "platform"\nuses = 5\n',
+        plugins=ALL_KINDS,
+    )
+    c10 = CounterKey(CounterKind.COUPON_USES, "c10")
+    c20 = CounterKey(CounterKind.COUPON_USES, "c20")
+    basket = cart(line("A", 2, "100.00"))
+    context = ctx(coupons=("C20", "C10"))
+    quote = rules.price(basket, attrs.evolve(context, availability=Snapshot({c20: 0, c10: 5})))
+    assert quote.consumption == ((c10, 1),)
+    assert refund(rules, basket, context, quote, {0: 1}, CLAW_BACK).consumption == ()
