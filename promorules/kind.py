@@ -287,6 +287,16 @@ class Bound:
     ``unit_prices`` does not cover (``None``: nothing). ``unit_off``: an absolute
     discount per unit on top of any price (a deposit bonus), in minor units.
     :meth:`unit_depth` computes it.
+
+    A refinement by the dearest unit in scope, in any lane: ``group_price`` ``(n,
+    price)`` says the promotion discounts units of its scope only in groups of ``n``
+    that pay ``price`` together, and spreads its whole discount over the grouped units
+    in proportion to their amounts (a bundle), so every grouped unit loses the same
+    share of its amount, ``1 - price * groups / (the grouped units' amount)``, which is
+    at most ``1 - price / (n * dearest)``, ``dearest`` the highest list price of a unit
+    in scope. ``max_groups``: the most groups per order (``None``: no limit); an order
+    then loses at most ``max_groups * (n * dearest - price)``. A validator that knows
+    the list prices in scope works both out (:meth:`group_depth`, :meth:`group_cap`).
     """
 
     rate: Fraction = Fraction(1)
@@ -298,10 +308,34 @@ class Bound:
     unit_prices: dict[str, int] = attrs.field(factory=dict)
     other_rate: Fraction | None = None
     unit_off: int = 0
+    group_price: tuple[int, int] | None = None
+    max_groups: int | None = None
 
     @property
     def refined(self) -> bool:
         return bool(self.unit_prices) or self.other_rate is not None or self.unit_off > 0
+
+    def group_depth(self, dearest: int | None) -> Fraction:
+        """With ``group_price``, the largest share of its amount a unit in scope loses
+        (and of its pool an order loses) when no unit in scope is listed above
+        ``dearest`` (``None``: unknown, so the whole unit), never above ``rate``;
+        ``rate`` without ``group_price``."""
+        if self.group_price is None or dearest is None:
+            return self.rate
+        size, price = self.group_price
+        if size * dearest <= price:
+            return Fraction(0)
+        return min(1 - Fraction(price, size * dearest), Fraction(self.rate))
+
+    def group_cap(self, dearest: int | None) -> int | None:
+        """With ``group_price`` and ``max_groups``, the most an order loses when no unit
+        in scope is listed above ``dearest``: each group saves at most ``n * dearest -
+        price`` (the lower of that and ``cap``); ``cap`` otherwise."""
+        if self.group_price is None or self.max_groups is None or dearest is None:
+            return self.cap
+        size, price = self.group_price
+        most = self.max_groups * max(size * dearest - price, 0)
+        return most if self.cap is None else min(self.cap, most)
 
     def unit_depth(self, sku: str, list_price: int) -> Fraction:
         """The largest discount on one unit of ``sku`` (in scope) listed at

@@ -113,13 +113,19 @@ class Bundle(Kind):
         return evaluate
 
     def bound(self, promotion: Promotion) -> Bound:
+        # every bundle pays ``price`` for ``quantity`` units and the whole saving is
+        # spread over the bundled units in proportion to their amounts (largest
+        # remainder: within a minor unit a line), so each bundled unit loses the same
+        # share of its amount, at most 1 - price / (quantity x the dearest unit)
         config: BundleConfig = promotion.config
         return Bound(
             rate=Fraction(1),
             note=(
-                "depends on list prices: a bundle's units lose at most "
-                f"1 - price / ({config.quantity} x the dearest unit in scope) of their amount"
+                f"{config.quantity} units for {config.price} minor units: a unit loses at most "
+                f"1 - {config.price} / ({config.quantity} x the dearest unit in scope)"
             ),
+            group_price=(config.quantity, config.price),
+            max_groups=config.max_repeats,
         )
 
 

@@ -121,6 +121,7 @@ class _Promo:
         "index",
         "lane",
         "promotion",
+        "rate",
         "unlisted",
     )
 
@@ -144,6 +145,9 @@ class _Promo:
         self.absolute: int | None = bound.cap
         self.allowance = allowance
         """The rounding allowance on one line, in :data:`SCALE`-ths of a minor unit."""
+        self.rate = Fraction(bound.rate)
+        """The most it takes from its pool, as a share of it (a bound by the dearest unit
+        in scope is refined once the space is known, :meth:`refine_by_dearest`)."""
         self.fixed = _fixed_depth(self, price_lane)
         """What it takes from a unit of any sku it touches (see :func:`_unit_depth`);
         ``None`` where that depends on the sku (a price-lane bound refined per sku)."""
@@ -153,11 +157,25 @@ class _Promo:
         if self.fixed is None and "*" not in bound.unit_prices and bound.unit_off == 0:
             self.unlisted = (min(bound.other_rate or Fraction(0), Fraction(1)), Fraction(0))
 
+    def refine_by_dearest(self, dearest: int | None) -> None:
+        """Refine a ``group_price`` bound (a bundle) by the highest list price a unit in
+        its scope can have (``None``: unknown): every unit it touches loses at most
+        :meth:`Bound.group_depth <promorules.kind.Bound.group_depth>` of its amount,
+        and so does its pool; ``max_groups`` caps an order (``Bound.group_cap``)."""
+        bound = self.bound
+        depth = min(bound.group_depth(dearest), Fraction(1))
+        self.rate = depth
+        self.absolute = bound.group_cap(dearest)
+        self.fixed = (Fraction(0), Fraction(0) if self.absolute == 0 else depth)
+        self.unlisted = None
+
 
 def _fixed_depth(promo: _Promo, price_lane: bool) -> tuple[Fraction, Fraction] | None:
     bound = promo.bound
     if bound.rate <= 0 or promo.absolute == 0:
         return Fraction(0), Fraction(0)
+    if bound.group_price is not None:
+        return Fraction(0), Fraction(1)  # until refined by the dearest unit in scope
     if price_lane:
         # price-lane offers are unit prices: per unit by construction. A Bound that
         # refines the depth per sku (unit prices, a credit per unit) is used when it
@@ -243,6 +261,7 @@ class Bounds:
         self.without_lines = {
             i for i, p in enumerate(ruleset.promotions) if engine.kinds[p.kind].without_lines
         }
+        self.categories = ruleset.catalog.categories
         self.groups: list[_Group] = []
         self.group_of = self._group(space.items)
         """Per item, its group (an index into :attr:`groups`)."""
@@ -282,11 +301,9 @@ class Bounds:
                 for values in names:
                     mentioned[position].update(values)
         skus, categories, brands, merchants, tags = mentioned
-        refined = [p for p in promos if p.fixed is None]
         scopes: dict[tuple[object, ...], frozenset[int]] = {}
-        seen: dict[tuple[object, ...], int] = {}
-        out = []
-        for k, item in enumerate(items):
+        touches: list[frozenset[int]] = []
+        for item in items:
             if item.synthetic:
                 touch = frozenset(p.index for p in promos if may_touch(p.promotion, item))
             else:
@@ -303,6 +320,13 @@ class Bounds:
                         p.index for p in promos if may_touch(p.promotion, item, filters[p.index])
                     )
                 touch = found
+            touches.append(touch)
+        self._refine_by_dearest(items, touches)
+        refined = [p for p in promos if p.fixed is None]
+        seen: dict[tuple[object, ...], int] = {}
+        out = []
+        for k, item in enumerate(items):
+            touch = touches[k]
             parts = tuple((p.index, _unit_depth(p, item)) for p in refined if p.index in touch)
             key = (touch, item.category, item.synthetic, parts)
             g = seen.get(key)
@@ -313,6 +337,46 @@ class Bounds:
             self.groups[g].items.append(k)
             out.append(g)
         return out
+
+    def _refine_by_dearest(self, items: Sequence[Item], touches: Sequence[frozenset[int]]) -> None:
+        """Refine every ``group_price`` bound (a bundle) by the highest list price of a
+        unit in its scope: a catalogue sku's price, a declared category's ``max_price``
+        (unknown when it declares none)."""
+        grouped = [p for p in self.promos if p.bound.group_price is not None]
+        if not grouped:
+            return
+        categories = self.categories
+        dearest: dict[int, int | None] = {p.index: 0 for p in grouped}
+        seen: dict[frozenset[int], int | None] = {}
+        for item, touch in zip(items, touches, strict=True):
+            high: int | None = item.price
+            if item.synthetic:
+                facts = categories.get(item.category)
+                high = facts.max_price if facts is not None else None
+            if touch not in seen:
+                seen[touch] = high
+            elif (known := seen[touch]) is not None:
+                seen[touch] = None if high is None else max(known, high)
+        for touch, high in seen.items():
+            for i in touch:
+                if i in dearest:
+                    known = dearest[i]
+                    dearest[i] = None if high is None or known is None else max(known, high)
+        for promo in grouped:
+            most = dearest[promo.index]
+            promo.refine_by_dearest(most)
+            said = (
+                "no dearest unit known in scope: the whole unit"
+                if most is None
+                else f"the dearest unit in scope listed at {self._money(most)}: "
+                f"at most about {_pct(promo.rate)} of a unit"
+                + (
+                    f", {self._money(promo.absolute)} an order"
+                    if promo.absolute is not None
+                    else ""
+                )
+            )
+            promo.bound = attrs.evolve(promo.bound, note=f"{promo.bound.note}; {said}")
 
     def _contexts(self, ruleset: Ruleset) -> list[_Context]:
         seen: dict[tuple[int, ...], str] = {}
@@ -426,9 +490,9 @@ class Bounds:
             groups: dict[tuple[int, str], Fraction] = {}
             for i in group.touch:
                 promo = self.promos[i]
-                if i not in active or i in skip or promo.bound.rate <= 0:
+                if i not in active or i in skip or promo.rate <= 0:
                     continue
-                rate = min(Fraction(promo.bound.rate), Fraction(1))
+                rate = min(promo.rate, Fraction(1))
                 if promo.group is not None:
                     key = (promo.lane, promo.group)
                     groups[key] = max(groups.get(key, Fraction(0)), rate)
@@ -652,9 +716,7 @@ class Bounds:
         floor: Fraction,
     ) -> tuple[bool, Fraction | None, str, str, set[int]]:
         capped = frozenset(
-            i
-            for i in active
-            if self.promos[i].absolute is not None and self.promos[i].bound.rate > 0
+            i for i in active if self.promos[i].absolute is not None and self.promos[i].rate > 0
         )
         touched = frozenset().union(*(self.groups[g].touch for g, _ in populations))
         gifts = sorted(

@@ -383,6 +383,10 @@ def basket_promotions(draw: st.DrawFn, pid: str) -> dict[str, Any]:
         table["price"] = money(draw(st.integers(0, 600_000)))
         if draw(st.booleans()):
             table["max_repeats"] = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            table["skus"] = draw(
+                st.lists(st.sampled_from(SKUS), min_size=1, max_size=3, unique=True)
+            )
     elif kind == "gift":
         table["lane"] = draw(st.sampled_from(["item", "store", "platform"]))
         if draw(st.booleans()):

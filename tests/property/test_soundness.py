@@ -203,6 +203,9 @@ def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> Non
         return
     CHECKED[f"{name}: rulesets with a PROVEN floor"] += 1
     CHECKED[f"{name}: PROVEN floors"] += len(proven)
+    if any(p.bound.group_price is not None and 0 < p.rate < 1 for p in bounds.promos):
+        # the bound of a bundle that saves something, refined by the dearest unit
+        CHECKED[f"{name}: rulesets with a PROVEN floor and a bundle that saves"] += 1
     rng = random.Random(seed)
     for _ in range(SEARCH):
         cart, context = carts(rng, space, engine)
@@ -213,10 +216,39 @@ def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> Non
             assert not breaks(quote, cart, floor), (floor, cart, context, quote.payable)
 
 
-@given(wide_rulesets(), catalogues(), st.integers(0, 2**32 - 1))
+@st.composite
+def catalogue_rulesets(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A ruleset and a catalogue; now and then a bundle priced just under its quantity
+    of the catalogue's dearest sku, which saves a little: the range where a bundle's
+    bound (refined by the dearest unit in its scope) can prove a floor."""
+    ruleset = draw(wide_rulesets())
+    catalog = draw(catalogues())
+    dearest = max(item.price for item in catalog.values())
+    if draw(st.integers(0, 3)) == 0:
+        bundle = {
+            "id": "pb",
+            "kind": "bundle",
+            "lane": draw(st.sampled_from(["item", "store", "platform"])),
+            "quantity": draw(st.integers(2, 4)),
+            "price": "0.00",
+        }
+        if draw(st.booleans()):
+            bundle["max_repeats"] = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            bundle["skus"] = draw(st.lists(st.sampled_from(sorted(catalog)), min_size=1))
+        ruleset["promotion"].append(bundle)
+    for promotion in ruleset["promotion"]:
+        if promotion["kind"] == "bundle" and (promotion["id"] == "pb" or draw(st.booleans())):
+            price = promotion["quantity"] * dearest * draw(st.integers(60, 100)) // 100
+            promotion["price"] = f"{price // 100}.{price % 100:02d}"
+    return ruleset, catalog
+
+
+@given(catalogue_rulesets(), st.integers(0, 2**32 - 1))
 def test_proven_floors_have_no_breaching_cart_in_the_catalogue(
-    ruleset: dict[str, Any], catalog: dict[str, Any], seed: int
+    drawn: tuple[dict[str, Any], dict[str, Any]], seed: int
 ) -> None:
+    ruleset, catalog = drawn
     engine = unguarded(ruleset)
     space = build_space(engine, catalog, max_lines=4, max_quantity=4)
     check("catalogue", engine, space, seed, catalogue_carts)
@@ -318,6 +350,10 @@ COVERED = {
     ),
     "gift of a choice": lambda r: any("choose_one_of" in p for p in r["promotion"]),
     "bxgy partial": _has(kind="bxgy", partial=True),
+    "bundle max_repeats": lambda r: any(
+        p["kind"] == "bundle" and "max_repeats" in p for p in r["promotion"]
+    ),
+    "bundle skus": lambda r: any(p["kind"] == "bundle" and "skus" in p for p in r["promotion"]),
     "bxgy get_skus": lambda r: any("get_skus" in p for p in r["promotion"]),
     "unlock_codes": lambda r: any("unlock_codes" in p for p in r["promotion"]),
     "a budget": lambda r: any("budget" in p for p in r["promotion"]),

@@ -36,14 +36,34 @@ class Model:
     def __init__(self, bounds: Bounds) -> None:
         self.b = bounds
         items = bounds.space.items
+        facts = bounds.categories
+        # a bound by the dearest unit in scope (a bundle): the highest list price of a
+        # sku it may touch, a declared category's max_price (None: not declared)
+        self.dearest: dict[int, int | None] = {}
+        for p in bounds.promos:
+            highs: list[int | None] = [
+                facts[item.category].max_price if item.synthetic else item.price
+                for item in items
+                if may_touch(p.promotion, item)
+            ]
+            known = [high for high in highs if high is not None]
+            self.dearest[p.index] = None if len(known) < len(highs) else max(known, default=0)
         self.depth = [
             {
-                p.index: _depth(p.bound, p.lane == bounds.price_position, item)
+                p.index: _depth(
+                    p.bound, p.lane == bounds.price_position, item, self.dearest[p.index]
+                )
                 for p in bounds.promos
                 if may_touch(p.promotion, item)
             }
             for item in items
         ]
+
+    def rate(self, i: int) -> Fraction:
+        return min(Fraction(self.b.promos[i].bound.group_depth(self.dearest[i])), ONE)
+
+    def cap(self, i: int) -> int | None:
+        return self.b.promos[i].bound.group_cap(self.dearest[i])
 
     def unit(
         self, k: int, active: frozenset[int], skip: frozenset[int] = frozenset()
@@ -83,9 +103,9 @@ class Model:
             groups: dict[tuple[int, str], Fraction] = {}
             for i in depths:
                 promo = b.promos[i]
-                if i not in active or i in skip or promo.bound.rate <= 0:
+                if i not in active or i in skip or self.rate(i) <= 0:
                     continue
-                rate = min(Fraction(promo.bound.rate), ONE)
+                rate = self.rate(i)
                 if promo.group is None:
                     lanes[promo.lane] += rate
                 else:
@@ -150,9 +170,7 @@ class Model:
         self, chosen: list[int], active: frozenset[int], f: Fraction
     ) -> tuple[bool, Fraction | None, str, str, set[int]]:
         b, items, keep = self.b, self.b.space.items, 1 - f
-        capped = frozenset(
-            i for i in active if b.promos[i].bound.cap is not None and b.promos[i].bound.rate > 0
-        )
+        capped = frozenset(i for i in active if self.cap(i) is not None and self.rate(i) > 0)
         gifts = sorted(
             (b.promos[i].bound.min_base, b.promos[i].bound.extra_cost, i)
             for i in active
@@ -163,7 +181,7 @@ class Model:
         lowest = min(items[k].price for k in chosen)
         best = None
         for skip in [frozenset(), capped] if capped else [frozenset()]:
-            absolute = sum(b.promos[i].bound.cap or 0 for i in skip)
+            absolute = sum(self.cap(i) or 0 for i in skip)
             pooled = self.pooled(active, skip)
             for per_line in (True, False):
                 ratio, worst_m, where, why = None, Fraction(1), "", ""
@@ -198,9 +216,14 @@ class Model:
         return (*best, used_all)
 
 
-def _depth(bound: Bound, price_lane: bool, item: Item) -> tuple[Fraction, Fraction]:
-    if bound.rate <= 0 or bound.cap == 0:
+def _depth(
+    bound: Bound, price_lane: bool, item: Item, dearest: int | None
+) -> tuple[Fraction, Fraction]:
+    if bound.rate <= 0 or bound.group_cap(dearest) == 0:
         return Fraction(0), Fraction(0)
+    if bound.group_price is not None:
+        # every unit in scope loses the same share: 1 - price / (n x the dearest unit)
+        return Fraction(0), min(bound.group_depth(dearest), ONE)
     if price_lane:
         if bound.refined and not item.synthetic:
             part, credit = bound.unit_parts(item.sku, item.price)
@@ -250,7 +273,7 @@ def repeated(draw: st.DrawFn) -> dict[str, Any]:
 def random_bounds(draw: st.DrawFn, skus: list[str]) -> Bound:
     rate = draw(st.fractions(0, 1, max_denominator=400))
     refined = draw(st.booleans())
-    return Bound(
+    bound = Bound(
         rate=rate,
         line_rate=draw(st.none() | st.fractions(0, 1, max_denominator=400)),
         cap=draw(st.none() | st.integers(0, 5_000)),
@@ -265,6 +288,12 @@ def random_bounds(draw: st.DrawFn, skus: list[str]) -> Bound:
         other_rate=draw(st.none() | st.fractions(0, 1, max_denominator=50)) if refined else None,
         unit_off=draw(st.sampled_from([0, 0, 7])) if refined else 0,
     )
+    if draw(st.integers(0, 3)) == 0:  # a bundle's: refined by the dearest unit in scope
+        size = draw(st.integers(2, 4))
+        price = draw(st.integers(0, 4 * 5_000))
+        max_groups = draw(st.none() | st.integers(1, 3))
+        bound = attrs.evolve(bound, group_price=(size, price), max_groups=max_groups)
+    return bound
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
