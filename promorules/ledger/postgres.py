@@ -100,8 +100,8 @@ CREATE INDEX IF NOT EXISTS reservations_due ON reservations (expires_at)
 CREATE TABLE IF NOT EXISTS paused (promotion text PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE IF NOT EXISTS log (seq bigserial PRIMARY KEY, entry text NOT NULL);
--- refunds is created last: its presence says the schema is complete (a ledger made
--- before the audit log or refunds existed gets what it lacks on its next open).
+-- a ledger made before the audit log or refunds existed gets what it lacks on its next
+-- open (the probe in _create_schema looks for every table of TABLES).
 CREATE TABLE IF NOT EXISTS refunds (
     id text PRIMARY KEY,
     reservation text NOT NULL,
@@ -110,6 +110,9 @@ CREATE TABLE IF NOT EXISTS refunds (
 );
 CREATE INDEX IF NOT EXISTS refunds_reservation ON refunds (reservation);
 """
+
+TABLES = ("counters", "reservations", "paused", "meta", "log", "refunds")
+"""Every table of SCHEMA: a namespace lacking any of them is brought up to date."""
 
 NAMESPACE = re.compile(r"^[a-z_][a-z0-9_]{0,62}\Z")
 SWEEP_BATCH = 500
@@ -157,7 +160,9 @@ class PostgresLedger(Ledger):
         may open a fresh namespace at once and DDL "IF NOT EXISTS" is not race-free in
         PostgreSQL, so creation is serialised by an advisory lock.
         """
-        probe = f"SELECT to_regclass('{self.namespace}.refunds') IS NOT NULL"
+        probe = "SELECT " + " AND ".join(
+            f"to_regclass('{self.namespace}.{table}') IS NOT NULL" for table in TABLES
+        )
         with self._transaction() as conn:
             found = conn.execute(probe).fetchone()
             if found is not None and found[0]:

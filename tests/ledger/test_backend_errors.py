@@ -230,3 +230,17 @@ def test_a_postgres_schema_from_before_the_audit_log_gets_it(tmp_path: Path) -> 
         assert ledger.exists(FLASH)
     finally:
         ledger.destroy()
+
+
+def test_a_postgres_schema_from_before_refunds_gets_them(tmp_path: Path) -> None:
+    url = fresh_url("postgres", tmp_path)
+    with open_ledger(url) as ledger:
+        ledger.provision([CounterSpec(FLASH, 5)])
+        with ledger._transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute("DROP TABLE refunds")
+    ledger = open_ledger(url)
+    try:
+        assert ledger.refunds() == []
+        assert ledger.exists(FLASH)
+    finally:
+        ledger.destroy()
