@@ -74,6 +74,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.messages import Amount, Note
 from promorules.model import bound
 from promorules.plan import FOREVER, Compiled, Plan
 from promorules.pricelane import apply_prices
@@ -153,7 +154,8 @@ class Engine:
             partners |= named_by.get(compiled.promotion.id, set())
             compiled.not_with = frozenset(partners)
         self._meta = [
-            (c.promotion.id, c.promotion.kind, c.lane, self._weights(c)) for c in self._compiled
+            (c.promotion.id, c.promotion.kind, c.lane, self._weights(c), c.promotion.title)
+            for c in self._compiled
         ]
         # trim order: lowest priority first, then the lane applied last, then declared last
         self._trim_order = [
@@ -562,7 +564,7 @@ class Engine:
                             0,
                             0,
                             Reason.GUARDRAIL_REJECTED,
-                            "dropped by the guardrail (on_breach = reject)",
+                            (),
                             None,
                         ]
                     continue
@@ -573,7 +575,7 @@ class Engine:
                             0,
                             0,
                             Reason.PAUSED,
-                            "paused by the planners",
+                            (),
                             None,
                         ]
                     continue
@@ -588,7 +590,7 @@ class Engine:
                                 0,
                                 0,
                                 Reason.EXCLUDED_BY,
-                                "its lines already carry a promotion it does not stack with",
+                                (),
                                 None,
                             ]
                         continue
@@ -604,7 +606,7 @@ class Engine:
                         0,
                         0,
                         result.reason,
-                        result.detail,
+                        result.notes,
                         result.hint,
                     ]
             if not offers:
@@ -660,9 +662,7 @@ class Engine:
                         applied,
                         offer.base,
                         why,
-                        offer.detail
-                        if applied or offer.gifts
-                        else "earlier promotions left nothing to discount",
+                        offer.notes if applied or offer.gifts else _LEFT_NOTHING,
                         offer.hint,
                     ]
             self.settle(offers, state, gifts, consumes, schedule, records)
@@ -764,6 +764,8 @@ class Engine:
                     record = quote._records[index]
                     record[0], record[1] = Status.TRIMMED, record[1] - amount
                     record[3] = Reason.GUARDRAIL_CLAMPED
+                    trimmed = Note("guardrail-trimmed", {"amount": Amount(amount)})
+                    record[4] = (*record[4], trimmed)
             if dropped:
                 self._drop_gifts(quote, dropped, explain)
             meta = self._meta
@@ -812,19 +814,19 @@ class Engine:
             if not explain:
                 continue
             record = quote._records[index]
-            note = f"gift {gift.sku} dropped: the order margin floor cannot hold its cost"
+            note = Note("gift-dropped", {"sku": gift.sku})
             if record[1] == 0 and not any(i == index for i, _ in quote._gifts):
                 quote._records[index] = [
                     Status.NOT_APPLIED,
                     0,
                     record[2],
                     Reason.GUARDRAIL_CLAMPED,
-                    note,
+                    (note,),
                     record[5],
                 ]
             else:
                 record[0], record[3] = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
-                record[4] = f"{record[4]}; {note}" if record[4] else note
+                record[4] = (*record[4], note)
         quote.consumption = tuple(consumption)
 
     def _finish(
@@ -846,6 +848,7 @@ class Engine:
 _OK = GuardrailStatus.OK  # a module global: an enum member read off its class costs ~70 ns
 _NO_GUARDRAIL = GuardrailReport(_OK, (), {}, ())
 _NOTHING: frozenset[int] = frozenset()  # no promotion excluded
+_LEFT_NOTHING = (Note("earlier-left-nothing"),)
 
 
 def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
@@ -882,7 +885,7 @@ def _unlocked_by(codes: frozenset[str], inner: Evaluator) -> Evaluator:
         if codes.isdisjoint(state.coupons):
             if not state.explain:
                 return QUIET
-            return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+            return NotApplied(Reason.NOT_PRESENTED)
         return inner(state, lines)
 
     return evaluate

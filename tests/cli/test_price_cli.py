@@ -128,7 +128,7 @@ def test_cross_store_figures_by_hand(capsys: pytest.CaptureFixture[str]) -> None
         "every-300-off-50": ("applied", "150.00"),
     }
     assert explanations["hearth-every-200"] == ("not-applied", "0.00")
-    assert "150.00 off on 1099.30 (3 x 50.00 off per 300.00)" in [
+    assert "CN¥150.00 off on CN¥1,099.30 (3 x CN¥50.00 off per CN¥300.00)" in [
         e["message"] for e in quote["explanations"]
     ]
     floors = {f["name"]: (f["margin"], f["held"]) for f in quote["guardrail"]["floors"]}
