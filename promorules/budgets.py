@@ -14,6 +14,7 @@ from typing import Any
 
 from promorules.counters import CounterKey
 from promorules.kind import Offer, Reason
+from promorules.messages import Amount, Note
 from promorules.money import allocate
 from promorules.plan import Compiled
 from promorules.quote import Status
@@ -58,11 +59,12 @@ def apply_budgets(
                 0,
                 record[2],
                 Reason.BUDGET_EXHAUSTED,
-                "its budget cannot cover this discount",
+                (),
                 None,
             ]
         else:
             record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+            record[4] = (*record[4], Note("budget-trimmed", {"amount": Amount(given - keep)}))
     return shipping_back
 
 
@@ -146,11 +148,13 @@ class FunderBudgets:
                         0,
                         record[2],
                         Reason.BUDGET_EXHAUSTED,
-                        f"the {funder.value} budget cannot cover this discount",
+                        (Note("funder-budget-exhausted", {"funder": funder.value}),),
                         None,
                     ]
                 else:
                     record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+                    over_by = Amount(total - keep)
+                    record[4] = (*record[4], Note("budget-trimmed", {"amount": over_by}))
         return shipping_back
 
 

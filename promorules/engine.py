@@ -74,6 +74,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.messages import Amount, Note
 from promorules.model import bound
 from promorules.plan import FOREVER, Compiled, Plan
 from promorules.pricelane import apply_prices
@@ -153,7 +154,8 @@ class Engine:
             partners |= named_by.get(compiled.promotion.id, set())
             compiled.not_with = frozenset(partners)
         self._meta = [
-            (c.promotion.id, c.promotion.kind, c.lane, self._weights(c)) for c in self._compiled
+            (c.promotion.id, c.promotion.kind, c.lane, self._weights(c), c.promotion.title)
+            for c in self._compiled
         ]
         # trim order: lowest priority first, then the lane applied last, then declared last
         self._trim_order = [
@@ -539,7 +541,7 @@ class Engine:
                             0,
                             0,
                             Reason.GUARDRAIL_REJECTED,
-                            "dropped by the guardrail (on_breach = reject)",
+                            (),
                             None,
                         ]
                     continue
@@ -550,7 +552,7 @@ class Engine:
                             0,
                             0,
                             Reason.PAUSED,
-                            "paused by the planners",
+                            (),
                             None,
                         ]
                     continue
@@ -565,7 +567,7 @@ class Engine:
                                 0,
                                 0,
                                 Reason.EXCLUDED_BY,
-                                "its lines already carry a promotion it does not stack with",
+                                (),
                                 None,
                             ]
                         continue
@@ -581,7 +583,7 @@ class Engine:
                         0,
                         0,
                         result.reason,
-                        result.detail,
+                        result.notes,
                         result.hint,
                     ]
             if not offers:
@@ -637,9 +639,7 @@ class Engine:
                         applied,
                         offer.base,
                         why,
-                        offer.detail
-                        if applied or offer.gifts
-                        else "earlier promotions left nothing to discount",
+                        offer.notes if applied or offer.gifts else _LEFT_NOTHING,
                         offer.hint,
                     ]
             self.settle(offers, state, gifts, consumes, schedule, records)
@@ -768,6 +768,8 @@ class Engine:
                     record = priced.records[index]
                     record[0], record[1] = Status.TRIMMED, record[1] - amount
                     record[3] = Reason.GUARDRAIL_CLAMPED
+                    trimmed = Note("guardrail-trimmed", {"amount": Amount(amount)})
+                    record[4] = (*record[4], trimmed)
             if dropped:
                 self._drop_gifts(priced, dropped, explain)
             meta = self._meta
@@ -840,19 +842,19 @@ class Engine:
             if not explain:
                 continue
             record = records[index]
-            note = f"gift {gift.sku} dropped: the order margin floor cannot hold its cost"
+            note = Note("gift-dropped", {"sku": gift.sku})
             if record[1] == 0 and not any(i == index for i, _ in gifts):
                 records[index] = [
                     Status.NOT_APPLIED,
                     0,
                     record[2],
                     Reason.GUARDRAIL_CLAMPED,
-                    note,
+                    (note,),
                     record[5],
                 ]
             else:
                 record[0], record[3] = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
-                record[4] = f"{record[4]}; {note}" if record[4] else note
+                record[4] = (*record[4], note)
 
     def _report(
         self,
@@ -914,6 +916,7 @@ class Pass:
 _OK = GuardrailStatus.OK  # a module global: an enum member read off its class costs ~70 ns
 _NO_GUARDRAIL = GuardrailReport(_OK, (), {}, ())
 _NOTHING: frozenset[int] = frozenset()  # no promotion excluded
+_LEFT_NOTHING = (Note("earlier-left-nothing"),)
 
 
 def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:
@@ -950,7 +953,7 @@ def _unlocked_by(codes: frozenset[str], inner: Evaluator) -> Evaluator:
         if codes.isdisjoint(state.coupons):
             if not state.explain:
                 return QUIET
-            return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+            return NotApplied(Reason.NOT_PRESENTED)
         return inner(state, lines)
 
     return evaluate

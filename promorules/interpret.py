@@ -9,13 +9,13 @@ rules both ways and holds them equal to the minor unit, so a slip in either fail
 
 Figures first: every benefit comes to a discount per line (or off the shipping fee, or
 unit prices), a pooled one split over its pool's lines by :func:`split`. The account
-(what was reached, the upsell towards the next step) is worded only when the state asks
-for explanations.
+(what was reached, the upsell towards the next step) is noted, as
+:class:`~promorules.messages.Note` data, only when the state asks for explanations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 
 from promorules.counters import CounterKey
@@ -23,12 +23,14 @@ from promorules.kind import (
     QUIET,
     CompileEnv,
     Evaluator,
+    Gift,
     NotApplied,
     Offer,
     PricingState,
     Reason,
     Upsell,
 )
+from promorules.messages import Amount, Note
 from promorules.model import (
     AmountOff,
     Cheapest,
@@ -45,7 +47,7 @@ from promorules.model import (
     UnitPrice,
     Uses,
 )
-from promorules.money import Rounding, allocate, apply_rate, format_amount, format_percent
+from promorules.money import Rounding, allocate, apply_rate
 from promorules.units import runs, take
 
 
@@ -225,84 +227,95 @@ def pools(rule: Rule, state: PricingState, lines: Sequence[int]) -> list[Sequenc
 
 
 class _Words:
-    """A rule's texts, worked out once per promotion, not on every cart."""
+    """A rule's notes, worked out once per promotion, not on every cart."""
 
     def __init__(self, rule: Rule, env: CompileEnv) -> None:
         self.rule = rule
         self.env = env
-        currency = env.currency
-        self.money: Callable[[int], str] = lambda minor: format_amount(minor, currency)
-        self.first = self.measure(rule.first)
-        self.below = (
-            f"below the first threshold ({self.first})"
-            if isinstance(rule.benefit, (Tiers, Every))
-            else f"below the threshold ({self.first})"
-        )
+        ladder = isinstance(rule.benefit, (Tiers, Every))
+        if rule.by_quantity:
+            code = "below-first-tier-items" if ladder else "below-threshold-items"
+            self.below = Note(code, {"items": rule.first})
+        else:
+            code = "below-first-tier" if ladder else "below-threshold"
+            self.below = Note(code, {"threshold": Amount(rule.first)})
+        self._benefit: Note | None = None
 
-    def short(self, base: int, quantity: int) -> tuple[str, Upsell | None]:
+    def short(self, base: int, quantity: int) -> tuple[Note, Upsell | None]:
         """Why a pool of ``base`` and ``quantity`` short of the condition gives nothing,
         and the hint towards it: in items when the units it must hold are what it lacks."""
         rule = self.rule
         need = rule.condition.min_quantity
         if need and not rule.by_quantity and quantity < need:
-            hint = self.env.upsell(need - quantity, need, self.benefit(), True)
-            return f"below the threshold ({need} items)", hint
+            hint = self.env.upsell(need - quantity, need, self.benefit, True)
+            return Note("below-threshold-items", {"items": need}), hint
         return self.below, self.hint(rule, quantity if rule.by_quantity else base, None)
 
-    def measure(self, value: int) -> str:
-        return f"{value} items" if self.rule.by_quantity else self.money(value)
-
-    def reward(self, reward: PercentOff | AmountOff) -> str:
+    def reward(self, reward: PercentOff | AmountOff) -> Note:
         if isinstance(reward, PercentOff):
-            return f"{format_percent(reward.rate)} off"
-        return f"{self.money(reward.amount)} off"
+            return Note("percent-off", {"percent": reward.rate})
+        return Note("amount-off", {"amount": Amount(reward.amount)})
 
-    def benefit(self) -> str:
-        """The reward the rule gives, as an upsell hint names it."""
+    def benefit(self) -> Note:
+        """The reward the rule gives, as an upsell hint names it (built once)."""
+        found = self._benefit
+        if found is None:
+            found = self._benefit = self._name_benefit()
+        return found
+
+    def _name_benefit(self) -> Note:
         rule, benefit = self.rule, self.rule.benefit
         if isinstance(benefit, ShippingOff):
             if benefit.amount is not None:
-                return f"{self.money(benefit.amount)} off shipping"
+                return Note("shipping-amount-off", {"amount": Amount(benefit.amount)})
             if benefit.percent is not None:
-                return f"{format_percent(benefit.percent)} off shipping"
+                return Note("shipping-percent-off", {"percent": benefit.percent})
             if benefit.price is not None:
-                return f"shipping at {self.money(benefit.price)}"
-            return "free shipping"
+                return Note("shipping-at", {"price": Amount(benefit.price)})
+            return Note("free-shipping")
         if isinstance(benefit, Tiers):
             return self.reward(benefit.steps[0].reward)
         if isinstance(benefit, Every):
-            return f"{self.money(benefit.off)} off"
+            return Note("amount-off", {"amount": Amount(benefit.off)})
         if isinstance(benefit, GiveGifts):
-            return "gift " + ", ".join(
-                (g.title or g.sku) + ("" if g.quantity == 1 else f" x{g.quantity}")
-                for g in benefit.gifts
-            )
+            return Note("gifts", {"gifts": gift_items(benefit.gifts)})
         if isinstance(benefit, AmountOff):
-            text = self.reward(benefit)
-            if benefit.per is not Per.POOL:
-                text += f" each {benefit.per.value}"
+            amount = Amount(benefit.amount)
+            if benefit.per is Per.UNIT:
+                note = Note("amount-off-each-unit", {"amount": amount})
+            elif benefit.per is Per.LINE:
+                note = Note("amount-off-each-line", {"amount": amount})
+            else:
+                note = Note("amount-off", {"amount": amount})
         elif isinstance(benefit, PercentOff):
-            text = self.reward(benefit) + (" each line" if benefit.per_line else "")
+            code = "percent-off-each-line" if benefit.per_line else "percent-off"
+            note = Note(code, {"percent": benefit.rate})
         else:
-            return "a unit price"
+            return Note("a-unit-price")
         if rule.cap is not None:
-            text += f" (at most {self.money(rule.cap)})"
-        return text
+            return Note("at-most", {"reward": note, "cap": Amount(rule.cap)})
+        return note
 
-    def applied(self, measure: int, step: int | None, capped: bool) -> str:
+    def applied(self, measure: int, step: int | None) -> Note:
         """What one pool reached and got."""
         rule, benefit = self.rule, self.rule.benefit
-        note = " (capped)" if capped else ""
         if isinstance(benefit, Tiers) and step is not None:
             tier = benefit.steps[step]
-            return f"tier {self.measure(tier.at)}: {self.reward(tier.reward)}{note}"
+            reward = self.reward(tier.reward)
+            if rule.by_quantity:
+                return Note("tier-reached-items", {"items": tier.at, "reward": reward})
+            return Note("tier-reached", {"threshold": Amount(tier.at), "reward": reward})
         if isinstance(benefit, Every):
-            times = measure // benefit.step
-            return f"{times} x {self.money(benefit.off)} off per {self.measure(benefit.step)}{note}"
-        text = self.benefit()
+            times, off = measure // benefit.step, Amount(benefit.off)
+            if rule.by_quantity:
+                return Note(
+                    "every-reached-items", {"times": times, "off": off, "items": benefit.step}
+                )
+            return Note("every-reached", {"times": times, "off": off, "step": Amount(benefit.step)})
         if rule.condition.min_amount:
-            text += f", {self.money(rule.condition.min_amount)} reached"
-        return text + (", capped" if capped else "")
+            threshold = Amount(rule.condition.min_amount)
+            return Note("reward-given-above", {"reward": self.benefit(), "threshold": threshold})
+        return Note("reward-given", {"reward": self.benefit()})
 
     def hint(self, rule: Rule, measure: int, step: int | None) -> Upsell | None:
         """The upsell from a pool at ``measure`` (amount, or units) to its next reward."""
@@ -312,10 +325,10 @@ class _Words:
         if isinstance(benefit, Every):
             times = measure // benefit.step
             if times == 0:
-                return upsell(rule.first - measure, rule.first, self.benefit(), by_quantity)
+                return upsell(rule.first - measure, rule.first, self.benefit, by_quantity)
             target = (times + 1) * benefit.step
-            reward = self.money((times + 1) * benefit.off)
-            return upsell(target - measure, benefit.step, f"{reward} off", by_quantity)
+            reward = Note("amount-off", {"amount": Amount((times + 1) * benefit.off)})
+            return upsell(target - measure, benefit.step, reward, by_quantity)
         if isinstance(benefit, Tiers):
             following = 0 if step is None else step + 1
             if following >= len(benefit.steps):
@@ -323,7 +336,17 @@ class _Words:
             nxt = benefit.steps[following]
             at = max(nxt.at, rule.first)
             return upsell(at - measure, at, self.reward(nxt.reward), by_quantity)
-        return upsell(rule.first - measure, rule.first, self.benefit(), by_quantity)
+        return upsell(rule.first - measure, rule.first, self.benefit, by_quantity)
+
+
+def gift_items(gifts: Sequence[Gift]) -> tuple[Note, ...]:
+    """The notes naming ``gifts`` (title, else sku; the quantity when more than one)."""
+    return tuple(
+        Note("gift-item", {"name": g.title or g.sku})
+        if g.quantity == 1
+        else Note("gift-items", {"name": g.title or g.sku, "quantity": g.quantity})
+        for g in gifts
+    )
 
 
 def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
@@ -333,9 +356,9 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
     codes = rule.condition.codes
     uses = rule.uses
     above = (
-        f"above its maximum ({words.money(rule.condition.max_amount)})"
+        (Note("above-maximum", {"maximum": Amount(rule.condition.max_amount)}),)
         if rule.condition.max_amount is not None
-        else ""
+        else ()
     )
 
     def gate(state: PricingState) -> NotApplied | tuple[list[tuple[CounterKey, int]], str]:
@@ -344,7 +367,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
         if not mine:
             if not state.explain:
                 return QUIET
-            return NotApplied(Reason.NOT_PRESENTED, "its code was not presented")
+            return NotApplied(Reason.NOT_PRESENTED)
         if uses.any:
             return claim(uses, state, mine)
         return [], mine[0]
@@ -369,7 +392,8 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             if not explain:
                 assert gifts_offer is not None
                 return gifts_offer
-            return Offer(base=goods, detail=f"adds {words.benefit()}", gifts=list(benefit.gifts))
+            adds = Note("adds-gifts", {"gifts": gift_items(benefit.gifts)})
+            return Offer(base=goods, notes=(adds,), gifts=list(benefit.gifts))
         if isinstance(benefit, ShippingOff):
             _, goods, units = measures(rule, state, lines)
             short = reached(rule, goods, units)
@@ -377,18 +401,21 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 return _short(state.explain, short, goods, units, words, above)
             fee = state.shipping
             if fee <= 0:
-                return NotApplied(Reason.NOTHING_LEFT, "no shipping fee left to waive")
+                return NotApplied(Reason.NOTHING_LEFT, (_NO_FEE,))
             off = shipping_off(benefit, fee, state.rounding)
             if off <= 0:
-                return NotApplied(Reason.NOTHING_LEFT, "the shipping fee is already that low")
+                return NotApplied(Reason.NOTHING_LEFT, (_FEE_LOW,))
             if not explain:
                 return Offer(shipping_off=off, consumes=consumes or None)
-            need = rule.first
-            after = f" above {words.first}" if need else ""
-            what = "shipping waived" if off == fee else "off shipping"
+            what = "shipping-waived" if off == fee else "shipping-off"
+            if rule.first and not rule.by_quantity:
+                threshold = Amount(rule.first)
+                told = Note(f"{what}-above", {"amount": Amount(off), "threshold": threshold})
+            else:
+                told = Note(what, {"amount": Amount(off)})
             return Offer(
                 base=goods,
-                detail=f"{words.money(off)} {what}{after}",
+                notes=(told,),
                 shipping_off=off,
                 consumes=consumes,
                 codes=redeemed,
@@ -400,16 +427,14 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             if not lines:
                 if not explain:
                     return QUIET
-                return NotApplied(
-                    Reason.OTHER, "applies at the final payment: its lines' balance is paid later"
-                )
+                return NotApplied(Reason.OTHER, (_FINAL_PAYMENT,))
         out_lines: list[int] = []
         out_amounts: list[int] = []
         total_base = 0
-        notes: list[str] = []
+        notes: list[Note] = []
         best: Upsell | None = None
         met = above_seen = False
-        below = ""  # why the first pool short of the condition gives nothing
+        below: Note | None = None  # why the first pool short of the condition gives nothing
         by_quantity = rule.by_quantity
         with_shipping = rule.with_shipping
         shipping = 0
@@ -433,7 +458,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
                 shipping = given.pop()
             if balances and sum(given) > _balance(state, pool):
                 if explain:
-                    notes.append("the balance left to pay is below what it gives")
+                    notes.append(_BALANCE_BELOW)
                 continue
             if explain:
                 total_base += base
@@ -444,28 +469,29 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             if not any(given) and not shipping:
                 continue
             if explain:
-                note = words.applied(measure, step, capped)
+                notes.append(words.applied(measure, step))
+                if capped:
+                    notes.append(_CAPPED)
                 if (
                     rule.pooled
                     and sum(given) + shipping == base
                     and _earned(rule, state, measure, base) > base
                 ):
-                    note += ", limited to the amount it applies to"
-                notes.append(note)
+                    notes.append(_LIMITED)
             out_lines.extend(pool)
             out_amounts.extend(given)
         if not out_lines and not shipping:
             if not explain:
                 return QUIET
             if met and notes:  # each pool's balance was below what it would give
-                return NotApplied(Reason.OTHER, "; ".join(notes), best)
+                return NotApplied(Reason.OTHER, tuple(notes), best)
             if met:
-                return NotApplied(Reason.NOTHING_LEFT, "nothing left to discount", best)
-            if below:
-                return NotApplied(Reason.BELOW_THRESHOLD, below, best)
+                return NotApplied(Reason.NOTHING_LEFT, (), best)
+            if below is not None:
+                return NotApplied(Reason.BELOW_THRESHOLD, (below,), best)
             if above_seen:
                 return NotApplied(Reason.ABOVE_MAXIMUM, above)
-            return NotApplied(Reason.NO_ELIGIBLE_LINES, "no line in the cart is in its scope")
+            return NotApplied(Reason.NO_ELIGIBLE_LINES)
         if not explain:
             if consumes or shipping:
                 return Offer(
@@ -477,7 +503,7 @@ def evaluator(rule: Rule, env: CompileEnv) -> Evaluator:
             out_amounts,
             shipping_off=shipping,
             base=total_base,
-            detail="; ".join(notes),
+            notes=tuple(notes),
             hint=best,
             consumes=consumes,
             codes=redeemed,
@@ -508,18 +534,16 @@ def claim(
     if uses.per_customer is not None:
         customer = state.customer.id
         if not customer:
-            return NotApplied(
-                Reason.CUSTOMER_REQUIRED, "limited per customer, and the cart names no customer"
-            )
+            return NotApplied(Reason.CUSTOMER_REQUIRED)
         key = CounterKey(uses.per_customer.kind, uses.per_customer.promotion, customer)
         left = availability.remaining(key)
         if left is not None and left <= 0:
-            return NotApplied(Reason.CUSTOMER_LIMIT, "this customer has no use of it left")
+            return NotApplied(Reason.CUSTOMER_LIMIT)
         consumes.append((key, 1))
     if uses.total is not None:
         left = availability.remaining(uses.total)
         if left is not None and left <= 0:
-            return NotApplied(Reason.EXHAUSTED, "every use of it is taken")
+            return NotApplied(Reason.EXHAUSTED)
         consumes.append((uses.total, 1))
     if uses.per_code is not None:
         template = uses.per_code
@@ -529,7 +553,7 @@ def claim(
             if _left(availability.remaining(CounterKey(template.kind, template.promotion, code)))
         ]
         if not fresh:
-            return NotApplied(Reason.CODE_USED, "its code has been used")
+            return NotApplied(Reason.CODE_USED)
         mine = fresh
         consumes.append((CounterKey(template.kind, template.promotion, mine[0]), 1))
     return consumes, mine[0]
@@ -567,7 +591,7 @@ def _capped(rule: Rule, state: PricingState, pool: Sequence[int], measure: int, 
 
 
 def _short(
-    explain: bool, short: int, base: int, quantity: int, words: _Words, above: str
+    explain: bool, short: int, base: int, quantity: int, words: _Words, above: tuple[Note, ...]
 ) -> NotApplied:
     """Why a pool of ``base`` and ``quantity``, ``short`` of the rule's condition
     (:func:`reached`), gives nothing."""
@@ -576,7 +600,7 @@ def _short(
     if short < 0:
         return NotApplied(Reason.ABOVE_MAXIMUM, above)
     why, hint = words.short(base, quantity)
-    return NotApplied(Reason.BELOW_THRESHOLD, why, hint)
+    return NotApplied(Reason.BELOW_THRESHOLD, (why,), hint)
 
 
 def _unit_prices(
@@ -585,7 +609,7 @@ def _unit_prices(
     cart, list_unit, qty = state.lines, state.list_unit, state.qty
     rounding = state.rounding
     offered: list[tuple[int, int, int]] = []
-    notes: list[str] = []
+    notes: list[Note] = []
     base = 0
     for i in lines:
         unit = list_unit[i]
@@ -595,14 +619,23 @@ def _unit_prices(
         offered.append((i, price, qty[i]))
         if state.explain:
             base += state.amounts[i]
-            notes.append(f"{cart[i].sku} {words.money(price)}")
+            notes.append(Note("unit-price", {"sku": cart[i].sku, "price": Amount(price)}))
     if not offered:
         if not state.explain:
             return QUIET
-        return NotApplied(Reason.NO_ELIGIBLE_LINES, "no price below list for the skus in the cart")
+        return NotApplied(Reason.NO_ELIGIBLE_LINES, (_NO_PRICE_BELOW_LIST,))
     if not state.explain:
         return Offer(unit_prices=offered)
-    return Offer(base=base, unit_prices=offered, detail=", ".join(notes))
+    return Offer(base=base, unit_prices=offered, notes=tuple(notes))
+
+
+_NO_FEE = Note("no-shipping-fee")
+_FEE_LOW = Note("shipping-already-low")
+_FINAL_PAYMENT = Note("final-payment-only")
+_BALANCE_BELOW = Note("balance-below-discount")
+_CAPPED = Note("capped")
+_LIMITED = Note("limited-to-base")
+_NO_PRICE_BELOW_LIST = Note("no-price-below-list")
 
 
 def steps_rate(step: Step, floor: int, by_quantity: bool) -> Fraction:

@@ -17,13 +17,17 @@ indexes) and calls ``evaluator(state, lines)``. The evaluator returns either
 
 - an :class:`Offer`: the discount per line it would give on that base, or, in the
   price lane, unit prices it offers (the engine keeps the lowest price per unit); or
-- a :class:`NotApplied`: a reason code and the figures for an explanation, with an
+- a :class:`NotApplied`: a reason code and the notes of an explanation, with an
   optional :class:`Upsell` hint.
+
+Explanations are data, never text: :class:`~promorules.messages.Note` values (a stable
+code and typed parameters, money as :class:`~promorules.messages.Amount`) that the
+message catalogue words in the locale a reader asks for (see :mod:`promorules.messages`).
 
 An evaluator must be pure: it reads ``state`` and never changes it or anything else.
 The engine calls it twice for a cart whose explanations are read: first with
 ``state.explain`` False (the figures alone: the evaluator may answer :data:`QUIET`
-instead of a :class:`NotApplied` and leave its texts out), then with it True; both
+instead of a :class:`NotApplied` and leave its notes out), then with it True; both
 answers must carry the same figures.
 The engine then resolves exclusive groups, caps each line at what is left (nothing
 goes below zero, excess is never moved to other lines), applies budgets and the
@@ -41,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from promorules.counters import UNLIMITED, Availability, CounterKey, CounterSpec
+from promorules.messages import Note
 from promorules.money import Rounding
 
 if TYPE_CHECKING:
@@ -126,19 +131,24 @@ class Upsell:
 
     shortfall: int
     """Amount in minor units, or number of items when ``by_quantity``."""
-    reward: str
-    """The reward reached, already worded ("50.00 off", "20% off")."""
+    reward: Note
+    """The reward reached, as data: ``Note("amount-off", {"amount": Amount(5000)})``,
+    ``Note("percent-off", {"percent": Fraction(1, 5)})``, ``Note("gifts", ...)`` (the
+    codes: :data:`promorules.messages.NOTES`), so a page can word "再买¥2减¥160"."""
     by_quantity: bool = False
 
 
 class NotApplied:
-    """An evaluator's answer when it gives nothing: a reason and what to say."""
+    """An evaluator's answer when it gives nothing: a reason and the notes that say more
+    (none: the reason alone says it)."""
 
-    __slots__ = ("detail", "hint", "reason")
+    __slots__ = ("hint", "notes", "reason")
 
-    def __init__(self, reason: Reason | str, detail: str = "", hint: Upsell | None = None):
+    def __init__(
+        self, reason: Reason | str, notes: tuple[Note, ...] = (), hint: Upsell | None = None
+    ):
         self.reason = reason
-        self.detail = detail
+        self.notes = notes
         self.hint = hint
 
 
@@ -159,8 +169,8 @@ class Offer:
     for units (a deposit bonus), applied after the unit prices are settled, each capped
     at what is left of its line.
 
-    ``base`` is the amount the promotion measured on (for the explanation), ``detail``
-    a short account of how ("tier 500 off 60 reached"), ``hint`` an upsell towards the
+    ``base`` is the amount the promotion measured on (for the explanation), ``notes``
+    an account of how, as data (``Note("tier-reached", ...)``), ``hint`` an upsell towards the
     next tier, ``reason`` why it gives less than it could although it applies (a stock
     or per-customer limit; shown with the explanation of an applied promotion).
     ``gifts`` are lines the promotion adds at price 0; ``shipping_off`` reduces the
@@ -185,10 +195,10 @@ class Offer:
         "codes",
         "consumes",
         "deposits",
-        "detail",
         "gifts",
         "hint",
         "lines",
+        "notes",
         "reason",
         "shipping_off",
         "unit_counters",
@@ -201,7 +211,7 @@ class Offer:
         amounts: list[int] | None = None,
         *,
         base: int = 0,
-        detail: str = "",
+        notes: tuple[Note, ...] = (),
         hint: Upsell | None = None,
         unit_prices: list[tuple[int, int, int]] | None = None,
         gifts: list[Gift] | None = None,
@@ -216,7 +226,7 @@ class Offer:
         self.lines: Sequence[int] = lines if lines is not None else ()
         self.amounts = amounts if amounts is not None else []
         self.base = base
-        self.detail = detail
+        self.notes = notes
         self.hint = hint
         self.unit_prices = unit_prices
         self.gifts = gifts
@@ -377,8 +387,8 @@ class PricingState:
     coupon) must keep that balance above its face value.
 
     ``explain`` is False when the engine wants the figures alone (checkout's hot path):
-    an evaluator may then leave out what only explains them (``detail``, ``hint``, a
-    :class:`NotApplied`'s text) and return :data:`QUIET` instead of building a
+    an evaluator may then leave out what only explains them (``notes``, ``hint``, a
+    :class:`NotApplied`'s notes) and return :data:`QUIET` instead of building a
     :class:`NotApplied`. The figures must not depend on it: the engine prices the cart
     again with ``explain`` on when the quote is asked for its explanations.
     """
@@ -515,21 +525,21 @@ class CompileEnv:
         self,
         shortfall: int,
         threshold: int,
-        reward: str | Callable[[], str],
+        reward: Note | Callable[[], Note],
         by_quantity: bool = False,
     ) -> Upsell | None:
         """The hint towards a threshold ``shortfall`` away, when it is worth giving: the
         cart is within the ruleset's ``upsell_within`` share of the threshold, or one item
         short. One rule for every kind, so hints read the same across a campaign.
 
-        ``reward`` may be a function wording the reward: it is called only when the hint
-        is given, so carts far from the threshold do not pay for formatting it."""
+        ``reward`` may be a function making the reward's note: it is called only when the
+        hint is given, so carts far from the threshold do not pay for building it."""
         if shortfall <= 0:
             return None
         num, den = self._within
         # integers, not Fraction arithmetic: this runs on every cart short of a threshold
         if shortfall * den <= num * threshold or (by_quantity and shortfall == 1):
-            return Upsell(shortfall, reward if isinstance(reward, str) else reward(), by_quantity)
+            return Upsell(shortfall, reward if isinstance(reward, Note) else reward(), by_quantity)
         return None
 
 

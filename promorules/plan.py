@@ -26,7 +26,7 @@ NO_LINES_RECORD = (
     0,
     0,
     Reason.NO_ELIGIBLE_LINES,
-    "no line in the cart is in its scope",
+    (),
     None,
 )
 
@@ -203,7 +203,7 @@ class Plan:
         no_lines = NO_LINES_RECORD
         defaults: list[tuple[Any, ...]] = [no_lines] * count
         for index, reason in inactive:
-            defaults[index] = (Status.NOT_APPLIED, 0, 0, reason, "", None)
+            defaults[index] = (Status.NOT_APPLIED, 0, 0, reason, (), None)
         self.defaults: tuple[tuple[Any, ...], ...] = tuple(defaults)
         self.always = [
             frozenset(k for k, c in enumerate(lane) if c.kind.without_lines) for lane in lanes

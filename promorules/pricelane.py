@@ -13,6 +13,7 @@ from typing import Any
 
 from promorules.counters import Consumed, CounterKey
 from promorules.kind import Offer, Reason
+from promorules.messages import Note
 from promorules.plan import Compiled
 from promorules.quote import Status
 
@@ -99,7 +100,7 @@ def apply_prices(
                 amount,
                 offer.base,
                 offer.reason,
-                offer.detail,
+                offer.notes,
                 offer.hint,
             ]
         else:
@@ -108,6 +109,9 @@ def apply_prices(
                 0,
                 offer.base,
                 Reason.LOST_TO_GROUP,
-                "a lower price applies to these units",
+                _LOWER_PRICE,
                 offer.hint,
             ]
+
+
+_LOWER_PRICE = (Note("lower-price-applies"),)

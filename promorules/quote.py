@@ -4,6 +4,11 @@ The engine fills a :class:`Quote` with plain lists while pricing (fast); the att
 views (:class:`QuoteLine`, :class:`Adjustment`, :class:`Explanation`, ...) are built
 when first asked for, so checkout code that only reads ``quote.payable`` pays for
 nothing else. Every amount is integer minor units of ``quote.currency``.
+
+Explanations, code findings and upsell hints are data (a reason code, the promotion's
+id and title, :class:`~promorules.messages.Note` values with typed parameters); their
+text is worded when read, in the locale asked for (``explanation.render("zh-CN")``;
+``message`` is the English). See docs/quote.md.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import attrs
 
 from promorules.counters import Consumed, Consumption, CounterKey
 from promorules.kind import Gift, Lane, Reason, Upsell
+from promorules.messages import Amount, Catalogue, Note, catalogue
 from promorules.money import allocate, format_amount, format_percent
 
 if TYPE_CHECKING:
@@ -58,6 +64,10 @@ class Payment:
     window: Window | None = None
     """When a later payment is due (the final-payment window)."""
 
+    def render(self, locale: str = "en") -> str:
+        """The label worded in ``locale`` ("deposit" is 定金 in zh-CN)."""
+        return catalogue(locale).payment(self.label)
+
 
 @attrs.frozen
 class Adjustment:
@@ -65,6 +75,23 @@ class Adjustment:
     lane: Lane
     amount: int
     funding: dict[Funder, int]
+    title: str = ""
+    """The promotion's title as the ruleset gives it ("" when it has none)."""
+
+
+@attrs.frozen
+class AppliedPromotion:
+    """One promotion that gave the order something: a discount, gift lines, or both."""
+
+    id: str
+    title: str
+    """As the ruleset gives it; "" when it has none."""
+    kind: str
+    lane: Lane
+    amount: int
+    """The discount it gave (shipping included), after budgets and the guardrail."""
+    gifts: int = 0
+    """Gift units it added."""
 
 
 @attrs.frozen
@@ -88,6 +115,13 @@ class QuoteLine:
 
 @attrs.frozen
 class Explanation:
+    """What one promotion did with the cart, and why, as data; worded on access.
+
+    ``reason`` is a stable code (:class:`~promorules.kind.Reason` values, and the bundled
+    kinds' own), ``notes`` say more with typed parameters, ``hint`` is the upsell towards
+    its next reward. :meth:`render` words it all in a locale; :attr:`message` is the
+    English."""
+
     promotion: str
     kind: str
     lane: Lane
@@ -95,13 +129,41 @@ class Explanation:
     amount: int
     base: int
     reason: str | None
-    message: str
+    notes: tuple[Note, ...] = ()
     hint: Upsell | None = None
+    title: str = ""
+    """The promotion's title as the ruleset gives it ("" when it has none)."""
+    currency: str = "CNY"
+
+    @property
+    def message(self) -> str:
+        """The explanation in English."""
+        return self.render("en")
+
+    def render(self, locale: str = "en") -> str:
+        """The explanation worded in ``locale`` (e.g. ``"zh-CN"``)."""
+        return _sentence(
+            catalogue(locale),
+            self.currency,
+            self.status,
+            self.amount,
+            self.base,
+            self.reason,
+            self.notes,
+            self.hint,
+        )
+
+    def upsell(self, locale: str = "en") -> str | None:
+        """The upsell hint alone, worded ("spend CN¥2.00 more to get CN¥160.00 off");
+        None without one."""
+        if self.hint is None:
+            return None
+        return _hint(catalogue(locale), self.currency, self.hint)
 
 
 @attrs.frozen
 class CodeFinding:
-    """What became of one coupon code the customer presented."""
+    """What became of one coupon code the customer presented; worded on access."""
 
     code: str
     """The code as normalised for matching (ASCII letters upper-cased, separators and
@@ -111,7 +173,30 @@ class CodeFinding:
     status: Status
     amount: int
     reason: str | None
-    message: str
+    notes: tuple[Note, ...] = ()
+    title: str = ""
+    """The title of :attr:`promotion` ("" when none)."""
+    currency: str = "CNY"
+    base: int = 0
+    hint: Upsell | None = None
+
+    @property
+    def message(self) -> str:
+        """The finding in English."""
+        return self.render("en")
+
+    def render(self, locale: str = "en") -> str:
+        """The finding worded in ``locale``."""
+        return _sentence(
+            catalogue(locale),
+            self.currency,
+            self.status,
+            self.amount,
+            self.base,
+            self.reason,
+            self.notes,
+            self.hint,
+        )
 
 
 @attrs.frozen
@@ -171,7 +256,7 @@ class Quote:
         lines: Sequence[Line],
         amounts: list[int],
         adjustments: list[list[Any]],
-        promotions: Sequence[tuple[str, str, Lane, list[tuple[Funder, int]]]],
+        promotions: Sequence[tuple[str, str, Lane, list[tuple[Funder, int]], str]],
         records: dict[int, list[Any]],
         gifts: list[tuple[int, Gift]],
         shipping: tuple[int, int],
@@ -399,8 +484,8 @@ class Quote:
         funding = self._adjustment_funding
         for position, (index, line_index, amount) in enumerate(self._adjustments):
             if amount and line_index >= 0:
-                pid, _kind, lane, _ = self._promotions[index]
-                per_line[line_index].append(Adjustment(pid, lane, amount, funding[position]))
+                pid, _kind, lane, _, title = self._promotions[index]
+                per_line[line_index].append(Adjustment(pid, lane, amount, funding[position], title))
         out = []
         for i, line in enumerate(self._lines):
             cost = line.unit_cost * line.quantity
@@ -426,13 +511,29 @@ class Quote:
         return tuple(out)
 
     @cached_property
+    def promotions(self) -> tuple[AppliedPromotion, ...]:
+        """The promotions that gave the order a discount or gift lines, in the ruleset's
+        order, with their titles: what a checkout page lists (no explained pass)."""
+        units: dict[int, int] = {}
+        for index, gift in self._gifts:
+            units[index] = units.get(index, 0) + gift.quantity
+        totals = self._promotion_totals
+        out = []
+        for index in sorted(set(totals) | set(units)):
+            pid, kind, lane, _, title = self._promotions[index]
+            out.append(
+                AppliedPromotion(pid, title, kind, lane, totals.get(index, 0), units.get(index, 0))
+            )
+        return tuple(out)
+
+    @cached_property
     def explanations(self) -> tuple[Explanation, ...]:
         out = []
-        for index, (pid, kind, lane, _) in enumerate(self._promotions):
+        for index, (pid, kind, lane, _, title) in enumerate(self._promotions):
             record = self._record(index)
             if record is None:
                 continue
-            status, amount, base, reason, detail, hint = record
+            status, amount, base, reason, notes, hint = record
             out.append(
                 Explanation(
                     pid,
@@ -442,8 +543,10 @@ class Quote:
                     amount,
                     base,
                     reason.value if isinstance(reason, enum.Enum) else reason,
-                    self._sentence(status, amount, base, reason, detail, hint),
+                    notes,
                     hint,
+                    title,
+                    self.currency,
                 )
             )
         return tuple(out)
@@ -454,16 +557,31 @@ class Quote:
         out = []
         self._explained()
         for code, index, why in self._codes:
-            pid = self._promotions[index][0] if index >= 0 else None
+            pid, title = (
+                (self._promotions[index][0], self._promotions[index][4])
+                if index >= 0
+                else (None, "")
+            )
             record = self._record(index) if index >= 0 else None
             if why is not None or record is None:
                 reason = why or Reason.OTHER
-                message = _CODE_SENTENCES.get(reason, reason.value)
+                notes: tuple[Note, ...] = ()
                 if reason is Reason.CODE_MISTYPED and pid is not None:
-                    message += f" (it resembles a code of {pid})"
-                out.append(CodeFinding(code, pid, Status.NOT_APPLIED, 0, reason.value, message))
+                    notes = (Note("code-mistyped-like", {"promotion": pid}),)
+                out.append(
+                    CodeFinding(
+                        code,
+                        pid,
+                        Status.NOT_APPLIED,
+                        0,
+                        reason.value,
+                        notes,
+                        title,
+                        self.currency,
+                    )
+                )
                 continue
-            status, amount, base, reason_, detail, hint = record
+            status, amount, base, reason_, notes, hint = record
             out.append(
                 CodeFinding(
                     code,
@@ -471,7 +589,11 @@ class Quote:
                     status,
                     amount,
                     reason_.value if isinstance(reason_, enum.Enum) else reason_,
-                    self._sentence(status, amount, base, reason_, detail, hint),
+                    notes,
+                    title,
+                    self.currency,
+                    base,
+                    hint,
                 )
             )
         return tuple(out)
@@ -497,52 +619,21 @@ class Quote:
                 return explanation
         raise KeyError(promotion)
 
-    def _sentence(
-        self,
-        status: Status,
-        amount: int,
-        base: int,
-        reason: Any,
-        detail: str,
-        hint: Upsell | None,
-    ) -> str:
-        money = self.money
-        if status is Status.NOT_APPLIED:
-            text = (
-                detail
-                or _SENTENCES.get(reason)
-                or str(reason.value if isinstance(reason, enum.Enum) else reason)
-            )
-        elif amount == 0 and detail:  # gives no discount, only something else (a gift)
-            text = detail
-            if base:
-                text += f" (measured on {money(base)})"
-        else:
-            text = f"{money(amount)} off"
-            if base:
-                text += f" on {money(base)}"
-            if detail:
-                text += f" ({detail})"
-            if status is Status.TRIMMED and reason is not None:
-                label = reason.value if isinstance(reason, enum.Enum) else reason
-                text += f"; trimmed: {label}"
-        if hint is not None:
-            more = (
-                f"add {hint.shortfall} more item" + ("s" if hint.shortfall != 1 else "")
-                if hint.by_quantity
-                else f"spend {money(hint.shortfall)} more"
-            )
-            text += f"; {more} to get {hint.reward}"
-        return text
+    def money(self, minor: int, locale: str | None = None) -> str:
+        """``minor`` units of the quote's currency as text: a plain decimal ("1234.50", as
+        in :meth:`to_dict`), or with ``locale`` as that locale writes money ("¥1,234.50"
+        in zh-CN, "CN¥1,234.50" in en)."""
+        if locale is None:
+            return format_amount(minor, self.currency)
+        return catalogue(locale).money(minor, self.currency)
 
-    def money(self, minor: int) -> str:
-        return format_amount(minor, self.currency)
-
-    def to_dict(self, explanations: bool = True) -> dict[str, Any]:
+    def to_dict(self, explanations: bool = True, locale: str = "en") -> dict[str, Any]:
         """Everything in the quote as JSON-ready data (amounts as decimal strings).
         Without ``explanations``, the figures alone: no ``explanations`` or ``codes``
-        (which price the cart again to be worded)."""
+        (which price the cart again to be worked out). Messages are worded in ``locale``
+        (``"en"``, ``"zh-CN"``); codes and parameters beside them do not change with it."""
         money = self.money
+        words = catalogue(locale)
 
         def pct(rate: Fraction | None) -> str | None:
             return None if rate is None else format_percent(_round_rate(rate))
@@ -562,6 +653,7 @@ class Quote:
                     "adjustments": [
                         {
                             "promotion": a.promotion,
+                            "title": a.title,
                             "lane": a.lane.value,
                             "amount": money(a.amount),
                             "funding": {f.value: money(v) for f, v in a.funding.items()},
@@ -581,6 +673,17 @@ class Quote:
                 "by_promotion": {k: money(v) for k, v in self.discounts_by_promotion.items()},
                 "by_funder": {k.value: money(v) for k, v in self.discounts_by_funder.items()},
             },
+            "promotions": [
+                {
+                    "id": p.id,
+                    "title": p.title,
+                    "kind": p.kind,
+                    "lane": p.lane.value,
+                    "amount": money(p.amount),
+                    "gifts": p.gifts,
+                }
+                for p in self.promotions
+            ],
             "guardrail": {
                 "status": self.guardrail.status.value,
                 "floors": [
@@ -596,11 +699,12 @@ class Quote:
                 "trims": {k: money(v) for k, v in self.guardrail.trims.items()},
                 "rejected": list(self.guardrail.rejected),
             },
-            **(self._explanations_dict() if explanations else {}),
+            **(self._explanations_dict(words) if explanations else {}),
             "consumption": [[str(key), amount] for key, amount in self.consumption],
             "payments": [
                 {
                     "label": p.label,
+                    "text": words.payment(p.label),
                     "amount": money(p.amount),
                     "status": p.status.value,
                     "from": None if p.window is None else p.window.start.isoformat(),
@@ -611,27 +715,44 @@ class Quote:
             "due_now": money(self.due_now),
         }
 
-    def _explanations_dict(self) -> dict[str, Any]:
-        money = self.money
+    def _explanations_dict(self, words: Catalogue) -> dict[str, Any]:
+        money, currency = self.money, self.currency
+
+        def hint(found: Upsell | None) -> dict[str, Any] | None:
+            if found is None:
+                return None
+            return {
+                "shortfall": found.shortfall if found.by_quantity else money(found.shortfall),
+                "by_quantity": found.by_quantity,
+                "reward": found.reward.to_dict(currency),
+                "message": _hint(words, currency, found),
+            }
+
+        def said(found: Explanation | CodeFinding) -> str:
+            return _sentence(
+                words,
+                currency,
+                found.status,
+                found.amount,
+                found.base,
+                found.reason,
+                found.notes,
+                found.hint,
+            )
+
         return {
             "explanations": [
                 {
                     "promotion": e.promotion,
+                    "title": e.title,
                     "kind": e.kind,
                     "lane": e.lane.value,
                     "status": e.status.value,
                     "amount": money(e.amount),
                     "reason": e.reason,
-                    "message": e.message,
-                    "hint": None
-                    if e.hint is None
-                    else {
-                        "shortfall": e.hint.shortfall
-                        if e.hint.by_quantity
-                        else money(e.hint.shortfall),
-                        "by_quantity": e.hint.by_quantity,
-                        "reward": e.hint.reward,
-                    },
+                    "notes": [note.to_dict(currency) for note in e.notes],
+                    "message": said(e),
+                    "hint": hint(e.hint),
                 }
                 for e in self.explanations
             ],
@@ -639,30 +760,60 @@ class Quote:
                 {
                     "code": f.code,
                     "promotion": f.promotion,
+                    "title": f.title,
                     "status": f.status.value,
                     "amount": money(f.amount),
                     "reason": f.reason,
-                    "message": f.message,
+                    "notes": [note.to_dict(currency) for note in f.notes],
+                    "message": said(f),
                 }
                 for f in self.codes
             ],
         }
 
 
-_SENTENCES: dict[Any, str] = {
-    Reason.OUT_OF_WINDOW: "not live at this time",
-    Reason.SEGMENT: "not offered to this customer's segments",
-    Reason.CHANNEL: "not offered on this channel",
-}
+def _sentence(
+    words: Catalogue,
+    currency: str,
+    status: Status,
+    amount: int,
+    base: int,
+    reason: str | None,
+    notes: tuple[Note, ...],
+    hint: Upsell | None,
+) -> str:
+    """One explanation (or code finding) worded: its notes, or its reason alone, when it
+    gave nothing; what it gave, on what base, with its notes, when it gave something; the
+    upsell hint after."""
+    details = words.notes_text(notes, currency) if notes else ""
+    if status is Status.NOT_APPLIED:
+        text = details or words.reason(reason or "other")
+    else:
+        if amount == 0 and details:  # gives no discount, only something else (a gift)
+            text = details
+            if base:
+                text = words.sentence("measured-on", currency, text=text, base=Amount(base))
+        else:
+            money = Amount(amount)
+            if base:
+                text = words.sentence("applied", currency, amount=money, base=Amount(base))
+            else:
+                text = words.sentence("applied-no-base", currency, amount=money)
+            if details:
+                text = words.sentence("with-details", currency, text=text, details=details)
+        if status is Status.TRIMMED and reason is not None:
+            text = words.sentence("trimmed", currency, text=text, reason=words.reason(reason))
+    if hint is not None:
+        text = words.sentence("and-hint", currency, text=text, hint=_hint(words, currency, hint))
+    return text
 
 
-_CODE_SENTENCES: dict[Reason, str] = {
-    Reason.CODE_UNKNOWN: "no promotion has this code",
-    Reason.CODE_MISTYPED: "this code has a typing error: a character is wrong or two are swapped",
-    Reason.CODE_NOT_USED: "its coupon already applies with another code presented",
-    Reason.EXPIRED: "the coupon has expired",
-    Reason.NOT_YET_VALID: "the coupon is not valid yet",
-}
+def _hint(words: Catalogue, currency: str, hint: Upsell) -> str:
+    if hint.by_quantity:
+        return words.sentence(
+            "upsell-items", currency, shortfall=hint.shortfall, reward=hint.reward
+        )
+    return words.sentence("upsell", currency, shortfall=Amount(hint.shortfall), reward=hint.reward)
 
 
 def _round_rate(rate: Fraction) -> Fraction:
@@ -672,6 +823,7 @@ def _round_rate(rate: Fraction) -> Fraction:
 
 __all__ = [
     "Adjustment",
+    "AppliedPromotion",
     "CodeFinding",
     "Explanation",
     "Floor",

@@ -12,6 +12,7 @@ from typing import Any
 
 from promorules.counters import Consumed
 from promorules.kind import Gift, Offer, PricingState, Reason
+from promorules.messages import Note
 from promorules.plan import Compiled
 from promorules.quote import Status
 
@@ -59,7 +60,7 @@ class Settler:
         stackable. A gift's stock counter is consumed only for a gift actually added, and
         a promotion whose every gift was refused (and that gave nothing else) is not
         applied, with the promotion that gave the gift named."""
-        refused: list[str] = []
+        refused: list[Note] = []
         added = 0
         for gift in offered:
             holder = next(
@@ -71,7 +72,7 @@ class Settler:
                 None,
             )
             if holder is not None:
-                refused.append(f"{gift.sku} (given by {self._ids[holder]})")
+                refused.append(Note("given-by", {"sku": gift.sku, "promotion": self._ids[holder]}))
                 continue
             gifts.append((compiled.index, gift))
             added += 1
@@ -84,6 +85,6 @@ class Settler:
                 0,
                 record[2],
                 Reason.GIFT_DUPLICATE,
-                "gift already in the order: " + ", ".join(refused),
+                (Note("gift-already-given", {"gifts": tuple(refused)}),),
                 record[5],
             ]

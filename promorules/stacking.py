@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from promorules.kind import Offer, Reason
+from promorules.messages import Note
 from promorules.money import allocate
 from promorules.plan import Compiled
 from promorules.quote import Status
@@ -28,7 +29,7 @@ class Discounts(Offer):
     __slots__ = ()
 
     base = 0
-    detail = ""
+    notes = ()
     hint = None
     unit_prices = None
     gifts = None
@@ -126,7 +127,7 @@ def resolve(
                 0,
                 offer.base,
                 Reason.LOST_TO_GROUP,
-                f"a better offer for the customer applies instead ({winner.promotion.id})",
+                (Note("lost-to", {"winners": (winner.promotion.id,)}),),
                 None,
             ]
     return out
@@ -260,7 +261,7 @@ def _clashes(
             continue
         if records is None:
             continue
-        winners = ", ".join(
+        winners = tuple(
             conflicted[i][0].promotion.id for i in sorted(kept) if clash(compiled, conflicted[i][0])
         )
         records[compiled.index] = [
@@ -268,7 +269,7 @@ def _clashes(
             0,
             offer.base,
             Reason.LOST_TO_GROUP,
-            f"a better offer for the customer applies instead ({winners})",
+            (Note("lost-to", {"winners": winners}),),
             None,
         ]
     return out

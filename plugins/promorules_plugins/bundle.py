@@ -33,7 +33,9 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
-from promorules.money import allocate, format_amount
+from promorules.messages import Amount as Minor
+from promorules.messages import Note
+from promorules.money import allocate
 from promorules.ruleset import Amount, Promotion
 from promorules.units import runs
 
@@ -69,7 +71,8 @@ class Bundle(Kind):
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: BundleConfig = promotion.config
         size, price, repeats = config.quantity, config.price, config.max_repeats
-        name = f"{size} for {format_amount(price, env.currency)}"
+        name = Note("bundle", {"size": size, "price": Minor(price)})
+        another = Note("another-bundle", {"size": size, "price": Minor(price)})
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             qty = state.qty
@@ -80,16 +83,16 @@ class Bundle(Kind):
                 shortfall = size - count
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
-                    f"{count} eligible units; a bundle of {name} needs {size}",
+                    (Note("units-short", {"units": count, "needed": size}),),
                     env.upsell(shortfall, size, name, by_quantity=True),
                 )
             bundles, saving, chosen = _form(
                 _dearest_first(state.amounts, qty, lines), size, price, repeats
             )
             if bundles == 0:
-                return NotApplied(
-                    NO_SAVING, f"the dearest {size} units already cost no more than {name}"
-                )
+                if not state.explain:
+                    return QUIET
+                return NotApplied(NO_SAVING, (Note("bundle-no-saving", {"bundle": name}),))
             order = sorted(chosen)
             parts = allocate(saving, [chosen[i] for i in order])
             if 0 in parts:  # parts are never negative (a positive saving, weights >= 0)
@@ -101,12 +104,22 @@ class Bundle(Kind):
             left = count - bundles * size
             if (repeats is None or bundles < repeats) and left < size:
                 shortfall = size - left
-                hint = env.upsell(shortfall, size, f"another {name}", by_quantity=True)
+                hint = env.upsell(shortfall, size, another, by_quantity=True)
             return Offer(
                 order,
                 parts,
                 base=state.base(lines),
-                detail=f"{bundles} x {name} (dearest {bundles * size} of {count} units)",
+                notes=(
+                    Note(
+                        "bundles-formed",
+                        {
+                            "bundles": bundles,
+                            "bundle": name,
+                            "units": bundles * size,
+                            "count": count,
+                        },
+                    ),
+                ),
                 hint=hint,
             )
 

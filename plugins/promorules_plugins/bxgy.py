@@ -33,6 +33,7 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.messages import Note
 from promorules.money import apply_rate, format_percent
 from promorules.ruleset import Promotion, Rate
 from promorules.units import runs, take_cheapest
@@ -87,8 +88,14 @@ class Bxgy(Kind):
         num, den = rate.numerator, rate.denominator
         rounding = env.rounding
         repeats = config.max_repeats
-        how = "free" if rate == 1 else f"at {format_percent(rate)} off"
-        name = f"buy {buy} get {get} {how}"
+        if rate == 1:
+            name = Note("buy-get-free", {"buy": buy, "get": get})
+            reward = Note("units-free", {"units": get})
+            more = Note("more-units-free", {"units": get})
+        else:
+            name = Note("buy-get-percent-off", {"buy": buy, "get": get, "percent": rate})
+            reward = Note("units-percent-off", {"units": get, "percent": rate})
+            more = Note("more-units-percent-off", {"units": get, "percent": rate})
 
         free = num == den  # apply_rate(amount, 1, 1, mode) is the amount, in every mode
 
@@ -127,12 +134,12 @@ class Bxgy(Kind):
                 if not state.explain:
                     return QUIET
                 if split_scope and times:
-                    return NotApplied(Reason.NO_ELIGIBLE_LINES, "no unit to get in the cart")
+                    return NotApplied(Reason.NO_ELIGIBLE_LINES, (_NO_UNIT_TO_GET,))
                 shortfall = step - count
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
-                    f"{count} eligible units; {name} needs {step}",
-                    env.upsell(shortfall, step, f"{get} {how}", by_quantity=True),
+                    (Note("units-short", {"units": count, "needed": step}),),
+                    env.upsell(shortfall, step, reward, by_quantity=True),
                 )
             chosen = take_cheapest(runs(state.amounts, qty, getting), units)
             out_lines: list[int] = []
@@ -147,17 +154,20 @@ class Bxgy(Kind):
             hint = None
             if state.explain and (repeats is None or times < repeats):
                 shortfall = step - count % step
-                hint = env.upsell(shortfall, step, f"{get} more {how}", by_quantity=True)
+                hint = env.upsell(shortfall, step, more, by_quantity=True)
             if not out_lines:
-                return NotApplied(
-                    Reason.NOTHING_LEFT, "the cheapest units are already at 0.00", hint
-                )
+                return NotApplied(Reason.NOTHING_LEFT, (_CHEAPEST_FREE,), hint)
             base = state.base(lines)
             return Offer(
                 out_lines,
                 out_amounts,
                 base=base,
-                detail=f"{name}, cheapest {units} of {sum([qty[i] for i in getting])} units",
+                notes=(
+                    Note(
+                        "bxgy-applied",
+                        {"deal": name, "units": units, "count": sum([qty[i] for i in getting])},
+                    ),
+                ),
                 hint=hint,
             )
 
@@ -185,6 +195,10 @@ class Bxgy(Kind):
             "discounted)"
             + (f", {format_percent(line_rate)} of any line" if line_rate is not None else ""),
         )
+
+
+_NO_UNIT_TO_GET = Note("no-unit-to-get")
+_CHEAPEST_FREE = Note("cheapest-already-free")
 
 
 @hookimpl

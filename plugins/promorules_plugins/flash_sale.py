@@ -40,6 +40,8 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.messages import Amount as Minor
+from promorules.messages import Note
 from promorules.model import Rule, bound
 from promorules.ruleset import Amount, Promotion, Rate
 from promorules_plugins.unitprice import PriceTable, check_prices, unit_prices
@@ -78,8 +80,7 @@ class FlashSale(Kind):
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: FlashSaleConfig = promotion.config
         pid = promotion.id
-        table = PriceTable(config.prices, config.percent, env.rounding, env.currency)
-        money = table.money
+        table = PriceTable(config.prices, config.percent, env.rounding)
         stock, total_stock, per_customer = config.stock, config.total_stock, config.per_customer
         total_key = CounterKey(CounterKind.FLASH_STOCK, pid, "")
 
@@ -105,8 +106,8 @@ class FlashSale(Kind):
                 total_left = total_stock if found is None else max(found, 0)
             offered: list[tuple[int, int, int]] = []
             counters: list[tuple[CounterKey, ...]] = []
-            notes: list[str] = []
-            limited: list[str] = []
+            notes: list[Note] = []
+            limited: list[Note] = []
             reason: Reason | None = None
             base = 0
             for i in lines:
@@ -116,9 +117,13 @@ class FlashSale(Kind):
                 if price is None:
                     continue
                 if price >= list_unit:
-                    notes.append(
-                        f"{sku}: flash {money(price)} is not below list {money(list_unit)}"
-                    )
+                    if state.explain:
+                        notes.append(
+                            Note(
+                                "flash-not-below-list",
+                                {"sku": sku, "price": Minor(price), "list": Minor(list_unit)},
+                            )
+                        )
                     continue
                 keys: list[CounterKey] = []
                 # (units left, why fewer); worded only when a cap bites
@@ -155,41 +160,46 @@ class FlashSale(Kind):
                 if per_customer is not None:
                     customer_left[sku] -= units
                 if units < qty and state.explain:
-                    why = (
-                        f"flash stock left {units}"
-                        if reason is Reason.SOLD_OUT
-                        else f"{units} left of the limit of {per_customer} per customer"
-                    )
-                    normal = qty - units
                     # not "at the normal price": another price of the lane (a member
                     # price) may still reach those units; this offer cannot know
-                    limited.append(
-                        f"{sku}: {normal} unit{'s' if normal != 1 else ''} not at the "
-                        f"flash price ({why})"
-                    )
+                    if reason is Reason.SOLD_OUT:
+                        limited.append(
+                            Note(
+                                "flash-sold-out", {"sku": sku, "units": qty - units, "left": units}
+                            )
+                        )
+                    else:
+                        assert per_customer is not None
+                        limited.append(
+                            Note(
+                                "flash-limit-reached",
+                                {
+                                    "sku": sku,
+                                    "units": qty - units,
+                                    "left": units,
+                                    "limit": per_customer,
+                                },
+                            )
+                        )
                 if units > 0:
                     offered.append((i, price, units))
                     counters.append(tuple(keys))
                     base += list_unit * units
                     if state.explain:
-                        notes.append(f"{sku} {money(price)} x {units}")
+                        notes.append(
+                            Note("flash-price", {"sku": sku, "price": Minor(price), "units": units})
+                        )
             if not offered:
                 if not state.explain:
                     return QUIET
                 if limited:
-                    return NotApplied(
-                        reason or Reason.SOLD_OUT,
-                        "flash price not available: " + "; ".join(limited),
-                    )
-                return NotApplied(
-                    Reason.NO_ELIGIBLE_LINES,
-                    "; ".join(notes) or "no flash price for the skus in the cart",
-                )
+                    return NotApplied(reason or Reason.SOLD_OUT, tuple(limited))
+                return NotApplied(Reason.NO_ELIGIBLE_LINES, tuple(notes) or (_NO_FLASH_PRICE,))
             return Offer(
                 base=base,
                 unit_prices=offered,
                 unit_counters=counters,
-                detail="; ".join([*limited, "flash " + ", ".join(notes)]),
+                notes=(*limited, *notes),
                 reason=reason if limited else None,
             )
 
@@ -227,6 +237,9 @@ class FlashSale(Kind):
             yield CounterSpec(
                 CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, pid, ANY_SUBJECT), config.per_customer
             )
+
+
+_NO_FLASH_PRICE = Note("no-flash-price")
 
 
 @hookimpl

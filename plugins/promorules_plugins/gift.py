@@ -44,8 +44,9 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.messages import Amount as Minor
+from promorules.messages import Note
 from promorules.model import Condition, GiveGifts, Rule
-from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion, Ruleset
 
 SOLD_OUT = "sold-out"
@@ -148,7 +149,6 @@ class GiftKind(Kind):
     def compile(self, promotion: Promotion, env: CompileEnv) -> Evaluator:
         config: GiftConfig = promotion.config
         pid = promotion.id
-        currency = env.currency
         by_quantity = config.quantity is not None
         need = config.quantity if config.quantity is not None else (config.threshold or 0)
         stackable = config.stackable
@@ -158,13 +158,16 @@ class GiftKind(Kind):
 
         fixed = tuple((item, to_gift(item)) for item in config.gifts)
         options = tuple((item, to_gift(item)) for item in config.choose_one_of)
-        reward = "gift " + ", ".join(_name(i) for i in config.gifts)
-        if options:
-            reward += (" and " if fixed else "") + "a gift of your choice"
+        named = tuple(_name(i) for i in config.gifts)
         if not fixed:
-            reward = "a gift of your choice"
-        reached_text = f"{need} items" if by_quantity else format_amount(need, currency)
-        below = f"below the threshold ({reached_text})"
+            reward = Note("gift-of-choice")
+        else:
+            reward = Note("gifts-and-choice" if options else "gifts", {"gifts": named})
+        below = (
+            Note("below-threshold-items", {"items": need})
+            if by_quantity
+            else Note("below-threshold", {"threshold": Minor(need)})
+        )
 
         # fixed gifts alone: a cart reaching the threshold gets all of them whenever each
         # is in stock, which holds for a gift without a counter and, with no ledger
@@ -188,15 +191,16 @@ class GiftKind(Kind):
                 shortfall = need - measure
                 return NotApplied(
                     Reason.BELOW_THRESHOLD,
-                    below,
+                    (below,),
                     env.upsell(shortfall, need, reward, by_quantity),
                 )
             if all_given and not state.explain and (stockless or state.availability is UNLIMITED):
                 return Offer(gifts=fixed_gifts.copy())
             given: list[Gift] = []
-            names: list[str] = []
-            remarks: list[str] = []
+            names: list[Note] = []
+            remarks: list[Note] = []
             missing: list[str] = []
+            no_option = False
             for item, gift in fixed:
                 if in_stock(state, gift):
                     given.append(gift)
@@ -211,25 +215,25 @@ class GiftKind(Kind):
                     picked = stocked[0]
                     if choice is not None:
                         known = any(i.sku == choice for i, _ in options)
-                        why = "is out of stock" if known else "is not an option"
-                        remarks.append(f"chosen {choice!r} {why}")
+                        why = "gift-choice-out-of-stock" if known else "gift-choice-unknown"
+                        remarks.append(Note(why, {"sku": choice}))
                 if picked is None:
-                    missing.append("every option")
+                    no_option = True
                 else:
                     given.append(picked[1])
                     names.append(_name(picked[0]))
             if missing:
-                remarks.append("out of stock: " + ", ".join(missing))
+                remarks.append(Note("gifts-out-of-stock", {"skus": tuple(missing)}))
+            if no_option:
+                remarks.append(_NO_OPTION)
             if not given:
                 if not state.explain:
                     return QUIET
-                return NotApplied(SOLD_OUT, "; ".join(remarks))
+                return NotApplied(SOLD_OUT, tuple(remarks))
             if not state.explain:
                 return Offer(gifts=given)
-            detail = "adds gift " + ", ".join(names)
-            if remarks:
-                detail += "; " + "; ".join(remarks)
-            return Offer(base=base, detail=detail, gifts=given)
+            adds = Note("adds-gifts", {"gifts": tuple(names)})
+            return Offer(base=base, notes=(adds, *remarks), gifts=given)
 
         return evaluate
 
@@ -266,9 +270,14 @@ def _key(promotion: str, sku: str) -> CounterKey:
     return CounterKey(CounterKind.GIFT_STOCK, promotion, sku)
 
 
-def _name(item: GiftItem) -> str:
+def _name(item: GiftItem) -> Note:
     label = item.title or item.sku
-    return label if item.quantity == 1 else f"{label} x{item.quantity}"
+    if item.quantity == 1:
+        return Note("gift-item", {"name": label})
+    return Note("gift-items", {"name": label, "quantity": item.quantity})
+
+
+_NO_OPTION = Note("gift-options-out-of-stock")
 
 
 @hookimpl

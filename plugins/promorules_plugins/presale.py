@@ -53,6 +53,8 @@ from promorules.kind import (
     PricingState,
     Reason,
 )
+from promorules.messages import Amount as Minor
+from promorules.messages import Note
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion, Ruleset, Window
 
@@ -146,25 +148,26 @@ class Presale(Kind):
         deposit_window, final_window = _windows(promotion, env.ruleset)
         deposit, worth, presale_price = config.deposit, config.worth, config.presale_price
         bonus = worth - deposit
-        currency = env.currency
-
-        def money(minor: int) -> str:
-            return format_amount(minor, currency)
-
-        terms = f"deposit {money(deposit)} worth {money(worth)}"
+        terms = Note(
+            "presale-terms",
+            {"deposit": Minor(deposit), "worth": Minor(worth), "bonus": Minor(bonus)},
+        )
+        priced = (
+            (Note("presale-price", {"price": Minor(presale_price)}),)
+            if presale_price is not None
+            else ()
+        )
 
         def evaluate(state: PricingState, lines: Sequence[int]) -> Offer | NotApplied:
             at = state.at
             in_deposit = deposit_window.contains(at)
             if not in_deposit and not final_window.contains(at):
-                return NotApplied(
-                    Reason.OUT_OF_WINDOW, "outside the deposit and final-payment windows"
-                )
+                return NotApplied(Reason.OUT_OF_WINDOW, (_OUTSIDE,))
             offered: list[tuple[int, int, int]] = []
             credit_lines: list[int] = []
             credits: list[int] = []
             deposits: list[tuple[int, int]] = []
-            notes: list[str] = []
+            notes: list[Note] = []
             base = 0
             for i in lines:
                 qty, list_unit = state.qty[i], state.list_unit[i]
@@ -175,7 +178,9 @@ class Presale(Kind):
                     paid = state.lines[i].deposit_paid
                     units = min(paid // deposit, qty)
                     if units < qty:
-                        notes.append(f"{sku}: deposit paid covers {units} of {qty} units")
+                        notes.append(
+                            Note("deposit-covers", {"sku": sku, "units": units, "quantity": qty})
+                        )
                 if units <= 0:
                     continue
                 base += state.amounts[i]
@@ -187,25 +192,13 @@ class Presale(Kind):
                 if in_deposit:
                     deposits.append((i, deposit * units))
             if not base:
-                return NotApplied(
-                    NO_DEPOSIT,
-                    "final payment: no deposit was paid for these "
-                    "lines" + (f" ({'; '.join(notes)})" if notes else ""),
-                )
-            detail = f"{terms}: {money(bonus)} off per unit"
-            if presale_price is not None:
-                detail += f"; presale price {money(presale_price)}"
-            if in_deposit:
-                detail += "; deposit now, balance in the final window"
-            else:
-                detail += "; deposit paid, balance due now"
-            if notes:
-                detail += "; " + "; ".join(notes)
+                return NotApplied(NO_DEPOSIT, tuple(notes))
+            stage = _DEPOSIT_NOW if in_deposit else _DEPOSIT_PAID
             return Offer(
                 credit_lines,
                 credits,
                 base=base,
-                detail=detail,
+                notes=(terms, *priced, stage, *notes),
                 unit_prices=offered or None,
                 deposits=deposits or None,
                 balance_window=final_window if in_deposit else None,
@@ -228,6 +221,11 @@ class Presale(Kind):
             unit_prices=unit_prices,
             unit_off=bonus,
         )
+
+
+_OUTSIDE = Note("outside-presale-windows")
+_DEPOSIT_NOW = Note("deposit-now")
+_DEPOSIT_PAID = Note("deposit-paid")
 
 
 def _order(deposit: Window, final: Window, path: str = "final_window") -> Iterable[Problem]:

@@ -15,7 +15,7 @@ from promorules.diagnostics import Problem
 from promorules.interpret import unit_price
 from promorules.kind import PricingState
 from promorules.model import UnitPrice
-from promorules.money import Rounding, format_amount
+from promorules.money import Rounding
 from promorules.ruleset import Amount, Rate
 
 
@@ -41,14 +41,13 @@ class PriceTable:
     """The unit price a promotion offers for a sku at a given list price: the model's
     :func:`~promorules.interpret.unit_price`, for the evaluators of stateful kinds."""
 
-    __slots__ = ("_benefit", "_currency", "_rounding")
+    __slots__ = ("_benefit", "_rounding")
 
     def __init__(
-        self, prices: Mapping[str, Amount], percent: Rate | None, rounding: Rounding, currency: str
+        self, prices: Mapping[str, Amount], percent: Rate | None, rounding: Rounding
     ) -> None:
         self._benefit = unit_prices(prices, percent)
         self._rounding = rounding
-        self._currency = currency
 
     def price(self, sku: str, list_unit: int) -> int | None:
         """The unit price offered, or None when the sku has none. May be >= list."""
@@ -66,6 +65,3 @@ class PriceTable:
             if price is not None and price < unit:
                 offered.append((i, price, qty[i]))
         return offered
-
-    def money(self, minor: int) -> str:
-        return format_amount(minor, self._currency)

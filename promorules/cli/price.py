@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--catalog", metavar="FILE", help="catalogue (CSV or TOML) of sku facts")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     parser.add_argument(
+        "--lang",
+        default="en",
+        metavar="LOCALE",
+        help="the language of explanations and code findings: en (default) or zh-CN",
+    )
+    parser.add_argument(
         "--ledger",
         metavar="URL",
         help="price against a live snapshot of this ledger (stock, uses, budgets, pauses)",
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     _check_coupons(args.coupon)
     if args.reservation is not None and not args.ledger:
         raise PromorulesError("--reservation names a hold in a ledger: give --ledger URL too")
+    lang = _check_lang(args.lang)
     engine = Engine.from_toml(args.ruleset)
     ruleset = engine.ruleset
     tz = ruleset.tz
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 [
-                    {"cart": path, "at": moment.isoformat(), **quote.to_dict()}
+                    {"cart": path, "at": moment.isoformat(), **quote.to_dict(locale=lang)}
                     for path, moment, quote in results
                 ],
                 indent=2,
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from promorules.cli.render import echo
 
-        echo("\n\n".join(render(path, moment, quote) for path, moment, quote in results))
+        echo("\n\n".join(render(path, moment, quote, lang) for path, moment, quote in results))
     breached = any(q.guardrail.status is GuardrailStatus.BREACHED for _, _, q in results)
     return 1 if breached else 0
 
@@ -136,6 +143,17 @@ def _check_coupons(codes: list[str]) -> None:
             )
 
 
+def _check_lang(text: str) -> str:
+    """The bundled locale ``--lang`` names; a usage error naming those bundled if none."""
+    from promorules.diagnostics import PromorulesError
+    from promorules.messages import LocaleError, resolve
+
+    try:
+        return resolve(text)
+    except LocaleError as exc:
+        raise PromorulesError(f"--lang: {exc}") from None
+
+
 def parse_time(text: str, tz: Any) -> datetime:
     from promorules.diagnostics import PromorulesError
 
@@ -152,8 +170,9 @@ def _pct(rate: Any) -> str:
     return "-" if rate is None else f"{float(rate) * 100:.1f}%"
 
 
-def render(path: str, moment: datetime, quote: Quote) -> str:
-    """The quote as tables a planner reads: lines, totals, guardrail, explanations."""
+def render(path: str, moment: datetime, quote: Quote, lang: str = "en") -> str:
+    """The quote as tables a planner reads: lines, totals, guardrail, explanations (these,
+    code findings and payment labels in ``lang``)."""
     from promorules.cli.render import safe, table
 
     money = quote.money
@@ -192,7 +211,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
     if quote.payments:
         payments = [
             [
-                safe(p.label, 60),
+                safe(p.render(lang), 60),
                 money(p.amount),
                 p.status.value,
                 ""
@@ -222,7 +241,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
         if guardrail.rejected:
             out.append("rejected: " + ", ".join(safe(p, 40) for p in guardrail.rejected))
     explanations = [
-        [safe(e.promotion, 40), e.lane.value, e.status.value, safe(e.message, 100)]
+        [safe(e.promotion, 40), e.lane.value, e.status.value, safe(e.render(lang), 100)]
         for e in quote.explanations
     ]
     out += ["", table(explanations, ("promotion", "lane", "status", "explanation"))]
@@ -233,7 +252,7 @@ def render(path: str, moment: datetime, quote: Quote) -> str:
                 safe(f.promotion or "-", 40),
                 f.status.value,
                 f.reason or "",
-                safe(f.message, 100),
+                safe(f.render(lang), 100),
             ]
             for f in quote.codes
         ]

@@ -182,6 +182,19 @@ class Service:
             raise _Problem(422, _error("PR904", f"?{name} is true or false", name))
         return value in ("true", "1")
 
+    def locale(self, request: Request) -> str:
+        """The bundled locale of the answer's messages: ``?lang=`` (refused when no
+        catalogue serves it), else the ``Accept-Language`` header's best, else English."""
+        from promorules.messages import LocaleError, negotiate, resolve
+
+        lang = request.query_params.get("lang")
+        if lang is not None:
+            try:
+                return resolve(lang)
+            except LocaleError as exc:
+                raise _Problem(422, _error("PR904", f"?lang: {exc}", "lang")) from None
+        return negotiate(request.headers.get("accept-language"))
+
     def judge(self, loaded: Loaded) -> None:
         """Refuse a ruleset with a lint error or a BREACHED floor (what validate exits 1 on)."""
         from promorules.validate import Options, validate
@@ -207,6 +220,7 @@ class Service:
     async def price(self, request: Request) -> Response:
         holder = self.holder(request)
         explain = self.flag(request, "explain")
+        locale = self.locale(request)
         data, text = await self.json_body(request)
         loaded = holder.current  # one ruleset for the whole request
         engine = loaded.engine
@@ -222,10 +236,10 @@ class Service:
             quote = engine.explained(found.cart, context)
         else:
             quote = engine.price(found.cart, context)
-        body = quote.to_dict(explanations=explain)
+        body = quote.to_dict(explanations=explain, locale=locale)
         return JSONResponse(
             {"ruleset": _named(loaded), "at": at.isoformat(), **body},
-            headers={"promorules-ruleset-version": loaded.version},
+            headers={"promorules-ruleset-version": loaded.version, "content-language": locale},
         )
 
     async def refund(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from promorules import __version__
+from promorules.messages import locales
 
 MONEY: dict[str, Any] = {
     "oneOf": [{"type": "string", "pattern": r"^\d+(\.\d+)?$"}, {"type": "integer"}],
@@ -127,6 +128,21 @@ def document(rulesets: list[str]) -> dict[str, Any]:
                             "schema": {"type": "boolean", "default": False},
                             "description": "add every promotion's explanation and every "
                             "code's account",
+                        },
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "schema": {"enum": list(locales())},
+                            "description": "the language of messages (explanations, code "
+                            "findings, upsell hints, payment labels); without it, the "
+                            "Accept-Language header's best, else en. Codes and parameters "
+                            "are the same in every language",
+                        },
+                        {
+                            "name": "Accept-Language",
+                            "in": "header",
+                            "schema": TEXT,
+                            "description": "used when ?lang is not given",
                         },
                     ],
                     "requestBody": {

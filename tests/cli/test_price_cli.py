@@ -128,7 +128,7 @@ def test_cross_store_figures_by_hand(capsys: pytest.CaptureFixture[str]) -> None
         "every-300-off-50": ("applied", "150.00"),
     }
     assert explanations["hearth-every-200"] == ("not-applied", "0.00")
-    assert "150.00 off on 1099.30 (3 x 50.00 off per 300.00)" in [
+    assert "CN¥150.00 off on CN¥1,099.30 (3 x CN¥50.00 off per CN¥300.00)" in [
         e["message"] for e in quote["explanations"]
     ]
     floors = {f["name"]: (f["margin"], f["held"]) for f in quote["guardrail"]["floors"]}
@@ -377,3 +377,31 @@ def test_price_imports_no_other_command() -> None:
         check=False,
     )
     assert result.stderr.strip() == "0 ['promorules.cli.price', 'promorules.cli.render']"
+
+
+def test_lang_zh_cn_words_the_explanations_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    midnight = [*CROSS_STORE[:2], "rulesets/carts/d11-midnight.toml", *CROSS_STORE[3:]]
+    code, out, err = run(capsys, *midnight, "--lang", "zh-CN")
+    assert (code, err) == (0, "")
+    assert "未满¥800.00；再买¥23.11，可享赠Lumi canvas tote" in out
+    assert "¥686.89立减¥100.00（每满¥300.00减¥50.00，共2次）" in out
+    assert "below the threshold" not in out
+    assert "586.89" in out  # the figures' columns stay plain decimals
+    code, out, _ = run(capsys, *midnight, "--lang", "zh_cn", "--format", "json")
+    quote = json.loads(out)[0]
+    gift = next(e for e in quote["explanations"] if e["promotion"] == "lumi-gift")
+    assert gift["message"] == "未满¥800.00；再买¥23.11，可享赠Lumi canvas tote"
+    assert gift["reason"] == "below-threshold"
+    titles = {p["id"]: p["title"] for p in quote["promotions"]}
+    assert titles["lumi-ladder"] == "Lumi Beauty: spend 300 get 30 off, 500 get 60 off"
+    deposit = [*CROSS_STORE[:2], "rulesets/carts/d11-deposit.toml", *CROSS_STORE[3:]]
+    code, out, _ = run(capsys, *deposit, "--lang", "zh-CN")
+    assert re.search(r"定金\s+100\.00", out) and re.search(r"尾款\s+749\.00", out)
+
+
+def test_an_unknown_lang_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "price", "rulesets/double11.toml", "rulesets/carts/upsell.toml", "--lang", "fr"
+    )
+    assert code == 2 and out == ""
+    assert "--lang: no messages for locale 'fr' (bundled: en, zh-CN)" in err

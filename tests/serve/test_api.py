@@ -40,6 +40,47 @@ def test_price_gives_the_command_lines_figures_and_names_the_version(
     assert ladder["status"] == "applied" and ladder["amount"] == "60.00"
 
 
+def test_explanations_in_the_language_asked_for(client: TestClient) -> None:
+    def explained(query: str = "", **headers: str) -> tuple[dict[str, object], str]:
+        response = client.post(f"/v1/price?explain=true{query}", json=MIDNIGHT, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        gift = next(e for e in body["explanations"] if e["promotion"] == "lumi-gift")
+        return gift, response.headers["content-language"]
+
+    english, language = explained()
+    assert language == "en"
+    assert english["message"] == (
+        "below the threshold (CN¥800.00); spend CN¥23.11 more to get gift Lumi canvas tote"
+    )
+    assert english["title"] == "Spend 800 at Lumi, get the canvas tote"
+    assert english["notes"] == [{"code": "below-threshold", "params": {"threshold": "800.00"}}]
+    chinese, language = explained("&lang=zh-CN")
+    assert language == "zh-CN"
+    assert chinese["message"] == "未满¥800.00；再买¥23.11，可享赠Lumi canvas tote"
+    assert chinese["hint"] == {
+        "shortfall": "23.11",
+        "by_quantity": False,
+        "reward": {
+            "code": "gifts",
+            "params": {"gifts": [{"code": "gift-item", "params": {"name": "Lumi canvas tote"}}]},
+        },
+        "message": "再买¥23.11，可享赠Lumi canvas tote",
+    }
+    # codes and parameters do not change with the language
+    assert {k: v for k, v in chinese.items() if k not in ("message", "hint")} == {
+        k: v for k, v in english.items() if k not in ("message", "hint")
+    }
+    by_header, language = explained(**{"accept-language": "fr;q=0.9, zh-Hans;q=0.8, en;q=0.1"})
+    assert (by_header["message"], language) == (chinese["message"], "zh-CN")
+    overridden, _ = explained("&lang=en", **{"accept-language": "zh-CN"})
+    assert overridden["message"] == english["message"]
+    refused = client.post("/v1/price?explain=true&lang=fr", json=MIDNIGHT)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "lang"
+    assert "zh-CN" in refused.json()["errors"][0]["message"]
+
+
 def test_bad_carts_are_located_as_on_the_command_line(client: TestClient) -> None:
     bad = {**MIDNIGHT, "lines": [{"sku": "LUMI-SERUM", "quantity": 0}], "colour": "red"}
     response = client.post("/v1/price", json=bad)

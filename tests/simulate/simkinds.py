@@ -41,7 +41,7 @@ class UnitCut(Kind):
             left = state.availability.remaining(key)
             left = config.stock if left is None else left
             if left <= 0:
-                return NotApplied("out-of-stock", "stock sold out")
+                return NotApplied("out-of-stock")
             out_lines, amounts, units = [], [], 0
             for i in lines:
                 take = min(state.qty[i], left - units)

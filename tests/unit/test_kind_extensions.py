@@ -180,9 +180,11 @@ def test_codes_are_in_the_quote_dict_and_never_raw() -> None:
         {
             "code": "31MSAVE10",
             "promotion": None,
+            "title": "",
             "status": "not-applied",
             "amount": "0.00",
             "reason": "code-unknown",
+            "notes": [],
             "message": "no promotion has this code",
         }
     ]

@@ -7,6 +7,7 @@ import pytest
 from promorules.diagnostics import RulesetError
 from promorules.engine import Engine
 from promorules.kind import Reason
+from promorules.messages import Amount, Note
 from promorules.quote import Quote
 from promorules_plugins import bundle
 from tests.helpers import HEADER, cart, ctx, line, yuan
@@ -74,7 +75,9 @@ def test_too_few_units_hints() -> None:
     explanation = quote.explanation("b")
     assert explanation.reason == Reason.BELOW_THRESHOLD.value
     assert explanation.hint is not None
-    assert (explanation.hint.shortfall, explanation.hint.reward) == (1, "3 for 99.00")
+    reward = Note("bundle", {"size": 3, "price": Amount(9900)})
+    assert (explanation.hint.shortfall, explanation.hint.reward) == (1, reward)
+    assert explanation.upsell("zh-CN") == "再买1件，可享3件¥99.00"
 
 
 def test_bound_states_its_dependence_on_prices() -> None:

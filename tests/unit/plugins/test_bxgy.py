@@ -9,6 +9,7 @@ import pytest
 from promorules.diagnostics import RulesetError
 from promorules.engine import Engine
 from promorules.kind import Reason
+from promorules.messages import Note
 from promorules.quote import Quote, Status
 from promorules_plugins import bxgy, tiered
 from tests.helpers import HEADER, cart, ctx, line, yuan
@@ -69,7 +70,8 @@ def test_too_few_units_hints_how_many_more() -> None:
     assert explanation.reason == Reason.BELOW_THRESHOLD.value
     assert explanation.hint is not None
     assert (explanation.hint.shortfall, explanation.hint.by_quantity) == (1, True)
-    assert explanation.hint.reward == "1 free"
+    assert explanation.hint.reward == Note("units-free", {"units": 1})
+    assert explanation.upsell() == "add 1 more item to get 1 free"
 
 
 def test_applied_with_one_unit_short_of_another_group_hints() -> None:

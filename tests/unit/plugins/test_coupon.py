@@ -65,7 +65,7 @@ def test_threshold_coupon_below_threshold_hints_when_close() -> None:
     explanation = quote.explanation("c100-20")
     assert explanation.reason == "below-threshold"
     assert explanation.hint is not None and explanation.hint.shortfall == yuan("10")
-    assert "spend 10.00 more to get 20.00 off" in explanation.message
+    assert "spend CN¥10.00 more to get CN¥20.00 off" in explanation.message
     assert finding(quote, "SAVE20") == ("c100-20", "below-threshold", Status.NOT_APPLIED)
     # 60: 40 short is more than 30 -> no hint
     far = rules.price(cart(line("a", 1, "60")), ctx(coupons=("SAVE20",)))

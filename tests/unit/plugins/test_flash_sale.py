@@ -9,6 +9,7 @@ import pytest
 from promorules.cart import Customer
 from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec, Snapshot
 from promorules.diagnostics import RulesetError
+from promorules.messages import Note
 from promorules.quote import Status
 from promorules_plugins.flash_sale import FlashSale
 from tests.unit.plugins.pricelane import BEFORE, HEADER, engine, line, price
@@ -158,6 +159,10 @@ prices = { "SERUM" = "150.00" }
     # paid the normal price
     flash = quote.explanation("flash").message
     assert "not at the flash price" in flash and "normal price" not in flash
+    said = quote.explanation("flash")
+    assert said.notes[0] == Note("flash-sold-out", {"sku": "SERUM", "units": 1, "left": 1})
+    assert "SERUM：1件未享秒杀价（秒杀库存剩1件）" in said.render("zh-CN")
+    assert "原价" not in said.render("zh-CN")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from promorules.engine import Engine
 from promorules.kind import Reason
+from promorules.messages import Note
 from promorules.quote import Status
 from promorules_plugins import free_shipping
 from tests.helpers import HEADER, cart, ctx, line, yuan
@@ -25,7 +26,7 @@ def test_shipping_waived_above_the_threshold() -> None:
     assert quote.discount_total == yuan("10.00")
     explanation = quote.explanation("fs")
     assert explanation.amount == yuan("10.00")
-    assert "10.00 shipping waived above 99.00" in explanation.message
+    assert "CN¥10.00 shipping waived above CN¥99.00" in explanation.message
 
 
 def test_below_the_threshold_hints() -> None:
@@ -34,7 +35,10 @@ def test_below_the_threshold_hints() -> None:
     explanation = quote.explanation("fs")
     assert explanation.reason == Reason.BELOW_THRESHOLD.value
     assert explanation.hint is not None
-    assert (explanation.hint.shortfall, explanation.hint.reward) == (yuan("19.00"), "free shipping")
+    assert (explanation.hint.shortfall, explanation.hint.reward) == (
+        yuan("19.00"),
+        Note("free-shipping"),
+    )
 
 
 def test_two_free_shippings_in_one_lane_never_make_shipping_negative() -> None:

@@ -11,6 +11,7 @@ from promorules.counters import CounterKey, CounterKind, CounterSpec, Snapshot
 from promorules.diagnostics import RulesetError
 from promorules.engine import Engine
 from promorules.kind import Reason
+from promorules.messages import Note
 from promorules.quote import GuardrailStatus, Status
 from promorules_plugins import gift, tiered
 from tests.helpers import D11, HEADER, cart, ctx, line, yuan
@@ -58,7 +59,7 @@ def test_gift_added_at_price_zero_with_its_cost_above_the_threshold() -> None:
     explanation = quote.explanation("mug")
     assert explanation.status is Status.APPLIED
     assert explanation.amount == 0
-    assert explanation.message == "adds gift Lumi mug (measured on 300.00)"
+    assert explanation.message == "adds gift Lumi mug (measured on CN¥300.00)"
     assert quote.consumption == ((stock("mug", "MUG"), 1),)
 
 
@@ -70,7 +71,11 @@ def test_below_the_threshold_explained_with_an_upsell() -> None:
     assert explanation.reason == Reason.BELOW_THRESHOLD.value
     assert explanation.hint is not None
     assert explanation.hint.shortfall == yuan("49.00")
-    assert explanation.hint.reward == "gift Lumi mug"
+    assert explanation.hint.reward == Note(
+        "gifts", {"gifts": (Note("gift-item", {"name": "Lumi mug"}),)}
+    )
+    assert explanation.upsell() == "spend CN¥49.00 more to get gift Lumi mug"
+    assert explanation.upsell("zh-CN") == "再买¥49.00，可享赠Lumi mug"
     assert not [ql for ql in quote.lines if ql.gift]
     assert quote.consumption == ()
 

@@ -136,7 +136,7 @@ def test_upsell_hint_names_the_shortfall_and_the_reward() -> None:
     explanation = quote.explanation("p")
     assert explanation.hint is not None
     assert explanation.hint.shortfall == yuan("32.00")
-    assert "spend 32.00 more to get 50.00 off" in explanation.message
+    assert "spend CN¥32.00 more to get CN¥50.00 off" in explanation.message
 
 
 def test_no_hint_when_the_next_tier_is_far() -> None:
