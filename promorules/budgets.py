@@ -17,7 +17,7 @@ from promorules.kind import Offer, Reason
 from promorules.messages import Amount, Note
 from promorules.money import allocate
 from promorules.plan import Compiled
-from promorules.quote import Status
+from promorules.quote import Record, Status
 from promorules.ruleset import Funder
 
 
@@ -26,7 +26,7 @@ def apply_budgets(
     adjustments: list[list[Any]],
     amounts: list[int],
     availability: Any,
-    records: dict[int, list[Any]],
+    records: dict[int, Record],
 ) -> int:
     """Trim or refuse offers over their budget; returns the shipping fee given back
     (a trimmed shipping discount), which the caller adds to the fee left to pay."""
@@ -54,17 +54,21 @@ def apply_budgets(
         if record is None:  # not explaining
             continue
         if keep == 0:
-            records[compiled.index] = [
+            records[compiled.index] = Record(
                 Status.NOT_APPLIED,
                 0,
-                record[2],
+                record.base,
                 Reason.BUDGET_EXHAUSTED,
                 (),
                 None,
-            ]
+            )
         else:
-            record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
-            record[4] = (*record[4], Note("budget-trimmed", {"amount": Amount(given - keep)}))
+            record.status, record.amount, record.reason = (
+                Status.TRIMMED,
+                keep,
+                Reason.BUDGET_TRIMMED,
+            )
+            record.notes = (*record.notes, Note("budget-trimmed", {"amount": Amount(given - keep)}))
     return shipping_back
 
 
@@ -100,7 +104,7 @@ class FunderBudgets:
         adjustments: list[list[Any]],
         amounts: list[int],
         availability: Any,
-        records: dict[int, list[Any]],
+        records: dict[int, Record],
     ) -> int:
         """Keep each budgeted funder's share of the quote within what is left of its budget.
 
@@ -143,18 +147,22 @@ class FunderBudgets:
                 if record is None:
                     continue
                 if keep == 0:
-                    records[index] = [
+                    records[index] = Record(
                         Status.NOT_APPLIED,
                         0,
-                        record[2],
+                        record.base,
                         Reason.BUDGET_EXHAUSTED,
                         (Note("funder-budget-exhausted", {"funder": funder.value}),),
                         None,
-                    ]
+                    )
                 else:
-                    record[0], record[1], record[3] = Status.TRIMMED, keep, Reason.BUDGET_TRIMMED
+                    record.status, record.amount, record.reason = (
+                        Status.TRIMMED,
+                        keep,
+                        Reason.BUDGET_TRIMMED,
+                    )
                     over_by = Amount(total - keep)
-                    record[4] = (*record[4], Note("budget-trimmed", {"amount": over_by}))
+                    record.notes = (*record.notes, Note("budget-trimmed", {"amount": over_by}))
         return shipping_back
 
 

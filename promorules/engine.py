@@ -78,7 +78,7 @@ from promorules.messages import Amount, Note
 from promorules.model import bound
 from promorules.plan import FOREVER, Compiled, Plan
 from promorules.pricelane import apply_prices
-from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Status
+from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Record, Status
 from promorules.ruleset import (
     BudgetPolicy,
     Funder,
@@ -419,7 +419,7 @@ class Engine:
             for line in lines:
                 found = cache.get((line.sku, line.category, line.brand, line.merchant, line.tags))
                 scopes.append(found if found is not None else plan.scope(line))
-        records: dict[int, Any] = {}
+        records: dict[int, Record] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         figures: tuple[Any, ...] | None = None
         if not (explain or walk or excluded or state.deposited):
@@ -468,7 +468,7 @@ class Engine:
         scopes: list[tuple[int, ...]],
         excluded: frozenset[int],
         unredeemed: frozenset[int],
-        records: dict[int, Any],
+        records: dict[int, Record],
         redeemed: dict[int, tuple[str, ...]],
     ) -> tuple[
         list[list[Any]],
@@ -536,25 +536,25 @@ class Engine:
                     continue
                 if excluded and index in excluded:
                     if explain:
-                        records[index] = [
+                        records[index] = Record(
                             Status.NOT_APPLIED,
                             0,
                             0,
                             Reason.GUARDRAIL_REJECTED,
                             (),
                             None,
-                        ]
+                        )
                     continue
                 if check_paused and availability.paused(compiled.promotion.id):
                     if explain:
-                        records[index] = [
+                        records[index] = Record(
                             Status.NOT_APPLIED,
                             0,
                             0,
                             Reason.PAUSED,
                             (),
                             None,
-                        ]
+                        )
                     continue
                 in_scope = scoped.get(k) or []
                 if compiled.not_with and in_scope:
@@ -562,14 +562,14 @@ class Engine:
                     in_scope = [i for i in in_scope if compiled.not_with.isdisjoint(touched[i])]
                     if not in_scope:
                         if explain:
-                            records[index] = [
+                            records[index] = Record(
                                 Status.NOT_APPLIED,
                                 0,
                                 0,
                                 Reason.EXCLUDED_BY,
                                 (),
                                 None,
-                            ]
+                            )
                         continue
                 if not in_scope and not compiled.kind.without_lines:
                     continue  # the plan's default record says so
@@ -578,14 +578,14 @@ class Engine:
                     offers.append((compiled, result))
                 elif explain:
                     assert isinstance(result, NotApplied)
-                    records[index] = [
+                    records[index] = Record(
                         Status.NOT_APPLIED,
                         0,
                         0,
                         result.reason,
                         result.notes,
                         result.hint,
-                    ]
+                    )
             if not offers:
                 continue
             price_lane = lane_promotions[0].lane is Lane.PRICE
@@ -634,14 +634,14 @@ class Engine:
                     why: Any = offer.reason
                     if applied == 0 and not offer.gifts:
                         status, why = Status.NOT_APPLIED, Reason.NOTHING_LEFT
-                    records[index] = [
+                    records[index] = Record(
                         status,
                         applied,
                         offer.base,
                         why,
                         offer.notes if applied or offer.gifts else _LEFT_NOTHING,
                         offer.hint,
-                    ]
+                    )
             self.settle(offers, state, gifts, consumes, schedule, records)
             if explain and state.coupons:
                 for compiled, offer in offers:
@@ -657,8 +657,8 @@ class Engine:
         codes: Sequence[str],
         ts: int,
         redeemed: dict[int, tuple[str, ...]],
-        records: dict[int, list[Any]],
-        defaults: Sequence[tuple[Any, ...]],
+        records: dict[int, Record],
+        defaults: Sequence[Record],
     ) -> list[tuple[str, int, Reason | None]]:
         """Account for every presented code: ``(code, promotion index or -1, reason)``.
 
@@ -683,7 +683,7 @@ class Engine:
             index = exact[0]
             record = records.get(index) or defaults[index]
             why: Reason | None = None
-            if record is not None and record[3] is Reason.OUT_OF_WINDOW:
+            if record is not None and record.reason is Reason.OUT_OF_WINDOW:
                 spans = self._compiled[index].spans
                 later = any(start > ts for start, _ in spans)
                 why = Reason.NOT_YET_VALID if later else Reason.EXPIRED
@@ -766,10 +766,10 @@ class Engine:
             if explain:
                 for index, amount in taken.items():
                     record = priced.records[index]
-                    record[0], record[1] = Status.TRIMMED, record[1] - amount
-                    record[3] = Reason.GUARDRAIL_CLAMPED
+                    record.status, record.amount = Status.TRIMMED, record.amount - amount
+                    record.reason = Reason.GUARDRAIL_CLAMPED
                     trimmed = Note("guardrail-trimmed", {"amount": Amount(amount)})
-                    record[4] = (*record[4], trimmed)
+                    record.notes = (*record.notes, trimmed)
             if dropped:
                 self._drop_gifts(priced, dropped, explain)
             meta = self._meta
@@ -843,18 +843,18 @@ class Engine:
                 continue
             record = records[index]
             note = Note("gift-dropped", {"sku": gift.sku})
-            if record[1] == 0 and not any(i == index for i, _ in gifts):
-                records[index] = [
+            if record.amount == 0 and not any(i == index for i, _ in gifts):
+                records[index] = Record(
                     Status.NOT_APPLIED,
                     0,
-                    record[2],
+                    record.base,
                     Reason.GUARDRAIL_CLAMPED,
                     (note,),
-                    record[5],
-                ]
+                    record.hint,
+                )
             else:
-                record[0], record[3] = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
-                record[4] = (*record[4], note)
+                record.status, record.reason = Status.TRIMMED, Reason.GUARDRAIL_CLAMPED
+                record.notes = (*record.notes, note)
 
     def _report(
         self,
@@ -890,13 +890,13 @@ class Pass:
         self,
         amounts: list[int],
         adjustments: list[list[Any]],
-        records: dict[int, Any],
+        records: dict[int, Record],
         gifts: list[tuple[int, Gift]],
         shipping: int,
         consumes: list[Consumed],
         schedule: list[tuple[list[tuple[int, int]], Any]],
         codes: list[tuple[str, int, Reason | None]] | tuple[()],
-        defaults: Sequence[tuple[Any, ...]],
+        defaults: Sequence[Record],
     ) -> None:
         self.amounts = amounts
         """What is left to pay of each line."""

@@ -14,21 +14,14 @@ from promorules.cart import Line
 from promorules.counters import CounterKey, CounterKind
 from promorules.kind import Evaluator, Kind, Lane, Reason
 from promorules.model import Rule
-from promorules.quote import Status
+from promorules.quote import Record, Status
 from promorules.ruleset import BudgetPolicy, Promotion
 
 SCOPE_CACHE_LIMIT = 65536
 """Distinct lines (sku, category, brand, merchant, tags) a plan remembers the scope of."""
 FOREVER = (-(2**62), 2**62)
 """The span of a promotion with no window or phase, in epoch seconds."""
-NO_LINES_RECORD = (
-    Status.NOT_APPLIED,
-    0,
-    0,
-    Reason.NO_ELIGIBLE_LINES,
-    (),
-    None,
-)
+NO_LINES_RECORD = Record(Status.NOT_APPLIED, 0, 0, Reason.NO_ELIGIBLE_LINES)
 
 
 class Compiled:
@@ -201,10 +194,10 @@ class Plan:
     ) -> None:
         self.lanes = lanes
         no_lines = NO_LINES_RECORD
-        defaults: list[tuple[Any, ...]] = [no_lines] * count
+        defaults: list[Record] = [no_lines] * count
         for index, reason in inactive:
-            defaults[index] = (Status.NOT_APPLIED, 0, 0, reason, (), None)
-        self.defaults: tuple[tuple[Any, ...], ...] = tuple(defaults)
+            defaults[index] = Record(Status.NOT_APPLIED, 0, 0, reason)
+        self.defaults: tuple[Record, ...] = tuple(defaults)
         self.always = [
             frozenset(k for k, c in enumerate(lane) if c.kind.without_lines) for lane in lanes
         ]

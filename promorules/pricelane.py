@@ -15,7 +15,7 @@ from promorules.counters import Consumed, CounterKey
 from promorules.kind import Offer, Reason
 from promorules.messages import Note
 from promorules.plan import Compiled
-from promorules.quote import Status
+from promorules.quote import Record, Status
 
 
 def apply_prices(
@@ -23,7 +23,7 @@ def apply_prices(
     state: Any,
     adjustments: list[list[Any]],
     touched: list[set[int]] | None,
-    records: dict[int, list[Any]] | None,
+    records: dict[int, Record] | None,
     consumes: list[Consumed],
     by_priority: bool = False,
 ) -> None:
@@ -95,23 +95,23 @@ def apply_prices(
     for compiled, offer in offers:
         amount = applied.get(compiled.index, 0)
         if amount:
-            records[compiled.index] = [
+            records[compiled.index] = Record(
                 Status.APPLIED,
                 amount,
                 offer.base,
                 offer.reason,
                 offer.notes,
                 offer.hint,
-            ]
+            )
         else:
-            records[compiled.index] = [
+            records[compiled.index] = Record(
                 Status.NOT_APPLIED,
                 0,
                 offer.base,
                 Reason.LOST_TO_GROUP,
                 _LOWER_PRICE,
                 offer.hint,
-            ]
+            )
 
 
 _LOWER_PRICE = (Note("lower-price-applies"),)

@@ -38,6 +38,39 @@ class Status(str, enum.Enum):
     NOT_APPLIED = "not-applied"
 
 
+class Record:
+    """What became of one promotion in an explained pass: its status, what it gave,
+    the amount it measured on, why (a :class:`~promorules.kind.Reason`, or a kind's own
+    code), the notes that word the detail, and an upsell hint. Budgets and the guardrail
+    may still trim a record of the pass (status, amount, reason, notes) before the quote
+    is built; the plan's defaults (:attr:`promorules.plan.Plan.defaults`) are shared and
+    never changed."""
+
+    __slots__ = ("amount", "base", "hint", "notes", "reason", "status")
+
+    def __init__(
+        self,
+        status: Status,
+        amount: int,
+        base: int,
+        reason: Reason | str | None,
+        notes: tuple[Note, ...] = (),
+        hint: Upsell | None = None,
+    ) -> None:
+        self.status = status
+        self.amount = amount
+        self.base = base
+        self.reason = reason
+        self.notes = notes
+        self.hint = hint
+
+    def __repr__(self) -> str:
+        return (
+            f"Record({self.status.value}, {self.amount}, base={self.base}, "
+            f"reason={self.reason!r}, notes={self.notes!r})"
+        )
+
+
 class GuardrailStatus(str, enum.Enum):
     OK = "ok"
     CLAMPED = "clamped"
@@ -257,7 +290,7 @@ class Quote:
         amounts: list[int],
         adjustments: list[list[Any]],
         promotions: Sequence[tuple[str, str, Lane, list[tuple[Funder, int]], str]],
-        records: dict[int, list[Any]],
+        records: dict[int, Record],
         gifts: list[tuple[int, Gift]],
         shipping: tuple[int, int],
         guardrail: GuardrailReport,
@@ -266,7 +299,7 @@ class Quote:
         funder_budgets: Mapping[Funder, CounterKey] | None = None,
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
         codes: Sequence[tuple[str, int, Reason | None]] = (),
-        defaults: Sequence[tuple[Any, ...]] = (),
+        defaults: Sequence[Record] = (),
         explain: Callable[[], Quote] | None = None,
     ) -> None:
         self.currency = currency
@@ -533,18 +566,18 @@ class Quote:
             record = self._record(index)
             if record is None:
                 continue
-            status, amount, base, reason, notes, hint = record
+            reason = record.reason
             out.append(
                 Explanation(
                     pid,
                     kind,
                     lane,
-                    status,
-                    amount,
-                    base,
+                    record.status,
+                    record.amount,
+                    record.base,
                     reason.value if isinstance(reason, enum.Enum) else reason,
-                    notes,
-                    hint,
+                    record.notes,
+                    record.hint,
                     title,
                     self.currency,
                 )
@@ -581,19 +614,19 @@ class Quote:
                     )
                 )
                 continue
-            status, amount, base, reason_, notes, hint = record
+            reason_ = record.reason
             out.append(
                 CodeFinding(
                     code,
                     pid,
-                    status,
-                    amount,
+                    record.status,
+                    record.amount,
                     reason_.value if isinstance(reason_, enum.Enum) else reason_,
-                    notes,
+                    record.notes,
                     title,
                     self.currency,
-                    base,
-                    hint,
+                    record.base,
+                    record.hint,
                 )
             )
         return tuple(out)
@@ -606,7 +639,7 @@ class Quote:
             self._records, self._codes = full._records, full._codes
             self._explain = None
 
-    def _record(self, index: int) -> Sequence[Any] | None:
+    def _record(self, index: int) -> Record | None:
         self._explained()
         record = self._records.get(index)
         if record is None and index < len(self._defaults):

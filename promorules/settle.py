@@ -14,7 +14,7 @@ from promorules.counters import Consumed
 from promorules.kind import Gift, Offer, PricingState, Reason
 from promorules.messages import Note
 from promorules.plan import Compiled
-from promorules.quote import Status
+from promorules.quote import Record, Status
 
 
 class Settler:
@@ -32,7 +32,7 @@ class Settler:
         gifts: list[tuple[int, Gift]],
         consumes: list[Consumed],
         schedule: list[tuple[list[tuple[int, int]], Any]],
-        records: dict[int, list[Any]],
+        records: dict[int, Record],
     ) -> None:
         """Settle ``offers`` (a lane's, in lane order) into ``gifts``, ``consumes`` and
         ``schedule``; ``records`` (the explained pass) learns of refused gifts."""
@@ -53,7 +53,7 @@ class Settler:
         compiled: Compiled,
         offered: list[Gift],
         gifts: list[tuple[int, Gift]],
-        records: dict[int, list[Any]],
+        records: dict[int, Record],
         consumes: list[Consumed],
     ) -> None:
         """Add the gifts of an offer; a sku already given is refused unless both gifts are
@@ -79,12 +79,12 @@ class Settler:
             if gift.counter is not None:
                 consumes.append((compiled.index, gift.counter, gift.quantity, -1))
         record = records.get(compiled.index)
-        if refused and not added and record is not None and record[1] == 0:
-            records[compiled.index] = [
+        if refused and not added and record is not None and record.amount == 0:
+            records[compiled.index] = Record(
                 Status.NOT_APPLIED,
                 0,
-                record[2],
+                record.base,
                 Reason.GIFT_DUPLICATE,
                 (Note("gift-already-given", {"gifts": tuple(refused)}),),
-                record[5],
-            ]
+                record.hint,
+            )

@@ -18,7 +18,7 @@ from promorules.kind import Offer, Reason
 from promorules.messages import Note
 from promorules.money import allocate
 from promorules.plan import Compiled
-from promorules.quote import Status
+from promorules.quote import Record, Status
 
 
 class Discounts(Offer):
@@ -77,7 +77,7 @@ class Pooled(Discounts):
 
 def resolve(
     offers: list[tuple[Compiled, Offer]],
-    records: dict[int, list[Any]] | None,
+    records: dict[int, Record] | None,
     amounts: Sequence[int] | None = None,
     shipping: int = 0,
 ) -> list[tuple[Compiled, Offer]]:
@@ -122,14 +122,14 @@ def resolve(
             out.append((compiled, offer))
         elif records is not None:
             winner = next(c for c, _ in offers if c.group == group and c.index in keep)
-            records[compiled.index] = [
+            records[compiled.index] = Record(
                 Status.NOT_APPLIED,
                 0,
                 offer.base,
                 Reason.LOST_TO_GROUP,
                 (Note("lost-to", {"winners": (winner.promotion.id,)}),),
                 None,
-            ]
+            )
     return out
 
 
@@ -177,7 +177,7 @@ def _settle_groups(
 
 def _clashes(
     offers: list[tuple[Compiled, Offer]],
-    records: dict[int, list[Any]] | None,
+    records: dict[int, Record] | None,
     amounts: Sequence[int] | None = None,
     shipping: int = 0,
 ) -> list[tuple[Compiled, Offer]]:
@@ -264,14 +264,14 @@ def _clashes(
         winners = tuple(
             conflicted[i][0].promotion.id for i in sorted(kept) if clash(compiled, conflicted[i][0])
         )
-        records[compiled.index] = [
+        records[compiled.index] = Record(
             Status.NOT_APPLIED,
             0,
             offer.base,
             Reason.LOST_TO_GROUP,
             (Note("lost-to", {"winners": winners}),),
             None,
-        ]
+        )
     return out
 
 
