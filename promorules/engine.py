@@ -35,7 +35,7 @@ from typing import Any
 
 import attrs
 
-from promorules.budgets import FunderBudgets, apply_budgets
+from promorules.budgets import FunderBudgets
 from promorules.cart import Cart, Context, Customer, Line
 from promorules.counters import UNLIMITED, Consumed, CounterKey, CounterKind, CounterSpec
 from promorules.coupon_codes import normalise
@@ -77,7 +77,6 @@ from promorules.kind import (
 from promorules.messages import Amount, Note
 from promorules.model import bound
 from promorules.plan import FOREVER, Compiled, Plan
-from promorules.pricelane import apply_prices
 from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Record, Status
 from promorules.ruleset import (
     BudgetPolicy,
@@ -90,7 +89,7 @@ from promorules.ruleset import (
     parse_ruleset,
 )
 from promorules.settle import Settler
-from promorules.stacking import resolve
+from promorules.walk import walk
 
 _PLAN_CACHE_LIMIT = 4096
 _CODE_CACHE_LIMIT = 4096
@@ -167,7 +166,8 @@ class Engine:
         self.price_by_priority = ruleset.stacking.price is PriceChoice.PRIORITY
         """The price lane gives each unit the highest-priority price (else the lowest)."""
         # which promotions each line carries matters only when some not_with is declared
-        self._tracks_lines = any(c.not_with for c in self._compiled)
+        self.tracks_lines = any(c.not_with for c in self._compiled)
+        """Which promotions each line carries is kept (some not_with is declared)."""
         breakpoints = sorted({edge for c in self._compiled for span in c.spans for edge in span})
         self._breakpoints = breakpoints
         self._slots: list[list[Compiled]] = []
@@ -179,7 +179,8 @@ class Engine:
         self._plans: dict[tuple[int, frozenset[str], str | None], Plan] = {}
         self._hot_paths: dict[tuple[tuple[tuple[int, ...], ...], bool], HotPath] = {}
         self.counters: tuple[CounterSpec, ...] = self._counter_specs()
-        self._budget_keys = {c.index: c.budget_key for c in self._compiled if c.budget is not None}
+        self.budget_keys = {c.index: c.budget_key for c in self._compiled if c.budget is not None}
+        """The ledger counter of each promotion with a budget, by promotion index."""
         self._funder_budget_keys = {
             funder: CounterKey(CounterKind.FUNDER_BUDGET, funder.value)
             for funder in ruleset.budgets
@@ -356,7 +357,7 @@ class Engine:
             (cart.shipping, priced.shipping),
             guardrail,
             priced.consumes,
-            self._budget_keys,
+            self.budget_keys,
             self._funder_budget_keys,
             priced.schedule,
             priced.codes,
@@ -370,12 +371,12 @@ class Engine:
         context: Context,
         excluded: frozenset[int],
         explain: bool,
-        walk: bool = False,
+        walked: bool = False,
     ) -> Pass:
         """One pass over the lanes. With ``explain`` off, nothing but the figures: no
         record per promotion, no code findings, and evaluators may skip their texts; the
         plan's hot-path function does the pass when it can (:mod:`promorules.hotpath`),
-        unless ``walk``. ``excluded``: promotions the guardrail dropped (``reject``)."""
+        unless ``walked``. ``excluded``: promotions the guardrail dropped (``reject``)."""
         lines = cart.lines
         customer = cart.customer
         channel = context.channel
@@ -422,7 +423,7 @@ class Engine:
         records: dict[int, Record] = {}
         codes: list[tuple[str, int, Reason | None]] | tuple[()] = ()
         figures: tuple[Any, ...] | None = None
-        if not (explain or walk or excluded or state.deposited):
+        if not (explain or walked or excluded or state.deposited):
             if availability is UNLIMITED:
                 hot = plan.hot
                 if hot is None:
@@ -434,7 +435,7 @@ class Engine:
                     hot = plan.hot_paused = self._hot_path(plan, True)
                 figures = hot(state, scopes, unredeemed, availability.paused)
             if figures[3]:  # a deposit scheduled now: later lanes keep to the balances
-                return self._pass(cart, context, excluded, explain, walk=True)
+                return self._pass(cart, context, excluded, explain, walked=True)
         if figures is None:
             redeemed: dict[int, tuple[str, ...]] = {}
             # promotions redeemed by codes give nothing unless one of their codes is
@@ -442,8 +443,8 @@ class Engine:
             # not looked at
             if explain:
                 unredeemed = _NOTHING
-            adjustments, gifts, consumes, schedule, shipping = self._walk(
-                plan, state, scopes, excluded, unredeemed, records, redeemed
+            adjustments, gifts, consumes, schedule, shipping = walk(
+                self, plan, state, scopes, excluded, unredeemed, records, redeemed
             )
             if explain and coupons:
                 codes = self._code_findings(coupons, state.ts, redeemed, records, plan.defaults)
@@ -460,197 +461,6 @@ class Engine:
             codes,
             plan.defaults,
         )
-
-    def _walk(
-        self,
-        plan: Plan,
-        state: PricingState,
-        scopes: list[tuple[int, ...]],
-        excluded: frozenset[int],
-        unredeemed: frozenset[int],
-        records: dict[int, Record],
-        redeemed: dict[int, tuple[str, ...]],
-    ) -> tuple[
-        list[list[Any]],
-        list[tuple[int, Gift]],
-        list[Consumed],
-        list[tuple[list[tuple[int, int]], Any]],
-        int,
-    ]:
-        """The lanes, one after the other, for any plan: the definition of a pass, which
-        the hot path (:mod:`promorules.hotpath`) must agree with on every figure.
-
-        ``unredeemed``: promotions not to look at (code-redeemed ones whose codes were
-        not presented). Fills ``records`` (the promotions looked at; the others read the
-        plan's defaults) and ``redeemed`` (the codes each offer redeems) when
-        ``state.explain``; returns the adjustments, gifts, consumption, deposit schedule
-        and the shipping fee left."""
-        explain = state.explain
-        lines = state.lines
-        amounts = state.amounts
-        availability = state.availability
-        adjustments: list[list[Any]] = []
-        touched: list[set[int]] | None = [set() for _ in lines] if self._tracks_lines else None
-        gifts: list[tuple[int, Gift]] = []
-        # (promotion index, counter, amount): the quote keeps those of promotions that
-        # still give something once budgets and the guardrail are done
-        consumes: list[Consumed] = []
-        schedule: list[tuple[list[tuple[int, int]], Any]] = []
-        shipping = state.shipping
-        # explaining, every promotion is looked at when some may be dropped or paused (to
-        # say so); otherwise only those with a line in scope and those that apply without
-        look_at_all = explain and (bool(excluded) or availability is not UNLIMITED)
-        check_paused = availability is not UNLIMITED
-        every_line = list(range(len(lines)))  # shared, never changed
-        # per lane, the lines in scope of each targeted promotion (by its position)
-        by_lane: list[dict[int, list[int]]] = [{} for _ in plan.lanes]
-        place = plan.places
-        for i, scope in enumerate(scopes):
-            for slot in scope:
-                position, k = place[slot]
-                found = by_lane[position].get(k)
-                if found is None:
-                    by_lane[position][k] = [i]
-                else:
-                    found.append(i)
-        for position, lane_promotions in enumerate(plan.lanes):
-            if not lane_promotions:
-                continue
-            scoped = by_lane[position]
-            if every_line:
-                for k in plan.everywhere[position]:
-                    scoped[k] = every_line
-            if look_at_all:
-                candidates: Iterable[int] = range(len(lane_promotions))
-            else:
-                always = plan.always[position]
-                if not scoped and not always:
-                    continue
-                candidates = sorted(always.union(scoped)) if always else sorted(scoped)
-            state.shipping = shipping
-            offers: list[tuple[Compiled, Offer]] = []
-            for k in candidates:
-                compiled = lane_promotions[k]
-                index = compiled.index
-                if index in unredeemed:
-                    continue
-                if excluded and index in excluded:
-                    if explain:
-                        records[index] = Record(
-                            Status.NOT_APPLIED,
-                            0,
-                            0,
-                            Reason.GUARDRAIL_REJECTED,
-                            (),
-                            None,
-                        )
-                    continue
-                if check_paused and availability.paused(compiled.promotion.id):
-                    if explain:
-                        records[index] = Record(
-                            Status.NOT_APPLIED,
-                            0,
-                            0,
-                            Reason.PAUSED,
-                            (),
-                            None,
-                        )
-                    continue
-                in_scope = scoped.get(k) or []
-                if compiled.not_with and in_scope:
-                    assert touched is not None
-                    in_scope = [i for i in in_scope if compiled.not_with.isdisjoint(touched[i])]
-                    if not in_scope:
-                        if explain:
-                            records[index] = Record(
-                                Status.NOT_APPLIED,
-                                0,
-                                0,
-                                Reason.EXCLUDED_BY,
-                                (),
-                                None,
-                            )
-                        continue
-                if not in_scope and not compiled.kind.without_lines:
-                    continue  # the plan's default record says so
-                result = compiled.evaluate(state, in_scope)
-                if type(result) is Offer:
-                    offers.append((compiled, result))
-                elif explain:
-                    assert isinstance(result, NotApplied)
-                    records[index] = Record(
-                        Status.NOT_APPLIED,
-                        0,
-                        0,
-                        result.reason,
-                        result.notes,
-                        result.hint,
-                    )
-            if not offers:
-                continue
-            price_lane = lane_promotions[0].lane is Lane.PRICE
-            offers = resolve(
-                offers, records if explain else None, None if price_lane else amounts, shipping
-            )
-            if lane_promotions[0].lane is Lane.PRICE:
-                apply_prices(
-                    offers,
-                    state,
-                    adjustments,
-                    touched,
-                    records if explain else None,
-                    consumes,
-                    self.price_by_priority,
-                )
-            else:
-                append = adjustments.append
-                # a line's amount never goes below its deposit (paid, or due now)
-                deposits = state.deposits if state.deposited else None
-                for compiled, offer in offers:
-                    applied = 0
-                    index = compiled.index
-                    for i, amount in zip(offer.lines, offer.amounts, strict=True):
-                        left = amounts[i]
-                        if deposits is not None and deposits[i]:
-                            left = max(left - deposits[i], 0)
-                        if amount > left:
-                            amount = left
-                        if amount > 0:
-                            amounts[i] -= amount
-                            append([index, i, amount])
-                            if touched is not None:
-                                touched[i].add(index)
-                            applied += amount
-                    off = offer.shipping_off
-                    if off:
-                        off = min(off, shipping)
-                        if off > 0:
-                            shipping -= off
-                            append([index, -1, off])
-                            applied += off
-                    if not explain:
-                        continue
-                    status = Status.APPLIED
-                    why: Any = offer.reason
-                    if applied == 0 and not offer.gifts:
-                        status, why = Status.NOT_APPLIED, Reason.NOTHING_LEFT
-                    records[index] = Record(
-                        status,
-                        applied,
-                        offer.base,
-                        why,
-                        offer.notes if applied or offer.gifts else _LEFT_NOTHING,
-                        offer.hint,
-                    )
-            self.settle(offers, state, gifts, consumes, schedule, records)
-            if explain and state.coupons:
-                for compiled, offer in offers:
-                    redeemed[compiled.index] = offer.codes
-            if self._budget_keys:  # some promotion has a budget
-                shipping += apply_budgets(offers, adjustments, amounts, availability, records)
-        if self.funder_budgets.keys and adjustments:
-            shipping += self.funder_budgets.apply(adjustments, amounts, availability, records)
-        return adjustments, gifts, consumes, schedule, shipping
 
     def _code_findings(
         self,
@@ -916,7 +726,6 @@ class Pass:
 _OK = GuardrailStatus.OK  # a module global: an enum member read off its class costs ~70 ns
 _NO_GUARDRAIL = GuardrailReport(_OK, (), {}, ())
 _NOTHING: frozenset[int] = frozenset()  # no promotion excluded
-_LEFT_NOTHING = (Note("earlier-left-nothing"),)
 
 
 def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ straight-line Python source and compiles it: every promotion of the plan becomes
 lines that know its slot, whether it is targeted or covers every line, whether it is
 redeemed by codes (``Kind.code_matcher``), what its lines must come to before it can give
 anything (``Kind.threshold``, checked for promotions covering every line), whether its
-lane has exclusive groups or budgets. What the generic walk (``Engine._walk``) decides
+lane has exclusive groups or budgets. What the generic walk (:func:`promorules.walk.walk`) decides
 per cart, promotion by promotion, is decided here when the plan is first used.
 
 A lane of more than :data:`HOT_PATH_LIMIT` promotions is written as a dispatch: each of
@@ -35,7 +35,7 @@ in comments, promotion ids as ``repr`` (ids are checked when the ruleset loads):
 are the writer's own, and every other value (codes, price tables) is bound as a global
 of the function. ``tests/property/test_model.py`` holds the written figures to the
 interpreter's on random rules. The function returns ``(adjustments, gifts, consumption,
-deposit schedule, shipping fee left)``, what ``Engine._walk`` returns; its source is
+deposit schedule, shipping fee left)``, what :func:`promorules.walk.walk` returns; its source is
 registered with :mod:`linecache`, so tracebacks and debuggers show it
 (``promorules debug plan`` prints it).
 """
