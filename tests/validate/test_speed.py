@@ -57,7 +57,9 @@ def test_the_search_draws_skus_as_sampled_from_does_without_hashing_them(
     for k in order:
         sku = space.items[k].sku
         found = find(
-            cases(space, order), lambda c: any(ln.sku == sku for ln in c.lines), settings=quiet
+            cases(space, order),
+            lambda c, sku=sku: any(ln.sku == sku for ln in c.lines),
+            settings=quiet,
         )
         assert [ln.sku for ln in found.lines] == [sku]
     # the same draws as sampled_from over the items themselves, example for example
