@@ -40,7 +40,7 @@ def test_the_search_draws_skus_as_sampled_from_does_without_hashing_them(
     from hypothesis import Phase, find, given, settings
     from hypothesis import strategies as st
 
-    from promorules.validate.search import _indexes, cases
+    from promorules.validate.search import Case, _indexes, cases
     from promorules.validate.space import Item, build_space
 
     engine = Engine.from_toml(CORPUS / "safe-ladder.toml", plugins=[tiered, kinds])
@@ -56,11 +56,11 @@ def test_the_search_draws_skus_as_sampled_from_does_without_hashing_them(
     quiet = settings(database=None, derandomize=True, phases=[Phase.generate, Phase.shrink])
     for k in order:
         sku = space.items[k].sku
-        found = find(
-            cases(space, order),
-            lambda c, sku=sku: any(ln.sku == sku for ln in c.lines),
-            settings=quiet,
-        )
+
+        def holds(case: Case, sku: str = sku) -> bool:
+            return any(ln.sku == sku for ln in case.lines)
+
+        found = find(cases(space, order), holds, settings=quiet)
         assert [ln.sku for ln in found.lines] == [sku]
     # the same draws as sampled_from over the items themselves, example for example
     # (over more items than Hypothesis draws an integer range of uniformly)
