@@ -223,7 +223,7 @@ def cases(space: Space, order: Sequence[int]) -> st.SearchStrategy[Case]:
 def _indexes(items: Sequence[Item]) -> st.SearchStrategy[int]:
     """An index into ``items``, drawn exactly as ``st.sampled_from(items)`` draws its
     element (the same choice, shrinking towards the first, the riskiest), so every item
-    stays reachable and the search is the same: but Hypothesis labels a
+    stays reachable: but Hypothesis labels a
     ``sampled_from`` by hashing its elements, about 2.5 s per floor searched for
     100,000 items, and a range it hashes at once (no ``.map`` on it either: inverting a
     mapped ``sampled_from`` while shrinking maps every element)."""
