@@ -38,7 +38,7 @@ from promorules.money import format_percent
 from promorules.ruleset import Promotion, Ruleset
 from promorules.validate.extremes import Population
 from promorules.validate.rounding import SCALE, allowance
-from promorules.validate.space import Item, Space, may_touch, scope_filter
+from promorules.validate.space import Item, Space
 
 
 @attrs.frozen
@@ -262,6 +262,7 @@ class Bounds:
             i for i, p in enumerate(ruleset.promotions) if engine.kinds[p.kind].without_lines
         }
         self.categories = ruleset.catalog.categories
+        self.ruleset = ruleset
         self.groups: list[_Group] = []
         self.group_of = self._group(space.items)
         """Per item, its group (an index into :attr:`groups`)."""
@@ -281,46 +282,11 @@ class Bounds:
         self._populations: dict[tuple[int, Fraction | None], Population] = {}
 
     def _group(self, items: Sequence[Item]) -> list[int]:
-        """Sort the items into groups (:class:`_Group`): the promotions in scope of a sku
-        depend only on the values of its fields some promotion mentions, so they are
-        worked out once per combination of those."""
+        """Sort the items into groups (:class:`_Group`) by the promotions that may touch
+        them (:meth:`Space.scopes <promorules.validate.space.Space.scopes>`) and what
+        each takes from a unit."""
         promos = self.promos
-        filters = [scope_filter(p.promotion) for p in promos]
-        mentioned: list[set[str]] = [set(), set(), set(), set(), set()]
-        for p in promos:
-            promotion = p.promotion
-            for position, names in enumerate(
-                (
-                    (promotion.skus, promotion.exclude_skus),
-                    (promotion.categories, promotion.exclude_categories),
-                    (promotion.brands, promotion.exclude_brands),
-                    (promotion.merchants, promotion.exclude_merchants),
-                    (promotion.tags, promotion.exclude_tags),
-                )
-            ):
-                for values in names:
-                    mentioned[position].update(values)
-        skus, categories, brands, merchants, tags = mentioned
-        scopes: dict[tuple[object, ...], frozenset[int]] = {}
-        touches: list[frozenset[int]] = []
-        for item in items:
-            if item.synthetic:
-                touch = frozenset(p.index for p in promos if may_touch(p.promotion, item))
-            else:
-                scope = (
-                    item.sku if item.sku in skus else None,
-                    item.category if item.category in categories else None,
-                    item.brand if item.brand in brands else None,
-                    item.merchant if item.merchant in merchants else None,
-                    tuple(t for t in item.tags if t in tags) if tags else (),
-                )
-                found = scopes.get(scope)
-                if found is None:
-                    found = scopes[scope] = frozenset(
-                        p.index for p in promos if may_touch(p.promotion, item, filters[p.index])
-                    )
-                touch = found
-            touches.append(touch)
+        touches = self.space.scopes(self.ruleset.promotions).touch
         self._refine_by_dearest(items, touches)
         refined = [p for p in promos if p.fixed is None]
         seen: dict[tuple[object, ...], int] = {}

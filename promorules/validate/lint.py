@@ -45,7 +45,7 @@ from promorules.kind import Lane
 from promorules.money import format_amount
 from promorules.ruleset import Amount, Promotion, Ruleset, Window
 from promorules.validate.bounds import FloorSpec
-from promorules.validate.space import Item, Space, may_touch, scope_filter
+from promorules.validate.space import Item, Space
 
 # a per-customer counter and the global counter it must not exceed
 _PAIRS = {
@@ -88,9 +88,9 @@ def lint_ruleset(
             out.add("PR412", f"its kind bounds it above 100% of its base ({bound.note})", path)
         if bound.extra_cost < 0:
             out.add("PR412", "it declares a negative extra cost", path)
-        _never_fires(ruleset, promotion, kind.without_lines, space, path, out)
+        _never_fires(ruleset, index, kind.without_lines, space, path, out)
         _counters(engine, promotion, path, out)
-        _budget(promotion, bound.rate, bound.cap, space, engine, path, out)
+        _budget(index, bound.rate, bound.cap, space, engine, path, out)
     _ambiguous(engine, out)
     for item, floor in excluded:
         out.add(
@@ -157,17 +157,17 @@ def _is_amount(declared: object) -> bool:
 
 def _never_fires(
     ruleset: Ruleset,
-    promotion: Promotion,
+    index: int,
     without_lines: bool,
     space: Space,
     path: Path,
     out: Collector,
 ) -> None:
-    if space.items and not without_lines:
-        rule = scope_filter(promotion)
-        if not any(may_touch(promotion, item, rule) for item in space.items):
-            where = "in the catalogue" if space.has_catalog else "in the declared categories"
-            out.add("PR408", f"targets no sku {where}: it can never fire", path, warning=True)
+    promotion = ruleset.promotions[index]
+    scopes = space.scopes(ruleset.promotions).highest if space.items else {}
+    if space.items and not without_lines and not any(index in touch for touch in scopes):
+        where = "in the catalogue" if space.has_catalog else "in the declared categories"
+        out.add("PR408", f"targets no sku {where}: it can never fire", path, warning=True)
     phases = ruleset.campaign.phases.values()
     if promotion.window is not None and phases:
         w = promotion.window
@@ -201,7 +201,7 @@ def _counters(engine: Engine, promotion: Promotion, path: Path, out: Collector) 
 
 
 def _budget(
-    promotion: Promotion,
+    index: int,
     rate: Fraction,
     cap: int | None,
     space: Space,
@@ -209,12 +209,11 @@ def _budget(
     path: Path,
     out: Collector,
 ) -> None:
+    promotion = engine.ruleset.promotions[index]
     if promotion.budget is None or rate <= 0:
         return
-    rule = scope_filter(promotion)
-    prices = [
-        max(item.price, item.max_price) for item in space.items if may_touch(promotion, item, rule)
-    ]
+    scopes = space.scopes(engine.ruleset.promotions)
+    prices = [price for touch, price in scopes.highest.items() if index in touch]
     if not prices:
         return
     largest = rate * max(prices) * space.max_lines * space.max_quantity

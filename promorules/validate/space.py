@@ -94,10 +94,80 @@ class Space:
     has_catalog: bool
     max_lines: int
     max_quantity: int
+    _scopes: dict[int, tuple[Sequence[Promotion], Scopes]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False
+    )
 
     @property
     def moments(self) -> tuple[datetime, ...]:
         return tuple(m for slot in self.slots for m in slot.moments)
+
+    def scopes(self, promotions: Sequence[Promotion]) -> Scopes:
+        """Which of ``promotions`` may touch each item (:func:`may_touch`), worked out
+        once per space and shared by lint and the bound."""
+        found = self._scopes.get(id(promotions))
+        if found is None or found[0] is not promotions:
+            found = self._scopes[id(promotions)] = (promotions, _scopes(self.items, promotions))
+        return found[1]
+
+
+@attrs.frozen
+class Scopes:
+    """The promotions (by index) that may touch each item of a space."""
+
+    touch: list[frozenset[int]]
+    """Per item, the promotions that may touch it."""
+    highest: dict[frozenset[int], int]
+    """Per distinct set of :attr:`touch`, the highest list price of its items (a
+    synthetic item's ``max_price``)."""
+
+
+def _scopes(items: Sequence[Item], promotions: Sequence[Promotion]) -> Scopes:
+    """:class:`Scopes` of ``items``: the promotions in scope of a catalogue sku depend
+    only on the values of its fields some promotion mentions, so they are worked out
+    once per combination of those (a synthetic item, one per declared category, on its
+    own)."""
+    filters = [scope_filter(promotion) for promotion in promotions]
+    mentioned: list[set[str]] = [set(), set(), set(), set(), set()]
+    for promotion in promotions:
+        for position, names in enumerate(
+            (
+                (promotion.skus, promotion.exclude_skus),
+                (promotion.categories, promotion.exclude_categories),
+                (promotion.brands, promotion.exclude_brands),
+                (promotion.merchants, promotion.exclude_merchants),
+                (promotion.tags, promotion.exclude_tags),
+            )
+        ):
+            for values in names:
+                mentioned[position].update(values)
+    skus, categories, brands, merchants, tags = mentioned
+    indexes = range(len(promotions))
+    known: dict[tuple[object, ...], frozenset[int]] = {}
+    touch: list[frozenset[int]] = []
+    highest: dict[frozenset[int], int] = {}
+    for item in items:
+        if item.synthetic:
+            found = frozenset(i for i in indexes if may_touch(promotions[i], item))
+        else:
+            scope = (
+                item.sku if item.sku in skus else None,
+                item.category if item.category in categories else None,
+                item.brand if item.brand in brands else None,
+                item.merchant if item.merchant in merchants else None,
+                tuple(t for t in item.tags if t in tags) if tags else (),
+            )
+            found_ = known.get(scope)
+            if found_ is None:
+                found_ = known[scope] = frozenset(
+                    i for i in indexes if may_touch(promotions[i], item, filters[i])
+                )
+            found = found_
+        touch.append(found)
+        price = max(item.price, item.max_price)
+        if highest.get(found, -1) < price:
+            highest[found] = price
+    return Scopes(touch, highest)
 
 
 def build_space(

@@ -198,7 +198,9 @@ def check(name: str, engine: Engine, space: Space, seed: int, carts: Any) -> Non
     proven = [f for f in floors if bounds.claim(f).proven]
     CHECKED[f"{name}: rulesets"] += 1
     if CHECKED[f"{name}: rulesets"] % PROGRESS == 0:
-        _log(f"progress: {CHECKED[f'{name}: rulesets']:,} {name} rulesets, none broken")
+        # every count so far: a run cut short still says what it checked
+        counts = ", ".join(f"{CHECKED[key]:,} {key}" for key in sorted(CHECKED))
+        _log(f"progress: none broken; {counts}")
     if not proven:
         return
     CHECKED[f"{name}: rulesets with a PROVEN floor"] += 1
