@@ -26,11 +26,13 @@ import string
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, TypeAlias
 
 import attrs
+
+from promorules.money import format_amount, format_percent, minor_units
 
 if sys.version_info >= (3, 11):  # pragma: no cover - the interpreter decides
     import tomllib
@@ -319,6 +321,7 @@ def negotiate(accept_language: str | None, default: str = "en") -> str:
     return default
 
 
+@lru_cache(maxsize=64)  # the locale strings a service meets: a handful
 def catalogue(locale: str) -> Catalogue:
     """The catalogue of ``locale`` (resolved as :func:`resolve` does), loaded once."""
     return _load(resolve(locale))
@@ -330,18 +333,17 @@ def _load(name: str) -> Catalogue:
     return Catalogue.read(name, tomllib.loads(text))
 
 
-class _Template(string.Formatter):
-    """``str.format`` with a plural choice: ``{n:word|words}`` words a count."""
+_Parts: TypeAlias = "tuple[tuple[str, str | None, str, str], ...]"
 
-    def __init__(self, catalogue: Catalogue, currency: str) -> None:
-        self.catalogue = catalogue
-        self.currency = currency
 
-    def format_field(self, value: Any, format_spec: str) -> str:
-        if "|" in format_spec:
-            one, _, other = format_spec.partition("|")
-            return one if self.catalogue.singular(int(value)) else other
-        return self.catalogue.value(value, self.currency)
+def _compile(template: str) -> _Parts:
+    """A template as ``(literal, parameter or None, one, other)`` parts: parsed once, so a
+    message is filled by a join (``str.format``'s parser costs more than the rest)."""
+    parts = []
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        one, _, other = (spec or "").partition("|")
+        parts.append((literal, name, one, other if spec and "|" in spec else ""))
+    return tuple(parts)
 
 
 @attrs.frozen
@@ -359,6 +361,11 @@ class Catalogue:
     list_separator: str
     clause_separator: str
     plural: str
+    _compiled: dict[str, _Parts] = attrs.field(factory=dict, init=False, repr=False, eq=False)
+    # per currency: (minor digits, text before the amount, text after it)
+    _moneys: dict[str, tuple[int, str, str]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     @classmethod
     def read(cls, locale: str, data: Mapping[str, Any]) -> Catalogue:
@@ -381,31 +388,51 @@ class Catalogue:
 
     def money(self, minor: int, currency: str) -> str:
         """``minor`` units of ``currency`` in this locale: ``"¥1,234.50"``."""
-        from promorules.money import minor_units
-
-        digits = minor_units(currency)
-        whole, part = divmod(abs(minor), 10**digits)
-        amount = f"{whole:,}" + (f".{part:0{digits}d}" if digits else "")
-        symbol = self.symbols.get(currency, f"{currency} ")
-        text = self.money_format.format(symbol=symbol, amount=amount)
-        return f"-{text}" if minor < 0 else text
+        found = self._moneys.get(currency)
+        if found is None:
+            symbol = self.symbols.get(currency, f"{currency} ")
+            before, _, after = self.money_format.replace("{symbol}", symbol).partition("{amount}")
+            found = self._moneys[currency] = (minor_units(currency), before, after)
+        digits, before, after = found
+        if digits:
+            whole, part = divmod(abs(minor), 10**digits)
+            amount = f"{whole:,}.{part:0{digits}d}"
+        else:
+            amount = f"{abs(minor):,}"
+        return f"{'-' if minor < 0 else ''}{before}{amount}{after}"
 
     def value(self, value: Any, currency: str) -> str:
         """One parameter worded by its type."""
-        if isinstance(value, Amount):
+        kind = type(value)  # exact types first: Fraction's isinstance goes through ABCMeta
+        if kind is Amount:
             return self.money(value, currency)
-        if isinstance(value, Note):
+        if kind is str:
+            return value  # type: ignore[no-any-return]
+        if kind is Note:
             return self.note(value, currency)
+        if kind is tuple:
+            return self.list_separator.join([self.value(item, currency) for item in value])
         if isinstance(value, Fraction):
-            from promorules.money import format_percent
-
             return format_percent(value)
-        if isinstance(value, tuple):
-            return self.list_separator.join(self.value(item, currency) for item in value)
         return str(value)
 
     def fill(self, template: str, params: Mapping[str, Any], currency: str) -> str:
-        return _Template(self, currency).vformat(template, (), params)
+        """``template`` with ``params`` worded in; a word choice ``{n:one|other}`` takes
+        ``one`` when the count is singular in this locale."""
+        parts = self._compiled.get(template)
+        if parts is None:  # a race at worst compiles one twice
+            parts = self._compiled[template] = _compile(template)
+        out = []
+        for literal, name, one, other in parts:
+            out.append(literal)
+            if name is None:
+                continue
+            value = params[name]
+            if other:
+                out.append(one if self.singular(int(value)) else other)
+            else:
+                out.append(self.value(value, currency))
+        return "".join(out)
 
     def note(self, note: Note, currency: str) -> str:
         """``note`` worded; a code this catalogue lacks (a third-party kind's) is shown as
@@ -437,8 +464,6 @@ def fields(template: str) -> Iterator[str]:
 
 
 def _json(value: Param, currency: str) -> Any:
-    from promorules.money import format_amount, format_percent
-
     if isinstance(value, Amount):
         return format_amount(value, currency)
     if isinstance(value, Note):
