@@ -5,7 +5,8 @@ none of their code), and is as plain as possible: dicts of figures and of reserv
 Steps: reserve (with a small pool of idempotency keys, so replays and conflicts come up
 on their own), commit, release, the clock moving, the sweeper, a crash (the handle is
 dropped and the ledger reopened: what the client knew is gone, the state is not),
-pause/resume and adjust. After every step the ledger's status must equal the model's.
+pause/resume, adjust and refunds (with a small pool of refund ids). After every step the
+ledger's status must equal the model's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from promorules.ledger import (
     InsufficientError,
     Ledger,
     PromotionPaused,
+    RefundExceeded,
     ReservationClosed,
     ReservationState,
     UnknownReservation,
@@ -42,6 +44,7 @@ BUDGET = CounterKey(CounterKind.BUDGET, "c10")
 SPECS = {STOCK: 12, COUPON: 4, EACH: 1, BUDGET: 3_000}
 CUSTOMERS = ("ann", "bo", "cy")
 ORDERS = tuple(f"o{i}" for i in range(6))
+REFUNDS = tuple(f"r{i}" for i in range(4))
 
 HELD, COMMITTED = ReservationState.HELD.value, ReservationState.COMMITTED.value
 RELEASED, EXPIRED = ReservationState.RELEASED.value, ReservationState.EXPIRED.value
@@ -58,6 +61,8 @@ class Model:
         self.counters = {k: [n, n, 0, 0] for k, n in SPECS.items()}
         self.orders: dict[str, tuple[dict[CounterKey, int], str, float]] = {}
         self.paused: set[str] = set()
+        self.refunds: dict[str, tuple[str, dict[CounterKey, int]]] = {}  # id: order, amounts
+        self.refunded: dict[str, dict[CounterKey, int]] = {}  # order: given back in all
         # the audit log: (action, target, before, after) of every change that happened
         self.log: list[tuple[str, str, dict[str, object], dict[str, object]]] = [
             ("provision", "", {}, {"created": {str(k): n for k, n in SPECS.items()}})
@@ -123,6 +128,35 @@ class Model:
         for order in due:
             self.move(order, EXPIRED)
         return len(due)
+
+    def refund(self, refund_id: str, order: str, wants: dict[CounterKey, int]) -> str:
+        if refund_id in self.refunds:
+            return "replay" if self.refunds[refund_id] == (order, wants) else "conflict"
+        if order not in self.orders:
+            return "unknown"
+        taken, state, _ = self.orders[order]
+        if state != COMMITTED:
+            return "closed"
+        given = self.refunded.get(order, {})
+        if any(taken.get(k, 0) - given.get(k, 0) < n for k, n in wants.items()):
+            return "exceeded"
+        after = {k: given.get(k, 0) + wants.get(k, 0) for k in {*given, *wants}}
+        for key, amount in wants.items():
+            self.counters[key][3] -= amount
+            self.counters[key][1] += amount
+        self.refunds[refund_id] = (order, wants)
+        self.refunded[order] = after
+        for promotion in sorted({k.promotion for k in wants}):
+            mine = [k for k in wants if k.promotion == promotion]
+            self.log.append(
+                (
+                    "refund",
+                    order,
+                    {"refunded": {str(k): given.get(k, 0) for k in mine}},
+                    {"refunded": {str(k): after[k] for k in mine}, "refund": refund_id},
+                )
+            )
+        return "ok"
 
     def adjust(self, key: CounterKey, delta: int, clamp: bool) -> bool:
         figure = self.counters[key]
@@ -216,6 +250,30 @@ class LedgerMachine(RuleBasedStateMachine):
         except ReservationClosed:
             got = "closed"
         assert got == expected
+
+    @rule(
+        order=tried | st.just("never-reserved"),
+        refund_id=st.sampled_from(REFUNDS),
+        units=st.integers(0, 2),
+        coupon=st.booleans(),
+        money=st.sampled_from([0, 1, 250]),
+    )
+    def refund(self, order: str, refund_id: str, units: int, coupon: bool, money: int) -> None:
+        wants = {k: n for k, n in ((STOCK, units), (COUPON, int(coupon)), (BUDGET, money)) if n}
+        expected = self.model.refund(refund_id, order, wants)
+        try:
+            got = self.ledger.refund(order, tuple(wants.items()), refund_id)
+        except IdempotencyConflict:
+            assert expected == "conflict"
+        except UnknownReservation:
+            assert expected == "unknown"
+        except ReservationClosed:
+            assert expected == "closed"
+        except RefundExceeded:
+            assert expected == "exceeded"
+        else:
+            assert expected in ("ok", "replay"), expected
+            assert (got.reservation, dict(got.consumption)) == (order, wants)
 
     @rule(seconds=st.sampled_from([1.0, 9.0, 30.0]))
     def time_passes(self, seconds: float) -> None:
