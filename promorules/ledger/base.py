@@ -129,6 +129,11 @@ def in_rounds(
     flight) is taken in a later round, so it sees the first one's outcome exactly as a
     replay would. A failure of a whole round is the outcome of each of its items.
     """
+    if len(items) == 1 or len({key(item) for item in items}) == len(items):
+        try:
+            return run(items)  # one round: the usual case, no key twice
+        except LedgerError as exc:
+            return [exc] * len(items)
     outcomes: list[Outcome | None] = [None] * len(items)
     pending = list(range(len(items)))
     while pending:
@@ -363,17 +368,20 @@ def normalise(consumption: Iterable[tuple[CounterKey, int]]) -> Consumption:
 
     The sorted order is also the lock order the SQL backends use.
     """
-    totals: dict[CounterKey, int] = defaultdict(int)
+    totals: dict[CounterKey, int] = {}
     for key, amount in consumption:
         check_key(key)
         if key.subject == ANY_SUBJECT:
             raise InvalidRequest(f"cannot consume from a template counter: {key}")
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise InvalidRequest(f"amount for {key} must be a non-negative integer: {amount!r}")
-        totals[key] += amount
-        if totals[key] > MAX_AMOUNT:
+        total = totals[key] = totals.get(key, 0) + amount
+        if total > MAX_AMOUNT:
             raise InvalidRequest(f"amount for {key} is above the ledger maximum {MAX_AMOUNT}")
-    return tuple(sorted(((k, n) for k, n in totals.items() if n), key=lambda kv: str(kv[0])))
+    kept = [(k, n) for k, n in totals.items() if n]
+    if len(kept) > 1:
+        kept.sort(key=lambda kv: str(kv[0]))
+    return tuple(kept)
 
 
 def check_key(key: object) -> CounterKey:
@@ -741,7 +749,11 @@ class Ledger(abc.ABC):
 
     def _apply_round(self, items: Sequence[Hold | Step]) -> list[Outcome]:
         holds = [i for i in items if isinstance(i, Hold)]
+        if len(holds) == len(items):
+            return self._apply_many(holds, ())[0]
         steps = [i for i in items if isinstance(i, Step)]
+        if not holds:
+            return self._apply_many((), steps)[1]
         reserved, moved = self._apply_many(holds, steps)
         done, stepped = iter(reserved), iter(moved)
         return [next(done) if isinstance(i, Hold) else next(stepped) for i in items]

@@ -7,6 +7,7 @@ sharded counters), like the rest of the contract.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -118,6 +119,7 @@ def test_the_batcher_coalesces_concurrent_callers_each_with_its_outcome(
 
     def counted(*args: object) -> object:
         steps.append(1)
+        time.sleep(0.002)  # a backend step takes a while (a flush): the next batch fills
         return apply(*args)  # type: ignore[arg-type]
 
     ledger._apply_many = counted  # type: ignore[assignment,method-assign]
