@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import difflib
 import enum
+import functools
 import getpass
 import json
 import random
@@ -417,11 +418,15 @@ def same_payload(stored: str, fingerprint: str) -> bool:
     return stored == fingerprint or encode(sharding.fold(decode(stored))) == fingerprint
 
 
+# A flash sale sends one consumption (one unit of one SKU) thousands of times a second:
+# both directions are pure functions of immutable values, kept for the recent ones.
+@functools.lru_cache(maxsize=4096)
 def encode(consumption: Consumption) -> str:
     """Canonical text of a normalised consumption; equal text means equal payload."""
     return json.dumps([[str(k), n] for k, n in consumption], separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=4096)
 def decode(text: str) -> Consumption:
     return tuple((CounterKey.parse(k), int(n)) for k, n in json.loads(text))
 
