@@ -30,11 +30,14 @@ closes the ledger behind.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
 import time
 from _thread import LockType, allocate_lock
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from promorules.counters import CounterKey, CounterSpec
@@ -42,13 +45,15 @@ from promorules.ledger.base import (
     CounterRow,
     Hold,
     Ledger,
+    Order,
     Outcome,
     ProvisionResult,
     Reservation,
     ReservationState,
     Step,
+    _settled,
 )
-from promorules.ledger.errors import InvalidRequest
+from promorules.ledger.errors import InvalidRequest, LedgerError
 
 T = TypeVar("T")
 
@@ -166,6 +171,16 @@ class _Lane(Generic[T]):
                     self._free.wait()
 
 
+def _check_settings(max_wait: object, max_batch: object) -> tuple[float, int]:
+    if isinstance(max_wait, bool) or not isinstance(max_wait, int | float):
+        raise InvalidRequest(f"max_wait is seconds, got {max_wait!r}")
+    if not 0 <= max_wait <= 1:
+        raise InvalidRequest(f"max_wait is 0 to 1 second, got {max_wait}")
+    if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
+        raise InvalidRequest(f"max_batch is a positive integer, got {max_batch!r}")
+    return float(max_wait), max_batch
+
+
 class BatchingLedger(Ledger):
     """``ledger`` behind a batcher: concurrent reserves, commits and releases coalesce.
 
@@ -176,17 +191,10 @@ class BatchingLedger(Ledger):
     def __init__(
         self, ledger: Ledger, *, max_wait: float = DEFAULT_WAIT, max_batch: int = DEFAULT_BATCH
     ) -> None:
-        if isinstance(max_wait, bool) or not isinstance(max_wait, int | float):
-            raise InvalidRequest(f"max_wait is seconds, got {max_wait!r}")
-        if not 0 <= max_wait <= 1:
-            raise InvalidRequest(f"max_wait is 0 to 1 second, got {max_wait}")
-        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
-            raise InvalidRequest(f"max_batch is a positive integer, got {max_batch!r}")
+        self.max_wait, self.max_batch = _check_settings(max_wait, max_batch)
         super().__init__(ledger._clock)
         self.inner = ledger
         self.url = ledger.url
-        self.max_wait = float(max_wait)
-        self.max_batch = max_batch
         self._lane: _Lane[Hold | Step] = _Lane(ledger._batch_raw, self.max_wait, max_batch)
 
     def close(self) -> None:
@@ -248,3 +256,177 @@ class BatchingLedger(Ledger):
 
     def _read_log(self) -> Iterable[tuple[int, str]]:
         return self.inner._read_log()
+
+
+class AsyncBatchingLedger:
+    """asyncio tasks' reserves, commits and releases coalesced into batches of ``ledger``.
+
+    For checkout code that runs on an event loop: ``await reserve(...)``, ``await
+    commit(...)`` and ``await release(...)`` (and the ``_many`` forms) join the batch
+    filling on the loop; one batch at a time goes to the backend, in a thread of its own
+    so the loop keeps running, and the next fills meanwhile. A batch leaves when the one
+    before is done and either it has as many callers as the last one had, or ``max_wait``
+    seconds have passed since its first call, or it holds ``max_batch`` orders: the
+    thread batcher's rules (:class:`BatchingLedger`). Each caller gets its own outcome
+    (the reservation, or the error raised); a backend failure is raised in every caller
+    of that batch. A caller cancelled while its batch is in the backend does not stop
+    it: its order may be taken, and a replay with its key says how it went. Everything
+    else is the ledger's (``.ledger``). Use it from one event loop; ``await aclose()``
+    waits for the batches taken in and closes the ledger.
+    """
+
+    def __init__(
+        self, ledger: Ledger, *, max_wait: float = DEFAULT_WAIT, max_batch: int = DEFAULT_BATCH
+    ) -> None:
+        self.max_wait, self.max_batch = _check_settings(max_wait, max_batch)
+        self.ledger = ledger
+        self._pending: list[tuple[Sequence[Hold | Step], asyncio.Future[list[Outcome]]]] = []
+        self._count = 0
+        self._callers = 1
+        self._joined: asyncio.Event | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._closed = False
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="ledger-batch")
+
+    async def reserve(
+        self,
+        request: object,
+        idempotency_key: str,
+        ttl: float | None = None,
+        *,
+        expires_at: float | None = None,
+        now: float | None = None,
+    ) -> Reservation:
+        """``Ledger.reserve``, batched with the other tasks' calls."""
+        order = Order(request, idempotency_key, ttl, expires_at)
+        hold = self.ledger._hold(order, self.ledger.now(now))
+        return _settled((await self._submit([hold]))[0])
+
+    async def commit(
+        self, reservation: Reservation | str, *, now: float | None = None
+    ) -> Reservation:
+        """``Ledger.commit``, batched with the other tasks' calls."""
+        step = self.ledger._step(reservation, ReservationState.COMMITTED, now)
+        return _settled((await self._submit([step]))[0])
+
+    async def release(
+        self, reservation: Reservation | str, *, now: float | None = None
+    ) -> Reservation:
+        """``Ledger.release``, batched with the other tasks' calls."""
+        step = self.ledger._step(reservation, ReservationState.RELEASED, now)
+        return _settled((await self._submit([step]))[0])
+
+    async def reserve_many(
+        self, orders: Iterable[Order], *, now: float | None = None
+    ) -> list[Outcome]:
+        """``Ledger.reserve_many``: one outcome per order, in order, never raised."""
+        at = self.ledger.now(now)
+        checked: list[Hold | LedgerError] = []
+        for order in orders:
+            try:
+                checked.append(self.ledger._hold(order, at))
+            except LedgerError as exc:
+                checked.append(exc)
+        return await self._submit_checked(checked)
+
+    async def commit_many(
+        self, reservations: Iterable[Reservation | str], *, now: float | None = None
+    ) -> list[Outcome]:
+        """``Ledger.commit_many``: one outcome per reservation, in order, never raised."""
+        return await self._steps(reservations, ReservationState.COMMITTED, now)
+
+    async def release_many(
+        self, reservations: Iterable[Reservation | str], *, now: float | None = None
+    ) -> list[Outcome]:
+        """``Ledger.release_many``: one outcome per reservation, in order, never raised."""
+        return await self._steps(reservations, ReservationState.RELEASED, now)
+
+    async def aclose(self) -> None:
+        """Refuse new calls, wait for the batches taken in, close the ledger."""
+        self._closed = True
+        if self._joined is not None:
+            self._joined.set()
+        if self._runner is not None:
+            await asyncio.shield(self._runner)
+        self._thread.shutdown()
+        self.ledger.close()
+
+    async def _steps(
+        self, reservations: Iterable[Reservation | str], target: ReservationState, now: float | None
+    ) -> list[Outcome]:
+        at = self.ledger.now(now)
+        checked: list[Step | LedgerError] = []
+        for reservation in reservations:
+            try:
+                checked.append(self.ledger._step(reservation, target, at))
+            except LedgerError as exc:
+                checked.append(exc)
+        return await self._submit_checked(checked)
+
+    async def _submit_checked(self, checked: Sequence[Hold | Step | LedgerError]) -> list[Outcome]:
+        valid = [c for c in checked if not isinstance(c, LedgerError)]
+        done = iter(await self._submit(valid) if valid else [])
+        return [c if isinstance(c, LedgerError) else next(done) for c in checked]
+
+    async def _submit(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        if self._closed:
+            raise InvalidRequest("the batching ledger is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Outcome]] = loop.create_future()
+        self._pending.append((items, future))
+        self._count += len(items)
+        if self._runner is None or self._runner.done():
+            self._joined = asyncio.Event()
+            self._runner = loop.create_task(self._run_batches())
+        elif self._joined is not None and (
+            len(self._pending) >= self._callers or self._count >= self.max_batch
+        ):
+            self._joined.set()
+        return await future
+
+    async def _run_batches(self) -> None:
+        """Take batches while calls are waiting, one in the backend at a time."""
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            joined = self._joined
+            assert joined is not None
+            due = loop.time() + self.max_wait
+            await asyncio.sleep(0)  # the tasks already running on the loop join first
+            while (
+                len(self._pending) < self._callers
+                and self._count < self.max_batch
+                and not self._closed
+                and (left := due - loop.time()) > 0
+            ):
+                joined.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(joined.wait(), left)
+            taken: list[tuple[Sequence[Hold | Step], asyncio.Future[list[Outcome]]]] = []
+            size = 0
+            while self._pending and (
+                not taken or size + len(self._pending[0][0]) <= self.max_batch
+            ):
+                taken.append(self._pending.pop(0))
+                size += len(taken[-1][0])
+            self._count -= size
+            self._callers = len(taken)
+            items = [item for chunk, _ in taken for item in chunk]
+            try:
+                outcomes = await loop.run_in_executor(self._thread, self.ledger._batch, items)
+            except asyncio.CancelledError:  # the loop is going away: so are its callers
+                for _, future in (*taken, *self._pending):
+                    future.cancel()
+                self._pending.clear()
+                raise
+            except BaseException as exc:  # a bug or an interrupt: every caller hears of it
+                for _, future in taken:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            at = 0
+            for chunk, future in taken:
+                if not future.done():  # a caller cancelled meanwhile does not want it
+                    future.set_result(outcomes[at : at + len(chunk)])
+                at += len(chunk)
