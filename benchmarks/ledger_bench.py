@@ -8,13 +8,16 @@ picked at random. Each at 1 / 8 / 32 / 128 concurrent clients, two ways:
   own handle, each reserve and each commit its own transaction or script;
 * ``batched``: the clients are threads of one checkout process sharing one
   ``BatchingLedger`` (``--wait`` seconds of bounded wait, default 1 ms), which
-  coalesces their reserves and commits into batches.
+  coalesces their reserves and commits into batches; ``batched/P`` spreads them over P
+  checkout processes, a batcher each.
 
 Clients start together behind a barrier and loop reserve then commit for ``--seconds``.
 Reported per cell: committed orders per second and the p99 of one order's reserve +
 commit latency (medians over ``--runs`` runs), and the backend transactions per order
 (each a disk flush on SQLite with synchronous=full and PostgreSQL with
-synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second).
+synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second),
+and the checkout side's CPU microseconds per order (the client processes' CPU time over
+the run, the servers' not included: on a loaded machine, steadier than the rates).
 SQLite and PostgreSQL run durable, as shipped; memory is one process, so its ``direct``
 clients are threads. The load average is printed with the figures: on a shared machine,
 read them with it.
@@ -70,6 +73,7 @@ class Cell(NamedTuple):
     p99_ms: float
     txns_per_order: float
     retries: int
+    cpu_us: float
 
 
 def _count_transactions(ledger: Ledger) -> list[int]:
@@ -139,8 +143,9 @@ def _process_client(
     ledger = open_ledger(url)
     ledger.availability([HOT])  # connect before the clock starts
     count = _count_transactions(ledger)
+    cpu = time.process_time()
     tally = _loop(ledger, workload, client, start, seconds)
-    results.put((tally, count[0]))
+    results.put((tally, count[0], time.process_time() - cpu))
     ledger.close()
 
 
@@ -160,13 +165,15 @@ def _batched_process(
     count = _count_transactions(ledger)
     front = BatchingLedger(ledger, max_wait=wait)
     gate = _Relay(start)
+    cpu = time.process_time()
     tallies, _ = _threads(front, workload, clients, seconds, prefix, gate)
+    cpu = time.process_time() - cpu
     merged = Tally(
         sum(t.orders for t in tallies),
         sum(t.retries for t in tallies),
         [x for t in tallies for x in t.latencies],
     )
-    results.put((merged, count[0]))
+    results.put((merged, count[0], cpu))
     front.close()
 
 
@@ -199,7 +206,9 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
     if (batched and spread == 1) or url.startswith("memory"):
         count = _count_transactions(ledger)
         front = BatchingLedger(ledger, max_wait=wait) if batched else ledger
+        cpu = time.process_time()
         tallies, elapsed = _threads(front, workload, clients, seconds, "t")
+        cpu = time.process_time() - cpu
         transactions = count[0]
     else:
         ctx = multiprocessing.get_context("forkserver")
@@ -225,8 +234,9 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         elapsed = time.perf_counter() - began
         for proc in procs:
             proc.join()
-        tallies = [t for t, _ in got]
-        transactions = sum(n for _, n in got)
+        tallies = [t for t, _, _ in got]
+        transactions = sum(n for _, n, _ in got)
+        cpu = sum(c for _, _, c in got)
     orders = sum(t.orders for t in tallies)
     used = sum(r.used for r in ledger.status())
     assert used == orders, f"committed orders ({orders}) and counters ({used}) disagree"
@@ -240,6 +250,7 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         p99 * 1000,
         transactions / orders if orders else 0.0,
         sum(t.retries for t in tallies),
+        cpu / orders * 1e6 if orders else 0.0,
     )
 
 
@@ -285,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>11}{'orders/s':>10}{'p99 ms':>9}"
-        f"{'txn/order':>10}{'retries':>8}  orders/s of each run"
+        f"{'txn/order':>10}{'cpu us':>8}{'retries':>8}  orders/s of each run"
     )
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         for name in args.backends.split(","):
@@ -307,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"{statistics.median(c.rate for c in cells):>10.0f}"
                             f"{statistics.median(c.p99_ms for c in cells):>9.1f}"
                             f"{statistics.median(c.txns_per_order for c in cells):>10.3f}"
+                            f"{statistics.median(c.cpu_us for c in cells):>8.0f}"
                             f"{sum(c.retries for c in cells):>8}  {runs}",
                             flush=True,
                         )
