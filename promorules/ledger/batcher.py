@@ -132,24 +132,34 @@ class _Lane(Generic[T]):
 
     def _lead(self, batch: _Batch[T]) -> None:
         """Wait for the backend and for the batch to be due, run it, let its callers go."""
-        with self._mutex:
-            while self._busy:
-                self._free.wait()
-            due = batch.at + self._max_wait
-            while (
-                batch is self._filling
-                and len(batch.gates) + 1 < self._callers
-                and len(batch.items) < self._max_batch
-                and not self._closed
-            ):
-                left = due - time.monotonic()
-                if left <= 0:
-                    break
-                self._joined.wait(left)
-            if batch is self._filling:
-                self._filling = None
-            self._busy = True
-            self._callers = len(batch.gates) + 1
+        try:
+            with self._mutex:
+                while self._busy:
+                    self._free.wait()
+                due = batch.at + self._max_wait
+                while (
+                    batch is self._filling
+                    and len(batch.gates) + 1 < self._callers
+                    and len(batch.items) < self._max_batch
+                    and not self._closed
+                ):
+                    left = due - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._joined.wait(left)
+                if batch is self._filling:
+                    self._filling = None
+                self._busy = True
+                self._callers = len(batch.gates) + 1
+        except BaseException as exc:  # interrupted while waiting: no caller is left hanging
+            with self._mutex:
+                if batch is self._filling:
+                    self._filling = None
+                self._free.notify_all()  # close() may be waiting for this batch
+            batch.error = exc
+            for gate in batch.gates:
+                gate.release()
+            raise
         try:
             batch.outcomes = self._run(batch.items)
         except BaseException as exc:  # a bug or an interrupt: every caller hears of it
