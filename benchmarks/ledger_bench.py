@@ -8,13 +8,16 @@ picked at random. Each at 1 / 8 / 32 / 128 concurrent clients, two ways:
   own handle, each reserve and each commit its own transaction or script;
 * ``batched``: the clients are threads of one checkout process sharing one
   ``BatchingLedger`` (``--wait`` seconds of bounded wait, default 1 ms), which
-  coalesces their reserves and commits into batches.
+  coalesces their reserves and commits into batches; ``batched/P`` spreads them over P
+  checkout processes, a batcher each.
 
 Clients start together behind a barrier and loop reserve then commit for ``--seconds``.
 Reported per cell: committed orders per second and the p99 of one order's reserve +
 commit latency (medians over ``--runs`` runs), and the backend transactions per order
 (each a disk flush on SQLite with synchronous=full and PostgreSQL with
-synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second).
+synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second),
+and the checkout side's CPU microseconds per order (the client processes' CPU time over
+the run, the servers' not included: on a loaded machine, steadier than the rates).
 SQLite and PostgreSQL run durable, as shipped; memory is one process, so its ``direct``
 clients are threads. The load average is printed with the figures: on a shared machine,
 read them with it.
@@ -70,6 +73,7 @@ class Cell(NamedTuple):
     p99_ms: float
     txns_per_order: float
     retries: int
+    cpu_us: float
 
 
 def _count_transactions(ledger: Ledger) -> list[int]:
@@ -107,19 +111,26 @@ def _loop(ledger: Ledger, workload: str, client: str, start: Any, seconds: float
 
 
 def _threads(
-    ledger: Ledger, workload: str, clients: int, seconds: float, prefix: str
+    ledger: Ledger,
+    workload: str,
+    clients: int,
+    seconds: float,
+    prefix: str,
+    start: Any = None,
 ) -> tuple[list[Tally], float]:
     barrier = threading.Barrier(clients + 1)
+    gate = barrier if start is None else start
     out: list[Tally] = []
     workers = [
         threading.Thread(
-            target=lambda c=c: out.append(_loop(ledger, workload, f"{prefix}{c}", barrier, seconds))
+            target=lambda c=c: out.append(_loop(ledger, workload, f"{prefix}{c}", gate, seconds))
         )
         for c in range(clients)
     ]
     for worker in workers:
         worker.start()
-    barrier.wait()
+    if start is None:
+        barrier.wait()
     began = time.perf_counter()
     for worker in workers:
         worker.join()
@@ -132,28 +143,88 @@ def _process_client(
     ledger = open_ledger(url)
     ledger.availability([HOT])  # connect before the clock starts
     count = _count_transactions(ledger)
+    cpu = time.process_time()
     tally = _loop(ledger, workload, client, start, seconds)
-    results.put((tally, count[0]))
+    results.put((tally, count[0], time.process_time() - cpu))
     ledger.close()
+
+
+def _batched_process(
+    url: str,
+    workload: str,
+    prefix: str,
+    clients: int,
+    start: Any,
+    seconds: float,
+    wait: float,
+    results: Any,
+) -> None:
+    """``clients`` threads of one checkout process sharing one BatchingLedger."""
+    ledger = open_ledger(url)
+    ledger.availability([HOT])
+    count = _count_transactions(ledger)
+    front = BatchingLedger(ledger, max_wait=wait)
+    gate = _Relay(start)
+    cpu = time.process_time()
+    tallies, _ = _threads(front, workload, clients, seconds, prefix, gate)
+    cpu = time.process_time() - cpu
+    merged = Tally(
+        sum(t.orders for t in tallies),
+        sum(t.retries for t in tallies),
+        [x for t in tallies for x in t.latencies],
+    )
+    results.put((merged, count[0], cpu))
+    front.close()
+
+
+class _Relay:
+    """The threads of one process start when every process passed ``start``."""
+
+    def __init__(self, start: Any) -> None:
+        self._start = start
+        self._lock = threading.Lock()
+        self._passed = False
+
+    def wait(self) -> None:
+        with self._lock:
+            if not self._passed:
+                self._start.wait()
+                self._passed = True
+
+
+def processes_of(mode: str) -> int:
+    """``batched`` is one checkout process; ``batched/P`` spreads the clients over P."""
+    _, _, procs = mode.partition("/")
+    return int(procs) if procs else 1
 
 
 def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, wait: float) -> Cell:
     ledger = open_ledger(url)
     ledger.provision([CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)])
-    if mode == "batched" or url.startswith("memory"):
+    batched = mode.startswith("batched")
+    spread = processes_of(mode) if batched and not url.startswith("memory") else 1
+    if (batched and spread == 1) or url.startswith("memory"):
         count = _count_transactions(ledger)
-        front = BatchingLedger(ledger, max_wait=wait) if mode == "batched" else ledger
+        front = BatchingLedger(ledger, max_wait=wait) if batched else ledger
+        cpu = time.process_time()
         tallies, elapsed = _threads(front, workload, clients, seconds, "t")
+        cpu = time.process_time() - cpu
         transactions = count[0]
     else:
         ctx = multiprocessing.get_context("forkserver")
-        barrier = ctx.Barrier(clients + 1)
+        workers = min(spread, clients) if batched else clients
+        barrier = ctx.Barrier(workers + 1)
         results = ctx.Queue()
         procs = [
             ctx.Process(
+                target=_batched_process,
+                args=(url, workload, f"p{c}-", share, barrier, seconds, wait, results),
+            )
+            if batched
+            else ctx.Process(
                 target=_process_client, args=(url, workload, f"p{c}", barrier, seconds, results)
             )
-            for c in range(clients)
+            for c, share in enumerate(_shares(clients, workers))
         ]
         for proc in procs:
             proc.start()
@@ -163,8 +234,9 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         elapsed = time.perf_counter() - began
         for proc in procs:
             proc.join()
-        tallies = [t for t, _ in got]
-        transactions = sum(n for _, n in got)
+        tallies = [t for t, _, _ in got]
+        transactions = sum(n for _, n, _ in got)
+        cpu = sum(c for _, _, c in got)
     orders = sum(t.orders for t in tallies)
     used = sum(r.used for r in ledger.status())
     assert used == orders, f"committed orders ({orders}) and counters ({used}) disagree"
@@ -178,7 +250,14 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         p99 * 1000,
         transactions / orders if orders else 0.0,
         sum(t.retries for t in tallies),
+        cpu / orders * 1e6 if orders else 0.0,
     )
+
+
+def _shares(clients: int, workers: int) -> list[int]:
+    """``clients`` spread over ``workers`` processes as evenly as integers go."""
+    each, rest = divmod(clients, workers)
+    return [each + (1 if i < rest else 0) for i in range(workers)]
 
 
 def backend_url(name: str, args: argparse.Namespace, folder: str) -> str | None:
@@ -216,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         f" batched max_wait {args.wait * 1000:g} ms"
     )
     print(
-        f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>9}{'orders/s':>10}{'p99 ms':>9}"
-        f"{'txn/order':>10}{'retries':>8}  orders/s of each run"
+        f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>11}{'orders/s':>10}{'p99 ms':>9}"
+        f"{'txn/order':>10}{'cpu us':>8}{'retries':>8}  orders/s of each run"
     )
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         for name in args.backends.split(","):
@@ -231,14 +310,15 @@ def main(argv: list[str] | None = None) -> int:
                                 break
                             cells.append(run_once(url, workload, n, mode, args.seconds, args.wait))
                         if not cells:
-                            print(f"{name:<10}{workload:<6}{n:>8}{mode:>9}  skipped: no URL")
+                            print(f"{name:<10}{workload:<6}{n:>8}{mode:>11}  skipped: no URL")
                             continue
                         runs = " ".join(f"{c.rate:.0f}" for c in cells)
                         print(
-                            f"{name:<10}{workload:<6}{n:>8}{mode:>9}"
+                            f"{name:<10}{workload:<6}{n:>8}{mode:>11}"
                             f"{statistics.median(c.rate for c in cells):>10.0f}"
                             f"{statistics.median(c.p99_ms for c in cells):>9.1f}"
                             f"{statistics.median(c.txns_per_order for c in cells):>10.3f}"
+                            f"{statistics.median(c.cpu_us for c in cells):>8.0f}"
                             f"{sum(c.retries for c in cells):>8}  {runs}",
                             flush=True,
                         )

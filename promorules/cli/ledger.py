@@ -4,7 +4,7 @@
     promorules ledger pause PROMOTION | resume PROMOTION   [--new]
     promorules ledger adjust KIND:PROMOTION[:SUBJECT] DELTA [--clamp] [--new]
     promorules ledger sweep
-    promorules ledger init RULESET.toml
+    promorules ledger init RULESET.toml [--shards N [--hot KIND:PROMOTION[:SUBJECT]]...]
     promorules ledger log [--promotion P] [--limit N]
 
 Every command takes ``--ledger URL`` (default: ``$PROMORULES_LEDGER``) and ``--format
@@ -34,7 +34,7 @@ from typing import Any
 from tabulate import tabulate
 
 from promorules.cli.render import safe, table
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
     CounterRow,
     InvalidRequest,
@@ -45,6 +45,7 @@ from promorules.ledger import (
     UnknownCounter,
     open_ledger,
 )
+from promorules.ledger.shards import MAX_SHARDS
 from promorules.money import MoneyError, format_amount, minor_units, parse_amount
 
 ENV = "PROMORULES_LEDGER"
@@ -116,6 +117,20 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "init", "create the counters a ruleset declares (idempotent)", _init, changes=True
     )
     init.add_argument("ruleset", help="the ruleset TOML file")
+    init.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="store each counter it creates as N shards (hot counters; default 1)",
+    )
+    init.add_argument(
+        "--hot",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="with --shards, shard only this counter (repeat for more)",
+    )
     log = command("log", "the audit log of pauses, resumes, adjusts and provisions", _log)
     log.add_argument("--promotion", help="only this promotion's entries")
     log.add_argument("--limit", type=int, metavar="N", help="only the last N entries")
@@ -337,12 +352,38 @@ def _sweep(ledger: Ledger, args: argparse.Namespace) -> int:
 
 def _init(ledger: Ledger, args: argparse.Namespace) -> int:
     specs, currency, promotions = _ruleset_counters(args.ruleset)
+    shards = _declared_shards(specs, args.shards, [_key(k) for k in args.hot])
     if currency is not None:
         ledger.set_currency(currency)
     ledger.record_promotions(promotions)
-    result = ledger.provision(specs, actor=args.actor, reason=args.reason)
+    result = ledger.provision(specs, shards=shards, actor=args.actor, reason=args.reason)
     _emit(args, _provision_json(result), _provision_text(result))
     return OK
+
+
+def _declared_shards(
+    specs: Sequence[CounterSpec], count: int, hot: Sequence[CounterKey]
+) -> dict[CounterKey, int]:
+    """The shard count of each counter ``init`` creates: ``--shards`` for the ``--hot``
+    ones, or for every counter but the templates when no ``--hot`` is given."""
+    if not 1 <= count <= MAX_SHARDS:
+        raise _BadInput(f"--shards is 1 to {MAX_SHARDS}, got {count}")
+    declared = {spec.key for spec in specs}
+    for key in hot:
+        if key not in declared:
+            known = [str(k) for k in declared]
+            raise _BadInput(
+                f"--hot {safe(str(key), 200)!r} is not a counter of the ruleset"
+                f"{_closest(str(key), known)}"
+            )
+        if key.subject == ANY_SUBJECT:
+            raise _BadInput(f"--hot {safe(str(key), 200)!r} is a template: it cannot be sharded")
+    if hot and count == 1:
+        raise _BadInput("--hot names counters to shard: give --shards N too")
+    if count == 1:
+        return {}
+    chosen = hot or [key for key in declared if key.subject != ANY_SUBJECT]
+    return {key: count for key in chosen}
 
 
 def _ruleset_counters(path: str) -> tuple[tuple[CounterSpec, ...], str | None, tuple[str, ...]]:

@@ -8,7 +8,8 @@
 * ``redis://host:port/db`` - many checkout processes, one Lua script per operation.
 
 ``BatchingLedger(ledger)`` puts any of them behind a batcher that coalesces concurrent
-reserves, commits and releases into one backend step (``promorules.ledger.batcher``).
+reserves, commits and releases into one backend step (``promorules.ledger.batcher``);
+``AsyncBatchingLedger(ledger)`` does so for the asyncio tasks of an event loop.
 
 PostgreSQL and Redis accept ``?namespace=NAME`` to keep several ledgers in one server
 (a schema, a key prefix). Drivers are imported only when their backend is opened.
@@ -34,7 +35,7 @@ from promorules.ledger.base import (
     ReservationState,
     check_shard_count,
 )
-from promorules.ledger.batcher import BatchingLedger
+from promorules.ledger.batcher import AsyncBatchingLedger, BatchingLedger
 from promorules.ledger.errors import (
     BackendError,
     BackendUnavailable,
@@ -56,6 +57,7 @@ from promorules.ledger.errors import (
 __all__ = [
     "MAX_AMOUNT",
     "Action",
+    "AsyncBatchingLedger",
     "BackendError",
     "BackendUnavailable",
     "BatchingLedger",

@@ -27,6 +27,7 @@ reservation's hash keeps what its refunds gave back in all, ``refunded``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import time
@@ -39,7 +40,7 @@ import redis.exceptions
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from promorules.counters import CounterKey, CounterSpec
+from promorules.counters import Consumption, CounterKey, CounterSpec
 from promorules.ledger.base import (
     MAX_AMOUNT,
     Clock,
@@ -539,19 +540,8 @@ class RedisLedger(Ledger):
     ) -> tuple[list[Outcome], list[Outcome]]:
         args = [self.namespace, str(len(holds))]
         for hold in holds:
-            promotions = sorted({k.promotion for k, _ in hold.consumption})
-            args += [
-                hold.key,
-                hold.fingerprint,
-                repr(hold.now),
-                repr(hold.expires_at),
-                str(len(hold.consumption)),
-                *(str(n) for _, n in hold.consumption),
-                *(str(k) for k, _ in hold.consumption),
-                *(str(k.template()) for k, _ in hold.consumption),
-                str(len(promotions)),
-                *promotions,
-            ]
+            args += [hold.key, hold.fingerprint, repr(hold.now), repr(hold.expires_at)]
+            args += _consumption_args(hold.consumption)
         for step in steps:
             args += [step.key, step.target.value, repr(step.now)]
         keys = [self._paused_key, self._due_key, self._counters_key, self._reservations_key]
@@ -692,6 +682,23 @@ class RedisLedger(Ledger):
         with _translated():
             found = self._redis.lrange(self._log_key, 0, -1)
         return [(seq, str(text)) for seq, text in enumerate(found, 1)]
+
+
+@functools.lru_cache(maxsize=4096)
+def _consumption_args(consumption: Consumption) -> tuple[str, ...]:
+    """The reserve script's arguments for a consumption, from ``n`` on (see RESERVE).
+
+    The same for every order of a flash sale's SKU, so kept for the recent ones.
+    """
+    promotions = sorted({k.promotion for k, _ in consumption})
+    return (
+        str(len(consumption)),
+        *(str(n) for _, n in consumption),
+        *(str(k) for k, _ in consumption),
+        *(str(k.template()) for k, _ in consumption),
+        str(len(promotions)),
+        *promotions,
+    )
 
 
 def _reserved(hold: Hold, out: Sequence[Any]) -> Outcome:

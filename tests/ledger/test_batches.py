@@ -7,6 +7,8 @@ sharded counters), like the rest of the contract.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -18,12 +20,14 @@ from promorules.ledger import (
     InvalidRequest,
     Ledger,
     Order,
+    Outcome,
     PromotionPaused,
     Reservation,
     ReservationClosed,
     ReservationState,
     UnknownReservation,
 )
+from promorules.ledger.batcher import _Lane
 from promorules.ledger.shards import shard_key
 from tests.ledger.conftest import FakeClock
 
@@ -118,6 +122,7 @@ def test_the_batcher_coalesces_concurrent_callers_each_with_its_outcome(
 
     def counted(*args: object) -> object:
         steps.append(1)
+        time.sleep(0.002)  # a backend step takes a while (a flush): the next batch fills
         return apply(*args)  # type: ignore[arg-type]
 
     ledger._apply_many = counted  # type: ignore[assignment,method-assign]
@@ -209,3 +214,54 @@ def test_shards_are_refused_where_they_make_no_sense(ledger: Ledger) -> None:
         ledger.provision([CounterSpec(STOCK, 1)], shards={STOCK: 0})
     with pytest.raises(InvalidRequest):  # a shard's name cannot be given from outside
         ledger.reserve(((shard_key(STOCK, 0), 1),), "o", 60)
+
+
+def test_a_leader_interrupted_while_waiting_leaves_no_caller_hanging() -> None:
+    """The first caller of a batch runs it: stopped before it does, its followers hear why."""
+    release = threading.Event()
+
+    class Stopping(threading.Condition):
+        def wait(self, timeout: float | None = None) -> bool:
+            self.release()  # let a follower join the batch meanwhile
+            try:
+                release.wait()
+            finally:
+                self.acquire()
+            raise KeyboardInterrupt
+
+    ran: list[list[str]] = []
+
+    def run(items: Sequence[str]) -> list[Outcome]:
+        ran.append(list(items))
+        return [UnknownReservation(item) for item in items]
+
+    lane: _Lane[str] = _Lane(run, 1.0, 100)
+    lane._busy = True  # another batch is in the backend: the leader waits for it
+    lane._free = Stopping(lane._mutex)
+    caught: dict[str, BaseException] = {}
+
+    def call(name: str) -> None:
+        try:
+            lane.submit([name])
+        except BaseException as exc:
+            caught[name] = exc
+
+    leader = threading.Thread(target=call, args=("leader",))
+    leader.start()
+    while lane._filling is None:
+        time.sleep(0.001)
+    follower = threading.Thread(target=call, args=("follower",))
+    follower.start()
+    while lane._filling is not None and len(lane._filling.gates) < 1:
+        time.sleep(0.001)
+    release.set()
+    leader.join(5)
+    follower.join(5)
+    assert not follower.is_alive(), "the follower was left waiting for a batch never run"
+    assert isinstance(caught.get("leader"), KeyboardInterrupt)
+    assert isinstance(caught.get("follower"), KeyboardInterrupt)
+    assert ran == [] and lane._filling is None  # nothing half-run; the next caller leads
+    lane._busy = False
+    lane._free = threading.Condition(lane._mutex)
+    (outcome,) = lane.submit(["next"])
+    assert isinstance(outcome, UnknownReservation) and ran == [["next"]]

@@ -12,6 +12,7 @@ import pytest
 from promorules.cli import main
 from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import open_ledger
+from promorules.ledger.shards import shard_of
 
 FLASH = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 EACH = CounterKey(CounterKind.COUPON_CUSTOMER_USES, "c10", ANY_SUBJECT)
@@ -268,3 +269,49 @@ def test_init_records_the_currency_and_every_promotion(
             ("provision", "go live"),
             ("pause", None),
         ]
+
+
+def test_init_stores_hot_counters_as_shards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset = str(Path(__file__).parents[2] / "rulesets" / "examples" / "flash.toml")
+    every = f"sqlite:///{tmp_path / 'every.db'}"
+    assert run(capsys, "init", ruleset, "--shards", "4", "--ledger", every)[0] == 0
+    with open_ledger(every) as ledger:
+        declared = {r.key: r.initial for r in ledger.status()}
+        split = ledger._shard_map()
+        stored = {r.key: r.initial for r in ledger._status(None)}
+    concrete = {k for k in declared if k.subject != ANY_SUBJECT}
+    assert concrete and split == {k: 4 for k in concrete}
+    for key in concrete:  # each stored as 4 shards adding up to its initial, read as one
+        parts = [n for k, n in stored.items() if (shard_of(k) or (None,))[0] == key]
+        assert len(parts) == 4 and sum(parts) == declared[key]
+
+    hot = next(iter(sorted(concrete, key=str)))
+    one = f"sqlite:///{tmp_path / 'one.db'}"
+    argv = ("init", ruleset, "--shards", "3", "--hot", str(hot), "--ledger", one)
+    assert run(capsys, *argv)[0] == 0
+    with open_ledger(one) as ledger:
+        assert ledger._shard_map() == {hot: 3}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (("--shards", "0"), "--shards is 1 to 256"),
+        (("--shards", "300"), "--shards is 1 to 256"),
+        (("--hot", "flash_stock:flash-lumi:LUMI-SERUM"), "give --shards N too"),
+        (("--shards", "2", "--hot", "flash_stock:flash-lumi:*"), "is a template"),
+        (("--shards", "2", "--hot", "flash_stock:nope:x"), "not a counter of the ruleset"),
+        (("--shards", "2", "--hot", "nonsense"), "is not KIND:PROMOTION"),
+    ],
+)
+def test_init_refuses_bad_shard_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: tuple[str, ...], message: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    ruleset = str(Path(__file__).parents[2] / "rulesets" / "examples" / "flash.toml")
+    code, _, err = run(capsys, "init", ruleset, *extra, "--ledger", url)
+    assert code == 2 and message in err and "Traceback" not in err
+    with open_ledger(url) as ledger:
+        assert ledger.status() == []  # refused before anything was created
