@@ -10,7 +10,7 @@ so returning every unit of every line gives back exactly what was paid, and any 
 never more.
 
 Platforms differ on what happens to the rest of the order, now perhaps below a
-threshold it met; :class:`ReturnPolicy` states it:
+threshold it met; the ruleset's ``[returns]`` table (:class:`ReturnPolicy`) states it:
 
 - ``keep`` (the default): the remaining order keeps its discounts and gifts.
 - ``claw-back``: the remaining order is priced again without the returned units, at the
@@ -40,7 +40,6 @@ the order did not get, and a give-back never exceeds what was taken.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -51,23 +50,12 @@ from promorules.diagnostics import PromorulesError
 from promorules.engine import Engine
 from promorules.money import allocate
 from promorules.quote import Quote
+from promorules.ruleset import ClawBack as ClawBack
+from promorules.ruleset import ReturnPolicy as ReturnPolicy
+from promorules.ruleset import ReturnShipping
 
-
-class ClawBack(str, enum.Enum):
-    KEEP = "keep"
-    CLAW_BACK = "claw-back"
-
-
-class Shipping(str, enum.Enum):
-    FULL_RETURN = "full-return"
-    NEVER = "never"
-    ALWAYS = "always"
-
-
-@attrs.frozen
-class ReturnPolicy:
-    remaining: ClawBack = ClawBack.KEEP
-    shipping: Shipping = Shipping.FULL_RETURN
+Shipping = ReturnShipping
+"""When a return refunds the shipping fee (``[returns] shipping``)."""
 
 
 @attrs.frozen
@@ -113,13 +101,16 @@ def refund(
     context: Context,
     quote: Quote,
     returns: Mapping[int, int],
-    policy: ReturnPolicy = ReturnPolicy(),
+    policy: ReturnPolicy | None = None,
     gifts_back: Mapping[str, int] | None = None,
 ) -> Refund:
     """What returning ``returns`` (line index -> units) of ``cart``, priced as ``quote``
-    under ``engine`` in ``context``, gives back (see the module's docstring).
+    under ``engine`` in ``context``, gives back (see the module's docstring), under
+    ``policy`` (default: the ruleset's ``[returns]``).
     ``gifts_back``: gift units the customer brings back too (sku -> units), which are
     not charged."""
+    if policy is None:
+        policy = engine.ruleset.returns
     lines = quote.lines
     paid = [ql for ql in lines if not ql.gift]
     if len(paid) != len(cart.lines):

@@ -186,6 +186,36 @@ class Stacking:
     amount: take discounts back (lowest priority first) until it fits, or drop them."""
 
 
+class ClawBack(str, enum.Enum):
+    """What a partial return does to the rest of the order."""
+
+    KEEP = "keep"
+    CLAW_BACK = "claw-back"
+
+
+class ReturnShipping(str, enum.Enum):
+    """When a return refunds the shipping fee paid."""
+
+    FULL_RETURN = "full-return"
+    NEVER = "never"
+    ALWAYS = "always"
+
+
+@attrs.frozen
+class ReturnPolicy:
+    """``[returns]``: what returned units give back (docs/returns.md). Pricing never
+    reads it; ``promorules refund`` and :func:`promorules.refund.refund` use it unless
+    told otherwise."""
+
+    remaining: ClawBack = ClawBack.KEEP
+    """``keep``: the rest of the order keeps its discounts and gifts; ``claw-back``: it is
+    priced again without the returned units, and what it no longer earns (a gift it
+    keeps, at its value) comes off the refund, never below zero."""
+    shipping: ReturnShipping = ReturnShipping.FULL_RETURN
+    """When the shipping fee paid is refunded: ``full-return`` (every paid unit comes
+    back), ``never``, or ``always`` (with any return)."""
+
+
 def _default_funding() -> dict[Funder, Rate]:
     return {}
 
@@ -342,6 +372,7 @@ class Ruleset:
     price_rules: PriceRules = PriceRules()
     catalog: CatalogFacts = attrs.field(factory=CatalogFacts)
     goals: Goals = attrs.field(factory=Goals)
+    returns: ReturnPolicy = ReturnPolicy()
     source: str = attrs.field(default="<ruleset>", eq=False)
     positions: Mapping[Path, tuple[int, int]] = attrs.field(factory=dict, eq=False, repr=False)
 
@@ -618,6 +649,7 @@ _TOP_KEYS = (
     "price_rules",
     "catalog",
     "goals",
+    "returns",
 )
 
 
@@ -676,6 +708,7 @@ def build_ruleset(
     price_rules = _structure(conv, data.get("price_rules", {}), PriceRules, ("price_rules",), out)
     catalog = _structure(conv, data.get("catalog", {}), CatalogFacts, ("catalog",), out)
     goals = _structure(conv, data.get("goals", {}), Goals, ("goals",), out)
+    returns = _structure(conv, data.get("returns", {}), ReturnPolicy, ("returns",), out)
 
     raw_promotions = data.get("promotion", [])
     if not isinstance(raw_promotions, list):
@@ -723,6 +756,7 @@ def build_ruleset(
         price_rules=price_rules,
         catalog=catalog,
         goals=goals,
+        returns=returns,
         source=source,
         positions=out.positions,
     )
@@ -1050,6 +1084,8 @@ def ruleset_to_data(ruleset: Ruleset) -> dict[str, Any]:
         data["catalog"] = _plain(conv.unstructure(ruleset.catalog))
     if not ruleset.goals.empty:
         data["goals"] = _plain(_drop_defaults(conv, ruleset.goals, Goals))
+    if ruleset.returns != ReturnPolicy():
+        data["returns"] = _plain(_drop_defaults(conv, ruleset.returns, ReturnPolicy))
     promotions = []
     for promotion in ruleset.promotions:
         table = _drop_defaults(conv, promotion, Promotion)

@@ -31,15 +31,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--policy",
         choices=("keep", "claw-back"),
-        default="keep",
-        help="keep: the rest of the order keeps its discounts (default); claw-back: it is "
-        "priced again and what it no longer earns comes off the refund",
+        help="keep: the rest of the order keeps its discounts; claw-back: it is priced "
+        "again and what it no longer earns comes off the refund (default: the ruleset's "
+        "[returns] remaining, else keep)",
     )
     parser.add_argument(
         "--shipping",
         choices=("full-return", "never", "always"),
-        default="full-return",
-        help="when shipping is refunded (default: when every unit comes back)",
+        help="when shipping is refunded (default: the ruleset's [returns] shipping, else "
+        "full-return: when every unit comes back)",
     )
     parser.add_argument(
         "--gift-back",
@@ -94,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
     quote = engine.price(found.cart, context)
     returns = parse_returns(args.returns, found.cart)
     gifts_back = _gifts_back(args.gift_back)
-    shipping = Shipping(args.shipping)
-    chosen = ReturnPolicy(ClawBack(args.policy), shipping)
+    declared = engine.ruleset.returns
+    shipping = declared.shipping if args.shipping is None else Shipping(args.shipping)
+    remaining = declared.remaining if args.policy is None else ClawBack(args.policy)
+    chosen = ReturnPolicy(remaining, shipping)
     other = ReturnPolicy(
         ClawBack.KEEP if chosen.remaining is ClawBack.CLAW_BACK else ClawBack.CLAW_BACK, shipping
     )

@@ -268,8 +268,10 @@ class Service:
             ):
                 raise _Problem(422, _error("PR301", "a table of sku -> units (1 or more)", name))
         try:
+            declared = engine.ruleset.returns
             policy = ReturnPolicy(
-                ClawBack(body.get("policy", "keep")), Shipping(body.get("shipping", "full-return"))
+                ClawBack(body.get("policy", declared.remaining.value)),
+                Shipping(body.get("shipping", declared.shipping.value)),
             )
         except ValueError as exc:
             raise _Problem(422, _error("PR301", str(exc), "policy")) from None

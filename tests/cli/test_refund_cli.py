@@ -103,3 +103,17 @@ def test_giving_back_wants_a_reservation_and_a_refund_id(
         assert main([*base, *extra]) == 2
         err = capsys.readouterr().err
         assert "--reservation" in err and "Traceback" not in err
+
+
+def test_the_ruleset_s_returns_table_is_the_default_policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset, cart = tmp_path / "r.toml", tmp_path / "cart.toml"
+    ruleset.write_text(RULESET + '[returns]\nremaining = "claw-back"\n', encoding="utf-8")
+    cart.write_text(CART, encoding="utf-8")
+    args = ["refund", str(ruleset), str(cart), "--return", "SCARF", "--format", "json"]
+    assert main(args) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert (found["total"], found["other_policy"]["total"]) == ("50.00", "90.00")
+    assert main([*args, "--policy", "keep"]) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == "90.00"

@@ -180,3 +180,33 @@ def test_the_remaining_order_is_priced_against_what_the_order_took() -> None:
     quote = rules.price(basket, attrs.evolve(context, availability=Snapshot({c20: 0, c10: 5})))
     assert quote.consumption == ((c10, 1),)
     assert refund(rules, basket, context, quote, {0: 1}, CLAW_BACK).consumption == ()
+
+
+def test_the_ruleset_declares_the_policy_and_a_call_may_override_it() -> None:
+    declared = engine(
+        SPEND_500 + '[returns]\nremaining = "claw-back"\nshipping = "always"\n',
+        plugins=ALL_KINDS,
+    )
+    assert declared.ruleset.returns == ReturnPolicy(ClawBack.CLAW_BACK, Shipping.ALWAYS)
+    basket = cart(line("A", 1, "400.00"), line("B", 1, "100.00"), shipping="10.00")
+    quote = declared.price(basket, ctx())
+    # the declared claw-back (40.00 off) and shipping with any return (10.00 back)
+    found = refund(declared, basket, ctx(), quote, {1: 1})
+    assert (found.clawed_back, found.shipping, found.total) == (
+        yuan("40.00"),
+        yuan("10.00"),
+        yuan("60.00"),
+    )
+    assert refund(declared, basket, ctx(), quote, {1: 1}, ReturnPolicy()).total == yuan("90.00")
+    # without a [returns] table: keep, shipping only on a full return
+    assert engine(SPEND_500, plugins=ALL_KINDS).ruleset.returns == ReturnPolicy()
+
+
+def test_a_bad_returns_table_is_a_located_error() -> None:
+    from promorules.diagnostics import RulesetError
+
+    with pytest.raises(RulesetError) as found:
+        engine(SPEND_500 + '[returns]\nremaining = "clawback"\nrefund_days = 7\n')
+    text = "\n".join(str(d) for d in found.value.diagnostics)
+    assert "returns.remaining: expected one of 'keep', 'claw-back'" in text
+    assert "returns" in text and "refund_days" in text
