@@ -23,21 +23,14 @@ from __future__ import annotations
 
 import enum
 import string
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from functools import cache, lru_cache
-from importlib import resources
 from typing import Any, TypeAlias
 
 import attrs
 
 from promorules.money import format_amount, format_percent, minor_units
-
-if sys.version_info >= (3, 11):  # pragma: no cover - the interpreter decides
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 class Amount(int):
@@ -265,6 +258,8 @@ def locales() -> tuple[str, ...]:
 
 @cache
 def _locales() -> tuple[str, ...]:
+    from importlib import resources  # read when a message is first worded, not at import
+
     files = resources.files(__name__).iterdir()
     return tuple(sorted(f.name[: -len(".toml")] for f in files if f.name.endswith(".toml")))
 
@@ -329,6 +324,14 @@ def catalogue(locale: str) -> Catalogue:
 
 @cache
 def _load(name: str) -> Catalogue:
+    import sys
+    from importlib import resources
+
+    if sys.version_info >= (3, 11):  # pragma: no cover - the interpreter decides
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     text = resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
     return Catalogue.read(name, tomllib.loads(text))
 
