@@ -31,7 +31,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -90,6 +90,10 @@ from promorules.ruleset import (
 )
 from promorules.settle import Settler
 from promorules.walk import walk
+
+if TYPE_CHECKING:
+    from promorules.refund import Refund
+    from promorules.ruleset import ReturnPolicy
 
 _PLAN_CACHE_LIMIT = 4096
 _CODE_CACHE_LIMIT = 4096
@@ -340,6 +344,24 @@ class Engine:
         :meth:`price`."""
         return self._quote(cart, context, True)
 
+    def refund(
+        self,
+        quote: Quote,
+        returns: Mapping[int, int],
+        policy: ReturnPolicy | None = None,
+        gifts_back: Mapping[str, int] | None = None,
+    ) -> Refund:
+        """What returning ``returns`` (line index -> units) of the order priced as
+        ``quote`` gives back: money, shipping, and what goes back to the ledger
+        (``Refund.consumption``), under ``policy`` (default: the ruleset's ``[returns]``).
+        ``gifts_back``: gift units brought back too (sku -> units). See
+        :func:`promorules.refund.refund` and docs/returns.md."""
+        from promorules.refund import refund
+
+        if quote.cart is None or quote.context is None or quote.currency != self.currency:
+            raise PromorulesError("refund a quote this engine priced")
+        return refund(self, quote.cart, quote.context, quote, returns, policy, gifts_back)
+
     def _quote(self, cart: Cart, context: Context, explain: bool) -> Quote:
         """The pricing flow, in its stages: activate the plan and run the lanes
         (:meth:`_pass`: evaluate, stack per lane, budgets), hold the floors
@@ -363,6 +385,8 @@ class Engine:
             priced.codes,
             priced.defaults,
             None if explain else lambda: self.explained(cart, context),
+            cart,
+            context,
         )
 
     def _pass(

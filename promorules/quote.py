@@ -27,7 +27,7 @@ from promorules.messages import Amount, Catalogue, Note, catalogue
 from promorules.money import allocate, format_amount, format_percent
 
 if TYPE_CHECKING:
-    from promorules.cart import Line
+    from promorules.cart import Cart, Context, Line
     from promorules.ruleset import Funder, Window
 
 
@@ -301,6 +301,8 @@ class Quote:
         codes: Sequence[tuple[str, int, Reason | None]] = (),
         defaults: Sequence[Record] = (),
         explain: Callable[[], Quote] | None = None,
+        cart: Cart | None = None,
+        context: Context | None = None,
     ) -> None:
         self.currency = currency
         self._lines = lines
@@ -325,6 +327,11 @@ class Quote:
         # from Engine.price: the same cart priced with explanations (records, codes),
         # called when an explanation or code finding is first asked for
         self._explain = explain
+        self.cart = cart
+        """The cart priced (what :meth:`Engine.refund <promorules.engine.Engine.refund>`
+        works a return out from)."""
+        self.context = context
+        """The context it was priced in."""
 
     # -- totals (cheap) ---------------------------------------------------------------
     @cached_property

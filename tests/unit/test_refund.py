@@ -210,3 +210,13 @@ def test_a_bad_returns_table_is_a_located_error() -> None:
     text = "\n".join(str(d) for d in found.value.diagnostics)
     assert "returns.remaining: expected one of 'keep', 'claw-back'" in text
     assert "returns" in text and "refund_days" in text
+
+
+def test_engine_refund_works_a_return_out_from_the_quote_alone() -> None:
+    rules = engine(SPEND_500, plugins=ALL_KINDS)
+    basket = cart(line("A", 1, "400.00"), line("B", 1, "100.00"))
+    quote = rules.price(basket, ctx())
+    assert quote.cart is basket and quote.context == ctx()
+    assert rules.refund(quote, {1: 1}).total == yuan("90.00")
+    assert rules.refund(quote, {1: 1}, CLAW_BACK).total == yuan("50.00")
+    assert rules.explained(basket, ctx()).cart is basket
