@@ -214,7 +214,8 @@ class Service:
         def priced(availability: Availability) -> object:
             return engine.price(cart, attrs.evolve(context, availability=availability))
 
-        return attrs.evolve(context, availability=live_availability(self.ledger, priced))
+        snapshot = live_availability(self.ledger, priced, context.reservation)
+        return attrs.evolve(context, availability=snapshot)
 
     # -- routes ----------------------------------------------------------------------
     async def price(self, request: Request) -> Response:
@@ -226,8 +227,26 @@ class Service:
         engine = loaded.engine
         found = self.cart(data, text, engine)
         at = found.at or datetime.now(engine.ruleset.tz)
+        # an order that holds a reservation and prices again names it: its own holds read
+        # as available (Context.reservation)
+        reservation = request.query_params.get("reservation")
+        if reservation is not None and self.ledger is None:
+            raise _Problem(
+                422,
+                _error(
+                    "PR301",
+                    "a reservation names a hold in a ledger: this server has no --ledger",
+                    "reservation",
+                ),
+            )
         try:
-            context = Context(at, found.channel, tuple(found.coupons), choices=found.choices)
+            context = Context(
+                at,
+                found.channel,
+                tuple(found.coupons),
+                choices=found.choices,
+                reservation=reservation,
+            )
         except (TypeError, ValueError) as exc:
             raise _Problem(422, _error("PR301", str(exc))) from None
         if self.ledger is not None:  # a read of the ledger is I/O: off the event loop

@@ -144,6 +144,13 @@ def document(rulesets: list[str]) -> dict[str, Any]:
                             "schema": TEXT,
                             "description": "used when ?lang is not given",
                         },
+                        {
+                            "name": "reservation",
+                            "in": "query",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 256},
+                            "description": "the reservation an order pricing again holds "
+                            "(served with --ledger): its own holds read as available",
+                        },
                     ],
                     "requestBody": {
                         "required": True,

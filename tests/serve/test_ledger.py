@@ -13,6 +13,7 @@ from promorules.holder import EngineHolder, load_file
 from promorules.ledger import open_ledger
 from promorules.plugins import PluginHost
 from promorules.serve.app import Service, create_app
+from tests.helpers import HEADER
 from tests.serve.conftest import RULESETS
 
 RULESET = RULESETS / "examples" / "flash.toml"
@@ -49,3 +50,44 @@ def test_what_the_customer_already_bought_counts(tmp_path: Path) -> None:
         # the customer's limit of 2 is used up: the serums get the member price alone
         assert serum(client) == {"member-lumi": "90.00"}
         assert "flash-lumi" in serum(plain)
+
+
+COUPON_RULESET = HEADER + (
+    '[[promotion]]\nid = "c20"\nkind = "coupon"\ncode = "C20"\noff = "20.00"\n'
+    'threshold = "100.00"\nuses = 1\n'
+)
+COUPON_CART = {
+    "at": "2026-11-11T10:00:00",
+    "coupons": ["C20"],
+    "lines": [{"sku": "A", "quantity": 1, "unit_price": "150.00"}],
+}
+
+
+def test_an_order_pricing_again_names_its_reservation(tmp_path: Path) -> None:
+    ruleset = tmp_path / "coupon.toml"
+    ruleset.write_text(COUPON_RULESET, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    assert main(["ledger", "init", str(ruleset), "--ledger", url]) == 0
+    kinds = PluginHost.default().kinds
+    loaded = load_file(ruleset, kinds)
+    holders = {"coupon": EngineHolder(loaded, kinds)}
+    live = Service(holders, kinds, None, ledger=url)
+    with TestClient(create_app(live)) as client:
+        first = client.post("/v1/price", json=COUPON_CART).json()
+        assert first["totals"]["payable"] == "130.00"
+        # the order reserves the only use, then prices again (a changed address)
+        with open_ledger(url) as ledger:
+            use = CounterKey(CounterKind.COUPON_USES, "c20")
+            ledger.reserve(((use, 1),), "order-1", 600)
+        again = client.post("/v1/price", json=COUPON_CART)
+        assert again.json()["totals"]["payable"] == "150.00"  # its own hold reads as taken ...
+        named = client.post("/v1/price?reservation=order-1", json=COUPON_CART)
+        assert named.status_code == 200, named.text
+        assert named.json()["totals"]["payable"] == "130.00"  # ... unless it names it
+        other = client.post("/v1/price?reservation=order-2", json=COUPON_CART)
+        assert other.json()["totals"]["payable"] == "150.00"
+    plain = Service(holders, kinds, None)
+    with TestClient(create_app(plain)) as client:
+        refused = client.post("/v1/price?reservation=order-1", json=COUPON_CART)
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["path"] == "reservation"
