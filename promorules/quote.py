@@ -175,16 +175,7 @@ class Explanation:
 
     def render(self, locale: str = "en") -> str:
         """The explanation worded in ``locale`` (e.g. ``"zh-CN"``)."""
-        return _sentence(
-            catalogue(locale),
-            self.currency,
-            self.status,
-            self.amount,
-            self.base,
-            self.reason,
-            self.notes,
-            self.hint,
-        )
+        return _worded(self, locale)
 
     def upsell(self, locale: str = "en") -> str | None:
         """The upsell hint alone, worded ("spend CN¥2.00 more to get CN¥160.00 off");
@@ -220,16 +211,21 @@ class CodeFinding:
 
     def render(self, locale: str = "en") -> str:
         """The finding worded in ``locale``."""
-        return _sentence(
-            catalogue(locale),
-            self.currency,
-            self.status,
-            self.amount,
-            self.base,
-            self.reason,
-            self.notes,
-            self.hint,
-        )
+        return _worded(self, locale)
+
+
+def _worded(found: Explanation | CodeFinding, locale: str) -> str:
+    """What became of a promotion (or of a code), worded in ``locale``."""
+    return _sentence(
+        catalogue(locale),
+        found.currency,
+        found.status,
+        found.amount,
+        found.base,
+        found.reason,
+        found.notes,
+        found.hint,
+    )
 
 
 @attrs.frozen
