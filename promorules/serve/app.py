@@ -56,6 +56,7 @@ from promorules.holder import EngineHolder, Loaded, Refused, load_text
 from promorules.kind import Kind
 from promorules.money import format_amount
 from promorules.reading import deepest, parse_json
+from promorules.refund import Refund
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest request body read (a cart of thousands of lines fits; a ruleset's text too)."""
@@ -264,16 +265,27 @@ class Service:
     async def refund(self, request: Request) -> Response:
         """``{"cart": <cart document>, "returns": {"SKU": units}, "policy": "keep" |
         "claw-back", "shipping": "full-return" | "never" | "always", "gifts_back":
-        {"SKU": units}}``: the cart priced as it was, then what the return gives back."""
+        {"SKU": units}, "reservation": KEY, "refund_id": ID}``: the cart priced as it
+        was, then what the return gives back; with ``reservation`` and ``refund_id`` (a
+        server run with ``--ledger``), given back to the ledger too."""
         from promorules.refund import ClawBack, ReturnPolicy, Shipping, parse_returns, refund
 
         holder = self.holder(request)
         body, text = await self.json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("cart"), dict):
             raise _Problem(422, _error("PR301", 'give the cart priced as {"cart": {...}}', "cart"))
-        unknown = set(body) - {"cart", "returns", "policy", "shipping", "gifts_back"}
+        unknown = set(body) - {
+            "cart",
+            "returns",
+            "policy",
+            "shipping",
+            "gifts_back",
+            "reservation",
+            "refund_id",
+        }
         if unknown:
             raise _Problem(422, _error("PR301", "unknown key", sorted(unknown)[0][:40]))
+        give_back = self.give_back_to(body)
         loaded = holder.current
         engine = loaded.engine
         found = self.cart(body["cart"], text, engine)
@@ -306,10 +318,14 @@ class Service:
             policy,
             gifts_back,
         )
+        given: dict[str, Any] = {}
+        if give_back is not None:  # the ledger is I/O: off the event loop
+            given["ledger"] = await run_in_threadpool(self.give_back, give_back, result)
         money = quote.money
         return JSONResponse(
             {
                 "ruleset": _named(loaded),
+                **given,
                 "paid": money(quote.payable),
                 "lines": [
                     {"sku": r.sku, "quantity": r.quantity, "refund": money(r.amount)}
@@ -322,6 +338,56 @@ class Service:
                 "total": money(result.total),
             }
         )
+
+    def give_back_to(self, body: dict[str, Any]) -> tuple[str, str] | None:
+        """The reservation and refund id a refund request gives back to, or None."""
+        reservation, refund_id = body.get("reservation"), body.get("refund_id")
+        if reservation is None and refund_id is None:
+            return None
+        for name, value in (("reservation", reservation), ("refund_id", refund_id)):
+            if not (isinstance(value, str) and 0 < len(value) <= 256 and "\0" not in value):
+                raise _Problem(
+                    422,
+                    _error("PR301", "reservation and refund_id: both, 1 to 256 characters", name),
+                )
+        if self.ledger is None:
+            raise _Problem(
+                422,
+                _error(
+                    "PR301",
+                    "a reservation names a hold in a ledger: this server has no --ledger",
+                    "reservation",
+                ),
+            )
+        assert isinstance(reservation, str) and isinstance(refund_id, str)
+        return reservation, refund_id
+
+    def give_back(self, to: tuple[str, str], found: Refund) -> dict[str, Any]:
+        """Give back to the served ledger what a return frees (``Ledger.refund``); a
+        refusal (not committed, more than it used, an id reused) is a 409."""
+        from promorules.ledger import (
+            BackendError,
+            LedgerError,
+            RetryableLedgerError,
+            open_ledger,
+        )
+
+        assert self.ledger is not None
+        reservation, refund_id = to
+        try:
+            with open_ledger(self.ledger) as ledger:
+                done = ledger.refund(reservation, found, refund_id)
+        except (BackendError, RetryableLedgerError) as exc:  # the ledger, not the request
+            raise _Problem(503, _error("PR906", f"the ledger: {exc}")) from None
+        except LedgerError as exc:
+            raise _Problem(
+                409, _error("PR906", f"the ledger refused: {exc}", "reservation")
+            ) from None
+        return {
+            "reservation": done.reservation,
+            "refund_id": done.refund_id,
+            "given_back": [[str(key), amount] for key, amount in done.consumption],
+        }
 
     async def diff(self, request: Request) -> Response:
         """``{"ruleset": "<TOML of the changed ruleset>", "carts": [cart documents]}``:

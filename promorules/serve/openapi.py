@@ -188,6 +188,17 @@ def document(rulesets: list[str]) -> dict[str, Any]:
                                             "type": "object",
                                             "additionalProperties": {"type": "integer"},
                                         },
+                                        "reservation": {
+                                            "type": "string",
+                                            "description": "with refund_id, on a server "
+                                            "run with --ledger: the order's committed "
+                                            "reservation, given back what the return frees",
+                                        },
+                                        "refund_id": {
+                                            "type": "string",
+                                            "description": "the return's id: sent again, "
+                                            "the ledger changes nothing and answers the same",
+                                        },
                                     },
                                 }
                             }

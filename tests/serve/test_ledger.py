@@ -91,3 +91,39 @@ def test_an_order_pricing_again_names_its_reservation(tmp_path: Path) -> None:
         refused = client.post("/v1/price?reservation=order-1", json=COUPON_CART)
         assert refused.status_code == 422
         assert refused.json()["errors"][0]["path"] == "reservation"
+
+
+def test_a_served_refund_gives_back_to_the_ledger_once(tmp_path: Path) -> None:
+    ruleset = tmp_path / "coupon.toml"
+    ruleset.write_text(COUPON_RULESET, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    assert main(["ledger", "init", str(ruleset), "--ledger", url]) == 0
+    kinds = PluginHost.default().kinds
+    loaded = load_file(ruleset, kinds)
+    holders = {"coupon": EngineHolder(loaded, kinds)}
+    use = CounterKey(CounterKind.COUPON_USES, "c20")
+    with open_ledger(url) as ledger:
+        ledger.commit(ledger.reserve(((use, 1),), "order-1", 600))
+        assert ledger.availability([use]).remaining(use) == 0
+    body = {"cart": COUPON_CART, "returns": {"A": 1}, "reservation": "order-1"}
+    with TestClient(create_app(Service(holders, kinds, None, ledger=url))) as client:
+        wanted = client.post("/v1/refund", json=body)
+        assert wanted.status_code == 422  # a reservation needs a refund id
+        assert wanted.json()["errors"][0]["path"] == "refund_id"
+        body["refund_id"] = "rma-1"
+        first = client.post("/v1/refund", json=body)
+        assert first.status_code == 200, first.text
+        found = first.json()
+        # the whole order comes back: 130.00 and the coupon's use
+        assert found["total"] == "130.00"
+        assert found["ledger"]["given_back"] == [[str(use), 1]]
+        assert client.post("/v1/refund", json=body).json()["ledger"] == found["ledger"]
+        with open_ledger(url) as ledger:
+            assert ledger.availability([use]).remaining(use) == 1  # given back once
+        # another refund id for the same units: more than the order used
+        body["refund_id"] = "rma-2"
+        refused = client.post("/v1/refund", json=body)
+        assert refused.status_code == 409
+        assert refused.json()["errors"][0]["code"] == "PR906"
+    with TestClient(create_app(Service(holders, kinds, None))) as plain:
+        assert plain.post("/v1/refund", json=body).status_code == 422  # no --ledger
