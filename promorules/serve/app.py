@@ -46,7 +46,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from promorules.cart import Cart, Context
+from promorules.cart import MAX_RESERVATION_LENGTH, Cart, Context
 from promorules.cartfile import CartFile, CatalogItem, build_cart
 from promorules.counters import Availability
 from promorules.diagnostics import Diagnostic, PromorulesError, RulesetError
@@ -90,6 +90,18 @@ def _errors(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> dict[str,
 
 def _error(code: str, message: str, path: str = "") -> dict[str, Any]:
     return {"errors": [{"code": code, "path": path, "message": message}]}
+
+
+def _no_ledger() -> _Problem:
+    """A reservation named to a server run without ``--ledger``."""
+    return _Problem(
+        422,
+        _error(
+            "PR301",
+            "a reservation names a hold in a ledger: this server has no --ledger",
+            "reservation",
+        ),
+    )
 
 
 class Service:
@@ -232,14 +244,7 @@ class Service:
         # as available (Context.reservation)
         reservation = request.query_params.get("reservation")
         if reservation is not None and self.ledger is None:
-            raise _Problem(
-                422,
-                _error(
-                    "PR301",
-                    "a reservation names a hold in a ledger: this server has no --ledger",
-                    "reservation",
-                ),
-            )
+            raise _no_ledger()
         try:
             context = Context(
                 at,
@@ -345,20 +350,22 @@ class Service:
         if reservation is None and refund_id is None:
             return None
         for name, value in (("reservation", reservation), ("refund_id", refund_id)):
-            if not (isinstance(value, str) and 0 < len(value) <= 256 and "\0" not in value):
+            if not (
+                isinstance(value, str)
+                and 0 < len(value) <= MAX_RESERVATION_LENGTH
+                and "\0" not in value
+            ):
                 raise _Problem(
                     422,
-                    _error("PR301", "reservation and refund_id: both, 1 to 256 characters", name),
+                    _error(
+                        "PR301",
+                        "reservation and refund_id: both, 1 to "
+                        f"{MAX_RESERVATION_LENGTH} characters",
+                        name,
+                    ),
                 )
         if self.ledger is None:
-            raise _Problem(
-                422,
-                _error(
-                    "PR301",
-                    "a reservation names a hold in a ledger: this server has no --ledger",
-                    "reservation",
-                ),
-            )
+            raise _no_ledger()
         assert isinstance(reservation, str) and isinstance(refund_id, str)
         return reservation, refund_id
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -10,6 +11,7 @@ from promorules.cartfile import load_catalog
 from promorules.cli import main
 from promorules.counters import CounterKey, CounterKind
 from promorules.holder import EngineHolder, load_file
+from promorules.kind import Kind
 from promorules.ledger import open_ledger
 from promorules.plugins import PluginHost
 from promorules.serve.app import Service, create_app
@@ -63,14 +65,21 @@ COUPON_CART = {
 }
 
 
-def test_an_order_pricing_again_names_its_reservation(tmp_path: Path) -> None:
+def coupon_served(
+    tmp_path: Path,
+) -> tuple[str, dict[str, EngineHolder], Mapping[str, Kind]]:
+    """The one-use coupon's ruleset with a SQLite ledger made for it: the ledger's URL,
+    the holders to serve and the kinds."""
     ruleset = tmp_path / "coupon.toml"
     ruleset.write_text(COUPON_RULESET, encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'live.db'}"
     assert main(["ledger", "init", str(ruleset), "--ledger", url]) == 0
     kinds = PluginHost.default().kinds
-    loaded = load_file(ruleset, kinds)
-    holders = {"coupon": EngineHolder(loaded, kinds)}
+    return url, {"coupon": EngineHolder(load_file(ruleset, kinds), kinds)}, kinds
+
+
+def test_an_order_pricing_again_names_its_reservation(tmp_path: Path) -> None:
+    url, holders, kinds = coupon_served(tmp_path)
     live = Service(holders, kinds, None, ledger=url)
     with TestClient(create_app(live)) as client:
         first = client.post("/v1/price", json=COUPON_CART).json()
@@ -94,13 +103,7 @@ def test_an_order_pricing_again_names_its_reservation(tmp_path: Path) -> None:
 
 
 def test_a_served_refund_gives_back_to_the_ledger_once(tmp_path: Path) -> None:
-    ruleset = tmp_path / "coupon.toml"
-    ruleset.write_text(COUPON_RULESET, encoding="utf-8")
-    url = f"sqlite:///{tmp_path / 'live.db'}"
-    assert main(["ledger", "init", str(ruleset), "--ledger", url]) == 0
-    kinds = PluginHost.default().kinds
-    loaded = load_file(ruleset, kinds)
-    holders = {"coupon": EngineHolder(loaded, kinds)}
+    url, holders, kinds = coupon_served(tmp_path)
     use = CounterKey(CounterKind.COUPON_USES, "c20")
     with open_ledger(url) as ledger:
         ledger.commit(ledger.reserve(((use, 1),), "order-1", 600))
