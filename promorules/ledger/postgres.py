@@ -37,6 +37,7 @@ import psycopg
 import psycopg.errors
 
 from promorules.counters import CounterKey, CounterSpec
+from promorules.ledger import postgres_batch as batch
 from promorules.ledger.base import (
     Clock,
     CounterRow,
@@ -53,22 +54,18 @@ from promorules.ledger.base import (
     adjust_entry,
     adjusted,
     check_options,
-    decide,
     decide_refund,
     decode,
     encode,
     pause_entry,
-    plan_steps,
     provision_entry,
     refund_entries,
     replayed_refund,
-    same_payload,
 )
 from promorules.ledger.errors import (
     BackendError,
     BackendUnavailable,
     ContentionError,
-    IdempotencyConflict,
     InsufficientError,
     InvalidRequest,
     LedgerError,
@@ -120,10 +117,6 @@ OWN_OPTIONS = ("namespace", "pool", "lock_timeout", "synchronous_commit")
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 
-class _NeedInstances(Exception):
-    """Internal: the reserve must create per-subject counters from their templates."""
-
-
 class PostgresLedger(Ledger):
     def __init__(
         self,
@@ -149,32 +142,41 @@ class PostgresLedger(Ledger):
             f" -c synchronous_commit={synchronous_commit}"
         )
         self._pool: Pool[Conn] = Pool(self._connect, _close, _healthy, pool)
+        self._call = batch.CALL
         self._create_schema()
         self._settle_key_format()
 
     def _create_schema(self) -> None:
-        """Create the tables unless they exist.
+        """Create the tables and the batch function unless they exist.
 
         Checked first because ``CREATE INDEX IF NOT EXISTS`` locks its table even when
-        the index exists, which would deadlock against live checkouts. Many processes
-        may open a fresh namespace at once and DDL "IF NOT EXISTS" is not race-free in
-        PostgreSQL, so creation is serialised by an advisory lock.
+        the index exists, which would deadlock against live checkouts: a ledger that
+        has every table but not this version's batch function gets the function alone.
+        Many processes may open a fresh namespace at once and DDL "IF NOT EXISTS" (or
+        "OR REPLACE") is not race-free in PostgreSQL, so creation is serialised by an
+        advisory lock.
         """
-        probe = "SELECT " + " AND ".join(
-            f"to_regclass('{self.namespace}.{table}') IS NOT NULL" for table in TABLES
+        probe = (
+            "SELECT "
+            + " AND ".join(
+                f"to_regclass('{self.namespace}.{table}') IS NOT NULL" for table in TABLES
+            )
+            + f", to_regprocedure('{self.namespace}.{batch.SIGNATURE}') IS NOT NULL"
         )
         with self._transaction() as conn:
             found = conn.execute(probe).fetchone()
-            if found is not None and found[0]:
+            if found is not None and found[0] and found[1]:
                 return
             conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))", (f"promorules:{self.namespace}",)
             )
             found = conn.execute(probe).fetchone()
-            if found is not None and found[0]:
-                return
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.namespace}")
-            conn.execute(SCHEMA)
+            assert found is not None
+            if not found[0]:
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.namespace}")
+                conn.execute(SCHEMA)
+            if not found[1]:
+                conn.execute(batch.create_function(self.namespace))
 
     @classmethod
     def from_url(cls, url: str, clock: Clock = time.time) -> PostgresLedger:
@@ -285,143 +287,15 @@ class PostgresLedger(Ledger):
     def _apply_many(
         self, holds: Sequence[Hold], steps: Sequence[Step]
     ) -> tuple[list[Outcome], list[Outcome]]:
-        try:
-            return self._apply_once(holds, steps, create=False)
-        except _NeedInstances:
-            # First use of a per-subject counter: redo the batch, creating the counters
-            # from their templates before any counter is locked (inserts, then locks).
-            try:
-                return self._apply_once(holds, steps, create=True)
-            except _NeedInstances:  # pragma: no cover - a template vanished mid-reserve
-                raise ContentionError("counters changed under the reserve") from None
+        """A batch in one round trip: one call of the batch function, its own transaction.
 
-    def _apply_once(
-        self, holds: Sequence[Hold], steps: Sequence[Step], *, create: bool
-    ) -> tuple[list[Outcome], list[Outcome]]:
-        """A batch in one transaction, in a handful of statements whatever its size.
-
-        Locks are taken in phases, each in key order, the same in every transaction
-        (sweep included): new reservation rows, the reservations to move, per-subject
-        counters being created, then every counter the batch changes. A transaction only
-        ever waits for a lock of its current phase, so none waits on one that waits on it.
+        The connection is in autocommit, so the ``SELECT`` is the transaction: no BEGIN
+        or COMMIT of its own to wait for (``promorules.ledger.postgres_batch``).
         """
-        with self._transaction() as conn:
-            reserved = self._record(conn, holds)
-            fresh = [h for h in holds if h.key not in reserved]
-            stepped, used, back, states = self._plan_steps(conn, steps)
-            names = sorted({str(k) for h in fresh for k, _ in h.consumption})
-            promotions = sorted({k.promotion for h in fresh for k, _ in h.consumption})
-            paused = set(_column(conn, "SELECT promotion FROM paused", "promotion", promotions))
-            created = set(self._instances(conn, names) if create and names else ())
-            locking = sorted({*names, *used, *back})
-            available: dict[str, int] = (
-                dict(
-                    conn.execute(
-                        "SELECT key, available FROM counters WHERE key = ANY(%s)"
-                        " ORDER BY key FOR UPDATE",
-                        (locking,),
-                    ).fetchall()
-                )
-                if locking
-                else {}
-            )
-            missing = [n for n in names if n not in available]
-            if missing and not create:
-                templates = [str(CounterKey.parse(n).template()) for n in missing]
-                if _column(conn, "SELECT key FROM counters", "key", templates):
-                    raise _NeedInstances()
-            taken: dict[str, int] = defaultdict(int)
-            refused: list[str] = []
-            for hold in fresh:
-                outcome = decide(hold, paused, available)
-                reserved[hold.key] = outcome
-                if isinstance(outcome, LedgerError):
-                    refused.append(hold.key)
-                    continue
-                for counter, amount in hold.consumption:
-                    available[str(counter)] -= amount
-                    taken[str(counter)] += amount
-            self._update(conn, taken, used, back)
-            if refused:
-                conn.execute("DELETE FROM reservations WHERE key = ANY(%s)", (refused,))
-            unused = sorted(created - set(taken))
-            if unused:
-                # made for orders that were refused: a refused reserve leaves no trace
-                conn.execute("DELETE FROM counters WHERE key = ANY(%s)", (unused,))
-            if states:
-                conn.execute(
-                    "UPDATE reservations SET state = x.s FROM unnest(%s::text[], %s::text[])"
-                    " AS x(k, s) WHERE reservations.key = x.k",
-                    (list(states), list(states.values())),
-                )
-        return [reserved[h.key] for h in holds], [stepped[s.key] for s in steps]
-
-    def _record(self, conn: Conn, holds: Sequence[Hold]) -> dict[str, Outcome]:
-        """Insert the new reservation rows, in key order; the outcomes of keys already used.
-
-        A second call with a key waits on the unique index until the first commits or
-        rolls back, so one key never takes stock twice.
-        """
-        if not holds:
-            return {}
-        ordered = sorted(holds, key=lambda h: h.key)
-        fresh = set(
-            _column_of(
-                conn.execute(
-                    "INSERT INTO reservations SELECT k, c, 'held', n, e"
-                    " FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[])"
-                    " AS x(k, c, n, e) ORDER BY k ON CONFLICT (key) DO NOTHING RETURNING key",
-                    (
-                        [h.key for h in ordered],
-                        [encode(h.consumption) for h in ordered],
-                        [h.now for h in ordered],
-                        [h.expires_at for h in ordered],
-                    ),
-                ).fetchall()
-            )
-        )
-        old = {h.key: h.fingerprint for h in holds if h.key not in fresh}
-        if not old:
-            return {}
-        found: dict[str, Outcome] = {}
-        rows = conn.execute(f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s)", (list(old),))
-        for row in rows.fetchall():
-            key = str(row[0])
-            found[key] = (
-                IdempotencyConflict(key)
-                if not same_payload(row[1], old[key])
-                else _reservation(row)
-            )
-        if len(found) != len(old):
-            raise ContentionError("a reservation changed under the reserve")
-        return found
-
-    def _plan_steps(
-        self, conn: Conn, steps: Sequence[Step]
-    ) -> tuple[dict[str, Outcome], dict[str, int], dict[str, int], dict[str, str]]:
-        """Lock the reservations to move and decide each step: outcomes, amounts, states."""
-        rows = (
-            conn.execute(
-                f"{_SELECT_RESERVATIONS} WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
-                ([s.key for s in steps],),
-            ).fetchall()
-            if steps
-            else []
-        )
-        plan = plan_steps(steps, {row[0]: _reservation(row) for row in rows})
-        return plan.outcomes, plan.used, plan.back, plan.states
-
-    def _instances(self, conn: Conn, names: list[str]) -> list[str]:
-        """Create, in key order, the per-subject counters of ``names`` that have a template."""
-        return _column_of(
-            conn.execute(
-                "INSERT INTO counters SELECT x.name, t.promotion, t.initial, t.initial, 0, 0"
-                " FROM unnest(%s::text[], %s::text[]) AS x(name, template)"
-                " JOIN counters t ON t.key = x.template"
-                " ORDER BY x.name ON CONFLICT (key) DO NOTHING RETURNING key",
-                (names, [str(CounterKey.parse(n).template()) for n in names]),
-            ).fetchall()
-        )
+        arguments = batch.arguments(holds, steps)
+        with _translated(), self._pool.connection() as conn:
+            rows = conn.execute(self._call, arguments).fetchall()
+        return batch.outcomes(holds, steps, rows)
 
     def _update(
         self, conn: Conn, taken: dict[str, int], used: dict[str, int], back: dict[str, int]
@@ -614,17 +488,6 @@ _SELECT_RESERVATION = f"{_SELECT_RESERVATIONS} WHERE key = %s"
 _SELECT_ROWS = "SELECT key, initial, held, used, available FROM counters"
 _SELECT_REFUNDS = "SELECT id, reservation, consumption, at FROM refunds"
 _INSERT_LOG = "INSERT INTO log (entry) VALUES (%s)"
-
-
-def _column_of(rows: list[tuple[Any, ...]]) -> list[str]:
-    return [str(r[0]) for r in rows]
-
-
-def _column(conn: Conn, select: str, column: str, values: list[str]) -> list[str]:
-    """The first column of ``select`` for the rows whose ``column`` is one of ``values``."""
-    if not values:
-        return []
-    return _column_of(conn.execute(f"{select} WHERE {column} = ANY(%s)", (values,)).fetchall())
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:
