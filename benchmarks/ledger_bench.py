@@ -157,13 +157,14 @@ def _batched_process(
     start: Any,
     seconds: float,
     wait: float,
+    lanes: int,
     results: Any,
 ) -> None:
     """``clients`` threads of one checkout process sharing one BatchingLedger."""
     ledger = open_ledger(url)
     ledger.availability([HOT])
     count = _count_transactions(ledger)
-    front = BatchingLedger(ledger, max_wait=wait)
+    front = BatchingLedger(ledger, max_wait=wait, lanes=lanes)
     gate = _Relay(start)
     cpu = time.process_time()
     tallies, _ = _threads(front, workload, clients, seconds, prefix, gate)
@@ -198,14 +199,26 @@ def processes_of(mode: str) -> int:
     return int(procs) if procs else 1
 
 
-def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, wait: float) -> Cell:
+def run_once(
+    url: str,
+    workload: str,
+    clients: int,
+    mode: str,
+    seconds: float,
+    wait: float,
+    shards: int = 1,
+    lanes: int = 1,
+) -> Cell:
     ledger = open_ledger(url)
-    ledger.provision([CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)])
+    ledger.provision(
+        [CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)],
+        shards={HOT: shards} if shards > 1 else None,
+    )
     batched = mode.startswith("batched")
     spread = processes_of(mode) if batched and not url.startswith("memory") else 1
     if (batched and spread == 1) or url.startswith("memory"):
         count = _count_transactions(ledger)
-        front = BatchingLedger(ledger, max_wait=wait) if batched else ledger
+        front = BatchingLedger(ledger, max_wait=wait, lanes=lanes) if batched else ledger
         cpu = time.process_time()
         tallies, elapsed = _threads(front, workload, clients, seconds, "t")
         cpu = time.process_time() - cpu
@@ -218,7 +231,7 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         procs = [
             ctx.Process(
                 target=_batched_process,
-                args=(url, workload, f"p{c}-", share, barrier, seconds, wait, results),
+                args=(url, workload, f"p{c}-", share, barrier, seconds, wait, lanes, results),
             )
             if batched
             else ctx.Process(
@@ -282,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--wait", type=float, default=0.001, help="the batcher's max_wait")
+    parser.add_argument(
+        "--shards", type=int, default=1, help="shards of the hot counter (ledger init --shards)"
+    )
+    parser.add_argument(
+        "--lanes", type=int, default=1, help="the batcher's lanes (batches in the backend at once)"
+    )
     parser.add_argument("--quick", action="store_true", help="one 1-second run per cell")
     parser.add_argument("--postgres", default=os.environ.get("PROMORULES_TEST_POSTGRES_URL"))
     parser.add_argument("--redis", default=os.environ.get("PROMORULES_TEST_REDIS_URL"))
@@ -292,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"reserve+commit: medians of {args.runs} run(s) of {args.seconds:g}s;"
         f" {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f} at start;"
-        f" batched max_wait {args.wait * 1000:g} ms"
+        f" batched max_wait {args.wait * 1000:g} ms, lanes {args.lanes};"
+        f" hot counter in {args.shards} shard(s)"
     )
     print(
         f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>11}{'orders/s':>10}{'p99 ms':>9}"
@@ -308,7 +328,18 @@ def main(argv: list[str] | None = None) -> int:
                             url = backend_url(name, args, folder)
                             if url is None:
                                 break
-                            cells.append(run_once(url, workload, n, mode, args.seconds, args.wait))
+                            cells.append(
+                                run_once(
+                                    url,
+                                    workload,
+                                    n,
+                                    mode,
+                                    args.seconds,
+                                    args.wait,
+                                    args.shards,
+                                    args.lanes,
+                                )
+                            )
                         if not cells:
                             print(f"{name:<10}{workload:<6}{n:>8}{mode:>11}  skipped: no URL")
                             continue

@@ -760,7 +760,7 @@ class Ledger(abc.ABC):
     def _batch_sharded(
         self, items: Sequence[Hold | Step], split_into: Mapping[CounterKey, int]
     ) -> list[Outcome]:
-        home = random.randrange(sharding.MAX_SHARDS)
+        home = self._home_shard()
         placed = [_placed(i, split_into, home) if isinstance(i, Hold) else i for i in items]
         outcomes = self._batch_raw(placed)
         for _ in range(FALLBACK_ROUNDS):
@@ -799,6 +799,10 @@ class Ledger(abc.ABC):
             ContentionError("the shards kept changing under the reserve") if _shard_short(o) else o
             for o in outcomes
         ]
+
+    def _home_shard(self) -> int:
+        """Which shard of each sharded counter a batch aims at first (modulo its count)."""
+        return random.randrange(sharding.MAX_SHARDS)
 
     def _apply_round(self, items: Sequence[Hold | Step]) -> list[Outcome]:
         holds = [i for i in items if isinstance(i, Hold)]

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
+import random
 import threading
 import time
 from _thread import LockType, allocate_lock
@@ -42,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from promorules.counters import CounterKey, CounterSpec
+from promorules.ledger import shards as sharding
 from promorules.ledger.base import (
     CounterRow,
     GiveBack,
@@ -62,6 +65,7 @@ T = TypeVar("T")
 
 DEFAULT_WAIT = 0.001
 DEFAULT_BATCH = 1_000
+MAX_LANES = 64
 
 
 class _Batch(Generic[T]):
@@ -198,20 +202,50 @@ class BatchingLedger(Ledger):
     """``ledger`` behind a batcher: concurrent reserves, commits and releases coalesce.
 
     ``max_wait`` (seconds, default 1 ms) bounds how long an order waits for others to
-    join its batch; ``max_batch`` (default 1,000) bounds a batch's size.
+    join its batch; ``max_batch`` (default 1,000) bounds a batch's size. ``lanes``
+    (default 1) is how many batches may be in the backend at once: each calling thread
+    keeps to one lane, and a lane's reserves of a sharded counter aim at a shard of the
+    lane's own (falling back to the others when it is short), so on PostgreSQL the
+    lanes' transactions lock different rows and their commits share disk flushes. Give
+    a hot counter at least as many shards as there are lanes; the ledger behind needs a
+    connection per lane (its pool).
     """
 
     def __init__(
-        self, ledger: Ledger, *, max_wait: float = DEFAULT_WAIT, max_batch: int = DEFAULT_BATCH
+        self,
+        ledger: Ledger,
+        *,
+        max_wait: float = DEFAULT_WAIT,
+        max_batch: int = DEFAULT_BATCH,
+        lanes: int = 1,
     ) -> None:
         self.max_wait, self.max_batch = _check_settings(max_wait, max_batch)
+        if isinstance(lanes, bool) or not isinstance(lanes, int) or not 1 <= lanes <= MAX_LANES:
+            raise InvalidRequest(f"lanes is 1 to {MAX_LANES}, got {lanes!r}")
         super().__init__(ledger._clock)
         self.inner = ledger
         self.url = ledger.url
-        self._lane: _Lane[Hold | Step] = _Lane(ledger._batch_raw, self.max_wait, max_batch)
+        self._lanes: list[_Lane[Hold | Step]] = [
+            _Lane(ledger._batch_raw, self.max_wait, max_batch) for _ in range(lanes)
+        ]
+        # the lanes of batchers in other processes start elsewhere among the shards
+        self._first_home = random.randrange(sharding.MAX_SHARDS)
+        self._joined = itertools.count()
+        self._mine = threading.local()
+
+    def _lane_index(self) -> int:
+        """The calling thread's lane: given out in turn on a thread's first call."""
+        index: int | None = getattr(self._mine, "lane", None)
+        if index is None:
+            index = self._mine.lane = next(self._joined) % len(self._lanes)
+        return index
+
+    def _home_shard(self) -> int:
+        return self._first_home + self._lane_index()
 
     def close(self) -> None:
-        self._lane.close()
+        for lane in self._lanes:
+            lane.close()
         self.inner.close()
 
     def destroy(self) -> None:
@@ -222,13 +256,13 @@ class BatchingLedger(Ledger):
     def _batch_raw(self, items: Sequence[Hold | Step]) -> list[Outcome]:
         # the whole batch goes through the ledger behind's own _batch_raw, which takes
         # a key given twice (by one caller or two) in a later round
-        return self._lane.submit(items)
+        return self._lanes[self._lane_index()].submit(items)
 
     def _reserve_many(self, holds: Sequence[Hold]) -> list[Outcome]:
-        return self._lane.submit(holds)
+        return self._batch_raw(holds)
 
     def _transition_many(self, steps: Sequence[Step]) -> list[Outcome]:
-        return self._lane.submit(steps)
+        return self._batch_raw(steps)
 
     # -- everything else goes straight through -------------------------------------------
 

@@ -56,7 +56,7 @@ _TARGETS = (ReservationState.COMMITTED, ReservationState.RELEASED)
 
 
 def _transitions() -> str:
-    """``plan_transition`` as a SQL CASE over ``state:target:overdue``."""
+    """``plan_transition`` as a SQL CASE over ``state:target:overdue`` (columns of ``d``)."""
     arms = []
     for state in ReservationState:
         for target in _TARGETS:
@@ -65,7 +65,7 @@ def _transitions() -> str:
                 move = plan_transition(state, 1.0, target, 1.0 if overdue else 0.0)
                 flag = "t" if overdue else "f"
                 arms.append(f"WHEN '{state.value}:{target.value}:{flag}' THEN '{move.value}'")
-    return "CASE r.st || ':' || r.tg || ':' || r.late " + " ".join(arms) + " END"
+    return "CASE d.st || ':' || d.tg || ':' || d.late " + " ".join(arms) + " END"
 
 
 # One row per order: holds first, then steps, each in the order given. ``code``:
@@ -74,6 +74,9 @@ def _transitions() -> str:
 #          (have: each counter's available, NULL when unknown, in consumption order);
 #   steps  K kept as it was, A moved (state: the new one); E expired now; C closed the
 #          other way (state: as found); N no such reservation.
+# A batch in which every new order can be taken as asked (no promotion paused, every
+# counter there and enough in it for all of them: a flash sale until it sells out) is
+# decided set-wise; any other goes order by order through the loop.
 _BODY = """
 CREATE OR REPLACE FUNCTION {ns}.{name}(
     h_key text[], h_text text[], h_now float8[], h_expires float8[],
@@ -82,21 +85,21 @@ CREATE OR REPLACE FUNCTION {ns}.{name}(
 ) RETURNS TABLE (
     code text, have bigint[], names text[], state text, consumption text,
     created float8, expires float8
-) LANGUAGE plpgsql AS $fn$
+) LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
-    n_h int := coalesce(cardinality(h_key), 0);
-    n_c int := coalesce(cardinality(c_name), 0);
+    n_h int := cardinality(h_key);
+    n_c int := cardinality(c_name);
     fresh boolean[];
+    replays boolean := false;
     o_state text[]; o_text text[]; o_created float8[]; o_expires float8[];
-    s_code text[] := '{}'; s_state text[] := '{}'; s_text text[] := '{}';
-    s_created float8[] := '{}'; s_expires float8[] := '{}';
+    s_code text[]; s_state text[]; s_text text[]; s_created float8[]; s_expires float8[];
     moved text[] := '{}'; moved_to text[] := '{}';
-    stopped text[] := '{}'; made text[] := '{}'; refused text[] := '{}';
-    wanted text[];
-    cn text[] := '{}'; ca bigint[]; ct bigint[]; cu bigint[]; cb bigint[];
+    m_name text[] := '{}'; m_used bigint[]; m_back bigint[];
+    stopped text[]; made text[] := '{}'; refused text[] := '{}';
+    cn text[]; ca bigint[]; ct bigint[]; cu bigint[]; cb bigint[];
     c_idx int[];
-    r record;
-    i int; j int := 1; k int; first int; plan text; lost boolean; short boolean;
+    easy boolean;
+    i int; j int := 1; k int; first int; lost boolean; short boolean;
     touched int; needed int;
 BEGIN
     IF n_h > 0 THEN
@@ -108,58 +111,60 @@ BEGIN
         )
         SELECT array_agg(ins.key IS NOT NULL ORDER BY u.o) INTO fresh
         FROM unnest(h_key) WITH ORDINALITY AS u(k, o) LEFT JOIN ins ON ins.key = u.k;
-        IF false = ANY(fresh) THEN
+        replays := false = ANY(fresh);
+        IF replays THEN
             SELECT array_agg(v.state ORDER BY u.o), array_agg(v.consumption ORDER BY u.o),
-                   array_agg(v.created_at ORDER BY u.o), array_agg(v.expires_at ORDER BY u.o)
-            INTO o_state, o_text, o_created, o_expires
+                   array_agg(v.created_at ORDER BY u.o), array_agg(v.expires_at ORDER BY u.o),
+                   count(*) FILTER (WHERE NOT u.f AND v.key IS NULL)
+            INTO o_state, o_text, o_created, o_expires, needed
             FROM unnest(h_key, fresh) WITH ORDINALITY AS u(k, f, o)
             LEFT JOIN {ns}.reservations v ON v.key = u.k AND NOT u.f;
-            FOR i IN 1..n_h LOOP
-                IF NOT fresh[i] AND o_state[i] IS NULL THEN
-                    RAISE EXCEPTION 'a reservation changed under the reserve'
-                        USING ERRCODE = 'serialization_failure';
-                END IF;
-            END LOOP;
+            IF needed > 0 THEN
+                RAISE EXCEPTION 'a reservation changed under the reserve'
+                    USING ERRCODE = 'serialization_failure';
+            END IF;
         END IF;
-        SELECT coalesce(array_agg(DISTINCT c.n), '{}') INTO wanted
-        FROM unnest(c_name, c_hold) AS c(n, h) WHERE fresh[c.h];
-    ELSE
-        wanted := '{}';
     END IF;
 
     IF cardinality(s_key) > 0 THEN
         PERFORM 1 FROM {ns}.reservations WHERE key = ANY(s_key) ORDER BY key FOR UPDATE;
-        i := 0;
-        FOR r IN
-            SELECT u.k, u.tg, v.state AS st, v.consumption AS txt, v.created_at AS cr,
-                   v.expires_at AS ex,
-                   CASE WHEN u.n >= v.expires_at THEN 't' ELSE 'f' END AS late
-            FROM unnest(s_key, s_target, s_now) WITH ORDINALITY AS u(k, tg, n, o)
-            LEFT JOIN {ns}.reservations v ON v.key = u.k ORDER BY u.o
-        LOOP
-            i := i + 1;
-            s_state[i] := r.st; s_text[i] := r.txt; s_created[i] := r.cr; s_expires[i] := r.ex;
-            IF r.st IS NULL THEN
-                s_code[i] := 'N';
-                CONTINUE;
-            END IF;
-            plan := {transitions};
-            IF plan = 'keep' THEN
-                s_code[i] := 'K';
-            ELSIF plan = 'refuse' THEN
-                s_code[i] := 'C';
-            ELSE
-                s_code[i] := CASE WHEN plan = 'apply' THEN 'A' ELSE 'E' END;
-                s_state[i] := CASE WHEN plan = 'apply' THEN r.tg ELSE 'expired' END;
-                moved := moved || r.k;
-                moved_to := moved_to || s_state[i];
-            END IF;
-        END LOOP;
+        SELECT array_agg(e.code ORDER BY e.o), array_agg(e.st ORDER BY e.o),
+               array_agg(e.txt ORDER BY e.o), array_agg(e.cr ORDER BY e.o),
+               array_agg(e.ex ORDER BY e.o),
+               coalesce(array_agg(e.k) FILTER (WHERE e.code IN ('A', 'E')), '{}'),
+               coalesce(array_agg(e.st) FILTER (WHERE e.code IN ('A', 'E')), '{}')
+        INTO s_code, s_state, s_text, s_created, s_expires, moved, moved_to
+        FROM (
+            SELECT d.o, d.k, d.txt, d.cr, d.ex,
+                   CASE WHEN d.st IS NULL THEN 'N' WHEN p.plan = 'keep' THEN 'K'
+                        WHEN p.plan = 'refuse' THEN 'C' WHEN p.plan = 'apply' THEN 'A'
+                        ELSE 'E' END AS code,
+                   CASE WHEN p.plan = 'apply' THEN d.tg WHEN p.plan = 'expire' THEN 'expired'
+                        ELSE d.st END AS st
+            FROM (
+                SELECT u.o, u.k, u.tg, v.state AS st, v.consumption AS txt,
+                       v.created_at AS cr, v.expires_at AS ex,
+                       CASE WHEN u.n >= v.expires_at THEN 't' ELSE 'f' END AS late
+                FROM unnest(s_key, s_target, s_now) WITH ORDINALITY AS u(k, tg, n, o)
+                LEFT JOIN {ns}.reservations v ON v.key = u.k
+            ) AS d, LATERAL (SELECT {transitions} AS plan) AS p
+        ) AS e;
+        IF cardinality(moved) > 0 THEN
+            SELECT array_agg(s.n), array_agg(s.u), array_agg(s.b)
+            INTO m_name, m_used, m_back
+            FROM (
+                SELECT x->>0 AS n,
+                       sum(CASE WHEN m.s = 'committed' THEN (x->>1)::bigint ELSE 0 END) AS u,
+                       sum(CASE WHEN m.s = 'committed' THEN 0 ELSE (x->>1)::bigint END) AS b
+                FROM unnest(moved, moved_to) AS m(k, s)
+                JOIN {ns}.reservations v ON v.key = m.k,
+                json_array_elements(v.consumption::json) AS x
+                GROUP BY 1
+            ) AS s;
+        END IF;
     END IF;
 
-    IF n_h > 0 THEN
-        SELECT coalesce(array_agg(promotion), '{}') INTO stopped
-        FROM {ns}.paused WHERE promotion = ANY(c_promotion);
+    IF n_c > 0 THEN
         -- first use of a per-subject counter: made from its template before any lock
         -- on counters is taken; removed again below if no order took from it
         WITH ins AS (
@@ -174,126 +179,132 @@ BEGIN
         SELECT coalesce(array_agg(key), '{}') INTO made FROM ins;
     END IF;
 
-    IF cardinality(moved) > 0 THEN
-        wanted := wanted || ARRAY(
-            SELECT x->>0 FROM unnest(moved) AS m(k)
-            JOIN {ns}.reservations v ON v.key = m.k, json_array_elements(v.consumption::json) x
-        );
-    END IF;
-    IF cardinality(wanted) > 0 THEN
-        SELECT coalesce(array_agg(l.key ORDER BY l.key), '{}'),
-               array_agg(l.available ORDER BY l.key)
-        INTO cn, ca
-        FROM (
-            SELECT key, available FROM {ns}.counters WHERE key = ANY(wanted)
-            ORDER BY key FOR UPDATE
-        ) AS l;
-    END IF;
-    ct := array_fill(0::bigint, ARRAY[cardinality(cn)]);
-    cu := ct; cb := ct;
-    IF cardinality(moved) > 0 THEN
-        needed := 0;
-        FOR r IN
-            SELECT x.i, s.u, s.b FROM (
-                SELECT e->>0 AS n,
-                       sum(CASE WHEN m.s = 'committed' THEN (e->>1)::bigint ELSE 0 END) AS u,
-                       sum(CASE WHEN m.s = 'committed' THEN 0 ELSE (e->>1)::bigint END) AS b
-                FROM unnest(moved, moved_to) AS m(k, s)
-                JOIN {ns}.reservations v ON v.key = m.k,
-                json_array_elements(v.consumption::json) e
-                GROUP BY 1
-            ) AS s LEFT JOIN unnest(cn) WITH ORDINALITY AS x(n, i) ON x.n = s.n
-        LOOP
-            IF r.i IS NULL THEN
-                RAISE EXCEPTION 'a reservation moves a counter that is gone'
-                    USING ERRCODE = '{guard}';
-            END IF;
-            cu[r.i] := r.u; cb[r.i] := r.b;
-        END LOOP;
-    END IF;
-
+    SELECT coalesce(array_agg(l.key ORDER BY l.key), '{}'), array_agg(l.available ORDER BY l.key),
+           (SELECT coalesce(array_agg(promotion), '{}') FROM {ns}.paused
+            WHERE promotion = ANY(c_promotion))
+    INTO cn, ca, stopped
+    FROM (
+        SELECT key, available FROM {ns}.counters WHERE key = ANY(c_name || m_name)
+        ORDER BY key FOR UPDATE
+    ) AS l;
     IF n_c > 0 THEN
         SELECT array_agg(x.i ORDER BY e.o) INTO c_idx
         FROM unnest(c_name) WITH ORDINALITY AS e(n, o)
         LEFT JOIN unnest(cn) WITH ORDINALITY AS x(n, i) ON x.n = e.n;
     END IF;
-    FOR i IN 1..n_h LOOP
-        first := j;
-        WHILE j <= n_c AND c_hold[j] = i LOOP
-            j := j + 1;
-        END LOOP;
-        code := NULL; have := NULL; names := NULL; state := NULL; consumption := NULL;
-        created := NULL; expires := NULL;
-        IF NOT fresh[i] THEN
-            code := 'R'; state := o_state[i]; consumption := o_text[i];
-            created := o_created[i]; expires := o_expires[i];
-            RETURN NEXT;
-            CONTINUE;
+    SELECT coalesce(array_agg(coalesce(d.t, 0) ORDER BY x.i), '{}'),
+           coalesce(bool_and(ca[x.i] >= coalesce(d.t, 0)), true),
+           coalesce(array_agg(coalesce(s.u, 0) ORDER BY x.i), '{}'),
+           coalesce(array_agg(coalesce(s.b, 0) ORDER BY x.i), '{}'),
+           count(s.n)
+    INTO ct, easy, cu, cb, touched
+    FROM unnest(cn) WITH ORDINALITY AS x(n, i)
+    LEFT JOIN (
+        SELECT c_idx[g] AS i, sum(c_amount[g]) AS t FROM generate_series(1, n_c) AS g
+        WHERE fresh[c_hold[g]] GROUP BY 1
+    ) AS d ON d.i = x.i
+    LEFT JOIN unnest(m_name, m_used, m_back) AS s(n, u, b) ON s.n = x.n;
+    IF touched <> cardinality(m_name) THEN
+        RAISE EXCEPTION 'a reservation moves a counter that is gone' USING ERRCODE = '{guard}';
+    END IF;
+    easy := easy AND cardinality(stopped) = 0 AND array_position(c_idx, NULL) IS NULL;
+
+    IF easy THEN
+        IF replays THEN
+            RETURN QUERY
+                SELECT CASE WHEN u.f THEN 'H' ELSE 'R' END, NULL::bigint[], NULL::text[],
+                       u.s, u.t, u.cr, u.ex
+                FROM unnest(fresh, o_state, o_text, o_created, o_expires)
+                    WITH ORDINALITY AS u(f, s, t, cr, ex, o)
+                ORDER BY u.o;
+        ELSIF n_h > 0 THEN
+            RETURN QUERY
+                SELECT 'H', NULL::bigint[], NULL::text[], NULL::text, NULL::text,
+                       NULL::float8, NULL::float8
+                FROM generate_series(1, n_h);
         END IF;
-        IF cardinality(stopped) > 0 THEN
-            SELECT array_agg(DISTINCT p) INTO names
-            FROM unnest(c_promotion[first:j - 1]) AS p WHERE p = ANY(stopped);
-            IF names IS NOT NULL THEN
-                code := 'P'; refused := refused || h_key[i];
+    ELSE
+        ct := array_fill(0::bigint, ARRAY[cardinality(cn)]);
+        FOR i IN 1..n_h LOOP
+            first := j;
+            WHILE j <= n_c AND c_hold[j] = i LOOP
+                j := j + 1;
+            END LOOP;
+            code := NULL; have := NULL; names := NULL; state := NULL; consumption := NULL;
+            created := NULL; expires := NULL;
+            IF NOT fresh[i] THEN
+                code := 'R'; state := o_state[i]; consumption := o_text[i];
+                created := o_created[i]; expires := o_expires[i];
                 RETURN NEXT;
                 CONTINUE;
             END IF;
-        END IF;
-        lost := false; short := false;
-        FOR k IN first..j - 1 LOOP
-            IF c_idx[k] IS NULL THEN
-                lost := true;
-            ELSIF ca[c_idx[k]] < c_amount[k] THEN
-                short := true;
+            IF cardinality(stopped) > 0 THEN
+                SELECT array_agg(DISTINCT p) INTO names
+                FROM unnest(c_promotion[first:j - 1]) AS p WHERE p = ANY(stopped);
+                IF names IS NOT NULL THEN
+                    code := 'P'; refused := refused || h_key[i];
+                    RETURN NEXT;
+                    CONTINUE;
+                END IF;
             END IF;
-        END LOOP;
-        IF lost OR short THEN
-            code := CASE WHEN lost THEN 'U' ELSE 'S' END;
-            have := ARRAY(SELECT ca[c_idx[g.k]] FROM generate_series(first, j - 1) AS g(k));
-            refused := refused || h_key[i];
+            lost := false; short := false;
+            FOR k IN first..j - 1 LOOP
+                IF c_idx[k] IS NULL THEN
+                    lost := true;
+                ELSIF ca[c_idx[k]] < c_amount[k] THEN
+                    short := true;
+                END IF;
+            END LOOP;
+            IF lost OR short THEN
+                code := CASE WHEN lost THEN 'U' ELSE 'S' END;
+                have := ARRAY(SELECT ca[c_idx[g.k]] FROM generate_series(first, j - 1) AS g(k));
+                refused := refused || h_key[i];
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+            FOR k IN first..j - 1 LOOP
+                ca[c_idx[k]] := ca[c_idx[k]] - c_amount[k];
+                ct[c_idx[k]] := ct[c_idx[k]] + c_amount[k];
+            END LOOP;
+            code := 'H';
             RETURN NEXT;
-            CONTINUE;
-        END IF;
-        FOR k IN first..j - 1 LOOP
-            ca[c_idx[k]] := ca[c_idx[k]] - c_amount[k];
-            ct[c_idx[k]] := ct[c_idx[k]] + c_amount[k];
         END LOOP;
-        code := 'H';
-        RETURN NEXT;
-    END LOOP;
-
-    IF cardinality(refused) > 0 THEN
-        DELETE FROM {ns}.reservations WHERE key = ANY(refused);
+        IF cardinality(refused) > 0 THEN
+            DELETE FROM {ns}.reservations WHERE key = ANY(refused);
+        END IF;
     END IF;
+
     IF cardinality(made) > 0 THEN
         -- made for orders that were refused: a refused reserve leaves no trace
         DELETE FROM {ns}.counters c USING unnest(cn, ct) AS x(n, t)
         WHERE c.key = x.n AND x.t = 0 AND x.n = ANY(made);
     END IF;
-    SELECT count(*) INTO needed FROM unnest(ct, cu, cb) AS x(t, u, b)
-    WHERE x.t <> 0 OR x.u <> 0 OR x.b <> 0;
-    IF needed > 0 THEN
-        UPDATE {ns}.counters SET available = available - x.t + x.b,
-            held = held + x.t - x.u - x.b, used = used + x.u
-        FROM unnest(cn, ct, cu, cb) AS x(key, t, u, b)
-        WHERE (x.t <> 0 OR x.u <> 0 OR x.b <> 0) AND counters.key = x.key
-            AND counters.available >= x.t AND counters.held + x.t >= x.u + x.b;
-        GET DIAGNOSTICS touched = ROW_COUNT;
-        IF touched <> needed THEN
-            RAISE EXCEPTION 'a guarded update missed counters held under lock'
-                USING ERRCODE = '{guard}';
-        END IF;
+    UPDATE {ns}.counters SET available = available - x.t + x.b,
+        held = held + x.t - x.u - x.b, used = used + x.u
+    FROM unnest(cn, ct, cu, cb) AS x(key, t, u, b)
+    WHERE (x.t <> 0 OR x.u <> 0 OR x.b <> 0) AND counters.key = x.key
+        AND counters.available >= x.t AND counters.held + x.t >= x.u + x.b;
+    GET DIAGNOSTICS touched = ROW_COUNT;
+    IF touched <> (SELECT count(*) FROM unnest(ct, cu, cb) AS x(t, u, b)
+                   WHERE x.t <> 0 OR x.u <> 0 OR x.b <> 0) THEN
+        RAISE EXCEPTION 'a guarded update missed counters held under lock'
+            USING ERRCODE = '{guard}';
     END IF;
     IF cardinality(moved) > 0 THEN
         UPDATE {ns}.reservations SET state = m.s FROM unnest(moved, moved_to) AS m(k, s)
         WHERE reservations.key = m.k;
+        RETURN QUERY
+            SELECT x.c, NULL::bigint[], NULL::text[], x.s, x.t, x.cr, x.ex
+            FROM unnest(s_code, s_state, s_text, s_created, s_expires)
+                WITH ORDINALITY AS x(c, s, t, cr, ex, o)
+            ORDER BY x.o;
+    ELSIF cardinality(s_key) > 0 THEN
+        RETURN QUERY
+            SELECT x.c, NULL::bigint[], NULL::text[], x.s, x.t, x.cr, x.ex
+            FROM unnest(s_code, s_state, s_text, s_created, s_expires)
+                WITH ORDINALITY AS x(c, s, t, cr, ex, o)
+            ORDER BY x.o;
     END IF;
-
-    RETURN QUERY
-        SELECT x.c, NULL::bigint[], NULL::text[], x.s, x.t, x.cr, x.ex
-        FROM unnest(s_code, s_state, s_text, s_created, s_expires)
-            WITH ORDINALITY AS x(c, s, t, cr, ex, o)
-        ORDER BY x.o;
 END
 $fn$
 """
