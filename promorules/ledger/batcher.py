@@ -225,6 +225,7 @@ class BatchingLedger(Ledger):
         super().__init__(ledger._clock)
         self.inner = ledger
         self.url = ledger.url
+        self.default_shards = ledger.default_shards  # provision as the ledger behind would
         self._lanes: list[_Lane[Hold | Step]] = [
             _Lane(ledger._batch_raw, self.max_wait, max_batch) for _ in range(lanes)
         ]

@@ -99,8 +99,26 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-MODES = ("direct", "batched", "sharded")
+MODES = ("direct", "batched", "sharded", "lanes")
 SHARDS = 3
+
+
+def sharded(mode: str) -> bool:
+    """Whether ``mode`` splits every counter provisioned (templates aside) into shards."""
+    return mode in ("sharded", "lanes")
+
+
+def shards_of(mode: str) -> int:
+    return SHARDS if sharded(mode) else 1
+
+
+def in_front(ledger: Ledger, mode: str) -> Ledger:
+    """``ledger`` as ``mode`` reaches it: as it is, or behind a batcher of 1 or SHARDS lanes."""
+    if mode == "batched":
+        return BatchingLedger(ledger)
+    if mode == "lanes":
+        return BatchingLedger(ledger, lanes=SHARDS)
+    return ledger
 
 
 @pytest.fixture(params=MODES)
@@ -109,7 +127,8 @@ def mode(request: pytest.FixtureRequest) -> str:
 
     ``direct``: as opened; ``batched``: behind a BatchingLedger, so concurrent calls
     coalesce into batches; ``sharded``: every counter provisioned (templates aside) is
-    split into SHARDS shards.
+    split into SHARDS shards; ``lanes``: both, the batcher running SHARDS lanes (each
+    aiming at a shard of its own).
     """
     return str(request.param)
 
@@ -124,11 +143,9 @@ def open_more(ledger_url: str, backend: str, mode: str) -> Iterator[Factory]:
         if backend == "memory" and "memory" in shared:
             ledger = shared["memory"]
         else:
-            shards = SHARDS if mode == "sharded" else 1
-            ledger = open_ledger(ledger_url, shards=shards, **kwargs)  # type: ignore[arg-type]
+            ledger = open_ledger(ledger_url, shards=shards_of(mode), **kwargs)  # type: ignore[arg-type]
             shared[backend] = ledger
-        if mode == "batched":
-            ledger = BatchingLedger(ledger)
+        ledger = in_front(ledger, mode)
         opened.append(ledger)
         return ledger
 

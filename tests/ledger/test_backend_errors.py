@@ -244,3 +244,22 @@ def test_a_postgres_schema_from_before_refunds_gets_them(tmp_path: Path) -> None
         assert ledger.exists(FLASH)
     finally:
         ledger.destroy()
+
+
+def test_a_postgres_ledger_from_before_the_batch_function_gets_it(tmp_path: Path) -> None:
+    from promorules.ledger import postgres_batch
+
+    url = fresh_url("postgres", tmp_path)
+    with open_ledger(url) as ledger:
+        ledger.provision([CounterSpec(FLASH, 5)])
+        ledger.reserve(((FLASH, 1),), "before", 60)
+        with ledger._transaction() as conn:  # type: ignore[attr-defined]
+            conn.execute(f"DROP FUNCTION {postgres_batch.NAME}")
+    ledger = open_ledger(url)
+    try:
+        ledger.commit(ledger.reserve(((FLASH, 2),), "after", 60))
+        assert ledger.commit("before").state.value == "committed"
+        row = ledger.status()[0]
+        assert (row.held, row.used, row.available) == (0, 3, 2)
+    finally:
+        ledger.destroy()

@@ -1,7 +1,7 @@
 """Batches and shards: each order of a batch on its own, and "sold out" exact over shards.
 
 Runs on every backend in every mode of ``conftest.MODES`` (direct, behind the batcher,
-sharded counters), like the rest of the contract.
+sharded counters, both with the batcher's lanes), like the rest of the contract.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from promorules.counters import CounterKey, CounterKind, CounterSpec
+from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
     BatchingLedger,
     IdempotencyConflict,
@@ -25,8 +25,11 @@ from promorules.ledger import (
     Reservation,
     ReservationClosed,
     ReservationState,
+    UnknownCounter,
     UnknownReservation,
+    open_ledger,
 )
+from promorules.ledger.base import Hold, Step
 from promorules.ledger.batcher import _Lane
 from promorules.ledger.shards import shard_key
 from tests.ledger.conftest import FakeClock
@@ -74,6 +77,53 @@ def test_a_batch_mixes_successes_stock_refusals_and_replays(ledger: Ledger) -> N
     # refused orders recorded nothing: their keys are free for a later try
     assert ledger.get("too-many") is None and ledger.get("c") is None
     assert {r.key for r in ledger.reservations()} == {"early", "a", "b"}
+    assert ledger.audit() == []
+
+
+PER_CUSTOMER = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", ANY_SUBJECT)
+
+
+def test_one_backend_step_takes_reserves_commits_and_releases_each_on_its_own(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    """What a batcher hands the backend: reserves and steps together, in one step."""
+    ledger.provision(
+        [CounterSpec(STOCK, 4), CounterSpec(BUDGET, 100), CounterSpec(PER_CUSTOMER, 1)]
+    )
+    ledger.pause("c10")
+    pay = ledger.reserve(((STOCK, 1),), "pay", 60)
+    ledger.reserve(((STOCK, 1),), "cancel", 60)
+    ledger.reserve(((STOCK, 1),), "late", 5)
+    clock.advance(10)
+    at = ledger.now()
+    alice = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "alice")
+    bob = CounterKey(CounterKind.FLASH_CUSTOMER_UNITS, "flash", "bob")
+    ghost = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-ghost")
+    items: list[Hold | Step] = [
+        ledger._hold(Order(((STOCK, 1), (alice, 1)), "alice-1", 60), at),  # makes alice's
+        ledger._hold(Order(((STOCK, 1), (BUDGET, 5)), "coupon", 60), at),  # c10 is paused
+        ledger._hold(Order(((bob, 2),), "bob-2", 60), at),  # bob's counter holds 1: no trace
+        ledger._hold(Order(((ghost, 1),), "ghost", 60), at),  # no such counter
+        ledger._hold(Order(((STOCK, 1),), "pay", 60), at),  # a replay of "pay"
+        ledger._step("pay", ReservationState.COMMITTED, at),
+        ledger._step("cancel", ReservationState.RELEASED, at),
+        ledger._step("late", ReservationState.COMMITTED, at),  # overdue: expires now
+        ledger._step("nobody", ReservationState.COMMITTED, at),
+    ]
+    made, coupon, bob_2, ghost_1, replay, paid, cancelled, expired, nobody = ledger._batch(items)
+    assert isinstance(made, Reservation) and dict(made.consumption) == {STOCK: 1, alice: 1}
+    assert isinstance(coupon, PromotionPaused) and coupon.promotions == ("c10",)
+    assert isinstance(bob_2, InsufficientError) and bob_2.shortfalls[0].key == bob
+    assert isinstance(ghost_1, UnknownCounter) and ghost_1.keys == (ghost,)
+    assert replay == pay
+    assert isinstance(paid, Reservation) and paid.state is ReservationState.COMMITTED
+    assert isinstance(cancelled, Reservation) and cancelled.state is ReservationState.RELEASED
+    assert isinstance(expired, ReservationClosed) and expired.state == "expired"
+    assert isinstance(nobody, UnknownReservation)
+    assert figures(ledger, STOCK) == (4, 1, 1, 2)
+    assert figures(ledger, alice) == (1, 1, 0, 0)
+    assert not ledger.exists(bob) and ledger.get("bob-2") is None
+    assert ledger.get("coupon") is None and ledger.get("ghost") is None
     assert ledger.audit() == []
 
 
@@ -156,6 +206,36 @@ def test_the_batcher_refuses_bad_settings(ledger: Ledger) -> None:
             BatchingLedger(ledger, max_wait=wait)  # type: ignore[arg-type]
     with pytest.raises(InvalidRequest):
         BatchingLedger(ledger, max_batch=0)
+    for lanes in (0, 65, 1.5, True):
+        with pytest.raises(InvalidRequest, match="lanes"):
+            BatchingLedger(ledger, lanes=lanes)  # type: ignore[arg-type]
+
+
+def test_each_lane_takes_from_a_shard_of_its_own(ledger_url: str) -> None:
+    """A thread keeps to its lane, and a lane's reserves aim at the lane's own shard."""
+    inner = open_ledger(ledger_url, shards=3)
+    front = BatchingLedger(inner, lanes=3)
+    try:
+        front.provision([CounterSpec(STOCK, 300)])
+
+        def held() -> dict[CounterKey, int]:  # per shard, as the backend stores them
+            return {row.key: row.held for row in inner._status(None)}
+
+        def shop(thread: int) -> None:
+            for i in range(20):
+                front.reserve(((STOCK, 1),), f"t{thread}-{i}", 60)
+
+        grew = []
+        for thread in range(3):  # one after another: lanes 0, 1, 2 in turn
+            before = held()
+            worker = threading.Thread(target=shop, args=(thread,))
+            worker.start()
+            worker.join()
+            grew.append({k: n - before[k] for k, n in held().items() if n != before[k]})
+        assert all(list(g.values()) == [20] for g in grew), grew
+        assert {k for g in grew for k in g} == {shard_key(STOCK, i) for i in range(3)}
+    finally:
+        front.close()
 
 
 # -- shards ---------------------------------------------------------------------------

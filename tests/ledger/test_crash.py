@@ -20,14 +20,13 @@ import pytest
 
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
-    BatchingLedger,
     InsufficientError,
     Ledger,
     ReservationState,
     RetryableLedgerError,
     open_ledger,
 )
-from tests.ledger.conftest import MODES, SHARDS
+from tests.ledger.conftest import MODES, in_front, shards_of
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 BUDGET = CounterKey(CounterKind.BUDGET, "flash")
@@ -41,7 +40,7 @@ UNITS = 100_000  # enough that the workers never sell out: every kill hits live 
 
 def _open(url: str, mode: str) -> Ledger:
     ledger = open_ledger(url)
-    return BatchingLedger(ledger) if mode == "batched" else ledger
+    return in_front(ledger, mode)
 
 
 def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
@@ -51,7 +50,7 @@ def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
     the middle of batches.
     """
     ledger = _open(url, mode)
-    if mode == "batched":
+    if mode in ("batched", "lanes"):
         for thread in range(1, 4):
             threading.Thread(
                 target=_loop, args=(ledger, seed * 10 + thread, reserved), daemon=True
@@ -107,7 +106,7 @@ def test_sigkill_between_reserve_and_commit_conserves_every_unit(
     shared_url: str, mode: str
 ) -> None:
     rounds = 12 if mode == "direct" else 3  # the other modes add coverage, not rounds
-    with open_ledger(shared_url, shards=SHARDS if mode == "sharded" else 1) as ledger:
+    with open_ledger(shared_url, shards=shards_of(mode)) as ledger:
         ledger.provision([CounterSpec(STOCK, UNITS), CounterSpec(BUDGET, 250 * UNITS)])
     stop = threading.Event()
     observations: list[int] = [0]

@@ -18,14 +18,13 @@ import pytest
 
 from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
-    BatchingLedger,
     InsufficientError,
     Ledger,
     ReservationState,
     RetryableLedgerError,
     open_ledger,
 )
-from tests.ledger.conftest import SHARDS
+from tests.ledger.conftest import in_front, shards_of
 from tests.ledger.unprotected import NaiveStock, naive_stock, naive_take
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
@@ -157,8 +156,7 @@ def _process_body(
     """One checkout process running ``threads`` contenders (behind one batcher, batched)."""
     if naive_backend is None:
         ledger = open_ledger(url)
-        if mode == "batched":
-            ledger = BatchingLedger(ledger)
+        ledger = in_front(ledger, mode)
         contender = protected(ledger, ((STOCK, 1),))
     else:
         stock: NaiveStock = naive_stock(naive_backend, url)
@@ -212,7 +210,7 @@ def race_processes(
 def test_processes_never_oversell(
     shared_url: str, mode: str, processes: int, threads: int, k: int
 ) -> None:
-    with open_ledger(shared_url, shards=SHARDS if mode == "sharded" else 1) as ledger:
+    with open_ledger(shared_url, shards=shards_of(mode)) as ledger:
         ledger.provision([CounterSpec(STOCK, k)])
     wins = race_processes(shared_url, None, processes=processes, threads=threads, mode=mode)
     assert sum(wins) == k

@@ -24,7 +24,6 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 
 from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
-    BatchingLedger,
     IdempotencyConflict,
     InsufficientError,
     Ledger,
@@ -35,7 +34,16 @@ from promorules.ledger import (
     UnknownReservation,
     open_ledger,
 )
-from tests.ledger.conftest import BACKENDS, MODES, SHARDS, FakeClock, server_url, with_namespace
+from tests.ledger.conftest import (
+    BACKENDS,
+    MODES,
+    FakeClock,
+    in_front,
+    server_url,
+    sharded,
+    shards_of,
+    with_namespace,
+)
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 COUPON = CounterKey(CounterKind.COUPON_USES, "c10")
@@ -184,9 +192,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.model = Model()
 
     def _open(self) -> Ledger:
-        shards = SHARDS if self.mode == "sharded" else 1
-        ledger = open_ledger(self.url, clock=self.clock, shards=shards)
-        return BatchingLedger(ledger) if self.mode == "batched" else ledger
+        ledger = open_ledger(self.url, clock=self.clock, shards=shards_of(self.mode))
+        return in_front(ledger, self.mode)
 
     def teardown(self) -> None:
         self.ledger.close()
@@ -326,7 +333,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def the_log_holds_every_change(self) -> None:
-        if self.mode == "sharded":
+        if sharded(self.mode):
             return  # its entries name the shards each change touched (test_batches.py)
         got = [(e.action.value, e.target, e.before, e.after) for e in self.ledger.log()]
         assert got == self.model.log
