@@ -25,8 +25,10 @@ by order: all or nothing, idempotency keys (a key sent twice in one batch is tak
 later round of it, so the second sees the first as a replay), expiry checked at the time
 of the call.
 Threads of one process share one batcher; a forked child starts with no batch of its
-parent's. ``close()`` refuses new calls, waits for the batches already taken in and
-closes the ledger behind.
+parent's. ``lanes=K`` lets K batches be in the backend at once: each thread keeps to one
+lane, and a lane's reserves of a sharded counter aim at a shard of its own (so on
+PostgreSQL the lanes lock different rows and share their disk flushes). ``close()``
+refuses new calls, waits for the batches already taken in and closes the ledger behind.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The PostgreSQL ledger, for many checkout processes on many machines.
 
-Why it cannot oversell: a reserve runs in one transaction that
+Why it cannot oversell: a reserve (a batch of reserves, commits and releases: one call
+of the server-side function of ``postgres_batch``, one round trip) runs in one
+transaction that
 
 1. records the idempotency key first (``INSERT ... ON CONFLICT DO NOTHING``): a second
    call with the same key waits on the unique index until the first commits or rolls
