@@ -128,40 +128,38 @@ BEGIN
 
     IF cardinality(s_key) > 0 THEN
         PERFORM 1 FROM {ns}.reservations WHERE key = ANY(s_key) ORDER BY key FOR UPDATE;
-        SELECT array_agg(e.code ORDER BY e.o), array_agg(e.st ORDER BY e.o),
-               array_agg(e.txt ORDER BY e.o), array_agg(e.cr ORDER BY e.o),
-               array_agg(e.ex ORDER BY e.o),
-               coalesce(array_agg(e.k) FILTER (WHERE e.code IN ('A', 'E')), '{}'),
-               coalesce(array_agg(e.st) FILTER (WHERE e.code IN ('A', 'E')), '{}')
-        INTO s_code, s_state, s_text, s_created, s_expires, moved, moved_to
-        FROM (
+        WITH d AS (
+            SELECT u.o, u.k, u.tg, v.state AS st, v.consumption AS txt,
+                   v.created_at AS cr, v.expires_at AS ex,
+                   CASE WHEN u.n >= v.expires_at THEN 't' ELSE 'f' END AS late
+            FROM unnest(s_key, s_target, s_now) WITH ORDINALITY AS u(k, tg, n, o)
+            LEFT JOIN {ns}.reservations v ON v.key = u.k
+        ), e AS (
             SELECT d.o, d.k, d.txt, d.cr, d.ex,
                    CASE WHEN d.st IS NULL THEN 'N' WHEN p.plan = 'keep' THEN 'K'
                         WHEN p.plan = 'refuse' THEN 'C' WHEN p.plan = 'apply' THEN 'A'
                         ELSE 'E' END AS code,
                    CASE WHEN p.plan = 'apply' THEN d.tg WHEN p.plan = 'expire' THEN 'expired'
                         ELSE d.st END AS st
-            FROM (
-                SELECT u.o, u.k, u.tg, v.state AS st, v.consumption AS txt,
-                       v.created_at AS cr, v.expires_at AS ex,
-                       CASE WHEN u.n >= v.expires_at THEN 't' ELSE 'f' END AS late
-                FROM unnest(s_key, s_target, s_now) WITH ORDINALITY AS u(k, tg, n, o)
-                LEFT JOIN {ns}.reservations v ON v.key = u.k
-            ) AS d, LATERAL (SELECT {transitions} AS plan) AS p
-        ) AS e;
-        IF cardinality(moved) > 0 THEN
-            SELECT array_agg(s.n), array_agg(s.u), array_agg(s.b)
-            INTO m_name, m_used, m_back
-            FROM (
-                SELECT x->>0 AS n,
-                       sum(CASE WHEN m.s = 'committed' THEN (x->>1)::bigint ELSE 0 END) AS u,
-                       sum(CASE WHEN m.s = 'committed' THEN 0 ELSE (x->>1)::bigint END) AS b
-                FROM unnest(moved, moved_to) AS m(k, s)
-                JOIN {ns}.reservations v ON v.key = m.k,
-                json_array_elements(v.consumption::json) AS x
-                GROUP BY 1
-            ) AS s;
-        END IF;
+            FROM d, LATERAL (SELECT {transitions} AS plan) AS p
+        ), m AS (
+            SELECT x->>0 AS n,
+                   sum(CASE WHEN e.st = 'committed' THEN (x->>1)::bigint ELSE 0 END) AS u,
+                   sum(CASE WHEN e.st = 'committed' THEN 0 ELSE (x->>1)::bigint END) AS b
+            FROM e, json_array_elements(e.txt::json) AS x
+            WHERE e.code IN ('A', 'E') GROUP BY 1
+        )
+        SELECT array_agg(e.code ORDER BY e.o), array_agg(e.st ORDER BY e.o),
+               array_agg(e.txt ORDER BY e.o), array_agg(e.cr ORDER BY e.o),
+               array_agg(e.ex ORDER BY e.o),
+               coalesce(array_agg(e.k) FILTER (WHERE e.code IN ('A', 'E')), '{}'),
+               coalesce(array_agg(e.st) FILTER (WHERE e.code IN ('A', 'E')), '{}'),
+               (SELECT coalesce(array_agg(m.n ORDER BY m.n), '{}') FROM m),
+               (SELECT array_agg(m.u ORDER BY m.n) FROM m),
+               (SELECT array_agg(m.b ORDER BY m.n) FROM m)
+        INTO s_code, s_state, s_text, s_created, s_expires, moved, moved_to,
+             m_name, m_used, m_back
+        FROM e;
     END IF;
 
     IF n_c > 0 THEN
@@ -188,27 +186,25 @@ BEGIN
         SELECT key, available FROM {ns}.counters WHERE key = ANY(c_name || m_name)
         ORDER BY key FOR UPDATE
     ) AS l;
-    IF n_c > 0 THEN
-        SELECT array_agg(x.i ORDER BY e.o) INTO c_idx
-        FROM unnest(c_name) WITH ORDINALITY AS e(n, o)
-        LEFT JOIN unnest(cn) WITH ORDINALITY AS x(n, i) ON x.n = e.n;
-    END IF;
-    SELECT coalesce(array_agg(coalesce(d.t, 0) ORDER BY x.i), '{}'),
-           coalesce(bool_and(ca[x.i] >= coalesce(d.t, 0)), true),
-           coalesce(array_agg(coalesce(s.u, 0) ORDER BY x.i), '{}'),
-           coalesce(array_agg(coalesce(s.b, 0) ORDER BY x.i), '{}'),
-           count(s.n)
-    INTO ct, easy, cu, cb, touched
+    -- per counter locked: what the new orders ask (all of them), what the steps move;
+    -- easy when each has enough for all and no new order names an unknown counter
+    SELECT coalesce(array_agg(coalesce(d.t, 0) ORDER BY x.i) FILTER (WHERE x.n IS NOT NULL), '{}'),
+           coalesce(bool_and(x.n IS NOT NULL AND ca[x.i] >= coalesce(d.t, 0)), true),
+           coalesce(array_agg(coalesce(s.u, 0) ORDER BY x.i) FILTER (WHERE x.n IS NOT NULL), '{}'),
+           coalesce(array_agg(coalesce(s.b, 0) ORDER BY x.i) FILTER (WHERE x.n IS NOT NULL), '{}'),
+           count(s.n),
+           count(*) FILTER (WHERE d.t > 0 OR s.u > 0 OR s.b > 0)
+    INTO ct, easy, cu, cb, touched, needed
     FROM unnest(cn) WITH ORDINALITY AS x(n, i)
-    LEFT JOIN (
-        SELECT c_idx[g] AS i, sum(c_amount[g]) AS t FROM generate_series(1, n_c) AS g
-        WHERE fresh[c_hold[g]] GROUP BY 1
-    ) AS d ON d.i = x.i
+    FULL JOIN (
+        SELECT e.n, sum(e.a) AS t FROM unnest(c_name, c_amount, c_hold) AS e(n, a, h)
+        WHERE fresh[e.h] GROUP BY e.n
+    ) AS d ON d.n = x.n
     LEFT JOIN unnest(m_name, m_used, m_back) AS s(n, u, b) ON s.n = x.n;
     IF touched <> cardinality(m_name) THEN
         RAISE EXCEPTION 'a reservation moves a counter that is gone' USING ERRCODE = '{guard}';
     END IF;
-    easy := easy AND cardinality(stopped) = 0 AND array_position(c_idx, NULL) IS NULL;
+    easy := easy AND cardinality(stopped) = 0;
 
     IF easy THEN
         IF replays THEN
@@ -225,6 +221,9 @@ BEGIN
                 FROM generate_series(1, n_h);
         END IF;
     ELSE
+        SELECT array_agg(x.i ORDER BY e.o) INTO c_idx
+        FROM unnest(c_name) WITH ORDINALITY AS e(n, o)
+        LEFT JOIN unnest(cn) WITH ORDINALITY AS x(n, i) ON x.n = e.n;
         ct := array_fill(0::bigint, ARRAY[cardinality(cn)]);
         FOR i IN 1..n_h LOOP
             first := j;
@@ -273,6 +272,8 @@ BEGIN
         IF cardinality(refused) > 0 THEN
             DELETE FROM {ns}.reservations WHERE key = ANY(refused);
         END IF;
+        SELECT count(*) INTO needed FROM unnest(ct, cu, cb) AS x(t, u, b)
+        WHERE x.t <> 0 OR x.u <> 0 OR x.b <> 0;
     END IF;
 
     IF cardinality(made) > 0 THEN
@@ -286,8 +287,7 @@ BEGIN
     WHERE (x.t <> 0 OR x.u <> 0 OR x.b <> 0) AND counters.key = x.key
         AND counters.available >= x.t AND counters.held + x.t >= x.u + x.b;
     GET DIAGNOSTICS touched = ROW_COUNT;
-    IF touched <> (SELECT count(*) FROM unnest(ct, cu, cb) AS x(t, u, b)
-                   WHERE x.t <> 0 OR x.u <> 0 OR x.b <> 0) THEN
+    IF touched <> needed THEN
         RAISE EXCEPTION 'a guarded update missed counters held under lock'
             USING ERRCODE = '{guard}';
     END IF;
