@@ -77,7 +77,7 @@ from promorules.kind import (
 from promorules.messages import Amount, Note
 from promorules.model import bound
 from promorules.plan import FOREVER, Compiled, Plan
-from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Record, Status
+from promorules.quote import Cut, GuardrailReport, GuardrailStatus, Quote, Record, Status
 from promorules.ruleset import (
     BudgetPolicy,
     Funder,
@@ -622,7 +622,7 @@ class Engine:
         excluded: set[int] = set()
         while found:
             breached = {i for breach in found for i in breach.lines}
-            culprits = {a[0] for a in work.adjustments if a[1] in breached and a[2] > 0}
+            culprits = {p for p, line, a in work.adjustments if line in breached and a > 0}
             culprit = next((i for i in self._trim_order if i in culprits), None)
             if culprit is None:
                 # no discount left behind the breach: a gift's cost may be what breaks it
@@ -723,7 +723,7 @@ class Pass:
     def __init__(
         self,
         amounts: list[int],
-        adjustments: list[list[Any]],
+        adjustments: list[Cut],
         records: dict[int, Record],
         gifts: list[tuple[int, Gift]],
         shipping: int,
@@ -735,7 +735,8 @@ class Pass:
         self.amounts = amounts
         """What is left to pay of each line."""
         self.adjustments = adjustments
-        """``[promotion index, line index (-1: shipping), amount]`` in the order applied."""
+        """Each promotion's discount on each line (or the shipping fee), in the order
+        applied (:data:`~promorules.quote.Cut`)."""
         self.records = records
         """Per promotion index looked at (explaining): what became of it."""
         self.gifts = gifts
