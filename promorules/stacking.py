@@ -142,9 +142,11 @@ def _settle_groups(
     """The winner of each contested group (promotion indexes): the lane is followed in
     order, each offer kept claiming its part of its lines (capped at what is left); a
     group is settled at its first member, each member worth what it would give on what
-    is left then (lines, shipping fee, gifts at their value)."""
+    is left then (lines, shipping fee, gifts at their value). The lane is followed no
+    further than the last group settled."""
     left: dict[int, int] = {}  # what is left of the lines claimed on so far
     settled: dict[str, int] = {}
+    contested = sum([len(m) > 1 for m in members.values()])
     for compiled, offer in offers:
         group = compiled.group
         if group is not None and len(members[group]) > 1:
@@ -169,6 +171,8 @@ def _settle_groups(
                 if best is None or key > best:
                     best, compiled, offer = key, c, o
             settled[group] = compiled.index
+            if len(settled) == contested:
+                break  # the last group settled: what is claimed after it changes nothing
         _claim(offer, left, amounts)
         if offer.shipping_off and shipping > 0:
             shipping -= min(offer.shipping_off, shipping)
