@@ -312,7 +312,7 @@ class Quote:
         schedule: Sequence[tuple[list[tuple[int, int]], Window | None]] = (),
         codes: Sequence[tuple[str, int, Reason | None]] = (),
         defaults: Sequence[Record] = (),
-        explain: Callable[[], Quote] | None = None,
+        explain: Callable[[Cart, Context], Quote] | None = None,
         cart: Cart | None = None,
         context: Context | None = None,
     ) -> None:
@@ -653,7 +653,8 @@ class Quote:
         """Take the records and code findings from the explained pricing, once."""
         explain = self._explain
         if explain is not None:
-            full = explain()
+            assert self.cart is not None and self.context is not None  # the engine gives both
+            full = explain(self.cart, self.context)
             self._records, self._codes = full._records, full._codes
             self._explain = None
 
