@@ -45,6 +45,7 @@ from promorules.guardrail import (
     BREACHED,
     CLAMP,
     CLAMPED,
+    Breach,
     Floors,
     Work,
     breaches,
@@ -625,7 +626,23 @@ class Engine:
             return priced, self._report(work, GuardrailStatus.OK, {}, {}, ())
         if self.on_breach is OnBreach.WARN:
             return priced, self._report(work, GuardrailStatus.BREACHED, {}, {}, ())
-        # reject: drop the promotions behind a breach, lowest in trim order first
+        return self._reject(cart, context, priced, work, found, explain)
+
+    def _reject(
+        self,
+        cart: Cart,
+        context: Context,
+        priced: Pass,
+        work: Work,
+        found: list[Breach],
+        explain: bool,
+    ) -> tuple[Pass, GuardrailReport]:
+        """``on_breach = reject``: drop the promotions behind a breach, lowest in trim
+        order first, pricing again without them until every floor holds (or nothing is
+        left to drop). Apart from :meth:`_guard`, whose every call would otherwise make
+        the cells this one's generators close over."""
+        floors = self.floors
+        lines = cart.lines
         excluded: set[int] = set()
         while found:
             breached = {i for breach in found for i in breach.lines}

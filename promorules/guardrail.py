@@ -316,7 +316,7 @@ def _clamp_one(
             count += 1
     if len(by_rank) < count:
         return None
-    mine = [by_rank[r] for r in sorted(by_rank)]
+    mine = list(map(by_rank.__getitem__, sorted(by_rank)))  # no closure over by_rank
     amounts = work.amounts
     amount = amounts[0]
     cost = work.costs[0]
