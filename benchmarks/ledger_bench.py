@@ -9,7 +9,10 @@ picked at random. Each at 1 / 8 / 32 / 128 concurrent clients, two ways:
 * ``batched``: the clients are threads of one checkout process sharing one
   ``BatchingLedger`` (``--wait`` seconds of bounded wait, default 1 ms), which
   coalesces their reserves and commits into batches; ``batched/P`` spreads them over P
-  checkout processes, a batcher each.
+  checkout processes, a batcher each;
+* ``async``: the clients are asyncio tasks of one checkout process's event loop sharing
+  one ``AsyncBatchingLedger`` (same ``--wait``), a checkout service on an event loop;
+  ``async/P`` spreads them over P processes, an event loop and a batcher each.
 
 Clients start together behind a barrier and loop reserve then commit for ``--seconds``.
 Reported per cell: committed orders per second and the p99 of one order's reserve +
@@ -33,6 +36,7 @@ PROMORULES_TEST_POSTGRES_URL / PROMORULES_TEST_REDIS_URL (see .ci/services.sh).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import os
 import random
@@ -47,6 +51,7 @@ from typing import Any, NamedTuple
 
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
+    AsyncBatchingLedger,
     BatchingLedger,
     Ledger,
     Outcome,
@@ -192,6 +197,83 @@ class _Relay:
                 self._passed = True
 
 
+async def _async_loop(
+    front: AsyncBatchingLedger, workload: str, client: str, deadline: float
+) -> Tally:
+    """``_loop`` for a task of an event loop, through an AsyncBatchingLedger."""
+    rng = random.Random(client)
+    done = retries = 0
+    latencies: list[float] = []
+    while (began := time.perf_counter()) < deadline:
+        key = HOT if workload == "hot" else COLD[rng.randrange(len(COLD))]
+        try:
+            await front.commit(await front.reserve(((key, 1),), f"{client}-{done}", 60))
+        except RetryableLedgerError:
+            retries += 1
+            continue
+        latencies.append(time.perf_counter() - began)
+        done += 1
+    return Tally(done, retries, latencies)
+
+
+def _tasks(
+    ledger: Ledger, workload: str, clients: int, seconds: float, prefix: str, wait: float
+) -> tuple[list[Tally], float, int]:
+    """``clients`` tasks of one event loop sharing one AsyncBatchingLedger of ``ledger``.
+
+    Returns their tallies, the time they ran and the batches the backend took.
+    """
+
+    async def run() -> tuple[list[Tally], float, int]:
+        front = AsyncBatchingLedger(ledger, max_wait=wait)
+        count = _count_transactions(ledger)
+        sender = front._sender
+        if sender is not None:  # batches sent from the loop, not through _apply_many
+            send = sender.apply_many
+
+            async def counted(
+                holds: Sequence[Hold], steps: Sequence[Step]
+            ) -> tuple[list[Outcome], list[Outcome]]:
+                count[0] += 1
+                return await send(holds, steps)
+
+            sender.apply_many = counted  # type: ignore[method-assign]
+        began = time.perf_counter()
+        tallies = await asyncio.gather(
+            *(_async_loop(front, workload, f"{prefix}{c}", began + seconds) for c in range(clients))
+        )
+        elapsed = time.perf_counter() - began
+        await front.aclose()
+        return list(tallies), elapsed, count[0]
+
+    return asyncio.run(run())
+
+
+def _async_process(
+    url: str,
+    workload: str,
+    prefix: str,
+    clients: int,
+    start: Any,
+    seconds: float,
+    wait: float,
+    results: Any,
+) -> None:
+    """``clients`` asyncio tasks of one checkout process sharing one AsyncBatchingLedger."""
+    ledger = open_ledger(url)
+    ledger.availability([HOT])
+    start.wait()
+    cpu = time.process_time()
+    tallies, _, transactions = _tasks(ledger, workload, clients, seconds, prefix, wait)
+    cpu = time.process_time() - cpu
+    merged = Tally(
+        sum(t.orders for t in tallies),
+        sum(t.retries for t in tallies),
+        [x for t in tallies for x in t.latencies],
+    )
+    results.put((merged, transactions, cpu))
+
+
 def processes_of(mode: str) -> int:
     """``batched`` is one checkout process; ``batched/P`` spreads the clients over P."""
     _, _, procs = mode.partition("/")
@@ -201,9 +283,16 @@ def processes_of(mode: str) -> int:
 def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, wait: float) -> Cell:
     ledger = open_ledger(url)
     ledger.provision([CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)])
-    batched = mode.startswith("batched")
+    batched = mode.startswith(("batched", "async"))
     spread = processes_of(mode) if batched and not url.startswith("memory") else 1
-    if (batched and spread == 1) or url.startswith("memory"):
+    if mode.startswith("async") and spread == 1:
+        # the front closes the handle it is given: its own one, unless in-process memory
+        handle = ledger if url.startswith("memory") else open_ledger(url)
+        handle.availability([HOT])
+        cpu = time.process_time()
+        tallies, elapsed, transactions = _tasks(handle, workload, clients, seconds, "a", wait)
+        cpu = time.process_time() - cpu
+    elif (batched and spread == 1) or url.startswith("memory"):
         count = _count_transactions(ledger)
         front = BatchingLedger(ledger, max_wait=wait) if batched else ledger
         cpu = time.process_time()
@@ -215,9 +304,10 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         workers = min(spread, clients) if batched else clients
         barrier = ctx.Barrier(workers + 1)
         results = ctx.Queue()
+        each = _async_process if mode.startswith("async") else _batched_process
         procs = [
             ctx.Process(
-                target=_batched_process,
+                target=each,
                 args=(url, workload, f"p{c}-", share, barrier, seconds, wait, results),
             )
             if batched
@@ -278,7 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="memory,sqlite,postgres,redis")
     parser.add_argument("--workloads", default="hot,cold")
     parser.add_argument("--clients", default="1,8,32,128")
-    parser.add_argument("--modes", default="direct,batched")
+    parser.add_argument(
+        "--modes",
+        default="direct,batched",
+        help="direct, batched, batched/P, async, async/P (P checkout processes)",
+    )
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--wait", type=float, default=0.001, help="the batcher's max_wait")

@@ -1,15 +1,21 @@
 """AsyncBatchingLedger: asyncio tasks' calls coalesce, each with its own outcome.
 
-Runs on every backend, the ledger opened directly (the thread batcher and shards are the
-contract suite's modes; this front takes whatever ledger it is given).
+Runs on every backend, the ledger opened directly and with its counters in three shards
+(the thread batcher is the contract suite's mode; this front takes whatever ledger it is
+given). On Redis the usual batch is sent from the loop itself (``RedisLedger.
+async_batches``) and the others go through the ledger's own path in a thread: both are
+counted here, and a test pins which went where.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+import redis
 
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
@@ -26,35 +32,60 @@ from promorules.ledger import (
     UnknownReservation,
     open_ledger,
 )
-from tests.ledger.conftest import FakeClock
+from tests.ledger.conftest import FakeClock, server_url, with_namespace
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 
 
+@pytest.fixture(params=(1, 3), ids=("plain", "sharded"))
+def shards(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
 @pytest.fixture
-def plain(ledger_url: str, clock: FakeClock) -> Iterator[Ledger]:
-    ledger = open_ledger(ledger_url, clock=clock)
+def plain(ledger_url: str, clock: FakeClock, shards: int) -> Iterator[Ledger]:
+    ledger = open_ledger(ledger_url, clock=clock, shards=shards)
     ledger.provision([CounterSpec(STOCK, 10)])
     yield ledger
     ledger.close()
 
 
-def counted(ledger: Ledger) -> list[int]:
-    """The sizes of the backend steps ``ledger`` takes from here on."""
-    sizes: list[int] = []
-    apply = ledger._apply_many
+class Steps:
+    """The backend steps a ledger takes from here on: their sizes, and where each went."""
 
-    def step(*args: object) -> object:
-        holds, steps = args
-        sizes.append(len(holds) + len(steps))  # type: ignore[arg-type]
-        return apply(*args)  # type: ignore[arg-type]
+    def __init__(self, ledger: Ledger) -> None:
+        self.sizes: list[int] = []
+        self.paths: list[str] = []
+        apply = ledger._apply_many
 
-    ledger._apply_many = step  # type: ignore[assignment,method-assign]
-    return sizes
+        def step(*args: Any) -> Any:
+            self._saw("thread", *args)
+            return apply(*args)
+
+        ledger._apply_many = step  # type: ignore[assignment,method-assign]
+        make = getattr(ledger, "async_batches", None)
+        if make is not None:
+
+            def batches() -> Any:
+                sender = make()
+                send = sender.apply_many
+
+                async def sent(*args: Any) -> Any:
+                    self._saw("loop", *args)
+                    return await send(*args)
+
+                sender.apply_many = sent
+                return sender
+
+            ledger.async_batches = batches  # type: ignore[attr-defined]
+
+    def _saw(self, path: str, holds: Any, steps: Any) -> None:
+        self.sizes.append(len(holds) + len(steps))
+        self.paths.append(path)
 
 
-def test_tasks_coalesce_and_the_stock_sells_out_exactly(plain: Ledger) -> None:
-    sizes = counted(plain)
+def test_tasks_coalesce_and_the_stock_sells_out_exactly(plain: Ledger, shards: int) -> None:
+    steps = Steps(plain)
 
     async def main() -> list[Reservation | InsufficientError]:
         front = AsyncBatchingLedger(plain, max_wait=0.05)
@@ -69,6 +100,7 @@ def test_tasks_coalesce_and_the_stock_sells_out_exactly(plain: Ledger) -> None:
         won = [r for r in got if isinstance(r, Reservation)]
         committed = await asyncio.gather(*(front.commit(r) for r in won))
         assert {r.state for r in committed} == {ReservationState.COMMITTED}
+        await front.aclose()
         return got
 
     got = asyncio.run(main())
@@ -76,12 +108,15 @@ def test_tasks_coalesce_and_the_stock_sells_out_exactly(plain: Ledger) -> None:
     assert len(won) == 10 and sum(isinstance(r, InsufficientError) for r in got) == 2
     assert {r.key for r in won} == {r.key for r in plain.reservations(ReservationState.COMMITTED)}
     assert plain.audit() == []
-    # 12 reserves and 10 commits from 22 tasks: one step for each wave
-    assert sizes == [12, 10]
+    if shards == 1:  # shards take more steps: a reserve refused by its shard tries others
+        # 12 reserves and 10 commits from 22 tasks: one step for each wave
+        assert steps.sizes == [12, 10]
 
 
-def test_one_batch_mixes_successes_stock_refusals_replays_and_conflicts(plain: Ledger) -> None:
-    sizes = counted(plain)
+def test_one_batch_mixes_successes_stock_refusals_replays_and_conflicts(
+    plain: Ledger, shards: int
+) -> None:
+    steps = Steps(plain)
 
     async def main() -> list[object]:
         front = AsyncBatchingLedger(plain)
@@ -95,11 +130,16 @@ def test_one_batch_mixes_successes_stock_refusals_replays_and_conflicts(plain: L
             front.commit("nobody"),
             front.commit(first),
         ]
-        return list(await asyncio.gather(*calls, return_exceptions=True))
+        got: list[object] = list(await asyncio.gather(*calls, return_exceptions=True))
+        await front.aclose()
+        return got
 
     a, big, replay, conflict, again, nobody, committed = asyncio.run(main())
-    # the seven calls went as one batch, in two rounds: a key given twice goes in the second
-    assert sizes == [1, 5, 2]
+    if shards == 1:
+        # the seven calls went as one batch, in two rounds: a key given twice goes in the
+        # second (the ledger's own path, in a thread, on every backend)
+        assert steps.sizes == [1, 5, 2]
+        assert steps.paths[1:] == ["thread", "thread"]
     assert isinstance(a, Reservation) and a.state is ReservationState.HELD
     assert isinstance(big, InsufficientError) and big.shortfalls[0].available == 1
     assert isinstance(replay, Reservation) and replay.key == "early"
@@ -117,6 +157,7 @@ def test_many_forms_return_outcomes_and_bad_orders_stop_nothing(plain: Ledger) -
         orders = [Order(((STOCK, 2),), "x", 60), Order(((STOCK, 1),), "", 60)]
         reserved = await front.reserve_many(orders)
         released = await front.release_many(["x", "missing"])
+        await front.aclose()
         return reserved, released
 
     (x, bad), (back, missing) = asyncio.run(main())
@@ -131,10 +172,13 @@ def test_a_backend_failure_reaches_every_caller_of_the_batch(plain: Ledger) -> N
 
     plain._apply_many = broken  # type: ignore[assignment,method-assign]
 
+    # a first batch takes the ledger's own path (Redis's from the loop: see below)
     async def main() -> list[object]:
         front = AsyncBatchingLedger(plain)
         calls = [front.reserve(((STOCK, 1),), f"o{i}", 60) for i in range(3)]
-        return list(await asyncio.gather(*calls, return_exceptions=True))
+        got: list[object] = list(await asyncio.gather(*calls, return_exceptions=True))
+        await front.aclose()
+        return got
 
     assert all(isinstance(r, BackendUnavailable) for r in asyncio.run(main()))
 
@@ -154,3 +198,65 @@ def test_closed_and_bad_settings_are_refused(plain: Ledger) -> None:
             await front.reserve(((STOCK, 1),), "after", 60)
 
     asyncio.run(main())
+
+
+@pytest.fixture
+def on_redis(clock: FakeClock) -> Iterator[tuple[Ledger, str]]:
+    """A Redis ledger whose async connection carries a name of its own (to find it)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    ledger = open_ledger(with_namespace(server_url("redis"), name), clock=clock)
+    ledger.url = f"{ledger.url}?client_name={name}"  # the URL async_batches connects with
+    ledger.provision([CounterSpec(STOCK, 100)])
+    yield ledger, name
+    ledger.destroy()
+    ledger.close()
+
+
+def test_redis_sends_the_usual_batch_from_the_loop(on_redis: tuple[Ledger, str]) -> None:
+    ledger, _ = on_redis
+    steps = Steps(ledger)
+
+    async def main() -> None:
+        front = AsyncBatchingLedger(ledger, max_wait=0.05)
+        for wave in range(3):
+            held = await asyncio.gather(
+                *(front.reserve(((STOCK, 1),), f"w{wave}-{i}", 60) for i in range(5))
+            )
+            await asyncio.gather(*(front.commit(r) for r in held))
+        await front.aclose()
+
+    asyncio.run(main())
+    # the first batch reads the shard counts (the ledger's path); the others from the loop
+    assert steps.paths == ["thread", *["loop"] * 5]
+    assert steps.sizes == [5] * 6
+    assert [r.state for r in ledger.reservations()] == [ReservationState.COMMITTED] * 15
+    assert ledger.audit() == []
+
+
+def test_redis_a_lost_connection_fails_its_batch_and_the_next_reconnects(
+    on_redis: tuple[Ledger, str],
+) -> None:
+    ledger, name = on_redis
+    admin = redis.Redis.from_url(server_url("redis"))
+
+    async def main() -> tuple[list[object], list[object]]:
+        front = AsyncBatchingLedger(ledger, max_wait=0.05)
+        await front.reserve(((STOCK, 1),), "first", 60)  # thread: reads the shard counts
+        await front.reserve(((STOCK, 1),), "second", 60)  # loop: opens its connection
+        for client in admin.client_list():
+            if client["name"] == name:
+                admin.client_kill_filter(_id=client["id"])
+        lost = [front.reserve(((STOCK, 1),), f"lost{i}", 60) for i in range(3)]
+        failed: list[object] = list(await asyncio.gather(*lost, return_exceptions=True))
+        again = [front.reserve(((STOCK, 1),), f"again{i}", 60) for i in range(3)]
+        done: list[object] = list(await asyncio.gather(*again, return_exceptions=True))
+        await front.aclose()
+        return failed, done
+
+    failed, done = asyncio.run(main())
+    admin.close()
+    assert all(isinstance(r, BackendUnavailable) for r in failed), failed
+    assert all(isinstance(r, Reservation) for r in done), done
+    held = {r.key for r in ledger.reservations(ReservationState.HELD)}
+    assert held == {"first", "second", "again0", "again1", "again2"}
+    assert ledger.audit() == []
