@@ -129,13 +129,14 @@ DRIVER_OPTIONS = (
 )
 
 # One reserve, decided against the counters as the orders before it in the batch left
-# them. KEYS: paused, due, counters, reservations. ARGV from ``at``: idempotency key,
-# fingerprint, now, expires_at, n, n amounts, n names, n template names, m, m promotions.
-# Returns its verdict and where the next order's arguments start.
+# them; ``pausing`` says whether any promotion is paused (read once a batch: nothing else
+# runs during a script). KEYS: paused, due, counters, reservations. ARGV from ``at``:
+# idempotency key, fingerprint, now, expires_at, n, n amounts, n names, n template
+# names, m, m promotions. Returns its verdict and where the next order's arguments start.
 RESERVE = (
     LESS
     + """
-local function reserve(prefix, at)
+local function reserve(prefix, at, pausing)
   local key, fingerprint, now, deadline = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   local n = tonumber(ARGV[at + 4])
   local amounts, names, templates = at + 4, at + 4 + n, at + 4 + 2 * n
@@ -149,7 +150,7 @@ local function reserve(prefix, at)
     return {'replay', seen[2], seen[3], seen[4]}, after
   end
   local paused = {}
-  for i = 1, m do
+  for i = 1, pausing and m or 0 do
     local p = ARGV[promotions + i]
     if redis.call('SISMEMBER', KEYS[1], p) == 1 then paused[#paused + 1] = p end
   end
@@ -252,8 +253,10 @@ BATCH = (
     + """
 local prefix, reserves = ARGV[1], tonumber(ARGV[2])
 local reserved, moved, at = {}, {}, 3
+-- nothing paused (the usual case): no order's promotions need looking up
+local pausing = reserves > 0 and redis.call('SCARD', KEYS[1]) > 0
 for i = 1, reserves do
-  reserved[i], at = reserve(prefix, at)
+  reserved[i], at = reserve(prefix, at, pausing)
 end
 for i = at, #ARGV, 3 do
   moved[#moved + 1] = transition(prefix, ARGV[i], ARGV[i + 1], ARGV[i + 2])
@@ -834,9 +837,10 @@ def _moved(step: Step, out: Sequence[Any]) -> Outcome:
     verdict, text, state, created_at, expires_at = out
     if verdict == "refuse" or (verdict == "moved" and state == ReservationState.EXPIRED.value):
         return ReservationClosed(step.key, state, verb(step.target))
-    return Reservation(
-        step.key, decode(text), ReservationState(state), float(created_at), float(expires_at)
-    )
+    return Reservation(step.key, decode(text), _STATES[state], float(created_at), float(expires_at))
+
+
+_STATES = {state.value: state for state in ReservationState}
 
 
 def _reservation(row: Sequence[Any]) -> Reservation:
