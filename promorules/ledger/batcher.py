@@ -283,16 +283,19 @@ class AsyncBatchingLedger:
 
     For checkout code that runs on an event loop: ``await reserve(...)``, ``await
     commit(...)`` and ``await release(...)`` (and the ``_many`` forms) join the batch
-    filling on the loop; one batch at a time goes to the backend, in a thread of its own
-    so the loop keeps running, and the next fills meanwhile. A batch leaves when the one
-    before is done and either it has as many callers as the last one had, or ``max_wait``
-    seconds have passed since its first call, or it holds ``max_batch`` orders: the
-    thread batcher's rules (:class:`BatchingLedger`). Each caller gets its own outcome
-    (the reservation, or the error raised); a backend failure is raised in every caller
-    of that batch. A caller cancelled while its batch is in the backend does not stop
-    it: its order may be taken, and a replay with its key says how it went. Everything
-    else is the ledger's (``.ledger``). Use it from one event loop; ``await aclose()``
-    waits for the batches taken in and closes the ledger.
+    filling on the loop; one batch at a time goes to the backend and the next fills
+    meanwhile. A ledger that can send a batch from the loop (:class:`AsyncBackend`:
+    Redis) sends the usual one so, with no thread between; any other batch goes through
+    ``ledger._batch`` in a thread of the front's, so the loop keeps running. A batch
+    leaves when the one before is done and either it has as many callers as the last one
+    had, or ``max_wait`` seconds have passed since its first call, or it holds
+    ``max_batch`` orders: the thread batcher's rules (:class:`BatchingLedger`). Each
+    caller gets its own outcome (the reservation, or the error raised); a backend failure
+    is raised in every caller of that batch. A caller cancelled while its batch is in the
+    backend does not stop it: its order may be taken, and a replay with its key says how
+    it went. Everything else is the ledger's (``.ledger``). Use it from one event loop;
+    ``await aclose()`` waits for the batches taken in and closes its connection and the
+    ledger.
     """
 
     def __init__(

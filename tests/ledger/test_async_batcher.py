@@ -27,6 +27,7 @@ from promorules.ledger import (
     Ledger,
     Order,
     Outcome,
+    PromotionPaused,
     Reservation,
     ReservationState,
     UnknownReservation,
@@ -151,6 +152,50 @@ def test_one_batch_mixes_successes_stock_refusals_replays_and_conflicts(
     assert (row.held, row.used, row.available) == (1, 8, 1)
 
 
+def test_a_batch_of_distinct_keys_mixes_every_outcome(plain: Ledger, shards: int) -> None:
+    other = CounterKey(CounterKind.FLASH_STOCK, "stopped", "sku-9")
+    plain.provision([CounterSpec(other, 5)])
+    plain.reserve(((other, 2),), "before-pause", 60)
+    plain.pause("stopped")
+    steps = Steps(plain)
+
+    async def main() -> list[object]:
+        front = AsyncBatchingLedger(plain)
+        await front.reserve(((STOCK, 8),), "early", 60)
+        paid = await front.reserve(((STOCK, 1),), "paid", 60)
+        calls = [
+            front.reserve(((STOCK, 1),), "a", 60),  # fits: the last unit
+            front.reserve(((STOCK, 1),), "b", 60),  # short: "a" took the last
+            front.reserve(((STOCK, 8),), "early", 60),  # a replay of an earlier batch's
+            front.reserve(((STOCK, 2),), "paid", 60),  # that key with another payload
+            front.reserve(((other, 1),), "c", 60),  # its promotion is paused
+            front.commit(paid),
+            front.release("before-pause"),  # a pause stops new holds only
+            front.commit("nobody"),
+        ]
+        got: list[object] = list(await asyncio.gather(*calls, return_exceptions=True))
+        await front.aclose()
+        return got
+
+    a, b, replay, conflict, paused, paid, released, nobody = asyncio.run(main())
+    if shards == 1:  # one step for the batch, on Redis from the loop
+        assert steps.sizes[-1] == 8
+        assert steps.paths[-1] == ("loop" if hasattr(plain, "async_batches") else "thread")
+    assert isinstance(a, Reservation) and a.state is ReservationState.HELD
+    assert isinstance(b, InsufficientError) and b.shortfalls[0].available == 0
+    assert isinstance(replay, Reservation) and replay.consumption == ((STOCK, 8),)
+    assert replay.state is ReservationState.HELD  # as it stood when the batch began
+    assert isinstance(conflict, IdempotencyConflict)
+    assert isinstance(paused, PromotionPaused) and paused.promotions == ("stopped",)
+    assert isinstance(paid, Reservation) and paid.state is ReservationState.COMMITTED
+    assert isinstance(released, Reservation) and released.state is ReservationState.RELEASED
+    assert isinstance(nobody, UnknownReservation)
+    row = next(r for r in plain.status() if r.key == STOCK)
+    assert (row.available, row.held, row.used) == (0, 9, 1)
+    assert next(r for r in plain.status() if r.key == other).available == 5
+    assert plain.audit() == []
+
+
 def test_many_forms_return_outcomes_and_bad_orders_stop_nothing(plain: Ledger) -> None:
     async def main() -> tuple[list[Outcome], list[Outcome]]:
         front = AsyncBatchingLedger(plain)
@@ -259,4 +304,32 @@ def test_redis_a_lost_connection_fails_its_batch_and_the_next_reconnects(
     assert all(isinstance(r, Reservation) for r in done), done
     held = {r.key for r in ledger.reservations(ReservationState.HELD)}
     assert held == {"first", "second", "again0", "again1", "again2"}
+    assert ledger.audit() == []
+
+
+def test_redis_a_counter_sharded_by_another_handle_is_found_from_the_loop(
+    on_redis: tuple[Ledger, str],
+) -> None:
+    ledger, name = on_redis
+    later = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-2")
+    steps = Steps(ledger)
+
+    async def main() -> Reservation:
+        front = AsyncBatchingLedger(ledger)
+        await front.reserve(((STOCK, 1),), "first", 60)  # reads the shard counts: none
+        with open_ledger(with_namespace(server_url("redis"), name)) as other:
+            other.provision([CounterSpec(later, 6)], shards={later: 3})  # 2 + 2 + 2
+        got = await front.reserve(((later, 5),), "later", 60)
+        await front.aclose()
+        return got
+
+    got = asyncio.run(main())
+    # the loop's try names the counter, which is now its shards: unknown there, so the
+    # ledger's own path reads the shard counts again and takes 5 from the shards (from
+    # its home shard first, then the others: steps as the shards fall)
+    assert steps.paths[:3] == ["thread", "loop", "thread"]
+    assert set(steps.paths[2:]) == {"thread"}
+    assert got.consumption == ((later, 5),) and got.state is ReservationState.HELD
+    row = next(r for r in ledger.status() if r.key == later)
+    assert (row.held, row.available) == (5, 1)
     assert ledger.audit() == []
