@@ -20,7 +20,8 @@ commit latency (medians over ``--runs`` runs), and the backend transactions per 
 (each a disk flush on SQLite with synchronous=full and PostgreSQL with
 synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second),
 and the checkout side's CPU microseconds per order (the client processes' CPU time over
-the run, the servers' not included: on a loaded machine, steadier than the rates).
+the run, the servers' not included: on a loaded machine, steadier than the rates); on
+Redis also the server's (``srv us``: its main thread's CPU over the run, per order).
 SQLite and PostgreSQL run durable, as shipped; memory is one process, so its ``direct``
 clients are threads. The load average is printed with the figures: on a shared machine,
 read them with it.
@@ -79,6 +80,20 @@ class Cell(NamedTuple):
     txns_per_order: float
     retries: int
     cpu_us: float
+    server_us: float | None
+
+
+def _server_cpu(ledger: Ledger) -> float | None:
+    """The Redis server's CPU seconds so far (its main thread), or None on other backends.
+
+    Sampled before and after the clients run; the server also serves anyone else using
+    it meanwhile, so on a shared server read it as an upper bound.
+    """
+    client = getattr(ledger, "_redis", None)
+    if client is None:
+        return None
+    found = client.info("cpu")
+    return float(found["used_cpu_user_main_thread"]) + float(found["used_cpu_sys_main_thread"])
 
 
 def _count_transactions(ledger: Ledger) -> list[int]:
@@ -285,6 +300,7 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
     ledger.provision([CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)])
     batched = mode.startswith(("batched", "async"))
     spread = processes_of(mode) if batched and not url.startswith("memory") else 1
+    server = _server_cpu(ledger)
     if mode.startswith("async") and spread == 1:
         # the front closes the handle it is given: its own one, unless in-process memory
         handle = ledger if url.startswith("memory") else open_ledger(url)
@@ -328,6 +344,10 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         transactions = sum(n for _, n, _ in got)
         cpu = sum(c for _, _, c in got)
     orders = sum(t.orders for t in tallies)
+    after = _server_cpu(ledger)
+    server_us = (
+        None if server is None or after is None or not orders else (after - server) / orders * 1e6
+    )
     used = sum(r.used for r in ledger.status())
     assert used == orders, f"committed orders ({orders}) and counters ({used}) disagree"
     assert ledger.audit() == []
@@ -341,7 +361,13 @@ def run_once(url: str, workload: str, clients: int, mode: str, seconds: float, w
         transactions / orders if orders else 0.0,
         sum(t.retries for t in tallies),
         cpu / orders * 1e6 if orders else 0.0,
+        server_us,
     )
+
+
+def _median_or_dash(values: Sequence[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{statistics.median(known):.0f}" if known else "-"
 
 
 def _shares(clients: int, workers: int) -> list[int]:
@@ -390,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>11}{'orders/s':>10}{'p99 ms':>9}"
-        f"{'txn/order':>10}{'cpu us':>8}{'retries':>8}  orders/s of each run"
+        f"{'txn/order':>10}{'cpu us':>8}{'srv us':>8}{'retries':>8}  orders/s of each run"
     )
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         for name in args.backends.split(","):
@@ -413,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"{statistics.median(c.p99_ms for c in cells):>9.1f}"
                             f"{statistics.median(c.txns_per_order for c in cells):>10.3f}"
                             f"{statistics.median(c.cpu_us for c in cells):>8.0f}"
+                            f"{_median_or_dash([c.server_us for c in cells]):>8}"
                             f"{sum(c.retries for c in cells):>8}  {runs}",
                             flush=True,
                         )
