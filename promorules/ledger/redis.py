@@ -26,6 +26,7 @@ reservation's hash keeps what its refunds gave back in all, ``refunded``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import hashlib
@@ -717,8 +718,9 @@ class AsyncBatches:
     only the I/O differs. redis-py's asyncio client makes the connection (URL, auth,
     TLS, database); the command is packed by hiredis, as the blocking client does (the
     asyncio one packs it in Python, a few microseconds an argument). One batch at a
-    time (AsyncBatchingLedger's rule), so one connection, kept between batches and
-    dropped when a call fails or is cancelled half-way.
+    time (AsyncBatchingLedger's rule; a lock keeps it so for any caller), so one
+    connection, kept between batches and dropped when a call fails or is cancelled
+    half-way.
     """
 
     def __init__(self, ledger: RedisLedger) -> None:
@@ -727,6 +729,7 @@ class AsyncBatches:
             ledger.url, retry=AsyncRetry(NoBackoff(), 0), **_CONNECTION_SETTINGS
         )
         self._connection: redis.asyncio.connection.AbstractConnection | None = None
+        self._one_at_a_time = asyncio.Lock()
         keys = ledger._batch_keys
         self._head: tuple[str | int, ...] = ("EVALSHA", _BATCH_SHA, len(keys), *keys)
 
@@ -743,6 +746,10 @@ class AsyncBatches:
         return _batch_outcomes(holds, steps, reply)
 
     async def _call(self, args: Sequence[str]) -> Any:
+        async with self._one_at_a_time:
+            return await self._send(args)
+
+    async def _send(self, args: Sequence[str]) -> Any:
         connection = self._connection
         if connection is None:
             connection = await self._redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]

@@ -33,6 +33,7 @@ from promorules.ledger import (
     UnknownReservation,
     open_ledger,
 )
+from promorules.ledger.batcher import AsyncBackend
 from tests.ledger.conftest import FakeClock, server_url, with_namespace
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
@@ -332,4 +333,25 @@ def test_redis_a_counter_sharded_by_another_handle_is_found_from_the_loop(
     assert got.consumption == ((later, 5),) and got.state is ReservationState.HELD
     row = next(r for r in ledger.status() if r.key == later)
     assert (row.held, row.available) == (5, 1)
+    assert ledger.audit() == []
+
+
+def test_redis_batches_sent_at_once_on_one_connection_each_get_their_reply(
+    on_redis: tuple[Ledger, str],
+) -> None:
+    ledger, _ = on_redis
+    assert isinstance(ledger, AsyncBackend)
+    holds = [ledger._hold(Order(((STOCK, n),), f"h{n}", 60), ledger.now()) for n in (1, 2, 3)]
+
+    async def main() -> list[tuple[list[Outcome], list[Outcome]]]:
+        sender = ledger.async_batches()
+        got = await asyncio.gather(*(sender.apply_many([hold], []) for hold in holds))
+        await sender.aclose()
+        return list(got)
+
+    replies = asyncio.run(main())
+    for hold, (reserved, moved) in zip(holds, replies, strict=True):
+        assert moved == [] and len(reserved) == 1
+        assert isinstance(reserved[0], Reservation) and reserved[0].key == hold.key
+        assert reserved[0].consumption == hold.consumption
     assert ledger.audit() == []
