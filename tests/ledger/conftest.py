@@ -9,14 +9,17 @@ file, a PostgreSQL schema, a Redis key prefix) and destroys it afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from promorules.ledger import BatchingLedger, Ledger, open_ledger
+from promorules.ledger import AsyncBatchingLedger, BatchingLedger, Ledger, Outcome, open_ledger
+from promorules.ledger.base import Hold, Step
 
 BACKENDS = ("memory", "sqlite", "postgres", "redis")
 SERVER_ENV = {
@@ -99,8 +102,44 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-MODES = ("direct", "batched", "sharded")
+MODES = ("direct", "batched", "sharded", "async")
 SHARDS = 3
+
+
+class LoopFronted(BatchingLedger):
+    """``ledger`` whose reserves, commits and releases go through an AsyncBatchingLedger
+    on an event loop of its own thread: the ``async`` mode, in which every call of the
+    suite reaches the backend as asyncio checkout code's would (on Redis, batches sent
+    from the loop). Everything else goes straight through, as BatchingLedger's does.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__(ledger)
+        self._loop = asyncio.new_event_loop()
+        self._runs = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runs.start()
+        self.front = AsyncBatchingLedger(ledger)
+
+    def _batch(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        return asyncio.run_coroutine_threadsafe(self.front._submit(items), self._loop).result()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return  # closed before, as a ledger may be (by a front put before it)
+        asyncio.run_coroutine_threadsafe(self.front.aclose(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._runs.join()
+        self._loop.close()
+
+
+def in_mode(ledger: Ledger, mode: str) -> Ledger:
+    """``ledger`` as ``mode`` reaches it: behind a BatchingLedger (batched), behind an
+    AsyncBatchingLedger (async), or as opened (direct; sharded is how it was opened)."""
+    if mode == "batched":
+        return BatchingLedger(ledger)
+    if mode == "async":
+        return LoopFronted(ledger)
+    return ledger
 
 
 @pytest.fixture(params=MODES)
@@ -109,7 +148,7 @@ def mode(request: pytest.FixtureRequest) -> str:
 
     ``direct``: as opened; ``batched``: behind a BatchingLedger, so concurrent calls
     coalesce into batches; ``sharded``: every counter provisioned (templates aside) is
-    split into SHARDS shards.
+    split into SHARDS shards; ``async``: behind an AsyncBatchingLedger (LoopFronted).
     """
     return str(request.param)
 
@@ -127,8 +166,7 @@ def open_more(ledger_url: str, backend: str, mode: str) -> Iterator[Factory]:
             shards = SHARDS if mode == "sharded" else 1
             ledger = open_ledger(ledger_url, shards=shards, **kwargs)  # type: ignore[arg-type]
             shared[backend] = ledger
-        if mode == "batched":
-            ledger = BatchingLedger(ledger)
+        ledger = in_mode(ledger, mode)
         opened.append(ledger)
         return ledger
 

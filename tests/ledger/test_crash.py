@@ -20,14 +20,13 @@ import pytest
 
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
-    BatchingLedger,
     InsufficientError,
     Ledger,
     ReservationState,
     RetryableLedgerError,
     open_ledger,
 )
-from tests.ledger.conftest import MODES, SHARDS
+from tests.ledger.conftest import MODES, SHARDS, in_mode
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 BUDGET = CounterKey(CounterKind.BUDGET, "flash")
@@ -40,8 +39,7 @@ UNITS = 100_000  # enough that the workers never sell out: every kill hits live 
 
 
 def _open(url: str, mode: str) -> Ledger:
-    ledger = open_ledger(url)
-    return BatchingLedger(ledger) if mode == "batched" else ledger
+    return in_mode(open_ledger(url), mode)
 
 
 def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
@@ -51,7 +49,7 @@ def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
     the middle of batches.
     """
     ledger = _open(url, mode)
-    if mode == "batched":
+    if mode in ("batched", "async"):
         for thread in range(1, 4):
             threading.Thread(
                 target=_loop, args=(ledger, seed * 10 + thread, reserved), daemon=True

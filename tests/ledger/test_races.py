@@ -18,14 +18,13 @@ import pytest
 
 from promorules.counters import ANY_SUBJECT, Consumption, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
-    BatchingLedger,
     InsufficientError,
     Ledger,
     ReservationState,
     RetryableLedgerError,
     open_ledger,
 )
-from tests.ledger.conftest import SHARDS
+from tests.ledger.conftest import SHARDS, in_mode
 from tests.ledger.unprotected import NaiveStock, naive_stock, naive_take
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
@@ -156,9 +155,7 @@ def _process_body(
 ) -> None:
     """One checkout process running ``threads`` contenders (behind one batcher, batched)."""
     if naive_backend is None:
-        ledger = open_ledger(url)
-        if mode == "batched":
-            ledger = BatchingLedger(ledger)
+        ledger = in_mode(open_ledger(url), mode)
         contender = protected(ledger, ((STOCK, 1),))
     else:
         stock: NaiveStock = naive_stock(naive_backend, url)

@@ -27,10 +27,10 @@ from hypothesis import strategies as st
 
 from promorules.cart import Cart
 from promorules.counters import Consumption, CounterKey, CounterKind
-from promorules.ledger import BatchingLedger, Ledger, RefundExceeded, open_ledger
+from promorules.ledger import Ledger, RefundExceeded, open_ledger
 from promorules.refund import ClawBack, ReturnPolicy, refund
 from tests.helpers import ALL_KINDS, cart, ctx, engine, line, yuan
-from tests.ledger.conftest import SERVER_ENV, SHARDS, server_url, with_namespace
+from tests.ledger.conftest import SERVER_ENV, SHARDS, in_mode, server_url, with_namespace
 
 RULES = engine(
     """
@@ -80,9 +80,7 @@ def fresh_ledger(backend: str, mode: str, tmp_path: Path) -> Iterator[Ledger]:
         "memory": "memory://",
         "sqlite": f"sqlite:///{tmp_path / (name + '.db')}",
     }.get(backend) or with_namespace(server_url(backend), name)
-    ledger = open_ledger(url, shards=SHARDS if mode == "sharded" else 1)
-    if mode == "batched":
-        ledger = BatchingLedger(ledger)
+    ledger = in_mode(open_ledger(url, shards=SHARDS if mode == "sharded" else 1), mode)
     try:
         ledger.provision(RULES.counters)
         yield ledger

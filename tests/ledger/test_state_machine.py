@@ -24,7 +24,6 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multip
 
 from promorules.counters import ANY_SUBJECT, CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
-    BatchingLedger,
     IdempotencyConflict,
     InsufficientError,
     Ledger,
@@ -35,7 +34,15 @@ from promorules.ledger import (
     UnknownReservation,
     open_ledger,
 )
-from tests.ledger.conftest import BACKENDS, MODES, SHARDS, FakeClock, server_url, with_namespace
+from tests.ledger.conftest import (
+    BACKENDS,
+    MODES,
+    SHARDS,
+    FakeClock,
+    in_mode,
+    server_url,
+    with_namespace,
+)
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 COUPON = CounterKey(CounterKind.COUPON_USES, "c10")
@@ -171,7 +178,7 @@ class Model:
 
 class LedgerMachine(RuleBasedStateMachine):
     open_url: Callable[[], tuple[str, Callable[[], None]]]
-    mode = "direct"  # or behind a batcher, or with every counter in SHARDS shards
+    mode = "direct"  # or behind a batcher (thread or asyncio), or every counter in SHARDS shards
     # Orders that got a reservation, so commit and release mostly aim at real ones.
     tried = Bundle("tried")
 
@@ -185,8 +192,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _open(self) -> Ledger:
         shards = SHARDS if self.mode == "sharded" else 1
-        ledger = open_ledger(self.url, clock=self.clock, shards=shards)
-        return BatchingLedger(ledger) if self.mode == "batched" else ledger
+        return in_mode(open_ledger(self.url, clock=self.clock, shards=shards), self.mode)
 
     def teardown(self) -> None:
         self.ledger.close()
