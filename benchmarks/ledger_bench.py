@@ -9,7 +9,10 @@ picked at random. Each at 1 / 8 / 32 / 128 concurrent clients, two ways:
 * ``batched``: the clients are threads of one checkout process sharing one
   ``BatchingLedger`` (``--wait`` seconds of bounded wait, default 1 ms), which
   coalesces their reserves and commits into batches; ``batched/P`` spreads them over P
-  checkout processes, a batcher each.
+  checkout processes, a batcher each;
+* ``async``: the clients are asyncio tasks of one checkout process's event loop sharing
+  one ``AsyncBatchingLedger`` (same ``--wait``), a checkout service on an event loop;
+  ``async/P`` spreads them over P processes, an event loop and a batcher each.
 
 Clients start together behind a barrier and loop reserve then commit for ``--seconds``.
 Reported per cell: committed orders per second and the p99 of one order's reserve +
@@ -17,7 +20,8 @@ commit latency (medians over ``--runs`` runs), and the backend transactions per 
 (each a disk flush on SQLite with synchronous=full and PostgreSQL with
 synchronous_commit=on; one Lua script on Redis, whose AOF is flushed once a second),
 and the checkout side's CPU microseconds per order (the client processes' CPU time over
-the run, the servers' not included: on a loaded machine, steadier than the rates).
+the run, the servers' not included: on a loaded machine, steadier than the rates); on
+Redis also the server's (``srv us``: its main thread's CPU over the run, per order).
 SQLite and PostgreSQL run durable, as shipped; memory is one process, so its ``direct``
 clients are threads. The load average is printed with the figures: on a shared machine,
 read them with it.
@@ -33,6 +37,7 @@ PROMORULES_TEST_POSTGRES_URL / PROMORULES_TEST_REDIS_URL (see .ci/services.sh).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import os
 import random
@@ -47,6 +52,7 @@ from typing import Any, NamedTuple
 
 from promorules.counters import CounterKey, CounterKind, CounterSpec
 from promorules.ledger import (
+    AsyncBatchingLedger,
     BatchingLedger,
     Ledger,
     Outcome,
@@ -74,6 +80,20 @@ class Cell(NamedTuple):
     txns_per_order: float
     retries: int
     cpu_us: float
+    server_us: float | None
+
+
+def _server_cpu(ledger: Ledger) -> float | None:
+    """The Redis server's CPU seconds so far (its main thread), or None on other backends.
+
+    Sampled before and after the clients run; the server also serves anyone else using
+    it meanwhile, so on a shared server read it as an upper bound.
+    """
+    client = getattr(ledger, "_redis", None)
+    if client is None:
+        return None
+    found = client.info("cpu")
+    return float(found["used_cpu_user_main_thread"]) + float(found["used_cpu_sys_main_thread"])
 
 
 def _count_transactions(ledger: Ledger) -> list[int]:
@@ -157,8 +177,8 @@ def _batched_process(
     start: Any,
     seconds: float,
     wait: float,
-    lanes: int,
     results: Any,
+    lanes: int = 1,
 ) -> None:
     """``clients`` threads of one checkout process sharing one BatchingLedger."""
     ledger = open_ledger(url)
@@ -193,6 +213,83 @@ class _Relay:
                 self._passed = True
 
 
+async def _async_loop(
+    front: AsyncBatchingLedger, workload: str, client: str, deadline: float
+) -> Tally:
+    """``_loop`` for a task of an event loop, through an AsyncBatchingLedger."""
+    rng = random.Random(client)
+    done = retries = 0
+    latencies: list[float] = []
+    while (began := time.perf_counter()) < deadline:
+        key = HOT if workload == "hot" else COLD[rng.randrange(len(COLD))]
+        try:
+            await front.commit(await front.reserve(((key, 1),), f"{client}-{done}", 60))
+        except RetryableLedgerError:
+            retries += 1
+            continue
+        latencies.append(time.perf_counter() - began)
+        done += 1
+    return Tally(done, retries, latencies)
+
+
+def _tasks(
+    ledger: Ledger, workload: str, clients: int, seconds: float, prefix: str, wait: float
+) -> tuple[list[Tally], float, int]:
+    """``clients`` tasks of one event loop sharing one AsyncBatchingLedger of ``ledger``.
+
+    Returns their tallies, the time they ran and the batches the backend took.
+    """
+
+    async def run() -> tuple[list[Tally], float, int]:
+        front = AsyncBatchingLedger(ledger, max_wait=wait)
+        count = _count_transactions(ledger)
+        sender = front._sender
+        if sender is not None:  # batches sent from the loop, not through _apply_many
+            send = sender.apply_many
+
+            async def counted(
+                holds: Sequence[Hold], steps: Sequence[Step]
+            ) -> tuple[list[Outcome], list[Outcome]]:
+                count[0] += 1
+                return await send(holds, steps)
+
+            sender.apply_many = counted  # type: ignore[method-assign]
+        began = time.perf_counter()
+        tallies = await asyncio.gather(
+            *(_async_loop(front, workload, f"{prefix}{c}", began + seconds) for c in range(clients))
+        )
+        elapsed = time.perf_counter() - began
+        await front.aclose()
+        return list(tallies), elapsed, count[0]
+
+    return asyncio.run(run())
+
+
+def _async_process(
+    url: str,
+    workload: str,
+    prefix: str,
+    clients: int,
+    start: Any,
+    seconds: float,
+    wait: float,
+    results: Any,
+) -> None:
+    """``clients`` asyncio tasks of one checkout process sharing one AsyncBatchingLedger."""
+    ledger = open_ledger(url)
+    ledger.availability([HOT])
+    start.wait()
+    cpu = time.process_time()
+    tallies, _, transactions = _tasks(ledger, workload, clients, seconds, prefix, wait)
+    cpu = time.process_time() - cpu
+    merged = Tally(
+        sum(t.orders for t in tallies),
+        sum(t.retries for t in tallies),
+        [x for t in tallies for x in t.latencies],
+    )
+    results.put((merged, transactions, cpu))
+
+
 def processes_of(mode: str) -> int:
     """``batched`` is one checkout process; ``batched/P`` spreads the clients over P."""
     _, _, procs = mode.partition("/")
@@ -214,9 +311,17 @@ def run_once(
         [CounterSpec(HOT, BIG), *(CounterSpec(k, BIG) for k in COLD)],
         shards={HOT: shards} if shards > 1 else None,
     )
-    batched = mode.startswith("batched")
+    batched = mode.startswith(("batched", "async"))
     spread = processes_of(mode) if batched and not url.startswith("memory") else 1
-    if (batched and spread == 1) or url.startswith("memory"):
+    server = _server_cpu(ledger)
+    if mode.startswith("async") and spread == 1:
+        # the front closes the handle it is given: its own one, unless in-process memory
+        handle = ledger if url.startswith("memory") else open_ledger(url)
+        handle.availability([HOT])
+        cpu = time.process_time()
+        tallies, elapsed, transactions = _tasks(handle, workload, clients, seconds, "a", wait)
+        cpu = time.process_time() - cpu
+    elif (batched and spread == 1) or url.startswith("memory"):
         count = _count_transactions(ledger)
         front = BatchingLedger(ledger, max_wait=wait, lanes=lanes) if batched else ledger
         cpu = time.process_time()
@@ -228,10 +333,12 @@ def run_once(
         workers = min(spread, clients) if batched else clients
         barrier = ctx.Barrier(workers + 1)
         results = ctx.Queue()
+        each = _async_process if mode.startswith("async") else _batched_process
         procs = [
             ctx.Process(
-                target=_batched_process,
-                args=(url, workload, f"p{c}-", share, barrier, seconds, wait, lanes, results),
+                target=each,
+                args=(url, workload, f"p{c}-", share, barrier, seconds, wait, results),
+                kwargs={} if each is _async_process else {"lanes": lanes},
             )
             if batched
             else ctx.Process(
@@ -251,6 +358,10 @@ def run_once(
         transactions = sum(n for _, n, _ in got)
         cpu = sum(c for _, _, c in got)
     orders = sum(t.orders for t in tallies)
+    after = _server_cpu(ledger)
+    server_us = (
+        None if server is None or after is None or not orders else (after - server) / orders * 1e6
+    )
     used = sum(r.used for r in ledger.status())
     assert used == orders, f"committed orders ({orders}) and counters ({used}) disagree"
     assert ledger.audit() == []
@@ -264,7 +375,13 @@ def run_once(
         transactions / orders if orders else 0.0,
         sum(t.retries for t in tallies),
         cpu / orders * 1e6 if orders else 0.0,
+        server_us,
     )
+
+
+def _median_or_dash(values: Sequence[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{statistics.median(known):.0f}" if known else "-"
 
 
 def _shares(clients: int, workers: int) -> list[int]:
@@ -291,7 +408,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="memory,sqlite,postgres,redis")
     parser.add_argument("--workloads", default="hot,cold")
     parser.add_argument("--clients", default="1,8,32,128")
-    parser.add_argument("--modes", default="direct,batched")
+    parser.add_argument(
+        "--modes",
+        default="direct,batched",
+        help="direct, batched, batched/P, async, async/P (P checkout processes)",
+    )
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--wait", type=float, default=0.001, help="the batcher's max_wait")
@@ -316,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'backend':<10}{'work':<6}{'clients':>8}{'mode':>11}{'orders/s':>10}{'p99 ms':>9}"
-        f"{'txn/order':>10}{'cpu us':>8}{'retries':>8}  orders/s of each run"
+        f"{'txn/order':>10}{'cpu us':>8}{'srv us':>8}{'retries':>8}  orders/s of each run"
     )
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         for name in args.backends.split(","):
@@ -350,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
                             f"{statistics.median(c.p99_ms for c in cells):>9.1f}"
                             f"{statistics.median(c.txns_per_order for c in cells):>10.3f}"
                             f"{statistics.median(c.cpu_us for c in cells):>8.0f}"
+                            f"{_median_or_dash([c.server_us for c in cells]):>8}"
                             f"{sum(c.retries for c in cells):>8}  {runs}",
                             flush=True,
                         )

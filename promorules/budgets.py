@@ -17,13 +17,13 @@ from promorules.kind import Offer, Reason
 from promorules.messages import Amount, Note
 from promorules.money import allocate
 from promorules.plan import Compiled
-from promorules.quote import Record, Status
+from promorules.quote import Cut, Record, Status, trim_cut
 from promorules.ruleset import Funder
 
 
 def apply_budgets(
     offers: list[tuple[Compiled, Offer]],
-    adjustments: list[list[Any]],
+    adjustments: list[Cut],
     amounts: list[int],
     availability: Any,
     records: dict[int, Record],
@@ -37,19 +37,13 @@ def apply_budgets(
         left = availability.remaining(compiled.budget_key)
         if left is None:
             left = compiled.budget
-        mine = [a for a in adjustments if a[0] == compiled.index and a[2] > 0]
-        given = sum(a[2] for a in mine)
+        mine, weights = _given(adjustments, compiled.index)
+        given = sum(weights)
         if given <= left:
             continue
         keep = 0 if compiled.refuse_over_budget else max(left, 0)
-        parts = allocate(keep, [a[2] for a in mine])
-        for adjustment, part in zip(mine, parts, strict=True):
-            back = adjustment[2] - part
-            adjustment[2] = part
-            if adjustment[1] >= 0:
-                amounts[adjustment[1]] += back
-            else:
-                shipping_back += back
+        backs = [w - kept for w, kept in zip(weights, allocate(keep, weights), strict=True)]
+        shipping_back += _take_back(adjustments, mine, backs, amounts)
         record = records.get(compiled.index)
         if record is None:  # not explaining
             continue
@@ -101,7 +95,7 @@ class FunderBudgets:
 
     def apply(
         self,
-        adjustments: list[list[Any]],
+        adjustments: list[Cut],
         amounts: list[int],
         availability: Any,
         records: dict[int, Record],
@@ -166,15 +160,30 @@ class FunderBudgets:
         return shipping_back
 
 
-def take_back(index: int, amount: int, adjustments: list[list[Any]], amounts: list[int]) -> int:
+def take_back(index: int, amount: int, adjustments: list[Cut], amounts: list[int]) -> int:
     """Take ``amount`` back from promotion ``index``'s adjustments, spread in proportion to
     them; returns the part that goes back to the shipping fee."""
-    mine = [a for a in adjustments if a[0] == index and a[2] > 0]
+    mine, given = _given(adjustments, index)
+    return _take_back(adjustments, mine, allocate(amount, given), amounts)
+
+
+def _given(adjustments: list[Cut], index: int) -> tuple[list[int], list[int]]:
+    """The positions of promotion ``index``'s cuts of more than nothing, and their amounts."""
+    mine = [k for k, (p, _, amount) in enumerate(adjustments) if p == index and amount > 0]
+    return mine, [adjustments[k][2] for k in mine]
+
+
+def _take_back(
+    adjustments: list[Cut], positions: list[int], backs: list[int], amounts: list[int]
+) -> int:
+    """Take each of ``backs`` off the cut at the same place in ``positions``; what comes
+    back goes to its line, and the part from the shipping fee's cuts is returned."""
     shipping_back = 0
-    for adjustment, part in zip(mine, allocate(amount, [a[2] for a in mine]), strict=True):
-        adjustment[2] -= part
-        if adjustment[1] >= 0:
-            amounts[adjustment[1]] += part
+    for k, back in zip(positions, backs, strict=True):
+        line = adjustments[k][1]
+        trim_cut(adjustments, k, back)
+        if line >= 0:
+            amounts[line] += back
         else:
-            shipping_back += part
+            shipping_back += back
     return shipping_back

@@ -30,6 +30,7 @@ import math
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,7 @@ from promorules.guardrail import (
     BREACHED,
     CLAMP,
     CLAMPED,
+    Breach,
     Floors,
     Work,
     breaches,
@@ -77,7 +79,15 @@ from promorules.kind import (
 from promorules.messages import Amount, Note
 from promorules.model import bound
 from promorules.plan import FOREVER, Compiled, Plan
-from promorules.quote import GuardrailReport, GuardrailStatus, Quote, Record, Status
+from promorules.quote import (
+    Cut,
+    Floor,
+    GuardrailReport,
+    GuardrailStatus,
+    Quote,
+    Record,
+    Status,
+)
 from promorules.ruleset import (
     BudgetPolicy,
     Funder,
@@ -156,6 +166,7 @@ class Engine:
             partners = {ids[other] for other in compiled.promotion.not_with}
             partners |= named_by.get(compiled.promotion.id, set())
             compiled.not_with = frozenset(partners)
+        self._explain = self.explained  # made once: what a quote prices again to explain
         self._meta = [
             (c.promotion.id, c.promotion.kind, c.lane, self._weights(c), c.promotion.title)
             for c in self._compiled
@@ -384,7 +395,7 @@ class Engine:
             priced.schedule,
             priced.codes,
             priced.defaults,
-            None if explain else lambda: self.explained(cart, context),
+            None if explain else self._explain,
             cart,
             context,
         )
@@ -584,13 +595,10 @@ class Engine:
         if not floors.categories and held(amounts, costs, extra_cost, floors):
             # every floor holds as priced: nothing for the guardrail to do, and the
             # floors' report is worked out only if it is read
-            adjustments = priced.adjustments
-            return priced, GuardrailReport(
-                _OK,
-                lambda: report(Work(amounts, costs, (), adjustments, extra_cost), floors, {}),
-                {},
-                (),
+            held_floors = partial(
+                _floors_as_priced, amounts, costs, priced.adjustments, extra_cost, floors
             )
+            return priced, GuardrailReport(_OK, held_floors, {}, ())
         work = self._work(lines, priced, costs, extra_cost)
         if self.on_breach is CLAMP:
             taken, per_floor = clamp(work, floors, self._trim_order, self._trim_rank)
@@ -618,11 +626,27 @@ class Engine:
             return priced, self._report(work, GuardrailStatus.OK, {}, {}, ())
         if self.on_breach is OnBreach.WARN:
             return priced, self._report(work, GuardrailStatus.BREACHED, {}, {}, ())
-        # reject: drop the promotions behind a breach, lowest in trim order first
+        return self._reject(cart, context, priced, work, found, explain)
+
+    def _reject(
+        self,
+        cart: Cart,
+        context: Context,
+        priced: Pass,
+        work: Work,
+        found: list[Breach],
+        explain: bool,
+    ) -> tuple[Pass, GuardrailReport]:
+        """``on_breach = reject``: drop the promotions behind a breach, lowest in trim
+        order first, pricing again without them until every floor holds (or nothing is
+        left to drop). Apart from :meth:`_guard`, whose every call would otherwise make
+        the cells this one's generators close over."""
+        floors = self.floors
+        lines = cart.lines
         excluded: set[int] = set()
         while found:
             breached = {i for breach in found for i in breach.lines}
-            culprits = {a[0] for a in work.adjustments if a[1] in breached and a[2] > 0}
+            culprits = {p for p, line, a in work.adjustments if line in breached and a > 0}
             culprit = next((i for i in self._trim_order if i in culprits), None)
             if culprit is None:
                 # no discount left behind the breach: a gift's cost may be what breaks it
@@ -698,8 +722,8 @@ class Engine:
         per_floor: dict[str, int],
         rejected: tuple[str, ...],
     ) -> GuardrailReport:
-        floors = self.floors
-        return GuardrailReport(status, lambda: report(work, floors, per_floor), trims, rejected)
+        floors = partial(report, work, self.floors, per_floor)  # worked out if read
+        return GuardrailReport(status, floors, trims, rejected)
 
 
 class Pass:
@@ -723,7 +747,7 @@ class Pass:
     def __init__(
         self,
         amounts: list[int],
-        adjustments: list[list[Any]],
+        adjustments: list[Cut],
         records: dict[int, Record],
         gifts: list[tuple[int, Gift]],
         shipping: int,
@@ -735,7 +759,8 @@ class Pass:
         self.amounts = amounts
         """What is left to pay of each line."""
         self.adjustments = adjustments
-        """``[promotion index, line index (-1: shipping), amount]`` in the order applied."""
+        """Each promotion's discount on each line (or the shipping fee), in the order
+        applied (:data:`~promorules.quote.Cut`)."""
         self.records = records
         """Per promotion index looked at (explaining): what became of it."""
         self.gifts = gifts
@@ -750,6 +775,13 @@ class Pass:
 _OK = GuardrailStatus.OK  # a module global: an enum member read off its class costs ~70 ns
 _NO_GUARDRAIL = GuardrailReport(_OK, (), {}, ())
 _NOTHING: frozenset[int] = frozenset()  # no promotion excluded
+
+
+def _floors_as_priced(
+    amounts: list[int], costs: list[int], cuts: list[Cut], extra_cost: int, floors: Floors
+) -> tuple[Floor, ...]:
+    """The floors' report of a pass that held them all as priced (worked out if read)."""
+    return report(Work(amounts, costs, (), cuts, extra_cost), floors, {})
 
 
 def _normalise_codes(codes: Sequence[str]) -> tuple[str, ...]:

@@ -23,12 +23,11 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any
 
 import attrs
 
 from promorules.money import allocate
-from promorules.quote import Floor, GuardrailStatus
+from promorules.quote import Cut, Floor, GuardrailStatus, trim_cut
 from promorules.ruleset import Guardrails, OnBreach
 
 ORDER = "order"
@@ -37,7 +36,6 @@ ORDER = "order"
 CLAMP = OnBreach.CLAMP
 CLAMPED = GuardrailStatus.CLAMPED
 BREACHED = GuardrailStatus.BREACHED
-_LINE = operator.itemgetter(1)  # an adjustment's line index
 _LINE_NAMES: list[str] = []  # "line[0]", "line[1]", ...: the line floors' names, made once
 _LINE_0 = "line[0]"
 
@@ -121,7 +119,7 @@ class Work:
         amounts: list[int],
         costs: list[int],
         categories: Sequence[str],
-        adjustments: list[list[Any]],
+        adjustments: list[Cut],
         extra_cost: int,
         gifts: Sequence[tuple[int, int]] = (),
     ) -> None:
@@ -135,19 +133,19 @@ class Work:
         self.gifts = gifts
         self.dropped: list[int] = []
         """Positions in ``gifts`` the clamp dropped (their cost is out of ``extra_cost``)."""
-        self._by_line: list[list[list[Any]]] | None = None
+        self._by_line: list[list[int]] | None = None
         self.settled = False
         """Set by the clamp when its last check found every floor held."""
 
     @property
-    def by_line(self) -> list[list[list[Any]]]:
-        """The adjustments of each line; worked out when the clamp first needs them (most
-        quotes break no floor)."""
+    def by_line(self) -> list[list[int]]:
+        """The positions in ``adjustments`` of each line's cuts; worked out when the clamp
+        first needs them (most quotes break no floor)."""
         if self._by_line is None:
             self._by_line = [[] for _ in self.amounts]
-            for adjustment in self.adjustments:
-                if adjustment[1] >= 0:
-                    self._by_line[adjustment[1]].append(adjustment)
+            for k, (_, line, _) in enumerate(self.adjustments):
+                if line >= 0:
+                    self._by_line[line].append(k)
         return self._by_line
 
 
@@ -308,16 +306,17 @@ def _clamp_one(
     on the figures as they stand; so both are one greedy walk down the same discounts,
     the order's need starting where the line's stopped (a discount taken whole is skipped,
     as the general path leaves out discounts of nothing)."""
-    by_rank: dict[int, list[Any]] = {}  # the line's discounts by rank
+    by_rank: dict[int, int] = {}  # the line's discounts by rank: their positions
     count = 0  # how many: more than by_rank holds when two share a rank
     get = rank.get
-    for adjustment in work.adjustments:
-        if adjustment[1] == 0 and adjustment[2] > 0:
-            by_rank[get(adjustment[0], -1)] = adjustment
+    cuts = work.adjustments
+    for k, (index, line, given) in enumerate(cuts):
+        if line == 0 and given > 0:
+            by_rank[get(index, -1)] = k
             count += 1
     if len(by_rank) < count:
         return None
-    mine = [by_rank[r] for r in sorted(by_rank)]
+    mine = list(map(by_rank.__getitem__, sorted(by_rank)))  # no closure over by_rank
     amounts = work.amounts
     amount = amounts[0]
     cost = work.costs[0]
@@ -328,7 +327,7 @@ def _clamp_one(
         den, gap = floors._line
         need = _least(cost, den, gap) - amount
         if need > 0:
-            got = need - _walk(mine, need, taken)
+            got = need - _walk(cuts, mine, need, taken)
             amount += got
             per_floor[_LINE_0] = got
             settled = got == need
@@ -340,7 +339,7 @@ def _clamp_one(
                 least = _drop_gifts(work, den, gap, rank, cost, amount, least)
             need = least - amount
             if need > 0:
-                got = need - _walk(mine, need, taken)
+                got = need - _walk(cuts, mine, need, taken)
                 amount += got
                 per_floor[ORDER] = got
                 settled = settled and got == need
@@ -349,19 +348,19 @@ def _clamp_one(
     return taken, per_floor
 
 
-def _walk(adjustments: list[list[Any]], need: int, taken: dict[int, int]) -> int:
-    """Take up to ``need`` back from ``adjustments`` in their order, each as much as it
-    has (those taken whole before are skipped); returns what is left of ``need``."""
-    for adjustment in adjustments:
-        amount = adjustment[2]
+def _walk(cuts: list[Cut], positions: list[int], need: int, taken: dict[int, int]) -> int:
+    """Take up to ``need`` back from the cuts at ``positions``, in their order, each as
+    much as it has (those taken whole before are skipped); returns what is left of
+    ``need``."""
+    for k in positions:
+        index, line, amount = cuts[k]
         if amount:
-            index = adjustment[0]
             if amount < need:
-                adjustment[2] = 0
+                cuts[k] = (index, line, 0)
                 taken[index] = taken.get(index, 0) + amount
                 need -= amount
             else:
-                adjustment[2] = amount - need
+                cuts[k] = (index, line, amount - need)
                 taken[index] = taken.get(index, 0) + need
                 return 0
     return need
@@ -386,11 +385,13 @@ def _restore_lines(
     outside it), so one sort of the keys orders them line by line in clamp order, and
     each line is taken from greedily. Two discounts of a line sharing a key (a promotion
     with several on the line) are taken in proportion: by ``_take``, line by line."""
-    by_key: dict[int, list[Any]] = {}
+    by_key: dict[int, int] = {}  # their positions
     mine = 0  # the discounts on those lines: more than by_key holds when two share a key
-    for adjustment in work.adjustments:
-        if adjustment[1] in needs and adjustment[2] > 0:
-            by_key[adjustment[1] * span + rank.get(adjustment[0], -1) + 1] = adjustment
+    cuts = work.adjustments
+    get = rank.get
+    for k, (index, at, given) in enumerate(cuts):
+        if at in needs and given > 0:
+            by_key[at * span + get(index, -1) + 1] = k
             mine += 1
     if len(by_key) < mine:
         met = True
@@ -407,12 +408,12 @@ def _restore_lines(
         left = need
         end = (line + 1) * span  # the keys of the next line
         while k < count and keys[k] < end:
-            adjustment = by_key[keys[k]]
+            position = by_key[keys[k]]
             k += 1
             if left:
-                amount, index = adjustment[2], adjustment[0]
+                index, at, amount = cuts[position]
                 take = amount if amount < left else left
-                adjustment[2] = amount - take
+                cuts[position] = (index, at, amount - take)
                 taken[index] = taken.get(index, 0) + take
                 left -= take
         amounts[line] += need - left
@@ -445,7 +446,7 @@ def _drop_gifts(
     returns the least revenue with the gifts kept."""
     if least <= revenue:
         return least  # the floor holds with the gifts as it is
-    most = revenue + sum([a[2] for a in work.adjustments if a[1] >= 0 and a[2] > 0])
+    most = revenue + sum([a for _, line, a in work.adjustments if line >= 0 and a > 0])
     if least <= most:
         return least
     if _least(goods_cost, den, gap) > most:
@@ -480,45 +481,48 @@ def _take(
     """Take up to ``need`` back from adjustments on ``lines``, lowest-ranked promotion
     first; a promotion's share is taken from its lines in proportion (largest remainder;
     each of them whole when the promotion is taken back whole)."""
-    by_promotion: dict[int, list[list[Any]]] = {}
+    by_promotion: dict[int, list[int]] = {}  # the positions of each promotion's cuts
     whole = len(lines) == len(work.amounts)  # the order floor: every line, ascending
+    cuts = work.adjustments
     if whole:
         # straight from the adjustments, put in line order below for the promotions
         # actually trimmed: the order by_line gives, without building it
-        for adjustment in work.adjustments:
-            if adjustment[1] >= 0 and adjustment[2] > 0:
-                found = by_promotion.get(adjustment[0])
+        for k, (index, line, given) in enumerate(cuts):
+            if line >= 0 and given > 0:
+                found = by_promotion.get(index)
                 if found is None:
-                    by_promotion[adjustment[0]] = [adjustment]
+                    by_promotion[index] = [k]
                 else:
-                    found.append(adjustment)
+                    found.append(k)
     else:
         by_line = work.by_line
         for i in lines:
-            for adjustment in by_line[i]:
-                if adjustment[2] > 0:
-                    by_promotion.setdefault(adjustment[0], []).append(adjustment)
+            for k in by_line[i]:
+                index, _, given = cuts[k]
+                if given > 0:
+                    by_promotion.setdefault(index, []).append(k)
     amounts = work.amounts
     got = 0
     for index in sorted(by_promotion, key=lambda p: rank.get(p, -1)):
         if got >= need:
             break
-        adjustments = by_promotion[index]
-        weights = [a[2] for a in adjustments]
+        positions = by_promotion[index]
+        weights = [cuts[k][2] for k in positions]
         available = sum(weights)
         if need - got >= available:  # all of it back: each part is its whole weight
             take = available
-            for adjustment in adjustments:
-                amounts[adjustment[1]] += adjustment[2]
-                adjustment[2] = 0
+            for k in positions:
+                _, line, given = cuts[k]
+                amounts[line] += given
+                cuts[k] = (index, line, 0)
         else:
             take = need - got
-            if whole:
-                adjustments.sort(key=_LINE)  # stable: ties keep the order they were made
-                weights = [a[2] for a in adjustments]
-            for adjustment, part in zip(adjustments, allocate(take, weights), strict=True):
-                adjustment[2] -= part
-                amounts[adjustment[1]] += part
+            if whole:  # stable: ties keep the order they were made
+                positions.sort(key=lambda k: cuts[k][1])
+                weights = [cuts[k][2] for k in positions]
+            for k, part in zip(positions, allocate(take, weights), strict=True):
+                amounts[cuts[k][1]] += part
+                trim_cut(cuts, k, part)
         taken[index] = taken.get(index, 0) + take
         got += take
     return got

@@ -611,7 +611,7 @@ class _Writer:
         emit(depth + 2, "off = shipping")
         emit(depth + 1, "if off > 0:")
         emit(depth + 2, "shipping -= off")
-        emit(depth + 2, f"append([{index}, -1, off])")
+        emit(depth + 2, f"append(({index}, -1, off))")
 
     def _give(self, depth: int, index: str) -> None:
         """Give ``amount`` off line ``i`` for promotion ``index``, capped at what is left."""
@@ -621,7 +621,7 @@ class _Writer:
         emit(depth + 1, "amount = left")
         emit(depth, "if amount > 0:")
         emit(depth + 1, "amounts[i] = left - amount")
-        emit(depth + 1, f"append([{index}, i, amount])")
+        emit(depth + 1, f"append(({index}, i, amount))")
         if not self.partners:
             return
         if index.isdigit():

@@ -226,6 +226,13 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
             else:
                 second += 1
         return [first, second]
+    return _allocate_over(total, weights, weight_sum)
+
+
+def _allocate_over(total: int, weights: Sequence[int], weight_sum: int) -> list[int]:
+    """:func:`allocate` over three weights or more (apart: its comprehensions close over
+    ``total`` and ``weight_sum``, which would make cells on every call of the short ones)."""
+    count = len(weights)
     parts = [total * weight // weight_sum for weight in weights]
     left = total - sum(parts)
     if left:

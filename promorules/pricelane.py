@@ -15,13 +15,13 @@ from promorules.counters import Consumed, CounterKey
 from promorules.kind import Offer, Reason
 from promorules.messages import Note
 from promorules.plan import Compiled
-from promorules.quote import Record, Status
+from promorules.quote import Cut, Record, Status
 
 
 def apply_prices(
     offers: list[tuple[Compiled, Offer]],
     state: Any,
-    adjustments: list[list[Any]],
+    adjustments: list[Cut],
     touched: list[set[int]] | None,
     records: dict[int, Record] | None,
     consumes: list[Consumed],
@@ -53,7 +53,7 @@ def apply_prices(
         if amount <= 0:
             return False
         amounts[line] -= amount
-        adjustments.append([index, line, amount])
+        adjustments.append((index, line, amount))
         if touched is not None:
             touched[line].add(index)
         applied[index] = applied.get(index, 0) + amount

@@ -46,7 +46,9 @@ class Settler:
             if offer.gifts:
                 self._add_gifts(compiled, offer.gifts, gifts, records, consumes)
             if offer.consumes:
-                consumes.extend((compiled.index, key, n, -1) for key, n in offer.consumes)
+                index = compiled.index
+                for key, n in offer.consumes:  # a loop: a generator would make cells here
+                    consumes.append((index, key, n, -1))
 
     def _add_gifts(
         self,

@@ -96,7 +96,7 @@ def resolve(
     members: dict[str, list[tuple[Compiled, Offer]]] = {}  # by group, in lane order
     contested = False
     for c, o in offers:
-        if c.not_with and any(p.index in c.not_with for p, _ in offers):
+        if c.not_with and _partnered(c, offers):
             return _clashes(offers, records, amounts, shipping)
         group = c.group
         if group is not None:
@@ -109,10 +109,7 @@ def resolve(
     if not contested:
         return offers
     if amounts is None:
-        keep = set()
-        for group_offers in members.values():
-            best = max(group_offers, key=lambda m: (_worth(m[1]), m[0].priority, -m[0].index))
-            keep.add(best[0].index)
+        keep = {max(m, key=_asked)[0].index for m in members.values()}
     else:
         keep = _settle_groups(offers, members, amounts, shipping)
     out = []
@@ -121,16 +118,32 @@ def resolve(
         if group is None or compiled.index in keep or len(members[group]) == 1:
             out.append((compiled, offer))
         elif records is not None:
-            winner = next(c for c, _ in offers if c.group == group and c.index in keep)
-            records[compiled.index] = Record(
-                Status.NOT_APPLIED,
-                0,
-                offer.base,
-                Reason.LOST_TO_GROUP,
-                (Note("lost-to", {"winners": (winner.promotion.id,)}),),
-                None,
-            )
+            records[compiled.index] = _lost(offer, [c for c, _ in members[group]], keep)
     return out
+
+
+def _partnered(compiled: Compiled, offers: list[tuple[Compiled, Offer]]) -> bool:
+    """Whether a ``not_with`` partner of ``compiled`` is among ``offers``."""
+    return any(p.index in compiled.not_with for p, _ in offers)
+
+
+def _asked(member: tuple[Compiled, Offer]) -> tuple[int, int, int]:
+    """A group member ranked by what it asks, then priority, then declaration."""
+    compiled, offer = member
+    return (_worth(offer), compiled.priority, -compiled.index)
+
+
+def _lost(offer: Offer, group: list[Compiled], keep: set[int]) -> Record:
+    """The record of a group member that lost to the group's winner (in ``keep``)."""
+    winner = next(c for c in group if c.index in keep)
+    return Record(
+        Status.NOT_APPLIED,
+        0,
+        offer.base,
+        Reason.LOST_TO_GROUP,
+        (Note("lost-to", {"winners": (winner.promotion.id,)}),),
+        None,
+    )
 
 
 def _settle_groups(
@@ -142,9 +155,11 @@ def _settle_groups(
     """The winner of each contested group (promotion indexes): the lane is followed in
     order, each offer kept claiming its part of its lines (capped at what is left); a
     group is settled at its first member, each member worth what it would give on what
-    is left then (lines, shipping fee, gifts at their value)."""
+    is left then (lines, shipping fee, gifts at their value). The lane is followed no
+    further than the last group settled."""
     left: dict[int, int] = {}  # what is left of the lines claimed on so far
     settled: dict[str, int] = {}
+    contested = sum([len(m) > 1 for m in members.values()])
     for compiled, offer in offers:
         group = compiled.group
         if group is not None and len(members[group]) > 1:
@@ -169,6 +184,8 @@ def _settle_groups(
                 if best is None or key > best:
                     best, compiled, offer = key, c, o
             settled[group] = compiled.index
+            if len(settled) == contested:
+                break  # the last group settled: what is claimed after it changes nothing
         _claim(offer, left, amounts)
         if offer.shipping_off and shipping > 0:
             shipping -= min(offer.shipping_off, shipping)

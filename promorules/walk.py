@@ -19,7 +19,7 @@ from promorules.kind import Gift, Lane, NotApplied, Offer, PricingState, Reason
 from promorules.messages import Note
 from promorules.plan import Compiled, Plan
 from promorules.pricelane import apply_prices
-from promorules.quote import Record, Status
+from promorules.quote import Cut, Record, Status
 from promorules.stacking import resolve
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def walk(
     records: dict[int, Record],
     redeemed: dict[int, tuple[str, ...]],
 ) -> tuple[
-    list[list[Any]],
+    list[Cut],
     list[tuple[int, Gift]],
     list[Consumed],
     list[tuple[list[tuple[int, int]], Any]],
@@ -56,7 +56,7 @@ def walk(
     lines = state.lines
     amounts = state.amounts
     availability = state.availability
-    adjustments: list[list[Any]] = []
+    adjustments: list[Cut] = []
     touched: list[set[int]] | None = [set() for _ in lines] if engine.tracks_lines else None
     gifts: list[tuple[int, Gift]] = []
     # (promotion index, counter, amount): the quote keeps those of promotions that
@@ -184,7 +184,7 @@ def walk(
                         amount = left
                     if amount > 0:
                         amounts[i] -= amount
-                        append([index, i, amount])
+                        append((index, i, amount))
                         if touched is not None:
                             touched[i].add(index)
                         applied += amount
@@ -193,7 +193,7 @@ def walk(
                     off = min(off, shipping)
                     if off > 0:
                         shipping -= off
-                        append([index, -1, off])
+                        append((index, -1, off))
                         applied += off
                 if not explain:
                     continue

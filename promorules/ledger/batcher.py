@@ -43,7 +43,7 @@ import time
 from _thread import LockType, allocate_lock
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from promorules.counters import CounterKey, CounterSpec
 from promorules.ledger import shards as sharding
@@ -59,9 +59,10 @@ from promorules.ledger.base import (
     Reservation,
     ReservationState,
     Step,
+    _batch_key,
     _settled,
 )
-from promorules.ledger.errors import InvalidRequest, LedgerError
+from promorules.ledger.errors import InvalidRequest, LedgerError, UnknownCounter
 
 T = TypeVar("T")
 
@@ -319,16 +320,19 @@ class AsyncBatchingLedger:
 
     For checkout code that runs on an event loop: ``await reserve(...)``, ``await
     commit(...)`` and ``await release(...)`` (and the ``_many`` forms) join the batch
-    filling on the loop; one batch at a time goes to the backend, in a thread of its own
-    so the loop keeps running, and the next fills meanwhile. A batch leaves when the one
-    before is done and either it has as many callers as the last one had, or ``max_wait``
-    seconds have passed since its first call, or it holds ``max_batch`` orders: the
-    thread batcher's rules (:class:`BatchingLedger`). Each caller gets its own outcome
-    (the reservation, or the error raised); a backend failure is raised in every caller
-    of that batch. A caller cancelled while its batch is in the backend does not stop
-    it: its order may be taken, and a replay with its key says how it went. Everything
-    else is the ledger's (``.ledger``). Use it from one event loop; ``await aclose()``
-    waits for the batches taken in and closes the ledger.
+    filling on the loop; one batch at a time goes to the backend and the next fills
+    meanwhile. A ledger that can send a batch from the loop (:class:`AsyncBackend`:
+    Redis) sends the usual one so, with no thread between; any other batch goes through
+    ``ledger._batch`` in a thread of the front's, so the loop keeps running. A batch
+    leaves when the one before is done and either it has as many callers as the last one
+    had, or ``max_wait`` seconds have passed since its first call, or it holds
+    ``max_batch`` orders: the thread batcher's rules (:class:`BatchingLedger`). Each
+    caller gets its own outcome (the reservation, or the error raised); a backend failure
+    is raised in every caller of that batch. A caller cancelled while its batch is in the
+    backend does not stop it: its order may be taken, and a replay with its key says how
+    it went. Everything else is the ledger's (``.ledger``). Use it from one event loop;
+    ``await aclose()`` waits for the batches taken in and closes its connection and the
+    ledger.
     """
 
     def __init__(
@@ -343,6 +347,8 @@ class AsyncBatchingLedger:
         self._runner: asyncio.Task[None] | None = None
         self._closed = False
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="ledger-batch")
+        self._sender = ledger.async_batches() if isinstance(ledger, AsyncBackend) else None
+        self._shards_unread = True
 
     async def reserve(
         self,
@@ -405,6 +411,8 @@ class AsyncBatchingLedger:
         if self._runner is not None:
             await asyncio.shield(self._runner)
         self._thread.shutdown()
+        if self._sender is not None:
+            await self._sender.aclose()
         self.ledger.close()
 
     async def _steps(
@@ -468,7 +476,7 @@ class AsyncBatchingLedger:
             self._callers = len(taken)
             items = [item for chunk, _ in taken for item in chunk]
             try:
-                outcomes = await loop.run_in_executor(self._thread, self.ledger._batch, items)
+                outcomes = await self._run(items)
             except asyncio.CancelledError:  # the loop is going away: so are its callers
                 for _, future in (*taken, *self._pending):
                     future.cancel()
@@ -486,3 +494,61 @@ class AsyncBatchingLedger:
                 if not future.done():  # a caller cancelled meanwhile does not want it
                     future.set_result(outcomes[at : at + len(chunk)])
                 at += len(chunk)
+
+    async def _run(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        """One batch: from the loop when the ledger can, else ``ledger._batch`` in a thread.
+
+        From the loop goes the usual batch: no key twice, no sharded counter. Anything
+        else takes the ledger's own path (rounds, shards), which is the definition.
+        """
+        loop = asyncio.get_running_loop()
+        sender = self._sender
+        if (
+            sender is None
+            or self._shards_unread
+            or self.ledger._shard_map()
+            or len({_batch_key(item) for item in items}) < len(items)
+        ):
+            self._shards_unread = False  # _batch reads the ledger's shard counts
+            return await loop.run_in_executor(self._thread, self.ledger._batch, items)
+        holds = [item for item in items if isinstance(item, Hold)]
+        steps = [item for item in items if isinstance(item, Step)]
+        try:
+            reserved, moved = await sender.apply_many(holds, steps)
+        except LedgerError as exc:
+            return [exc] * len(items)
+        done, stepped = iter(reserved), iter(moved)
+        outcomes = [next(done) if isinstance(item, Hold) else next(stepped) for item in items]
+        stale = [
+            i
+            for i, (item, outcome) in enumerate(zip(items, outcomes, strict=True))
+            if isinstance(item, Hold) and isinstance(outcome, UnknownCounter)
+        ]
+        if stale:
+            # maybe a counter another process sharded since the shard counts were read:
+            # the ledger's own path reads them again (nothing was written for these)
+            again = await loop.run_in_executor(
+                self._thread, self.ledger._batch, [items[i] for i in stale]
+            )
+            for i, outcome in zip(stale, again, strict=True):
+                outcomes[i] = outcome
+        return outcomes
+
+
+class AsyncBatchSender(Protocol):
+    """What a ledger's ``async_batches()`` gives: its batch step, sent from the loop."""
+
+    async def apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        """``Ledger._apply_many``, awaited."""
+
+    async def aclose(self) -> None:
+        """Close its connection."""
+
+
+@runtime_checkable
+class AsyncBackend(Protocol):
+    """A ledger that can send a batch from an event loop (the Redis ledger)."""
+
+    def async_batches(self) -> AsyncBatchSender: ...

@@ -26,17 +26,22 @@ reservation's hash keeps what its refunds gave back in all, ``refunded``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
+import redis.asyncio
+import redis.asyncio.connection
 import redis.exceptions
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -77,6 +82,12 @@ from promorules.ledger.errors import (
     UnknownCounter,
     UnknownReservation,
 )
+
+_pack: Callable[[tuple[Any, ...]], bytes] | None
+try:
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover - redis[hiredis] brings it; without, redis-py packs
+    _pack = None
 
 NAMESPACE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
 SWEEP_BATCH = 500
@@ -119,13 +130,14 @@ DRIVER_OPTIONS = (
 )
 
 # One reserve, decided against the counters as the orders before it in the batch left
-# them. KEYS: paused, due, counters, reservations. ARGV from ``at``: idempotency key,
-# fingerprint, now, expires_at, n, n amounts, n names, n template names, m, m promotions.
-# Returns its verdict and where the next order's arguments start.
+# them; ``pausing`` says whether any promotion is paused (read once a batch: nothing else
+# runs during a script). KEYS: paused, due, counters, reservations. ARGV from ``at``:
+# idempotency key, fingerprint, now, expires_at, n, n amounts, n names, n template
+# names, m, m promotions. Returns its verdict and where the next order's arguments start.
 RESERVE = (
     LESS
     + """
-local function reserve(prefix, at)
+local function reserve(prefix, at, pausing)
   local key, fingerprint, now, deadline = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   local n = tonumber(ARGV[at + 4])
   local amounts, names, templates = at + 4, at + 4 + n, at + 4 + 2 * n
@@ -139,7 +151,7 @@ local function reserve(prefix, at)
     return {'replay', seen[2], seen[3], seen[4]}, after
   end
   local paused = {}
-  for i = 1, m do
+  for i = 1, pausing and m or 0 do
     local p = ARGV[promotions + i]
     if redis.call('SISMEMBER', KEYS[1], p) == 1 then paused[#paused + 1] = p end
   end
@@ -242,8 +254,10 @@ BATCH = (
     + """
 local prefix, reserves = ARGV[1], tonumber(ARGV[2])
 local reserved, moved, at = {}, {}, 3
+-- nothing paused (the usual case): no order's promotions need looking up
+local pausing = reserves > 0 and redis.call('SCARD', KEYS[1]) > 0
 for i = 1, reserves do
-  reserved[i], at = reserve(prefix, at)
+  reserved[i], at = reserve(prefix, at, pausing)
 end
 for i = at, #ARGV, 3 do
   moved[#moved + 1] = transition(prefix, ARGV[i], ARGV[i + 1], ARGV[i + 2])
@@ -435,9 +449,8 @@ class RedisLedger(Ledger):
             url,
             max_connections=max(1, pool),
             timeout=20,
-            decode_responses=True,
-            socket_timeout=10,
             retry=Retry(NoBackoff(), 0),
+            **_CONNECTION_SETTINGS,
         )
         self._redis = redis.Redis(connection_pool=connections)
         register = self._redis.register_script
@@ -458,6 +471,12 @@ class RedisLedger(Ledger):
         self._meta_key = f"{n}:meta"
         self._log_key = f"{n}:log"
         self._refunds_key = f"{n}:refunds"
+        self._batch_keys = [
+            self._paused_key,
+            self._due_key,
+            self._counters_key,
+            self._reservations_key,
+        ]
         self._settle_key_format()
 
     @classmethod
@@ -538,19 +557,27 @@ class RedisLedger(Ledger):
     def _apply_many(
         self, holds: Sequence[Hold], steps: Sequence[Step]
     ) -> tuple[list[Outcome], list[Outcome]]:
+        with _translated():
+            reply = self._batch_script(keys=self._batch_keys, args=self._batch_args(holds, steps))
+        return _batch_outcomes(holds, steps, reply)
+
+    def _batch_args(self, holds: Sequence[Hold], steps: Sequence[Step]) -> list[str]:
+        """The batch script's ARGV (see BATCH)."""
         args = [self.namespace, str(len(holds))]
         for hold in holds:
-            args += [hold.key, hold.fingerprint, repr(hold.now), repr(hold.expires_at)]
+            args += (hold.key, hold.fingerprint, repr(hold.now), repr(hold.expires_at))
             args += _consumption_args(hold.consumption)
         for step in steps:
-            args += [step.key, step.target.value, repr(step.now)]
-        keys = [self._paused_key, self._due_key, self._counters_key, self._reservations_key]
-        with _translated():
-            reserved, moved = self._batch_script(keys=keys, args=args)
-        return (
-            [_reserved(hold, out) for hold, out in zip(holds, reserved, strict=True)],
-            [_moved(step, out) for step, out in zip(steps, moved, strict=True)],
-        )
+            args += (step.key, step.target.value, repr(step.now))
+        return args
+
+    def async_batches(self) -> AsyncBatches:
+        """A connection of the running event loop's for this ledger's batches.
+
+        ``AsyncBatchingLedger`` sends its batches through it from the loop itself, with
+        no thread between; ``await aclose()`` closes it.
+        """
+        return AsyncBatches(self)
 
     def _get(self, idempotency_key: str) -> Reservation | None:
         with _translated():
@@ -684,6 +711,87 @@ class RedisLedger(Ledger):
         return [(seq, str(text)) for seq, text in enumerate(found, 1)]
 
 
+class AsyncBatches:
+    """A RedisLedger's batch script, sent on an asyncio connection of its own.
+
+    The same script with the same arguments and replies as ``RedisLedger._apply_many``;
+    only the I/O differs. redis-py's asyncio client makes the connection (URL, auth,
+    TLS, database); the command is packed by hiredis, as the blocking client does (the
+    asyncio one packs it in Python, a few microseconds an argument). One batch at a
+    time (AsyncBatchingLedger's rule; a lock keeps it so for any caller), so one
+    connection, kept between batches and dropped when a call fails or is cancelled
+    half-way.
+    """
+
+    def __init__(self, ledger: RedisLedger) -> None:
+        self._ledger = ledger
+        self._redis = redis.asyncio.Redis.from_url(
+            ledger.url, retry=AsyncRetry(NoBackoff(), 0), **_CONNECTION_SETTINGS
+        )
+        self._connection: redis.asyncio.connection.AbstractConnection | None = None
+        self._one_at_a_time = asyncio.Lock()
+        keys = ledger._batch_keys
+        self._head: tuple[str | int, ...] = ("EVALSHA", _BATCH_SHA, len(keys), *keys)
+
+    async def apply_many(
+        self, holds: Sequence[Hold], steps: Sequence[Step]
+    ) -> tuple[list[Outcome], list[Outcome]]:
+        args = self._ledger._batch_args(holds, steps)
+        with _translated():
+            try:
+                reply = await self._call(args)
+            except redis.exceptions.NoScriptError:  # a new or restarted server
+                await self._redis.script_load(BATCH)
+                reply = await self._call(args)
+        return _batch_outcomes(holds, steps, reply)
+
+    async def _call(self, args: Sequence[str]) -> Any:
+        async with self._one_at_a_time:
+            return await self._send(args)
+
+    async def _send(self, args: Sequence[str]) -> Any:
+        connection = self._connection
+        if connection is None:
+            connection = await self._redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+            self._connection = connection
+        command: tuple[str | int, ...] = (*self._head, *args)
+        try:
+            packed = connection.pack_command(*command) if _pack is None else _pack(command)
+            await connection.send_packed_command(packed, False)
+            return await connection.read_response()
+        except redis.exceptions.ResponseError:
+            raise  # an error reply: the connection is in step
+        except BaseException:
+            # a reply may be on its way: this connection is out of step, never reuse it
+            self._connection = None
+            await connection.disconnect()
+            await self._redis.connection_pool.release(connection)
+            raise
+
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            await self._redis.connection_pool.release(self._connection)
+            self._connection = None
+        await self._redis.aclose()
+
+
+_BATCH_SHA = hashlib.sha1(BATCH.encode()).hexdigest()
+
+# Both the blocking pool and the asyncio client; each with no automatic retries (an
+# adjust is not idempotent): a timeout is BackendUnavailable and the caller decides.
+_CONNECTION_SETTINGS: dict[str, Any] = {"decode_responses": True, "socket_timeout": 10}
+
+
+def _batch_outcomes(
+    holds: Sequence[Hold], steps: Sequence[Step], reply: Sequence[Any]
+) -> tuple[list[Outcome], list[Outcome]]:
+    reserved, moved = reply
+    return (
+        [_reserved(hold, out) for hold, out in zip(holds, reserved, strict=True)],
+        [_moved(step, out) for step, out in zip(steps, moved, strict=True)],
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def _consumption_args(consumption: Consumption) -> tuple[str, ...]:
     """The reserve script's arguments for a consumption, from ``n`` on (see RESERVE).
@@ -736,9 +844,10 @@ def _moved(step: Step, out: Sequence[Any]) -> Outcome:
     verdict, text, state, created_at, expires_at = out
     if verdict == "refuse" or (verdict == "moved" and state == ReservationState.EXPIRED.value):
         return ReservationClosed(step.key, state, verb(step.target))
-    return Reservation(
-        step.key, decode(text), ReservationState(state), float(created_at), float(expires_at)
-    )
+    return Reservation(step.key, decode(text), _STATES[state], float(created_at), float(expires_at))
+
+
+_STATES = {state.value: state for state in ReservationState}
 
 
 def _reservation(row: Sequence[Any]) -> Reservation:

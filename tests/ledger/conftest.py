@@ -9,14 +9,17 @@ file, a PostgreSQL schema, a Redis key prefix) and destroys it afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from promorules.ledger import BatchingLedger, Ledger, open_ledger
+from promorules.ledger import AsyncBatchingLedger, BatchingLedger, Ledger, Outcome, open_ledger
+from promorules.ledger.base import Hold, Step
 
 BACKENDS = ("memory", "sqlite", "postgres", "redis")
 SERVER_ENV = {
@@ -99,7 +102,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-MODES = ("direct", "batched", "sharded", "lanes")
+MODES = ("direct", "batched", "sharded", "async", "lanes")
 SHARDS = 3
 
 
@@ -112,12 +115,42 @@ def shards_of(mode: str) -> int:
     return SHARDS if sharded(mode) else 1
 
 
-def in_front(ledger: Ledger, mode: str) -> Ledger:
-    """``ledger`` as ``mode`` reaches it: as it is, or behind a batcher of 1 or SHARDS lanes."""
+class LoopFronted(BatchingLedger):
+    """``ledger`` whose reserves, commits and releases go through an AsyncBatchingLedger
+    on an event loop of its own thread: the ``async`` mode, in which every call of the
+    suite reaches the backend as asyncio checkout code's would (on Redis, batches sent
+    from the loop). Everything else goes straight through, as BatchingLedger's does.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        super().__init__(ledger)
+        self._loop = asyncio.new_event_loop()
+        self._runs = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._runs.start()
+        self.front = AsyncBatchingLedger(ledger)
+
+    def _batch(self, items: Sequence[Hold | Step]) -> list[Outcome]:
+        return asyncio.run_coroutine_threadsafe(self.front._submit(items), self._loop).result()
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return  # closed before, as a ledger may be (by a front put before it)
+        asyncio.run_coroutine_threadsafe(self.front.aclose(), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._runs.join()
+        self._loop.close()
+
+
+def in_mode(ledger: Ledger, mode: str) -> Ledger:
+    """``ledger`` as ``mode`` reaches it: behind a BatchingLedger (batched; lanes: of
+    SHARDS lanes), behind an AsyncBatchingLedger (async), or as opened (direct; sharded
+    is how it was opened)."""
     if mode == "batched":
         return BatchingLedger(ledger)
     if mode == "lanes":
         return BatchingLedger(ledger, lanes=SHARDS)
+    if mode == "async":
+        return LoopFronted(ledger)
     return ledger
 
 
@@ -127,8 +160,9 @@ def mode(request: pytest.FixtureRequest) -> str:
 
     ``direct``: as opened; ``batched``: behind a BatchingLedger, so concurrent calls
     coalesce into batches; ``sharded``: every counter provisioned (templates aside) is
-    split into SHARDS shards; ``lanes``: both, the batcher running SHARDS lanes (each
-    aiming at a shard of its own).
+    split into SHARDS shards; ``async``: behind an AsyncBatchingLedger (LoopFronted);
+    ``lanes``: sharded, behind a batcher of SHARDS lanes (each aiming at a shard of its
+    own).
     """
     return str(request.param)
 
@@ -145,7 +179,7 @@ def open_more(ledger_url: str, backend: str, mode: str) -> Iterator[Factory]:
         else:
             ledger = open_ledger(ledger_url, shards=shards_of(mode), **kwargs)  # type: ignore[arg-type]
             shared[backend] = ledger
-        ledger = in_front(ledger, mode)
+        ledger = in_mode(ledger, mode)
         opened.append(ledger)
         return ledger
 

@@ -26,7 +26,7 @@ from promorules.ledger import (
     RetryableLedgerError,
     open_ledger,
 )
-from tests.ledger.conftest import MODES, in_front, shards_of
+from tests.ledger.conftest import MODES, in_mode, shards_of
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
 BUDGET = CounterKey(CounterKind.BUDGET, "flash")
@@ -40,7 +40,7 @@ UNITS = 100_000  # enough that the workers never sell out: every kill hits live 
 
 def _open(url: str, mode: str) -> Ledger:
     ledger = open_ledger(url)
-    return in_front(ledger, mode)
+    return in_mode(ledger, mode)
 
 
 def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
@@ -50,7 +50,7 @@ def _checkout_loop(url: str, seed: int, reserved: Any, mode: str) -> None:
     the middle of batches.
     """
     ledger = _open(url, mode)
-    if mode in ("batched", "lanes"):
+    if mode in ("batched", "async", "lanes"):
         for thread in range(1, 4):
             threading.Thread(
                 target=_loop, args=(ledger, seed * 10 + thread, reserved), daemon=True

@@ -24,7 +24,7 @@ from promorules.ledger import (
     RetryableLedgerError,
     open_ledger,
 )
-from tests.ledger.conftest import in_front, shards_of
+from tests.ledger.conftest import in_mode, shards_of
 from tests.ledger.unprotected import NaiveStock, naive_stock, naive_take
 
 STOCK = CounterKey(CounterKind.FLASH_STOCK, "flash", "sku-1")
@@ -156,7 +156,7 @@ def _process_body(
     """One checkout process running ``threads`` contenders (behind one batcher, batched)."""
     if naive_backend is None:
         ledger = open_ledger(url)
-        ledger = in_front(ledger, mode)
+        ledger = in_mode(ledger, mode)
         contender = protected(ledger, ((STOCK, 1),))
     else:
         stock: NaiveStock = naive_stock(naive_backend, url)

@@ -30,7 +30,7 @@ from promorules.counters import Consumption, CounterKey, CounterKind
 from promorules.ledger import Ledger, RefundExceeded, open_ledger
 from promorules.refund import ClawBack, ReturnPolicy, refund
 from tests.helpers import ALL_KINDS, cart, ctx, engine, line, yuan
-from tests.ledger.conftest import SERVER_ENV, in_front, server_url, shards_of, with_namespace
+from tests.ledger.conftest import SERVER_ENV, in_mode, server_url, shards_of, with_namespace
 
 RULES = engine(
     """
@@ -80,7 +80,7 @@ def fresh_ledger(backend: str, mode: str, tmp_path: Path) -> Iterator[Ledger]:
         "memory": "memory://",
         "sqlite": f"sqlite:///{tmp_path / (name + '.db')}",
     }.get(backend) or with_namespace(server_url(backend), name)
-    ledger = in_front(open_ledger(url, shards=shards_of(mode)), mode)
+    ledger = in_mode(open_ledger(url, shards=shards_of(mode)), mode)
     try:
         ledger.provision(RULES.counters)
         yield ledger

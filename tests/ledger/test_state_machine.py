@@ -38,7 +38,7 @@ from tests.ledger.conftest import (
     BACKENDS,
     MODES,
     FakeClock,
-    in_front,
+    in_mode,
     server_url,
     sharded,
     shards_of,
@@ -179,7 +179,7 @@ class Model:
 
 class LedgerMachine(RuleBasedStateMachine):
     open_url: Callable[[], tuple[str, Callable[[], None]]]
-    mode = "direct"  # or behind a batcher, or with every counter in SHARDS shards
+    mode = "direct"  # or behind a batcher (thread or asyncio), or every counter in SHARDS shards
     # Orders that got a reservation, so commit and release mostly aim at real ones.
     tried = Bundle("tried")
 
@@ -193,7 +193,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _open(self) -> Ledger:
         ledger = open_ledger(self.url, clock=self.clock, shards=shards_of(self.mode))
-        return in_front(ledger, self.mode)
+        return in_mode(ledger, self.mode)
 
     def teardown(self) -> None:
         self.ledger.close()

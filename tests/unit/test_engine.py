@@ -236,6 +236,21 @@ def test_budget_trims_to_what_is_left_or_refuses() -> None:
     assert refused.consumption == ()
 
 
+def test_a_trimmed_budget_keeps_its_split_by_largest_remainder_of_what_is_kept() -> None:
+    # 10.00 off two lines of 100.00 (5.00 each), 5.01 left: the 5.01 kept is split by
+    # largest remainder, the odd minor unit to the earlier line (2.51 / 2.50); splitting
+    # the 4.99 taken back instead would leave 2.50 / 2.51
+    key = CounterKey(CounterKind.BUDGET, "p")
+    trim = engine(promo("p", "store", "100", "10", 'budget = "1000"'))
+    low = Context(at=ctx().at, availability=Snapshot({key: yuan("5.01")}))
+    for quote in (
+        trim.price(cart(line("a", 1, "100"), line("b", 1, "100")), low),
+        trim.explained(cart(line("a", 1, "100"), line("b", 1, "100")), low),
+    ):
+        assert [ql.discount for ql in quote.lines] == [yuan("2.51"), yuan("2.50")]
+        assert quote.consumption == ((key, yuan("5.01")),)
+
+
 def test_budgeted_promotions_and_funders_appear_in_the_consumption() -> None:
     header = (
         '[campaign]\nname = "T"\ncurrency = "CNY"\ntimezone = "Asia/Shanghai"\n'

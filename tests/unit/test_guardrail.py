@@ -136,8 +136,8 @@ def test_a_coupon_the_clamp_takes_back_entirely_consumes_no_use() -> None:
 
 def test_clamp_restores_each_line_by_rank_whatever_order_the_discounts_were_made_in() -> None:
     floors = Floors(Fraction(0), None, {})
-    adjustments = [[1, 0, 20], [0, 0, 15], [2, 0, 10], [0, 2, 5], [2, 1, 7], [1, 2, 40]]
-    adjustments += [[2, -1, 800], [0, 2, 0]]  # shipping, and a discount of nothing
+    adjustments = [(1, 0, 20), (0, 0, 15), (2, 0, 10), (0, 2, 5), (2, 1, 7), (1, 2, 40)]
+    adjustments += [(2, -1, 800), (0, 2, 0)]  # shipping, and a discount of nothing
     work = Work([50, 100, 30], [80, 90, 60], (), adjustments, 0)
     # trim order 2, 0, 1: line 0 misses 30 (10 from 2, 15 from 0, 5 from 1), line 1
     # holds, line 2 misses 30 (5 from 0, 25 from 1)
@@ -146,49 +146,49 @@ def test_clamp_restores_each_line_by_rank_whatever_order_the_discounts_were_made
     assert list(per_floor.items()) == [("line[0]", 30), ("line[2]", 30)]
     assert work.amounts == [80, 100, 60] and work.settled
     assert adjustments == [
-        [1, 0, 15], [0, 0, 0], [2, 0, 0], [0, 2, 0], [2, 1, 7], [1, 2, 15], [2, -1, 800], [0, 2, 0]
+        (1, 0, 15), (0, 0, 0), (2, 0, 0), (0, 2, 0), (2, 1, 7), (1, 2, 15), (2, -1, 800), (0, 2, 0)
     ]  # fmt: skip
 
 
 def test_clamp_takes_a_promotions_discounts_on_one_line_in_proportion() -> None:
     floors = Floors(Fraction(0), None, {})
-    adjustments = [[0, 0, 30], [1, 0, 10], [1, 0, 30], [0, 1, 3], [1, 1, 4]]
+    adjustments = [(0, 0, 30), (1, 0, 10), (1, 0, 30), (0, 1, 3), (1, 1, 4)]
     work = Work([40, 10], [70, 15], (), adjustments, 0)
     # line 0 misses 30, all from promotion 1 (ranked first), 10 : 30 -> 8 : 22 (largest
     # remainder, the tie to the earlier); line 1 misses 5: 4 from promotion 1, 1 from 0
     taken, per_floor = clamp(work, floors, [1, 0])
     assert list(taken.items()) == [(1, 34), (0, 1)]
     assert per_floor == {"line[0]": 30, "line[1]": 5}
-    assert adjustments == [[0, 0, 30], [1, 0, 2], [1, 0, 8], [0, 1, 2], [1, 1, 0]]
+    assert adjustments == [(0, 0, 30), (1, 0, 2), (1, 0, 8), (0, 1, 2), (1, 1, 0)]
 
 
 def test_clamp_takes_discounts_of_promotions_outside_the_trim_order_first() -> None:
     floors = Floors(Fraction(0), None, {})
-    adjustments = [[2, 0, 5], [1, 0, 5], [0, 0, 5]]
+    adjustments = [(2, 0, 5), (1, 0, 5), (0, 0, 5)]
     work = Work([0], [12], (), adjustments, 0)
     # 2 and 0 are not in the trim order: taken first, in the order made, then 1
     taken, per_floor = clamp(work, floors, [1])
     assert list(taken.items()) == [(2, 5), (0, 5), (1, 2)]
     assert per_floor == {"line[0]": 12}
-    assert adjustments == [[2, 0, 0], [1, 0, 3], [0, 0, 0]]
+    assert adjustments == [(2, 0, 0), (1, 0, 3), (0, 0, 0)]
 
 
 def test_clamp_restores_a_one_line_order_after_its_line_floor() -> None:
     # order floor 1/6 on cost 60: at least 72; the line floor (0) needs 60 first
     floors = Floors(Fraction(0), Fraction(1, 6), {})
-    adjustments = [[0, 0, 5], [1, 0, 30], [1, -1, 8]]
+    adjustments = [(0, 0, 5), (1, 0, 30), (1, -1, 8)]
     work = Work([50], [60], (), adjustments, 0)
     taken, per_floor = clamp(work, floors, [0, 1])
     assert list(taken.items()) == [(0, 5), (1, 17)]
     assert list(per_floor.items()) == [("line[0]", 10), ("order", 12)]
     assert work.amounts == [72] and work.settled
-    assert adjustments == [[0, 0, 0], [1, 0, 13], [1, -1, 8]]
+    assert adjustments == [(0, 0, 0), (1, 0, 13), (1, -1, 8)]
 
 
 def test_clamp_drops_a_gift_the_order_floor_cannot_hold_then_restores_it() -> None:
     # order floor 0: goods cost 100, gifts 30 (promotion 1) and 20 (promotion 0)
     floors = Floors(None, Fraction(0), {})
-    work = Work([90, 20], [60, 40], (), [[0, 0, 10], [1, 1, 5]], 50, [(1, 30), (0, 20)])
+    work = Work([90, 20], [60, 40], (), [(0, 0, 10), (1, 1, 5)], 50, [(1, 30), (0, 20)])
     # at most 125 with every discount back: the lowest-ranked gift (promotion 1's) goes,
     # then 120 - 110 = 10 is taken back, 5 from promotion 1 and 5 from 0
     taken, per_floor = clamp(work, floors, [1, 0])
@@ -203,13 +203,13 @@ def test_clamp_keeps_a_gift_the_order_floor_can_hold_once_the_lines_are_restored
     # the discounts left after the line floors, would find too little and drop the gift
     floors = Floors(Fraction(0), Fraction(0), {})
     # one line: cost 60 + gift 15, at least 75; 50 paid, 30 off, so at most 80
-    work = Work([50], [60], (), [[0, 0, 30]], 15, [(0, 15)])
+    work = Work([50], [60], (), [(0, 0, 30)], 15, [(0, 15)])
     taken, per_floor = clamp(work, floors, [0])
     assert list(taken.items()) == [(0, 25)] and work.amounts == [75]
     assert list(per_floor.items()) == [("line[0]", 10), ("order", 15)]
     assert work.dropped == [] and work.extra_cost == 15 and work.settled
     # two lines: cost 110 + gift 75, at least 185; 150 paid, 40 off, so at most 190
-    work = Work([50, 100], [60, 50], (), [[0, 0, 30], [1, 1, 10]], 75, [(1, 75)])
+    work = Work([50, 100], [60, 50], (), [(0, 0, 30), (1, 1, 10)], 75, [(1, 75)])
     taken, per_floor = clamp(work, floors, [1, 0])
     assert list(taken.items()) == [(0, 25), (1, 10)] and work.amounts == [75, 110]
     assert list(per_floor.items()) == [("line[0]", 10), ("order", 25)]
@@ -268,7 +268,7 @@ def _model_clamp(
     order = floors.order
     if order is not None and work.gifts:
         goods, revenue = sum(costs), sum(amounts)
-        most = revenue + sum(a[2] for a in adjustments if a[1] >= 0 and a[2] > 0)
+        most = revenue + sum(a for _, line, a in adjustments if line >= 0 and a > 0)
         least = minimum_revenue(goods + work.extra_cost, order)
         if revenue < least and most < least and minimum_revenue(goods, order) <= most:
             gifts = work.gifts
@@ -282,22 +282,26 @@ def _model_clamp(
 
     def take(lines: list[int], need: int) -> int:
         whole = len(lines) == count  # every line: promotions met in the order made
-        groups: dict[int, list[list[int]]] = {}
-        scan = [a for a in adjustments if a[1] >= 0] if whole else []
+        groups: dict[int, list[int]] = {}  # positions of each promotion's cuts
+        scan = [k for k, a in enumerate(adjustments) if a[1] >= 0] if whole else []
         for i in [] if whole else lines:  # some lines: met line by line
-            scan += [a for a in adjustments if a[1] == i]
-        for a in scan:
-            if a[2] > 0:
-                groups.setdefault(a[0], []).append(a)
+            scan += [k for k, a in enumerate(adjustments) if a[1] == i]
+        for k in scan:
+            if adjustments[k][2] > 0:
+                groups.setdefault(adjustments[k][0], []).append(k)
         got = 0
         for index in sorted(groups, key=lambda p: rank.get(p, -1)):
             if got >= need:
                 break
-            group = sorted(groups[index], key=lambda a: a[1]) if whole else groups[index]
-            part_of = min(need - got, sum(a[2] for a in group))
-            for a, part in zip(group, allocate(part_of, [a[2] for a in group]), strict=True):
-                a[2] -= part
-                amounts[a[1]] += part
+            group = groups[index]
+            if whole:
+                group = sorted(group, key=lambda k: adjustments[k][1])
+            weights = [adjustments[k][2] for k in group]
+            part_of = min(need - got, sum(weights))
+            for k, part in zip(group, allocate(part_of, weights), strict=True):
+                p, line, given = adjustments[k]
+                adjustments[k] = (p, line, given - part)
+                amounts[line] += part
             taken[index] = taken.get(index, 0) + part_of
             got += part_of
         return got
@@ -350,7 +354,7 @@ def clamp_cases(draw: st.DrawFn) -> tuple[Work, Floors, list[int], bool]:
         [amount for amount, _ in figures],
         [cost for _, cost in figures],
         categories,
-        [list(a) for a in adjustments],
+        list(adjustments),
         sum(cost for _, cost in gifts),
         gifts,
     )
@@ -366,7 +370,7 @@ def test_clamp_is_the_plain_rule_whatever_shortcut_it_takes(
         list(work.amounts),
         work.costs,
         work.categories,
-        [list(a) for a in work.adjustments],
+        list(work.adjustments),
         work.extra_cost,
         work.gifts,
     )
