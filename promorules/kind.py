@@ -501,7 +501,7 @@ class PricingState:
         amounts = self.amounts
         if len(lines) == len(amounts):  # distinct indexes: every line
             return sum(amounts)
-        return sum(map(amounts.__getitem__, lines))  # no comprehension: no closure a call
+        return sum(map(amounts.__getitem__, lines))  # map: no closure made per call
 
 
 Evaluator = Callable[[PricingState, Sequence[int]], "Offer | NotApplied"]
