@@ -191,7 +191,7 @@ class Explanation:
 
     def render(self, locale: str = "en") -> str:
         """The explanation worded in ``locale`` (e.g. ``"zh-CN"``)."""
-        return _worded(self, locale)
+        return _worded(self, catalogue(locale))
 
     def upsell(self, locale: str = "en") -> str | None:
         """The upsell hint alone, worded ("spend CN¥2.00 more to get CN¥160.00 off");
@@ -227,13 +227,13 @@ class CodeFinding:
 
     def render(self, locale: str = "en") -> str:
         """The finding worded in ``locale``."""
-        return _worded(self, locale)
+        return _worded(self, catalogue(locale))
 
 
-def _worded(found: Explanation | CodeFinding, locale: str) -> str:
-    """What became of a promotion (or of a code), worded in ``locale``."""
+def _worded(found: Explanation | CodeFinding, words: Catalogue) -> str:
+    """What became of a promotion (or of a code), worded from the catalogue ``words``."""
     return _sentence(
-        catalogue(locale),
+        words,
         found.currency,
         found.status,
         found.amount,
@@ -780,18 +780,6 @@ class Quote:
                 "message": _hint(words, currency, found),
             }
 
-        def said(found: Explanation | CodeFinding) -> str:
-            return _sentence(
-                words,
-                currency,
-                found.status,
-                found.amount,
-                found.base,
-                found.reason,
-                found.notes,
-                found.hint,
-            )
-
         return {
             "explanations": [
                 {
@@ -803,7 +791,7 @@ class Quote:
                     "amount": money(e.amount),
                     "reason": e.reason,
                     "notes": [note.to_dict(currency) for note in e.notes],
-                    "message": said(e),
+                    "message": _worded(e, words),
                     "hint": hint(e.hint),
                 }
                 for e in self.explanations
@@ -817,7 +805,7 @@ class Quote:
                     "amount": money(f.amount),
                     "reason": f.reason,
                     "notes": [note.to_dict(currency) for note in f.notes],
-                    "message": said(f),
+                    "message": _worded(f, words),
                 }
                 for f in self.codes
             ],
